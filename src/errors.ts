@@ -1,0 +1,155 @@
+/** Every reason a miyabi-worktree operation can fail, as a literal union callers can switch on. */
+export type MiyabiErrorCode =
+  | 'NOT_A_REPOSITORY'
+  | 'BARE_REPOSITORY'
+  | 'NO_COMMITS'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'BRANCH_IN_USE'
+  | 'GIT_FAILED'
+  | 'LOCKED'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'NO_REMOTE'
+  | 'PUSH_REJECTED'
+  | 'MERGE_CONFLICT'
+  | 'CHECKOUT_DIRTY'
+  | 'CHECKOUT_BUSY'
+  | 'WORKTREE_DIRTY'
+  | 'COMMAND_NOT_FOUND'
+  | 'COMMAND_FAILED';
+
+/** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
+export interface GitFailure {
+  /** argv passed to git, without the leading `git`. */
+  readonly args: readonly string[];
+  readonly cwd: string;
+  /** `undefined` when git was killed or never started. */
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  readonly stderr: string;
+  readonly stdout: string;
+  readonly durationMs: number;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+}
+
+/** One path git could not merge cleanly. */
+export interface MergeConflict {
+  readonly path: string;
+  /** git's conflict kind when it says one, e.g. `content`, `modify/delete`. */
+  readonly type?: string;
+  /** git's own message for this path, when it gave one. */
+  readonly message?: string;
+}
+
+export interface MiyabiErrorOptions {
+  readonly hint?: string;
+  readonly cause?: unknown;
+  readonly git?: GitFailure;
+  readonly conflicts?: readonly MergeConflict[];
+  /** Extra machine-readable facts (ids, paths) for callers and `--json` output. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The single error type thrown by miyabi-worktree.
+ *
+ * `code` says why (switch on it), `hint` says what a person can do about it, `cause` keeps the
+ * underlying error, and `git` keeps the command, exit code and stderr of a failed git call.
+ */
+export class MiyabiError extends Error {
+  override readonly name = 'MiyabiError';
+  readonly code: MiyabiErrorCode;
+  readonly hint: string;
+  readonly git: GitFailure | undefined;
+  readonly conflicts: readonly MergeConflict[] | undefined;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: MiyabiErrorCode, message: string, options: MiyabiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint ?? defaultHint(code);
+    this.git = options.git;
+    this.conflicts = options.conflicts;
+    this.details = options.details;
+  }
+
+  /** Plain data for logs and `--json` output (Error fields are not enumerable). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      hint: this.hint,
+      ...(this.conflicts ? { conflicts: this.conflicts } : {}),
+      ...(this.details ? { details: this.details } : {}),
+      ...(this.git
+        ? { git: { args: this.git.args, exitCode: this.git.exitCode, stderr: this.git.stderr } }
+        : {}),
+    };
+  }
+}
+
+/** True when `error` is a MiyabiError, optionally with the given code. */
+export function isMiyabiError(error: unknown, code?: MiyabiErrorCode): error is MiyabiError {
+  return error instanceof MiyabiError && (code === undefined || error.code === code);
+}
+
+/** Wraps anything thrown (including non-Error values) so that callers always get a message. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'string') return new Error(value);
+  try {
+    return new Error(`Non-error thrown: ${JSON.stringify(value)}`);
+  } catch {
+    return new Error(`Non-error thrown: ${String(value)}`);
+  }
+}
+
+function defaultHint(code: MiyabiErrorCode): string {
+  switch (code) {
+    case 'NOT_A_REPOSITORY':
+      return 'Run it inside a git repository, or pass cwd/repoPath pointing at one.';
+    case 'BARE_REPOSITORY':
+      return 'Worktrees need a repository with a working tree; clone it without --bare.';
+    case 'NO_COMMITS':
+      return 'Make a first commit (git commit --allow-empty -m init), then try again.';
+    case 'INVALID_ARGUMENT':
+      return 'Check the value named in the message.';
+    case 'INVALID_CONFIG':
+      return 'Fix the configuration key named in the message.';
+    case 'NOT_FOUND':
+      return 'List what exists with `miyabi-worktree list`.';
+    case 'ALREADY_EXISTS':
+      return 'Choose another name, or remove the existing one first.';
+    case 'BRANCH_IN_USE':
+      return 'The branch is checked out in another worktree; remove that worktree or pick another branch.';
+    case 'GIT_FAILED':
+      return "See git's message above; the repository was left as it was.";
+    case 'LOCKED':
+      return 'Another process holds the lock; wait for it, or run `miyabi-worktree cleanup` if it died.';
+    case 'TIMEOUT':
+      return 'Raise the timeout, or make the task faster.';
+    case 'CANCELLED':
+      return 'The operation was aborted before it finished; nothing was left half-done.';
+    case 'NO_REMOTE':
+      return 'Add the remote first: git remote add origin <url>.';
+    case 'PUSH_REJECTED':
+      return 'Fetch and integrate the remote changes, then push again.';
+    case 'MERGE_CONFLICT':
+      return 'Resolve the conflicts in the worktree (merge or rebase the target into it), then merge again.';
+    case 'CHECKOUT_DIRTY':
+      return 'Commit or stash the local changes in the target checkout, then merge again.';
+    case 'CHECKOUT_BUSY':
+      return 'Finish or abort the merge/rebase in the target checkout, then try again.';
+    case 'WORKTREE_DIRTY':
+      return 'Commit the changes, or pass force to discard them.';
+    case 'COMMAND_NOT_FOUND':
+      return 'Check the command name and your PATH.';
+    case 'COMMAND_FAILED':
+      return "See the command's output.";
+  }
+}
