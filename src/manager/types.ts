@@ -1,0 +1,108 @@
+import type { Logger } from '../log.js';
+
+/** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
+export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';
+
+export const WORKTREE_STATUSES: readonly WorktreeStatus[] = ['active', 'idle', 'completed', 'failed'];
+
+/** One worktree this tool created. Plain data: JSON-serialisable as is. */
+export interface WorktreeInfo {
+  /** Stable id, also the folder name: `issue-<n>-<8 hex>`. */
+  readonly id: string;
+  readonly issueNumber: number;
+  /** Absolute path of the worktree folder. */
+  readonly path: string;
+  readonly branchName: string;
+  /** The branch the worktree was started from (short name, e.g. `main`). */
+  readonly baseBranch: string;
+  /** Commit the worktree started at: what "unmerged work" is measured against. */
+  readonly baseCommit: string;
+  /** True when an existing branch was checked out instead of a new one created. */
+  readonly reusedBranch: boolean;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly status: WorktreeStatus;
+  /** ISO 8601 of the last status change. */
+  readonly updatedAt: string;
+}
+
+export interface ManagerOptions {
+  /** Folder for worktrees; relative paths are relative to the main worktree root. @default '.worktrees' */
+  readonly worktreeDir?: string;
+  /** How many worktrees this manager holds `active` at once. @default 3 */
+  readonly maxConcurrency?: number;
+  /** Default base branch; else origin/HEAD, main, master, the current branch. */
+  readonly baseBranch?: string;
+  /** Structured logger (pino-compatible). @default silent */
+  readonly logger?: Logger;
+}
+
+export interface DiscoverOptions extends ManagerOptions {
+  /** Where to look for the repository. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+export interface OpenOptions extends ManagerOptions {
+  /** Any path inside the repository (main or linked worktree). */
+  readonly repoPath: string;
+}
+
+export interface CreateWorktreeOptions {
+  readonly baseBranch?: string;
+  readonly branchName?: string;
+  /** Aborts the wait for a slot or the creation itself; nothing is left behind. */
+  readonly signal?: AbortSignal;
+}
+
+export interface RemoveWorktreeOptions {
+  /** Delete the branch too (only when none of its work would be lost, see `archived`). @default true */
+  readonly deleteBranch?: boolean;
+  /** Old destructive behaviour: remove without archiving uncommitted work or unmerged commits. @default false */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What was saved before a removal, under `ref`. */
+export interface ArchiveInfo {
+  /** `refs/miyabi/archive/<id>`. */
+  readonly ref: string;
+  readonly commit: string;
+  /** Paths with uncommitted changes (tracked and untracked, not ignored) that the archive holds. */
+  readonly uncommittedPaths: readonly string[];
+  /** Commits on the branch that were in no base or remote branch. */
+  readonly unmergedCommits: number;
+}
+
+export interface RemoveResult {
+  readonly id: string;
+  readonly path: string;
+  readonly branchName: string;
+  /** The folder and git's admin entry are gone. */
+  readonly worktreeRemoved: boolean;
+  readonly branchDeleted: boolean;
+  /** Why the branch was kept, when it was. */
+  readonly branchKeptReason?: string;
+  /** Set when anything would have been lost and was saved first. */
+  readonly archived: ArchiveInfo | null;
+  readonly forced: boolean;
+}
+
+export interface CleanupReport {
+  readonly dryRun: boolean;
+  /** Worktrees removed (or, in a dry run, that would be). */
+  readonly removed: readonly RemoveResult[];
+  /** Worktrees left alone, with the reason. */
+  readonly skipped: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
+  /** Registry entries whose worktree had vanished (folder deleted, pruned) and were dropped. */
+  readonly reconciled: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
+}
+
+export interface WorktreeStats {
+  readonly total: number;
+  readonly byStatus: Readonly<Record<WorktreeStatus, number>>;
+  readonly maxConcurrency: number;
+  /** Slots free for new active worktrees in this manager. */
+  readonly availableSlots: number;
+  /** Creates waiting for a slot. */
+  readonly waiting: number;
+}
