@@ -6,3 +6,11 @@ export {
   type MiyabiErrorCode,
 } from './errors.js';
 export { type Logger, silentLogger } from './log.js';
+export type * from './manager/types.js';
+export { WorktreeManager } from './manager/worktree-manager.js';
+export type * from './pool/types.js';
+export { WorktreePool } from './pool/worktree-pool.js';
+export type * from './telemetry/events.js';
+export type { TelemetryLocale } from './telemetry/report.js';
+export type { TelemetryScope, TelemetryStats } from './telemetry/stats.js';
+export type { TelemetryReportOptions } from './telemetry/telemetry.js';

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { Owner } from '../state/owner.js';
 
 /** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
 export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';
@@ -24,6 +25,8 @@ export interface WorktreeInfo {
   readonly status: WorktreeStatus;
   /** ISO 8601 of the last status change. */
   readonly updatedAt: string;
+  /** The process that created it: cleanup leaves a live owner's active worktrees alone. */
+  readonly owner: Owner;
 }
 
 export interface ManagerOptions {
@@ -52,6 +55,8 @@ export interface CreateWorktreeOptions {
   readonly branchName?: string;
   /** Aborts the wait for a slot or the creation itself; nothing is left behind. */
   readonly signal?: AbortSignal;
+  /** Groups this worktree's telemetry events with a batch (the pool sets it). */
+  readonly batchId?: string;
 }
 
 export interface RemoveWorktreeOptions {
@@ -60,6 +65,8 @@ export interface RemoveWorktreeOptions {
   /** Old destructive behaviour: remove without archiving uncommitted work or unmerged commits. @default false */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
+  /** Groups the cleanup events with a batch (the pool sets it). */
+  readonly batchId?: string;
 }
 
 /** What was saved before a removal, under `ref`. */

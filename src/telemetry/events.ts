@@ -8,8 +8,22 @@ export type WorktreeEventType =
   | 'cleanup-complete'
   | 'error';
 
+/** Every event type, in lifecycle order: for validation and exhaustive iteration. */
+export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
+  'create-start',
+  'create-complete',
+  'execute-start',
+  'execute-complete',
+  'cleanup-start',
+  'cleanup-complete',
+  'error',
+];
+
 /** How a task execution ended (on `execute-complete`). */
 export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
+
+/** Every execution outcome; all but `success` count as failed executions. */
+export const EXECUTION_OUTCOMES: readonly ExecutionOutcome[] = ['success', 'failed', 'timeout', 'cancelled'];
 
 interface EventBase {
   /** The worktree's id; for a `create-start` the id it is about to get. */
@@ -20,6 +34,7 @@ interface EventBase {
   readonly timestamp: string;
   /** Groups the events of one pool batch, so stats can be scoped to it. */
   readonly batchId?: string;
+  /** The process that recorded the event (stamped by `Telemetry.record`). */
   readonly pid?: number;
 }
 

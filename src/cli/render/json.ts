@@ -1,0 +1,16 @@
+import { isMiyabiError, toError } from '../../errors.js';
+
+/**
+ * The `--json` document for a value: 2-space indented, newline-terminated. Library objects are
+ * plain data already; errors go through their `toJSON`.
+ */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** `{ "error": { code, message, hint, ... } }` for a failure in `--json` mode. */
+export function errorJson(error: unknown): { readonly error: Record<string, unknown> } {
+  if (isMiyabiError(error)) return { error: error.toJSON() };
+  const plain = toError(error);
+  return { error: { name: plain.name, message: plain.message } };
+}

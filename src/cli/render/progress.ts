@@ -1,0 +1,260 @@
+import { createLogUpdate } from 'log-update';
+import { formatDuration } from '../parse-duration.js';
+import { padToWidth, sanitizeLine, stringWidth, truncateToWidth } from './text-width.js';
+
+/** Where one task of `run` is. */
+export type TaskState =
+  | 'queued'
+  | 'creating'
+  | 'setup'
+  | 'running'
+  | 'cleanup'
+  | 'success'
+  | 'failed'
+  | 'timeout'
+  | 'cancelled';
+
+/** One line of the progress view. Times are epoch milliseconds. */
+export interface TaskProgress {
+  readonly issueNumber: number;
+  readonly state: TaskState;
+  readonly startedAt?: number | undefined;
+  readonly endedAt?: number | undefined;
+  /** The last line the task printed (any control characters are cleaned up here). */
+  readonly lastLine?: string | undefined;
+}
+
+const FINAL_STATES: ReadonlySet<TaskState> = new Set(['success', 'failed', 'timeout', 'cancelled']);
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
+const SPINNER_FRAME_MS = 80;
+const SYMBOLS: Partial<Record<TaskState, string>> = {
+  queued: '·',
+  success: '✔',
+  failed: '✖',
+  timeout: '⧗',
+  cancelled: '⊘',
+};
+const STATE_WIDTH = 9; // 'cancelled'
+const MIN_WIDTH = 20;
+
+/** True for the states a task ends in. */
+export function isFinalState(state: TaskState): boolean {
+  return FINAL_STATES.has(state);
+}
+
+/** Options of {@link renderFrame}. */
+export interface RenderFrameOptions {
+  /** At most this many lines (summary included); the rest are folded into a "… N more" line. */
+  readonly maxLines?: number;
+}
+
+/**
+ * The progress view as text, a pure function of its inputs: one line per task (symbol, `#issue`,
+ * state, elapsed time, last output line), then a summary line. Lines never exceed `width` columns.
+ * Active tasks show a spinner whose frame derives from `now`.
+ */
+export function renderFrame(
+  states: readonly TaskProgress[],
+  now: number,
+  width: number,
+  options: RenderFrameOptions = {},
+): string {
+  const columns = Math.max(MIN_WIDTH, Math.floor(width) || 80);
+  const shown = selectShown(states, options.maxLines);
+  const issueWidth = Math.max(0, ...states.map((task) => String(task.issueNumber).length)) + 1;
+  const elapsedTexts = shown.map((task) => elapsedText(task, now));
+  const elapsedWidth = Math.max(0, ...elapsedTexts.map((text) => stringWidth(text)));
+  const lines = shown.map((task, index) => {
+    const head = [
+      symbolFor(task.state, now),
+      padToWidth(`#${task.issueNumber}`, issueWidth),
+      padToWidth(task.state, STATE_WIDTH),
+      padToWidth(elapsedTexts[index] ?? '', elapsedWidth, 'right'),
+    ].join(' ');
+    const last = task.lastLine ? sanitizeLine(task.lastLine) : '';
+    return truncateToWidth(last ? `${head}  ${last}` : head.trimEnd(), columns);
+  });
+  const hidden = states.length - shown.length;
+  if (hidden > 0) lines.push(truncateToWidth(`  … ${hidden} more`, columns));
+  lines.push(truncateToWidth(summaryLine(states), columns));
+  return lines.join('\n');
+}
+
+/**
+ * The tasks that fit in `maxLines` (one is kept for the summary, one for "… N more"): active
+ * tasks first, then failures, then queued, then the rest; shown in input order.
+ */
+function selectShown(states: readonly TaskProgress[], maxLines: number | undefined): readonly TaskProgress[] {
+  if (maxLines === undefined || states.length + 1 <= maxLines) return states;
+  const room = Math.max(0, maxLines - 2);
+  const rank = (task: TaskProgress) =>
+    !isFinalState(task.state) && task.state !== 'queued'
+      ? 0
+      : task.state === 'failed' || task.state === 'timeout'
+        ? 1
+        : task.state === 'queued'
+          ? 2
+          : 3;
+  const chosen = new Set(
+    states
+      .map((task, index) => ({ task, index }))
+      .sort((a, b) => rank(a.task) - rank(b.task) || a.index - b.index)
+      .slice(0, room)
+      .map(({ index }) => index),
+  );
+  return states.filter((_, index) => chosen.has(index));
+}
+
+function symbolFor(state: TaskState, now: number): string {
+  return SYMBOLS[state] ?? SPINNER[Math.floor(now / SPINNER_FRAME_MS) % SPINNER.length] ?? '*';
+}
+
+function elapsedText(task: TaskProgress, now: number): string {
+  if (task.startedAt === undefined || task.state === 'queued') return '';
+  return formatDuration((task.endedAt ?? now) - task.startedAt);
+}
+
+/** `2/5 finished · 1 succeeded · 1 failed · 2 running · 1 queued` (zero counts left out). */
+export function summaryLine(states: readonly TaskProgress[]): string {
+  const count = (predicate: (state: TaskState) => boolean) =>
+    states.filter((task) => predicate(task.state)).length;
+  const finished = count(isFinalState);
+  const parts = [
+    [count((state) => state === 'success'), 'succeeded'],
+    [count((state) => state === 'failed'), 'failed'],
+    [count((state) => state === 'timeout'), 'timed out'],
+    [count((state) => state === 'cancelled'), 'cancelled'],
+    [count((state) => !isFinalState(state) && state !== 'queued'), 'running'],
+    [count((state) => state === 'queued'), 'queued'],
+  ] as const;
+  const shown = parts.filter(([value]) => value > 0).map(([value, label]) => `${value} ${label}`);
+  return [`${finished}/${states.length} finished`, ...shown].join(' · ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Renderer
+
+/** The part of a writable stream the renderer uses (process.stderr, a file stream, a test double). */
+export interface ProgressStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean | undefined;
+  readonly columns?: number | undefined;
+  readonly rows?: number | undefined;
+}
+
+export interface ProgressRendererOptions {
+  /** Where to draw: the command passes `process.stderr` (never stdout in `--json` mode). */
+  readonly stream: ProgressStream;
+  /** Redraw in place (true) or print one line per state change (false). @default stream.isTTY */
+  readonly isTTY?: boolean | undefined;
+  /** `--json` mode: stdout belongs to the JSON document, so a renderer given stdout stays silent. */
+  readonly json?: boolean | undefined;
+  /** Least time between two redraws on a terminal. @default 100 */
+  readonly throttleMs?: number | undefined;
+  /** Clock, for tests. @default Date.now */
+  readonly now?: (() => number) | undefined;
+}
+
+/** Draws the progress of a `run` batch; feed it every state snapshot, then call `done`. */
+export interface ProgressRenderer {
+  /** The latest states; drawn at once or within `throttleMs` on a terminal, as changes otherwise. */
+  update(states: readonly TaskProgress[]): void;
+  /** Draws the final states and stops (timers cleared); later calls do nothing. */
+  done(states?: readonly TaskProgress[]): void;
+}
+
+const NOOP_RENDERER: ProgressRenderer = Object.freeze({ update() {}, done() {} });
+
+/**
+ * A progress renderer: on a terminal it redraws the frame in place with `log-update`, throttled
+ * and ticking (spinner, elapsed) while tasks are active; off a terminal it prints plain
+ * `2026-11-25T06:40:01Z #3 running` lines, only when a task's state changes.
+ */
+export function createProgressRenderer(options: ProgressRendererOptions): ProgressRenderer {
+  if (options.json && (options.stream as unknown) === process.stdout) return NOOP_RENDERER;
+  const isTTY = options.isTTY ?? options.stream.isTTY === true;
+  const now = options.now ?? Date.now;
+  return isTTY
+    ? createTerminalRenderer(options.stream, now, options.throttleMs ?? 100)
+    : createLineRenderer(options.stream, now);
+}
+
+function createTerminalRenderer(
+  stream: ProgressStream,
+  now: () => number,
+  throttleMs: number,
+): ProgressRenderer {
+  const log = createLogUpdate(stream as NodeJS.WritableStream);
+  let latest: readonly TaskProgress[] = [];
+  let lastDraw = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const draw = () => {
+    timer = undefined;
+    lastDraw = now();
+    const rows = stream.rows ?? 24;
+    log(renderFrame(latest, lastDraw, stream.columns ?? 80, { maxLines: Math.max(3, rows - 1) }));
+    // Keep the spinner and elapsed times moving while anything is still in progress.
+    if (latest.some((task) => !isFinalState(task.state))) schedule(throttleMs);
+  };
+  const schedule = (delay: number) => {
+    if (timer !== undefined || finished) return;
+    timer = setTimeout(draw, delay);
+    timer.unref?.();
+  };
+  return {
+    update(states) {
+      if (finished) return;
+      latest = states;
+      const wait = lastDraw + throttleMs - now();
+      if (wait <= 0 && timer === undefined) draw();
+      else schedule(Math.max(0, wait));
+    },
+    done(states) {
+      if (finished) return;
+      if (states) latest = states;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      finished = true;
+      lastDraw = now();
+      log(renderFrame(latest, lastDraw, stream.columns ?? 80));
+      log.done();
+    },
+  };
+}
+
+function createLineRenderer(stream: ProgressStream, now: () => number): ProgressRenderer {
+  const printed = new Map<number, TaskState>();
+  let finished = false;
+  const report = (states: readonly TaskProgress[]) => {
+    for (const task of states) {
+      const previous = printed.get(task.issueNumber);
+      // A task's first `queued` is the starting point, not news.
+      if (previous === task.state || (previous === undefined && task.state === 'queued')) continue;
+      printed.set(task.issueNumber, task.state);
+      stream.write(`${changeLine(task, now())}\n`);
+    }
+  };
+  return {
+    update(states) {
+      if (!finished) report(states);
+    },
+    done(states) {
+      if (finished) return;
+      if (states) report(states);
+      finished = true;
+    },
+  };
+}
+
+/** `2026-11-25T06:40:01Z #3 failed (12.3s): npm ERR! missing script` */
+export function changeLine(task: TaskProgress, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  let line = `${stamp} #${task.issueNumber} ${task.state}`;
+  if (isFinalState(task.state) && task.startedAt !== undefined) {
+    line += ` (${formatDuration((task.endedAt ?? now) - task.startedAt)})`;
+  }
+  const last = task.lastLine ? sanitizeLine(task.lastLine) : '';
+  if ((task.state === 'failed' || task.state === 'timeout') && last) line += `: ${last}`;
+  return line;
+}

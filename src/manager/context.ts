@@ -1,0 +1,31 @@
+import type { ReleaseSlot, Slots } from '../concurrency/slots.js';
+import type { BaseRef, RepositoryInfo } from '../git/repository.js';
+import type { Logger } from '../log.js';
+import type { Registry } from '../state/registry.js';
+import type { RepoLock } from '../state/repo-lock.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+
+/** What every manager operation works with; built once by `WorktreeManager`. */
+export interface ManagerContext {
+  readonly repo: RepositoryInfo;
+  readonly worktreeDir: string;
+  readonly defaultBase: BaseRef;
+  readonly lock: RepoLock;
+  readonly registry: Registry;
+  readonly slots: Slots;
+  /** Slots this manager holds, by worktree id (only `active` worktrees hold one). */
+  readonly heldSlots: Map<string, ReleaseSlot>;
+  readonly telemetry: Telemetry;
+  readonly logger: Logger;
+  /** Set once `.git/info/exclude` is known to cover worktreeDir. */
+  excludeChecked: boolean;
+}
+
+/** Gives back the slot a worktree holds in this manager, if any. */
+export function releaseSlot(ctx: ManagerContext, id: string): void {
+  const release = ctx.heldSlots.get(id);
+  if (release) {
+    ctx.heldSlots.delete(id);
+    release();
+  }
+}

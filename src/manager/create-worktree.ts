@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MiyabiError, toError } from '../errors.js';
+import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
+import { gitStderr, isTransientGitError, runGit } from '../git/run-git.js';
+import { safeLog } from '../log.js';
+import { ensureExcluded } from '../state/info-exclude.js';
+import { currentOwner } from '../state/owner.js';
+import { type ManagerContext, releaseSlot } from './context.js';
+import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
+import { assertIssueNumber } from './validate.js';
+
+const MAX_ATTEMPTS = 4;
+
+/** Default branch for an issue: `feature/issue-<n>`. */
+export function defaultBranchName(issueNumber: number): string {
+  return `feature/issue-${issueNumber}`;
+}
+
+/**
+ * Creates a worktree for an issue: the metadata step (`worktree add --no-checkout`, branch without
+ * upstream, registry record) under the repository lock, the checkout itself in parallel outside it.
+ * A failure or abort at any point undoes what this call made (folder, admin entry, branch, record).
+ */
+export async function createWorktree(
+  ctx: ManagerContext,
+  issueNumber: number,
+  options: CreateWorktreeOptions = {},
+): Promise<WorktreeInfo> {
+  assertIssueNumber(issueNumber);
+  const { signal } = options;
+  const branchName = options.branchName ?? defaultBranchName(issueNumber);
+  if (options.branchName !== undefined)
+    await assertValidBranchName(options.branchName, 'branchName', ctx.repo.root);
+  const base: BaseRef =
+    options.baseBranch === undefined
+      ? ctx.defaultBase
+      : await resolveBaseBranch(ctx.repo.root, options.baseBranch);
+
+  const release = await ctx.slots.acquire(signal);
+  const id = `issue-${issueNumber}-${randomBytes(4).toString('hex')}`;
+  const path = join(ctx.worktreeDir, id);
+  const started = performance.now();
+  const eventBase = {
+    worktreeId: id,
+    issueNumber,
+    branch: branchName,
+    ...(options.batchId ? { batchId: options.batchId } : {}),
+  };
+  ctx.telemetry.record({ type: 'create-start', ...eventBase });
+  let registered: { createdBranch: boolean } | undefined;
+  try {
+    signal?.throwIfAborted();
+    let info: WorktreeInfo;
+    ({ info, registered } = await ctx.lock.run(() =>
+      addWorktree(ctx, { id, path, issueNumber, branchName, base }),
+    ));
+    // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
+    await runGit(['reset', '--hard', '--quiet'], { cwd: path, signal, timeoutMs: 30 * 60_000 });
+    signal?.throwIfAborted();
+    ctx.heldSlots.set(id, release);
+    ctx.telemetry.record({
+      type: 'create-complete',
+      ...eventBase,
+      path,
+      durationMs: Math.round(performance.now() - started),
+    });
+    return info;
+  } catch (error) {
+    release();
+    releaseSlot(ctx, id);
+    if (registered) {
+      await rollback(ctx, { id, path, branchName, createdAt: registered.createdBranch ? base.commit : null });
+    }
+    const failure =
+      signal?.aborted && !(error instanceof MiyabiError && error.code === 'CANCELLED')
+        ? new MiyabiError('CANCELLED', `creating the worktree for issue ${issueNumber} was aborted`, {
+            cause: signal.reason,
+            hint: 'Nothing was left behind.',
+          })
+        : toError(error);
+    ctx.telemetry.record({
+      type: 'error',
+      ...eventBase,
+      operation: 'create',
+      message: failure.message,
+      ...(failure instanceof MiyabiError ? { code: failure.code } : {}),
+      durationMs: Math.round(performance.now() - started),
+    });
+    throw failure;
+  }
+}
+
+interface AddPlan {
+  readonly id: string;
+  readonly path: string;
+  readonly issueNumber: number;
+  readonly branchName: string;
+  readonly base: BaseRef;
+}
+
+/** The serialised metadata step; runs under the repository lock. */
+async function addWorktree(
+  ctx: ManagerContext,
+  plan: AddPlan,
+): Promise<{ info: WorktreeInfo; registered: { createdBranch: boolean } }> {
+  const { root } = ctx.repo;
+  if (!ctx.excludeChecked) {
+    await ensureExcluded(root, ctx.repo.commonDir, ctx.worktreeDir);
+    ctx.excludeChecked = true;
+  }
+  await mkdir(ctx.worktreeDir, { recursive: true });
+  const existing = await runGit(
+    ['rev-parse', '--verify', '--quiet', `refs/heads/${plan.branchName}^{commit}`],
+    {
+      cwd: root,
+      okExitCodes: [0, 1],
+    },
+  );
+  const reusedBranch = existing.exitCode === 0;
+  const args = reusedBranch
+    ? ['worktree', 'add', '--no-checkout', '--quiet', plan.path, plan.branchName]
+    : [
+        'worktree',
+        'add',
+        '--no-checkout',
+        '--quiet',
+        '--no-track',
+        '-b',
+        plan.branchName,
+        plan.path,
+        plan.base.ref,
+      ];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
+      break;
+    } catch (error) {
+      // A branch that appeared since our check is someone else's: never delete it.
+      const branchTakenMeanwhile = /already exists/i.test(gitStderr(error));
+      await undoFailedAdd(ctx, plan, !reusedBranch && !branchTakenMeanwhile);
+      if (branchTakenMeanwhile) {
+        throw new MiyabiError(
+          'ALREADY_EXISTS',
+          `branch '${plan.branchName}' was created by another process meanwhile`,
+          {
+            cause: error,
+            hint: 'Try again: the existing branch will be reused.',
+          },
+        );
+      }
+      if (isBranchInUse(error)) {
+        throw new MiyabiError(
+          'BRANCH_IN_USE',
+          `branch '${plan.branchName}' is already checked out in another worktree`,
+          {
+            cause: error,
+            details: { branchName: plan.branchName },
+          },
+        );
+      }
+      if (!isTransientGitError(error) || attempt >= MAX_ATTEMPTS) throw error;
+      // Lock contention from a git process outside this tool: back off and try again.
+      await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt + Math.random() * 25));
+    }
+  }
+  const now = new Date().toISOString();
+  const info: WorktreeInfo = {
+    id: plan.id,
+    issueNumber: plan.issueNumber,
+    path: plan.path,
+    branchName: plan.branchName,
+    baseBranch: plan.base.name,
+    baseCommit: plan.base.commit,
+    reusedBranch,
+    createdAt: now,
+    updatedAt: now,
+    status: 'active',
+    owner: currentOwner(),
+  };
+  try {
+    await ctx.registry.mutate((records) => [...records.filter((r) => r.id !== info.id), info]);
+  } catch (error) {
+    await undoFailedAdd(ctx, plan, !reusedBranch);
+    throw error;
+  }
+  return { info, registered: { createdBranch: !reusedBranch } };
+}
+
+function isBranchInUse(error: unknown): boolean {
+  return /is already (checked out|used by worktree)|already checked out at/i.test(gitStderr(error));
+}
+
+/** Undoes a failed `worktree add`: its admin entry, its folder, and the branch if it made one. */
+async function undoFailedAdd(ctx: ManagerContext, plan: AddPlan, branchWasNew: boolean): Promise<void> {
+  const { root } = ctx.repo;
+  await runGit(['worktree', 'remove', '--force', '--force', plan.path], { cwd: root }).catch(() => {});
+  await rm(plan.path, { recursive: true, force: true }).catch(() => {});
+  if (branchWasNew) await deleteBranchIfAt(root, plan.branchName, plan.base.commit);
+}
+
+/** Deletes a branch this call created, only while it still points where we made it (compare-and-swap). */
+async function deleteBranchIfAt(root: string, branchName: string, commit: string): Promise<void> {
+  await runGit(['update-ref', '-d', `refs/heads/${branchName}`, commit], { cwd: root }).catch(() => {});
+}
+
+/** Removes a half-created worktree after a failed or aborted checkout. */
+async function rollback(
+  ctx: ManagerContext,
+  target: { id: string; path: string; branchName: string; createdAt: string | null },
+): Promise<void> {
+  try {
+    await ctx.lock.run(async () => {
+      const { root } = ctx.repo;
+      await runGit(['worktree', 'remove', '--force', '--force', target.path], { cwd: root }).catch(() => {});
+      await rm(target.path, { recursive: true, force: true });
+      if (target.createdAt) await deleteBranchIfAt(root, target.branchName, target.createdAt);
+      await ctx.registry.mutate((records) => records.filter((r) => r.id !== target.id));
+    });
+  } catch (error) {
+    safeLog(
+      ctx.logger,
+      'error',
+      { worktreeId: target.id, err: String(error) },
+      'rollback of a failed create failed',
+    );
+  }
+}

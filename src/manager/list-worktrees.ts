@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { runGit } from '../git/run-git.js';
+import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
+import { safeLog } from '../log.js';
+import { type ManagerContext, releaseSlot } from './context.js';
+import type { WorktreeInfo } from './types.js';
+
+/** A registry record whose worktree no longer exists in git or on disk. */
+export interface VanishedWorktree {
+  readonly record: WorktreeInfo;
+  readonly reason: string;
+}
+
+/** Registry records checked against git: which are live, which vanished behind our back. */
+export async function readWorktrees(
+  ctx: ManagerContext,
+  signal?: AbortSignal,
+): Promise<{ live: WorktreeInfo[]; vanished: VanishedWorktree[]; git: GitWorktreeEntry[] }> {
+  const [records, git] = await Promise.all([ctx.registry.read(), listGitWorktrees(ctx.repo.root, signal)]);
+  const byPath = new Map(git.map((entry) => [entry.path, entry]));
+  const live: WorktreeInfo[] = [];
+  const vanished: VanishedWorktree[] = [];
+  for (const record of records) {
+    const entry = byPath.get(record.path);
+    if (!entry)
+      vanished.push({ record, reason: 'git no longer knows this worktree (pruned or removed by hand)' });
+    else if (entry.prunable !== undefined || !existsSync(record.path)) {
+      vanished.push({ record, reason: `its folder is gone (${entry.prunable || 'missing'})` });
+    } else live.push(record);
+  }
+  return { live, vanished, git };
+}
+
+/**
+ * Lists the worktrees this tool created, oldest first. Records whose worktree vanished (folder
+ * deleted, `git worktree prune`) are reconciled: dropped from the registry, their stale git admin
+ * entry removed; their branches are kept, since they may hold commits.
+ */
+export async function listWorktrees(ctx: ManagerContext, signal?: AbortSignal): Promise<WorktreeInfo[]> {
+  const { live, vanished } = await readWorktrees(ctx, signal);
+  if (vanished.length > 0) await reconcileVanished(ctx, vanished);
+  return live;
+}
+
+/** Drops vanished records (re-checked under the lock, since another process may have acted). */
+export async function reconcileVanished(
+  ctx: ManagerContext,
+  vanished: readonly VanishedWorktree[],
+): Promise<void> {
+  await ctx.lock.run(async () => {
+    const ids = new Set(vanished.map((v) => v.record.id));
+    for (const { record, reason } of vanished) {
+      // `worktree remove` of a missing folder only drops git's admin entry; scoped to our own path.
+      await runGit(['worktree', 'remove', '--force', '--force', record.path], { cwd: ctx.repo.root }).catch(
+        () => {},
+      );
+      releaseSlot(ctx, record.id);
+      safeLog(
+        ctx.logger,
+        'warn',
+        { worktreeId: record.id, branch: record.branchName, reason },
+        'worktree vanished',
+      );
+    }
+    await ctx.registry.mutate((records) => records.filter((r) => !ids.has(r.id)));
+  });
+}

@@ -1,0 +1,210 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { MiyabiError, toError } from '../errors.js';
+import { findUnmergedCommits, snapshotWorktree, writeArchiveRef } from '../git/archive.js';
+import { runGit } from '../git/run-git.js';
+import { listGitWorktrees } from '../git/worktree-list.js';
+import { type ManagerContext, releaseSlot } from './context.js';
+import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
+import { assertWorktreeId } from './validate.js';
+
+/** What removing a worktree would lose, measured before anything is touched. */
+interface Assessment {
+  readonly folderExists: boolean;
+  readonly branchTip: string | undefined;
+  readonly unmergedCommits: number;
+  readonly uncommittedPaths: readonly string[];
+  /** A commit holding the uncommitted state (only when there is some and we are not dry-running). */
+  readonly snapshot: string | undefined;
+}
+
+/**
+ * Removes a worktree without losing work: uncommitted changes and commits found in no base or
+ * remote branch are first saved under `refs/miyabi/archive/<id>`; the branch is deleted only when
+ * all its commits are merged or pushed (else kept, and archived). `force` skips the archive.
+ */
+export async function removeWorktree(
+  ctx: ManagerContext,
+  id: string,
+  options: RemoveWorktreeOptions = {},
+): Promise<RemoveResult> {
+  assertWorktreeId(id);
+  const record = (await ctx.registry.read()).find((r) => r.id === id);
+  if (!record) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
+  const force = options.force ?? false;
+  const deleteBranch = options.deleteBranch ?? true;
+  const started = performance.now();
+  const eventBase = {
+    worktreeId: id,
+    issueNumber: record.issueNumber,
+    branch: record.branchName,
+    ...(options.batchId ? { batchId: options.batchId } : {}),
+  };
+  ctx.telemetry.record({ type: 'cleanup-start', ...eventBase });
+  try {
+    const entry = (await listGitWorktrees(ctx.repo.root, options.signal)).find((e) => e.path === record.path);
+    if (entry?.locked !== undefined && !force) {
+      throw new MiyabiError('LOCKED', `worktree ${id} is locked${entry.locked ? ` (${entry.locked})` : ''}`, {
+        hint: `Unlock it with: git worktree unlock ${record.path} — or pass force to remove it anyway.`,
+        details: { id, reason: entry.locked },
+      });
+    }
+    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
+    const archived = force ? null : await archive(ctx, record, assessment);
+    const result = await ctx.lock.run(async () => {
+      const locked = entry?.locked !== undefined;
+      await runGit(['worktree', 'remove', '--force', ...(locked ? ['--force'] : []), record.path], {
+        cwd: ctx.repo.root,
+      }).catch(async (error: unknown) => {
+        // A folder git no longer tracks is still ours to delete; anything else is a real failure.
+        if (existsSync(record.path) && entry) throw error;
+      });
+      await rm(record.path, { recursive: true, force: true });
+      const branch = await settleBranch(ctx, record, assessment, { deleteBranch, force, archived });
+      await ctx.registry.mutate((records) => records.filter((r) => r.id !== id));
+      return {
+        id,
+        path: record.path,
+        branchName: record.branchName,
+        worktreeRemoved: !existsSync(record.path),
+        ...branch,
+        archived,
+        forced: force,
+      } satisfies RemoveResult;
+    });
+    releaseSlot(ctx, id);
+    ctx.telemetry.record({
+      type: 'cleanup-complete',
+      ...eventBase,
+      durationMs: Math.round(performance.now() - started),
+      archived: archived !== null,
+      branchDeleted: result.branchDeleted,
+    });
+    return result;
+  } catch (error) {
+    const failure = toError(error);
+    ctx.telemetry.record({
+      type: 'error',
+      ...eventBase,
+      operation: 'cleanup',
+      message: failure.message,
+      ...(failure instanceof MiyabiError ? { code: failure.code } : {}),
+      durationMs: Math.round(performance.now() - started),
+    });
+    throw failure;
+  }
+}
+
+/** What `removeWorktree` would do, without changing anything (for `cleanupAll({ dryRun })`). */
+export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Promise<RemoveResult> {
+  const assessment = await assess(ctx, record, { snapshot: false });
+  const wouldArchive = assessment.uncommittedPaths.length > 0 || assessment.unmergedCommits > 0;
+  const keep = branchKeepReason(record, assessment, true);
+  return {
+    id: record.id,
+    path: record.path,
+    branchName: record.branchName,
+    worktreeRemoved: false,
+    branchDeleted: false,
+    ...(keep ? { branchKeptReason: keep } : {}),
+    archived: wouldArchive
+      ? {
+          ref: archiveRefName(record.id),
+          commit: '',
+          uncommittedPaths: assessment.uncommittedPaths,
+          unmergedCommits: assessment.unmergedCommits,
+        }
+      : null,
+    forced: false,
+  };
+}
+
+export function archiveRefName(id: string): string {
+  return `refs/miyabi/archive/${id}`;
+}
+
+async function assess(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  options: { snapshot: boolean; signal?: AbortSignal | undefined },
+): Promise<Assessment> {
+  const folderExists = existsSync(record.path);
+  const tip = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${record.branchName}^{commit}`], {
+    cwd: ctx.repo.root,
+    okExitCodes: [0, 1],
+  });
+  const branchTip = tip.exitCode === 0 ? tip.stdout.trim() : undefined;
+  const [unmergedCommits, snapshot] = await Promise.all([
+    branchTip
+      ? findUnmergedCommits(ctx.repo.root, record.branchName, {
+          baseRefs: [`refs/heads/${record.baseBranch}`],
+          signal: options.signal,
+        })
+      : Promise.resolve(0),
+    folderExists
+      ? snapshotWorktree(record.path, { signal: options.signal, dryRun: !options.snapshot })
+      : null,
+  ]);
+  return {
+    folderExists,
+    branchTip,
+    unmergedCommits,
+    uncommittedPaths: snapshot?.uncommittedPaths ?? [],
+    snapshot: snapshot?.commit || undefined,
+  };
+}
+
+/** Saves what would be lost under refs/miyabi/archive/<id>; null when nothing would be. */
+async function archive(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  assessment: Assessment,
+): Promise<ArchiveInfo | null> {
+  const commit = assessment.snapshot ?? (assessment.unmergedCommits > 0 ? assessment.branchTip : undefined);
+  if (!commit) return null;
+  const ref = await writeArchiveRef(ctx.repo.root, record.id, commit, {
+    message: `miyabi-worktree: archive ${record.id} before removal`,
+  });
+  return {
+    ref,
+    commit,
+    uncommittedPaths: assessment.uncommittedPaths,
+    unmergedCommits: assessment.unmergedCommits,
+  };
+}
+
+/** Deletes the branch when nothing on it would be lost, else keeps it and says why. */
+async function settleBranch(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  assessment: Assessment,
+  options: { deleteBranch: boolean; force: boolean; archived: ArchiveInfo | null },
+): Promise<{ branchDeleted: boolean; branchKeptReason?: string }> {
+  if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: 'the branch no longer exists' };
+  const keep = options.deleteBranch
+    ? branchKeepReason(record, assessment, !options.force)
+    : 'deleteBranch is false';
+  if (keep) return { branchDeleted: false, branchKeptReason: keep };
+  // Compare-and-swap: a commit made since the assessment keeps the branch.
+  const deleted = await runGit(
+    ['update-ref', '-d', `refs/heads/${record.branchName}`, assessment.branchTip],
+    {
+      cwd: ctx.repo.root,
+    },
+  ).then(
+    () => true,
+    () => false,
+  );
+  return deleted
+    ? { branchDeleted: true }
+    : { branchDeleted: false, branchKeptReason: 'the branch moved during removal' };
+}
+
+function branchKeepReason(record: WorktreeInfo, assessment: Assessment, safe: boolean): string | undefined {
+  if (!safe) return undefined;
+  if (record.reusedBranch) return 'the branch existed before this worktree';
+  if (assessment.unmergedCommits > 0) {
+    return `${assessment.unmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;
+  }
+  return undefined;
+}

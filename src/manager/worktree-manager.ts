@@ -1,0 +1,263 @@
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { Slots } from '../concurrency/slots.js';
+import { MiyabiError } from '../errors.js';
+import {
+  type BaseRef,
+  discoverRepository,
+  type RepositoryInfo,
+  resolveDefaultBase,
+} from '../git/repository.js';
+import { type Logger, silentLogger } from '../log.js';
+import { Registry } from '../state/registry.js';
+import { RepoLock } from '../state/repo-lock.js';
+import type { WorktreeEvent } from '../telemetry/events.js';
+import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
+import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
+import { cleanupAll } from './cleanup-all.js';
+import { type ManagerContext, releaseSlot } from './context.js';
+import { createWorktree } from './create-worktree.js';
+import { listWorktrees } from './list-worktrees.js';
+import { removeWorktree } from './remove-worktree.js';
+import type {
+  CleanupReport,
+  CreateWorktreeOptions,
+  DiscoverOptions,
+  ManagerOptions,
+  OpenOptions,
+  RemoveResult,
+  RemoveWorktreeOptions,
+  WorktreeInfo,
+  WorktreeStats,
+  WorktreeStatus,
+} from './types.js';
+import { assertPositiveInteger, assertStatus, assertWorktreeId } from './validate.js';
+
+type EventListener = (event: WorktreeEvent) => void;
+
+/**
+ * Creates, tracks and removes git worktrees for issues, safely under parallel use.
+ *
+ * Get one with {@link WorktreeManager.discover} (from any folder of a repository) or
+ * {@link WorktreeManager.open}. State is persisted in the repository's git common dir, so every
+ * process working on the repository sees the same worktrees, statuses and telemetry.
+ */
+export class WorktreeManager {
+  /** Absolute main worktree root. */
+  readonly repoPath: string;
+  /** Absolute folder where worktrees are created. */
+  readonly worktreeDir: string;
+  /** The configured limit of worktrees this manager holds `active` at once. */
+  readonly maxConcurrency: number;
+  /** Default base branch (short name) for new worktrees and merges. */
+  readonly baseBranch: string;
+  /** @internal */
+  readonly ctx: ManagerContext;
+
+  private constructor(ctx: ManagerContext) {
+    this.ctx = ctx;
+    this.repoPath = ctx.repo.root;
+    this.worktreeDir = ctx.worktreeDir;
+    this.maxConcurrency = ctx.slots.capacity;
+    this.baseBranch = ctx.defaultBase.name;
+  }
+
+  /** Finds the repository from `cwd` (default `process.cwd()`), from any subfolder or linked worktree. */
+  static async discover(options: DiscoverOptions = {}): Promise<WorktreeManager> {
+    return WorktreeManager.#build(options.cwd ?? process.cwd(), options);
+  }
+
+  /** Opens the repository at `repoPath` (any folder inside it). */
+  static async open(options: OpenOptions): Promise<WorktreeManager> {
+    if (!options || typeof options.repoPath !== 'string' || options.repoPath === '') {
+      throw new MiyabiError('INVALID_ARGUMENT', 'open() needs repoPath: a folder inside a git repository');
+    }
+    return WorktreeManager.#build(options.repoPath, options);
+  }
+
+  static async #build(cwd: string, options: ManagerOptions): Promise<WorktreeManager> {
+    const maxConcurrency = options.maxConcurrency ?? 3;
+    assertPositiveInteger(maxConcurrency, 'maxConcurrency');
+    const logger = options.logger ?? silentLogger;
+    const repo = await discoverRepository(cwd);
+    const worktreeDir = await resolveWorktreeDir(repo, options.worktreeDir ?? '.worktrees');
+    const defaultBase: BaseRef = await resolveDefaultBase(repo, options.baseBranch);
+    const ctx: ManagerContext = {
+      repo,
+      worktreeDir,
+      defaultBase,
+      lock: new RepoLock(repo.stateDir, { logger }),
+      registry: new Registry(repo.stateDir, logger),
+      slots: new Slots(maxConcurrency),
+      heldSlots: new Map(),
+      telemetry: new Telemetry({ dir: repo.stateDir, logger }),
+      logger,
+      excludeChecked: false,
+    };
+    return new WorktreeManager(ctx);
+  }
+
+  /**
+   * Creates a worktree for `issueNumber` on branch `feature/issue-<n>` (or `branchName`), from the
+   * base branch. Waits for a free slot when `maxConcurrency` worktrees are active; rejects with
+   * `CANCELLED` (creating nothing) if `signal` aborts. Reuses an existing branch no worktree has
+   * checked out; `BRANCH_IN_USE` if one has.
+   */
+  createWorktree(issueNumber: number, options?: CreateWorktreeOptions): Promise<WorktreeInfo> {
+    return createWorktree(this.ctx, issueNumber, options);
+  }
+
+  /** The worktree with this id; `NOT_FOUND` if this tool has no such live worktree. */
+  async getWorktree(id: string): Promise<WorktreeInfo> {
+    assertWorktreeId(id);
+    const found = (await this.listWorktrees()).find((w) => w.id === id);
+    if (!found) {
+      throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
+    }
+    return found;
+  }
+
+  /** Worktrees this tool created (in any process), oldest first; vanished ones are reconciled away. */
+  listWorktrees(): Promise<WorktreeInfo[]> {
+    return listWorktrees(this.ctx);
+  }
+
+  /**
+   * Sets a worktree's status. Leaving `active` frees this manager's slot; returning to `active`
+   * waits for one.
+   */
+  async updateStatus(id: string, status: WorktreeStatus): Promise<WorktreeInfo> {
+    assertWorktreeId(id);
+    assertStatus(status);
+    const current = await this.getWorktree(id);
+    if (status === 'active' && current.status !== 'active' && !this.ctx.heldSlots.has(id)) {
+      this.ctx.heldSlots.set(id, await this.ctx.slots.acquire());
+    }
+    let updated: WorktreeInfo | undefined;
+    await this.ctx.lock.run(() =>
+      this.ctx.registry.mutate((records) =>
+        records.map((record) => {
+          if (record.id !== id) return record;
+          updated = { ...record, status, updatedAt: new Date().toISOString() };
+          return updated;
+        }),
+      ),
+    );
+    if (status !== 'active') releaseSlot(this.ctx, id);
+    if (!updated) {
+      releaseSlot(this.ctx, id);
+      throw new MiyabiError('NOT_FOUND', `worktree '${id}' was removed meanwhile`, { details: { id } });
+    }
+    return updated;
+  }
+
+  /**
+   * Removes a worktree without losing work: uncommitted changes (tracked and untracked, not
+   * ignored) and commits in no base or remote branch are saved under `refs/miyabi/archive/<id>`
+   * first (see `archived` in the result; `restoreWorktree` brings it back). The branch is deleted
+   * only when nothing on it would be lost. `force: true` is the old destructive behaviour: no archive.
+   */
+  removeWorktree(id: string, options?: RemoveWorktreeOptions): Promise<RemoveResult> {
+    return removeWorktree(this.ctx, id, options);
+  }
+
+  /**
+   * Removes every worktree this tool created (safely, as `removeWorktree`), reconciles vanished
+   * ones and reclaims what crashed processes left. Never touches worktrees this tool did not
+   * create, nor `active` worktrees of other live processes. `dryRun` only reports.
+   */
+  cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
+    return cleanupAll(this.ctx, options);
+  }
+
+  /** Counts by status and this manager's slot usage. */
+  async stats(): Promise<WorktreeStats> {
+    const worktrees = await this.listWorktrees();
+    const byStatus: Record<WorktreeStatus, number> = { active: 0, idle: 0, completed: 0, failed: 0 };
+    for (const worktree of worktrees) byStatus[worktree.status]++;
+    return {
+      total: worktrees.length,
+      byStatus,
+      maxConcurrency: this.maxConcurrency,
+      availableSlots: this.ctx.slots.available,
+      waiting: this.ctx.slots.waiting,
+    };
+  }
+
+  /**
+   * Counts over every process's history of this repository (or a `since` / `batchId` scope):
+   * creates, executions and their outcomes, cleanups, errors, durations. `successRate` is 0–100.
+   */
+  telemetryStats(scope?: TelemetryScope): Promise<TelemetryStats> {
+    return this.ctx.telemetry.stats(scope);
+  }
+
+  /** The human-readable seven-line report, English by default or `locale: 'ja'`. */
+  telemetryReport(options?: TelemetryReportOptions): Promise<string> {
+    return this.ctx.telemetry.report(options);
+  }
+
+  /** Waits until every event recorded so far is in the shared journal (call before exiting). */
+  flush(): Promise<void> {
+    return this.ctx.telemetry.flush();
+  }
+
+  /** Subscribes to lifecycle events. A listener that throws never breaks an operation. */
+  on(event: 'event', listener: EventListener): this {
+    this.ctx.telemetry.on(event, listener);
+    return this;
+  }
+
+  off(event: 'event', listener: EventListener): this {
+    this.ctx.telemetry.off(event, listener);
+    return this;
+  }
+
+  once(event: 'event', listener: EventListener): this {
+    this.ctx.telemetry.once(event, listener);
+    return this;
+  }
+}
+
+/**
+ * Resolves `worktreeDir` against the main worktree root (never the process cwd) and refuses a
+ * folder inside the git dir or the root itself.
+ */
+async function resolveWorktreeDir(repo: RepositoryInfo, dir: string): Promise<string> {
+  if (typeof dir !== 'string' || dir.trim() === '') {
+    throw new MiyabiError('INVALID_ARGUMENT', 'worktreeDir must be a non-empty path');
+  }
+  const absolute = await realpathLoose(isAbsolute(dir) ? resolve(dir) : resolve(repo.root, dir));
+  if (isInsideOrSame(repo.commonDir, absolute)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `worktreeDir ${dir} resolves into the git directory (${absolute})`,
+      {
+        hint: "Use a folder outside .git, e.g. '.worktrees' or '../worktrees'.",
+      },
+    );
+  }
+  if (isInsideOrSame(absolute, repo.root)) {
+    throw new MiyabiError('INVALID_ARGUMENT', `worktreeDir ${dir} is the repository root or contains it`, {
+      hint: "Use a subfolder such as '.worktrees', or a folder beside the repository.",
+    });
+  }
+  return absolute;
+}
+
+/** True when `child` is `parent` or lies below it. */
+function isInsideOrSame(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** realpath of the deepest existing ancestor, so paths match what git records even before mkdir. */
+async function realpathLoose(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const parent = dirname(path);
+    if (parent === path) return path;
+    return join(await realpathLoose(parent), basename(path));
+  }
+}

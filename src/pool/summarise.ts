@@ -1,0 +1,23 @@
+import type { PoolExecutionResult, TaskResult } from './types.js';
+
+/** Aggregates per-task results (kept in input order) into the batch result. */
+export function summarise<T>(
+  batchId: string,
+  results: readonly TaskResult<T>[],
+  totalDurationMs: number,
+): PoolExecutionResult<T> {
+  const count = (status: TaskResult['status']) => results.filter((r) => r.status === status).length;
+  const successCount = count('success');
+  return {
+    batchId,
+    totalTasks: results.length,
+    results,
+    totalDurationMs,
+    successCount,
+    failedCount: count('failed'),
+    timeoutCount: count('timeout'),
+    cancelledCount: count('cancelled'),
+    allSuccessful: successCount === results.length,
+    successRate: results.length === 0 ? 0 : (successCount / results.length) * 100,
+  };
+}

@@ -1,0 +1,164 @@
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, readlink, realpath, symlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { MiyabiError } from '../errors.js';
+import { runGit } from '../git/run-git.js';
+
+/** The file, at the repository root, listing (in gitignore syntax) ignored files to copy. */
+export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
+
+/** A file that matched but was not copied, and why. */
+export interface SkippedInclude {
+  /** Path relative to the repository root (`/`-separated, as git prints it). */
+  readonly path: string;
+  readonly reason: 'exists' | 'symlink-outside' | 'not-a-file' | 'unsafe-destination';
+}
+
+export interface CopyWorktreeIncludeResult {
+  /** Relative paths copied into the worktree, in git's (sorted) order. */
+  readonly copied: string[];
+  readonly skipped: SkippedInclude[];
+}
+
+export interface CopyWorktreeIncludeOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+// Copies in flight at once: enough to hide latency, few enough to stay clear of EMFILE.
+const COPY_PARALLELISM = 16;
+
+/**
+ * Copies into a new worktree the files the repository's `.worktreeinclude` lists — the convention
+ * shared by Claude Code, worktrunk and gtr: gitignore syntax, root file only, and only files git
+ * ignores (a `.env`, `config/local.json`); tracked files come with the checkout anyway.
+ *
+ * Two git calls whatever the repository's size: `ls-files --others --ignored
+ * --exclude-from=.worktreeinclude` (untracked files the patterns match, with gitignore semantics:
+ * `!` negation, anchoring `/`, `dir/`, `**`), then `check-ignore --stdin` keeps those git's own
+ * rules ignore (`.gitignore` files, `.git/info/exclude`, `core.excludesFile`).
+ *
+ * Files keep their relative path and mode. An existing file in the worktree is never overwritten
+ * (skipped as `exists`). A symlink is recreated as a symlink only when its target is relative and
+ * stays inside the repository; nothing is written through a symlinked folder of the worktree.
+ * No `.worktreeinclude` → nothing copied, no git call.
+ *
+ * @throws MiyabiError `CANCELLED` when `signal` aborts; `GIT_FAILED` when git fails.
+ */
+export async function copyWorktreeInclude(
+  repoRoot: string,
+  worktreePath: string,
+  options: CopyWorktreeIncludeOptions = {},
+): Promise<CopyWorktreeIncludeResult> {
+  const includeFile = join(repoRoot, WORKTREE_INCLUDE_FILE);
+  if (!(await isFile(includeFile))) return { copied: [], skipped: [] };
+  const candidates = await listIncludedIgnored(repoRoot, includeFile, worktreePath, options.signal);
+  const source = await realpath(repoRoot);
+  const target = await realpath(worktreePath);
+  const copied: string[] = [];
+  const skipped: SkippedInclude[] = [];
+  for (let start = 0; start < candidates.length; start += COPY_PARALLELISM) {
+    throwIfAborted(options.signal);
+    const batch = candidates.slice(start, start + COPY_PARALLELISM);
+    const outcomes = await Promise.all(batch.map((path) => copyOne(source, target, path)));
+    batch.forEach((path, index) => {
+      const reason = outcomes[index];
+      if (reason === undefined) copied.push(path);
+      else skipped.push({ path, reason });
+    });
+  }
+  return { copied, skipped };
+}
+
+/** Untracked files matching the include patterns that git's standard rules ignore. */
+async function listIncludedIgnored(
+  repoRoot: string,
+  includeFile: string,
+  worktreePath: string,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const matched = await runGit(['ls-files', '--others', '--ignored', `--exclude-from=${includeFile}`, '-z'], {
+    cwd: repoRoot,
+    signal,
+  });
+  // Entries ending in `/` are nested repositories (linked worktrees among them): never copied.
+  const worktreeRel = toGitPath(relative(repoRoot, worktreePath));
+  const files = splitNul(matched.stdout).filter(
+    (path) => !path.endsWith('/') && !isInside(path, worktreeRel),
+  );
+  if (files.length === 0) return [];
+  // Exit 1 means "none of them is ignored", an answer rather than a failure.
+  const ignored = await runGit(['check-ignore', '--stdin', '-z'], {
+    cwd: repoRoot,
+    signal,
+    input: `${files.join('\0')}\0`,
+    okExitCodes: [0, 1],
+  });
+  const ignoredSet = new Set(splitNul(ignored.stdout));
+  return files.filter((path) => ignoredSet.has(path));
+}
+
+/** Copies one file; returns why it was skipped, or `undefined` when it was copied. */
+async function copyOne(
+  source: string,
+  target: string,
+  path: string,
+): Promise<SkippedInclude['reason'] | undefined> {
+  const from = join(source, path);
+  const to = join(target, path);
+  const stat = await lstat(from).catch(() => undefined);
+  if (!stat || !(stat.isFile() || stat.isSymbolicLink())) return 'not-a-file';
+  const link = stat.isSymbolicLink() ? await readlink(from) : undefined;
+  if (link !== undefined && (isAbsolute(link) || !isInside(resolve(dirname(from), link), source))) {
+    return 'symlink-outside';
+  }
+  if (!(await prepareParent(target, to))) return 'unsafe-destination';
+  try {
+    // COPYFILE_EXCL: never overwrite, atomically; FICLONE: copy-on-write where the disk allows.
+    if (link !== undefined) await symlink(link, to);
+    else await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+    throw error;
+  }
+}
+
+/** Creates the destination's folder; false when it resolves outside the worktree (a symlinked folder). */
+async function prepareParent(target: string, to: string): Promise<boolean> {
+  const parent = dirname(to);
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (error) {
+    // A file (or dangling link) where a folder should be: the worktree has its own version.
+    if (['EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+    throw error;
+  }
+  return isInside(await realpath(parent), target);
+}
+
+function isInside(path: string, root: string): boolean {
+  if (root === '') return false;
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+async function isFile(path: string): Promise<boolean> {
+  const stat = await lstat(path).catch(() => undefined);
+  return stat?.isFile() ?? false;
+}
+
+function splitNul(text: string): string[] {
+  return text.split('\0').filter((entry) => entry !== '');
+}
+
+function toGitPath(path: string): string {
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new MiyabiError('CANCELLED', 'copying .worktreeinclude files was cancelled', {
+      cause: signal.reason,
+    });
+  }
+}

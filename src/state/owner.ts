@@ -1,0 +1,23 @@
+import { hostname } from 'node:os';
+
+/** Who created a record: lets cleanup tell a live process's worktree from one a dead process left. */
+export interface Owner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+export function currentOwner(): Owner {
+  return { pid: process.pid, host: hostname() };
+}
+
+/** True when `owner` is a process on this host that still runs (a different host counts as alive). */
+export function isOwnerAlive(owner: Owner | undefined): boolean {
+  if (!owner) return false;
+  if (owner.host !== hostname()) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,59 @@
+import { MiyabiError } from '../errors.js';
+import type { TelemetryStats } from './stats.js';
+
+/** Languages the report is written in. */
+export type TelemetryLocale = 'en' | 'ja';
+
+/** Supported locales, default first. */
+export const TELEMETRY_LOCALES: readonly TelemetryLocale[] = ['en', 'ja'];
+
+/**
+ * Validates a locale: `'en'` or `'ja'`, case-insensitive, also with a region (`'ja-JP'`, `'en_US'`).
+ * Anything else is `INVALID_ARGUMENT`.
+ */
+export function resolveTelemetryLocale(locale: unknown = 'en'): TelemetryLocale {
+  if (typeof locale === 'string') {
+    const language = locale.trim().toLowerCase().split(/[-_]/)[0];
+    const found = TELEMETRY_LOCALES.find((l) => l === language);
+    if (found) return found;
+  }
+  throw new MiyabiError('INVALID_ARGUMENT', `unknown report locale ${JSON.stringify(locale)}`, {
+    hint: `Use one of: ${TELEMETRY_LOCALES.join(', ')}.`,
+    details: { locale, supported: TELEMETRY_LOCALES },
+  });
+}
+
+/**
+ * The seven-line report of `stats` (no trailing newline): English by default, or Japanese.
+ * Average time in seconds with two decimals, success rate with one.
+ */
+export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLocale = 'en'): string {
+  const lang = resolveTelemetryLocale(locale);
+  const seconds = finite(stats.averageExecutionMs / 1000).toFixed(2);
+  const rate = finite(stats.successRate).toFixed(1);
+  const lines =
+    lang === 'ja'
+      ? [
+          '📊 Worktree実行レポート',
+          `- 作成: ${stats.creates}回`,
+          `- 実行: ${stats.executions}回（成功: ${stats.successfulExecutions}, 失敗: ${stats.failedExecutions}）`,
+          `- クリーンアップ: ${stats.cleanups}回`,
+          `- エラー: ${stats.errors}回`,
+          `- 平均実行時間: ${seconds}秒`,
+          `- 成功率: ${rate}%`,
+        ]
+      : [
+          '📊 Worktree execution report',
+          `- Created: ${stats.creates}`,
+          `- Executed: ${stats.executions} (succeeded: ${stats.successfulExecutions}, failed: ${stats.failedExecutions})`,
+          `- Cleaned up: ${stats.cleanups}`,
+          `- Errors: ${stats.errors}`,
+          `- Average execution time: ${seconds}s`,
+          `- Success rate: ${rate}%`,
+        ];
+  return lines.join('\n');
+}
+
+function finite(value: number): number {
+  return Number.isFinite(value) ? value : 0;
+}

@@ -1,0 +1,184 @@
+import { MiyabiError } from '../errors.js';
+import type { WorktreeEvent } from './events.js';
+
+/** What `telemetryStats()` returns: every process's recorded history of the repository, or a scope of it. */
+export interface TelemetryStats {
+  /** Worktrees created (`create-complete` events). */
+  readonly creates: number;
+  /** Executions that ended (`execute-complete` events). */
+  readonly executions: number;
+  readonly successfulExecutions: number;
+  /** Executions that ended failed, timed out or cancelled. */
+  readonly failedExecutions: number;
+  /** Worktrees cleaned up (`cleanup-complete` events). */
+  readonly cleanups: number;
+  /** `error` events, from any operation. */
+  readonly errors: number;
+  readonly totalExecutionMs: number;
+  /** `totalExecutionMs / executions`; 0 when there were none. */
+  readonly averageExecutionMs: number;
+  /** Percentage 0–100 of executions that succeeded (80 means 80.0%); 0 when there were none. */
+  readonly successRate: number;
+}
+
+/** The additive part of {@link TelemetryStats}: what can be summed across files and processes. */
+export interface TelemetryCounts {
+  creates: number;
+  executions: number;
+  successfulExecutions: number;
+  failedExecutions: number;
+  cleanups: number;
+  errors: number;
+  totalExecutionMs: number;
+}
+
+/** Narrows stats to part of the history. Both given: events that match both. */
+export interface TelemetryScope {
+  /** Only events at or after this instant. */
+  readonly since?: Date | string;
+  /** Only events of this pool batch. */
+  readonly batchId?: string;
+}
+
+/** A validated {@link TelemetryScope}. */
+export interface NormalizedScope {
+  readonly sinceMs?: number;
+  readonly batchId?: string;
+}
+
+const COUNT_KEYS: readonly (keyof TelemetryCounts)[] = [
+  'creates',
+  'executions',
+  'successfulExecutions',
+  'failedExecutions',
+  'cleanups',
+  'errors',
+  'totalExecutionMs',
+];
+
+/** All counts zero. */
+export function emptyCounts(): TelemetryCounts {
+  return {
+    creates: 0,
+    executions: 0,
+    successfulExecutions: 0,
+    failedExecutions: 0,
+    cleanups: 0,
+    errors: 0,
+    totalExecutionMs: 0,
+  };
+}
+
+/** Adds one event to `counts` (mutates and returns it). Start events count nothing. */
+export function addEvent(counts: TelemetryCounts, event: WorktreeEvent): TelemetryCounts {
+  switch (event.type) {
+    case 'create-complete':
+      counts.creates++;
+      break;
+    case 'execute-complete':
+      counts.executions++;
+      if (event.success === true) counts.successfulExecutions++;
+      else counts.failedExecutions++;
+      counts.totalExecutionMs += validDuration(event.durationMs);
+      break;
+    case 'cleanup-complete':
+      counts.cleanups++;
+      break;
+    case 'error':
+      counts.errors++;
+      break;
+    default:
+      break;
+  }
+  return counts;
+}
+
+/** Folds events into fresh counts. */
+export function foldEvents(events: Iterable<WorktreeEvent>): TelemetryCounts {
+  const counts = emptyCounts();
+  for (const event of events) addEvent(counts, event);
+  return counts;
+}
+
+/** Sums counts (a fresh object). */
+export function mergeCounts(...parts: readonly TelemetryCounts[]): TelemetryCounts {
+  const total = emptyCounts();
+  for (const part of parts) for (const key of COUNT_KEYS) total[key] += part[key];
+  return total;
+}
+
+/** Reads counts from untrusted JSON (a persisted summary); undefined if any field is not a count. */
+export function parseCounts(value: unknown): TelemetryCounts | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const counts = emptyCounts();
+  for (const key of COUNT_KEYS) {
+    const n = (value as Record<string, unknown>)[key];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return undefined;
+    counts[key] = n;
+  }
+  return counts;
+}
+
+/** The derived figures: average and success rate (percent), both 0 when nothing executed. */
+export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
+  const { executions } = counts;
+  return {
+    creates: counts.creates,
+    executions,
+    successfulExecutions: counts.successfulExecutions,
+    failedExecutions: counts.failedExecutions,
+    cleanups: counts.cleanups,
+    errors: counts.errors,
+    totalExecutionMs: counts.totalExecutionMs,
+    averageExecutionMs: executions > 0 ? counts.totalExecutionMs / executions : 0,
+    successRate: executions > 0 ? (counts.successfulExecutions / executions) * 100 : 0,
+  };
+}
+
+/** Validates a scope; a `since` that is no date is `INVALID_ARGUMENT`. */
+export function normalizeScope(scope: TelemetryScope | undefined): NormalizedScope | undefined {
+  if (scope === undefined || scope === null) return undefined;
+  if (typeof scope !== 'object') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `scope must be an object like { since, batchId }, got ${typeof scope}`,
+    );
+  }
+  const { since, batchId } = scope;
+  if (batchId !== undefined && (typeof batchId !== 'string' || batchId === '')) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batchId must be a non-empty string, got ${JSON.stringify(batchId)}`,
+    );
+  }
+  let sinceMs: number | undefined;
+  if (since !== undefined) {
+    sinceMs =
+      since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : Number.NaN;
+    if (Number.isNaN(sinceMs)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `since must be a Date or an ISO 8601 string, got ${String(since)}`,
+        {
+          hint: "Pass e.g. new Date(Date.now() - 86_400_000) or '2025-01-31T00:00:00Z'.",
+        },
+      );
+    }
+  }
+  if (sinceMs === undefined && batchId === undefined) return undefined;
+  return { ...(sinceMs !== undefined ? { sinceMs } : {}), ...(batchId !== undefined ? { batchId } : {}) };
+}
+
+/** True when `event` lies inside `scope`. */
+export function inScope(event: WorktreeEvent, scope: NormalizedScope): boolean {
+  if (scope.batchId !== undefined && event.batchId !== scope.batchId) return false;
+  if (scope.sinceMs !== undefined) {
+    const at = Date.parse(event.timestamp);
+    if (Number.isNaN(at) || at < scope.sinceMs) return false;
+  }
+  return true;
+}
+
+function validDuration(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}

@@ -1,0 +1,260 @@
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { MiyabiError, WorktreeManager, WorktreePool } from '../src/index.js';
+import { createTempRepo, git } from './helpers/temp-repo.js';
+
+/** Resolves when `signal` aborts (or never): an executor that honours its signal. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function worktreeFolders(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+describe('WorktreePool', () => {
+  it('bounds whole lifecycles by maxConcurrency and returns results in input order', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2 });
+    const dir = pool.manager.worktreeDir;
+    let maxOnDisk = 0;
+    let running = 0;
+    let maxRunning = 0;
+    const delays = [300, 50, 200, 10, 120, 30];
+    const result = await pool.executeParallel(
+      delays.map((_, i) => ({ issueNumber: i + 1 })),
+      async (worktree, task) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        maxOnDisk = Math.max(maxOnDisk, worktreeFolders(dir).length);
+        await sleep(delays[task.issueNumber - 1] ?? 0);
+        maxOnDisk = Math.max(maxOnDisk, worktreeFolders(dir).length);
+        running--;
+        return `done ${task.issueNumber} in ${worktree.branchName}`;
+      },
+    );
+    expect(maxRunning).toBe(2);
+    expect(maxOnDisk).toBeLessThanOrEqual(2);
+    expect(result.results.map((r) => r.issueNumber)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(result.results.map((r) => r.output)).toEqual(
+      delays.map((_, i) => `done ${i + 1} in feature/issue-${i + 1}`),
+    );
+    expect(result).toMatchObject({
+      totalTasks: 6,
+      successCount: 6,
+      failedCount: 0,
+      timeoutCount: 0,
+      cancelledCount: 0,
+      allSuccessful: true,
+      successRate: 100,
+    });
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result);
+    expect(worktreeFolders(dir)).toEqual([]);
+    expect(await pool.manager.listWorktrees()).toEqual([]);
+  });
+
+  it('cleans each worktree up as soon as its task ends, before the batch ends', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2 });
+    const paths = new Map<number, string>();
+    let sawFirstRemoved = false;
+    await pool.executeParallel([{ issueNumber: 1 }, { issueNumber: 2 }], async (worktree, task) => {
+      paths.set(task.issueNumber, worktree.path);
+      if (task.issueNumber === 2) {
+        for (let i = 0; i < 200 && !sawFirstRemoved; i++) {
+          const first = paths.get(1);
+          sawFirstRemoved = first !== undefined && !existsSync(first);
+          await sleep(50);
+        }
+      }
+    });
+    expect(sawFirstRemoved).toBe(true);
+  });
+
+  it('settles a task as timeout even when the executor ignores its signal', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, timeoutMs: 300, abortGraceMs: 200 });
+    let signalAborted = false;
+    const started = Date.now();
+    const result = await pool.executeParallel([{ issueNumber: 1 }], async (_w, _t, ctx) => {
+      ctx.signal.addEventListener('abort', () => {
+        signalAborted = true;
+      });
+      await sleep(60_000, undefined, { ref: false });
+    });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(signalAborted).toBe(true);
+    expect(result.results[0]).toMatchObject({ status: 'timeout', error: { code: 'TIMEOUT' } });
+    expect(result.timeoutCount).toBe(1);
+    expect(result.allSuccessful).toBe(false);
+    expect(await pool.manager.listWorktrees()).toEqual([]);
+  });
+
+  it('counts an executor that returns after its timeout as timeout', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, timeoutMs: 100, abortGraceMs: 2_000 });
+    const result = await pool.executeParallel([{ issueNumber: 1 }], async () => {
+      await sleep(400);
+      return 'too late';
+    });
+    expect(result.results[0]?.status).toBe('timeout');
+    expect(result.results[0]?.output).toBeUndefined();
+  });
+
+  it('fail-fast cancels in-flight tasks and skips queued ones', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2, failFast: true });
+    const started: number[] = [];
+    const result = await pool.executeParallel(
+      [1, 2, 3, 4, 5].map((issueNumber) => ({ issueNumber })),
+      async (_w, task, ctx) => {
+        started.push(task.issueNumber);
+        if (task.issueNumber === 1) {
+          await sleep(200);
+          throw new Error('boom');
+        }
+        await untilAborted(ctx.signal);
+      },
+    );
+    expect(result.results.map((r) => r.status)).toEqual([
+      'failed',
+      'cancelled',
+      'cancelled',
+      'cancelled',
+      'cancelled',
+    ]);
+    expect(result.results[0]?.error?.message).toBe('boom');
+    expect(started).toEqual([1, 2]);
+    expect(result.results.slice(2).every((r) => r.worktreeId === '')).toBe(true);
+    expect(result.cancelledCount).toBe(4);
+    expect(worktreeFolders(pool.manager.worktreeDir)).toEqual([]);
+    expect(await pool.manager.listWorktrees()).toEqual([]);
+  });
+
+  it('aborting the batch signal cancels everything and leaves nothing behind', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2 });
+    const controller = new AbortController();
+    let running = 0;
+    const execution = pool.executeParallel(
+      [1, 2, 3, 4].map((issueNumber) => ({ issueNumber })),
+      async (worktree, _t, ctx) => {
+        running++;
+        writeFileSync(join(worktree.path, 'progress.txt'), 'half done\n');
+        await untilAborted(ctx.signal);
+      },
+      { signal: controller.signal },
+    );
+    while (running < 2) await sleep(20);
+    controller.abort();
+    const result = await execution;
+    expect(result.results.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+    expect(worktreeFolders(pool.manager.worktreeDir)).toEqual([]);
+    expect(await pool.manager.listWorktrees()).toEqual([]);
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    // The half-done work of the cancelled tasks was archived, not lost.
+    const archived = result.results.filter((r) => r.archiveRef);
+    expect(archived).toHaveLength(2);
+    for (const r of archived) expect(repo.git('show', `${r.archiveRef}:progress.txt`)).toBe('half done');
+  });
+
+  it('reports a task whose worktree cannot be created as failed without stalling the others', async () => {
+    const repo = createTempRepo();
+    repo.git('worktree', 'add', '-q', join(repo.path, '..', 'user-wt'), '-b', 'feature/issue-2');
+    const pool = await WorktreePool.create({ repoPath: repo.path });
+    const result = await pool.executeSimple([1, 2, 3], async (path, issue) => `${issue}:${existsSync(path)}`);
+    expect(result.results.map((r) => r.status)).toEqual(['success', 'failed', 'success']);
+    expect(result.results[1]?.error?.code).toBe('BRANCH_IN_USE');
+    expect(result.results.map((r) => r.output)).toEqual(['1:true', undefined, '3:true']);
+    expect(result.successRate).toBeCloseTo(66.67, 1);
+  });
+
+  it('keeps worktrees with completed / failed status when autoCleanup is off', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const pool = new WorktreePool(manager, { autoCleanup: false });
+    const result = await pool.executeParallel([{ issueNumber: 1 }, { issueNumber: 2 }], async (_w, task) => {
+      if (task.issueNumber === 2) throw 'a plain string';
+    });
+    expect(result.results[1]?.error?.message).toContain('a plain string');
+    const statuses = (await manager.listWorktrees()).map((w) => [w.issueNumber, w.status]);
+    expect(statuses).toEqual([
+      [1, 'completed'],
+      [2, 'failed'],
+    ]);
+    expect(pool.stats().worktreesByStatus).toEqual({ active: 0, idle: 0, completed: 1, failed: 1 });
+    expect((await manager.stats()).availableSlots).toBe(3);
+  });
+
+  it('archives what a task committed or left uncommitted when cleaning up', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path });
+    const result = await pool.executeParallel([{ issueNumber: 1 }], async (worktree) => {
+      writeFileSync(join(worktree.path, 'feature.txt'), 'committed work\n');
+      git(worktree.path, 'add', 'feature.txt');
+      git(worktree.path, 'commit', '-q', '-m', 'feature');
+      writeFileSync(join(worktree.path, 'notes.txt'), 'uncommitted notes\n');
+    });
+    const ref = result.results[0]?.archiveRef;
+    expect(ref).toMatch(/^refs\/miyabi\/archive\/issue-1-/);
+    expect(repo.git('show', `${ref}:notes.txt`)).toBe('uncommitted notes');
+    expect(repo.git('show', `${ref}:feature.txt`)).toBe('committed work');
+    // The branch held an unmerged commit: it is kept as well.
+    expect(repo.git('branch', '--list', 'feature/issue-1')).toContain('feature/issue-1');
+  });
+
+  it('validates its input before starting anything', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    for (const [key, value] of [
+      ['maxConcurrency', 0],
+      ['maxConcurrency', 2.5],
+      ['timeoutMs', -1],
+      ['timeoutMs', Number.POSITIVE_INFINITY],
+      ['timeoutMs', Number.NaN],
+      ['failFast', 'yes'],
+    ] as const) {
+      let error: unknown;
+      try {
+        new WorktreePool(manager, { [key]: value } as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(MiyabiError);
+      expect((error as MiyabiError).code).toBe('INVALID_ARGUMENT');
+      expect((error as MiyabiError).message).toContain(key);
+    }
+    const pool = new WorktreePool(manager);
+    const empty = await pool.executeParallel([], async () => {});
+    expect(empty).toMatchObject({ totalTasks: 0, results: [], allSuccessful: true, successRate: 0 });
+    await expect(
+      pool.executeParallel([{ issueNumber: 4 }, { issueNumber: 4 }], async () => {}),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(pool.executeParallel([{ issueNumber: -4 }], async () => {})).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(await manager.listWorktrees()).toEqual([]);
+  });
+
+  it('reports running and queued tasks in stats()', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 1 });
+    let snapshot: ReturnType<WorktreePool['stats']> | undefined;
+    await pool.executeParallel([{ issueNumber: 1 }, { issueNumber: 2 }], async (_w, task) => {
+      if (task.issueNumber === 1) snapshot = pool.stats();
+    });
+    expect(snapshot).toEqual({
+      maxConcurrency: 1,
+      activeTasks: 1,
+      queuedTasks: 1,
+      availableSlots: 0,
+      worktreesByStatus: { active: 1, idle: 0, completed: 0, failed: 0 },
+    });
+    expect(pool.stats()).toMatchObject({ activeTasks: 0, queuedTasks: 0, availableSlots: 1 });
+  });
+});
