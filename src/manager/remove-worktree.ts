@@ -1,9 +1,14 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { MiyabiError, toError } from '../errors.js';
-import { findUnmergedCommits, snapshotWorktree, writeArchiveRef } from '../git/archive.js';
 import { runGit } from '../git/run-git.js';
-import { listGitWorktrees } from '../git/worktree-list.js';
+import {
+  countUnmergedCommits,
+  snapshotWorktree,
+  uncommittedPaths,
+  writeArchive,
+} from '../git/work-snapshot.js';
+import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
@@ -14,8 +19,10 @@ interface Assessment {
   readonly branchTip: string | undefined;
   readonly unmergedCommits: number;
   readonly uncommittedPaths: readonly string[];
-  /** A commit holding the uncommitted state (only when there is some and we are not dry-running). */
-  readonly snapshot: string | undefined;
+  /** The tree of the uncommitted state (only when there is some and we are not dry-running). */
+  readonly snapshotTree: string | undefined;
+  /** The worktree's HEAD when the snapshot was taken (the agent may have moved it off the branch). */
+  readonly snapshotHead: string | undefined;
 }
 
 /**
@@ -49,7 +56,7 @@ export async function removeWorktree(
         details: { id, reason: entry.locked },
       });
     }
-    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
+    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal, entry });
     const archived = force ? null : await archive(ctx, record, assessment);
     const result = await ctx.lock.run(async () => {
       const locked = entry?.locked !== undefined;
@@ -126,32 +133,50 @@ export function archiveRefName(id: string): string {
 async function assess(
   ctx: ManagerContext,
   record: WorktreeInfo,
-  options: { snapshot: boolean; signal?: AbortSignal | undefined },
+  options: { snapshot: boolean; signal?: AbortSignal | undefined; entry?: GitWorktreeEntry | undefined },
 ): Promise<Assessment> {
   const folderExists = existsSync(record.path);
-  const tip = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${record.branchName}^{commit}`], {
-    cwd: ctx.repo.root,
-    okExitCodes: [0, 1],
-  });
-  const branchTip = tip.exitCode === 0 ? tip.stdout.trim() : undefined;
+  const branchTip = await readBranchTip(ctx, record, options.entry);
   const [unmergedCommits, snapshot] = await Promise.all([
     branchTip
-      ? findUnmergedCommits(ctx.repo.root, record.branchName, {
-          baseRefs: [`refs/heads/${record.baseBranch}`],
-          signal: options.signal,
-        })
-      : Promise.resolve(0),
-    folderExists
-      ? snapshotWorktree(record.path, { signal: options.signal, dryRun: !options.snapshot })
-      : null,
+      ? countUnmergedCommits(
+          ctx.repo.root,
+          record.branchName,
+          [`refs/heads/${record.baseBranch}`],
+          options.signal,
+        )
+      : 0,
+    !folderExists
+      ? null
+      : options.snapshot
+        ? snapshotWorktree(record.path, { signal: options.signal })
+        : uncommittedPaths(record.path, options.signal).then((paths) => ({
+            tree: '',
+            uncommittedPaths: paths,
+          })),
   ]);
   return {
     folderExists,
     branchTip,
     unmergedCommits,
     uncommittedPaths: snapshot?.uncommittedPaths ?? [],
-    snapshot: snapshot?.commit || undefined,
+    snapshotTree: snapshot?.tree || undefined,
+    snapshotHead: snapshot && 'head' in snapshot ? snapshot.head : undefined,
   };
+}
+
+/** The branch tip: from git's worktree list when the branch is checked out there (saves a spawn). */
+async function readBranchTip(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  entry: GitWorktreeEntry | undefined,
+): Promise<string | undefined> {
+  if (entry?.head && entry.branch === `refs/heads/${record.branchName}`) return entry.head;
+  const tip = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${record.branchName}^{commit}`], {
+    cwd: ctx.repo.root,
+    okExitCodes: [0, 1],
+  });
+  return tip.exitCode === 0 ? tip.stdout.trim() : undefined;
 }
 
 /** Saves what would be lost under refs/miyabi/archive/<id>; null when nothing would be. */
@@ -160,10 +185,18 @@ async function archive(
   record: WorktreeInfo,
   assessment: Assessment,
 ): Promise<ArchiveInfo | null> {
-  const commit = assessment.snapshot ?? (assessment.unmergedCommits > 0 ? assessment.branchTip : undefined);
-  if (!commit) return null;
-  const ref = await writeArchiveRef(ctx.repo.root, record.id, commit, {
-    message: `miyabi-worktree: archive ${record.id} before removal`,
+  const head = assessment.snapshotHead ?? assessment.branchTip;
+  if (!head || (!assessment.snapshotTree && assessment.unmergedCommits === 0)) return null;
+  const tree = assessment.snapshotTree ?? `${head}^{tree}`;
+  const { ref, commit } = await writeArchive(ctx.repo.root, tree, {
+    id: record.id,
+    issueNumber: record.issueNumber,
+    branchName: record.branchName,
+    baseBranch: record.baseBranch,
+    head,
+    uncommittedPaths: assessment.uncommittedPaths,
+    unmergedCommits: assessment.unmergedCommits,
+    archivedAt: new Date().toISOString(),
   });
   return {
     ref,

@@ -113,3 +113,48 @@ export interface WorktreeStats {
   /** Creates waiting for a slot. */
   readonly waiting: number;
 }
+
+export type MergeStrategy = 'merge' | 'squash' | 'ff-only';
+
+export interface MergeWorktreeOptions {
+  /** Target branch. @default the worktree's base branch */
+  readonly into?: string;
+  /** `merge`: a merge commit (fast-forward when the target has not moved); `squash`: one new commit; `ff-only`. @default 'merge' */
+  readonly strategy?: MergeStrategy;
+  readonly message?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** What a merge did. `up-to-date` means there was nothing to merge (not an error). */
+export interface MergeResult {
+  readonly id: string;
+  readonly branchName: string;
+  readonly into: string;
+  readonly strategy: MergeStrategy;
+  readonly status: 'merged' | 'fast-forwarded' | 'up-to-date';
+  /** The target's tip after the merge. */
+  readonly commit: string;
+  readonly previousCommit: string;
+  /** The checkout of the target branch that was brought along, if it is checked out somewhere. */
+  readonly updatedCheckout: string | null;
+  readonly changedFiles: number;
+}
+
+export interface PushWorktreeOptions {
+  /** @default 'origin' */
+  readonly remote?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface PushResult {
+  readonly id: string;
+  readonly remote: string;
+  readonly branchName: string;
+  readonly commit: string;
+  /** `refs/remotes/<remote>/<branch>` now tracked as upstream. */
+  readonly upstream: string;
+}
+
+export interface RestoreWorktreeOptions {
+  readonly signal?: AbortSignal;
+}

@@ -8,7 +8,7 @@ import {
   type RepositoryInfo,
   resolveDefaultBase,
 } from '../git/repository.js';
-import { type Logger, silentLogger } from '../log.js';
+import { silentLogger } from '../log.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import type { WorktreeEvent } from '../telemetry/events.js';

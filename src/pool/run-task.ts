@@ -1,6 +1,7 @@
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type { TaskError, TaskExecutor, TaskResult, TaskStatus, WorktreeTask } from './types.js';
 
 /** Why a task's signal was aborted: its own timeout, or the batch (fail-fast or caller abort). */
@@ -44,8 +45,16 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
   const controller = new AbortController();
   const onBatchAbort = () => controller.abort(run.batchSignal.reason);
   run.batchSignal.addEventListener('abort', onBatchAbort, { once: true });
+  const span = startTaskSpan({
+    issueNumber: task.issueNumber,
+    batchId,
+    ...(task.agentType ? { attributes: { 'miyabi.agent.type': task.agentType } } : {}),
+  });
+  let finalOutcome: TaskStatus = 'failed';
+  let finalError: TaskError | undefined;
   try {
     let worktree: WorktreeInfo;
+    const createSpan = span.child('create');
     try {
       worktree = await manager.createWorktree(task.issueNumber, {
         signal: controller.signal,
@@ -78,9 +87,13 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       branch: worktree.branchName,
       batchId,
     });
+    const executeSpan = span.child('execute');
     const outcome = await settleExecutor(run, worktree, controller.signal);
     clearTimeout(timer);
     const { status, error, output } = classify(outcome, controller.signal);
+    executeSpan.end(error ? new Error(error.message) : undefined);
+    finalOutcome = status;
+    finalError = error;
     manager.ctx.telemetry.record({
       type: 'execute-complete',
       worktreeId: worktree.id,
@@ -106,7 +119,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       const marked = await manager.updateStatus(worktree.id, finalStatus);
       run.onWorktree(marked, finalStatus);
       if (!run.autoCleanup) return { ...base, durationMs: elapsed(), cleanedUp: false };
-      const removed = await manager.removeWorktree(worktree.id, { batchId });
+      const removed = await span.step('cleanup', () => manager.removeWorktree(worktree.id, { batchId }));
       run.onWorktree(marked, 'removed');
       return {
         ...base,
@@ -125,6 +138,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     }
   } finally {
     run.batchSignal.removeEventListener('abort', onBatchAbort);
+    span.end(finalOutcome, finalError ? new Error(finalError.message) : undefined);
   }
 }
 

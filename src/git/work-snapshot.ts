@@ -1,0 +1,132 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runGit } from './run-git.js';
+
+/** Paths with uncommitted changes (tracked or untracked, not ignored), from `git status -z`. */
+export async function uncommittedPaths(worktreePath: string, signal?: AbortSignal): Promise<string[]> {
+  const { stdout } = await runGit(
+    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'],
+    {
+      cwd: worktreePath,
+      signal,
+    },
+  );
+  return stdout
+    .split('\0')
+    .filter((entry) => entry.length > 3)
+    .map((entry) => entry.slice(3));
+}
+
+/**
+ * Captures a worktree's uncommitted state (tracked and untracked, not ignored) as a tree, without
+ * touching the worktree's index or files: `git add -A` runs on a copy of the index. Returns null
+ * when there is nothing uncommitted.
+ */
+export async function snapshotWorktree(
+  worktreePath: string,
+  options: { signal?: AbortSignal | undefined } = {},
+): Promise<{ tree: string; head: string; uncommittedPaths: string[] } | null> {
+  const paths = await uncommittedPaths(worktreePath, options.signal);
+  if (paths.length === 0) return null;
+  const { stdout } = await runGit(
+    ['rev-parse', '--path-format=absolute', '--git-path', 'index', 'HEAD^{commit}'],
+    { cwd: worktreePath },
+  );
+  const [indexPath = '', head = ''] = stdout.trim().split('\n');
+  const temp = await mkdtemp(join(tmpdir(), 'miyabi-index-'));
+  const tempIndex = join(temp, 'index');
+  try {
+    // Starting from the real index keeps git's stat cache, so `add -A` does not rehash every file.
+    await copyFile(indexPath, tempIndex).catch(() => {});
+    const env = { GIT_INDEX_FILE: tempIndex };
+    await runGit(['add', '-A', '--', '.'], { cwd: worktreePath, env, signal: options.signal });
+    const { stdout: tree } = await runGit(['write-tree'], { cwd: worktreePath, env });
+    return { tree: tree.trim(), head, uncommittedPaths: paths };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+/** Commits on `branch` found in none of `baseRefs` and no remote-tracking branch. */
+export async function countUnmergedCommits(
+  cwd: string,
+  branch: string,
+  baseRefs: readonly string[],
+  signal?: AbortSignal,
+): Promise<number> {
+  const { stdout } = await runGit(
+    ['rev-list', '--count', `refs/heads/${branch}`, '--not', ...baseRefs, '--remotes', '--'],
+    { cwd, signal },
+  );
+  return Number.parseInt(stdout.trim(), 10) || 0;
+}
+
+/** What an archive holds, stored as JSON in its commit message so restore needs nothing else. */
+export interface ArchiveMetadata {
+  readonly id: string;
+  readonly issueNumber: number;
+  readonly branchName: string;
+  readonly baseBranch: string;
+  /** The branch commit the worktree was at (the archive commit's parent). */
+  readonly head: string;
+  readonly uncommittedPaths: readonly string[];
+  readonly unmergedCommits: number;
+  readonly archivedAt: string;
+}
+
+const METADATA_TRAILER = 'Miyabi-Archive: ';
+
+/**
+ * Writes `refs/miyabi/archive/<id>`: a commit whose tree is the worktree's full state (or HEAD's
+ * tree when only commits needed saving), whose parent is the branch commit, and whose message
+ * carries the metadata. Overwrites an older archive of the same id.
+ */
+export async function writeArchive(
+  cwd: string,
+  tree: string,
+  metadata: ArchiveMetadata,
+): Promise<{ ref: string; commit: string }> {
+  const ref = `refs/miyabi/archive/${metadata.id}`;
+  const message = `miyabi-worktree archive of ${metadata.id} (${metadata.branchName})\n\n${METADATA_TRAILER}${JSON.stringify(metadata)}\n`;
+  const { stdout } = await runGit(['commit-tree', tree, '-p', metadata.head, '-F', '-'], {
+    cwd,
+    input: message,
+    env: await identityEnv(cwd),
+  });
+  const commit = stdout.trim();
+  await runGit(['update-ref', '-m', `miyabi-worktree: archive ${metadata.id}`, ref, commit], { cwd });
+  return { ref, commit };
+}
+
+/** Reads an archive written by {@link writeArchive}; null when there is none for `id`. */
+export async function readArchive(
+  cwd: string,
+  id: string,
+): Promise<{ ref: string; commit: string; tree: string; metadata: ArchiveMetadata } | null> {
+  const ref = `refs/miyabi/archive/${id}`;
+  const found = await runGit(['log', '-1', '--format=%H%x00%T%x00%B', ref, '--'], {
+    cwd,
+    okExitCodes: [0, 128],
+  });
+  if (found.exitCode !== 0) return null;
+  const [commit = '', tree = '', body = ''] = found.stdout.split('\0');
+  const line = body.split('\n').find((l) => l.startsWith(METADATA_TRAILER));
+  if (!line) return null;
+  return { ref, commit, tree, metadata: JSON.parse(line.slice(METADATA_TRAILER.length)) as ArchiveMetadata };
+}
+
+let fallbackIdentity: Record<string, string> | undefined;
+
+/** The user's identity when git has one; otherwise a fixed one, only for the library's own commits. */
+export async function identityEnv(cwd: string): Promise<Record<string, string> | undefined> {
+  const configured = await runGit(['var', 'GIT_COMMITTER_IDENT'], { cwd, okExitCodes: [0, 128] });
+  if (configured.exitCode === 0) return undefined;
+  fallbackIdentity ??= {
+    GIT_AUTHOR_NAME: 'miyabi-worktree',
+    GIT_AUTHOR_EMAIL: 'miyabi-worktree@localhost',
+    GIT_COMMITTER_NAME: 'miyabi-worktree',
+    GIT_COMMITTER_EMAIL: 'miyabi-worktree@localhost',
+  };
+  return fallbackIdentity;
+}
