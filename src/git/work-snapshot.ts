@@ -15,7 +15,8 @@ export async function uncommittedPaths(worktreePath: string, signal?: AbortSigna
   return stdout
     .split('\0')
     .filter((entry) => entry.length > 3)
-    .map((entry) => entry.slice(3));
+    .map((entry) => entry.slice(3))
+    .sort();
 }
 
 /**

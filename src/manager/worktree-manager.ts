@@ -19,6 +19,7 @@ import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
 import { removeWorktree } from './remove-worktree.js';
+import { restoreWorktree } from './restore-worktree.js';
 import type {
   CleanupReport,
   CreateWorktreeOptions,
@@ -27,6 +28,7 @@ import type {
   OpenOptions,
   RemoveResult,
   RemoveWorktreeOptions,
+  RestoreWorktreeOptions,
   WorktreeInfo,
   WorktreeStats,
   WorktreeStatus,
@@ -159,6 +161,14 @@ export class WorktreeManager {
    */
   removeWorktree(id: string, options?: RemoveWorktreeOptions): Promise<RemoveResult> {
     return removeWorktree(this.ctx, id, options);
+  }
+
+  /**
+   * Recreates a worktree removed with an archive: same branch (recreated at the archived commit if
+   * it was deleted), archived uncommitted files back in place. Returns the new worktree (new id).
+   */
+  restoreWorktree(id: string, options?: RestoreWorktreeOptions): Promise<WorktreeInfo> {
+    return restoreWorktree(this.ctx, id, options);
   }
 
   /**

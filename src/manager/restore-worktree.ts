@@ -1,0 +1,88 @@
+import { MiyabiError } from '../errors.js';
+import { runGit } from '../git/run-git.js';
+import { readArchive } from '../git/work-snapshot.js';
+import type { ManagerContext } from './context.js';
+import { createWorktree } from './create-worktree.js';
+import type { RestoreWorktreeOptions, WorktreeInfo } from './types.js';
+import { assertWorktreeId } from './validate.js';
+
+/**
+ * Brings back a worktree removed with an archive (`refs/miyabi/archive/<id>`): a new worktree on
+ * the same branch (recreated at the archived commit if it was deleted) with the archived
+ * uncommitted files in place — modified, deleted and untracked alike (staging is not kept).
+ * The archive ref stays until the user deletes it. Returns the new worktree (it has a new id).
+ */
+export async function restoreWorktree(
+  ctx: ManagerContext,
+  id: string,
+  options: RestoreWorktreeOptions = {},
+): Promise<WorktreeInfo> {
+  assertWorktreeId(id);
+  const { root } = ctx.repo;
+  if ((await ctx.registry.read()).some((record) => record.id === id)) {
+    throw new MiyabiError('ALREADY_EXISTS', `worktree ${id} still exists; there is nothing to restore`, {
+      hint: 'Remove it first, or use it as it is.',
+    });
+  }
+  const archive = await readArchive(root, id);
+  if (!archive) {
+    throw new MiyabiError('NOT_FOUND', `no archive for '${id}'`, {
+      hint: 'Archives are listed by: git for-each-ref refs/miyabi/archive/',
+      details: { id },
+    });
+  }
+  const { metadata } = archive;
+  const createdBranch = await ctx.lock.run(() => prepareBranch(root, metadata.branchName, metadata.head));
+  let info: WorktreeInfo;
+  try {
+    info = await createWorktree(ctx, metadata.issueNumber, {
+      branchName: metadata.branchName,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(await baseIfPresent(root, metadata.baseBranch)),
+    });
+  } catch (error) {
+    if (createdBranch) {
+      await runGit(['update-ref', '-d', `refs/heads/${metadata.branchName}`, metadata.head], { cwd: root }).catch(
+        () => {},
+      );
+    }
+    throw error;
+  }
+  if (metadata.uncommittedPaths.length > 0) {
+    // Two-tree read-tree from HEAD to the archived state writes, updates and deletes files; the
+    // mixed reset then puts the index back to HEAD, so the changes show as uncommitted again.
+    await runGit(['read-tree', '--reset', '-u', archive.tree], { cwd: info.path });
+    await runGit(['reset', '--quiet'], { cwd: info.path });
+  }
+  return info;
+}
+
+/**
+ * Makes sure the branch exists at the archived commit; returns true when it had to create it.
+ * A branch that moved on since is refused rather than reset: it may hold newer work.
+ */
+async function prepareBranch(root: string, branchName: string, head: string): Promise<boolean> {
+  const ref = `refs/heads/${branchName}`;
+  const tip = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: root, okExitCodes: [0, 1] });
+  if (tip.exitCode !== 0) {
+    // An empty old value makes update-ref create the ref only if it does not exist yet.
+    await runGit(['update-ref', '-m', 'miyabi-worktree: restore', ref, head, ''], { cwd: root });
+    return true;
+  }
+  if (tip.stdout.trim() !== head) {
+    throw new MiyabiError('ALREADY_EXISTS', `branch '${branchName}' has moved since it was archived`, {
+      hint: `Restore needs the branch at ${head.slice(0, 12)}; rename or delete the branch, then restore again.`,
+      details: { branchName, archived: head, current: tip.stdout.trim() },
+    });
+  }
+  return false;
+}
+
+/** The archived base branch when it still exists (else the manager's default applies). */
+async function baseIfPresent(root: string, baseBranch: string): Promise<{ baseBranch?: string }> {
+  const found = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${baseBranch}^{commit}`], {
+    cwd: root,
+    okExitCodes: [0, 1],
+  });
+  return found.exitCode === 0 ? { baseBranch } : {};
+}

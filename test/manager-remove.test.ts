@@ -1,0 +1,234 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MiyabiError, WorktreeManager } from '../src/index.js';
+import { repoState } from './helpers/repo-state.js';
+import { createTempRepo, git } from './helpers/temp-repo.js';
+
+async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => (error instanceof MiyabiError ? error.code : String(error)),
+  );
+}
+
+function commitIn(path: string, file: string, content: string): string {
+  writeFileSync(join(path, file), content);
+  git(path, 'add', file);
+  git(path, 'commit', '-q', '-m', `add ${file}`);
+  return git(path, 'rev-parse', 'HEAD');
+}
+
+describe('removeWorktree', () => {
+  it('removes a clean worktree and its branch, archiving nothing', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(1);
+    const result = await manager.removeWorktree(w.id);
+    expect(result).toMatchObject({ id: w.id, worktreeRemoved: true, branchDeleted: true, archived: null, forced: false });
+    expect(existsSync(w.path)).toBe(false);
+    expect(repo.git('branch', '--list', 'feature/issue-1')).toBe('');
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+    expect(await manager.listWorktrees()).toEqual([]);
+    expect(await codeOf(manager.removeWorktree(w.id))).toBe('NOT_FOUND');
+  });
+
+  it('archives uncommitted tracked and untracked work (not ignored files) before removing', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'original\n', '.gitignore': '*.log\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(2);
+    writeFileSync(join(w.path, 'a.txt'), 'edited\n');
+    mkdirSync(join(w.path, 'new-dir'));
+    writeFileSync(join(w.path, 'new-dir', 'untracked.txt'), 'brand new\n');
+    writeFileSync(join(w.path, 'staged.txt'), 'staged\n');
+    git(w.path, 'add', 'staged.txt');
+    writeFileSync(join(w.path, 'debug.log'), 'ignored noise\n');
+    const statusBefore = git(w.path, 'status', '--porcelain');
+    // A dry run looks but touches nothing, not even the worktree's index.
+    const plan = await manager.cleanupAll({ dryRun: true });
+    expect(plan.removed[0]?.archived?.uncommittedPaths).toEqual(['a.txt', 'new-dir/untracked.txt', 'staged.txt']);
+    expect(git(w.path, 'status', '--porcelain')).toBe(statusBefore);
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+
+    const result = await manager.removeWorktree(w.id);
+    expect(result.archived).toMatchObject({ ref: `refs/miyabi/archive/${w.id}`, unmergedCommits: 0 });
+    expect(result.archived?.uncommittedPaths).toHaveLength(3);
+    expect(result.branchDeleted).toBe(true);
+    const ref = result.archived?.ref ?? '';
+    expect(repo.git('show', `${ref}:a.txt`)).toBe('edited');
+    expect(repo.git('show', `${ref}:new-dir/untracked.txt`)).toBe('brand new');
+    expect(repo.git('show', `${ref}:staged.txt`)).toBe('staged');
+    expect(() => repo.git('show', `${ref}:debug.log`)).toThrow();
+  });
+
+  it('keeps and archives a branch with unmerged commits, deletes one whose commits are pushed', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const local = await manager.createWorktree(3);
+    const tip = commitIn(local.path, 'work.txt', 'work\n');
+    const pushed = await manager.createWorktree(4);
+    commitIn(pushed.path, 'done.txt', 'done\n');
+    git(pushed.path, 'push', '-q', 'origin', 'feature/issue-4');
+
+    const kept = await manager.removeWorktree(local.id);
+    expect(kept.branchDeleted).toBe(false);
+    expect(kept.branchKeptReason).toContain('1 commit(s)');
+    expect(kept.archived?.unmergedCommits).toBe(1);
+    expect(repo.git('rev-parse', 'feature/issue-3')).toBe(tip);
+    expect(repo.git('rev-parse', `${kept.archived?.ref}^`)).toBe(tip);
+
+    const deleted = await manager.removeWorktree(pushed.id);
+    expect(deleted).toMatchObject({ branchDeleted: true, archived: null });
+  });
+
+  it('honours deleteBranch: false and force (which archives nothing)', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const a = await manager.createWorktree(5);
+    expect(await manager.removeWorktree(a.id, { deleteBranch: false })).toMatchObject({
+      branchDeleted: false,
+      branchKeptReason: 'deleteBranch is false',
+    });
+    repo.git('branch', '-D', 'feature/issue-5');
+    const b = await manager.createWorktree(6);
+    commitIn(b.path, 'x.txt', 'x\n');
+    writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
+    const forced = await manager.removeWorktree(b.id, { force: true });
+    expect(forced).toMatchObject({ forced: true, archived: null, branchDeleted: true, worktreeRemoved: true });
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+  });
+
+  it('refuses a worktree locked with git worktree lock unless forced', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(7);
+    repo.git('worktree', 'lock', '--reason', 'on a USB disk', w.path);
+    const before = repoState(repo.path);
+    expect(await codeOf(manager.removeWorktree(w.id))).toBe('LOCKED');
+    expect(repoState(repo.path)).toEqual(before);
+    expect(await manager.removeWorktree(w.id, { force: true })).toMatchObject({ worktreeRemoved: true });
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+  });
+
+  it('removes a worktree whose folder vanished, and one a process is standing in', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const gone = await manager.createWorktree(8);
+    const busy = await manager.createWorktree(9);
+    rmSync(gone.path, { recursive: true, force: true });
+    expect(await manager.removeWorktree(gone.id)).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+
+    const child = spawn('sleep', ['30'], { cwd: busy.path, stdio: 'ignore' });
+    try {
+      expect(await manager.removeWorktree(busy.id)).toMatchObject({ worktreeRemoved: true });
+      expect(existsSync(busy.path)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+  });
+});
+
+describe('restoreWorktree', () => {
+  it('round-trips uncommitted work, untracked folders, deletions and unmerged commits', async () => {
+    const repo = createTempRepo({ files: { 'keep.txt': 'keep\n', 'remove-me.txt': 'bye\n', '.gitignore': '*.log\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(10);
+    const tip = commitIn(w.path, 'committed.txt', 'committed\n');
+    writeFileSync(join(w.path, 'keep.txt'), 'keep, edited\n');
+    unlinkSync(join(w.path, 'remove-me.txt'));
+    mkdirSync(join(w.path, 'notes', 'deep'), { recursive: true });
+    writeFileSync(join(w.path, 'notes', 'deep', 'idea.md'), '# idea\n');
+    writeFileSync(join(w.path, 'run.log'), 'ignored\n');
+    const statusBefore = git(w.path, 'status', '--porcelain', '--untracked-files=all');
+
+    const removed = await manager.removeWorktree(w.id);
+    expect(removed.archived).not.toBeNull();
+    // The branch had an unmerged commit: it is kept; delete it to prove restore recreates it.
+    repo.git('branch', '-D', 'feature/issue-10');
+
+    const restored = await manager.restoreWorktree(w.id);
+    expect(restored.id).not.toBe(w.id);
+    expect(restored.branchName).toBe('feature/issue-10');
+    expect(git(restored.path, 'rev-parse', 'HEAD')).toBe(tip);
+    expect(readFileSync(join(restored.path, 'keep.txt'), 'utf8')).toBe('keep, edited\n');
+    expect(existsSync(join(restored.path, 'remove-me.txt'))).toBe(false);
+    expect(readFileSync(join(restored.path, 'notes/deep/idea.md'), 'utf8')).toBe('# idea\n');
+    expect(existsSync(join(restored.path, 'run.log'))).toBe(false);
+    expect(git(restored.path, 'status', '--porcelain', '--untracked-files=all')).toBe(statusBefore);
+  });
+
+  it('refuses unknown ids, live worktrees and a branch that moved on', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    expect(await codeOf(manager.restoreWorktree('issue-1-00000000'))).toBe('NOT_FOUND');
+    const w = await manager.createWorktree(11);
+    expect(await codeOf(manager.restoreWorktree(w.id))).toBe('ALREADY_EXISTS');
+    writeFileSync(join(w.path, 'wip.txt'), 'wip\n');
+    await manager.removeWorktree(w.id);
+    repo.git('branch', 'feature/issue-11', 'HEAD');
+    repo.commit({ 'main-moved.txt': 'x\n' });
+    repo.git('branch', '-f', 'feature/issue-11', 'HEAD');
+    const before = repoState(repo.path);
+    expect(await codeOf(manager.restoreWorktree(w.id))).toBe('ALREADY_EXISTS');
+    expect(repoState(repo.path)).toEqual(before);
+  });
+});
+
+describe('cleanupAll', () => {
+  it("removes this tool's worktrees, never the user's own, and reclaims crash leftovers", async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const userWorktree = join(repo.path, '..', 'users-own');
+    repo.git('worktree', 'add', '-q', userWorktree, '-b', 'user/work');
+    writeFileSync(join(userWorktree, 'dirty.txt'), 'the user is busy here\n');
+    const a = await manager.createWorktree(1);
+    const b = await manager.createWorktree(2);
+    // A create interrupted between `worktree add` and the registry write.
+    repo.git('worktree', 'add', '-q', join(manager.worktreeDir, 'issue-3-deadbeef'), '-b', 'feature/issue-3');
+    rmSync(b.path, { recursive: true, force: true });
+
+    const dry = await manager.cleanupAll({ dryRun: true });
+    expect(dry.removed.map((r) => r.id)).toEqual([a.id]);
+    expect(dry.reconciled.map((r) => r.id).sort()).toEqual([b.id, 'issue-3-deadbeef'].sort());
+    expect(existsSync(a.path)).toBe(true);
+
+    const report = await manager.cleanupAll();
+    expect(report.removed.map((r) => r.id)).toEqual([a.id]);
+    expect(report.dryRun).toBe(false);
+    const list = repo.git('worktree', 'list', '--porcelain');
+    expect(list.match(/^worktree /gm)).toHaveLength(2);
+    expect(list).toContain('users-own');
+    expect(readFileSync(join(userWorktree, 'dirty.txt'), 'utf8')).toBe('the user is busy here\n');
+    expect(await manager.listWorktrees()).toEqual([]);
+  });
+
+  it('leaves active worktrees of a live process alone and reclaims those of a dead one', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const live = await manager.createWorktree(1);
+    const dead = await manager.createWorktree(2);
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
+    const registry = JSON.parse(readFileSync(registryFile, 'utf8')) as {
+      worktrees: { id: string; owner: { pid: number } }[];
+    };
+    for (const record of registry.worktrees) {
+      record.owner.pid = (record.id === live.id ? sleeper.pid : finished.pid) ?? 0;
+    }
+    writeFileSync(registryFile, JSON.stringify(registry));
+    try {
+      const report = await manager.cleanupAll();
+      expect(report.removed.map((r) => r.id)).toEqual([dead.id]);
+      expect(report.skipped).toEqual([
+        { id: live.id, path: live.path, reason: `active in live process ${sleeper.pid}` },
+      ]);
+      expect(existsSync(live.path)).toBe(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+});
