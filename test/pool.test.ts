@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { MiyabiError, WorktreeManager, WorktreePool } from '../src/index.js';
+import { MiyabiError, runCommand, WorktreeManager, WorktreePool } from '../src/index.js';
 import { createTempRepo, git } from './helpers/temp-repo.js';
 
 /** Resolves when `signal` aborts (or never): an executor that honours its signal. */
@@ -11,6 +11,13 @@ function untilAborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(signal.reason);
     signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
+}
+
+/** Running (not a zombie waiting to be reaped) according to /proc. */
+function processRunning(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  return !/^\d+ \(.*\) [ZX]/.test(readFileSync(stat, 'utf8'));
 }
 
 function worktreeFolders(dir: string): string[] {
@@ -93,6 +100,25 @@ describe('WorktreePool', () => {
     expect(result.timeoutCount).toBe(1);
     expect(result.allSuccessful).toBe(false);
     expect(await pool.manager.listWorktrees()).toEqual([]);
+  });
+
+  it('kills a timed-out command and its background grandchild before cleaning up', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, timeoutMs: 500 });
+    const pidFile = join(repo.path, '..', 'grandchild.pid');
+    let worktreePath = '';
+    const result = await pool.executeParallel([{ issueNumber: 1 }], async (worktree, _t, ctx) => {
+      worktreePath = worktree.path;
+      // The grandchild keeps writing into the worktree until it is killed.
+      const script = `(while :; do date >> ticks.txt; sleep 0.05; done) & echo $! > ${pidFile}; wait`;
+      return runCommand(['sh', '-c', script], { cwd: worktree.path, signal: ctx.signal });
+    });
+    expect(result.results[0]?.status).toBe('timeout');
+    const grandchild = Number(readFileSync(pidFile, 'utf8').trim());
+    expect(processRunning(grandchild)).toBe(false);
+    expect(existsSync(worktreePath)).toBe(false);
+    // Its half-done output was archived, not lost.
+    expect(repo.git('show', `${result.results[0]?.archiveRef}:ticks.txt`).length).toBeGreaterThan(0);
   });
 
   it('counts an executor that returns after its timeout as timeout', async () => {

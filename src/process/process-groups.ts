@@ -1,0 +1,75 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+
+/** Process groups started by runCommand that may still be alive (their leader's pid). */
+const live = new Set<number>();
+
+export function rememberGroup(pid: number): void {
+  live.add(pid);
+}
+
+export function forgetGroup(pid: number): void {
+  live.delete(pid);
+}
+
+/** True while any process of the group is running (zombies waiting to be reaped do not count). */
+export function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // In containers PID 1 may never reap orphans; a group of zombies is dead for our purposes.
+  return hasProc ? procGroupHasLiveMember(pid) : true;
+}
+
+const hasProc = existsSync('/proc/self/stat');
+
+function procGroupHasLiveMember(pgid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return true;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the parenthesised command: state, ppid, pgrp, ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/**
+ * Signals every process group runCommand started that is still alive (for a second Ctrl-C, when
+ * there is no time left for a graceful stop). Returns how many groups were signalled.
+ */
+export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): number {
+  let count = 0;
+  for (const pid of live) {
+    if (groupAlive(pid)) {
+      killGroup(pid, signal);
+      count++;
+    }
+  }
+  return count;
+}
+
+/** How many process groups started by runCommand may still be alive. */
+export function liveProcessGroupCount(): number {
+  return [...live].filter(groupAlive).length;
+}
