@@ -26,7 +26,13 @@ describe('removeWorktree', () => {
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const w = await manager.createWorktree(1);
     const result = await manager.removeWorktree(w.id);
-    expect(result).toMatchObject({ id: w.id, worktreeRemoved: true, branchDeleted: true, archived: null, forced: false });
+    expect(result).toMatchObject({
+      id: w.id,
+      worktreeRemoved: true,
+      branchDeleted: true,
+      archived: null,
+      forced: false,
+    });
     expect(existsSync(w.path)).toBe(false);
     expect(repo.git('branch', '--list', 'feature/issue-1')).toBe('');
     expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
@@ -47,7 +53,11 @@ describe('removeWorktree', () => {
     const statusBefore = git(w.path, 'status', '--porcelain');
     // A dry run looks but touches nothing, not even the worktree's index.
     const plan = await manager.cleanupAll({ dryRun: true });
-    expect(plan.removed[0]?.archived?.uncommittedPaths).toEqual(['a.txt', 'new-dir/untracked.txt', 'staged.txt']);
+    expect(plan.removed[0]?.archived?.uncommittedPaths).toEqual([
+      'a.txt',
+      'new-dir/untracked.txt',
+      'staged.txt',
+    ]);
     expect(git(w.path, 'status', '--porcelain')).toBe(statusBefore);
     expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
 
@@ -95,7 +105,12 @@ describe('removeWorktree', () => {
     commitIn(b.path, 'x.txt', 'x\n');
     writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
     const forced = await manager.removeWorktree(b.id, { force: true });
-    expect(forced).toMatchObject({ forced: true, archived: null, branchDeleted: true, worktreeRemoved: true });
+    expect(forced).toMatchObject({
+      forced: true,
+      archived: null,
+      branchDeleted: true,
+      worktreeRemoved: true,
+    });
     expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
   });
 
@@ -117,7 +132,10 @@ describe('removeWorktree', () => {
     const gone = await manager.createWorktree(8);
     const busy = await manager.createWorktree(9);
     rmSync(gone.path, { recursive: true, force: true });
-    expect(await manager.removeWorktree(gone.id)).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+    expect(await manager.removeWorktree(gone.id)).toMatchObject({
+      worktreeRemoved: true,
+      branchDeleted: true,
+    });
 
     const child = spawn('sleep', ['30'], { cwd: busy.path, stdio: 'ignore' });
     try {
@@ -132,7 +150,9 @@ describe('removeWorktree', () => {
 
 describe('restoreWorktree', () => {
   it('round-trips uncommitted work, untracked folders, deletions and unmerged commits', async () => {
-    const repo = createTempRepo({ files: { 'keep.txt': 'keep\n', 'remove-me.txt': 'bye\n', '.gitignore': '*.log\n' } });
+    const repo = createTempRepo({
+      files: { 'keep.txt': 'keep\n', 'remove-me.txt': 'bye\n', '.gitignore': '*.log\n' },
+    });
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const w = await manager.createWorktree(10);
     const tip = commitIn(w.path, 'committed.txt', 'committed\n');

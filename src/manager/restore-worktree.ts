@@ -42,9 +42,9 @@ export async function restoreWorktree(
     });
   } catch (error) {
     if (createdBranch) {
-      await runGit(['update-ref', '-d', `refs/heads/${metadata.branchName}`, metadata.head], { cwd: root }).catch(
-        () => {},
-      );
+      await runGit(['update-ref', '-d', `refs/heads/${metadata.branchName}`, metadata.head], {
+        cwd: root,
+      }).catch(() => {});
     }
     throw error;
   }
@@ -63,7 +63,10 @@ export async function restoreWorktree(
  */
 async function prepareBranch(root: string, branchName: string, head: string): Promise<boolean> {
   const ref = `refs/heads/${branchName}`;
-  const tip = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: root, okExitCodes: [0, 1] });
+  const tip = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+    cwd: root,
+    okExitCodes: [0, 1],
+  });
   if (tip.exitCode !== 0) {
     // An empty old value makes update-ref create the ref only if it does not exist yet.
     await runGit(['update-ref', '-m', 'miyabi-worktree: restore', ref, head, ''], { cwd: root });

@@ -18,6 +18,7 @@ import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
+import { mergeWorktree, pushWorktree } from './merge-push.js';
 import { removeWorktree } from './remove-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import type {
@@ -25,7 +26,11 @@ import type {
   CreateWorktreeOptions,
   DiscoverOptions,
   ManagerOptions,
+  MergeResult,
+  MergeWorktreeOptions,
   OpenOptions,
+  PushResult,
+  PushWorktreeOptions,
   RemoveResult,
   RemoveWorktreeOptions,
   RestoreWorktreeOptions,
@@ -151,6 +156,25 @@ export class WorktreeManager {
       throw new MiyabiError('NOT_FOUND', `worktree '${id}' was removed meanwhile`, { details: { id } });
     }
     return updated;
+  }
+
+  /**
+   * Pushes the worktree's branch to `remote` (default `origin`) and records it as upstream.
+   * `NO_REMOTE`, `PUSH_REJECTED` (git's reason in the hint) or `GIT_FAILED` when it cannot.
+   */
+  pushWorktree(id: string, options?: PushWorktreeOptions): Promise<PushResult> {
+    return pushWorktree(this.ctx, id, options);
+  }
+
+  /**
+   * Merges the worktree's branch into `into` (default: its base branch) without touching any
+   * checkout's branch: computed with `git merge-tree`, committed with `commit-tree`, the target moved
+   * with compare-and-swap; a checkout of the target is fast-forwarded only when that is clean for it
+   * (else `CHECKOUT_DIRTY`, nothing changed). Conflicts: `MERGE_CONFLICT` with `conflicts`, nothing
+   * changed. Concurrent merges into one target serialise and all land. Only committed work is merged.
+   */
+  mergeWorktree(id: string, options?: MergeWorktreeOptions): Promise<MergeResult> {
+    return mergeWorktree(this.ctx, id, options);
   }
 
   /**

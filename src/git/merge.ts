@@ -1,0 +1,295 @@
+import { existsSync } from 'node:fs';
+import { type MergeConflict, MiyabiError } from '../errors.js';
+import type { WithLock } from '../state/repo-lock.js';
+import { gitStderr, runGit } from './run-git.js';
+import { identityEnv } from './work-snapshot.js';
+import { listGitWorktrees } from './worktree-list.js';
+
+export type MergeStrategy = 'merge' | 'squash' | 'ff-only';
+
+export interface MergeBranchOptions {
+  /** Main worktree root. */
+  readonly root: string;
+  /** Branch to merge (short name). */
+  readonly source: string;
+  /** Target branch (short name); must be a local branch. */
+  readonly into: string;
+  readonly strategy?: MergeStrategy;
+  readonly message?: string;
+  readonly signal?: AbortSignal | undefined;
+  /** Serialises the ref move and the checkout sync with every other writer of the repository. */
+  readonly withLock: WithLock;
+}
+
+export interface MergeOutcome {
+  readonly into: string;
+  readonly source: string;
+  readonly strategy: MergeStrategy;
+  readonly status: 'merged' | 'fast-forwarded' | 'up-to-date';
+  readonly commit: string;
+  readonly previousCommit: string;
+  readonly updatedCheckout: string | null;
+  readonly changedFiles: number;
+}
+
+const MAX_ATTEMPTS = 8;
+const OID = /^[0-9a-f]{40,64}$/;
+
+/**
+ * Merges `source` into `into` without any working tree: `merge-tree --write-tree` computes the
+ * result, `commit-tree` records it, `update-ref <new> <old>` moves the target only if nobody moved
+ * it meanwhile (else it recomputes). If `into` is checked out somewhere, that checkout is brought
+ * along by git's two-tree `read-tree -m -u`, which refuses when local changes would be overwritten —
+ * then the whole merge is refused (`CHECKOUT_DIRTY`) and nothing changes. No checkout ever
+ * switches branch; a conflict (`MERGE_CONFLICT`) changes nothing anywhere.
+ */
+export async function mergeBranch(options: MergeBranchOptions): Promise<MergeOutcome> {
+  const strategy = options.strategy ?? 'merge';
+  if (!['merge', 'squash', 'ff-only'].includes(strategy)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `strategy must be merge, squash or ff-only, got ${String(strategy)}`,
+    );
+  }
+  if (options.source === options.into) {
+    throw new MiyabiError('INVALID_ARGUMENT', `cannot merge branch '${options.source}' into itself`, {
+      hint: 'Pick another target with into.',
+    });
+  }
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    const { target, source } = await readTips(options);
+    const plan = await planMerge(options, strategy, target, source);
+    if (plan.status === 'up-to-date') {
+      return {
+        ...base(options, strategy),
+        status: 'up-to-date',
+        commit: target,
+        previousCommit: target,
+        updatedCheckout: null,
+        changedFiles: 0,
+      };
+    }
+    const moved = await options.withLock(() => moveTarget(options, target, plan.commit));
+    if (moved.ok) {
+      const changedFiles = await countChangedFiles(options.root, target, plan.commit);
+      return {
+        ...base(options, strategy),
+        status: plan.status,
+        commit: plan.commit,
+        previousCommit: target,
+        updatedCheckout: moved.checkout,
+        changedFiles,
+      };
+    }
+    // Another merge moved the target first: recompute from its new tip.
+    if (attempt >= MAX_ATTEMPTS) {
+      throw new MiyabiError(
+        'LOCKED',
+        `branch '${options.into}' kept moving; gave up after ${attempt} attempts`,
+        {
+          hint: 'Something else is updating the branch continuously; try again later.',
+        },
+      );
+    }
+  }
+}
+
+function base(options: MergeBranchOptions, strategy: MergeStrategy) {
+  return { into: options.into, source: options.source, strategy };
+}
+
+async function readTips(options: MergeBranchOptions): Promise<{ target: string; source: string }> {
+  const refs = [`refs/heads/${options.into}`, `refs/heads/${options.source}`];
+  const { stdout } = await runGit(['for-each-ref', '--format=%(refname) %(objectname)', ...refs], {
+    cwd: options.root,
+  });
+  const tips = new Map(
+    stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ') as [string, string]),
+  );
+  const target = tips.get(refs[0] as string);
+  const source = tips.get(refs[1] as string);
+  if (!target) {
+    throw new MiyabiError('NOT_FOUND', `target branch '${options.into}' does not exist`, {
+      hint: 'Merge into an existing local branch (git branch lists them).',
+      details: { into: options.into },
+    });
+  }
+  if (!source) {
+    throw new MiyabiError('NOT_FOUND', `branch '${options.source}' does not exist`, {
+      details: { branch: options.source },
+    });
+  }
+  return { target, source };
+}
+
+type Plan = { status: 'up-to-date' } | { status: 'merged' | 'fast-forwarded'; commit: string };
+
+async function planMerge(
+  options: MergeBranchOptions,
+  strategy: MergeStrategy,
+  target: string,
+  source: string,
+): Promise<Plan> {
+  const { root } = options;
+  const isAncestor = async (a: string, b: string) =>
+    (await runGit(['merge-base', '--is-ancestor', a, b], { cwd: root, okExitCodes: [0, 1] })).exitCode === 0;
+  if (await isAncestor(source, target)) return { status: 'up-to-date' };
+  const canFastForward = await isAncestor(target, source);
+  if (strategy === 'ff-only' || (strategy === 'merge' && canFastForward)) {
+    if (!canFastForward) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `'${options.into}' has moved on; '${options.source}' cannot be fast-forwarded`,
+        {
+          hint: `Rebase ${options.source} onto ${options.into}, or merge with strategy 'merge'.`,
+        },
+      );
+    }
+    return { status: 'fast-forwarded', commit: source };
+  }
+  const tree = await mergedTree(options, target, source);
+  const message =
+    options.message ??
+    (strategy === 'squash'
+      ? `Squashed merge of branch '${options.source}' into ${options.into}`
+      : `Merge branch '${options.source}' into ${options.into}`);
+  const parents = strategy === 'squash' ? ['-p', target] : ['-p', target, '-p', source];
+  const { stdout } = await runGit(['commit-tree', tree, ...parents, '-F', '-'], {
+    cwd: root,
+    input: `${message}\n`,
+    env: await identityEnv(root),
+  });
+  return { status: 'merged', commit: stdout.trim() };
+}
+
+/** The merged tree, or `MERGE_CONFLICT` listing the conflicted paths with git's reasons. */
+async function mergedTree(options: MergeBranchOptions, target: string, source: string): Promise<string> {
+  const result = await runGit(
+    ['merge-tree', '--write-tree', '--name-only', '--messages', '-z', target, source],
+    {
+      cwd: options.root,
+      okExitCodes: [0, 1],
+      signal: options.signal,
+    },
+  );
+  const tokens = result.stdout.split('\0');
+  const tree = tokens[0] ?? '';
+  if (!OID.test(tree)) {
+    // git 2.39 exits 1 with no tree for a bad ref: that is a failure, not a conflict.
+    throw new MiyabiError('GIT_FAILED', `git merge-tree failed: ${result.stderr.trim() || 'no result'}`);
+  }
+  if (result.exitCode === 0) return tree;
+  throw new MiyabiError('MERGE_CONFLICT', `merging '${options.source}' into '${options.into}' conflicts`, {
+    conflicts: parseConflicts(tokens.slice(1)),
+    hint: `Merge ${options.into} into ${options.source} in its worktree, resolve, commit, then merge again. Nothing was changed.`,
+    details: { branch: options.source, into: options.into },
+  });
+}
+
+/** Parses merge-tree's `-z` sections after the tree: paths, an empty token, then message groups. */
+export function parseConflicts(tokens: readonly string[]): MergeConflict[] {
+  const end = tokens.indexOf('');
+  const paths = [...new Set(tokens.slice(0, end === -1 ? tokens.length : end))];
+  const info = new Map<string, { type?: string; message?: string }>();
+  let i = end + 1;
+  while (end !== -1 && i < tokens.length) {
+    const count = Number(tokens[i]);
+    if (!Number.isInteger(count) || count < 0) break;
+    const groupPaths = tokens.slice(i + 1, i + 1 + count);
+    const type = tokens[i + 1 + count] ?? '';
+    const message = (tokens[i + 2 + count] ?? '').trim();
+    i += count + 3;
+    const kind = /^CONFLICT \(([^)]+)\)/.exec(type)?.[1];
+    if (!kind) continue;
+    for (const path of groupPaths) if (!info.has(path)) info.set(path, { type: kind, message });
+  }
+  return paths.map((path) => ({ path, ...info.get(path) }));
+}
+
+/**
+ * Under the lock: brings the target's checkout (if any) from `old` to `next` with git's own
+ * two-tree merge, then moves the ref with compare-and-swap. Returns ok: false if the ref moved.
+ */
+async function moveTarget(
+  options: MergeBranchOptions,
+  old: string,
+  next: string,
+): Promise<{ ok: true; checkout: string | null } | { ok: false }> {
+  const ref = `refs/heads/${options.into}`;
+  const { stdout: current } = await runGit(['rev-parse', ref], { cwd: options.root });
+  if (current.trim() !== old) return { ok: false };
+  const checkout = (await listGitWorktrees(options.root)).find(
+    (entry) => entry.branch === ref && !entry.bare,
+  );
+  if (checkout && existsSync(checkout.path)) {
+    await assertNotBusy(checkout.path, options.into);
+    try {
+      await runGit(['read-tree', '-m', '-u', old, next], { cwd: checkout.path });
+    } catch (error) {
+      throw new MiyabiError(
+        'CHECKOUT_DIRTY',
+        `the checkout of '${options.into}' at ${checkout.path} has local changes the merge would overwrite`,
+        {
+          cause: error,
+          hint: `Commit or stash them in ${checkout.path}, then merge again. Nothing was changed.`,
+          details: { checkout: checkout.path, paths: pathsFromReadTree(gitStderr(error)) },
+        },
+      );
+    }
+  }
+  try {
+    await runGit(['update-ref', '-m', `miyabi-worktree: merge ${options.source}`, ref, next, old], {
+      cwd: options.root,
+    });
+  } catch (error) {
+    // Someone outside our lock moved the ref: put the checkout back where it was, then retry.
+    if (checkout) await runGit(['read-tree', '-m', '-u', next, old], { cwd: checkout.path }).catch(() => {});
+    if (/cannot lock ref|but expected/i.test(gitStderr(error))) return { ok: false };
+    throw error;
+  }
+  return { ok: true, checkout: checkout?.path ?? null };
+}
+
+/** A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. */
+async function assertNotBusy(checkoutPath: string, branch: string): Promise<void> {
+  const markers = ['MERGE_HEAD', 'rebase-merge', 'rebase-apply', 'CHERRY_PICK_HEAD', 'REVERT_HEAD'];
+  const { stdout } = await runGit(
+    ['rev-parse', '--path-format=absolute', ...markers.flatMap((m) => ['--git-path', m])],
+    {
+      cwd: checkoutPath,
+    },
+  );
+  const busy = stdout
+    .split('\n')
+    .filter(Boolean)
+    .find((path) => existsSync(path));
+  if (busy) {
+    throw new MiyabiError(
+      'CHECKOUT_BUSY',
+      `the checkout of '${branch}' at ${checkoutPath} is in the middle of an operation (${busy.split('/').pop()})`,
+      {
+        hint: `Finish or abort it in ${checkoutPath} (git merge --abort / git rebase --abort), then merge again.`,
+        details: { checkout: checkoutPath },
+      },
+    );
+  }
+}
+
+function pathsFromReadTree(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((line) => /^\s/.test(line))
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
+async function countChangedFiles(root: string, from: string, to: string): Promise<number> {
+  const { stdout } = await runGit(['diff-tree', '-r', '--name-only', '--no-commit-id', '-z', from, to], {
+    cwd: root,
+  });
+  return stdout.split('\0').filter(Boolean).length;
+}
