@@ -41,6 +41,7 @@ describe('runCommand', () => {
     expect(result).toMatchObject({ exitCode: 3, signal: null, ok: false, timedOut: false, aborted: false });
     expect(result.tail).toContain(`hello in ${cwd}`);
     expect(result.tail).toContain('oops');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, not a JS template
     const noHome = await runCommand(['sh', '-c', 'echo "home=${HOME:-unset}"'], {
       cwd,
       env: { HOME: undefined },

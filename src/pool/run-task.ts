@@ -62,18 +62,22 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
         ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
       });
+      createSpan.end();
     } catch (error) {
-      const status: TaskStatus = controller.signal.aborted ? 'cancelled' : 'failed';
+      createSpan.end(error);
+      finalOutcome = controller.signal.aborted ? 'cancelled' : 'failed';
+      finalError = describeError(error, controller.signal);
       return {
         issueNumber: task.issueNumber,
         worktreeId: '',
-        status,
+        status: finalOutcome,
         durationMs: elapsed(),
-        error: describeError(error, controller.signal),
+        error: finalError,
         cleanedUp: false,
       };
     }
     run.onWorktree(worktree, 'active');
+    span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
 
     const timer = setTimeout(
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
