@@ -3,47 +3,76 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGit } from './run-git.js';
 
-/** Paths with uncommitted changes (tracked or untracked, not ignored), from `git status -z`. */
-export async function uncommittedPaths(worktreePath: string, signal?: AbortSignal): Promise<string[]> {
+/** A worktree's HEAD, branch and uncommitted paths (tracked or untracked, not ignored). */
+export interface WorktreeState {
+  /** undefined for an unborn HEAD. */
+  readonly head: string | undefined;
+  /** Short branch name; undefined when detached. */
+  readonly branch: string | undefined;
+  /** Sorted. */
+  readonly uncommittedPaths: string[];
+}
+
+/** Reads HEAD, branch and every uncommitted path with one `git status --porcelain=v2 --branch -z`. */
+export async function readWorktreeState(worktreePath: string, signal?: AbortSignal): Promise<WorktreeState> {
   const { stdout } = await runGit(
-    ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'],
-    {
-      cwd: worktreePath,
-      signal,
-    },
+    ['status', '--porcelain=v2', '--branch', '-z', '--untracked-files=all', '--no-renames'],
+    { cwd: worktreePath, signal },
   );
-  return stdout
-    .split('\0')
-    .filter((entry) => entry.length > 3)
-    .map((entry) => entry.slice(3))
-    .sort();
+  return parseStatusV2(stdout);
+}
+
+/** Parses `git status --porcelain=v2 --branch -z --no-renames`. */
+export function parseStatusV2(output: string): WorktreeState {
+  let head: string | undefined;
+  let branch: string | undefined;
+  const paths: string[] = [];
+  // Fields before the path in each record type ('1' ordinary, 'u' unmerged, '?' untracked).
+  const fieldsBeforePath: Record<string, number> = { '1': 8, u: 10, '?': 1 };
+  for (const record of output.split('\0')) {
+    if (record.startsWith('# branch.oid ')) {
+      const oid = record.slice('# branch.oid '.length);
+      head = oid === '(initial)' ? undefined : oid;
+    } else if (record.startsWith('# branch.head ')) {
+      const name = record.slice('# branch.head '.length);
+      branch = name === '(detached)' ? undefined : name;
+    } else {
+      const skip = fieldsBeforePath[record[0] ?? ''];
+      if (skip === undefined) continue;
+      paths.push(record.split(' ').slice(skip).join(' '));
+    }
+  }
+  return { head, branch, uncommittedPaths: paths.sort() };
+}
+
+/** Paths with uncommitted changes (tracked or untracked, not ignored). */
+export async function uncommittedPaths(worktreePath: string, signal?: AbortSignal): Promise<string[]> {
+  return (await readWorktreeState(worktreePath, signal)).uncommittedPaths;
 }
 
 /**
  * Captures a worktree's uncommitted state (tracked and untracked, not ignored) as a tree, without
  * touching the worktree's index or files: `git add -A` runs on a copy of the index. Returns null
- * when there is nothing uncommitted.
+ * when there is nothing uncommitted (or HEAD is unborn).
  */
 export async function snapshotWorktree(
   worktreePath: string,
-  options: { signal?: AbortSignal | undefined } = {},
+  options: { signal?: AbortSignal | undefined; state?: WorktreeState } = {},
 ): Promise<{ tree: string; head: string; uncommittedPaths: string[] } | null> {
-  const paths = await uncommittedPaths(worktreePath, options.signal);
-  if (paths.length === 0) return null;
-  const { stdout } = await runGit(
-    ['rev-parse', '--path-format=absolute', '--git-path', 'index', 'HEAD^{commit}'],
-    { cwd: worktreePath },
-  );
-  const [indexPath = '', head = ''] = stdout.trim().split('\n');
+  const state = options.state ?? (await readWorktreeState(worktreePath, options.signal));
+  if (state.uncommittedPaths.length === 0 || !state.head) return null;
+  const { stdout: indexPath } = await runGit(['rev-parse', '--path-format=absolute', '--git-path', 'index'], {
+    cwd: worktreePath,
+  });
   const temp = await mkdtemp(join(tmpdir(), 'miyabi-index-'));
   const tempIndex = join(temp, 'index');
   try {
     // Starting from the real index keeps git's stat cache, so `add -A` does not rehash every file.
-    await copyFile(indexPath, tempIndex).catch(() => {});
+    await copyFile(indexPath.trim(), tempIndex).catch(() => {});
     const env = { GIT_INDEX_FILE: tempIndex };
     await runGit(['add', '-A', '--', '.'], { cwd: worktreePath, env, signal: options.signal });
     const { stdout: tree } = await runGit(['write-tree'], { cwd: worktreePath, env });
-    return { tree: tree.trim(), head, uncommittedPaths: paths };
+    return { tree: tree.trim(), head: state.head, uncommittedPaths: state.uncommittedPaths };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }

@@ -111,45 +111,32 @@ async function addWorktree(
     ctx.excludeChecked = true;
   }
   await mkdir(ctx.worktreeDir, { recursive: true });
-  const existing = await runGit(
-    ['rev-parse', '--verify', '--quiet', `refs/heads/${plan.branchName}^{commit}`],
-    {
-      cwd: root,
-      okExitCodes: [0, 1],
-    },
-  );
-  const reusedBranch = existing.exitCode === 0;
-  const args = reusedBranch
-    ? ['worktree', 'add', '--no-checkout', '--quiet', plan.path, plan.branchName]
-    : [
-        'worktree',
-        'add',
-        '--no-checkout',
-        '--quiet',
-        '--no-track',
-        '-b',
-        plan.branchName,
-        plan.path,
-        plan.base.ref,
-      ];
+  // Try a new branch first (the common case: one git call); an existing branch is then reused.
+  let reusedBranch = false;
   for (let attempt = 1; ; attempt++) {
+    const args = reusedBranch
+      ? ['worktree', 'add', '--no-checkout', '--quiet', plan.path, plan.branchName]
+      : [
+          'worktree',
+          'add',
+          '--no-checkout',
+          '--quiet',
+          '--no-track',
+          '-b',
+          plan.branchName,
+          plan.path,
+          plan.base.ref,
+        ];
     try {
       await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
       break;
     } catch (error) {
-      // A branch that appeared since our check is someone else's: never delete it.
-      const branchTakenMeanwhile = /already exists/i.test(gitStderr(error));
-      await undoFailedAdd(ctx, plan, !reusedBranch && !branchTakenMeanwhile);
-      if (branchTakenMeanwhile) {
-        throw new MiyabiError(
-          'ALREADY_EXISTS',
-          `branch '${plan.branchName}' was created by another process meanwhile`,
-          {
-            cause: error,
-            hint: 'Try again: the existing branch will be reused.',
-          },
-        );
+      if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {
+        // Nothing was created: git refuses -b before it touches anything.
+        reusedBranch = true;
+        continue;
       }
+      await undoFailedAdd(ctx, plan, !reusedBranch);
       if (isBranchInUse(error)) {
         throw new MiyabiError(
           'BRANCH_IN_USE',

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { MiyabiError, toError } from '../errors.js';
-import { runGit } from '../git/run-git.js';
+import { gitStderr, runGit } from '../git/run-git.js';
 import {
   countUnmergedCommits,
+  readWorktreeState,
   snapshotWorktree,
-  uncommittedPaths,
   writeArchive,
 } from '../git/work-snapshot.js';
-import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
+import { readWorktreeLockReason } from '../git/worktree-admin.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
@@ -49,22 +49,22 @@ export async function removeWorktree(
   };
   ctx.telemetry.record({ type: 'cleanup-start', ...eventBase });
   try {
-    const entry = (await listGitWorktrees(ctx.repo.root, options.signal)).find((e) => e.path === record.path);
-    if (entry?.locked !== undefined && !force) {
-      throw new MiyabiError('LOCKED', `worktree ${id} is locked${entry.locked ? ` (${entry.locked})` : ''}`, {
+    const lockReason = await readWorktreeLockReason(record.path);
+    if (lockReason !== undefined && !force) {
+      throw new MiyabiError('LOCKED', `worktree ${id} is locked${lockReason ? ` (${lockReason})` : ''}`, {
         hint: `Unlock it with: git worktree unlock ${record.path} — or pass force to remove it anyway.`,
-        details: { id, reason: entry.locked },
+        details: { id, reason: lockReason },
       });
     }
-    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal, entry });
+    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
     const archived = force ? null : await archive(ctx, record, assessment);
     const result = await ctx.lock.run(async () => {
-      const locked = entry?.locked !== undefined;
+      const locked = lockReason !== undefined;
       await runGit(['worktree', 'remove', '--force', ...(locked ? ['--force'] : []), record.path], {
         cwd: ctx.repo.root,
       }).catch(async (error: unknown) => {
         // A folder git no longer tracks is still ours to delete; anything else is a real failure.
-        if (existsSync(record.path) && entry) throw error;
+        if (!/is not a working tree/.test(gitStderr(error))) throw error;
       });
       await rm(record.path, { recursive: true, force: true });
       const branch = await settleBranch(ctx, record, assessment, { deleteBranch, force, archived });
@@ -133,12 +133,18 @@ export function archiveRefName(id: string): string {
 async function assess(
   ctx: ManagerContext,
   record: WorktreeInfo,
-  options: { snapshot: boolean; signal?: AbortSignal | undefined; entry?: GitWorktreeEntry | undefined },
+  options: { snapshot: boolean; signal?: AbortSignal | undefined },
 ): Promise<Assessment> {
   const folderExists = existsSync(record.path);
-  const branchTip = await readBranchTip(ctx, record, options.entry);
+  // One `git status` gives HEAD, branch and the dirty paths.
+  const state = folderExists ? await readWorktreeState(record.path, options.signal) : undefined;
+  const branchTip =
+    state?.head && state.branch === record.branchName
+      ? state.head
+      : await readBranchTip(ctx, record.branchName);
   const [unmergedCommits, snapshot] = await Promise.all([
-    branchTip
+    // A branch still at its start commit holds nothing new: skip the rev-list.
+    branchTip && branchTip !== record.baseCommit
       ? countUnmergedCommits(
           ctx.repo.root,
           record.branchName,
@@ -146,33 +152,20 @@ async function assess(
           options.signal,
         )
       : 0,
-    !folderExists
-      ? null
-      : options.snapshot
-        ? snapshotWorktree(record.path, { signal: options.signal })
-        : uncommittedPaths(record.path, options.signal).then((paths) => ({
-            tree: '',
-            uncommittedPaths: paths,
-          })),
+    state && options.snapshot ? snapshotWorktree(record.path, { signal: options.signal, state }) : null,
   ]);
   return {
     folderExists,
     branchTip,
     unmergedCommits,
-    uncommittedPaths: snapshot?.uncommittedPaths ?? [],
-    snapshotTree: snapshot?.tree || undefined,
-    snapshotHead: snapshot && 'head' in snapshot ? snapshot.head : undefined,
+    uncommittedPaths: state?.uncommittedPaths ?? [],
+    snapshotTree: snapshot?.tree,
+    snapshotHead: snapshot?.head,
   };
 }
 
-/** The branch tip: from git's worktree list when the branch is checked out there (saves a spawn). */
-async function readBranchTip(
-  ctx: ManagerContext,
-  record: WorktreeInfo,
-  entry: GitWorktreeEntry | undefined,
-): Promise<string | undefined> {
-  if (entry?.head && entry.branch === `refs/heads/${record.branchName}`) return entry.head;
-  const tip = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${record.branchName}^{commit}`], {
+async function readBranchTip(ctx: ManagerContext, branchName: string): Promise<string | undefined> {
+  const tip = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${branchName}^{commit}`], {
     cwd: ctx.repo.root,
     okExitCodes: [0, 1],
   });

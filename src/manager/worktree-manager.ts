@@ -136,7 +136,9 @@ export class WorktreeManager {
   async updateStatus(id: string, status: WorktreeStatus): Promise<WorktreeInfo> {
     assertWorktreeId(id);
     assertStatus(status);
-    const current = await this.getWorktree(id);
+    // The registry alone is enough here: a vanished worktree is reconciled by the next list.
+    const current = (await this.ctx.registry.read()).find((w) => w.id === id);
+    if (!current) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
     if (status === 'active' && current.status !== 'active' && !this.ctx.heldSlots.has(id)) {
       this.ctx.heldSlots.set(id, await this.ctx.slots.acquire());
     }

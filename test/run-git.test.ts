@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { MiyabiError } from '../src/errors.js';
+import { isTransientGitError, runGit } from '../src/git/run-git.js';
+import { parseWorktreeList } from '../src/git/worktree-list.js';
+import { createTempRepo, tempDir } from './helpers/temp-repo.js';
+
+async function failure(promise: Promise<unknown>): Promise<MiyabiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MiyabiError);
+  return error as MiyabiError;
+}
+
+describe('runGit', () => {
+  it('returns stdout and accepts listed exit codes', async () => {
+    const repo = createTempRepo();
+    const head = await runGit(['rev-parse', 'HEAD'], { cwd: repo.path });
+    expect(head.stdout.trim()).toBe(repo.git('rev-parse', 'HEAD'));
+    const missing = await runGit(['rev-parse', '--verify', '--quiet', 'nope'], {
+      cwd: repo.path,
+      okExitCodes: [0, 1],
+    });
+    expect(missing.exitCode).toBe(1);
+    const input = await runGit(['hash-object', '--stdin'], { cwd: repo.path, input: 'hello\n' });
+    expect(input.stdout.trim()).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+  });
+
+  it('throws GIT_FAILED keeping the command, exit code and stderr, in the C locale', async () => {
+    const error = await failure(runGit(['rev-parse', 'HEAD'], { cwd: tempDir() }));
+    expect(error.code).toBe('GIT_FAILED');
+    expect(error.git).toMatchObject({ args: ['rev-parse', 'HEAD'], exitCode: 128 });
+    expect(error.git?.stderr).toContain('not a git repository');
+  });
+
+  it('ignores GIT_DIR and friends inherited from the environment', async () => {
+    const repo = createTempRepo();
+    const other = createTempRepo();
+    process.env.GIT_DIR = `${other.path}/.git`;
+    try {
+      const { stdout } = await runGit(['rev-parse', '--show-toplevel'], { cwd: repo.path });
+      expect(stdout.trim()).toBe(repo.path);
+    } finally {
+      delete process.env.GIT_DIR;
+    }
+  });
+
+  it('maps an abort to CANCELLED and a timeout to TIMEOUT', async () => {
+    const repo = createTempRepo();
+    const controller = new AbortController();
+    const slow = runGit(['-c', 'alias.wait=!sleep 5', 'wait'], { cwd: repo.path, signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    expect((await failure(slow)).code).toBe('CANCELLED');
+    const timedOut = await failure(
+      runGit(['-c', 'alias.wait=!sleep 5', 'wait'], { cwd: repo.path, timeoutMs: 100 }),
+    );
+    expect(timedOut.code).toBe('TIMEOUT');
+    expect((await failure(runGit(['status'], { cwd: repo.path, signal: AbortSignal.abort() }))).code).toBe(
+      'CANCELLED',
+    );
+  });
+
+  it('recognises lock contention as transient and real failures as not', () => {
+    const make = (stderr: string) =>
+      new MiyabiError('GIT_FAILED', 'x', {
+        git: {
+          args: [],
+          cwd: '/',
+          exitCode: 255,
+          signal: undefined,
+          stderr,
+          stdout: '',
+          durationMs: 1,
+          timedOut: false,
+          aborted: false,
+        },
+      });
+    expect(isTransientGitError(make('error: could not lock config file .git/config: File exists'))).toBe(
+      true,
+    );
+    expect(isTransientGitError(make('fatal: failed to read .git/worktrees/x/commondir: Success'))).toBe(true);
+    expect(isTransientGitError(make("fatal: Unable to create '/r/.git/index.lock': File exists."))).toBe(
+      true,
+    );
+    expect(isTransientGitError(make('fatal: invalid reference: nope'))).toBe(false);
+    expect(isTransientGitError(new Error('could not lock config file'))).toBe(false);
+  });
+});
+
+describe('parseWorktreeList', () => {
+  it('parses main, linked, detached, locked and prunable records', () => {
+    const z = (lines: string[]) => `${lines.join('\0')}\0`;
+    const output = [
+      z(['worktree /r', 'HEAD 1111111111111111111111111111111111111111', 'branch refs/heads/main']),
+      z([
+        'worktree /w/a b',
+        'HEAD 2222222222222222222222222222222222222222',
+        'detached',
+        'locked on a USB disk',
+      ]),
+      z([
+        'worktree /w/gone',
+        'HEAD 3333333333333333333333333333333333333333',
+        'branch refs/heads/x',
+        'prunable gitdir file points to non-existent location',
+        'locked',
+      ]),
+    ].join('\0');
+    const entries = parseWorktreeList(output);
+    expect(entries).toHaveLength(3);
+    expect(entries[0]).toMatchObject({
+      path: '/r',
+      branch: 'refs/heads/main',
+      isMain: true,
+      locked: undefined,
+    });
+    expect(entries[1]).toMatchObject({
+      path: '/w/a b',
+      detached: true,
+      locked: 'on a USB disk',
+      isMain: false,
+    });
+    expect(entries[2]).toMatchObject({ locked: '', prunable: 'gitdir file points to non-existent location' });
+  });
+});
