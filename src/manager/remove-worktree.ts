@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import {
@@ -58,6 +59,8 @@ export async function removeWorktree(
     }
     const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
     const archived = force ? null : await archive(ctx, record, assessment);
+    // Deleting thousands of files is slow; do it before taking the lock so removals run in parallel.
+    await emptyFolderExceptGitLink(record.path);
     const result = await ctx.lock.run(async () => {
       const locked = lockReason !== undefined;
       await runGit(['worktree', 'remove', '--force', ...(locked ? ['--force'] : []), record.path], {
@@ -124,6 +127,16 @@ export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Pr
       : null,
     forced: false,
   };
+}
+
+/** Deletes a worktree's files but its `.git` link, so `git worktree remove` under the lock is quick. */
+async function emptyFolderExceptGitLink(path: string): Promise<void> {
+  const entries = await readdir(path).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((name) => name !== '.git')
+      .map((name) => rm(join(path, name), { recursive: true, force: true })),
+  );
 }
 
 export function archiveRefName(id: string): string {

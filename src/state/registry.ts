@@ -56,7 +56,9 @@ export class Registry {
   async mutate(change: (records: WorktreeInfo[]) => WorktreeInfo[]): Promise<WorktreeInfo[]> {
     const next = change(await this.read()).sort(byCreation);
     const body: RegistryFile = { version: 1, worktrees: next };
-    await writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`);
+    // Atomic rename without fsync: a process crash never tears it; an OS crash at worst loses the
+    // last write, and `cleanupAll` still finds our worktrees by their folder names.
+    await writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`, { fsync: false });
     return next;
   }
 }
