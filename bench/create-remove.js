@@ -58,7 +58,13 @@ try {
       batchRemoves.push(performance.now() - removeStart);
       removes.push(...gone.map((g) => g.ms));
     }
-    rows.push({ width, create: median(creates), remove: median(removes), batchCreate: median(batchCreates), batchRemove: median(batchRemoves) });
+    rows.push({
+      width,
+      create: median(creates),
+      remove: median(removes),
+      batchCreate: median(batchCreates),
+      batchRemove: median(batchRemoves),
+    });
   }
   await manager.flush();
   console.log(`\n${FILES}-file repository, median of ${ROUNDS} rounds (ms)`);
