@@ -288,16 +288,26 @@ describe('errors and JSON output', () => {
       hint: 'e.g. --issues 1,2',
     });
     expect(formatError(error)).toBe(
-      'error [INVALID_ARGUMENT]: --issues "x" is not an issue number (hint: e.g. --issues 1,2)',
+      'error [INVALID_ARGUMENT] --issues "x" is not an issue number (hint: e.g. --issues 1,2)',
     );
     expect(formatError(new Error('boom\nsecond line'))).toBe('error: boom second line');
+  });
+
+  it('names the conflicting paths of a merge conflict on the same line', () => {
+    const error = new MiyabiError('MERGE_CONFLICT', "merging 'a' into 'main' conflicts", {
+      conflicts: [{ path: 'x.txt' }, { path: 'y.txt' }],
+      hint: 'h',
+    });
+    expect(formatError(error)).toBe(
+      "error [MERGE_CONFLICT] merging 'a' into 'main' conflicts: x.txt, y.txt (hint: h)",
+    );
   });
 
   it('adds the stack and causes only when verbose', () => {
     const error = new MiyabiError('GIT_FAILED', 'git fetch failed', { cause: new Error('root cause') });
     expect(formatError(error)).not.toContain('at ');
     const verbose = formatError(error, { verbose: true });
-    expect(verbose.split('\n')[0]).toBe(`error [GIT_FAILED]: git fetch failed (hint: ${error.hint})`);
+    expect(verbose.split('\n')[0]).toBe(`error [GIT_FAILED] git fetch failed (hint: ${error.hint})`);
     expect(verbose).toContain('caused by: Error: root cause');
     expect(verbose).toMatch(/\n\s+at /);
   });
@@ -305,6 +315,7 @@ describe('errors and JSON output', () => {
   it('maps errors to exit codes', () => {
     expect(exitCodeFor(new MiyabiError('INVALID_ARGUMENT', 'x'))).toBe(2);
     expect(exitCodeFor(new MiyabiError('INVALID_CONFIG', 'x'))).toBe(2);
+    expect(exitCodeFor(new MiyabiError('NOT_A_REPOSITORY', 'x'))).toBe(2);
     expect(exitCodeFor(new MiyabiError('CANCELLED', 'x'))).toBe(130);
     expect(exitCodeFor(new MiyabiError('GIT_FAILED', 'x'))).toBe(1);
     expect(exitCodeFor(new Error('x'))).toBe(1);

@@ -6,12 +6,12 @@ export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
 /**
- * How the CLI reports an error: one line, `error [CODE]: message (hint: ...)`, never a stack
+ * How the CLI reports an error: one line, `error [CODE] message (hint: ...)`, never a stack
  * trace; with `verbose`, the stack, the cause chain and git's stderr follow.
  */
 export function formatError(error: unknown, options: { readonly verbose?: boolean } = {}): string {
   const head = isMiyabiError(error)
-    ? `error [${error.code}]: ${oneLine(error.message)} (hint: ${oneLine(error.hint)})`
+    ? `error [${error.code}] ${oneLine(error.message)}${conflictList(error.conflicts)} (hint: ${oneLine(error.hint)})`
     : `error: ${oneLine(error instanceof Error ? error.message : String(error))}`;
   if (!options.verbose) return head;
   const extra: string[] = [];
@@ -26,11 +26,31 @@ export function formatError(error: unknown, options: { readonly verbose?: boolea
   return [head, ...extra.filter((part) => part !== '')].join('\n');
 }
 
-/** The process exit code for an error that ended a command: 2 for usage, 130 for cancel, else 1. */
+// The user's input is at fault: a bad value, a bad config file, or a folder that is no usable repository.
+const USAGE_CODES = new Set([
+  'INVALID_ARGUMENT',
+  'INVALID_CONFIG',
+  'NOT_A_REPOSITORY',
+  'BARE_REPOSITORY',
+  'NO_COMMITS',
+]);
+
+/**
+ * The process exit code for an error that ended a command: 2 for bad usage or input (including
+ * running outside a usable repository), 130 for cancel, else 1.
+ */
 export function exitCodeFor(error: unknown): number {
-  if (isMiyabiError(error, 'INVALID_ARGUMENT') || isMiyabiError(error, 'INVALID_CONFIG')) return EXIT_USAGE;
+  if (isMiyabiError(error) && USAGE_CODES.has(error.code)) return EXIT_USAGE;
   if (isMiyabiError(error, 'CANCELLED')) return EXIT_INTERRUPTED;
   return 1;
+}
+
+/** `: a.txt, b.txt` for a merge conflict (at most five paths, then how many more). */
+function conflictList(conflicts: readonly { readonly path: string }[] | undefined): string {
+  if (!conflicts || conflicts.length === 0) return '';
+  const shown = conflicts.slice(0, 5).map((conflict) => conflict.path);
+  const more = conflicts.length > shown.length ? ` and ${conflicts.length - shown.length} more` : '';
+  return `: ${shown.join(', ')}${more}`;
 }
 
 function oneLine(text: string): string {

@@ -184,7 +184,7 @@ function createTerminalRenderer(
   now: () => number,
   throttleMs: number,
 ): ProgressRenderer {
-  const log = createLogUpdate(stream as NodeJS.WritableStream);
+  const log = createLogUpdate(sizedStream(stream) as unknown as NodeJS.WritableStream);
   let latest: readonly TaskProgress[] = [];
   let lastDraw = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
@@ -192,8 +192,8 @@ function createTerminalRenderer(
   const draw = () => {
     timer = undefined;
     lastDraw = now();
-    const rows = stream.rows ?? 24;
-    log(renderFrame(latest, lastDraw, stream.columns ?? 80, { maxLines: Math.max(3, rows - 1) }));
+    const rows = stream.rows || 24;
+    log(renderFrame(latest, lastDraw, stream.columns || 80, { maxLines: Math.max(3, rows - 1) }));
     // Keep the spinner and elapsed times moving while anything is still in progress.
     if (latest.some((task) => !isFinalState(task.state))) schedule(throttleMs);
   };
@@ -217,8 +217,27 @@ function createTerminalRenderer(
       timer = undefined;
       finished = true;
       lastDraw = now();
-      log(renderFrame(latest, lastDraw, stream.columns ?? 80));
+      log(renderFrame(latest, lastDraw, stream.columns || 80));
       log.done();
+    },
+  };
+}
+
+/**
+ * The stream as log-update sees it: a terminal that reports no size (0×0, as under `script` or
+ * some CI ptys) counts as 80×24, since log-update draws nothing at all into zero rows.
+ */
+function sizedStream(stream: ProgressStream): ProgressStream {
+  return {
+    write: (chunk) => stream.write(chunk),
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns || 80;
+    },
+    get rows() {
+      return stream.rows || 24;
     },
   };
 }

@@ -1,0 +1,50 @@
+import { MiyabiError } from '../../errors.js';
+import type { MergeStrategy } from '../../manager/types.js';
+import { openWorkspace } from '../context.js';
+import { writeLine } from '../io.js';
+import { formatJson } from '../render/json.js';
+import { resolveWorktree } from '../resolve-target.js';
+import type { CommandHandler } from './index.js';
+
+/**
+ * `merge <issue|id> [--into B] [--squash | --ff-only] [-m MSG] [--json]`: merges the worktree's
+ * committed work without switching any checkout's branch (`MergeResult`). A conflict changes
+ * nothing and exits 1 naming the paths.
+ */
+const merge: CommandHandler = async ({ operands, options }, ctx) => {
+  if (options.squash === true && options.ffOnly === true) {
+    throw new MiyabiError('INVALID_ARGUMENT', '--squash and --ff-only cannot be combined', {
+      hint: 'Pick one strategy (the default is a merge commit, or a fast-forward when possible).',
+    });
+  }
+  const strategy: MergeStrategy =
+    options.squash === true ? 'squash' : options.ffOnly === true ? 'ff-only' : 'merge';
+  const { manager } = await openWorkspace(ctx);
+  try {
+    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const result = await manager.mergeWorktree(worktree.id, {
+      strategy,
+      signal: ctx.signal,
+      ...(typeof options.into === 'string' ? { into: options.into } : {}),
+      ...(typeof options.message === 'string' ? { message: options.message } : {}),
+    });
+    const { stdout } = ctx.io;
+    if (options.json === true) {
+      stdout.write(formatJson(result));
+    } else if (result.status === 'up-to-date') {
+      writeLine(stdout, `Nothing to merge: ${result.into} already contains ${result.branchName}`);
+    } else {
+      writeLine(
+        stdout,
+        `${result.status === 'merged' ? 'Merged' : 'Fast-forwarded'} ${result.branchName} into ${result.into}: ` +
+          `${result.previousCommit.slice(0, 12)} → ${result.commit.slice(0, 12)} (${result.changedFiles} file(s) changed)`,
+      );
+      if (result.updatedCheckout) writeLine(stdout, `  checkout ${result.updatedCheckout} brought along`);
+    }
+    return 0;
+  } finally {
+    await manager.flush();
+  }
+};
+
+export default merge;

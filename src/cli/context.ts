@@ -1,0 +1,97 @@
+import { isAbsolute, resolve } from 'node:path';
+import { isMiyabiError, MiyabiError } from '../errors.js';
+import { discoverRepository } from '../git/repository.js';
+import type { Logger } from '../log.js';
+import { WorktreeManager } from '../manager/worktree-manager.js';
+import { BIN } from './bin-name.js';
+import { loadConfig, type ResolvedConfig } from './config.js';
+import { type CliIo, writeLine } from './io.js';
+
+/** The global flags, resolved. */
+export interface GlobalOptions {
+  /** Absolute folder the command works from (`--cwd`, else the process's cwd). */
+  readonly cwd: string;
+  /** `--worktree-dir`, resolved against the process's cwd like any path typed in a shell. */
+  readonly worktreeDir?: string | undefined;
+  readonly verbose: boolean;
+  readonly logJson: boolean;
+}
+
+/** What every command gets from the runtime. */
+export interface CommandContext {
+  readonly globals: GlobalOptions;
+  readonly io: CliIo;
+  /** Aborted by the first Ctrl-C / SIGTERM: pass it to every library call. */
+  readonly signal: AbortSignal;
+  /** The library's logger: pino JSON lines on stderr with `--log-json`, silent otherwise. */
+  readonly logger: Logger;
+}
+
+/** The global flags commander collected, checked. */
+export function parseGlobals(raw: Readonly<Record<string, unknown>>): GlobalOptions {
+  const cwd = typeof raw.cwd === 'string' ? resolve(raw.cwd) : process.cwd();
+  const dir = raw.worktreeDir;
+  return {
+    cwd,
+    ...(typeof dir === 'string' ? { worktreeDir: isAbsolute(dir) ? dir : resolve(dir) } : {}),
+    verbose: raw.verbose === true,
+    logJson: raw.logJson === true,
+  };
+}
+
+/** A repository opened for a command: the manager and the configuration that applies. */
+export interface Workspace {
+  readonly manager: WorktreeManager;
+  readonly config: ResolvedConfig;
+  /** The file the configuration came from, or null for the defaults. */
+  readonly configSource: string | null;
+}
+
+export interface OpenWorkspaceOptions {
+  /** Overrides the configuration's `maxConcurrency`. */
+  readonly maxConcurrency?: number | undefined;
+  /** Overrides the configuration's `baseBranch`; named `--base` in errors. */
+  readonly baseBranch?: string | undefined;
+}
+
+/**
+ * Finds the repository from `--cwd`, loads its configuration (flags win over it) and opens a
+ * manager on it. Nothing is written to disk. Configuration warnings go to stderr.
+ */
+export async function openWorkspace(
+  ctx: CommandContext,
+  options: OpenWorkspaceOptions = {},
+): Promise<Workspace> {
+  const repo = await discoverRepository(ctx.globals.cwd).catch((error: unknown) => {
+    if (!isMiyabiError(error, 'NOT_A_REPOSITORY')) throw error;
+    throw new MiyabiError('NOT_A_REPOSITORY', error.message, {
+      hint: 'Run it inside a git repository, or point --cwd at one.',
+      cause: error,
+    });
+  });
+  const loaded = await loadConfig(repo.root);
+  for (const warning of loaded.warnings) writeLine(ctx.io.stderr, `${BIN}: warning: ${warning}`);
+  const { config } = loaded;
+  const baseBranch = options.baseBranch ?? config.baseBranch;
+  const worktreeDir = ctx.globals.worktreeDir ?? config.worktreeDir;
+  try {
+    const manager = await WorktreeManager.open({
+      repoPath: repo.root,
+      logger: ctx.logger,
+      ...(worktreeDir !== undefined ? { worktreeDir } : {}),
+      ...(baseBranch !== undefined ? { baseBranch } : {}),
+      maxConcurrency: options.maxConcurrency ?? config.maxConcurrency ?? 3,
+    });
+    return { manager, config, configSource: loaded.source };
+  } catch (error) {
+    // A base branch that does not exist is the user's input, not a failure of ours.
+    if (isMiyabiError(error, 'NOT_FOUND') && baseBranch !== undefined) {
+      const where = options.baseBranch !== undefined ? '--base' : 'config baseBranch';
+      throw new MiyabiError('INVALID_ARGUMENT', `${where}: ${error.message}`, {
+        hint: error.hint,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { BIN } from './bin-name.js';
+import type { CommandName } from './commands/index.js';
+
+const EXAMPLES = `
+Examples:
+  $ ${BIN} demo                                   # a self-contained tour in a throwaway repository
+  $ ${BIN} run --issues 1,2,5-8 -- claude -p "Fix issue #{issue}"
+  $ ${BIN} run --issues 3,4 --timeout 20m --merge -- npm test
+  $ ${BIN} create 42 --json | jq -r .path
+  $ ${BIN} status
+  $ ${BIN} merge 42 --squash
+  $ ${BIN} remove 42            # uncommitted work is archived first; see: ${BIN} restore <id>
+  $ ${BIN} cleanup --dry-run
+
+Exit codes: 0 success, 1 a task or operation failed, 2 bad usage or input, 130 interrupted.
+`;
+
+const RUN_EXAMPLES = `
+Placeholders in <command> arguments: {issue} {branch} {path} {id}
+Environment of <command>: MIYABI_ISSUE_NUMBER MIYABI_BRANCH MIYABI_WORKTREE_PATH MIYABI_WORKTREE_ID MIYABI_BATCH_ID
+
+Examples:
+  $ ${BIN} run --issues 1,2,3 -- npm test
+  $ ${BIN} run --issues 5-8 --concurrency 4 --timeout 30m --merge -- claude -p "Resolve issue #{issue}"
+  $ ${BIN} run --issues 12 --keep -- node scripts/agent.js --branch {branch}
+  $ ${BIN} run --issues 1,2 --json -- make check > batch.json
+
+Exit codes: 0 every task succeeded, 1 a task failed or timed out (or a merge/push failed),
+2 bad usage or input (nothing was started), 130 interrupted (everything stopped and cleaned up).
+`;
+
+/** A commander program for the CLI, with every command lazily loaded. */
+export interface CliProgram {
+  /** Parses `argv` (without `node` and the script), runs the command and sets `process.exitCode`. */
+  run(argv: readonly string[]): Promise<void>;
+}
+
+/** Builds the `miyabi-worktree` program. Importing this module loads commander only. */
+export function buildProgram(): CliProgram {
+  const program = new Command(BIN)
+    .description('Create, run and clean up git worktrees so many tasks work on one repository in parallel.')
+    .version(readVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .helpCommand('help [command]', 'show help for a command')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .option('--worktree-dir <dir>', 'folder for worktrees (default: config worktreeDir, else .worktrees)')
+    .option('--verbose', 'show stack traces and git output on errors')
+    .option('--log-json', 'write structured JSON logs (pino) to stderr')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} }) // Errors are printed once, in our own format.
+    .showSuggestionAfterError()
+    .addHelpText('after', EXAMPLES);
+
+  program
+    .command('create')
+    .description('create a worktree for an issue (copies .worktreeinclude files, runs setup)')
+    .argument('<issue>', 'issue number')
+    .option('--base <branch>', 'branch to start from (default: config baseBranch, origin/HEAD, main, master)')
+    .option('--branch <name>', 'branch name (default: config branchPattern, feature/issue-<n>)')
+    .option('--no-setup', 'skip .worktreeinclude copying and setup commands')
+    .option('--json', 'print the WorktreeInfo as JSON')
+    .action(lazy('create'));
+
+  program
+    .command('list')
+    .alias('ls')
+    .description('list the worktrees this tool created')
+    .option('--json', 'print WorktreeInfo[] as JSON')
+    .action(lazy('list'));
+
+  program
+    .command('status')
+    .description('counts by status, the worktrees, and archives that can be restored')
+    .option('--json', 'print { stats, worktrees, archives } as JSON')
+    .action(lazy('status'));
+
+  program
+    .command('remove')
+    .alias('rm')
+    .description('remove a worktree; anything that would be lost is archived first')
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--keep-branch', 'keep the branch even when all of its work is merged or pushed')
+    .option('--force', 'old destructive behaviour: remove without archiving uncommitted work')
+    .option('--json', 'print the RemoveResult as JSON')
+    .action(lazy('remove'));
+
+  program
+    .command('restore')
+    .description('recreate a removed worktree from its archive (refs/miyabi/archive/<id>)')
+    .argument('<id>', 'id of the removed worktree (or an issue number with a single archive)')
+    .option('--json', 'print the new WorktreeInfo as JSON')
+    .action(lazy('restore'));
+
+  program
+    .command('push')
+    .description("push a worktree's branch and set its upstream")
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--remote <name>', 'remote to push to', 'origin')
+    .option('--json', 'print the PushResult as JSON')
+    .action(lazy('push'));
+
+  program
+    .command('merge')
+    .description("merge a worktree's branch without touching any checkout's branch")
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--into <branch>', "target branch (default: the worktree's base branch)")
+    .option('--squash', 'one new commit on the target')
+    .option('--ff-only', 'refuse unless the target can be fast-forwarded')
+    .option('-m, --message <text>', 'commit message of the merge or squash commit')
+    .option('--json', 'print the MergeResult as JSON')
+    .action(lazy('merge'));
+
+  program
+    .command('cleanup')
+    .description('remove every worktree this tool created (safely) and reclaim what dead processes left')
+    .option('--dry-run', 'only report what would be done')
+    .option('--json', 'print the CleanupReport as JSON')
+    .action(lazy('cleanup'));
+
+  program
+    .command('run')
+    .description('run a command in one worktree per issue, in parallel')
+    .argument('<command...>', 'command and arguments, after -- (no shell)')
+    .requiredOption('--issues <list>', 'issue numbers and ranges, e.g. 1,2,5-8')
+    .option('--concurrency <n>', 'tasks at once (default: config maxConcurrency, else 3)')
+    .option(
+      '--timeout <duration>',
+      'per-task time limit, e.g. 30m, 90s, 1h30m (default: config timeout, else 30m)',
+    )
+    .option('--fail-fast', 'stop every task at the first failure or timeout')
+    .option('--keep', 'keep the worktrees after the tasks (default: remove each as soon as it ends)')
+    .option('--merge', "merge each successful task's branch back (safely) before cleanup")
+    .option('--into <branch>', 'target of --merge (default: the base branch)')
+    .option('--push', "push each successful task's branch")
+    .option('--remote <name>', 'remote for --push', 'origin')
+    .option('--base <branch>', 'branch the worktrees start from')
+    .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
+    .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
+    .addHelpText('after', RUN_EXAMPLES)
+    .action(lazy('run'));
+
+  program
+    .command('report')
+    .description('telemetry report of every run in this repository')
+    .option('--locale <locale>', 'en or ja', 'en')
+    .option('--batch <id>', 'only the events of one run batch')
+    .option('--json', 'print the TelemetryStats as JSON')
+    .action(lazy('report'));
+
+  program
+    .command('demo')
+    .description('a real parallel run in a throwaway repository: timeout, failure, safe merges, report')
+    .action(lazy('demo'));
+
+  return {
+    async run(argv) {
+      try {
+        await program.parseAsync([...argv], { from: 'user' });
+      } catch (error) {
+        process.exitCode = await reportParseError(error);
+      }
+    },
+  };
+}
+
+/** The action of a command: loads its module (and the runtime) only when it is invoked. */
+function lazy(name: CommandName): (...args: unknown[]) => Promise<void> {
+  return async (...args) => {
+    const command = args.at(-1) as Command;
+    // commander passes the operands, then the options object, then the command.
+    const operands = args.slice(0, -2);
+    const { executeCommand } = await import('./runtime.js');
+    process.exitCode = await executeCommand(name, {
+      operands,
+      options: command.opts(),
+      globals: command.optsWithGlobals(),
+    });
+  };
+}
+
+/** Help and version exit 0; any other parse error is one line on stderr and exit 2. */
+async function reportParseError(error: unknown): Promise<number> {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    // Invoked without a command: commander printed the help on stderr.
+    if (error.code === 'commander.help') return 2;
+    const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(
+      `${BIN}: error [INVALID_ARGUMENT] ${message} (hint: see '${BIN} --help' or '${BIN} <command> --help')\n`,
+    );
+    return 2;
+  }
+  const { reportFatal } = await import('./runtime.js');
+  return reportFatal(error);
+}
+
+function readVersion(): string {
+  try {
+    // dist/cli/main.js and src/cli/program.ts both sit two levels below the package root.
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return manifest.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}

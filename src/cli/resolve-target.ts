@@ -1,0 +1,34 @@
+import { MiyabiError } from '../errors.js';
+import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { BIN } from './bin-name.js';
+import { tryParseIssueNumber } from './parse-issues.js';
+
+/**
+ * The worktree an `<issue|id>` argument names: a number (`42`, `#42`) is the single live worktree
+ * of that issue; anything else is a worktree id.
+ *
+ * @throws MiyabiError `NOT_FOUND` when nothing matches; `INVALID_ARGUMENT` when an issue has
+ * several worktrees (their ids are in the hint) or the text is neither a number nor an id.
+ */
+export async function resolveWorktree(manager: WorktreeManager, text: string): Promise<WorktreeInfo> {
+  const issue = tryParseIssueNumber(text);
+  if (issue === undefined) return manager.getWorktree(text.trim());
+  const matches = (await manager.listWorktrees()).filter((w) => w.issueNumber === issue);
+  const [only] = matches;
+  if (only && matches.length === 1) return only;
+  if (matches.length === 0) {
+    throw new MiyabiError('NOT_FOUND', `no worktree for issue ${issue}`, {
+      hint: `List worktrees with '${BIN} list'; create one with '${BIN} create ${issue}'.`,
+      details: { issueNumber: issue },
+    });
+  }
+  throw new MiyabiError(
+    'INVALID_ARGUMENT',
+    `issue ${issue} has ${matches.length} worktrees; name one by id`,
+    {
+      hint: `Pass one of: ${matches.map((w) => w.id).join(', ')}`,
+      details: { issueNumber: issue, ids: matches.map((w) => w.id) },
+    },
+  );
+}

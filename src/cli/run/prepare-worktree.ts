@@ -1,0 +1,83 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isMiyabiError, MiyabiError } from '../../errors.js';
+import type { WorktreeInfo } from '../../manager/types.js';
+import { runCommand } from '../../process/run-command.js';
+import { formatArgv, runSetupCommands, type SetupCommandRunner } from '../../setup/run-setup.js';
+import { copyWorktreeInclude, type SkippedInclude } from '../../setup/worktree-include.js';
+import type { ResolvedConfig } from '../config.js';
+import { lastLines } from './placeholders.js';
+
+/** What preparing a new worktree did. */
+export interface PrepareResult {
+  /** Files copied from the main checkout because `.worktreeinclude` lists them. */
+  readonly copied: readonly string[];
+  readonly skipped: readonly SkippedInclude[];
+  /** Setup commands that ran, in order. */
+  readonly setup: readonly { readonly argv: readonly string[]; readonly durationMs: number }[];
+}
+
+export interface PrepareOptions {
+  readonly repoRoot: string;
+  readonly config: Pick<ResolvedConfig, 'include' | 'setup' | 'setupTimeoutMs'>;
+  /** Extra environment of the setup commands (the `MIYABI_*` variables). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal | undefined;
+  /** Setup output is appended here (after a `$ command` line); else only a tail is kept. */
+  readonly logFile?: string | undefined;
+  readonly onLine?: ((line: string) => void) | undefined;
+}
+
+/**
+ * Makes a new worktree ready to work in: copies the ignored files `.worktreeinclude` lists (when
+ * `include` is on), then runs the `setup` commands in it (no shell, one after another, within
+ * `setupTimeoutMs`).
+ *
+ * @throws MiyabiError `COMMAND_FAILED` / `TIMEOUT` naming the setup command, with the last lines
+ * of its output in the message and the log file in the hint; `CANCELLED` when `signal` aborts.
+ */
+export async function prepareWorktree(
+  worktree: WorktreeInfo,
+  options: PrepareOptions,
+): Promise<PrepareResult> {
+  const include = options.config.include
+    ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
+    : { copied: [], skipped: [] };
+  if (options.config.setup.length === 0) return { ...include, setup: [] };
+  const { logFile, onLine } = options;
+  if (logFile) await mkdir(dirname(logFile), { recursive: true });
+  const runner: SetupCommandRunner = async (argv, runOptions) => {
+    if (logFile) await appendFile(logFile, `$ ${formatArgv(argv)}   # setup\n`);
+    return runCommand(argv, {
+      cwd: runOptions.cwd,
+      env: runOptions.env,
+      signal: runOptions.signal,
+      ...(runOptions.timeoutMs !== undefined ? { timeoutMs: Math.max(1, runOptions.timeoutMs) } : {}),
+      output: logFile ? { file: logFile } : runOptions.output,
+      ...(onLine ? { onLine } : {}),
+    });
+  };
+  try {
+    const result = await runSetupCommands(options.config.setup, {
+      cwd: worktree.path,
+      env: options.env,
+      timeoutMs: options.config.setupTimeoutMs,
+      signal: options.signal,
+      runCommand: runner,
+    });
+    return { ...include, setup: result.steps };
+  } catch (error) {
+    throw withOutput(error, logFile);
+  }
+}
+
+/** A setup failure with the last lines of its output in the message (the pool keeps only that). */
+function withOutput(error: unknown, logFile: string | undefined): unknown {
+  if (!isMiyabiError(error) || (error.code !== 'COMMAND_FAILED' && error.code !== 'TIMEOUT')) return error;
+  const tail = typeof error.details?.tail === 'string' ? lastLines(error.details.tail) : '';
+  return new MiyabiError(error.code, tail ? `${error.message}: ${tail}` : error.message, {
+    hint: logFile ? `Its output is in ${logFile}. ${error.hint}` : error.hint,
+    cause: error,
+    ...(error.details ? { details: error.details } : {}),
+  });
+}

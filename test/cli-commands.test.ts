@@ -1,0 +1,274 @@
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type {
+  CleanupReport,
+  MergeResult,
+  PushResult,
+  RemoveResult,
+  WorktreeInfo,
+  WorktreeStats,
+} from '../src/manager/types.js';
+import type { TelemetryStats } from '../src/telemetry/stats.js';
+import { json, runCli } from './helpers/cli-process.js';
+import { repoState } from './helpers/repo-state.js';
+import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
+
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+function worktreePaths(repo: TempRepo): string[] {
+  return repo
+    .git('worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((line) => line.startsWith('worktree '))
+    .map((line) => line.slice('worktree '.length));
+}
+
+/** Exactly one line on stderr, in the CLI's error format. */
+function expectOneErrorLine(stderr: string, code: string): string {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^miyabi-worktree: error \\[${code}\\] .+ \\(hint: .+\\)$`));
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0] as string;
+}
+
+describe('miyabi-worktree commands', () => {
+  it('prints the version and help, and refuses unknown commands and options with exit 2', async () => {
+    const cwd = tempDir();
+    const [version, help, runHelp, unknown, badOption, none] = await Promise.all([
+      runCli(['--version'], { cwd }),
+      runCli(['--help'], { cwd }),
+      runCli(['run', '--help'], { cwd }),
+      runCli(['lsit'], { cwd }),
+      runCli(['list', '--colour'], { cwd }),
+      runCli([], { cwd }),
+    ]);
+    expect(version).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+    expect(help.code).toBe(0);
+    for (const command of [
+      'create',
+      'list',
+      'status',
+      'remove',
+      'restore',
+      'push',
+      'merge',
+      'cleanup',
+      'run',
+      'report',
+      'demo',
+    ]) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
+    expect(help.stdout).toContain('Examples:');
+    expect(runHelp.stdout).toContain('{issue}');
+    expect(runHelp.stdout).toContain('MIYABI_WORKTREE_PATH');
+    expect(unknown.code).toBe(2);
+    expect(expectOneErrorLine(unknown.stderr, 'INVALID_ARGUMENT')).toContain("unknown command 'lsit'");
+    expect(badOption.code).toBe(2);
+    expect(expectOneErrorLine(badOption.stderr, 'INVALID_ARGUMENT')).toContain("unknown option '--colour'");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Usage: miyabi-worktree');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('says outside a repository, in one line with exit 2, and creates nothing', async () => {
+    const cwd = tempDir();
+    for (const args of [['list'], ['create', '1'], ['run', '--issues', '1', '--', 'true']]) {
+      const result = await runCli(args, { cwd });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expectOneErrorLine(result.stderr, 'NOT_A_REPOSITORY');
+    }
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('refuses a config file with a wrong type or an unknown key: exit 2, one line naming the key', async () => {
+    const repo = createTempRepo();
+    const cases: [object, RegExp][] = [
+      [{ maxConcurrency: 'three' }, /maxConcurrency: expected a positive integer, got "three"/],
+      [{ worktreDir: '../wt' }, /unknown key "worktreDir" \(did you mean "worktreeDir"\?\)/],
+      [{ setup: 'npm ci' }, /setup: expected an array of commands/],
+    ];
+    for (const [config, message] of cases) {
+      repo.write('miyabi-worktree.config.json', JSON.stringify(config));
+      const before = repoState(repo.path);
+      const result = await runCli(['create', '1'], { cwd: repo.path });
+      expect(result.code).toBe(2);
+      expect(expectOneErrorLine(result.stderr, 'INVALID_CONFIG')).toMatch(message);
+      expect(repoState(repo.path)).toEqual(before);
+    }
+    // The package.json key is read the same way.
+    rmSync(join(repo.path, 'miyabi-worktree.config.json'));
+    repo.write('package.json', JSON.stringify({ name: 'x', 'miyabi-worktree': { timeout: 'forever' } }));
+    const fromPackage = await runCli(['list'], { cwd: repo.path });
+    expect(fromPackage.code).toBe(2);
+    expect(expectOneErrorLine(fromPackage.stderr, 'INVALID_CONFIG')).toContain(
+      'package.json: miyabi-worktree.timeout',
+    );
+  });
+
+  it('creates, lists, merges, pushes, removes (archiving) and restores a worktree, with --json shapes', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    repo.commit({ '.gitignore': '.env\n', '.worktreeinclude': '.env\n' });
+    repo.write('.env', 'TOKEN=abc\n');
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+
+    const created = await cli('create', '42', '--json');
+    expect(created.code).toBe(0);
+    const info = json<WorktreeInfo>(created);
+    expect(info).toMatchObject({
+      issueNumber: 42,
+      branchName: 'feature/issue-42',
+      baseBranch: 'main',
+      status: 'active',
+    });
+    expect(info.id).toMatch(/^issue-42-[0-9a-f]{8}$/);
+    expect(worktreePaths(repo)).toContain(info.path);
+    expect(readFileSync(join(info.path, '.env'), 'utf8')).toBe('TOKEN=abc\n');
+    expect(created.stderr).toContain('copied from .worktreeinclude: .env');
+
+    const listed = await cli('list', '--json');
+    expect(json<WorktreeInfo[]>(listed)).toEqual([info]);
+    const human = await cli('list');
+    expect(human.stdout).toMatch(new RegExp(`^${info.id}\\s+#42\\s+active\\s+feature/issue-42`, 'm'));
+    const status = json<{ stats: WorktreeStats; worktrees: WorktreeInfo[]; archives: unknown[] }>(
+      await cli('status', '--json'),
+    );
+    expect(status.stats).toMatchObject({
+      total: 1,
+      byStatus: { active: 1, idle: 0, completed: 0, failed: 0 },
+    });
+    expect(status.worktrees).toEqual([info]);
+    expect(status.archives).toEqual([]);
+
+    // Committed work merges into main by issue number; the user's checkout is brought along, never switched.
+    const file = join(info.path, 'feature.txt');
+    writeFileSync(file, 'feature\n');
+    git(info.path, 'add', 'feature.txt');
+    git(info.path, 'commit', '-q', '-m', 'add feature');
+    const merged = await cli('merge', '42', '--json');
+    expect(merged.code).toBe(0);
+    expect(json<MergeResult>(merged)).toMatchObject({
+      id: info.id,
+      into: 'main',
+      status: 'fast-forwarded',
+      updatedCheckout: repo.path,
+    });
+    expect(readFileSync(join(repo.path, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(repo.git('symbolic-ref', '--short', 'HEAD')).toBe('main');
+    const again = await cli('merge', info.id);
+    expect(again.stdout).toContain('Nothing to merge');
+
+    const pushed = await cli('push', '42', '--json');
+    expect(pushed.code).toBe(0);
+    expect(json<PushResult>(pushed)).toMatchObject({
+      remote: 'origin',
+      branchName: 'feature/issue-42',
+      upstream: 'refs/remotes/origin/feature/issue-42',
+    });
+    expect(git(repo.remote as string, 'branch', '--list', 'feature/issue-42')).toContain('feature/issue-42');
+
+    // Uncommitted work is archived on removal and comes back with restore.
+    writeFileSync(join(info.path, 'notes.txt'), 'unsaved thoughts\n');
+    const removed = await cli('remove', '42', '--json');
+    expect(removed.code).toBe(0);
+    const removal = json<RemoveResult>(removed);
+    expect(removal).toMatchObject({
+      id: info.id,
+      worktreeRemoved: true,
+      archived: { ref: `refs/miyabi/archive/${info.id}` },
+    });
+    expect(removal.archived?.uncommittedPaths).toContain('notes.txt');
+    expect(existsSync(info.path)).toBe(false);
+    const archived = json<{ archives: { id: string }[] }>(await cli('status', '--json'));
+    expect(archived.archives.map((a) => a.id)).toEqual([info.id]);
+
+    const restored = await cli('restore', info.id, '--json');
+    expect(restored.code).toBe(0);
+    const back = json<WorktreeInfo>(restored);
+    expect(back).toMatchObject({ issueNumber: 42, branchName: 'feature/issue-42' });
+    expect(readFileSync(join(back.path, 'notes.txt'), 'utf8')).toBe('unsaved thoughts\n');
+
+    // Two worktrees of one issue: a number is ambiguous (exit 2), an id is not.
+    const second = json<WorktreeInfo>(
+      await cli('create', '42', '--branch', 'other-42', '--no-setup', '--json'),
+    );
+    const ambiguous = await cli('remove', '42');
+    expect(ambiguous.code).toBe(2);
+    expect(expectOneErrorLine(ambiguous.stderr, 'INVALID_ARGUMENT')).toContain(second.id);
+    const missing = await cli('remove', '99');
+    expect(missing.code).toBe(1);
+    expectOneErrorLine(missing.stderr, 'NOT_FOUND');
+    expect((await cli('remove', second.id, '--force')).code).toBe(0);
+    expect((await cli('remove', back.id, '--force')).code).toBe(0);
+    expect(worktreePaths(repo)).toEqual([repo.path]);
+
+    const stats = await cli('report', '--json');
+    expect(json<TelemetryStats>(stats)).toMatchObject({ creates: 3, cleanups: 3, executions: 0 });
+    const ja = await cli('report', '--locale', 'ja');
+    expect(ja.stdout).toContain('📊 Worktree実行レポート');
+    expect(ja.stdout).toContain('- 作成: 3回');
+    const badLocale = await cli('report', '--locale', 'fr');
+    expect(badLocale.code).toBe(2);
+  });
+
+  it('refuses a conflicting merge with exit 1, naming the path, and changes nothing', async () => {
+    const repo = createTempRepo();
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const one = json<WorktreeInfo>(await cli('create', '1', '--json'));
+    const two = json<WorktreeInfo>(await cli('create', '2', '--json'));
+    for (const [worktree, text] of [
+      [one, 'one\n'],
+      [two, 'two\n'],
+    ] as const) {
+      writeFileSync(join(worktree.path, 'shared.txt'), text);
+      git(worktree.path, 'add', 'shared.txt');
+      git(worktree.path, 'commit', '-q', '-m', `shared from ${worktree.issueNumber}`);
+    }
+    expect((await cli('merge', '1')).code).toBe(0);
+    const before = repoState(repo.path);
+    const conflict = await cli('merge', '2', '--json');
+    expect(conflict.code).toBe(1);
+    expect(expectOneErrorLine(conflict.stderr, 'MERGE_CONFLICT')).toContain('shared.txt');
+    expect(json<{ error: { code: string; conflicts: { path: string }[] } }>(conflict).error).toMatchObject({
+      code: 'MERGE_CONFLICT',
+      conflicts: [{ path: 'shared.txt' }],
+    });
+    expect(repoState(repo.path)).toEqual(before);
+    const both = await cli('merge', '2', '--squash', '--ff-only');
+    expect(both.code).toBe(2);
+  });
+
+  it('keeps worktrees with --keep, and cleanup (dry run first) reclaims them after their process is gone', async () => {
+    const repo = createTempRepo();
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const code = "process.exit(process.env.MIYABI_ISSUE_NUMBER === '2' ? 1 : 0)";
+    const run = await cli('run', '--issues', '1,2', '--keep', '--', process.execPath, '-e', code);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^#1\s+success/m);
+    expect(run.stdout).toMatch(/^#2\s+failed/m);
+    expect(run.stdout).toContain('📊 Worktree execution report');
+    const kept = json<WorktreeInfo[]>(await cli('list', '--json'));
+    expect(kept.map((w) => [w.issueNumber, w.status]).sort()).toEqual([
+      [1, 'completed'],
+      [2, 'failed'],
+    ]);
+
+    const dry = json<CleanupReport>(await cli('cleanup', '--dry-run', '--json'));
+    expect(dry.dryRun).toBe(true);
+    expect(dry.removed.map((r) => r.id).sort()).toEqual(kept.map((w) => w.id).sort());
+    expect(worktreePaths(repo)).toHaveLength(3);
+
+    const cleaned = await cli('cleanup');
+    expect(cleaned.code).toBe(0);
+    expect(cleaned.stdout).toContain(`removed ${kept[0]?.id}`);
+    expect(cleaned.stdout).toContain('Cleaned up 2');
+    expect(worktreePaths(repo)).toEqual([repo.path]);
+    expect(json<WorktreeInfo[]>(await cli('list', '--json'))).toEqual([]);
+    expect((await cli('cleanup')).stdout).toContain('Nothing to clean up.');
+  });
+});

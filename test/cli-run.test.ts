@@ -1,0 +1,354 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
+import type { PoolExecutionResult } from '../src/pool/types.js';
+import { eventually, json, processAlive, runCli, startCli } from './helpers/cli-process.js';
+import { repoState } from './helpers/repo-state.js';
+import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
+
+type RunJson = PoolExecutionResult<RunTaskOutput>;
+
+/** The main worktree only: no worktree of ours is left. */
+function worktreeCount(repo: TempRepo): number {
+  return repo
+    .git('worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((line) => line.startsWith('worktree ')).length;
+}
+
+function registry(repo: TempRepo): unknown[] {
+  const file = join(repo.path, '.git', 'miyabi', 'registry.json');
+  return existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { worktrees: unknown[] }).worktrees
+    : [];
+}
+
+/** `node -e <code> <args...>`: a real command, no shell. */
+function nodeScript(code: string, ...args: string[]): string[] {
+  return [process.execPath, '-e', code, ...args];
+}
+
+describe('miyabi-worktree run', () => {
+  it('replaces placeholders, sets MIYABI_* variables, copies .worktreeinclude files, runs setup and logs each task', async () => {
+    const repo = createTempRepo();
+    repo.commit(
+      {
+        '.gitignore': '.env\nsetup-marker.txt\n',
+        '.worktreeinclude': '.env\n',
+        'miyabi-worktree.config.json': JSON.stringify({
+          branchPattern: 'task/{issue}',
+          setup: [
+            nodeScript(
+              "require('fs').writeFileSync('setup-marker.txt', 'setup ran for ' + process.env.MIYABI_ISSUE_NUMBER)",
+            ),
+          ],
+        }),
+      },
+      'configure',
+    );
+    repo.write('.env', 'SECRET=42\n');
+    const out = tempDir();
+    const record = `
+      const fs = require('fs');
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('MIYABI_')));
+      fs.writeFileSync(require('path').join(process.argv[1], 'issue-' + env.MIYABI_ISSUE_NUMBER + '.json'), JSON.stringify({
+        args: process.argv.slice(2), cwd: process.cwd(), env,
+        dotenv: fs.readFileSync('.env', 'utf8'), marker: fs.readFileSync('setup-marker.txt', 'utf8'),
+      }));
+      console.log('task output for issue ' + env.MIYABI_ISSUE_NUMBER);`;
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '2,1',
+        '--json',
+        '--',
+        ...nodeScript(record, out, '{issue}', '{branch}', '{path}', '{id}', 'x{issue}y'),
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.stderr).not.toContain('error [');
+    expect(result.code).toBe(0);
+    const batch = json<RunJson>(result);
+    expect(batch).toMatchObject({
+      totalTasks: 2,
+      successCount: 2,
+      failedCount: 0,
+      allSuccessful: true,
+      successRate: 100,
+    });
+    expect(batch.results.map((r) => r.issueNumber)).toEqual([2, 1]);
+    for (const task of batch.results) {
+      const seen = JSON.parse(readFileSync(join(out, `issue-${task.issueNumber}.json`), 'utf8'));
+      const path = task.worktreePath as string;
+      expect(task).toMatchObject({
+        status: 'success',
+        branchName: `task/${task.issueNumber}`,
+        cleanedUp: true,
+      });
+      expect(seen.args).toEqual([
+        String(task.issueNumber),
+        `task/${task.issueNumber}`,
+        path,
+        task.worktreeId,
+        `x${task.issueNumber}y`,
+      ]);
+      expect(seen.cwd).toBe(path);
+      expect(seen.env).toMatchObject({
+        MIYABI_ISSUE_NUMBER: String(task.issueNumber),
+        MIYABI_BRANCH: `task/${task.issueNumber}`,
+        MIYABI_WORKTREE_PATH: path,
+        MIYABI_WORKTREE_ID: task.worktreeId,
+        MIYABI_BATCH_ID: batch.batchId,
+      });
+      expect(seen.dotenv).toBe('SECRET=42\n');
+      expect(seen.marker).toBe(`setup ran for ${task.issueNumber}`);
+      const output = task.output as RunTaskOutput;
+      expect(output).toMatchObject({ exitCode: 0, included: ['.env'] });
+      expect(output.setup).toHaveLength(1);
+      expect(readFileSync(output.logFile, 'utf8')).toContain(`task output for issue ${task.issueNumber}`);
+    }
+    // Progress off a terminal: plain timestamped lines on stderr, never on stdout.
+    expect(result.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ #1 success/m);
+    expect(result.stderr).toContain('ISSUE');
+    expect(result.stderr).toContain('📊');
+    expect(worktreeCount(repo)).toBe(1);
+    expect(registry(repo)).toEqual([]);
+  });
+
+  it('fails a task on a non-zero exit with its exit code and last output, times out another, and exits 1', async () => {
+    const repo = createTempRepo();
+    const code = `
+      const n = process.env.MIYABI_ISSUE_NUMBER;
+      if (n === '1') { console.log('compiling'); console.error('boom: 3 tests failed'); process.exit(3); }
+      if (n === '2') { console.log('thinking forever'); setInterval(() => {}, 1000); }
+      else console.log('fine');`;
+    const result = await runCli(
+      ['run', '--issues', '1-3', '--timeout', '1500ms', '--json', '--', ...nodeScript(code)],
+      {
+        cwd: repo.path,
+      },
+    );
+    expect(result.code).toBe(1);
+    const batch = json<RunJson>(result);
+    expect(batch).toMatchObject({
+      totalTasks: 3,
+      successCount: 1,
+      failedCount: 1,
+      timeoutCount: 1,
+      allSuccessful: false,
+    });
+    const [failed, timedOut, ok] = batch.results;
+    expect(failed).toMatchObject({ issueNumber: 1, status: 'failed', error: { code: 'COMMAND_FAILED' } });
+    expect(failed?.error?.message).toContain('exited with code 3');
+    expect(failed?.error?.message).toContain('boom: 3 tests failed');
+    expect(failed?.output).toMatchObject({ exitCode: 3 });
+    expect(readFileSync(failed?.output?.logFile as string, 'utf8')).toContain('boom: 3 tests failed');
+    expect(timedOut).toMatchObject({ issueNumber: 2, status: 'timeout', error: { code: 'TIMEOUT' } });
+    expect(timedOut?.durationMs).toBeLessThan(20_000);
+    expect(ok).toMatchObject({ issueNumber: 3, status: 'success' });
+    expect(worktreeCount(repo)).toBe(1);
+    expect(registry(repo)).toEqual([]);
+  });
+
+  it('fails a task whose setup command fails, with the setup output, without running the command', async () => {
+    const repo = createTempRepo();
+    repo.commit({
+      'miyabi-worktree.config.json': JSON.stringify({
+        setup: [nodeScript("console.error('npm ERR! missing script: prepare'); process.exit(4)")],
+      }),
+    });
+    const marker = join(tempDir(), 'ran');
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '7',
+        '--json',
+        '--',
+        ...nodeScript("require('fs').writeFileSync(process.argv[1], 'x')", marker),
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(1);
+    const [task] = json<RunJson>(result).results;
+    expect(task).toMatchObject({ issueNumber: 7, status: 'failed', error: { code: 'COMMAND_FAILED' } });
+    expect(task?.error?.message).toMatch(
+      /setup command failed: .* \(exit 4\): npm ERR! missing script: prepare/,
+    );
+    expect(readFileSync(task?.output?.logFile as string, 'utf8')).toContain('npm ERR! missing script');
+    expect(existsSync(marker)).toBe(false);
+    expect(worktreeCount(repo)).toBe(1);
+  });
+
+  it('fails every task of a command that does not exist, still printing the batch', async () => {
+    const repo = createTempRepo();
+    const result = await runCli(
+      ['run', '--issues', '1,2', '--json', '--', 'miyabi-no-such-command-xyz', '{issue}'],
+      {
+        cwd: repo.path,
+      },
+    );
+    expect(result.code).toBe(1);
+    const batch = json<RunJson>(result);
+    expect(batch).toMatchObject({ totalTasks: 2, failedCount: 2, successCount: 0 });
+    for (const task of batch.results) {
+      expect(task.status).toBe('failed');
+      expect(task.error).toMatchObject({ code: 'COMMAND_NOT_FOUND' });
+      expect(task.error?.message).toContain('command not found');
+    }
+    expect(worktreeCount(repo)).toBe(1);
+  });
+
+  it('refuses bad input with exit 2, one line on stderr, and nothing changed', async () => {
+    const repo = createTempRepo();
+    const before = repoState(repo.path);
+    const cases: [string[], RegExp][] = [
+      [['run', '--issues', '', '--', 'true'], /--issues is empty/],
+      [['run', '--issues', '8-5', '--', 'true'], /reversed/],
+      [['run', '--issues', '1,two', '--', 'true'], /"two" is not an issue number/],
+      [['run', '--issues', '1-100000', '--', 'true'], /more than 1000/],
+      [['run', '--issues', '1', '--timeout', 'soon', '--', 'true'], /--timeout: "soon" is not a duration/],
+      [['run', '--issues', '1', '--concurrency', '0', '--', 'true'], /--concurrency/],
+      [['run', '--issues', '1'], /missing required argument 'command'/],
+      [['run', '--issues', '1', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
+      [['run', '--issues', '1', '--push', '--', 'true'], /no remote named 'origin'/],
+      [['run', '--issues', '1', '--base', 'no-such-branch', '--', 'true'], /no-such-branch/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd: repo.path })));
+    results.forEach((result, index) => {
+      const [args, message] = cases[index] as [string[], RegExp];
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      expect(result.stdout).toBe('');
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^miyabi-worktree: error \[[A-Z_]+\] /);
+      expect(lines[0]).toMatch(message);
+      expect(lines[0]).toContain('(hint: ');
+    });
+    expect(repoState(repo.path)).toEqual(before);
+  });
+
+  it('merges successful branches back without touching the checkout, reports a conflict per task, and pushes', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const code = `
+      const fs = require('fs'), { execFileSync } = require('child_process');
+      const n = process.env.MIYABI_ISSUE_NUMBER;
+      if (n !== '3') {
+        // Issues 1 and 4 both create same.txt: whichever merges second conflicts.
+        fs.writeFileSync(n === '1' || n === '4' ? 'same.txt' : 'file-' + n + '.txt', 'written for ' + n + '\\n');
+        execFileSync('git', ['add', '-A']);
+        execFileSync('git', ['commit', '-q', '-m', 'fix ' + n]);
+      }`;
+    // Every worktree starts from `start`, which never moves, so 1 and 4 conflict whatever the timing.
+    repo.git('branch', 'start');
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '1-4',
+        '--base',
+        'start',
+        '--merge',
+        '--into',
+        'main',
+        '--push',
+        '--json',
+        '--',
+        ...nodeScript(code),
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(1); // the conflict
+    const batch = json<RunJson>(result);
+    expect(batch.successCount).toBe(4);
+    const merges = new Map(batch.results.map((r) => [r.issueNumber, r.output?.merge]));
+    expect(merges.get(2)).toMatchObject({
+      status: expect.stringMatching(/^(merged|fast-forwarded)$/),
+      into: 'main',
+    });
+    expect(merges.get(3)).toMatchObject({ status: 'up-to-date' });
+    const conflicted = [1, 4].filter((n) => {
+      const merge = merges.get(n);
+      return merge !== undefined && 'error' in merge;
+    });
+    expect(conflicted).toHaveLength(1);
+    const loser = batch.results.find((r) => r.issueNumber === conflicted[0]);
+    expect(loser?.output?.merge).toMatchObject({
+      error: { code: 'MERGE_CONFLICT', conflicts: [{ path: 'same.txt' }] },
+    });
+    // The unmerged work is not lost: it was pushed (so its local branch could go).
+    expect(git(repo.remote as string, 'log', '--format=%s', loser?.branchName as string)).toContain(
+      `fix ${loser?.issueNumber}`,
+    );
+    for (const task of batch.results) {
+      expect(task.output?.push).toMatchObject({ remote: 'origin', branchName: task.branchName });
+    }
+    expect(git(repo.remote as string, 'branch', '--list', 'feature/issue-2')).toContain('feature/issue-2');
+    // The user's checkout stayed on main, clean, and was brought along to the merged commit.
+    expect(repo.git('symbolic-ref', '--short', 'HEAD')).toBe('main');
+    expect(repo.git('status', '--porcelain')).toBe('');
+    expect(readFileSync(join(repo.path, 'file-2.txt'), 'utf8')).toBe('written for 2\n');
+    expect(existsSync(join(repo.path, 'same.txt'))).toBe(true);
+    expect(result.stderr).toMatch(/not merged: \[MERGE_CONFLICT\].*same\.txt/);
+    expect(worktreeCount(repo)).toBe(1);
+  });
+
+  it('stops every task on SIGINT: exit 130, no process and no worktree left', async () => {
+    const repo = createTempRepo();
+    const pids = tempDir();
+    const code = `
+      const fs = require('fs'), { spawn } = require('child_process');
+      const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+      fs.writeFileSync(require('path').join(process.argv[1], 'issue-' + process.env.MIYABI_ISSUE_NUMBER), process.pid + ' ' + child.pid);
+      setInterval(() => {}, 1000);`;
+    const cli = startCli(
+      ['run', '--issues', '1,2,3', '--concurrency', '2', '--json', '--', ...nodeScript(code, pids)],
+      {
+        cwd: repo.path,
+      },
+    );
+    expect(await eventually(() => readdirSync(pids).length === 2, 30_000)).toBe(true);
+    cli.child.kill('SIGINT');
+    const result = await cli.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('SIGINT received');
+    const batch = json<RunJson>(result);
+    expect(batch.cancelledCount).toBe(3);
+    const recorded = readdirSync(pids).flatMap((file) =>
+      readFileSync(join(pids, file), 'utf8').split(' ').map(Number),
+    );
+    expect(recorded).toHaveLength(4);
+    for (const pid of recorded) expect(await eventually(() => !processAlive(pid), 5_000)).toBe(true);
+    expect(worktreeCount(repo)).toBe(1);
+    expect(registry(repo)).toEqual([]);
+  });
+
+  it('forces exit on a second signal, and cleanup reclaims what was left', async () => {
+    const repo = createTempRepo();
+    const pids = tempDir();
+    const code = `
+      require('fs').writeFileSync(require('path').join(process.argv[1], 'issue-' + process.env.MIYABI_ISSUE_NUMBER), String(process.pid));
+      process.on('SIGTERM', () => {}); // ignores the polite stop: only SIGKILL ends it
+      setInterval(() => {}, 1000);`;
+    const cli = startCli(['run', '--issues', '1,2', '--', ...nodeScript(code, pids)], { cwd: repo.path });
+    expect(await eventually(() => readdirSync(pids).length === 2, 30_000)).toBe(true);
+    cli.child.kill('SIGINT');
+    await eventually(() => cli.stderr().includes('SIGINT received'), 5_000);
+    cli.child.kill('SIGTERM');
+    const result = await cli.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/forced exit .*miyabi-worktree cleanup/);
+    for (const file of readdirSync(pids)) {
+      const pid = Number(readFileSync(join(pids, file), 'utf8'));
+      expect(await eventually(() => !processAlive(pid), 5_000)).toBe(true);
+    }
+    const cleanup = await runCli(['cleanup', '--json'], { cwd: repo.path });
+    expect(cleanup.code).toBe(0);
+    const report = json<{ removed: unknown[]; reconciled: unknown[] }>(cleanup);
+    expect(report.removed.length + report.reconciled.length).toBeGreaterThan(0);
+    expect(worktreeCount(repo)).toBe(1);
+    expect(registry(repo)).toEqual([]);
+  });
+});
