@@ -19,7 +19,7 @@ describe('miyabi-worktree demo', () => {
       },
     });
     expect(result.stderr).not.toContain('error [');
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^#1\s+success\s.*(fast-forwarded|merged)/m);
     expect(result.stdout).toMatch(/^#2\s+timeout\s/m);
     expect(result.stdout).toMatch(/^#4\s+failed\s.*exited with code 1/m);

@@ -69,7 +69,7 @@ describe('miyabi-worktree run', () => {
       { cwd: repo.path },
     );
     expect(result.stderr).not.toContain('error [');
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const batch = json<RunJson>(result);
     expect(batch).toMatchObject({
       totalTasks: 2,

@@ -99,6 +99,13 @@ describe('WorktreePool', () => {
     expect(result.results[0]).toMatchObject({ status: 'timeout', error: { code: 'TIMEOUT' } });
     expect(result.timeoutCount).toBe(1);
     expect(result.allSuccessful).toBe(false);
+    // It may still be writing into its worktree: kept (marked failed) rather than deleted under it.
+    expect(result.results[0]?.cleanedUp).toBe(false);
+    expect(result.results[0]?.error?.message).toMatch(/did not stop within 200 ms/);
+    const [kept] = await pool.manager.listWorktrees();
+    expect(kept?.status).toBe('failed');
+    expect(existsSync(kept?.path ?? '')).toBe(true);
+    expect((await pool.manager.cleanupAll()).removed).toHaveLength(1);
     expect(await pool.manager.listWorktrees()).toEqual([]);
   });
 

@@ -123,6 +123,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       const marked = await manager.updateStatus(worktree.id, finalStatus);
       run.onWorktree(marked, finalStatus);
       if (!run.autoCleanup) return { ...base, durationMs: elapsed(), cleanedUp: false };
+      // An executor that ignored its signal may still be writing there: never delete under it.
+      if (outcome.kind === 'abandoned') {
+        const message = `${error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
+        return { ...base, error: { ...error, message }, durationMs: elapsed(), cleanedUp: false };
+      }
       const removed = await span.step('cleanup', () => manager.removeWorktree(worktree.id, { batchId }));
       run.onWorktree(marked, 'removed');
       return {
