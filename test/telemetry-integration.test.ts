@@ -64,6 +64,7 @@ describe('telemetry through the manager and the pool', () => {
       successfulExecutions: 2,
       failedExecutions: 2,
       cleanups: 4,
+      errors: 2,
       successRate: 50,
     });
     expect(stats.averageExecutionMs).toBeGreaterThan(0);
@@ -83,6 +84,7 @@ describe('telemetry through the manager and the pool', () => {
     expect(report[1]).toBe('- 作成: 4回');
     expect(report[2]).toBe('- 実行: 4回（成功: 2, 失敗: 2）');
     expect(report[3]).toBe('- クリーンアップ: 4回');
+    expect(report[4]).toBe('- エラー: 2回');
     expect(report[6]).toBe('- 成功率: 50.0%');
     expect(report).toHaveLength(7);
   });

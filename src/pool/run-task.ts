@@ -108,6 +108,19 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       success: status === 'success',
       status,
     });
+    // A failed or timed-out execution is an error of the run; a cancellation is the caller's choice.
+    if (error && (status === 'failed' || status === 'timeout')) {
+      manager.ctx.telemetry.record({
+        type: 'error',
+        worktreeId: worktree.id,
+        issueNumber: task.issueNumber,
+        branch: worktree.branchName,
+        batchId,
+        operation: 'execute',
+        message: error.message,
+        ...(error.code !== undefined ? { code: error.code } : {}),
+      });
+    }
 
     const finalStatus = status === 'success' ? 'completed' : 'failed';
     const base = {
