@@ -12,6 +12,7 @@ export type * from './pool/types.js';
 export { WorktreePool } from './pool/worktree-pool.js';
 export { killAllProcessGroups, liveProcessGroupCount } from './process/process-groups.js';
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';
+export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';
 export type { TelemetryLocale } from './telemetry/report.js';
 export type { TelemetryScope, TelemetryStats } from './telemetry/stats.js';

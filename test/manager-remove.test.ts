@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
@@ -250,5 +250,68 @@ describe('cleanupAll', () => {
     } finally {
       sleeper.kill('SIGKILL');
     }
+  });
+
+  it('deletes git lock files a killed git left, but only when no git process runs in the repository', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const worktree = await manager.createWorktree(1);
+    const gitDir = join(repo.path, '.git');
+    const adminDir = join(gitDir, 'worktrees', worktree.id);
+    const stale = [
+      join(gitDir, 'config.lock'),
+      join(gitDir, 'refs', 'heads', 'feature', 'x.lock'),
+      join(adminDir, 'index.lock'),
+    ];
+    const old = new Date(Date.now() - 60_000);
+    for (const file of stale) {
+      writeFileSync(file, '');
+      utimesSync(file, old, old);
+    }
+    // A lock taken a moment ago may belong to a git process that is just starting: not touched.
+    const fresh = join(gitDir, 'packed-refs.lock');
+    writeFileSync(fresh, '');
+    expect(() => repo.git('config', 'miyabi.test', '1')).toThrow(/could not lock config file/);
+
+    const dry = await manager.cleanupAll({ dryRun: true });
+    expect(dry.staleLocks.map((l) => [l.path, l.action]).sort()).toEqual(
+      stale.map((path) => [path, 'would-remove']).sort(),
+    );
+    expect(stale.every((file) => existsSync(file))).toBe(true);
+
+    // A git process standing in a worktree of the repository (waiting on its stdin) may hold them.
+    const busyGit = spawn('git', ['hash-object', '--stdin'], {
+      cwd: worktree.path,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    await new Promise((resolve) => busyGit.once('spawn', resolve));
+    try {
+      const busy = await manager.cleanupAll({ dryRun: true });
+      expect(busy.staleLocks).toHaveLength(3);
+      for (const lock of busy.staleLocks) {
+        expect(lock).toMatchObject({
+          action: 'kept',
+          reason: `git process ${busyGit.pid} runs in this repository`,
+        });
+      }
+    } finally {
+      busyGit.kill('SIGKILL');
+      await new Promise((resolve) => busyGit.once('exit', resolve));
+    }
+
+    const report = await manager.cleanupAll();
+    // The worktree's own index.lock went with its admin folder when the worktree was removed.
+    expect(report.removed.map((r) => r.id)).toEqual([worktree.id]);
+    expect(report.staleLocks.map((l) => [l.path, l.action]).sort()).toEqual(
+      stale
+        .slice(0, 2)
+        .map((path) => [path, 'removed'])
+        .sort(),
+    );
+    expect(stale.some((file) => existsSync(file))).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    rmSync(fresh);
+    repo.git('config', 'miyabi.test', '1');
+    expect(existsSync(worktree.path)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { isMiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { safeLog } from '../log.js';
 import { isOwnerAlive } from '../state/owner.js';
+import { reclaimStaleGitLocks } from '../state/stale-git-locks.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished } from './list-worktrees.js';
 import { planRemoval, removeWorktree } from './remove-worktree.js';
@@ -62,7 +63,12 @@ export async function cleanupAll(
     if (!dryRun) await reclaimOrphan(ctx, entry.path);
   }
   if (!dryRun) await removeEmptyStrays(ctx);
-  return { dryRun, removed, skipped, reconciled };
+  // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
+  const repoFolders = [ctx.repo.root, ctx.repo.commonDir, ...git.map((entry) => entry.path)];
+  const findLocks = () => reclaimStaleGitLocks(ctx.repo.commonDir, { repoFolders, dryRun });
+  const staleLocks = dryRun ? await findLocks() : await ctx.lock.run(findLocks);
+  for (const lock of staleLocks) safeLog(ctx.logger, 'warn', { ...lock }, 'stale git lock file');
+  return { dryRun, removed, skipped, reconciled, staleLocks };
 }
 
 /** Removes an interrupted create's worktree; its branch is kept (it may already hold commits). */

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Owner } from '../state/owner.js';
+import type { StaleLockInfo } from '../state/stale-git-locks.js';
 
 /** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
 export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';
@@ -102,6 +103,11 @@ export interface CleanupReport {
   readonly skipped: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
   /** Registry entries whose worktree had vanished (folder deleted, pruned) and were dropped. */
   readonly reconciled: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
+  /**
+   * `*.lock` files a killed git process left in the git common dir (they block every later git
+   * write): deleted when no git process runs in the repository, else reported with the reason.
+   */
+  readonly staleLocks: readonly StaleLockInfo[];
 }
 
 export interface WorktreeStats {

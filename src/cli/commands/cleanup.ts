@@ -29,8 +29,15 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
     }
     for (const entry of report.skipped)
       writeLine(stdout, `skipped ${entry.id} (${entry.path}): ${entry.reason}`);
-    const total = report.removed.length + report.reconciled.length;
-    if (total === 0 && report.skipped.length === 0) writeLine(stdout, 'Nothing to clean up.');
+    const verbs = { removed: 'deleted', 'would-remove': 'would delete', kept: 'kept' } as const;
+    for (const lock of report.staleLocks)
+      writeLine(stdout, `${verbs[lock.action]} stale git lock ${lock.path}: ${lock.reason}`);
+    const total =
+      report.removed.length +
+      report.reconciled.length +
+      report.staleLocks.filter((l) => l.action === 'removed').length;
+    if (total === 0 && report.skipped.length === 0 && report.staleLocks.length === 0)
+      writeLine(stdout, 'Nothing to clean up.');
     else
       writeLine(
         stdout,
