@@ -200,7 +200,9 @@ describe('createWorktree', () => {
     expect(await manager.listWorktrees()).toHaveLength(48);
     const gitList = repo.git('worktree', 'list', '--porcelain');
     expect(gitList.match(/^worktree /gm)).toHaveLength(49);
-    expect(gitList).not.toContain('locked');
+    // Each is locked with our ownership reason only: no add was left half-done ('initializing').
+    expect(gitList.match(/^locked miyabi-worktree pid=\d+ host=/gm)).toHaveLength(48);
+    expect(gitList).not.toContain('initializing');
   });
 });
 

@@ -118,6 +118,14 @@ describe('removeWorktree', () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const w = await manager.createWorktree(7);
+    // Ours carry an ownership lock, so other tools' `git worktree prune` leaves them alone.
+    expect(repo.git('worktree', 'list', '--porcelain')).toContain(
+      `locked miyabi-worktree pid=${process.pid} `,
+    );
+    expect(() => repo.git('worktree', 'prune')).not.toThrow();
+    expect(existsSync(w.path)).toBe(true);
+    // The user's own lock replaces ours and is respected.
+    repo.git('worktree', 'unlock', w.path);
     repo.git('worktree', 'lock', '--reason', 'on a USB disk', w.path);
     const before = repoState(repo.path);
     expect(await codeOf(manager.removeWorktree(w.id))).toBe('LOCKED');

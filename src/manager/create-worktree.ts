@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, runGit } from '../git/run-git.js';
+import { ownLockReason } from '../git/worktree-admin.js';
 import { safeLog } from '../log.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
@@ -113,20 +114,13 @@ async function addWorktree(
   await mkdir(ctx.worktreeDir, { recursive: true });
   // Try a new branch first (the common case: one git call); an existing branch is then reused.
   let reusedBranch = false;
+  const owner = currentOwner();
+  // Locked with our pid from birth, so that `git worktree prune` by anyone leaves it alone.
+  const add = ['worktree', 'add', '--no-checkout', '--quiet', '--lock', '--reason', ownLockReason(owner)];
   for (let attempt = 1; ; attempt++) {
     const args = reusedBranch
-      ? ['worktree', 'add', '--no-checkout', '--quiet', plan.path, plan.branchName]
-      : [
-          'worktree',
-          'add',
-          '--no-checkout',
-          '--quiet',
-          '--no-track',
-          '-b',
-          plan.branchName,
-          plan.path,
-          plan.base.ref,
-        ];
+      ? [...add, plan.path, plan.branchName]
+      : [...add, '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
     try {
       await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
       break;
@@ -164,7 +158,7 @@ async function addWorktree(
     createdAt: now,
     updatedAt: now,
     status: 'active',
-    owner: currentOwner(),
+    owner,
   };
   try {
     await ctx.registry.mutate((records) => [...records.filter((r) => r.id !== info.id), info]);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import {
@@ -9,7 +9,7 @@ import {
   snapshotWorktree,
   writeArchive,
 } from '../git/work-snapshot.js';
-import { readWorktreeLockReason } from '../git/worktree-admin.js';
+import { isOwnLock, readAdminLockReason, readWorktreeLockReason } from '../git/worktree-admin.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
@@ -50,8 +50,11 @@ export async function removeWorktree(
   };
   ctx.telemetry.record({ type: 'cleanup-start', ...eventBase });
   try {
-    const lockReason = await readWorktreeLockReason(record.path);
-    if (lockReason !== undefined && !force) {
+    const lockReason =
+      (await readWorktreeLockReason(record.path)) ??
+      (await readAdminLockReason(ctx.repo.commonDir, basename(record.path)));
+    // Our own ownership lock is no reason to refuse; a lock someone else took is.
+    if (lockReason !== undefined && !isOwnLock(lockReason) && !force) {
       throw new MiyabiError('LOCKED', `worktree ${id} is locked${lockReason ? ` (${lockReason})` : ''}`, {
         hint: `Unlock it with: git worktree unlock ${record.path} — or pass force to remove it anyway.`,
         details: { id, reason: lockReason },
@@ -62,8 +65,8 @@ export async function removeWorktree(
     // Deleting thousands of files is slow; do it before taking the lock so removals run in parallel.
     await emptyFolderExceptGitLink(record.path);
     const result = await ctx.lock.run(async () => {
-      const locked = lockReason !== undefined;
-      await runGit(['worktree', 'remove', '--force', ...(locked ? ['--force'] : []), record.path], {
+      // The lock was checked above (ours, or forced); a second --force lets git remove a locked one.
+      await runGit(['worktree', 'remove', '--force', '--force', record.path], {
         cwd: ctx.repo.root,
       }).catch(async (error: unknown) => {
         // A folder git no longer tracks is still ours to delete; anything else is a real failure.
