@@ -154,6 +154,38 @@ describe('removeWorktree', () => {
     }
     expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
   });
+
+  it('archives the work of a large worktree before deleting its files outside the lock', async () => {
+    // Over a thousand tracked files takes the path that deletes them before `worktree remove`.
+    const files: Record<string, string> = { '.gitignore': '*.log\n' };
+    for (let i = 0; i < 1200; i++) files[`src/d${i % 40}/f${i}.txt`] = `file ${i}\n`;
+    const repo = createTempRepo({ files });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(12);
+    writeFileSync(join(w.path, 'src/d0/f0.txt'), 'edited\n');
+    unlinkSync(join(w.path, 'src/d1/f1.txt'));
+    writeFileSync(join(w.path, 'src/d2/new.txt'), 'untracked\n');
+    writeFileSync(join(w.path, 'build.log'), 'ignored\n');
+    const statusBefore = git(w.path, 'status', '--porcelain', '--untracked-files=all');
+    const child = spawn('sleep', ['30'], { cwd: join(w.path, 'src/d3'), stdio: 'ignore' });
+    try {
+      const removed = await manager.removeWorktree(w.id);
+      expect(removed).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+      expect(removed.archived?.uncommittedPaths).toEqual([
+        'src/d0/f0.txt',
+        'src/d1/f1.txt',
+        'src/d2/new.txt',
+      ]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(existsSync(w.path)).toBe(false);
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    const restored = await manager.restoreWorktree(w.id);
+    expect(readFileSync(join(restored.path, 'src/d0/f0.txt'), 'utf8')).toBe('edited\n');
+    expect(readFileSync(join(restored.path, 'src/d5/f5.txt'), 'utf8')).toBe('file 5\n');
+    expect(git(restored.path, 'status', '--porcelain', '--untracked-files=all')).toBe(statusBefore);
+  });
 });
 
 describe('restoreWorktree', () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -13,10 +13,10 @@ export async function readAdminLockReason(commonDir: string, name: string): Prom
 }
 
 /**
- * The lock of a linked worktree, read from its admin folder (`.git` file -> gitdir -> `locked`)
- * without spawning git. `undefined` when the worktree is not locked or its folder is gone.
+ * The admin folder of a linked worktree (`<commonDir>/worktrees/<name>`), found through its `.git`
+ * file without spawning git. `undefined` when the folder or its link is gone.
  */
-export async function readWorktreeLockReason(worktreePath: string): Promise<string | undefined> {
+export async function worktreeAdminDir(worktreePath: string): Promise<string | undefined> {
   let pointer: string;
   try {
     pointer = await readFile(join(worktreePath, '.git'), 'utf8');
@@ -25,11 +25,41 @@ export async function readWorktreeLockReason(worktreePath: string): Promise<stri
   }
   const match = /^gitdir: (.+)$/m.exec(pointer);
   if (!match?.[1]) return undefined;
-  const adminDir = isAbsolute(match[1]) ? match[1] : resolve(worktreePath, match[1]);
+  return isAbsolute(match[1]) ? match[1] : resolve(worktreePath, match[1]);
+}
+
+/**
+ * The lock of a linked worktree, read from its admin folder (`.git` file -> gitdir -> `locked`)
+ * without spawning git. `undefined` when the worktree is not locked or its folder is gone.
+ */
+export async function readWorktreeLockReason(worktreePath: string): Promise<string | undefined> {
+  const adminDir = await worktreeAdminDir(worktreePath);
+  if (!adminDir) return undefined;
   try {
     return (await readFile(join(adminDir, 'locked'), 'utf8')).trim();
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * How many entries a worktree's index holds, read from the index header (`DIRC`, version, count)
+ * without spawning git: a cheap measure of how many files removal will delete.
+ */
+export async function readIndexEntryCount(worktreePath: string): Promise<number | undefined> {
+  const adminDir = await worktreeAdminDir(worktreePath);
+  if (!adminDir) return undefined;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(join(adminDir, 'index'), 'r');
+    const header = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(header, 0, 12, 0);
+    if (bytesRead < 12 || header.toString('latin1', 0, 4) !== 'DIRC') return undefined;
+    return header.readUInt32BE(8);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
   }
 }
 

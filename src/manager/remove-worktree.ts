@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import {
@@ -9,7 +9,12 @@ import {
   snapshotWorktree,
   writeArchive,
 } from '../git/work-snapshot.js';
-import { isOwnLock, readAdminLockReason, readWorktreeLockReason } from '../git/worktree-admin.js';
+import {
+  isOwnLock,
+  readAdminLockReason,
+  readIndexEntryCount,
+  readWorktreeLockReason,
+} from '../git/worktree-admin.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
@@ -62,8 +67,7 @@ export async function removeWorktree(
     }
     const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
     const archived = force ? null : await archive(ctx, record, assessment);
-    // Deleting thousands of files is slow; do it before taking the lock so removals run in parallel.
-    await emptyFolderExceptGitLink(record.path);
+    await deleteTrackedFilesOutsideLock(record);
     const result = await ctx.lock.run(async () => {
       // The lock was checked above (ours, or forced); a second --force lets git remove a locked one.
       await runGit(['worktree', 'remove', '--force', '--force', record.path], {
@@ -132,14 +136,23 @@ export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Pr
   };
 }
 
-/** Deletes a worktree's files but its `.git` link, so `git worktree remove` under the lock is quick. */
-async function emptyFolderExceptGitLink(path: string): Promise<void> {
-  const entries = await readdir(path).catch(() => [] as string[]);
-  await Promise.all(
-    entries
-      .filter((name) => name !== '.git')
-      .map((name) => rm(join(path, name), { recursive: true, force: true })),
-  );
+// Below this many tracked files, `git worktree remove` deletes them under the lock faster than an
+// extra git process would outside it.
+const PRE_DELETE_MIN_FILES = 1000;
+const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const EMPTY_TREE_SHA256 = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321';
+
+/**
+ * Deletes a large worktree's tracked files before the lock is taken, so that removals run in
+ * parallel and `git worktree remove` under the lock is quick. Runs after the archive, so nothing
+ * of value is in them; git deletes about twice as fast as Node's `fs.rm`, touching only this
+ * worktree's own index. A failure is harmless: `worktree remove` then deletes everything.
+ */
+async function deleteTrackedFilesOutsideLock(record: WorktreeInfo): Promise<void> {
+  const tracked = await readIndexEntryCount(record.path);
+  if (tracked === undefined || tracked < PRE_DELETE_MIN_FILES) return;
+  const emptyTree = record.baseCommit.length === 64 ? EMPTY_TREE_SHA256 : EMPTY_TREE_SHA1;
+  await runGit(['read-tree', '-u', '--reset', emptyTree], { cwd: record.path }).catch(() => undefined);
 }
 
 export function archiveRefName(id: string): string {
