@@ -3,6 +3,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, utimesSync, wr
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
+import { silentLogger } from '../src/log.js';
+import { Registry } from '../src/state/registry.js';
+import { RepoLock } from '../src/state/repo-lock.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git } from './helpers/temp-repo.js';
 
@@ -237,6 +240,28 @@ describe('restoreWorktree', () => {
 });
 
 describe('cleanupAll', () => {
+  it('does not take a worktree whose create was still in flight for an orphan', async () => {
+    const repo = createTempRepo();
+    const creator = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await creator.createWorktree(20);
+    const stateDir = join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi');
+    const registry = new Registry(stateDir, silentLogger);
+    let cleanup: Promise<unknown> | undefined;
+    // Replays another process's create: its worktree exists, its record lands under the same lock.
+    await new RepoLock(stateDir).run(async () => {
+      const [record] = await registry.mutate((records) => records.filter((r) => r.id === w.id));
+      await registry.mutate(() => []);
+      cleanup = (await WorktreeManager.open({ repoPath: repo.path })).cleanupAll();
+      // Long enough for the cleanup to find the unrecorded worktree and queue for the lock.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (record) await registry.mutate((records) => [...records, record]);
+    });
+    const report = await cleanup;
+    expect(report).toMatchObject({ reconciled: [], removed: [] });
+    expect(existsSync(join(w.path, 'README.md'))).toBe(true);
+    expect((await creator.getWorktree(w.id))?.status).toBe('active');
+  });
+
   it("removes this tool's worktrees, never the user's own, and reclaims crash leftovers", async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });

@@ -55,12 +55,12 @@ export async function cleanupAll(
   for (const entry of orphans) {
     const name = entry.path.slice(ctx.worktreeDir.length + 1);
     if (!OUR_FOLDER.test(name)) continue;
+    if (!dryRun && !(await reclaimOrphan(ctx, entry.path))) continue;
     reconciled.push({
       id: name,
       path: entry.path,
       reason: 'left by an interrupted create (no registry record)',
     });
-    if (!dryRun) await reclaimOrphan(ctx, entry.path);
   }
   if (!dryRun) await removeEmptyStrays(ctx);
   // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
@@ -71,13 +71,19 @@ export async function cleanupAll(
   return { dryRun, removed, skipped, reconciled, staleLocks };
 }
 
-/** Removes an interrupted create's worktree; its branch is kept (it may already hold commits). */
-async function reclaimOrphan(ctx: ManagerContext, path: string): Promise<void> {
-  await ctx.lock.run(async () => {
+/**
+ * Removes an interrupted create's worktree; its branch is kept (it may already hold commits).
+ * False when it was no orphan after all: a create in flight elsewhere records it under the same
+ * lock as its `worktree add`, so the registry is read again once the lock is ours.
+ */
+async function reclaimOrphan(ctx: ManagerContext, path: string): Promise<boolean> {
+  return ctx.lock.run(async () => {
+    if ((await ctx.registry.read()).some((record) => record.path === path)) return false;
     await runGit(['worktree', 'remove', '--force', '--force', path], { cwd: ctx.repo.root }).catch(
       (error: unknown) =>
         safeLog(ctx.logger, 'warn', { path, err: String(error) }, 'could not reclaim an orphaned worktree'),
     );
+    return true;
   });
 }
 
