@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
@@ -259,7 +268,26 @@ describe('cleanupAll', () => {
     const report = await cleanup;
     expect(report).toMatchObject({ reconciled: [], removed: [] });
     expect(existsSync(join(w.path, 'README.md'))).toBe(true);
-    expect((await creator.getWorktree(w.id))?.status).toBe('active');
+    expect((await creator.getWorktree(w.id)).status).toBe('active');
+  });
+
+  it('re-checks under the lock before reconciling a worktree that only looked vanished', async () => {
+    const repo = createTempRepo();
+    const creator = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await creator.createWorktree(21);
+    writeFileSync(join(w.path, 'wip.txt'), 'work in progress\n');
+    const stateDir = join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi');
+    let listing: Promise<unknown> | undefined;
+    // Its folder is missing only while another process holds the lock (as midway through an operation).
+    await new RepoLock(stateDir).run(async () => {
+      renameSync(w.path, `${w.path}.moved`);
+      listing = (await WorktreeManager.open({ repoPath: repo.path })).listWorktrees();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      renameSync(`${w.path}.moved`, w.path);
+    });
+    expect(((await listing) as { id: string }[]).map((x) => x.id)).toEqual([w.id]);
+    expect(readFileSync(join(w.path, 'wip.txt'), 'utf8')).toBe('work in progress\n');
+    expect((await creator.listWorktrees()).map((x) => x.id)).toEqual([w.id]);
   });
 
   it("removes this tool's worktrees, never the user's own, and reclaims crash leftovers", async () => {

@@ -25,8 +25,8 @@ export async function cleanupAll(
   const { live, vanished, git } = await readWorktrees(ctx, options.signal);
   const removed: RemoveResult[] = [];
   const skipped: { id: string; path: string; reason: string }[] = [];
-  const reconciled = vanished.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
-  if (!dryRun && vanished.length > 0) await reconcileVanished(ctx, vanished);
+  const gone = !dryRun && vanished.length > 0 ? await reconcileVanished(ctx, vanished) : vanished;
+  const reconciled = gone.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
 
   for (const record of live) {
     options.signal?.throwIfAborted();

@@ -15,7 +15,12 @@ export interface VanishedWorktree {
 export async function readWorktrees(
   ctx: ManagerContext,
   signal?: AbortSignal,
-): Promise<{ live: WorktreeInfo[]; vanished: VanishedWorktree[]; git: GitWorktreeEntry[] }> {
+): Promise<{
+  records: WorktreeInfo[];
+  live: WorktreeInfo[];
+  vanished: VanishedWorktree[];
+  git: GitWorktreeEntry[];
+}> {
   const [records, git] = await Promise.all([ctx.registry.read(), listGitWorktrees(ctx.repo.root, signal)]);
   const byPath = new Map(git.map((entry) => [entry.path, entry]));
   const live: WorktreeInfo[] = [];
@@ -28,7 +33,7 @@ export async function readWorktrees(
       vanished.push({ record, reason: `its folder is gone (${entry.prunable || 'missing'})` });
     } else live.push(record);
   }
-  return { live, vanished, git };
+  return { records, live, vanished, git };
 }
 
 /**
@@ -37,19 +42,28 @@ export async function readWorktrees(
  * entry removed; their branches are kept, since they may hold commits.
  */
 export async function listWorktrees(ctx: ManagerContext, signal?: AbortSignal): Promise<WorktreeInfo[]> {
-  const { live, vanished } = await readWorktrees(ctx, signal);
-  if (vanished.length > 0) await reconcileVanished(ctx, vanished);
-  return live;
+  const { records, live, vanished } = await readWorktrees(ctx, signal);
+  if (vanished.length === 0) return live;
+  const gone = new Set((await reconcileVanished(ctx, vanished)).map((v) => v.record.id));
+  // Those that only looked vanished (another process was midway) are live after all.
+  return records.filter((record) => !gone.has(record.id));
 }
 
-/** Drops vanished records (re-checked under the lock, since another process may have acted). */
+/**
+ * Drops vanished records (re-checked under the lock, since another process may have acted).
+ * Returns those that were still vanished there, which are the ones reconciled.
+ */
 export async function reconcileVanished(
   ctx: ManagerContext,
   vanished: readonly VanishedWorktree[],
-): Promise<void> {
-  await ctx.lock.run(async () => {
-    const ids = new Set(vanished.map((v) => v.record.id));
-    for (const { record, reason } of vanished) {
+): Promise<VanishedWorktree[]> {
+  return ctx.lock.run(async () => {
+    // Read before the lock, a create or removal in flight elsewhere can look vanished; under the
+    // lock no process of ours is midway, so only what is still vanished now is acted on.
+    const suspects = new Set(vanished.map((v) => v.record.id));
+    const confirmed = (await readWorktrees(ctx)).vanished.filter((v) => suspects.has(v.record.id));
+    const ids = new Set(confirmed.map((v) => v.record.id));
+    for (const { record, reason } of confirmed) {
       // `worktree remove` of a missing folder only drops git's admin entry; scoped to our own path.
       await runGit(['worktree', 'remove', '--force', '--force', record.path], { cwd: ctx.repo.root }).catch(
         () => {},
@@ -63,5 +77,6 @@ export async function reconcileVanished(
       );
     }
     await ctx.registry.mutate((records) => records.filter((r) => !ids.has(r.id)));
+    return confirmed;
   });
 }
