@@ -1,4 +1,5 @@
 import { createLogUpdate } from 'log-update';
+import type { OutputStream } from '../io.js';
 import { formatDuration } from '../parse-duration.js';
 import { padToWidth, sanitizeLine, stringWidth, truncateToWidth } from './text-width.js';
 
@@ -135,12 +136,7 @@ export function summaryLine(states: readonly TaskProgress[]): string {
 // Renderer
 
 /** The part of a writable stream the renderer uses (process.stderr, a file stream, a test double). */
-export interface ProgressStream {
-  write(chunk: string): unknown;
-  readonly isTTY?: boolean | undefined;
-  readonly columns?: number | undefined;
-  readonly rows?: number | undefined;
-}
+export type ProgressStream = OutputStream;
 
 export interface ProgressRendererOptions {
   /** Where to draw: the command passes `process.stderr` (never stdout in `--json` mode). */
