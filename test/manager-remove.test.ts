@@ -9,6 +9,7 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
@@ -303,18 +304,49 @@ describe('cleanupAll', () => {
     rmSync(b.path, { recursive: true, force: true });
 
     const dry = await manager.cleanupAll({ dryRun: true });
-    expect(dry.removed.map((r) => r.id)).toEqual([a.id]);
-    expect(dry.reconciled.map((r) => r.id).sort()).toEqual([b.id, 'issue-3-deadbeef'].sort());
+    expect(dry.removed.map((r) => r.id)).toEqual([a.id, 'issue-3-deadbeef']);
+    expect(dry.reconciled.map((r) => r.id)).toEqual([b.id]);
     expect(existsSync(a.path)).toBe(true);
 
     const report = await manager.cleanupAll();
-    expect(report.removed.map((r) => r.id)).toEqual([a.id]);
+    expect(report.removed.map((r) => r.id)).toEqual([a.id, 'issue-3-deadbeef']);
+    // Without a record nobody can say the branch was ours: it is kept.
+    expect(report.removed[1]).toMatchObject({ branchDeleted: false, archived: null });
+    expect(repo.git('branch', '--list', 'feature/issue-3')).toContain('feature/issue-3');
     expect(report.dryRun).toBe(false);
     const list = repo.git('worktree', 'list', '--porcelain');
     expect(list.match(/^worktree /gm)).toHaveLength(2);
     expect(list).toContain('users-own');
     expect(readFileSync(join(userWorktree, 'dirty.txt'), 'utf8')).toBe('the user is busy here\n');
     expect(await manager.listWorktrees()).toEqual([]);
+  });
+
+  it('archives the work in worktrees whose registry was lost, unless their creator still runs', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(4);
+    writeFileSync(join(w.path, 'precious.txt'), 'uncommitted work\n');
+    const busyPath = join(manager.worktreeDir, 'issue-5-0badc0de');
+    const creator = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const reason = `miyabi-worktree pid=${creator.pid} host=${hostname()}`;
+      repo.git('worktree', 'add', '-q', '--lock', '--reason', reason, busyPath, '-b', 'feature/issue-5');
+      rmSync(
+        join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi', 'registry.json'),
+      );
+
+      const report = await manager.cleanupAll();
+      expect(report.removed.map((r) => r.id)).toEqual([w.id]);
+      expect(report.removed[0]?.archived?.uncommittedPaths).toEqual(['precious.txt']);
+      expect(report.skipped).toEqual([
+        { id: 'issue-5-0badc0de', path: busyPath, reason: expect.stringContaining(`process ${creator.pid}`) },
+      ]);
+      expect(existsSync(busyPath)).toBe(true);
+    } finally {
+      creator.kill('SIGKILL');
+    }
+    const restored = await manager.restoreWorktree(w.id);
+    expect(readFileSync(join(restored.path, 'precious.txt'), 'utf8')).toBe('uncommitted work\n');
   });
 
   it('leaves active worktrees of a live process alone and reclaims those of a dead one', async () => {

@@ -75,3 +75,9 @@ export function ownLockReason(owner: { readonly pid: number; readonly host: stri
 export function isOwnLock(reason: string | undefined): boolean {
   return reason?.startsWith(`${OWN_LOCK_PREFIX} pid=`) ?? false;
 }
+
+/** The process named by one of our locks (see {@link ownLockReason}); undefined for any other lock. */
+export function ownLockOwner(reason: string | undefined): { pid: number; host: string } | undefined {
+  const match = /^miyabi-worktree pid=(\d+) host=(\S+)$/.exec(reason ?? '');
+  return match?.[1] && match[2] ? { pid: Number(match[1]), host: match[2] } : undefined;
+}

@@ -1,21 +1,23 @@
 import { readdir, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
-import { runGit } from '../git/run-git.js';
+import { ownLockOwner } from '../git/worktree-admin.js';
+import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
-import { isOwnerAlive } from '../state/owner.js';
+import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import { reclaimStaleGitLocks } from '../state/stale-git-locks.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished } from './list-worktrees.js';
 import { planRemoval, removeWorktree } from './remove-worktree.js';
-import type { CleanupReport, RemoveResult } from './types.js';
+import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 
 const OUR_FOLDER = /^issue-\d+-[0-9a-f]{8}$/;
 
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
- * ones and reclaims what a crashed process left in our folder. Worktrees of live processes that are
- * still `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
+ * ones and reclaims what a crashed process left in our folder (an unrecorded worktree is archived
+ * and removed like the others, its branch kept). Worktrees of live processes that are still
+ * `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
  */
 export async function cleanupAll(
   ctx: ManagerContext,
@@ -47,20 +49,33 @@ export async function cleanupAll(
     }
   }
 
-  // Admin entries in our folder with no record: a process died between `worktree add` and the registry write.
+  // Admin entries in our folder with no record: a process died between `worktree add` and the
+  // registry write, or the registry was lost. They may hold work, so they are removed as ours are.
   const known = new Set([...live, ...vanished.map((v) => v.record)].map((r) => r.path));
   const orphans = git.filter(
-    (entry) => !entry.isMain && entry.path.startsWith(`${ctx.worktreeDir}/`) && !known.has(entry.path),
+    (entry) =>
+      !entry.isMain &&
+      entry.path.startsWith(`${ctx.worktreeDir}/`) &&
+      OUR_FOLDER.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      !known.has(entry.path),
   );
   for (const entry of orphans) {
-    const name = entry.path.slice(ctx.worktreeDir.length + 1);
-    if (!OUR_FOLDER.test(name)) continue;
-    if (!dryRun && !(await reclaimOrphan(ctx, entry.path))) continue;
-    reconciled.push({
-      id: name,
-      path: entry.path,
-      reason: 'left by an interrupted create (no registry record)',
-    });
+    options.signal?.throwIfAborted();
+    const adopted = await adoptOrphan(ctx, entry, dryRun);
+    if (adopted === 'recorded') continue;
+    if (typeof adopted === 'string') {
+      skipped.push({ id: basename(entry.path), path: entry.path, reason: adopted });
+      continue;
+    }
+    try {
+      const result = dryRun
+        ? await planRemoval(ctx, adopted)
+        : await removeWorktree(ctx, adopted.id, { deleteBranch: false });
+      removed.push(result.branchDeleted ? result : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT });
+    } catch (error) {
+      const reason = isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error);
+      skipped.push({ id: adopted.id, path: adopted.path, reason });
+    }
   }
   if (!dryRun) await removeEmptyStrays(ctx);
   // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
@@ -71,20 +86,47 @@ export async function cleanupAll(
   return { dryRun, removed, skipped, reconciled, staleLocks };
 }
 
+const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';
+
 /**
- * Removes an interrupted create's worktree; its branch is kept (it may already hold commits).
- * False when it was no orphan after all: a create in flight elsewhere records it under the same
- * lock as its `worktree add`, so the registry is read again once the lock is ours.
+ * Takes an unrecorded worktree of our folder into the registry (status `failed`, branch treated as
+ * not ours), so that removing it archives its work like any other. Returns the record; 'recorded'
+ * when a create in flight elsewhere recorded it meanwhile (it records under the same lock as its
+ * `worktree add`, so the registry is read again once the lock is ours); or why it is left alone.
  */
-async function reclaimOrphan(ctx: ManagerContext, path: string): Promise<boolean> {
-  return ctx.lock.run(async () => {
-    if ((await ctx.registry.read()).some((record) => record.path === path)) return false;
-    await runGit(['worktree', 'remove', '--force', '--force', path], { cwd: ctx.repo.root }).catch(
-      (error: unknown) =>
-        safeLog(ctx.logger, 'warn', { path, err: String(error) }, 'could not reclaim an orphaned worktree'),
-    );
-    return true;
-  });
+async function adoptOrphan(
+  ctx: ManagerContext,
+  entry: GitWorktreeEntry,
+  dryRun: boolean,
+): Promise<WorktreeInfo | 'recorded' | string> {
+  const adopt = async (): Promise<WorktreeInfo | 'recorded' | string> => {
+    if ((await ctx.registry.read()).some((record) => record.path === entry.path)) return 'recorded';
+    const creator = ownLockOwner(entry.locked);
+    if (creator && creator.pid !== process.pid && isOwnerAlive(creator)) {
+      return `not in the registry, but process ${creator.pid} that created it is still running`;
+    }
+    if (!entry.branch?.startsWith('refs/heads/')) {
+      return 'not in the registry and not on a branch: left for you to inspect';
+    }
+    const id = basename(entry.path);
+    const now = new Date().toISOString();
+    const record: WorktreeInfo = {
+      id,
+      issueNumber: Number(/^issue-(\d+)-/.exec(id)?.[1]),
+      path: entry.path,
+      branchName: entry.branch.slice('refs/heads/'.length),
+      baseBranch: ctx.defaultBase.name,
+      baseCommit: ctx.defaultBase.commit,
+      reusedBranch: true,
+      createdAt: now,
+      status: 'failed',
+      updatedAt: now,
+      owner: currentOwner(),
+    };
+    if (!dryRun) await ctx.registry.mutate((records) => [...records, record]);
+    return record;
+  };
+  return dryRun ? adopt() : ctx.lock.run(adopt);
 }
 
 /** Folders in our worktree dir that git does not know and that are empty (a crash before `add`). */
