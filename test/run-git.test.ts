@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError } from '../src/errors.js';
 import { isTransientGitError, runGit } from '../src/git/run-git.js';
@@ -11,6 +14,21 @@ async function failure(promise: Promise<unknown>): Promise<MiyabiError> {
   );
   expect(error).toBeInstanceOf(MiyabiError);
   return error as MiyabiError;
+}
+
+/** Alive and not a zombie (an orphan's zombie may never be reaped in a container). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await sleep(50);
+  expect(condition()).toBe(true);
 }
 
 describe('runGit', () => {
@@ -59,6 +77,25 @@ describe('runGit', () => {
     expect((await failure(runGit(['status'], { cwd: repo.path, signal: AbortSignal.abort() }))).code).toBe(
       'CANCELLED',
     );
+  });
+
+  it('stops what git started (an alias, a hook) with it on abort and timeout, not only git', async () => {
+    const repo = createTempRepo();
+    const dir = tempDir();
+    // git passes its own kill on to the alias's shell, but not to the sleep the shell started,
+    // which holds git's pipes open.
+    const alias = (name: string) => `alias.hang=!sleep 30 & echo $! > ${dir}/${name}; wait`;
+    const controller = new AbortController();
+    const aborted = runGit(['-c', alias('a'), 'hang'], { cwd: repo.path, signal: controller.signal });
+    await waitFor(() => existsSync(join(dir, 'a')));
+    controller.abort();
+    expect((await failure(aborted)).code).toBe('CANCELLED');
+    const timedOut = await failure(runGit(['-c', alias('t'), 'hang'], { cwd: repo.path, timeoutMs: 300 }));
+    expect(timedOut.code).toBe('TIMEOUT');
+    for (const name of ['a', 't']) {
+      const pid = Number(readFileSync(join(dir, name), 'utf8'));
+      await waitFor(() => !running(pid));
+    }
   });
 
   it('recognises lock contention as transient and real failures as not', () => {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
-/** Process groups started by runCommand that may still be alive (their leader's pid). */
+/** Process groups started by runCommand and runGit that may still be alive (their leader's pid). */
 const live = new Set<number>();
 
 export function rememberGroup(pid: number): void {
@@ -55,7 +55,7 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * Signals every process group runCommand started that is still alive (for a second Ctrl-C, when
+ * Signals every process group runCommand or runGit started that is still alive (for a second Ctrl-C, when
  * there is no time left for a graceful stop). Returns how many groups were signalled.
  */
 export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): number {
