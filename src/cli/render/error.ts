@@ -26,9 +26,11 @@ export function formatError(error: unknown, options: { readonly verbose?: boolea
   return [head, ...extra.filter((part) => part !== '')].join('\n');
 }
 
-// The user's input is at fault: a bad value, a bad config file, or a folder that is no usable repository.
+// The user's input is at fault: a bad value (a remote that does not exist included), a bad config
+// file, or a folder that is no usable repository. `run --remote` checks the same up front.
 const USAGE_CODES = new Set([
   'INVALID_ARGUMENT',
+  'NO_REMOTE',
   'INVALID_CONFIG',
   'NOT_A_REPOSITORY',
   'BARE_REPOSITORY',
