@@ -325,6 +325,41 @@ describe('miyabi-worktree run', () => {
     expect(registry(repo)).toEqual([]);
   });
 
+  it('after a run killed with SIGKILL, cleanup stops its still-running agents before archiving their work', async () => {
+    const repo = createTempRepo();
+    const pids = tempDir();
+    // A silent agent (no output to die on) with a child; both keep writing into the worktree.
+    const code = `
+      const fs = require('fs'), { spawn } = require('child_process');
+      const child = spawn(process.execPath, ['-e', "setInterval(() => require('fs').writeFileSync('child.txt', String(Date.now())), 50)"], { stdio: 'ignore' });
+      let n = 0;
+      setInterval(() => fs.writeFileSync('agent.txt', String(n++)), 50);
+      fs.writeFileSync(require('path').join(process.argv[1], 'pids'), process.pid + ' ' + child.pid);`;
+    const cli = startCli(['run', '--issues', '7', '--', ...nodeScript(code, pids)], { cwd: repo.path });
+    expect(await eventually(() => existsSync(join(pids, 'pids')), 30_000)).toBe(true);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    const agents = readFileSync(join(pids, 'pids'), 'utf8').split(' ').map(Number);
+    // The runner is gone but its agents are not: they live in their own process group.
+    for (const pid of agents) expect(processAlive(pid)).toBe(true);
+
+    const cleanup = await runCli(['cleanup', '--json'], { cwd: repo.path });
+    expect(cleanup.code).toBe(0);
+    const report = json<{ removed: { id: string; path: string; stoppedProcesses?: number[] }[] }>(cleanup);
+    expect(report.removed).toHaveLength(1);
+    const [removed] = report.removed;
+    expect(removed?.stoppedProcesses).toEqual(expect.arrayContaining(agents));
+    for (const pid of agents) expect(processAlive(pid)).toBe(false);
+    // Their work was archived, and nothing writes the folder back afterwards.
+    const ref = `refs/miyabi/archive/${removed?.id}`;
+    expect(repo.git('ls-tree', '--name-only', ref)).toContain('agent.txt');
+    expect(repo.git('ls-tree', '--name-only', ref)).toContain('child.txt');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(existsSync(removed?.path as string)).toBe(false);
+    expect(worktreeCount(repo)).toBe(1);
+    expect(registry(repo)).toEqual([]);
+  });
+
   it('forces exit on a second signal, and cleanup reclaims what was left', async () => {
     const repo = createTempRepo();
     const pids = tempDir();

@@ -15,6 +15,8 @@ import {
   readIndexEntryCount,
   readWorktreeLockReason,
 } from '../git/worktree-admin.js';
+import { safeLog } from '../log.js';
+import { stopTaskProcesses } from '../process/task-processes.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
@@ -65,6 +67,17 @@ export async function removeWorktree(
         details: { id, reason: lockReason },
       });
     }
+    // A `run` that died hard leaves its agents running: stop them before their work is measured and
+    // their folder deleted. This process's own tasks were stopped by their runner already.
+    const stoppedProcesses = record.owner?.pid === process.pid ? [] : await stopTaskProcesses(id);
+    if (stoppedProcesses.length > 0) {
+      safeLog(
+        ctx.logger,
+        'warn',
+        { worktreeId: id, pids: stoppedProcesses },
+        'stopped processes of a task still running in the worktree',
+      );
+    }
     const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
     const archived = force ? null : await archive(ctx, record, assessment);
     await deleteTrackedFilesOutsideLock(record);
@@ -87,6 +100,7 @@ export async function removeWorktree(
         ...branch,
         archived,
         forced: force,
+        ...(stoppedProcesses.length > 0 ? { stoppedProcesses } : {}),
       } satisfies RemoveResult;
     });
     releaseSlot(ctx, id);

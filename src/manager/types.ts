@@ -93,6 +93,11 @@ export interface RemoveResult {
   /** Set when anything would have been lost and was saved first. */
   readonly archived: ArchiveInfo | null;
   readonly forced: boolean;
+  /**
+   * Processes of a task that were still running in the worktree (their environment carries its
+   * `MIYABI_WORKTREE_ID`, e.g. agents of a `run` that was killed) and were stopped first. Linux only.
+   */
+  readonly stoppedProcesses?: readonly number[];
 }
 
 export interface CleanupReport {

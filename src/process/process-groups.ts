@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { HAS_PROC, readProcStat } from './proc-stat.js';
 
 /** Process groups started by runCommand and runGit that may still be alive (their leader's pid). */
 const live = new Set<number>();
@@ -19,10 +20,8 @@ export function groupAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
   // In containers PID 1 may never reap orphans; a group of zombies is dead for our purposes.
-  return hasProc ? procGroupHasLiveMember(pid) : true;
+  return HAS_PROC ? procGroupHasLiveMember(pid) : true;
 }
-
-const hasProc = existsSync('/proc/self/stat');
 
 function procGroupHasLiveMember(pgid: number): boolean {
   let entries: string[];
@@ -31,19 +30,11 @@ function procGroupHasLiveMember(pgid: number): boolean {
   } catch {
     return true;
   }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after the parenthesised command: state, ppid, pgrp, ...
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
-  }
-  return false;
+  return entries.some((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    const stat = readProcStat(Number(entry));
+    return stat?.pgid === pgid && stat.live;
+  });
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

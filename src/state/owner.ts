@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { HAS_PROC, readProcStat } from '../process/proc-stat.js';
 
 /** Who created a record: lets cleanup tell a live process's worktree from one a dead process left. */
 export interface Owner {
@@ -16,8 +17,10 @@ export function isOwnerAlive(owner: Owner | undefined): boolean {
   if (owner.host !== hostname()) return true;
   try {
     process.kill(owner.pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A killed process whose parent has not reaped it yet (or never will: PID 1 in a container) is dead.
+  const stat = readProcStat(owner.pid);
+  return stat ? stat.live : !HAS_PROC;
 }

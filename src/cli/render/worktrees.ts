@@ -43,6 +43,12 @@ export function describeRemoval(result: RemoveResult, options: { readonly dryRun
       : `branch ${result.branchName} deleted`
     : `branch ${result.branchName} kept${result.branchKeptReason ? ` (${result.branchKeptReason})` : ''}`;
   const lines = [`${verb} ${result.id} (${result.path}); ${branch}`];
+  const stopped = result.stoppedProcesses ?? [];
+  if (stopped.length > 0) {
+    lines.push(
+      `  first stopped ${stopped.length} process(es) of its task still running in it: ${stopped.join(' ')}`,
+    );
+  }
   const archived = result.archived;
   if (archived) {
     const what = [

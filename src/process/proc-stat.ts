@@ -1,0 +1,27 @@
+import { existsSync, readFileSync } from 'node:fs';
+
+/** Whether this system has Linux's /proc (else callers fall back to what kill(pid, 0) says). */
+export const HAS_PROC = existsSync('/proc/self/stat');
+
+/** What /proc/<pid>/stat says about a process (Linux). */
+export interface ProcStat {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly pgid: number;
+  /** Running or sleeping: not a zombie waiting to be reaped (in containers PID 1 may never reap). */
+  readonly live: boolean;
+}
+
+/** Reads /proc/<pid>/stat; undefined when the process is gone or there is no /proc. */
+export function readProcStat(pid: number): ProcStat | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields after the parenthesised command (which may hold spaces): state, ppid, pgrp, ...
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0] ?? '';
+  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), live: state !== 'Z' && state !== 'X' };
+}

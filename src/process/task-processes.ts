@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { readProcStat } from './proc-stat.js';
+import { killGroup } from './process-groups.js';
+
+/** The environment variable that ties a task's processes to its worktree (set by the CLI's `run`). */
+export const WORKTREE_ID_VAR = 'MIYABI_WORKTREE_ID';
+
+function carriesWorktreeId(pid: number, marker: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker);
+  } catch {
+    // Gone, or another user's process: not ours to stop.
+    return false;
+  }
+}
+
+/** This process and its ancestors: never stopped, even if they carry the id (an agent removing its own worktree). */
+function selfAndAncestors(): { pids: Set<number>; pgids: Set<number> } {
+  const pids = new Set<number>();
+  const pgids = new Set<number>();
+  let pid = process.pid;
+  while (pid > 1 && !pids.has(pid)) {
+    const info = readProcStat(pid);
+    if (!info) break;
+    pids.add(pid);
+    pgids.add(info.pgid);
+    pid = info.ppid;
+  }
+  return { pids, pgids };
+}
+
+/**
+ * Live processes whose environment names worktree `id` (a task's command and everything it
+ * started, which inherit the variable), this process and its ancestors excluded. Linux only
+ * (reads /proc); elsewhere always empty.
+ */
+export function findTaskProcesses(id: string): { pid: number; pgid: number }[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const marker = `${WORKTREE_ID_VAR}=${id}`;
+  const self = selfAndAncestors();
+  const found: { pid: number; pgid: number }[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (self.pids.has(pid)) continue;
+    const info = readProcStat(pid);
+    if (!info?.live || !carriesWorktreeId(pid, marker)) continue;
+    found.push({ pid, pgid: info.pgid });
+  }
+  return found;
+}
+
+/**
+ * Stops the processes of a task whose runner is gone (a `run` killed with SIGKILL leaves its
+ * agents running in their own process groups): SIGTERM, then SIGKILL after `graceMs`. A whole
+ * group is signalled only when its leader carries the id (a task's group); other processes alone.
+ * Resolves with the pids that were running, once they are gone (bounded).
+ */
+export async function stopTaskProcesses(id: string, graceMs = 2_000): Promise<number[]> {
+  const found = findTaskProcesses(id);
+  if (found.length === 0) return [];
+  const self = selfAndAncestors();
+  const taskGroups = new Set(
+    found.filter((p) => p.pid === p.pgid && !self.pgids.has(p.pgid)).map((p) => p.pgid),
+  );
+  const signal = (name: NodeJS.Signals) => {
+    for (const pgid of taskGroups) killGroup(pgid, name);
+    for (const p of found) {
+      if (taskGroups.has(p.pgid)) continue;
+      try {
+        process.kill(p.pid, name);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  const anyAlive = () =>
+    found.some((p) => readProcStat(p.pid)?.live === true) || findTaskProcesses(id).length > 0;
+  signal('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (anyAlive() && Date.now() < deadline) await pause(25);
+  if (anyAlive()) {
+    // Children started during the grace period are caught by a fresh scan.
+    for (const p of findTaskProcesses(id)) found.push(p);
+    signal('SIGKILL');
+    const hardDeadline = Date.now() + 5_000;
+    while (anyAlive() && Date.now() < hardDeadline) await pause(25);
+  }
+  return [...new Set(found.map((p) => p.pid))].sort((a, b) => a - b);
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
