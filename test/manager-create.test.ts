@@ -153,6 +153,21 @@ describe('createWorktree', () => {
     expect((await manager.stats()).availableSlots).toBe(3);
   });
 
+  it('names a lock file a killed git left, and how to clear it, when it blocks a create', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const lockFile = join(repo.path, '.git', 'refs', 'heads', 'feature', 'issue-4.lock');
+    mkdirSync(join(lockFile, '..'), { recursive: true });
+    writeFileSync(lockFile, '');
+    const before = repoState(repo.path);
+    const error = await expectCode(manager.createWorktree(4), 'GIT_FAILED');
+    expect(error.hint).toContain(lockFile);
+    expect(error.hint).toContain('cleanup');
+    expect(repoState(repo.path)).toEqual(before);
+    unlinkSync(lockFile);
+    expect((await manager.createWorktree(4)).branchName).toBe('feature/issue-4');
+  });
+
   it('rejects bad issue numbers, branch and base names, leaving the repository as it was', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });

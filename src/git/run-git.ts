@@ -107,8 +107,20 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
     `${command} failed (exit ${exitCode}): ${firstLine(stderr) || 'no message'}`,
     {
       git: failure,
+      ...lockFileHint(stderr),
     },
   );
+}
+
+/** When git could not take one of its lock files, say which one and how a stale one goes away. */
+function lockFileHint(stderr: string): { hint: string } | Record<string, never> {
+  const lockFile = /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+  if (!lockFile) return {};
+  return {
+    hint:
+      `git's lock file ${lockFile} exists: another git process is writing, or one that was killed left it. ` +
+      'If no git process runs in this repository, `miyabi-worktree cleanup` (cleanupAll) deletes it, or delete it by hand.',
+  };
 }
 
 interface SpawnOutcome {
