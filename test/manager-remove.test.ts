@@ -232,7 +232,7 @@ describe('restoreWorktree', () => {
     expect(git(restored.path, 'status', '--porcelain', '--untracked-files=all')).toBe(statusBefore);
   });
 
-  it('refuses unknown ids, live worktrees and a branch that moved on', async () => {
+  it('refuses unknown ids and live worktrees; restores beside a branch that moved on', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     expect(await codeOf(manager.restoreWorktree('issue-1-00000000'))).toBe('NOT_FOUND');
@@ -240,12 +240,80 @@ describe('restoreWorktree', () => {
     expect(await codeOf(manager.restoreWorktree(w.id))).toBe('ALREADY_EXISTS');
     writeFileSync(join(w.path, 'wip.txt'), 'wip\n');
     await manager.removeWorktree(w.id);
-    repo.git('branch', 'feature/issue-11', 'HEAD');
     repo.commit({ 'main-moved.txt': 'x\n' });
-    repo.git('branch', '-f', 'feature/issue-11', 'HEAD');
+    repo.git('branch', 'feature/issue-11', 'HEAD');
+    const moved = repo.git('rev-parse', 'feature/issue-11');
+    const beside = `feature/issue-11-restored-${w.id.slice(-8)}`;
+    repo.git('branch', beside, 'HEAD');
     const before = repoState(repo.path);
+    // Both the branch and the one beside it hold other commits: nothing is reset.
     expect(await codeOf(manager.restoreWorktree(w.id))).toBe('ALREADY_EXISTS');
     expect(repoState(repo.path)).toEqual(before);
+
+    repo.git('branch', '-D', beside);
+    const restored = await manager.restoreWorktree(w.id);
+    expect(restored.branchName).toBe(beside);
+    expect(readFileSync(join(restored.path, 'wip.txt'), 'utf8')).toBe('wip\n');
+    expect(existsSync(join(restored.path, 'main-moved.txt'))).toBe(false);
+    expect(repo.git('rev-parse', 'feature/issue-11')).toBe(moved);
+  });
+
+  it('archives and restores commits an agent made on a detached HEAD, and files on an unborn branch', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const detached = await manager.createWorktree(12);
+    git(detached.path, 'checkout', '-q', '--detach');
+    const lone = commitIn(detached.path, 'detached.txt', 'only HEAD reaches this\n');
+    const removed = await manager.removeWorktree(detached.id);
+    // The branch itself held nothing new, so it goes; the commit is kept by the archive.
+    expect(removed).toMatchObject({ branchDeleted: true, archived: { unmergedCommits: 1 } });
+    expect(repo.git('rev-parse', `${removed.archived?.ref}^`)).toBe(lone);
+    const back = await manager.restoreWorktree(detached.id);
+    expect(git(back.path, 'rev-parse', 'HEAD')).toBe(lone);
+    expect(readFileSync(join(back.path, 'detached.txt'), 'utf8')).toBe('only HEAD reaches this\n');
+
+    const orphan = await manager.createWorktree(13);
+    git(orphan.path, 'checkout', '-q', '--orphan', 'scratch');
+    writeFileSync(join(orphan.path, 'new.txt'), 'precious\n');
+    const gone = await manager.removeWorktree(orphan.id);
+    expect(gone.archived?.uncommittedPaths).toContain('new.txt');
+    expect(repo.git('show', `${gone.archived?.ref}:new.txt`)).toBe('precious');
+  });
+
+  it('removes a worktree whose base branch is gone, still archiving its commits', async () => {
+    const repo = createTempRepo();
+    repo.git('branch', 'topic');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(14, { baseBranch: 'topic' });
+    const tip = commitIn(w.path, 'work.txt', 'work\n');
+    repo.git('branch', '-D', 'topic');
+    const result = await manager.removeWorktree(w.id);
+    expect(result).toMatchObject({
+      worktreeRemoved: true,
+      branchDeleted: false,
+      archived: { unmergedCommits: 1 },
+    });
+    expect(repo.git('rev-parse', 'feature/issue-14')).toBe(tip);
+  });
+
+  it('keeps an older archive of the same id reachable when a newer one is written', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(15);
+    writeFileSync(join(w.path, 'first.txt'), 'first\n');
+    const first = (await manager.removeWorktree(w.id)).archived?.commit as string;
+    // A later worktree at the same path and id (restored by hand, then removed again).
+    repo.git('worktree', 'add', '-q', w.path, '-b', 'again');
+    const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
+    writeFileSync(
+      registryFile,
+      JSON.stringify({ version: 1, worktrees: [{ ...w, branchName: 'again', reusedBranch: true }] }),
+    );
+    writeFileSync(join(w.path, 'second.txt'), 'second\n');
+    const second = (await manager.removeWorktree(w.id)).archived?.commit as string;
+    expect(second).not.toBe(first);
+    expect(repo.git('rev-parse', `${second}^2`)).toBe(first);
+    expect(repo.git('show', `${first}:first.txt`)).toBe('first');
   });
 });
 
@@ -299,25 +367,41 @@ describe('cleanupAll', () => {
     writeFileSync(join(userWorktree, 'dirty.txt'), 'the user is busy here\n');
     const a = await manager.createWorktree(1);
     const b = await manager.createWorktree(2);
-    // A create interrupted between `worktree add` and the registry write.
-    repo.git('worktree', 'add', '-q', join(manager.worktreeDir, 'issue-3-deadbeef'), '-b', 'feature/issue-3');
+    // A create of a process now dead, interrupted between `worktree add` and the registry write.
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    const deadOwner = `miyabi-worktree pid=${finished.pid} host=${hostname()}`;
+    const leftover = join(manager.worktreeDir, 'issue-3-deadbeef');
+    repo.git('worktree', 'add', '-q', '--lock', '--reason', deadOwner, leftover, '-b', 'feature/issue-3');
+    // A create killed inside `git worktree add` (git's own lock is still there).
+    const partial = join(manager.worktreeDir, 'issue-8-0000beef');
+    repo.git('worktree', 'add', '-q', '--lock', '--reason', 'initializing', partial, '-b', 'feature/issue-8');
+    // The user's own worktree in our folder, named like ours: no lock of ours, so not ours.
+    const lookalike = join(manager.worktreeDir, 'issue-9-abcdef01');
+    repo.git('worktree', 'add', '-q', lookalike, '-b', 'user/lookalike');
+    writeFileSync(join(lookalike, 'mine.txt'), 'the user works here too\n');
     rmSync(b.path, { recursive: true, force: true });
 
     const dry = await manager.cleanupAll({ dryRun: true });
     expect(dry.removed.map((r) => r.id)).toEqual([a.id, 'issue-3-deadbeef']);
-    expect(dry.reconciled.map((r) => r.id)).toEqual([b.id]);
+    expect(dry.reconciled.map((r) => r.id)).toEqual([b.id, 'issue-8-0000beef']);
     expect(existsSync(a.path)).toBe(true);
+    expect(existsSync(partial)).toBe(true);
 
     const report = await manager.cleanupAll();
     expect(report.removed.map((r) => r.id)).toEqual([a.id, 'issue-3-deadbeef']);
     // Without a record nobody can say the branch was ours: it is kept.
     expect(report.removed[1]).toMatchObject({ branchDeleted: false, archived: null });
     expect(repo.git('branch', '--list', 'feature/issue-3')).toContain('feature/issue-3');
+    expect(report.reconciled.map((r) => r.id)).toEqual([b.id, 'issue-8-0000beef']);
+    expect(existsSync(partial)).toBe(false);
     expect(report.dryRun).toBe(false);
     const list = repo.git('worktree', 'list', '--porcelain');
-    expect(list.match(/^worktree /gm)).toHaveLength(2);
+    expect(list.match(/^worktree /gm)).toHaveLength(3);
     expect(list).toContain('users-own');
+    expect(list).toContain('issue-9-abcdef01');
     expect(readFileSync(join(userWorktree, 'dirty.txt'), 'utf8')).toBe('the user is busy here\n');
+    expect(readFileSync(join(lookalike, 'mine.txt'), 'utf8')).toBe('the user works here too\n');
     expect(await manager.listWorktrees()).toEqual([]);
   });
 

@@ -53,14 +53,16 @@ export async function uncommittedPaths(worktreePath: string, signal?: AbortSigna
 /**
  * Captures a worktree's uncommitted state (tracked and untracked, not ignored) as a tree, without
  * touching the worktree's index or files: `git add -A` runs on a copy of the index. Returns null
- * when there is nothing uncommitted (or HEAD is unborn).
+ * when there is nothing uncommitted. `head` is the archive's parent: HEAD, or `unbornParent` when
+ * HEAD is unborn (an agent ran `git checkout --orphan`); null without either.
  */
 export async function snapshotWorktree(
   worktreePath: string,
-  options: { signal?: AbortSignal | undefined; state?: WorktreeState } = {},
+  options: { signal?: AbortSignal | undefined; state?: WorktreeState; unbornParent?: string | undefined } = {},
 ): Promise<{ tree: string; head: string; uncommittedPaths: string[] } | null> {
   const state = options.state ?? (await readWorktreeState(worktreePath, options.signal));
-  if (state.uncommittedPaths.length === 0 || !state.head) return null;
+  const head = state.head ?? options.unbornParent;
+  if (state.uncommittedPaths.length === 0 || !head) return null;
   const { stdout: indexPath } = await runGit(['rev-parse', '--path-format=absolute', '--git-path', 'index'], {
     cwd: worktreePath,
   });
@@ -72,22 +74,36 @@ export async function snapshotWorktree(
     const env = { GIT_INDEX_FILE: tempIndex };
     await runGit(['add', '-A', '--', '.'], { cwd: worktreePath, env, signal: options.signal });
     const { stdout: tree } = await runGit(['write-tree'], { cwd: worktreePath, env });
-    return { tree: tree.trim(), head: state.head, uncommittedPaths: state.uncommittedPaths };
+    return { tree: tree.trim(), head, uncommittedPaths: state.uncommittedPaths };
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
 }
 
-/** Commits on `branch` found in none of `baseRefs` and no remote-tracking branch. */
+/**
+ * Commits reachable from `rev` found in none of `baseRefs` (missing ones are ignored: a base branch
+ * may have been deleted since) and no remote-tracking branch; with `otherBranches`, in no local
+ * branch either (they keep their commits when this worktree goes).
+ */
 export async function countUnmergedCommits(
   cwd: string,
-  branch: string,
+  rev: string,
   baseRefs: readonly string[],
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal | undefined; otherBranches?: boolean } = {},
 ): Promise<number> {
   const { stdout } = await runGit(
-    ['rev-list', '--count', `refs/heads/${branch}`, '--not', ...baseRefs, '--remotes', '--'],
-    { cwd, signal },
+    [
+      'rev-list',
+      '--count',
+      '--ignore-missing',
+      rev,
+      '--not',
+      ...baseRefs,
+      '--remotes',
+      ...(options.otherBranches ? ['--branches'] : []),
+      '--',
+    ],
+    { cwd, signal: options.signal },
   );
   return Number.parseInt(stdout.trim(), 10) || 0;
 }
@@ -109,8 +125,9 @@ const METADATA_TRAILER = 'Miyabi-Archive: ';
 
 /**
  * Writes `refs/miyabi/archive/<id>`: a commit whose tree is the worktree's full state (or HEAD's
- * tree when only commits needed saving), whose parent is the branch commit, and whose message
- * carries the metadata. Overwrites an older archive of the same id.
+ * tree when only commits needed saving), whose first parent is the commit the worktree was at, and
+ * whose message carries the metadata. An older archive of the same id becomes its second parent,
+ * so it stays reachable (archive refs have no reflog).
  */
 export async function writeArchive(
   cwd: string,
@@ -119,13 +136,23 @@ export async function writeArchive(
 ): Promise<{ ref: string; commit: string }> {
   const ref = `refs/miyabi/archive/${metadata.id}`;
   const message = `miyabi-worktree archive of ${metadata.id} (${metadata.branchName})\n\n${METADATA_TRAILER}${JSON.stringify(metadata)}\n`;
-  const { stdout } = await runGit(['commit-tree', tree, '-p', metadata.head, '-F', '-'], {
+  const previous = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+    cwd,
+    okExitCodes: [0, 1],
+  });
+  const older = previous.exitCode === 0 ? previous.stdout.trim() : undefined;
+  const parents = ['-p', metadata.head, ...(older ? ['-p', older] : [])];
+  const { stdout } = await runGit(['commit-tree', tree, ...parents, '-F', '-'], {
     cwd,
     input: message,
     env: await identityEnv(cwd),
   });
   const commit = stdout.trim();
-  await runGit(['update-ref', '-m', `miyabi-worktree: archive ${metadata.id}`, ref, commit], { cwd });
+  // Compare-and-swap: an archive written meanwhile by another process is not overwritten.
+  await runGit(
+    ['update-ref', '-m', `miyabi-worktree: archive ${metadata.id}`, ref, commit, older ?? ''],
+    { cwd },
+  );
   return { ref, commit };
 }
 

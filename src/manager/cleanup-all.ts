@@ -1,6 +1,7 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
+import { runGit } from '../git/run-git.js';
 import { ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
@@ -50,7 +51,10 @@ export async function cleanupAll(
   }
 
   // Admin entries in our folder with no record: a process died between `worktree add` and the
-  // registry write, or the registry was lost. They may hold work, so they are removed as ours are.
+  // registry write, or the registry was lost. Ours by name and by the lock `worktree add` leaves:
+  // our ownership lock (they may hold work, so they are archived and removed as ours are), or
+  // git's `initializing` one (a create killed inside `worktree add`: a partial checkout, no work).
+  // A user's own worktree that merely has a name like ours carries neither and is left alone.
   const known = new Set([...live, ...vanished.map((v) => v.record)].map((r) => r.path));
   const orphans = git.filter(
     (entry) =>
@@ -61,6 +65,13 @@ export async function cleanupAll(
   );
   for (const entry of orphans) {
     options.signal?.throwIfAborted();
+    if (entry.locked === INTERRUPTED_ADD_LOCK) {
+      if (dryRun || (await reclaimInterruptedAdd(ctx, entry.path))) {
+        reconciled.push({ id: basename(entry.path), path: entry.path, reason: INTERRUPTED_ADD_REASON });
+      }
+      continue;
+    }
+    if (ownLockOwner(entry.locked) === undefined) continue;
     const adopted = await adoptOrphan(ctx, entry, dryRun);
     if (adopted === 'recorded') continue;
     if (typeof adopted === 'string') {
@@ -87,6 +98,25 @@ export async function cleanupAll(
 }
 
 const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';
+// The lock reason `git worktree add` holds until it has finished.
+const INTERRUPTED_ADD_LOCK = 'initializing';
+const INTERRUPTED_ADD_REASON = 'left by a create killed inside git worktree add (no registry record)';
+
+/**
+ * Removes what a create killed inside `git worktree add` left (git needs `-f -f` for its
+ * `initializing` lock); its branch is kept. False when a create in flight elsewhere recorded it
+ * meanwhile (it records under the same lock as its `worktree add`, so the registry is read again).
+ */
+async function reclaimInterruptedAdd(ctx: ManagerContext, path: string): Promise<boolean> {
+  return ctx.lock.run(async () => {
+    if ((await ctx.registry.read()).some((record) => record.path === path)) return false;
+    await runGit(['worktree', 'remove', '--force', '--force', path], { cwd: ctx.repo.root }).catch(
+      (error: unknown) =>
+        safeLog(ctx.logger, 'warn', { path, err: String(error) }, 'could not reclaim an interrupted create'),
+    );
+    return true;
+  });
+}
 
 /**
  * Takes an unrecorded worktree of our folder into the registry (status `failed`, branch treated as

@@ -25,12 +25,17 @@ import { assertWorktreeId } from './validate.js';
 interface Assessment {
   readonly folderExists: boolean;
   readonly branchTip: string | undefined;
+  /** Commits on the branch itself that neither the base nor a remote has. */
+  readonly branchUnmergedCommits: number;
+  /** Those plus commits only the worktree's detached HEAD reaches. */
   readonly unmergedCommits: number;
   readonly uncommittedPaths: readonly string[];
   /** The tree of the uncommitted state (only when there is some and we are not dry-running). */
   readonly snapshotTree: string | undefined;
   /** The worktree's HEAD when the snapshot was taken (the agent may have moved it off the branch). */
   readonly snapshotHead: string | undefined;
+  /** The worktree's HEAD when it is off the branch with commits nothing else keeps. */
+  readonly worktreeHead: string | undefined;
 }
 
 /**
@@ -181,26 +186,31 @@ async function assess(
   const folderExists = existsSync(record.path);
   // One `git status` gives HEAD, branch and the dirty paths.
   const state = folderExists ? await readWorktreeState(record.path, options.signal) : undefined;
-  const branchTip =
-    state?.head && state.branch === record.branchName
-      ? state.head
-      : await readBranchTip(ctx, record.branchName);
-  const [unmergedCommits, snapshot] = await Promise.all([
+  const onBranch = state?.branch === record.branchName;
+  const branchTip = state?.head && onBranch ? state.head : await readBranchTip(ctx, record.branchName);
+  // The base commit too: the base branch may be gone, or have been a remote one.
+  const baseRefs = [`refs/heads/${record.baseBranch}`, record.baseCommit];
+  const { signal } = options;
+  const [unmergedCommits, detachedCommits, snapshot] = await Promise.all([
     // A branch still at its start commit holds nothing new: skip the rev-list.
     branchTip && branchTip !== record.baseCommit
-      ? countUnmergedCommits(
-          ctx.repo.root,
-          record.branchName,
-          [`refs/heads/${record.baseBranch}`],
-          options.signal,
-        )
+      ? countUnmergedCommits(ctx.repo.root, `refs/heads/${record.branchName}`, baseRefs, { signal })
       : 0,
-    state && options.snapshot ? snapshotWorktree(record.path, { signal: options.signal, state }) : null,
+    // An agent that detached HEAD (or switched away) may have commits that only this worktree's
+    // HEAD reaches: its reflog goes with the worktree, so they count as unmerged too.
+    state?.head && !onBranch && state.head !== branchTip
+      ? countUnmergedCommits(ctx.repo.root, state.head, baseRefs, { signal, otherBranches: true })
+      : 0,
+    state && options.snapshot
+      ? snapshotWorktree(record.path, { signal, state, unbornParent: branchTip ?? record.baseCommit })
+      : null,
   ]);
   return {
     folderExists,
     branchTip,
-    unmergedCommits,
+    branchUnmergedCommits: unmergedCommits,
+    unmergedCommits: unmergedCommits + detachedCommits,
+    worktreeHead: detachedCommits > 0 ? state?.head : undefined,
     uncommittedPaths: state?.uncommittedPaths ?? [],
     snapshotTree: snapshot?.tree,
     snapshotHead: snapshot?.head,
@@ -221,7 +231,7 @@ async function archive(
   record: WorktreeInfo,
   assessment: Assessment,
 ): Promise<ArchiveInfo | null> {
-  const head = assessment.snapshotHead ?? assessment.branchTip;
+  const head = assessment.snapshotHead ?? assessment.worktreeHead ?? assessment.branchTip;
   if (!head || (!assessment.snapshotTree && assessment.unmergedCommits === 0)) return null;
   const tree = assessment.snapshotTree ?? `${head}^{tree}`;
   const { ref, commit } = await writeArchive(ctx.repo.root, tree, {
@@ -272,8 +282,8 @@ async function settleBranch(
 function branchKeepReason(record: WorktreeInfo, assessment: Assessment, safe: boolean): string | undefined {
   if (!safe) return undefined;
   if (record.reusedBranch) return 'the branch existed before this worktree';
-  if (assessment.unmergedCommits > 0) {
-    return `${assessment.unmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;
+  if (assessment.branchUnmergedCommits > 0) {
+    return `${assessment.branchUnmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;
   }
   return undefined;
 }

@@ -8,7 +8,8 @@ import { assertWorktreeId } from './validate.js';
 
 /**
  * Brings back a worktree removed with an archive (`refs/miyabi/archive/<id>`): a new worktree on
- * the same branch (recreated at the archived commit if it was deleted) with the archived
+ * the same branch (recreated at the archived commit if it was deleted; a `-restored-` branch beside
+ * it at that commit if it has moved on since) with the archived
  * uncommitted files in place — modified, deleted and untracked alike (staging is not kept).
  * The archive ref stays until the user deletes it. Returns the new worktree (it has a new id).
  */
@@ -32,17 +33,19 @@ export async function restoreWorktree(
     });
   }
   const { metadata } = archive;
-  const createdBranch = await ctx.lock.run(() => prepareBranch(root, metadata.branchName, metadata.head));
+  const { branchName, created: createdBranch } = await ctx.lock.run(() =>
+    prepareBranch(root, metadata.branchName, metadata.head, id),
+  );
   let info: WorktreeInfo;
   try {
     info = await createWorktree(ctx, metadata.issueNumber, {
-      branchName: metadata.branchName,
+      branchName,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(await baseIfPresent(root, metadata.baseBranch)),
     });
   } catch (error) {
     if (createdBranch) {
-      await runGit(['update-ref', '-d', `refs/heads/${metadata.branchName}`, metadata.head], {
+      await runGit(['update-ref', '-d', `refs/heads/${branchName}`, metadata.head], {
         cwd: root,
       }).catch(() => {});
     }
@@ -58,27 +61,33 @@ export async function restoreWorktree(
 }
 
 /**
- * Makes sure the branch exists at the archived commit; returns true when it had to create it.
- * A branch that moved on since is refused rather than reset: it may hold newer work.
+ * Picks the branch to restore onto, at the archived commit: the archived branch, created again if
+ * it was deleted; or, when it has moved on since (it may hold newer work, or the agent had left it
+ * for a detached HEAD), `<branch>-restored-<id suffix>` beside it. `created` when this made it.
  */
-async function prepareBranch(root: string, branchName: string, head: string): Promise<boolean> {
-  const ref = `refs/heads/${branchName}`;
-  const tip = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-    cwd: root,
-    okExitCodes: [0, 1],
-  });
-  if (tip.exitCode !== 0) {
-    // An empty old value makes update-ref create the ref only if it does not exist yet.
-    await runGit(['update-ref', '-m', 'miyabi-worktree: restore', ref, head, ''], { cwd: root });
-    return true;
-  }
-  if (tip.stdout.trim() !== head) {
-    throw new MiyabiError('ALREADY_EXISTS', `branch '${branchName}' has moved since it was archived`, {
-      hint: `Restore needs the branch at ${head.slice(0, 12)}; rename or delete the branch, then restore again.`,
-      details: { branchName, archived: head, current: tip.stdout.trim() },
+async function prepareBranch(
+  root: string,
+  archivedBranch: string,
+  head: string,
+  id: string,
+): Promise<{ branchName: string; created: boolean }> {
+  for (const branchName of [archivedBranch, `${archivedBranch}-restored-${id.slice(-8)}`]) {
+    const ref = `refs/heads/${branchName}`;
+    const tip = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+      cwd: root,
+      okExitCodes: [0, 1],
     });
+    if (tip.exitCode !== 0) {
+      // An empty old value makes update-ref create the ref only if it does not exist yet.
+      await runGit(['update-ref', '-m', 'miyabi-worktree: restore', ref, head, ''], { cwd: root });
+      return { branchName, created: true };
+    }
+    if (tip.stdout.trim() === head) return { branchName, created: false };
   }
-  return false;
+  throw new MiyabiError('ALREADY_EXISTS', `branch '${archivedBranch}' has moved since it was archived`, {
+    hint: `Restore needs a branch at ${head.slice(0, 12)}; '${archivedBranch}' and '${archivedBranch}-restored-${id.slice(-8)}' both point elsewhere. Rename one of them, then restore again.`,
+    details: { branchName: archivedBranch, archived: head },
+  });
 }
 
 /** The archived base branch when it still exists (else the manager's default applies). */

@@ -60,7 +60,7 @@ export function killAllProcessGroups(signal: NodeJS.Signals = 'SIGKILL'): number
   return count;
 }
 
-/** How many process groups started by runCommand may still be alive. */
+/** How many process groups started by runCommand (or git runs in flight) may still be alive. */
 export function liveProcessGroupCount(): number {
   return [...live].filter(groupAlive).length;
 }
