@@ -62,6 +62,34 @@ describe('WorktreeManager.discover / open', () => {
     await expectCode(WorktreeManager.open({ repoPath: repo.path, worktreeDir: '..' }), 'INVALID_ARGUMENT');
   });
 
+  it('refuses a worktreeDir that is a file or lies below one, changing nothing', async () => {
+    const repo = createTempRepo({ files: { 'notes.txt': 'a file\n' } });
+    const before = repoState(repo.path);
+    const exclude = readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8');
+    for (const bad of ['notes.txt', 'notes.txt/wt']) {
+      const error = await expectCode(
+        WorktreeManager.open({ repoPath: repo.path, worktreeDir: bad }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.message).toContain(join(repo.path, 'notes.txt'));
+    }
+    expect(repoState(repo.path)).toEqual(before);
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toBe(exclude);
+  });
+
+  it('leaves no folder and no info/exclude line behind when the first create fails', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, worktreeDir: 'deep/wt' });
+    const exclude = readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8');
+    // main is checked out in the main worktree: git refuses it.
+    await expectCode(manager.createWorktree(1, { branchName: 'main' }), 'BRANCH_IN_USE');
+    expect(existsSync(join(repo.path, 'deep'))).toBe(false);
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toBe(exclude);
+    const made = await manager.createWorktree(1);
+    expect(made.path.startsWith(join(repo.path, 'deep', 'wt'))).toBe(true);
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toContain('/deep/wt/');
+  });
+
   it('rejects a maxConcurrency that is not a positive integer, naming it', async () => {
     const repo = createTempRepo();
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

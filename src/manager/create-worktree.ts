@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, runGit } from '../git/run-git.js';
@@ -107,11 +107,12 @@ async function addWorktree(
   plan: AddPlan,
 ): Promise<{ info: WorktreeInfo; registered: { createdBranch: boolean } }> {
   const { root } = ctx.repo;
-  if (!ctx.excludeChecked) {
-    await ensureExcluded(root, ctx.repo.commonDir, ctx.worktreeDir);
-    ctx.excludeChecked = true;
-  }
-  await mkdir(ctx.worktreeDir, { recursive: true });
+  // The first folder this call had to create: a failed add removes it again, leaving no trace.
+  const createdDir = await mkdir(ctx.worktreeDir, { recursive: true });
+  const undo = async (branchWasNew: boolean) => {
+    await undoFailedAdd(ctx, plan, branchWasNew);
+    if (createdDir) await removeEmptyFolders(ctx.worktreeDir, createdDir);
+  };
   // Try a new branch first (the common case: one git call); an existing branch is then reused.
   let reusedBranch = false;
   const owner = currentOwner();
@@ -130,7 +131,7 @@ async function addWorktree(
         reusedBranch = true;
         continue;
       }
-      await undoFailedAdd(ctx, plan, !reusedBranch);
+      await undo(!reusedBranch);
       if (isBranchInUse(error)) {
         throw new MiyabiError(
           'BRANCH_IN_USE',
@@ -161,9 +162,14 @@ async function addWorktree(
     owner,
   };
   try {
+    // Only once a worktree exists: a create that fails leaves info/exclude as it was.
+    if (!ctx.excludeChecked) {
+      await ensureExcluded(root, ctx.repo.commonDir, ctx.worktreeDir);
+      ctx.excludeChecked = true;
+    }
     await ctx.registry.mutate((records) => [...records.filter((r) => r.id !== info.id), info]);
   } catch (error) {
-    await undoFailedAdd(ctx, plan, !reusedBranch);
+    await undo(!reusedBranch);
     throw error;
   }
   return { info, registered: { createdBranch: !reusedBranch } };
@@ -179,6 +185,14 @@ async function undoFailedAdd(ctx: ManagerContext, plan: AddPlan, branchWasNew: b
   await runGit(['worktree', 'remove', '--force', '--force', plan.path], { cwd: root }).catch(() => {});
   await rm(plan.path, { recursive: true, force: true }).catch(() => {});
   if (branchWasNew) await deleteBranchIfAt(root, plan.branchName, plan.base.commit);
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty (folders a failed create made). */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    if (!(await rmdir(current).then(() => true, () => false))) return;
+    if (current === top || dirname(current) === current) return;
+  }
 }
 
 /** Deletes a branch this call created, only while it still points where we made it (compare-and-swap). */

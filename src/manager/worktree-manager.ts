@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
 import { MiyabiError } from '../errors.js';
@@ -278,7 +278,22 @@ async function resolveWorktreeDir(repo: RepositoryInfo, dir: string): Promise<st
       hint: "Use a subfolder such as '.worktrees', or a folder beside the repository.",
     });
   }
+  const blocker = await nonFolderOnPath(absolute);
+  if (blocker) {
+    throw new MiyabiError('INVALID_ARGUMENT', `worktreeDir ${dir}: ${blocker} exists and is not a folder`, {
+      hint: 'Point worktreeDir at a folder, or at a path that does not exist yet.',
+    });
+  }
   return absolute;
+}
+
+/** The deepest existing path on the way to `path` when it is not a folder (a file in the way). */
+async function nonFolderOnPath(path: string): Promise<string | undefined> {
+  for (let current = path; ; current = dirname(current)) {
+    const info = await stat(current).catch(() => undefined);
+    if (info) return info.isDirectory() ? undefined : current;
+    if (dirname(current) === current) return undefined;
+  }
 }
 
 /** True when `child` is `parent` or lies below it. */
