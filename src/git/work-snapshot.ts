@@ -58,7 +58,11 @@ export async function uncommittedPaths(worktreePath: string, signal?: AbortSigna
  */
 export async function snapshotWorktree(
   worktreePath: string,
-  options: { signal?: AbortSignal | undefined; state?: WorktreeState; unbornParent?: string | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    state?: WorktreeState;
+    unbornParent?: string | undefined;
+  } = {},
 ): Promise<{ tree: string; head: string; uncommittedPaths: string[] } | null> {
   const state = options.state ?? (await readWorktreeState(worktreePath, options.signal));
   const head = state.head ?? options.unbornParent;
@@ -149,10 +153,9 @@ export async function writeArchive(
   });
   const commit = stdout.trim();
   // Compare-and-swap: an archive written meanwhile by another process is not overwritten.
-  await runGit(
-    ['update-ref', '-m', `miyabi-worktree: archive ${metadata.id}`, ref, commit, older ?? ''],
-    { cwd },
-  );
+  await runGit(['update-ref', '-m', `miyabi-worktree: archive ${metadata.id}`, ref, commit, older ?? ''], {
+    cwd,
+  });
   return { ref, commit };
 }
 

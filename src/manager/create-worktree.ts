@@ -190,7 +190,13 @@ async function undoFailedAdd(ctx: ManagerContext, plan: AddPlan, branchWasNew: b
 /** Removes `dir` and its parents up to `top` while they are empty (folders a failed create made). */
 async function removeEmptyFolders(dir: string, top: string): Promise<void> {
   for (let current = dir; ; current = dirname(current)) {
-    if (!(await rmdir(current).then(() => true, () => false))) return;
+    if (
+      !(await rmdir(current).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     if (current === top || dirname(current) === current) return;
   }
 }
