@@ -201,6 +201,51 @@ describe('removeWorktree', () => {
   });
 });
 
+describe('removeWorktree with repositories inside', () => {
+  it('refuses to destroy work in a nested repository or a submodule, and deletes a clean clone', async () => {
+    const sub = createTempRepo({ files: { 'lib.txt': 'lib\n' } });
+    const repo = createTempRepo();
+    git(repo.path, '-c', 'protocol.file.allow=always', 'submodule', 'add', '-q', sub.path, 'sub');
+    repo.git('commit', '-q', '-m', 'add submodule');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+
+    // An agent's own repository inside the worktree, with a commit nowhere else.
+    const nested = await manager.createWorktree(1);
+    git(nested.path, 'init', '-q', '-b', 'main', 'scratch');
+    commitIn(join(nested.path, 'scratch'), 'notes.txt', 'only here\n');
+    const before = repoState(repo.path);
+    const refused = await manager.removeWorktree(nested.id).catch((e: unknown) => e as MiyabiError);
+    expect(refused).toBeInstanceOf(MiyabiError);
+    expect(refused).toMatchObject({ code: 'WORKTREE_DIRTY' });
+    expect((refused as MiyabiError).message).toContain('scratch/: 1 commit(s)');
+    expect(repoState(repo.path)).toEqual(before);
+    expect(readFileSync(join(nested.path, 'scratch', 'notes.txt'), 'utf8')).toBe('only here\n');
+    const report = await manager.cleanupAll();
+    expect(report.skipped.map((s) => s.id)).toEqual([nested.id]);
+    expect(report.skipped[0]?.reason).toContain('WORKTREE_DIRTY');
+    expect(existsSync(nested.path)).toBe(true);
+
+    // A submodule the agent changed and committed in: its objects live in the worktree's admin folder.
+    const withSub = await manager.createWorktree(2);
+    git(withSub.path, '-c', 'protocol.file.allow=always', 'submodule', 'update', '-q', '--init');
+    commitIn(join(withSub.path, 'sub'), 'lib.txt', 'changed in the submodule\n');
+    git(withSub.path, 'commit', '-q', '-am', 'bump submodule');
+    const subRefused = await manager.removeWorktree(withSub.id).catch((e: unknown) => e as MiyabiError);
+    expect((subRefused as MiyabiError).message).toContain('sub: 1 commit(s) of a submodule');
+    writeFileSync(join(withSub.path, 'sub', 'lib.txt'), 'dirty too\n');
+    const dirtyRefused = await manager.removeWorktree(withSub.id).catch((e: unknown) => e as MiyabiError);
+    expect((dirtyRefused as MiyabiError).message).toContain('sub: uncommitted changes in a submodule');
+    expect((await manager.removeWorktree(withSub.id, { force: true })).worktreeRemoved).toBe(true);
+
+    // A clean clone whose commits are all on its remote loses nothing: it goes with the worktree.
+    const withClone = await manager.createWorktree(3);
+    git(withClone.path, 'clone', '-q', sub.path, 'vendor');
+    const removed = await manager.removeWorktree(withClone.id);
+    expect(removed.worktreeRemoved).toBe(true);
+    expect(existsSync(withClone.path)).toBe(false);
+  });
+});
+
 describe('restoreWorktree', () => {
   it('round-trips uncommitted work, untracked folders, deletions and unmerged commits', async () => {
     const repo = createTempRepo({

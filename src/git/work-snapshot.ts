@@ -11,6 +11,11 @@ export interface WorktreeState {
   readonly branch: string | undefined;
   /** Sorted. */
   readonly uncommittedPaths: string[];
+  /**
+   * Git repositories inside the worktree whose content an archive cannot hold (it records them as a
+   * bare commit id): untracked nested repositories (`lib/`), and submodules with changes inside.
+   */
+  readonly nestedRepositories: { readonly path: string; readonly submodule: boolean }[];
 }
 
 /** Reads HEAD, branch and every uncommitted path with one `git status --porcelain=v2 --branch -z`. */
@@ -27,6 +32,7 @@ export function parseStatusV2(output: string): WorktreeState {
   let head: string | undefined;
   let branch: string | undefined;
   const paths: string[] = [];
+  const nestedRepositories: { path: string; submodule: boolean }[] = [];
   // Fields before the path in each record type ('1' ordinary, 'u' unmerged, '?' untracked).
   const fieldsBeforePath: Record<string, number> = { '1': 8, u: 10, '?': 1 };
   for (const record of output.split('\0')) {
@@ -39,10 +45,19 @@ export function parseStatusV2(output: string): WorktreeState {
     } else {
       const skip = fieldsBeforePath[record[0] ?? ''];
       if (skip === undefined) continue;
-      paths.push(record.split(' ').slice(skip).join(' '));
+      const fields = record.split(' ');
+      const path = fields.slice(skip).join(' ');
+      paths.push(path);
+      // git lists an untracked nested repository as its folder, never its files.
+      if (record[0] === '?' && path.endsWith('/')) nestedRepositories.push({ path, submodule: false });
+      // `S<c><m><u>`: a submodule whose commit moved, or with tracked or untracked changes inside.
+      const sub = fields[2] ?? '';
+      if (record[0] !== '?' && sub.startsWith('S') && sub !== 'S...') {
+        nestedRepositories.push({ path, submodule: true });
+      }
     }
   }
-  return { head, branch, uncommittedPaths: paths.sort() };
+  return { head, branch, uncommittedPaths: paths.sort(), nestedRepositories };
 }
 
 /** Paths with uncommitted changes (tracked or untracked, not ignored). */

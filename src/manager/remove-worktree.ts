@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
+import { unarchivableRepositories } from '../git/nested-repositories.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import {
   countUnmergedCommits,
@@ -36,6 +37,8 @@ interface Assessment {
   readonly snapshotHead: string | undefined;
   /** The worktree's HEAD when it is off the branch with commits nothing else keeps. */
   readonly worktreeHead: string | undefined;
+  /** Repositories inside it whose work an archive cannot hold ("path: why"). */
+  readonly unarchivable: readonly string[];
 }
 
 /**
@@ -84,6 +87,7 @@ export async function removeWorktree(
       );
     }
     const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
+    if (!force) refuseUnarchivable(record, assessment);
     const archived = force ? null : await archive(ctx, record, assessment);
     await deleteTrackedFilesOutsideLock(record);
     const result = await ctx.lock.run(async () => {
@@ -134,6 +138,7 @@ export async function removeWorktree(
 /** What `removeWorktree` would do, without changing anything (for `cleanupAll({ dryRun })`). */
 export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Promise<RemoveResult> {
   const assessment = await assess(ctx, record, { snapshot: false });
+  refuseUnarchivable(record, assessment);
   const wouldArchive = assessment.uncommittedPaths.length > 0 || assessment.unmergedCommits > 0;
   const keep = branchKeepReason(record, assessment, true);
   return {
@@ -174,6 +179,19 @@ async function deleteTrackedFilesOutsideLock(record: WorktreeInfo): Promise<void
   await runGit(['read-tree', '-u', '--reset', emptyTree], { cwd: record.path }).catch(() => undefined);
 }
 
+/** Refuses a removal that would destroy work in a nested repository, which no archive can hold. */
+function refuseUnarchivable(record: WorktreeInfo, assessment: Assessment): void {
+  if (assessment.unarchivable.length === 0) return;
+  throw new MiyabiError(
+    'WORKTREE_DIRTY',
+    `worktree ${record.id} holds repositories whose work cannot be archived: ${assessment.unarchivable.join('; ')}`,
+    {
+      hint: 'Commit and push their work (or move them out of the worktree), then remove again; force removes them anyway.',
+      details: { id: record.id, repositories: assessment.unarchivable },
+    },
+  );
+}
+
 export function archiveRefName(id: string): string {
   return `refs/miyabi/archive/${id}`;
 }
@@ -205,12 +223,14 @@ async function assess(
       ? snapshotWorktree(record.path, { signal, state, unbornParent: branchTip ?? record.baseCommit })
       : null,
   ]);
+  const unarchivable = state ? await unarchivableRepositories(record.path, state, signal) : [];
   return {
     folderExists,
     branchTip,
     branchUnmergedCommits: unmergedCommits,
     unmergedCommits: unmergedCommits + detachedCommits,
     worktreeHead: detachedCommits > 0 ? state?.head : undefined,
+    unarchivable,
     uncommittedPaths: state?.uncommittedPaths ?? [],
     snapshotTree: snapshot?.tree,
     snapshotHead: snapshot?.head,
