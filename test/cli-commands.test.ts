@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
@@ -10,7 +18,7 @@ import type {
   WorktreeStats,
 } from '../src/manager/types.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
-import { json, runCli } from './helpers/cli-process.js';
+import { type CliResult, json, runCli, startCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
@@ -270,5 +278,134 @@ describe('miyabi-worktree commands', () => {
     expect(worktreePaths(repo)).toEqual([repo.path]);
     expect(json<WorktreeInfo[]>(await cli('list', '--json'))).toEqual([]);
     expect((await cli('cleanup')).stdout).toContain('Nothing to clean up.');
+  });
+
+  it('ends quietly, with the command’s own exit code, when the reader of stdout goes away (EPIPE)', async () => {
+    const repo = createTempRepo();
+    const before = repoState(repo.path);
+    // Like `| (exec 0<&-; sleep 1)`: the reading end is closed before the CLI writes anything.
+    const closedStdout = (args: string[]): Promise<CliResult> => {
+      const cli = startCli(args, { cwd: repo.path });
+      cli.child.stdout?.destroy();
+      return cli.done;
+    };
+    const script = [process.execPath, '-e', "console.log('task output')"];
+    const cases = [
+      ['list', '--json'],
+      ['status'],
+      ['--help'],
+      ['run', '--help'],
+      ['run', '--issues', '1,2', '--', ...script],
+      ['run', '--issues', '3', '--json', '--', ...script],
+    ];
+    for (const args of cases) {
+      const result = await closedStdout(args);
+      expect({ args, code: result.code, signal: result.signal }).toEqual({ args, code: 0, signal: null });
+      expect(result.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    }
+    // Every task of both batches ran and was cleaned up as usual.
+    expect(repoState(repo.path)).toEqual(before);
+    const stats = json<TelemetryStats>(await runCli(['report', '--json'], { cwd: repo.path }));
+    expect(stats).toMatchObject({ creates: 3, successfulExecutions: 3, cleanups: 3 });
+  });
+
+  it('prints the { "error" } document on stdout for a parse error with --json, like other bad input', async () => {
+    const repo = createTempRepo();
+    const before = repoState(repo.path);
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const cases: [string[], RegExp][] = [
+      [['create', '1', '--bogus', '--json'], /unknown option '--bogus'/],
+      [['list', '--json', 'extra'], /too many arguments for 'list'/],
+      [['--json', 'lsit'], /unknown option '--json'|unknown command 'lsit'/],
+      [['run', '--json', '--', 'true'], /required option '--issues <list>' not specified/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(...args);
+      expect({ args, code: result.code }).toEqual({ args, code: 2 });
+      const line = expectOneErrorLine(result.stderr, 'INVALID_ARGUMENT');
+      expect(line).toMatch(message);
+      const { error } = json<{ error: Record<string, unknown> }>(result);
+      expect(error).toEqual({
+        name: 'MiyabiError',
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(message),
+        hint: expect.any(String),
+      });
+      expect(line).toBe(`miyabi-worktree: error [INVALID_ARGUMENT] ${error.message} (hint: ${error.hint})`);
+    }
+    // The same shape as bad input found by a command.
+    const badIssue = await cli('create', 'abc', '--json');
+    expect(badIssue.code).toBe(2);
+    expect(json<{ error: object }>(badIssue).error).toMatchObject({
+      name: 'MiyabiError',
+      code: 'INVALID_ARGUMENT',
+      message: expect.any(String),
+      hint: expect.any(String),
+    });
+    // Without --json (or with it only among the arguments of run's command), stdout stays empty.
+    for (const args of [
+      ['create', '1', '--bogus'],
+      ['run', '--issues', '1', '--bogus', '--', 'tool', '--json'],
+    ]) {
+      const result = await cli(...args);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expectOneErrorLine(result.stderr, 'INVALID_ARGUMENT');
+    }
+    expect(repoState(repo.path)).toEqual(before);
+  });
+
+  it('create succeeds when the base tracks a dangling symlink where a .worktreeinclude file’s folder is', async () => {
+    const repo = createTempRepo({
+      files: { '.gitignore': 'cfgdir/local.json\n', '.worktreeinclude': 'cfgdir/local.json\n' },
+    });
+    repo.git('checkout', '-q', '-b', 'with-link');
+    symlinkSync('../../victim', join(repo.path, 'cfgdir'));
+    repo.git('add', 'cfgdir');
+    repo.git('commit', '-q', '-m', 'cfgdir is a link');
+    repo.git('checkout', '-q', 'main');
+    repo.write('cfgdir/local.json', '{"secret":1}');
+
+    const result = await runCli(['create', '7', '--base', 'with-link', '--json'], { cwd: repo.path });
+
+    expect(result.code).toBe(0);
+    const worktree = json<WorktreeInfo>(result);
+    expect(worktree.status).not.toBe('failed');
+    expect(lstatSync(join(worktree.path, 'cfgdir')).isSymbolicLink()).toBe(true);
+    // Nothing was written through the link (it points at <repo>/victim from the worktree).
+    expect(existsSync(join(worktree.path, '..', '..', 'victim'))).toBe(false);
+    expect(json<WorktreeInfo[]>(await runCli(['list', '--json'], { cwd: repo.path }))).toEqual([
+      expect.objectContaining({ id: worktree.id, status: worktree.status }),
+    ]);
+  });
+
+  it('report --batch refuses an unknown batch id (naming the recent ones) and a path, with exit 2', async () => {
+    const repo = createTempRepo();
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const none = await cli('report', '--batch', 'batch-unknown');
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(expectOneErrorLine(none.stderr, 'INVALID_ARGUMENT')).toMatch(
+      /--batch: the telemetry journal has no batch 'batch-unknown' .*no batch has been recorded yet/,
+    );
+
+    const run = await cli('run', '--issues', '1', '--json', '--', process.execPath, '-e', '0');
+    expect(run.code).toBe(0);
+    const { batchId } = json<{ batchId: string }>(run);
+    const known = await cli('report', '--batch', batchId, '--json');
+    expect(known.code).toBe(0);
+    expect(json<TelemetryStats>(known)).toMatchObject({ creates: 1, executions: 1 });
+
+    const unknown = await cli('report', '--batch', 'batch-unknown', '--json');
+    expect(unknown.code).toBe(2);
+    expect(expectOneErrorLine(unknown.stderr, 'INVALID_ARGUMENT')).toContain(`recent batches: ${batchId}`);
+    expect(json<{ error: { code: string; details: unknown } }>(unknown).error).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      details: { batchId: 'batch-unknown', recentBatches: [batchId] },
+    });
+    for (const bad of ['../../etc', 'a/b', '.hidden', '']) {
+      const result = await cli('report', '--batch', bad);
+      expect({ bad, code: result.code, stdout: result.stdout }).toEqual({ bad, code: 2, stdout: '' });
+      expect(expectOneErrorLine(result.stderr, 'INVALID_ARGUMENT')).toContain('is not a batch id');
+    }
   });
 });

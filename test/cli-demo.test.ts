@@ -18,9 +18,10 @@ describe('miyabi-worktree demo', () => {
         GIT_CONFIG_NOSYSTEM: '1',
       },
     });
-    expect(result.stderr).not.toContain('error [');
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^#1\s+success\s.*(fast-forwarded|merged)/m);
+    const output = `${result.stdout}\n${result.stderr}`;
+    expect(result.stderr, output).not.toContain('error [');
+    expect(result.code, output).toBe(0);
+    expect(result.stdout, output).toMatch(/^#1\s+success\s.*(fast-forwarded|merged)/m);
     expect(result.stdout).toMatch(/^#2\s+timeout\s/m);
     expect(result.stdout).toMatch(/^#4\s+failed\s.*exited with code 1/m);
     expect(result.stdout).toContain('📊 Worktree execution report');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
@@ -228,6 +228,38 @@ describe('miyabi-worktree run', () => {
       expect(lines[0]).toContain('(hint: ');
     });
     expect(repoState(repo.path)).toEqual(before);
+  });
+
+  it('refuses a --log-dir that is a file or inside one before anything starts: exit 2, nothing created', async () => {
+    const repo = createTempRepo();
+    const outside = tempDir();
+    const file = join(outside, 'not-a-folder.log');
+    writeFileSync(file, 'keep me\n');
+    const before = repoState(repo.path);
+    for (const [logDir, problem] of [
+      [file, 'is not a folder'],
+      [join(file, 'sub', 'logs'), 'is inside a file'],
+    ] as const) {
+      const result = await runCli(['run', '--issues', '1,2', '--log-dir', logDir, '--', 'true'], {
+        cwd: repo.path,
+      });
+      expect({ logDir, code: result.code, stdout: result.stdout }).toEqual({ logDir, code: 2, stdout: '' });
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^miyabi-worktree: error \[INVALID_ARGUMENT\] --log-dir: .+ \(hint: .+\)$/);
+      expect(lines[0]).toContain(`${logDir} ${problem}`);
+    }
+    expect(repoState(repo.path)).toEqual(before);
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+    expect(readdirSync(outside)).toEqual(['not-a-folder.log']);
+    // No task started: nothing was recorded, and no default log folder was made either.
+    expect(existsSync(join(repo.path, '.git', 'miyabi', 'telemetry.jsonl'))).toBe(false);
+    expect(existsSync(join(repo.path, '.git', 'miyabi', 'logs'))).toBe(false);
+    // A folder that does not exist yet is fine: it is created.
+    const fresh = join(outside, 'new', 'logs');
+    const ok = await runCli(['run', '--issues', '1', '--log-dir', fresh, '--', 'true'], { cwd: repo.path });
+    expect(ok.code).toBe(0);
+    expect(readdirSync(fresh)).toHaveLength(1);
   });
 
   it('merges successful branches back without touching the checkout, reports a conflict per task, and pushes', async () => {

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MiyabiError } from '../src/errors.js';
 import {
   formatArgv,
@@ -21,6 +21,19 @@ import {
 } from '../src/setup/run-setup.js';
 import { copyWorktreeInclude } from '../src/setup/worktree-include.js';
 import { createTempRepo, type TempRepo, tempDir } from './helpers/temp-repo.js';
+
+// A disk error on one file, which no permission trick produces for root: copying any file named
+// `disk-error.local` fails with EIO; every other call is the real one.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const copyFile: typeof real.copyFile = (from, to, mode) =>
+    String(from).endsWith('disk-error.local')
+      ? Promise.reject(
+          Object.assign(new Error(`EIO: i/o error, copyfile '${String(from)}'`), { code: 'EIO' }),
+        )
+      : real.copyFile(from, to, mode);
+  return { ...real, copyFile, default: { ...real, copyFile } };
+});
 
 /** A repository with a committed .gitignore and .worktreeinclude, and a linked worktree. */
 function repoWithWorktree(gitignore: string, include: string | null): { repo: TempRepo; worktree: string } {
@@ -157,6 +170,48 @@ describe('copyWorktreeInclude', () => {
     expect(result.copied).toEqual([]);
     expect(result.skipped).toEqual([{ path: 'conf/local.json', reason: 'unsafe-destination' }]);
     expect(existsSync(join(target, 'local.json'))).toBe(false);
+  });
+
+  it('skips a file whose folder is a dangling symlink in the worktree as unsafe-destination', async () => {
+    const repo = createTempRepo({
+      files: { '.gitignore': 'cfgdir/local.json\n', '.worktreeinclude': 'cfgdir/local.json\n.env\n' },
+    });
+    // The base commit tracks `cfgdir` as a link that dangles from the worktree; the main checkout
+    // has a real folder there, with the ignored file in it.
+    repo.git('checkout', '-q', '-b', 'with-link');
+    symlinkSync('../../victim', join(repo.path, 'cfgdir'));
+    repo.git('add', 'cfgdir');
+    repo.git('commit', '-q', '-m', 'cfgdir is a link');
+    repo.git('checkout', '-q', 'main');
+    repo.write('cfgdir/local.json', '{}');
+    repo.write('.gitignore', 'cfgdir/local.json\n.env\n');
+    repo.write('.env', 'E=1');
+    const nest = tempDir();
+    const worktree = join(nest, 'a', 'wt');
+    repo.git('worktree', 'add', '-q', '-b', 'feature/issue-5', worktree, 'with-link');
+    expect(lstatSync(join(worktree, 'cfgdir')).isSymbolicLink()).toBe(true);
+
+    const result = await copyWorktreeInclude(repo.path, worktree);
+
+    expect(result.copied).toEqual(['.env']);
+    expect(result.skipped).toEqual([{ path: 'cfgdir/local.json', reason: 'unsafe-destination' }]);
+    expect(existsSync(join(nest, 'victim'))).toBe(false);
+    expect(readlinkSync(join(worktree, 'cfgdir'))).toBe('../../victim');
+  });
+
+  it('skips a file that cannot be copied as copy-failed, with the error, and copies the others', async () => {
+    const { repo, worktree } = repoWithWorktree('*.local\n', '*.local\n');
+    repo.write('a.local', 'a');
+    repo.write('disk-error.local', 'd');
+    repo.write('z.local', 'z');
+
+    const result = await copyWorktreeInclude(repo.path, worktree);
+
+    expect(result.copied).toEqual(['a.local', 'z.local']);
+    expect(result.skipped).toEqual([
+      { path: 'disk-error.local', reason: 'copy-failed', error: expect.stringMatching(/^EIO: i\/o error/) },
+    ]);
+    expect(existsSync(join(worktree, 'disk-error.local'))).toBe(false);
   });
 
   it('skips linked worktrees inside the repository, including the destination itself', async () => {

@@ -159,7 +159,7 @@ export function buildProgram(): CliProgram {
       try {
         await program.parseAsync([...argv], { from: 'user' });
       } catch (error) {
-        process.exitCode = await reportParseError(error);
+        process.exitCode = await reportParseError(error, argv);
       }
     },
   };
@@ -180,20 +180,35 @@ function lazy(name: CommandName): (...args: unknown[]) => Promise<void> {
   };
 }
 
-/** Help and version exit 0; any other parse error is one line on stderr and exit 2. */
-async function reportParseError(error: unknown): Promise<number> {
+/**
+ * Help and version exit 0; any other parse error is one line on stderr and exit 2, and with
+ * `--json` also the `{ "error": ... }` document on stdout that every other bad input prints.
+ */
+async function reportParseError(error: unknown, argv: readonly string[]): Promise<number> {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
     // Invoked without a command: commander printed the help on stderr.
     if (error.code === 'commander.help') return 2;
     const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-    process.stderr.write(
-      `${BIN}: error [INVALID_ARGUMENT] ${message} (hint: see '${BIN} --help' or '${BIN} <command> --help')\n`,
-    );
-    return 2;
+    // Loaded only now: none of them is needed to parse a valid command line.
+    const [{ MiyabiError }, { reportError }, { processIo }] = await Promise.all([
+      import('../errors.js'),
+      import('./runtime.js'),
+      import('./io.js'),
+    ]);
+    const usage = new MiyabiError('INVALID_ARGUMENT', message, {
+      hint: `see '${BIN} --help' or '${BIN} <command> --help'`,
+    });
+    return reportError(processIo(), usage, { json: wantsJson(argv) });
   }
   const { reportFatal } = await import('./runtime.js');
   return reportFatal(error);
+}
+
+/** True when `--json` is among the options (not among the arguments of `run`'s command, after `--`). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function readVersion(): string {

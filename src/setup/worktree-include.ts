@@ -11,7 +11,9 @@ export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
 export interface SkippedInclude {
   /** Path relative to the repository root (`/`-separated, as git prints it). */
   readonly path: string;
-  readonly reason: 'exists' | 'symlink-outside' | 'not-a-file' | 'unsafe-destination';
+  readonly reason: 'exists' | 'symlink-outside' | 'not-a-file' | 'unsafe-destination' | 'copy-failed';
+  /** For `copy-failed`: the file system's message (`EIO: i/o error, copyfile ...`). */
+  readonly error?: string;
 }
 
 export interface CopyWorktreeIncludeResult {
@@ -39,7 +41,9 @@ const COPY_PARALLELISM = 16;
  *
  * Files keep their relative path and mode. An existing file in the worktree is never overwritten
  * (skipped as `exists`). A symlink is recreated as a symlink only when its target is relative and
- * stays inside the repository; nothing is written through a symlinked folder of the worktree.
+ * stays inside the repository; nothing is written through a symlinked folder of the worktree, nor
+ * where the worktree has a file or a dangling link instead of a folder (`unsafe-destination`). Any
+ * other file system error on one file skips it as `copy-failed`, with the error's message.
  * No `.worktreeinclude` → nothing copied, no git call.
  *
  * @throws MiyabiError `CANCELLED` when `signal` aborts; `GIT_FAILED` when git fails.
@@ -59,11 +63,11 @@ export async function copyWorktreeInclude(
   for (let start = 0; start < candidates.length; start += COPY_PARALLELISM) {
     throwIfAborted(options.signal);
     const batch = candidates.slice(start, start + COPY_PARALLELISM);
-    const outcomes = await Promise.all(batch.map((path) => copyOne(source, target, path)));
+    const outcomes = await Promise.all(batch.map((path) => copyOneSafely(source, target, path)));
     batch.forEach((path, index) => {
-      const reason = outcomes[index];
-      if (reason === undefined) copied.push(path);
-      else skipped.push({ path, reason });
+      const outcome = outcomes[index];
+      if (outcome === undefined) copied.push(path);
+      else skipped.push({ path, ...outcome });
     });
   }
   return { copied, skipped };
@@ -97,12 +101,29 @@ async function listIncludedIgnored(
   return files.filter((path) => ignoredSet.has(path));
 }
 
+/**
+ * {@link copyOne}, with any other file system error on that file turned into a `copy-failed`
+ * skip: one file that cannot be copied is reported like the others, never fails the worktree.
+ */
+async function copyOneSafely(
+  source: string,
+  target: string,
+  path: string,
+): Promise<Omit<SkippedInclude, 'path'> | undefined> {
+  try {
+    const reason = await copyOne(source, target, path);
+    return reason === undefined ? undefined : { reason };
+  } catch (error) {
+    return { reason: 'copy-failed', error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 /** Copies one file; returns why it was skipped, or `undefined` when it was copied. */
 async function copyOne(
   source: string,
   target: string,
   path: string,
-): Promise<SkippedInclude['reason'] | undefined> {
+): Promise<Exclude<SkippedInclude['reason'], 'copy-failed'> | undefined> {
   const from = join(source, path);
   const to = join(target, path);
   const stat = await lstat(from).catch(() => undefined);
@@ -123,14 +144,17 @@ async function copyOne(
   }
 }
 
+// mkdir -p of the destination's folder meets the worktree's own version of a parent: a file
+// (EEXIST, ENOTDIR), a dangling link such as a tracked `cfgdir -> ../../victim` (ENOENT), a link loop (ELOOP).
+const UNSAFE_PARENT_CODES: ReadonlySet<string> = new Set(['EEXIST', 'ENOTDIR', 'ENOENT', 'ELOOP']);
+
 /** Creates the destination's folder; false when it resolves outside the worktree (a symlinked folder). */
 async function prepareParent(target: string, to: string): Promise<boolean> {
   const parent = dirname(to);
   try {
     await mkdir(parent, { recursive: true });
   } catch (error) {
-    // A file (or dangling link) where a folder should be: the worktree has its own version.
-    if (['EEXIST', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+    if (UNSAFE_PARENT_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return false;
     throw error;
   }
   return isInside(await realpath(parent), target);

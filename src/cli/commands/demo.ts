@@ -9,7 +9,8 @@ import { runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
 
 const ISSUES = Object.keys(DEMO_PLAN).map(Number);
-const TIMEOUT_MS = 3_000;
+// A fixing agent needs about 1.5 s; the margin keeps it from timing out on a loaded machine.
+const TIMEOUT_MS = 5_000;
 
 /**
  * `demo`: a real `run` in a throwaway repository — five tasks at concurrency 3, one timing out and

@@ -1,18 +1,31 @@
+import { MiyabiError } from '../../errors.js';
+import type { WorktreeManager } from '../../manager/worktree-manager.js';
+import { EventJournal } from '../../telemetry/journal.js';
 import { resolveTelemetryLocale } from '../../telemetry/report.js';
+import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock } from '../io.js';
 import { formatJson } from '../render/json.js';
 import type { CommandHandler } from './index.js';
 
+// What the pool names batches (`batch-<time>-<hex>`), and never a path: no `/`, `\`, nor a leading dot.
+const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+// Batch ids named in the hint when the one asked for is unknown.
+const HINTED_BATCHES = 5;
+
 /**
  * `report [--locale en|ja] [--batch ID] [--json]`: the telemetry report of every process's history
- * of this repository (or one batch); `TelemetryStats` with `--json`.
+ * of this repository (or one batch); `TelemetryStats` with `--json`. A batch the journal does not
+ * know is bad input, not an all-zero report.
  */
 const report: CommandHandler = async ({ options }, ctx) => {
   const locale = resolveTelemetryLocale(typeof options.locale === 'string' ? options.locale : 'en');
-  const scope = typeof options.batch === 'string' ? { batchId: options.batch } : {};
+  const batchId = typeof options.batch === 'string' ? checkBatchId(options.batch) : undefined;
+  const scope = batchId !== undefined ? { batchId } : {};
   const { manager } = await openWorkspace(ctx);
   try {
+    if (batchId !== undefined) await checkKnownBatch(manager, batchId);
     if (options.json === true) ctx.io.stdout.write(formatJson(await manager.telemetryStats(scope)));
     else writeBlock(ctx.io.stdout, await manager.telemetryReport({ locale, ...scope }));
     return 0;
@@ -20,5 +33,44 @@ const report: CommandHandler = async ({ options }, ctx) => {
     await manager.flush();
   }
 };
+
+/** `--batch` as typed, when it can be a batch id. */
+function checkBatchId(value: string): string {
+  if (BATCH_ID.test(value)) return value;
+  throw new MiyabiError('INVALID_ARGUMENT', `--batch: ${JSON.stringify(value)} is not a batch id`, {
+    hint: 'Batch ids look like batch-m3k9x2a1-4f2c1e; each run prints its own at the end of its summary.',
+  });
+}
+
+/** Refuses a batch id that no event of the telemetry journal carries, naming the recent ones. */
+async function checkKnownBatch(manager: WorktreeManager, batchId: string): Promise<void> {
+  const known = await knownBatches(manager);
+  if (known.includes(batchId)) return;
+  const recent = known.slice(-HINTED_BATCHES).reverse();
+  const listed =
+    recent.length > 0 ? `recent batches: ${recent.join(', ')}` : 'no batch has been recorded yet';
+  throw new MiyabiError('INVALID_ARGUMENT', `--batch: the telemetry journal has no batch '${batchId}'`, {
+    hint: `Run '${BIN} report' without --batch for every run; ${listed}.`,
+    details: { batchId, recentBatches: recent },
+  });
+}
+
+/** Batch ids the journal knows (its raw events and its compacted summary), least recent first. */
+async function knownBatches(manager: WorktreeManager): Promise<string[]> {
+  const dir = manager.ctx.telemetry.dir;
+  if (dir === undefined) return [];
+  const { summary, events } = await new EventJournal(dir).snapshot();
+  const compacted = Object.entries(summary.batches)
+    .sort(([, a], [, b]) => a.lastAt.localeCompare(b.lastAt))
+    .map(([id]) => id);
+  // A Set keeps first insertion: delete first so each id sits at its most recent position.
+  const ids = new Set<string>();
+  for (const id of [...compacted, ...events.map((event) => event.batchId)]) {
+    if (id === undefined) continue;
+    ids.delete(id);
+    ids.add(id);
+  }
+  return [...ids];
+}
 
 export default report;

@@ -4,7 +4,11 @@ import { isMiyabiError, MiyabiError } from '../../errors.js';
 import type { WorktreeInfo } from '../../manager/types.js';
 import { runCommand } from '../../process/run-command.js';
 import { formatArgv, runSetupCommands, type SetupCommandRunner } from '../../setup/run-setup.js';
-import { copyWorktreeInclude, type SkippedInclude } from '../../setup/worktree-include.js';
+import {
+  copyWorktreeInclude,
+  type SkippedInclude,
+  WORKTREE_INCLUDE_FILE,
+} from '../../setup/worktree-include.js';
 import type { ResolvedConfig } from '../config.js';
 import { lastLines } from './placeholders.js';
 
@@ -30,8 +34,8 @@ export interface PrepareOptions {
 
 /**
  * Makes a new worktree ready to work in: copies the ignored files `.worktreeinclude` lists (when
- * `include` is on), then runs the `setup` commands in it (no shell, one after another, within
- * `setupTimeoutMs`).
+ * `include` is on; one that cannot be copied is reported through `onLine` and the log, and skipped),
+ * then runs the `setup` commands in it (no shell, one after another, within `setupTimeoutMs`).
  *
  * @throws MiyabiError `COMMAND_FAILED` / `TIMEOUT` naming the setup command, with the last lines
  * of its output in the message and the log file in the hint; `CANCELLED` when `signal` aborts.
@@ -43,9 +47,10 @@ export async function prepareWorktree(
   const include = options.config.include
     ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
     : { copied: [], skipped: [] };
-  if (options.config.setup.length === 0) return { ...include, setup: [] };
   const { logFile, onLine } = options;
   if (logFile) await mkdir(dirname(logFile), { recursive: true });
+  await reportFailedCopies(include.skipped, options);
+  if (options.config.setup.length === 0) return { ...include, setup: [] };
   const runner: SetupCommandRunner = async (argv, runOptions) => {
     if (logFile) await appendFile(logFile, `$ ${formatArgv(argv)}   # setup\n`);
     return runCommand(argv, {
@@ -68,6 +73,19 @@ export async function prepareWorktree(
     return { ...include, setup: result.steps };
   } catch (error) {
     throw withOutput(error, logFile);
+  }
+}
+
+/** Says which `.worktreeinclude` files could not be copied (the others were skipped on purpose). */
+async function reportFailedCopies(
+  skipped: readonly SkippedInclude[],
+  options: Pick<PrepareOptions, 'logFile' | 'onLine'>,
+): Promise<void> {
+  for (const entry of skipped) {
+    if (entry.reason !== 'copy-failed') continue;
+    const line = `${WORKTREE_INCLUDE_FILE}: could not copy ${entry.path}: ${entry.error ?? 'unknown error'}`;
+    if (options.logFile) await appendFile(options.logFile, `${line}\n`);
+    options.onLine?.(line);
   }
 }
 

@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { MiyabiError } from '../../errors.js';
 import { runGit } from '../../git/run-git.js';
 import type { WorktreeManager } from '../../manager/worktree-manager.js';
@@ -60,6 +62,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
   });
   try {
     await checkFollowUps(manager, request);
+    if (request.logDir !== undefined) await checkLogDir(request.logDir);
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const pool = new WorktreePool(manager, {
@@ -110,6 +113,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     };
     await manager.flush();
     const interrupted = ctx.signal.aborted;
+    // stdout's reader gone (EPIPE) stops no task: the batch ran and cleaned up; only this output is lost.
     const human = request.json ? ctx.io.stderr : ctx.io.stdout;
     writeLine(human);
     writeBlock(
@@ -166,6 +170,42 @@ async function checkFollowUps(manager: WorktreeManager, request: RunBatchRequest
         hint: 'Add it (git remote add origin <url>) or pick one with --remote; git remote -v lists them.',
       });
     }
+  }
+}
+
+/**
+ * `--log-dir` must be a folder, or not exist yet under folders we can write to: found before any
+ * worktree is made rather than by every task (`mkdir` failing with ENOTDIR, EEXIST, EACCES).
+ */
+async function checkLogDir(logDir: string): Promise<void> {
+  const refuse = (problem: string, cause?: unknown) =>
+    new MiyabiError('INVALID_ARGUMENT', `--log-dir: ${logDir} ${problem}`, {
+      hint: 'Point --log-dir at a folder (it is created when missing), or leave it out for the default.',
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  const found = await stat(logDir).catch((error: NodeJS.ErrnoException) => error);
+  if (found instanceof Error) {
+    // ENOTDIR: a file stands where one of its parent folders should be.
+    if (found.code === 'ENOTDIR') throw refuse('is inside a file, not a folder', found);
+    if (found.code !== 'ENOENT') throw refuse(`cannot be used: ${found.message}`, found);
+  } else if (!found.isDirectory()) {
+    throw refuse('is not a folder');
+  }
+  // The folder, or the nearest one that exists, must take the new folders and files.
+  const writable = found instanceof Error ? await nearestExisting(dirname(logDir)) : logDir;
+  await access(writable, constants.W_OK | constants.X_OK).catch((error: unknown) => {
+    throw refuse(`cannot be written to (${writable})`, error);
+  });
+}
+
+/** `path` or its nearest ancestor that exists (a dangling link counts: `access` then refuses it). */
+async function nearestExisting(path: string): Promise<string> {
+  for (let current = path; ; current = dirname(current)) {
+    const exists = await lstat(current).then(
+      () => true,
+      () => false,
+    );
+    if (exists || dirname(current) === current) return current;
   }
 }
 
