@@ -125,7 +125,7 @@ describe('miyabi-worktree run', () => {
       if (n === '2') { console.log('thinking forever'); setInterval(() => {}, 1000); }
       else console.log('fine');`;
     const result = await runCli(
-      ['run', '--issues', '1-3', '--timeout', '1500ms', '--json', '--', ...nodeScript(code)],
+      ['run', '--issues', '1-3', '--timeout', '5s', '--json', '--', ...nodeScript(code)],
       {
         cwd: repo.path,
       },
