@@ -1,9 +1,34 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
+
+/** True while `pid` is a live (not zombie) process. */
+function gitProcessRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  expect(condition()).toBe(true);
+}
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<MiyabiError> {
   const error = await promise.then(
@@ -194,6 +219,29 @@ describe('createWorktree', () => {
     expect(repoState(repo.path)).toEqual(before);
     unlinkSync(lockFile);
     expect((await manager.createWorktree(4)).branchName).toBe('feature/issue-4');
+  });
+
+  it('deletes an old lock file a killed git left when it blocks a create, and no git process runs', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const lockFile = join(repo.path, '.git', 'refs', 'heads', 'feature', 'issue-5.lock');
+    mkdirSync(join(lockFile, '..'), { recursive: true });
+    writeFileSync(lockFile, '');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lockFile, aMinuteAgo, aMinuteAgo);
+    // While a git process runs in the repository, the lock may be its own: it stays.
+    const busy = spawn('git', ['-c', 'alias.wait=!sleep 30', 'wait'], { cwd: repo.path, stdio: 'ignore' });
+    try {
+      await waitUntil(() => gitProcessRunning(busy.pid as number));
+      await expectCode(manager.createWorktree(5), 'GIT_FAILED');
+      expect(existsSync(lockFile)).toBe(true);
+    } finally {
+      busy.kill('SIGKILL');
+    }
+    await waitUntil(() => !gitProcessRunning(busy.pid as number));
+    const info = await manager.createWorktree(5);
+    expect(info.branchName).toBe('feature/issue-5');
+    expect(existsSync(lockFile)).toBe(false);
   });
 
   it('rejects bad issue numbers, branch and base names, leaving the repository as it was', async () => {

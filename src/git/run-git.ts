@@ -112,9 +112,14 @@ export async function runGit(args: readonly string[], options: RunGitOptions): P
   );
 }
 
+/** The lock file git could not take ("Unable to create '<x>.lock': File exists"), if that is why it failed. */
+export function lockFileInTheWay(stderr: string): string | undefined {
+  return /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+}
+
 /** When git could not take one of its lock files, say which one and how a stale one goes away. */
 function lockFileHint(stderr: string): { hint: string } | Record<string, never> {
-  const lockFile = /Unable to create '([^']+\.lock)': File exists/.exec(stderr)?.[1];
+  const lockFile = lockFileInTheWay(stderr);
   if (!lockFile) return {};
   return {
     hint:

@@ -6,10 +6,10 @@ import { ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
-import { reclaimStaleGitLocks } from '../state/stale-git-locks.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished } from './list-worktrees.js';
 import { planRemoval, removeWorktree } from './remove-worktree.js';
+import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 
 const OUR_FOLDER = /^issue-\d+-[0-9a-f]{8}$/;
@@ -90,10 +90,8 @@ export async function cleanupAll(
   }
   if (!dryRun) await removeEmptyStrays(ctx);
   // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
-  const repoFolders = [ctx.repo.root, ctx.repo.commonDir, ...git.map((entry) => entry.path)];
-  const findLocks = () => reclaimStaleGitLocks(ctx.repo.commonDir, { repoFolders, dryRun });
+  const findLocks = () => reclaimStaleLocks(ctx, { dryRun, worktrees: git });
   const staleLocks = dryRun ? await findLocks() : await ctx.lock.run(findLocks);
-  for (const lock of staleLocks) safeLog(ctx.logger, 'warn', { ...lock }, 'stale git lock file');
   return { dryRun, removed, skipped, reconciled, staleLocks };
 }
 

@@ -3,12 +3,13 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
-import { gitStderr, isTransientGitError, runGit } from '../git/run-git.js';
+import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
 import { ownLockReason } from '../git/worktree-admin.js';
 import { safeLog } from '../log.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { reclaimStaleLocks } from './stale-locks.js';
 import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
 
@@ -143,6 +144,10 @@ async function addWorktree(
         );
       }
       if (!isTransientGitError(error) || attempt >= MAX_ATTEMPTS) throw error;
+      // A lock file that outlives a retry may be one a killed git left: deleted only when it is old
+      // and no git process runs in the repository (else the next attempt meets it again).
+      if (attempt === 2 && lockFileInTheWay(gitStderr(error)))
+        await reclaimStaleLocks(ctx, { dryRun: false });
       // Lock contention from a git process outside this tool: back off and try again.
       await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt + Math.random() * 25));
     }
