@@ -12,23 +12,9 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
+import { eventually, processAlive } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
-
-/** True while `pid` is a live (not zombie) process. */
-function gitProcessRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  expect(condition()).toBe(true);
-}
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<MiyabiError> {
   const error = await promise.then(
@@ -232,13 +218,13 @@ describe('createWorktree', () => {
     // While a git process runs in the repository, the lock may be its own: it stays.
     const busy = spawn('git', ['-c', 'alias.wait=!sleep 30', 'wait'], { cwd: repo.path, stdio: 'ignore' });
     try {
-      await waitUntil(() => gitProcessRunning(busy.pid as number));
+      expect(await eventually(() => processAlive(busy.pid as number))).toBe(true);
       await expectCode(manager.createWorktree(5), 'GIT_FAILED');
       expect(existsSync(lockFile)).toBe(true);
     } finally {
       busy.kill('SIGKILL');
     }
-    await waitUntil(() => !gitProcessRunning(busy.pid as number));
+    expect(await eventually(() => !processAlive(busy.pid as number))).toBe(true);
     const info = await manager.createWorktree(5);
     expect(info.branchName).toBe('feature/issue-5');
     expect(existsSync(lockFile)).toBe(false);

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError } from '../src/errors.js';
 import { isTransientGitError, runGit } from '../src/git/run-git.js';
 import { parseWorktreeList } from '../src/git/worktree-list.js';
+import { eventually, processAlive } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 async function failure(promise: Promise<unknown>): Promise<MiyabiError> {
@@ -14,21 +14,6 @@ async function failure(promise: Promise<unknown>): Promise<MiyabiError> {
   );
   expect(error).toBeInstanceOf(MiyabiError);
   return error as MiyabiError;
-}
-
-/** Alive and not a zombie (an orphan's zombie may never be reaped in a container). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !condition(); i++) await sleep(50);
-  expect(condition()).toBe(true);
 }
 
 describe('runGit', () => {
@@ -87,14 +72,14 @@ describe('runGit', () => {
     const alias = (name: string) => `alias.hang=!sleep 30 & echo $! > ${dir}/${name}; wait`;
     const controller = new AbortController();
     const aborted = runGit(['-c', alias('a'), 'hang'], { cwd: repo.path, signal: controller.signal });
-    await waitFor(() => existsSync(join(dir, 'a')));
+    expect(await eventually(() => existsSync(join(dir, 'a')))).toBe(true);
     controller.abort();
     expect((await failure(aborted)).code).toBe('CANCELLED');
     const timedOut = await failure(runGit(['-c', alias('t'), 'hang'], { cwd: repo.path, timeoutMs: 300 }));
     expect(timedOut.code).toBe('TIMEOUT');
     for (const name of ['a', 't']) {
       const pid = Number(readFileSync(join(dir, name), 'utf8'));
-      await waitFor(() => !running(pid));
+      expect(await eventually(() => !processAlive(pid))).toBe(true);
     }
   });
 
