@@ -12,6 +12,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { snapshotWorktree, writeArchive } from '../src/git/work-snapshot.js';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
 import { silentLogger } from '../src/log.js';
 import { Registry } from '../src/state/registry.js';
@@ -198,6 +199,117 @@ describe('removeWorktree', () => {
     expect(readFileSync(join(restored.path, 'src/d0/f0.txt'), 'utf8')).toBe('edited\n');
     expect(readFileSync(join(restored.path, 'src/d5/f5.txt'), 'utf8')).toBe('file 5\n');
     expect(git(restored.path, 'status', '--porcelain', '--untracked-files=all')).toBe(statusBefore);
+  });
+});
+
+describe('removeWorktree by two removers', () => {
+  /** Rewrites one registry record (as another process would), under the repository lock. */
+  async function editRecord(repoPath: string, id: string, change: (r: Record<string, unknown>) => void) {
+    const stateDir = join(repoPath, '.git', 'miyabi');
+    await new RepoLock(stateDir).run(async () => {
+      const registry = new Registry(stateDir, silentLogger);
+      await registry.mutate((records) =>
+        records.map((r) => {
+          if (r.id !== id) return r;
+          const copy = { ...r } as Record<string, unknown>;
+          change(copy);
+          return copy as unknown as typeof r;
+        }),
+      );
+    });
+  }
+
+  it('leaves a worktree to a live process that is removing it, and says so', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(20);
+    writeFileSync(join(w.path, 'wip.txt'), 'wip\n');
+    const remover = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const claim = {
+        owner: { pid: remover.pid, host: hostname() },
+        token: 't',
+        startedAt: '',
+        archived: null,
+      };
+      await editRecord(repo.path, w.id, (r) => {
+        r.removal = claim;
+      });
+      const before = repoState(repo.path);
+      const error = await manager.removeWorktree(w.id).catch((e: unknown) => e as MiyabiError);
+      expect(error).toMatchObject({ code: 'LOCKED' });
+      expect((error as MiyabiError).message).toContain(`being removed by process ${remover.pid}`);
+      const report = await manager.cleanupAll();
+      expect(report.skipped).toEqual([
+        { id: w.id, path: w.path, reason: expect.stringContaining('being removed by process') },
+      ]);
+      expect(repoState(repo.path)).toEqual(before);
+      expect(readFileSync(join(w.path, 'wip.txt'), 'utf8')).toBe('wip\n');
+    } finally {
+      remover.kill('SIGKILL');
+    }
+  });
+
+  it('takes over from a remover that died after archiving, keeping its archive, not the half-deleted files', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'a\n', 'b.txt': 'b\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(21);
+    writeFileSync(join(w.path, 'a.txt'), 'a, edited\n');
+    writeFileSync(join(w.path, 'new.txt'), 'new\n');
+    // What the first remover did before it died: archive, claim, then delete the tracked files.
+    const snapshot = await snapshotWorktree(w.path);
+    const saved = await writeArchive(repo.path, snapshot?.tree as string, {
+      id: w.id,
+      issueNumber: 21,
+      branchName: w.branchName,
+      baseBranch: w.baseBranch,
+      head: snapshot?.head as string,
+      uncommittedPaths: snapshot?.uncommittedPaths ?? [],
+      unmergedCommits: 0,
+      archivedAt: new Date().toISOString(),
+    });
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    const archived = { ...saved, uncommittedPaths: ['a.txt', 'new.txt'], unmergedCommits: 0 };
+    await editRecord(repo.path, w.id, (r) => {
+      r.removal = { owner: { pid: finished.pid, host: hostname() }, token: 'dead', startedAt: '', archived };
+    });
+    git(w.path, 'read-tree', '-u', '--reset', '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
+    expect(existsSync(join(w.path, 'b.txt'))).toBe(false);
+
+    const dry = await manager.cleanupAll({ dryRun: true });
+    expect(dry.removed[0]?.archived?.commit).toBe(saved.commit);
+    const result = await manager.removeWorktree(w.id);
+    expect(result.archived?.commit).toBe(saved.commit);
+    expect(repo.git('rev-parse', `refs/miyabi/archive/${w.id}`)).toBe(saved.commit);
+    expect(existsSync(w.path)).toBe(false);
+    const back = await manager.restoreWorktree(w.id);
+    expect(readFileSync(join(back.path, 'a.txt'), 'utf8')).toBe('a, edited\n');
+    expect(readFileSync(join(back.path, 'b.txt'), 'utf8')).toBe('b\n');
+    expect(readFileSync(join(back.path, 'new.txt'), 'utf8')).toBe('new\n');
+  });
+
+  it('finishes a removal that died after git dropped the worktree, deleting what was left of its folder', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(22);
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    await editRecord(repo.path, w.id, (r) => {
+      r.removal = {
+        owner: { pid: finished.pid, host: hostname() },
+        token: 'dead',
+        startedAt: '',
+        archived: null,
+      };
+    });
+    repo.git('worktree', 'remove', '--force', '--force', w.path);
+    mkdirSync(join(w.path, 'half'), { recursive: true });
+    writeFileSync(join(w.path, 'half', 'left.txt'), 'left over\n');
+    const report = await manager.cleanupAll();
+    expect(report.reconciled.map((r) => r.id)).toEqual([w.id]);
+    expect(existsSync(w.path)).toBe(false);
+    expect(await manager.listWorktrees()).toEqual([]);
   });
 });
 

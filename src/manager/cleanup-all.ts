@@ -149,7 +149,8 @@ async function adoptOrphan(
       createdAt: now,
       status: 'failed',
       updatedAt: now,
-      owner: currentOwner(),
+      // Its creator (dead, checked above): removal then stops any git it left running there.
+      owner: creator ?? currentOwner(),
     };
     if (!dryRun) await ctx.registry.mutate((records) => [...records, record]);
     return record;

@@ -6,6 +6,7 @@ import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/r
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
 import { ownLockReason } from '../git/worktree-admin.js';
 import { safeLog } from '../log.js';
+import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
@@ -59,7 +60,13 @@ export async function createWorktree(
       addWorktree(ctx, { id, path, issueNumber, branchName, base }),
     ));
     // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
-    await runGit(['reset', '--hard', '--quiet'], { cwd: path, signal, timeoutMs: 30 * 60_000 });
+    // Tagged like a task's processes: if this process dies, removal finds and stops the checkout.
+    await runGit(['reset', '--hard', '--quiet'], {
+      cwd: path,
+      signal,
+      timeoutMs: 30 * 60_000,
+      env: { [WORKTREE_ID_VAR]: id },
+    });
     signal?.throwIfAborted();
     ctx.heldSlots.set(id, release);
     ctx.telemetry.record({
@@ -124,7 +131,7 @@ async function addWorktree(
       ? [...add, plan.path, plan.branchName]
       : [...add, '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
     try {
-      await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1' } });
+      await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1', [WORKTREE_ID_VAR]: plan.id } });
       break;
     } catch (error) {
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {

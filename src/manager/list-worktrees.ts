@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { runGit } from '../git/run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
@@ -68,6 +69,8 @@ export async function reconcileVanished(
       await runGit(['worktree', 'remove', '--force', '--force', record.path], { cwd: ctx.repo.root }).catch(
         () => {},
       );
+      // A removal that died midway had archived the work first: what is left of its folder goes.
+      if (record.removal) await rm(record.path, { recursive: true, force: true });
       releaseSlot(ctx, record.id);
       safeLog(
         ctx.logger,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -18,8 +19,15 @@ import {
 } from '../git/worktree-admin.js';
 import { safeLog } from '../log.js';
 import { stopTaskProcesses } from '../process/task-processes.js';
+import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
-import type { ArchiveInfo, RemoveResult, RemoveWorktreeOptions, WorktreeInfo } from './types.js';
+import type {
+  ArchiveInfo,
+  RemovalClaim,
+  RemoveResult,
+  RemoveWorktreeOptions,
+  WorktreeInfo,
+} from './types.js';
 import { assertWorktreeId } from './validate.js';
 
 /** What removing a worktree would lose, measured before anything is touched. */
@@ -54,6 +62,9 @@ export async function removeWorktree(
   assertWorktreeId(id);
   const record = (await ctx.registry.read()).find((r) => r.id === id);
   if (!record) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
+  refuseIfBeingRemoved(record);
+  // A claim whose process died: its archive was written, its files may be half deleted.
+  const takeover = record.removal;
   const force = options.force ?? false;
   const deleteBranch = options.deleteBranch ?? true;
   const started = performance.now();
@@ -86,31 +97,47 @@ export async function removeWorktree(
         'stopped processes of a task still running in the worktree',
       );
     }
-    const assessment = await assess(ctx, record, { snapshot: !force, signal: options.signal });
-    if (!force) refuseUnarchivable(record, assessment);
-    const archived = force ? null : await archive(ctx, record, assessment);
-    await deleteTrackedFilesOutsideLock(record);
-    const result = await ctx.lock.run(async () => {
-      // The lock was checked above (ours, or forced); a second --force lets git remove a locked one.
-      await runGit(['worktree', 'remove', '--force', '--force', record.path], {
-        cwd: ctx.repo.root,
-      }).catch(async (error: unknown) => {
-        // A folder git no longer tracks is still ours to delete; anything else is a real failure.
-        if (!/is not a working tree/.test(gitStderr(error))) throw error;
-      });
-      await rm(record.path, { recursive: true, force: true });
-      const branch = await settleBranch(ctx, record, assessment, { deleteBranch, force, archived });
-      await ctx.registry.mutate((records) => records.filter((r) => r.id !== id));
-      return {
-        id,
-        path: record.path,
-        branchName: record.branchName,
-        worktreeRemoved: !existsSync(record.path),
-        ...branch,
-        archived,
-        forced: force,
-        ...(stoppedProcesses.length > 0 ? { stoppedProcesses } : {}),
-      } satisfies RemoveResult;
+    const assessment = takeover
+      ? await assessBranch(ctx, record, options.signal)
+      : await assess(ctx, record, { snapshot: !force, signal: options.signal });
+    if (!force && !takeover) refuseUnarchivable(record, assessment);
+    const token = randomUUID();
+    const archived = await ctx.lock.run(async () => {
+      // Under the lock, so that of two removers only one writes an archive and deletes.
+      const current = (await ctx.registry.read()).find((r) => r.id === id);
+      if (!current)
+        throw new MiyabiError('NOT_FOUND', `worktree ${id} was removed meanwhile`, { details: { id } });
+      refuseIfBeingRemoved(current);
+      // An earlier removal's archive stands: the files may have been half deleted since.
+      const saved = current.removal
+        ? current.removal.archived
+        : force
+          ? null
+          : await archive(ctx, record, assessment);
+      const claim: RemovalClaim = {
+        owner: currentOwner(),
+        token,
+        startedAt: new Date().toISOString(),
+        archived: saved,
+      };
+      await setClaim(ctx, id, () => claim);
+      return saved;
+    });
+    const result = await finishRemoval(ctx, record, assessment, {
+      deleteBranch,
+      force,
+      archived,
+      stoppedProcesses,
+    }).catch(async (error: unknown) => {
+      // Not left claimed by a live process: the next removal takes over from the archive.
+      await ctx.lock
+        .run(() =>
+          setClaim(ctx, id, (claim) =>
+            claim?.token === token ? { ...claim, failed: String(error) } : claim,
+          ),
+        )
+        .catch(() => {});
+      throw error;
     });
     releaseSlot(ctx, id);
     ctx.telemetry.record({
@@ -135,8 +162,61 @@ export async function removeWorktree(
   }
 }
 
+/** Deletes the files, git's entry, the branch when safe, and the record (the archive is written). */
+async function finishRemoval(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  assessment: Assessment,
+  options: {
+    deleteBranch: boolean;
+    force: boolean;
+    archived: ArchiveInfo | null;
+    stoppedProcesses: readonly number[];
+  },
+): Promise<RemoveResult> {
+  const { deleteBranch, force, archived, stoppedProcesses } = options;
+  await deleteTrackedFilesOutsideLock(record);
+  return ctx.lock.run(async () => {
+    // The lock was checked above (ours, or forced); a second --force lets git remove a locked one.
+    await runGit(['worktree', 'remove', '--force', '--force', record.path], {
+      cwd: ctx.repo.root,
+    }).catch(async (error: unknown) => {
+      // A folder git no longer tracks is still ours to delete; anything else is a real failure.
+      if (!/is not a working tree/.test(gitStderr(error))) throw error;
+    });
+    await rm(record.path, { recursive: true, force: true });
+    const branch = await settleBranch(ctx, record, assessment, { deleteBranch, force, archived });
+    await ctx.registry.mutate((records) => records.filter((r) => r.id !== record.id));
+    return {
+      id: record.id,
+      path: record.path,
+      branchName: record.branchName,
+      worktreeRemoved: !existsSync(record.path),
+      ...branch,
+      archived,
+      forced: force,
+      ...(stoppedProcesses.length > 0 ? { stoppedProcesses: [...stoppedProcesses] } : {}),
+    } satisfies RemoveResult;
+  });
+}
+
 /** What `removeWorktree` would do, without changing anything (for `cleanupAll({ dryRun })`). */
 export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Promise<RemoveResult> {
+  refuseIfBeingRemoved(record);
+  if (record.removal) {
+    // Taking over an interrupted removal: its archive is written, nothing more would be saved.
+    const keep = branchKeepReason(record, await assessBranch(ctx, record, undefined), true);
+    return {
+      id: record.id,
+      path: record.path,
+      branchName: record.branchName,
+      worktreeRemoved: false,
+      branchDeleted: false,
+      ...(keep ? { branchKeptReason: keep } : {}),
+      archived: record.removal.archived,
+      forced: false,
+    };
+  }
   const assessment = await assess(ctx, record, { snapshot: false });
   refuseUnarchivable(record, assessment);
   const wouldArchive = assessment.uncommittedPaths.length > 0 || assessment.unmergedCommits > 0;
@@ -177,6 +257,57 @@ async function deleteTrackedFilesOutsideLock(record: WorktreeInfo): Promise<void
   if (tracked === undefined || tracked < PRE_DELETE_MIN_FILES) return;
   const emptyTree = record.baseCommit.length === 64 ? EMPTY_TREE_SHA256 : EMPTY_TREE_SHA1;
   await runGit(['read-tree', '-u', '--reset', emptyTree], { cwd: record.path }).catch(() => undefined);
+}
+
+/** Rewrites the removal claim of one record (the caller holds the repository lock). */
+async function setClaim(
+  ctx: ManagerContext,
+  id: string,
+  change: (claim: RemovalClaim | undefined) => RemovalClaim | undefined,
+): Promise<void> {
+  await ctx.registry.mutate((records) =>
+    records.map((r) => {
+      if (r.id !== id) return r;
+      const { removal, ...rest } = r;
+      const next = change(removal);
+      return next ? { ...rest, removal: next } : rest;
+    }),
+  );
+}
+
+/** Leaves a worktree that a live process (this one included) is removing to that process. */
+function refuseIfBeingRemoved(record: WorktreeInfo): void {
+  const claim = record.removal;
+  if (!claim || claim.failed !== undefined || !isOwnerAlive(claim.owner)) return;
+  throw new MiyabiError('LOCKED', `worktree ${record.id} is being removed by process ${claim.owner.pid}`, {
+    hint: 'Wait for that removal to finish; if that process dies, removing it again takes over.',
+    details: { id: record.id, owner: claim.owner },
+  });
+}
+
+/** What a takeover needs to settle the branch: its tip and unmerged commits (the files may be gone). */
+async function assessBranch(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  signal: AbortSignal | undefined,
+): Promise<Assessment> {
+  const branchTip = await readBranchTip(ctx, record.branchName);
+  const baseRefs = [`refs/heads/${record.baseBranch}`, record.baseCommit];
+  const unmerged =
+    branchTip && branchTip !== record.baseCommit
+      ? await countUnmergedCommits(ctx.repo.root, `refs/heads/${record.branchName}`, baseRefs, { signal })
+      : 0;
+  return {
+    folderExists: existsSync(record.path),
+    branchTip,
+    branchUnmergedCommits: unmerged,
+    unmergedCommits: unmerged,
+    worktreeHead: undefined,
+    unarchivable: [],
+    uncommittedPaths: [],
+    snapshotTree: undefined,
+    snapshotHead: undefined,
+  };
 }
 
 /** Refuses a removal that would destroy work in a nested repository, which no archive can hold. */

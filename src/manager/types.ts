@@ -28,6 +28,24 @@ export interface WorktreeInfo {
   readonly updatedAt: string;
   /** The process that created it: cleanup leaves a live owner's active worktrees alone. */
   readonly owner: Owner;
+  /** Set while a removal is under way (see {@link RemovalClaim}); absent otherwise. */
+  readonly removal?: RemovalClaim;
+}
+
+/**
+ * A removal in progress, recorded once its archive is written and before any file is deleted: a
+ * second remover leaves the worktree to a live claimant, and one taking over from a dead claimant
+ * goes straight to deleting (the files may already be half gone; the archive holds the work).
+ */
+export interface RemovalClaim {
+  readonly owner: Owner;
+  /** Tells two removals of one process apart. */
+  readonly token: string;
+  /** ISO 8601. */
+  readonly startedAt: string;
+  readonly archived: ArchiveInfo | null;
+  /** Set when that removal failed: the next one takes over at once, like from a dead process. */
+  readonly failed?: string;
 }
 
 export interface ManagerOptions {
