@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
@@ -120,6 +120,21 @@ describe('mergeWorktree', () => {
     expect(error.details?.checkout).toBe(repo.path);
     expect(readFileSync(join(repo.path, 'config.txt'), 'utf8')).toBe(userEdit);
     expect(repoState(repo.path)).toEqual(before);
+  });
+
+  it('merges into a checkout whose files were only touched (same content, new timestamps)', async () => {
+    const repo = createTempRepo({ files: { 'config.txt': 'v1\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(2);
+    const tip = commitIn(w.path, { 'config.txt': 'v2 from the agent\n' });
+    // A copy, a checkout or an editor's save rewrites the file unchanged: git's stat cache is stale.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(repo.path, 'config.txt'), later, later);
+    const result = await manager.mergeWorktree(w.id);
+    expect(result.commit).toBe(tip);
+    expect(readFileSync(join(repo.path, 'config.txt'), 'utf8')).toBe('v2 from the agent\n');
+    expect(repo.git('status', '--porcelain')).toBe('');
+    expect(repo.git('rev-parse', 'main')).toBe(tip);
   });
 
   it('refuses while the target checkout is in the middle of a merge', async () => {

@@ -38,10 +38,10 @@ const OID = /^[0-9a-f]{40,64}$/;
 /**
  * Merges `source` into `into` without any working tree: `merge-tree --write-tree` computes the
  * result, `commit-tree` records it, `update-ref <new> <old>` moves the target only if nobody moved
- * it meanwhile (else it recomputes). If `into` is checked out somewhere, that checkout is brought
- * along by git's two-tree `read-tree -m -u`, which refuses when local changes would be overwritten —
- * then the whole merge is refused (`CHECKOUT_DIRTY`) and nothing changes. No checkout ever
- * switches branch; a conflict (`MERGE_CONFLICT`) changes nothing anywhere.
+ * it meanwhile (else it recomputes). If `into` is checked out somewhere, that checkout is
+ * fast-forwarded to the result by `git merge --ff-only` run in it, which refuses when local changes
+ * would be overwritten — then the whole merge is refused (`CHECKOUT_DIRTY`) and nothing changes.
+ * No checkout ever switches branch; a conflict (`MERGE_CONFLICT`) changes nothing anywhere.
  */
 export async function mergeBranch(options: MergeBranchOptions): Promise<MergeOutcome> {
   const strategy = options.strategy ?? 'merge';
@@ -211,8 +211,11 @@ export function parseConflicts(tokens: readonly string[]): MergeConflict[] {
 }
 
 /**
- * Under the lock: brings the target's checkout (if any) from `old` to `next` with git's own
- * two-tree merge, then moves the ref with compare-and-swap. Returns ok: false if the ref moved.
+ * Under the lock: moves the target from `old` to `next`. Not checked out anywhere: `update-ref`
+ * with compare-and-swap. Checked out: one `git merge --ff-only` in that checkout, which refreshes
+ * its index, refuses when local changes would be overwritten, and updates files and ref in one
+ * process, so that even if we are killed midway the checkout and its branch end up consistent.
+ * Returns ok: false if the ref moved.
  */
 async function moveTarget(
   options: MergeBranchOptions,
@@ -227,31 +230,65 @@ async function moveTarget(
   );
   if (checkout && existsSync(checkout.path)) {
     await assertNotBusy(checkout.path, options.into);
-    try {
-      await runGit(['read-tree', '-m', '-u', old, next], { cwd: checkout.path });
-    } catch (error) {
-      throw new MiyabiError(
-        'CHECKOUT_DIRTY',
-        `the checkout of '${options.into}' at ${checkout.path} has local changes the merge would overwrite`,
-        {
-          cause: error,
-          hint: `Commit or stash them in ${checkout.path}, then merge again. Nothing was changed.`,
-          details: { checkout: checkout.path, paths: pathsFromReadTree(gitStderr(error)) },
-        },
-      );
-    }
+    await fastForwardCheckout(options, checkout.path, next);
+    const { stdout: moved } = await runGit(['rev-parse', ref], { cwd: options.root });
+    return moved.trim() === next ? { ok: true, checkout: checkout.path } : { ok: false };
   }
   try {
     await runGit(['update-ref', '-m', `miyabi-worktree: merge ${options.source}`, ref, next, old], {
       cwd: options.root,
     });
   } catch (error) {
-    // Someone outside our lock moved the ref: put the checkout back where it was, then retry.
-    if (checkout) await runGit(['read-tree', '-m', '-u', next, old], { cwd: checkout.path }).catch(() => {});
     if (/cannot lock ref|but expected/i.test(gitStderr(error))) return { ok: false };
     throw error;
   }
-  return { ok: true, checkout: checkout?.path ?? null };
+  return { ok: true, checkout: null };
+}
+
+/**
+ * `git merge --ff-only <next>` in the user's checkout, with nothing of theirs that could make it
+ * more than a fast-forward (no autostash, no hooks, no signature policy, no auto gc). A branch
+ * that moved so that `next` no longer fast-forwards it is left to the caller's retry.
+ */
+async function fastForwardCheckout(
+  options: MergeBranchOptions,
+  checkoutPath: string,
+  next: string,
+): Promise<void> {
+  const args = [
+    '-c',
+    'core.hooksPath=/dev/null',
+    '-c',
+    'gc.auto=0',
+    'merge',
+    '--ff-only',
+    '--no-autostash',
+    '--no-verify-signatures',
+    '--no-stat',
+    '--quiet',
+    next,
+  ];
+  try {
+    await runGit(args, {
+      cwd: checkoutPath,
+      env: { GIT_REFLOG_ACTION: `miyabi-worktree: merge ${options.source}` },
+    });
+  } catch (error) {
+    const stderr = gitStderr(error);
+    if (/Not possible to fast-forward/i.test(stderr)) return;
+    if (/would be overwritten by merge|untracked working tree files would be/i.test(stderr)) {
+      throw new MiyabiError(
+        'CHECKOUT_DIRTY',
+        `the checkout of '${options.into}' at ${checkoutPath} has local changes the merge would overwrite`,
+        {
+          cause: error,
+          hint: `Commit or stash them in ${checkoutPath}, then merge again. Nothing was changed.`,
+          details: { checkout: checkoutPath, paths: pathsFromReadTree(stderr) },
+        },
+      );
+    }
+    throw error;
+  }
 }
 
 /** A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. */
