@@ -562,6 +562,33 @@ describe('cleanupAll', () => {
     expect(await manager.listWorktrees()).toEqual([]);
   });
 
+  it('reclaims what a create killed inside git worktree add left under our own lock', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    await manager.createWorktree(1);
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    // The on-disk state git leaves when killed early in `worktree add --lock --reason <ours>`.
+    const name = 'issue-3-deadbeef';
+    const path = join(manager.worktreeDir, name);
+    const admin = join(repo.path, '.git', 'worktrees', name);
+    mkdirSync(admin, { recursive: true });
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(admin, 'locked'), `miyabi-worktree pid=${finished.pid} host=${hostname()}`);
+    writeFileSync(join(admin, 'gitdir'), `${path}/.git\n`);
+    writeFileSync(join(admin, 'commondir'), '../..\n');
+    writeFileSync(join(admin, 'HEAD'), `${'0'.repeat(40)}\n`);
+    writeFileSync(join(path, '.git'), `gitdir: ${admin}\n`);
+    expect(repo.git('worktree', 'list', '--porcelain')).toContain(name);
+
+    const report = await manager.cleanupAll();
+    expect(report.reconciled.map((r) => r.id)).toContain(name);
+    expect(report.skipped).toEqual([]);
+    expect(existsSync(admin)).toBe(false);
+    expect(existsSync(path)).toBe(false);
+    expect(repo.git('worktree', 'list', '--porcelain')).not.toContain(name);
+  });
+
   it('archives the work in worktrees whose registry was lost, unless their creator still runs', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });

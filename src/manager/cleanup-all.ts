@@ -65,7 +65,7 @@ export async function cleanupAll(
   );
   for (const entry of orphans) {
     options.signal?.throwIfAborted();
-    if (entry.locked === INTERRUPTED_ADD_LOCK) {
+    if (interruptedAdd(entry)) {
       if (dryRun || (await reclaimInterruptedAdd(ctx, entry.path))) {
         reconciled.push({ id: basename(entry.path), path: entry.path, reason: INTERRUPTED_ADD_REASON });
       }
@@ -96,8 +96,20 @@ export async function cleanupAll(
 }
 
 const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';
-// The lock reason `git worktree add` holds until it has finished.
+// The lock reason `git worktree add` holds until it has finished (without --reason of ours).
 const INTERRUPTED_ADD_LOCK = 'initializing';
+
+/**
+ * An entry a create killed inside `git worktree add` left: git's own `initializing` lock, or ours
+ * (git writes a given reason from the start) on an entry whose HEAD was never written, by a
+ * creator that is gone. No agent ever ran in it, so there is no work to archive.
+ */
+function interruptedAdd(entry: GitWorktreeEntry): boolean {
+  if (entry.locked === INTERRUPTED_ADD_LOCK) return true;
+  const creator = ownLockOwner(entry.locked);
+  const headWritten = entry.head !== undefined && !/^0+$/.test(entry.head);
+  return creator !== undefined && !headWritten && (creator.pid === process.pid || !isOwnerAlive(creator));
+}
 const INTERRUPTED_ADD_REASON = 'left by a create killed inside git worktree add (no registry record)';
 
 /**
