@@ -19,20 +19,12 @@ import type {
 } from '../src/manager/types.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli, startCli } from './helpers/cli-process.js';
-import { repoState } from './helpers/repo-state.js';
-import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
+import { repoState, worktreePaths } from './helpers/repo-state.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
-
-function worktreePaths(repo: TempRepo): string[] {
-  return repo
-    .git('worktree', 'list', '--porcelain')
-    .split('\n')
-    .filter((line) => line.startsWith('worktree '))
-    .map((line) => line.slice('worktree '.length));
-}
 
 /** Exactly one line on stderr, in the CLI's error format. */
 function expectOneErrorLine(stderr: string, code: string): string {
@@ -135,7 +127,7 @@ describe('miyabi-worktree commands', () => {
       status: 'active',
     });
     expect(info.id).toMatch(/^issue-42-[0-9a-f]{8}$/);
-    expect(worktreePaths(repo)).toContain(info.path);
+    expect(worktreePaths(repo.path)).toContain(info.path);
     expect(readFileSync(join(info.path, '.env'), 'utf8')).toBe('TOKEN=abc\n');
     expect(created.stderr).toContain('copied from .worktreeinclude: .env');
 
@@ -213,7 +205,7 @@ describe('miyabi-worktree commands', () => {
     expectOneErrorLine(missing.stderr, 'NOT_FOUND');
     expect((await cli('remove', second.id, '--force')).code).toBe(0);
     expect((await cli('remove', back.id, '--force')).code).toBe(0);
-    expect(worktreePaths(repo)).toEqual([repo.path]);
+    expect(worktreePaths(repo.path)).toEqual([repo.path]);
 
     const stats = await cli('report', '--json');
     expect(json<TelemetryStats>(stats)).toMatchObject({ creates: 3, cleanups: 3, executions: 0 });
@@ -269,13 +261,13 @@ describe('miyabi-worktree commands', () => {
     const dry = json<CleanupReport>(await cli('cleanup', '--dry-run', '--json'));
     expect(dry.dryRun).toBe(true);
     expect(dry.removed.map((r) => r.id).sort()).toEqual(kept.map((w) => w.id).sort());
-    expect(worktreePaths(repo)).toHaveLength(3);
+    expect(worktreePaths(repo.path)).toHaveLength(3);
 
     const cleaned = await cli('cleanup');
     expect(cleaned.code).toBe(0);
     expect(cleaned.stdout).toContain(`removed ${kept[0]?.id}`);
     expect(cleaned.stdout).toContain('Cleaned up 2');
-    expect(worktreePaths(repo)).toEqual([repo.path]);
+    expect(worktreePaths(repo.path)).toEqual([repo.path]);
     expect(json<WorktreeInfo[]>(await cli('list', '--json'))).toEqual([]);
     expect((await cli('cleanup')).stdout).toContain('Nothing to clean up.');
   });

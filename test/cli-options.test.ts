@@ -6,22 +6,14 @@ import type { MergeResult, PushResult, RemoveResult, WorktreeInfo } from '../src
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli } from './helpers/cli-process.js';
-import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
+import { worktreePaths } from './helpers/repo-state.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 type RunJson = PoolExecutionResult<RunTaskOutput>;
 
 /** `node -e <code> <args...>`: a real command, no shell. */
 function nodeScript(code: string, ...args: string[]): string[] {
   return [process.execPath, '-e', code, ...args];
-}
-
-/** Absolute paths of every worktree git knows, the main one first. */
-function worktreePaths(repo: TempRepo): string[] {
-  return repo
-    .git('worktree', 'list', '--porcelain')
-    .split('\n')
-    .filter((line) => line.startsWith('worktree '))
-    .map((line) => line.slice('worktree '.length));
 }
 
 /** Commits `files` in a worktree; returns the new commit. */
@@ -83,11 +75,11 @@ describe('miyabi-worktree command options', () => {
     expect(plain.baseBranch).toBe('main');
     expect(git(plain.path, 'rev-parse', 'HEAD')).toBe(mainTip);
 
-    const before = worktreePaths(repo);
+    const before = worktreePaths(repo.path);
     const unknown = await cli('create', '9', '--base', 'no-such-branch', '--json');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^miyabi-worktree: error \[INVALID_ARGUMENT\] --base: .*no-such-branch/);
-    expect(worktreePaths(repo)).toEqual(before);
+    expect(worktreePaths(repo.path)).toEqual(before);
     expect(branchExists(repo.path, 'feature/issue-9')).toBe(false);
   });
 
@@ -312,7 +304,7 @@ describe('miyabi-worktree command options', () => {
     expect(Math.max(...seen.map((s) => s.max as number))).toBe(2);
     expect(Math.max(...seen.map((s) => s.maxFolders as number))).toBeLessThanOrEqual(2);
     expect(readdirSync(join(shared, 'running'))).toEqual([]);
-    expect(worktreePaths(repo)).toEqual([repo.path]);
+    expect(worktreePaths(repo.path)).toEqual([repo.path]);
   });
 
   it('run --fail-fast at concurrency 1: the first failure cancels the rest, exit 1', async () => {
@@ -353,7 +345,7 @@ describe('miyabi-worktree command options', () => {
     ]);
     expect(batch.results[0]?.error).toMatchObject({ code: 'COMMAND_FAILED' });
     expect(readdirSync(ran)).toEqual(['ran-1']);
-    expect(worktreePaths(repo)).toEqual([repo.path]);
+    expect(worktreePaths(repo.path)).toEqual([repo.path]);
 
     // Without --json: the same outcome in the summary's total line.
     const ranAgain = tempDir();

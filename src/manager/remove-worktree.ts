@@ -203,21 +203,10 @@ async function finishRemoval(
 /** What `removeWorktree` would do, without changing anything (for `cleanupAll({ dryRun })`). */
 export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Promise<RemoveResult> {
   refuseIfBeingRemoved(record);
-  if (record.removal) {
-    // Taking over an interrupted removal: its archive is written, nothing more would be saved.
-    const keep = branchKeepReason(record, await assessBranch(ctx, record, undefined), true);
-    return {
-      id: record.id,
-      path: record.path,
-      branchName: record.branchName,
-      worktreeRemoved: false,
-      branchDeleted: false,
-      ...(keep ? { branchKeptReason: keep } : {}),
-      archived: record.removal.archived,
-      forced: false,
-    };
-  }
-  const assessment = await assess(ctx, record, { snapshot: false });
+  // Taking over an interrupted removal: its archive is written, nothing more would be saved.
+  const assessment = record.removal
+    ? await assessBranch(ctx, record, undefined)
+    : await assess(ctx, record, { snapshot: false });
   refuseUnarchivable(record, assessment);
   const wouldArchive = assessment.uncommittedPaths.length > 0 || assessment.unmergedCommits > 0;
   const keep = branchKeepReason(record, assessment, true);
@@ -228,14 +217,16 @@ export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Pr
     worktreeRemoved: false,
     branchDeleted: false,
     ...(keep ? { branchKeptReason: keep } : {}),
-    archived: wouldArchive
-      ? {
-          ref: archiveRefName(record.id),
-          commit: '',
-          uncommittedPaths: assessment.uncommittedPaths,
-          unmergedCommits: assessment.unmergedCommits,
-        }
-      : null,
+    archived: record.removal
+      ? record.removal.archived
+      : wouldArchive
+        ? {
+            ref: archiveRefName(record.id),
+            commit: '',
+            uncommittedPaths: assessment.uncommittedPaths,
+            unmergedCommits: assessment.unmergedCommits,
+          }
+        : null,
     forced: false,
   };
 }

@@ -26,3 +26,11 @@ export function repoState(repoPath: string, worktreeDir = join(repoPath, '.workt
     worktreeFolders: existsSync(worktreeDir) ? readdirSync(worktreeDir).sort() : [],
   };
 }
+
+/** Absolute paths of every worktree git knows, the main one first. */
+export function worktreePaths(repoPath: string): string[] {
+  return git(repoPath, 'worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((line) => line.startsWith('worktree '))
+    .map((line) => line.slice('worktree '.length));
+}
