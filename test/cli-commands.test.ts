@@ -1,12 +1,4 @@
-import {
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type {
@@ -20,7 +12,7 @@ import type {
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli, startCli } from './helpers/cli-process.js';
 import { repoState, worktreePaths } from './helpers/repo-state.js';
-import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
+import { createRepoWithDanglingIncludeFolder, createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -347,15 +339,7 @@ describe('miyabi-worktree commands', () => {
   });
 
   it('create succeeds when the base tracks a dangling symlink where a .worktreeinclude file’s folder is', async () => {
-    const repo = createTempRepo({
-      files: { '.gitignore': 'cfgdir/local.json\n', '.worktreeinclude': 'cfgdir/local.json\n' },
-    });
-    repo.git('checkout', '-q', '-b', 'with-link');
-    symlinkSync('../../victim', join(repo.path, 'cfgdir'));
-    repo.git('add', 'cfgdir');
-    repo.git('commit', '-q', '-m', 'cfgdir is a link');
-    repo.git('checkout', '-q', 'main');
-    repo.write('cfgdir/local.json', '{"secret":1}');
+    const repo = createRepoWithDanglingIncludeFolder();
 
     const result = await runCli(['create', '7', '--base', 'with-link', '--json'], { cwd: repo.path });
 

@@ -316,17 +316,19 @@ describe('miyabi-worktree command options', () => {
       require('fs').writeFileSync(require('path').join(process.argv[1], 'ran-' + n), n);
       process.exit(n === '1' ? 1 : 0);`;
 
-    const result = await cli(
-      'run',
-      '--issues',
-      '1,2,3',
-      '--concurrency',
-      '1',
-      '--fail-fast',
-      '--json',
-      '--',
-      ...nodeScript(code, ran),
-    );
+    const failFast = (dir: string, ...output: string[]) =>
+      cli(
+        'run',
+        '--issues',
+        '1,2,3',
+        '--concurrency',
+        '1',
+        '--fail-fast',
+        ...output,
+        '--',
+        ...nodeScript(code, dir),
+      );
+    const result = await failFast(ran, '--json');
     expect(result.code).toBe(1);
     const batch = json<RunJson>(result);
     expect(batch).toMatchObject({
@@ -349,16 +351,7 @@ describe('miyabi-worktree command options', () => {
 
     // Without --json: the same outcome in the summary's total line.
     const ranAgain = tempDir();
-    const human = await cli(
-      'run',
-      '--issues',
-      '1,2,3',
-      '--concurrency',
-      '1',
-      '--fail-fast',
-      '--',
-      ...nodeScript(code, ranAgain),
-    );
+    const human = await failFast(ranAgain);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/^#1\s+failed/m);
     expect(human.stdout).toMatch(/^#2\s+cancelled/m);

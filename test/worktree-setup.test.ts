@@ -20,7 +20,12 @@ import {
   type SetupCommandRunner,
 } from '../src/setup/run-setup.js';
 import { copyWorktreeInclude } from '../src/setup/worktree-include.js';
-import { createTempRepo, type TempRepo, tempDir } from './helpers/temp-repo.js';
+import {
+  createRepoWithDanglingIncludeFolder,
+  createTempRepo,
+  type TempRepo,
+  tempDir,
+} from './helpers/temp-repo.js';
 
 // A disk error on one file, which no permission trick produces for root: copying any file named
 // `disk-error.local` fails with EIO; every other call is the real one.
@@ -173,19 +178,9 @@ describe('copyWorktreeInclude', () => {
   });
 
   it('skips a file whose folder is a dangling symlink in the worktree as unsafe-destination', async () => {
-    const repo = createTempRepo({
-      files: { '.gitignore': 'cfgdir/local.json\n', '.worktreeinclude': 'cfgdir/local.json\n.env\n' },
-    });
     // The base commit tracks `cfgdir` as a link that dangles from the worktree; the main checkout
     // has a real folder there, with the ignored file in it.
-    repo.git('checkout', '-q', '-b', 'with-link');
-    symlinkSync('../../victim', join(repo.path, 'cfgdir'));
-    repo.git('add', 'cfgdir');
-    repo.git('commit', '-q', '-m', 'cfgdir is a link');
-    repo.git('checkout', '-q', 'main');
-    repo.write('cfgdir/local.json', '{}');
-    repo.write('.gitignore', 'cfgdir/local.json\n.env\n');
-    repo.write('.env', 'E=1');
+    const repo = createRepoWithDanglingIncludeFolder({ '.env': 'E=1' });
     const nest = tempDir();
     const worktree = join(nest, 'a', 'wt');
     repo.git('worktree', 'add', '-q', '-b', 'feature/issue-5', worktree, 'with-link');

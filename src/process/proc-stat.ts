@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Whether this system has Linux's /proc (else callers fall back to what kill(pid, 0) says). */
 export const HAS_PROC = existsSync('/proc/self/stat');
@@ -24,4 +24,21 @@ export function readProcStat(pid: number): ProcStat | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const state = fields[0] ?? '';
   return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), live: state !== 'Z' && state !== 'X' };
+}
+
+/** Every process /proc lists, with its stat; undefined when there is no /proc to read. */
+export function listProcStats(): ProcStat[] | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const stats: ProcStat[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readProcStat(Number(entry));
+    if (stat) stats.push(stat);
+  }
+  return stats;
 }

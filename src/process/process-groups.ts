@@ -1,5 +1,4 @@
-import { readdirSync } from 'node:fs';
-import { HAS_PROC, readProcStat } from './proc-stat.js';
+import { HAS_PROC, listProcStats } from './proc-stat.js';
 
 /** Process groups started by runCommand and runGit that may still be alive (their leader's pid). */
 const live = new Set<number>();
@@ -24,17 +23,7 @@ export function groupAlive(pid: number): boolean {
 }
 
 function procGroupHasLiveMember(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true;
-  }
-  return entries.some((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
-    const stat = readProcStat(Number(entry));
-    return stat?.pgid === pgid && stat.live;
-  });
+  return listProcStats()?.some((stat) => stat.pgid === pgid && stat.live) ?? true;
 }
 
 export function killGroup(pid: number, signal: NodeJS.Signals): void {

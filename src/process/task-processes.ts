@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { readProcStat } from './proc-stat.js';
+import { readFileSync } from 'node:fs';
+import { listProcStats, readProcStat } from './proc-stat.js';
 import { killGroup } from './process-groups.js';
 
 /** The environment variable that ties a task's processes to its worktree (set by the CLI's `run`). */
@@ -35,24 +35,11 @@ function selfAndAncestors(): { pids: Set<number>; pgids: Set<number> } {
  * (reads /proc); elsewhere always empty.
  */
 export function findTaskProcesses(id: string): { pid: number; pgid: number }[] {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const marker = `${WORKTREE_ID_VAR}=${id}`;
   const self = selfAndAncestors();
-  const found: { pid: number; pgid: number }[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (self.pids.has(pid)) continue;
-    const info = readProcStat(pid);
-    if (!info?.live || !carriesWorktreeId(pid, marker)) continue;
-    found.push({ pid, pgid: info.pgid });
-  }
-  return found;
+  return (listProcStats() ?? [])
+    .filter((stat) => stat.live && !self.pids.has(stat.pid) && carriesWorktreeId(stat.pid, marker))
+    .map(({ pid, pgid }) => ({ pid, pgid }));
 }
 
 /**

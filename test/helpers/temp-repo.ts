@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -94,4 +94,24 @@ export function createTempRepo(options: TempRepoOptions = {}): TempRepo {
     commit,
     write,
   };
+}
+
+/**
+ * A repository whose branch `with-link` tracks `cfgdir` as a link that dangles from any worktree
+ * (`../../victim`), while the main checkout (on main) has a real `cfgdir/` with the ignored
+ * `cfgdir/local.json` that `.worktreeinclude` lists, plus `extraIncluded` files likewise.
+ */
+export function createRepoWithDanglingIncludeFolder(extraIncluded: Record<string, string> = {}): TempRepo {
+  const included = ['cfgdir/local.json', ...Object.keys(extraIncluded)].join('\n');
+  const repo = createTempRepo({
+    files: { '.gitignore': `${included}\n`, '.worktreeinclude': `${included}\n` },
+  });
+  repo.git('checkout', '-q', '-b', 'with-link');
+  symlinkSync('../../victim', join(repo.path, 'cfgdir'));
+  repo.git('add', 'cfgdir');
+  repo.git('commit', '-q', '-m', 'cfgdir is a link');
+  repo.git('checkout', '-q', 'main');
+  repo.write('cfgdir/local.json', '{}');
+  for (const [name, content] of Object.entries(extraIncluded)) repo.write(name, content);
+  return repo;
 }

@@ -1,4 +1,5 @@
 import type { WorktreeInfo } from '../../manager/types.js';
+import { WORKTREE_ID_VAR } from '../../process/task-processes.js';
 
 /** The placeholders `run` replaces in the command's arguments. */
 export const PLACEHOLDERS = ['{issue}', '{branch}', '{path}', '{id}'] as const;
@@ -23,7 +24,8 @@ export function taskEnvironment(worktree: WorktreeInfo, batchId?: string): Recor
     MIYABI_ISSUE_NUMBER: String(worktree.issueNumber),
     MIYABI_WORKTREE_PATH: worktree.path,
     MIYABI_BRANCH: worktree.branchName,
-    MIYABI_WORKTREE_ID: worktree.id,
+    // The variable removal looks for to stop a task's processes that outlived their runner.
+    [WORKTREE_ID_VAR]: worktree.id,
     ...(batchId !== undefined ? { MIYABI_BATCH_ID: batchId } : {}),
   };
 }
