@@ -19,7 +19,9 @@ export type MiyabiErrorCode =
   | 'CHECKOUT_BUSY'
   | 'WORKTREE_DIRTY'
   | 'COMMAND_NOT_FOUND'
-  | 'COMMAND_FAILED';
+  | 'COMMAND_FAILED'
+  | 'NOTHING_COMMITTED'
+  | 'UNMERGED_WORK';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -122,7 +124,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'INVALID_CONFIG':
       return 'Fix the configuration key named in the message.';
     case 'NOT_FOUND':
-      return 'List what exists with `miyabi-worktree list`.';
+      return 'List what exists with listWorktrees().';
     case 'ALREADY_EXISTS':
       return 'Choose another name, or remove the existing one first.';
     case 'BRANCH_IN_USE':
@@ -130,7 +132,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'GIT_FAILED':
       return "See git's message above; the repository was left as it was.";
     case 'LOCKED':
-      return 'Another process holds the lock; wait for it, or run `miyabi-worktree cleanup` if it died.';
+      return 'Another process holds the lock; wait for it, or run cleanupAll() if it died.';
     case 'TIMEOUT':
       return 'Raise the timeout, or make the task faster.';
     case 'CANCELLED':
@@ -151,5 +153,9 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'Check the command name and your PATH.';
     case 'COMMAND_FAILED':
       return "See the command's output.";
+    case 'NOTHING_COMMITTED':
+      return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
+    case 'UNMERGED_WORK':
+      return 'Merge or push that work first, or pass force to delete it anyway.';
   }
 }

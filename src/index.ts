@@ -1,19 +1,56 @@
+// The package entry: the only door to the library, for users and for this package's own CLI.
+export {
+  CONFIG_FILE_NAME,
+  DEFAULT_BRANCH_PATTERN,
+  DEFAULT_CONFIG,
+  DEFAULT_SETUP_TIMEOUT_MS,
+  expandBranchPattern,
+  type LoadedConfig,
+  MAX_CONCURRENCY,
+  type MiyabiConfig,
+  PACKAGE_JSON_KEY,
+} from './config/config-types.js';
+export {
+  checkDuration,
+  type DurationParse,
+  formatDuration,
+  MAX_DURATION_MS,
+  parseDuration,
+} from './config/duration.js';
+export { loadConfig } from './config/load-config.js';
 export {
   type GitFailure,
   isMiyabiError,
   type MergeConflict,
   MiyabiError,
   type MiyabiErrorCode,
+  toError,
 } from './errors.js';
+export { branchNameProblem } from './git/branch-name.js';
+export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export { type Logger, silentLogger } from './log.js';
+export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
+export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type * from './manager/types.js';
+export { WORKTREE_STATUSES } from './manager/types.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export type * from './pool/types.js';
-export { WorktreePool } from './pool/worktree-pool.js';
+export { describeError } from './pool/run-task.js';
+export { type ResolvedPoolConfig, WorktreePool } from './pool/worktree-pool.js';
+export { lastLines } from './process/last-lines.js';
 export { killAllProcessGroups, liveProcessGroupCount } from './process/process-groups.js';
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';
+export { worktreeEnvironment } from './process/task-environment.js';
+export { WORKTREE_ID_VAR } from './process/task-processes.js';
+export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
+export { formatArgv } from './setup/run-setup.js';
+export type { SkippedInclude } from './setup/worktree-include.js';
+export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';
-export type { TelemetryLocale } from './telemetry/report.js';
+export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
+export { ATTRIBUTES, INSTRUMENTATION_NAME, METRIC_NAMES } from './telemetry/otel-metrics.js';
+export { SPAN_NAMES } from './telemetry/otel-spans.js';
+export { resolveTelemetryLocale, TELEMETRY_LOCALES, type TelemetryLocale } from './telemetry/report.js';
 export type { TelemetryScope, TelemetryStats } from './telemetry/stats.js';
 export type { TelemetryReportOptions } from './telemetry/telemetry.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDuration, formatDuration, MAX_DURATION_MS, parseDuration } from '../src/cli/parse-duration.js';
+import { checkDuration, formatDuration, MAX_DURATION_MS, parseDuration } from '../src/config/duration.js';
 import {
   MAX_ISSUES,
   parseIssueList,
@@ -118,7 +118,7 @@ describe('parseDuration', () => {
     ['  45 s ', 45_000],
     ['1m500ms', 60_500],
   ])('parses %j as %d ms', (text, ms) => {
-    expect(parseDuration(text)).toBe(ms);
+    expect(parseDuration(text, '--timeout')).toBe(ms);
   });
 
   it.each([
@@ -140,7 +140,7 @@ describe('parseDuration', () => {
     ['8d', 'maximum of 7 days'],
     ['169h', 'maximum of 7 days'],
   ])('rejects %j with INVALID_ARGUMENT naming the option (%s)', (text, fragment) => {
-    const error = catchMiyabi(() => parseDuration(text));
+    const error = catchMiyabi(() => parseDuration(text, '--timeout'));
     expect(error.code).toBe('INVALID_ARGUMENT');
     expect(error.message).toContain('--timeout');
     expect(error.message).toContain(fragment);
@@ -150,7 +150,7 @@ describe('parseDuration', () => {
   it('names the option it parses', () => {
     const error = catchMiyabi(() => parseDuration('soon', '--setup-timeout'));
     expect(error.message).toBe('--setup-timeout: "soon" is not a duration');
-    expect(error.hint).toContain('--setup-timeout 30m');
+    expect(error.hint).toContain('30m');
   });
 
   it('reports problems without throwing through checkDuration', () => {

@@ -1,10 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import { isMiyabiError, MiyabiError } from '../errors.js';
-import { discoverRepository } from '../git/repository.js';
-import type { Logger } from '../log.js';
-import { WorktreeManager } from '../manager/worktree-manager.js';
+import { isMiyabiError, type Logger, type MiyabiConfig, MiyabiError, WorktreeManager } from '../index.js';
 import { BIN } from './bin-name.js';
-import { loadConfig, type ResolvedConfig } from './config.js';
 import { type CliIo, writeLine } from './io.js';
 
 /** The global flags, resolved. */
@@ -42,7 +38,7 @@ export function parseGlobals(raw: Readonly<Record<string, unknown>>): GlobalOpti
 /** A repository opened for a command: the manager and the configuration that applies. */
 export interface Workspace {
   readonly manager: WorktreeManager;
-  readonly config: ResolvedConfig;
+  readonly config: MiyabiConfig;
   /** The file the configuration came from, or null for the defaults. */
   readonly configSource: string | null;
 }
@@ -55,42 +51,33 @@ export interface OpenWorkspaceOptions {
 }
 
 /**
- * Finds the repository from `--cwd`, loads its configuration (flags win over it) and opens a
- * manager on it. Nothing is written to disk. Configuration warnings go to stderr.
+ * Finds the repository from `--cwd` and opens a manager on it, which reads the configuration file
+ * (flags win over it). Nothing is written to disk. Configuration warnings go to stderr.
  */
 export async function openWorkspace(
   ctx: CommandContext,
   options: OpenWorkspaceOptions = {},
 ): Promise<Workspace> {
-  const repo = await discoverRepository(ctx.globals.cwd).catch((error: unknown) => {
-    if (!isMiyabiError(error, 'NOT_A_REPOSITORY')) throw error;
-    throw new MiyabiError('NOT_A_REPOSITORY', error.message, {
-      hint: 'Run it inside a git repository, or point --cwd at one.',
-      cause: error,
-    });
-  });
-  const loaded = await loadConfig(repo.root);
-  for (const warning of loaded.warnings) writeLine(ctx.io.stderr, `${BIN}: warning: ${warning}`);
-  const { config } = loaded;
-  const baseBranch = options.baseBranch ?? config.baseBranch;
-  const worktreeDir = ctx.globals.worktreeDir ?? config.worktreeDir;
   try {
     const manager = await WorktreeManager.open({
-      repoPath: repo.root,
+      repoPath: ctx.globals.cwd,
       logger: ctx.logger,
-      ...(worktreeDir !== undefined ? { worktreeDir } : {}),
-      ...(baseBranch !== undefined ? { baseBranch } : {}),
-      maxConcurrency: options.maxConcurrency ?? config.maxConcurrency ?? 3,
+      ...(ctx.globals.worktreeDir !== undefined ? { worktreeDir: ctx.globals.worktreeDir } : {}),
+      ...(options.baseBranch !== undefined ? { baseBranch: options.baseBranch } : {}),
+      ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
     });
-    return { manager, config, configSource: loaded.source };
+    for (const warning of manager.configWarnings) writeLine(ctx.io.stderr, `${BIN}: warning: ${warning}`);
+    return { manager, config: manager.config, configSource: manager.configSource };
   } catch (error) {
-    // A base branch that does not exist is the user's input, not a failure of ours.
-    if (isMiyabiError(error, 'NOT_FOUND') && baseBranch !== undefined) {
-      const where = options.baseBranch !== undefined ? '--base' : 'config baseBranch';
-      throw new MiyabiError('INVALID_ARGUMENT', `${where}: ${error.message}`, {
-        hint: error.hint,
+    if (isMiyabiError(error, 'NOT_A_REPOSITORY')) {
+      throw new MiyabiError('NOT_A_REPOSITORY', error.message, {
+        hint: 'Run it inside a git repository, or point --cwd at one.',
         cause: error,
       });
+    }
+    // A base branch that does not exist is the user's input, not a failure of ours.
+    if (isMiyabiError(error, 'NOT_FOUND') && options.baseBranch !== undefined) {
+      throw new MiyabiError('INVALID_ARGUMENT', `--base: ${error.message}`, { hint: error.hint, cause: error });
     }
     throw error;
   }

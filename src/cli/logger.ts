@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from '../log.js';
+import { type Logger, silentLogger } from '../index.js';
 import type { GlobalOptions } from './context.js';
 
 /**

@@ -1,4 +1,4 @@
-import { MiyabiError } from '../errors.js';
+import { MiyabiError } from '../index.js';
 
 /** Most issues one `--issues` list may name (in total, and as the width of one range). */
 export const MAX_ISSUES = 1000;

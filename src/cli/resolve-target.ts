@@ -1,6 +1,4 @@
-import { MiyabiError } from '../errors.js';
-import type { WorktreeInfo } from '../manager/types.js';
-import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { MiyabiError, type WorktreeInfo, type WorktreeManager } from '../index.js';
 import { BIN } from './bin-name.js';
 import { tryParseIssueNumber } from './parse-issues.js';
 

@@ -1,4 +1,4 @@
-import { killAllProcessGroups } from '../process/process-groups.js';
+import { killAllProcessGroups } from '../index.js';
 import { BIN } from './bin-name.js';
 import { type OutputStream, writeLine } from './io.js';
 import { EXIT_INTERRUPTED } from './render/error.js';

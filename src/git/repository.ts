@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { branchNameProblem } from './branch-name.js';
 import { MiyabiError } from '../errors.js';
 import { gitStderr, runGit } from './run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees, shortBranchName } from './worktree-list.js';
@@ -153,18 +154,17 @@ export async function assertValidBranchName(name: string, option: string, cwd: s
   const invalid = (why: string) =>
     new MiyabiError(
       'INVALID_ARGUMENT',
-      `${option} ${JSON.stringify(name)} is not a valid branch name: ${why}`,
+      `${option} ${JSON.stringify(name)} is not a valid branch name: it ${why}`,
       {
         hint: 'Use a name like feature/issue-42 (see git help check-ref-format).',
         details: { [option]: name },
       },
     );
-  if (typeof name !== 'string' || name.trim() === '') throw invalid('it is empty');
-  if (name.startsWith('-')) throw invalid('it starts with "-"');
-  if (name.includes('@{') || name === '@' || name === 'HEAD') throw invalid('it is reserved');
+  const problem = branchNameProblem(name);
+  if (problem) throw invalid(problem);
   try {
     await runGit(['check-ref-format', '--branch', name], { cwd });
   } catch {
-    throw invalid('git check-ref-format refuses it');
+    throw invalid('is refused by git check-ref-format');
   }
 }

@@ -1,4 +1,5 @@
 import type { ReleaseSlot, Slots } from '../concurrency/slots.js';
+import type { LoadedConfig } from '../config/config-types.js';
 import type { BaseRef, RepositoryInfo } from '../git/repository.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../state/registry.js';
@@ -10,6 +11,10 @@ export interface ManagerContext {
   readonly repo: RepositoryInfo;
   readonly worktreeDir: string;
   readonly defaultBase: BaseRef;
+  /** Branch name of an issue's worktree when none is given; `{issue}` is replaced. */
+  readonly branchPattern: string;
+  /** The repository's configuration file, as read when the manager was made. */
+  readonly config: LoadedConfig;
   readonly lock: RepoLock;
   readonly registry: Registry;
   readonly slots: Slots;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
@@ -16,9 +17,27 @@ import { assertIssueNumber } from './validate.js';
 
 const MAX_ATTEMPTS = 4;
 
-/** Default branch for an issue: `feature/issue-<n>`. */
-export function defaultBranchName(issueNumber: number): string {
-  return `feature/issue-${issueNumber}`;
+/** Says at once that a create waits, and for which worktrees: a silent wait looks like a hang. */
+function announceSlotWait(
+  ctx: ManagerContext,
+  id: string,
+  issueNumber: number,
+  batchId: string | undefined,
+): void {
+  const heldBy = [...ctx.heldSlots.keys()];
+  ctx.telemetry.record({
+    type: 'slot-wait',
+    worktreeId: id,
+    issueNumber,
+    heldBy,
+    ...(batchId !== undefined ? { batchId } : {}),
+  });
+  safeLog(
+    ctx.logger,
+    'warn',
+    { worktreeId: id, issueNumber, maxConcurrency: ctx.slots.capacity, heldBy },
+    `create waits for a free slot: ${ctx.slots.capacity} active worktree(s) held (${heldBy.join(', ') || 'creates in flight'}); one must leave 'active' (updateStatus, removeWorktree) first`,
+  );
 }
 
 /**
@@ -33,7 +52,7 @@ export async function createWorktree(
 ): Promise<WorktreeInfo> {
   assertIssueNumber(issueNumber);
   const { signal } = options;
-  const branchName = options.branchName ?? defaultBranchName(issueNumber);
+  const branchName = options.branchName ?? expandBranchPattern(ctx.branchPattern, issueNumber);
   if (options.branchName !== undefined)
     await assertValidBranchName(options.branchName, 'branchName', ctx.repo.root);
   const base: BaseRef =
@@ -41,8 +60,9 @@ export async function createWorktree(
       ? ctx.defaultBase
       : await resolveBaseBranch(ctx.repo.root, options.baseBranch);
 
-  const release = await ctx.slots.acquire(signal);
   const id = `issue-${issueNumber}-${randomBytes(4).toString('hex')}`;
+  if (ctx.slots.available === 0) announceSlotWait(ctx, id, issueNumber, options.batchId);
+  const release = await ctx.slots.acquire(signal);
   const path = join(ctx.worktreeDir, id);
   const started = performance.now();
   const eventBase = {

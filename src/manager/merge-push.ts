@@ -1,4 +1,4 @@
-import { MiyabiError } from '../errors.js';
+import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import { mergeBranch } from '../git/merge.js';
 import { pushBranch } from '../git/push.js';
 import { assertValidBranchName } from '../git/repository.js';
@@ -14,7 +14,7 @@ import type {
 } from './types.js';
 import { assertWorktreeId } from './validate.js';
 
-async function liveRecord(ctx: ManagerContext, id: string): Promise<WorktreeInfo> {
+export async function liveRecord(ctx: ManagerContext, id: string): Promise<WorktreeInfo> {
   assertWorktreeId(id);
   const { live } = await readWorktrees(ctx);
   const record = live.find((r) => r.id === id);
@@ -37,14 +37,26 @@ export async function mergeWorktree(
     });
   }
   const started = performance.now();
-  const outcome = await mergeBranch({
-    root: ctx.repo.root,
-    source: record.branchName,
-    into,
-    ...(options.strategy ? { strategy: options.strategy } : {}),
-    ...(options.message ? { message: options.message } : {}),
-    signal: options.signal,
-    withLock: ctx.lock.run,
+  const eventBase = eventBaseOf(record, options.batchId);
+  ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
+  const outcome = await recordFailure(ctx, 'merge', eventBase, started, () =>
+    mergeBranch({
+      root: ctx.repo.root,
+      source: record.branchName,
+      into,
+      ...(options.strategy ? { strategy: options.strategy } : {}),
+      ...(options.message ? { message: options.message } : {}),
+      signal: options.signal,
+      withLock: ctx.lock.run,
+    }),
+  );
+  ctx.telemetry.record({
+    type: 'merge-complete',
+    ...eventBase,
+    into: outcome.into,
+    status: outcome.status,
+    commit: outcome.commit,
+    durationMs: Math.round(performance.now() - started),
   });
   safeLog(
     ctx.logger,
@@ -81,12 +93,23 @@ export async function pushWorktree(
   const record = await liveRecord(ctx, id);
   const remote = options.remote ?? 'origin';
   const started = performance.now();
-  const pushed = await pushBranch({
-    cwd: record.path,
-    branch: record.branchName,
+  const eventBase = eventBaseOf(record, options.batchId);
+  ctx.telemetry.record({ type: 'push-start', ...eventBase, remote });
+  const pushed = await recordFailure(ctx, 'push', eventBase, started, () =>
+    pushBranch({
+      cwd: record.path,
+      branch: record.branchName,
+      remote,
+      signal: options.signal,
+      withLock: ctx.lock.run,
+    }),
+  );
+  ctx.telemetry.record({
+    type: 'push-complete',
+    ...eventBase,
     remote,
-    signal: options.signal,
-    withLock: ctx.lock.run,
+    commit: pushed.commit,
+    durationMs: Math.round(performance.now() - started),
   });
   safeLog(
     ctx.logger,
@@ -101,4 +124,43 @@ export async function pushWorktree(
     'push',
   );
   return { id, remote, branchName: record.branchName, commit: pushed.commit, upstream: pushed.upstream };
+}
+
+interface EventBase {
+  readonly worktreeId: string;
+  readonly issueNumber: number;
+  readonly branch: string;
+  readonly batchId?: string;
+}
+
+function eventBaseOf(record: WorktreeInfo, batchId: string | undefined): EventBase {
+  return {
+    worktreeId: record.id,
+    issueNumber: record.issueNumber,
+    branch: record.branchName,
+    ...(batchId !== undefined ? { batchId } : {}),
+  };
+}
+
+/** Runs a step; its failure becomes an `error` event (what the report counts) and is rethrown. */
+async function recordFailure<T>(
+  ctx: ManagerContext,
+  operation: 'merge' | 'push',
+  eventBase: EventBase,
+  started: number,
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    ctx.telemetry.record({
+      type: 'error',
+      ...eventBase,
+      operation,
+      message: toError(error).message,
+      ...(isMiyabiError(error) ? { code: error.code } : {}),
+      durationMs: Math.round(performance.now() - started),
+    });
+    throw error;
+  }
 }

@@ -57,6 +57,13 @@ export interface ManagerOptions {
   readonly baseBranch?: string;
   /** Structured logger (pino-compatible). @default silent */
   readonly logger?: Logger;
+  /** Branch name of an issue's worktree; `{issue}` is replaced. @default the config's, else 'feature/issue-{issue}' */
+  readonly branchPattern?: string;
+  /**
+   * Read the repository's configuration file (`miyabi-worktree.config.json`, else the
+   * `"miyabi-worktree"` key of `package.json`) for the defaults; explicit options win. @default true
+   */
+  readonly config?: boolean;
 }
 
 export interface DiscoverOptions extends ManagerOptions {
@@ -152,6 +159,8 @@ export interface MergeWorktreeOptions {
   readonly strategy?: MergeStrategy;
   readonly message?: string;
   readonly signal?: AbortSignal;
+  /** Groups the merge events with a batch (the pool sets it). */
+  readonly batchId?: string;
 }
 
 /** What a merge did. `up-to-date` means there was nothing to merge (not an error). */
@@ -173,6 +182,8 @@ export interface PushWorktreeOptions {
   /** @default 'origin' */
   readonly remote?: string;
   readonly signal?: AbortSignal;
+  /** Groups the push events with a batch (the pool sets it). */
+  readonly batchId?: string;
 }
 
 export interface PushResult {

@@ -38,7 +38,7 @@ export function assertPositiveInteger(value: unknown, option: string): asserts v
 export function assertWorktreeId(value: unknown): asserts value is string {
   if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) || value.includes('..')) {
     throw new MiyabiError('INVALID_ARGUMENT', `worktree id ${describe(value)} is malformed`, {
-      hint: 'Ids look like issue-42-1a2b3c4d; list them with `miyabi-worktree list`.',
+      hint: 'Ids look like issue-42-1a2b3c4d; listWorktrees() lists them.',
     });
   }
 }

@@ -1,24 +1,31 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
-import { MiyabiError } from '../errors.js';
+import { DEFAULT_CONFIG, type LoadedConfig, type MiyabiConfig } from '../config/config-types.js';
+import { loadConfig } from '../config/load-config.js';
+import { isMiyabiError, MiyabiError } from '../errors.js';
+import { branchPatternProblem } from '../git/branch-name.js';
 import {
   type BaseRef,
   discoverRepository,
   type RepositoryInfo,
   resolveDefaultBase,
 } from '../git/repository.js';
-import { silentLogger } from '../log.js';
+import { safeLog, silentLogger } from '../log.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
-import type { WorktreeEvent } from '../telemetry/events.js';
+import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
+import { uncommittedPaths } from '../git/work-snapshot.js';
+import type { PrepareResult } from '../setup/prepare-worktree.js';
+import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
 import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
-import { mergeWorktree, pushWorktree } from './merge-push.js';
+import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
+import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
 import { removeWorktree } from './remove-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import type {
@@ -38,9 +45,7 @@ import type {
   WorktreeStats,
   WorktreeStatus,
 } from './types.js';
-import { assertPositiveInteger, assertStatus, assertWorktreeId } from './validate.js';
-
-type EventListener = (event: WorktreeEvent) => void;
+import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
 
 /**
  * Creates, tracks and removes git worktrees for issues, safely under parallel use.
@@ -58,15 +63,32 @@ export class WorktreeManager {
   readonly maxConcurrency: number;
   /** Default base branch (short name) for new worktrees and merges. */
   readonly baseBranch: string;
-  /** @internal */
-  readonly ctx: ManagerContext;
+  /** Branch name of an issue's worktree when none is given; `{issue}` is replaced. */
+  readonly branchPattern: string;
+  /**
+   * The repository's configuration file (`miyabi-worktree.config.json` or the `package.json` key)
+   * with its defaults, as read when the manager was made; the defaults alone with `config: false`.
+   */
+  readonly config: MiyabiConfig;
+  /** The file {@link config} came from, or `null`. */
+  readonly configSource: string | null;
+  /** What a person should know about the configuration (e.g. a shadowed `package.json` key); also logged. */
+  readonly configWarnings: readonly string[];
+  /** Folder in the git common dir where this tool keeps its registry, telemetry and logs. */
+  readonly stateDir: string;
+  readonly #ctx: ManagerContext;
 
   private constructor(ctx: ManagerContext) {
-    this.ctx = ctx;
+    this.#ctx = ctx;
     this.repoPath = ctx.repo.root;
     this.worktreeDir = ctx.worktreeDir;
     this.maxConcurrency = ctx.slots.capacity;
     this.baseBranch = ctx.defaultBase.name;
+    this.branchPattern = ctx.branchPattern;
+    this.config = ctx.config.config;
+    this.configSource = ctx.config.source;
+    this.configWarnings = ctx.config.warnings;
+    this.stateDir = ctx.repo.stateDir;
   }
 
   /** Finds the repository from `cwd` (default `process.cwd()`), from any subfolder or linked worktree. */
@@ -83,16 +105,27 @@ export class WorktreeManager {
   }
 
   static async #build(cwd: string, options: ManagerOptions): Promise<WorktreeManager> {
-    const maxConcurrency = options.maxConcurrency ?? 3;
-    assertPositiveInteger(maxConcurrency, 'maxConcurrency');
+    if (options.maxConcurrency !== undefined) assertPositiveInteger(options.maxConcurrency, 'maxConcurrency');
+    if (options.branchPattern !== undefined) assertBranchPattern(options.branchPattern);
+    if (options.config !== undefined && typeof options.config !== 'boolean') {
+      throw new MiyabiError('INVALID_ARGUMENT', `config must be true or false, got ${describe(options.config)}`, {
+        hint: 'Leave it out to read the configuration file, or pass config: false to ignore it.',
+      });
+    }
     const logger = options.logger ?? silentLogger;
     const repo = await discoverRepository(cwd);
-    const worktreeDir = await resolveWorktreeDir(repo, options.worktreeDir ?? '.worktrees');
-    const defaultBase: BaseRef = await resolveDefaultBase(repo, options.baseBranch);
+    const loaded = options.config === false ? NO_CONFIG : await loadConfig(repo.root);
+    for (const warning of loaded.warnings) safeLog(logger, 'warn', { source: loaded.source }, warning);
+    const file = loaded.config;
+    const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
+    const worktreeDir = await resolveWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir ?? '.worktrees');
+    const defaultBase = await resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source);
     const ctx: ManagerContext = {
       repo,
       worktreeDir,
       defaultBase,
+      branchPattern: options.branchPattern ?? file.branchPattern,
+      config: loaded,
       lock: new RepoLock(repo.stateDir, { logger }),
       registry: new Registry(repo.stateDir, logger),
       slots: new Slots(maxConcurrency),
@@ -111,7 +144,7 @@ export class WorktreeManager {
    * checked out; `BRANCH_IN_USE` if one has.
    */
   createWorktree(issueNumber: number, options?: CreateWorktreeOptions): Promise<WorktreeInfo> {
-    return createWorktree(this.ctx, issueNumber, options);
+    return createWorktree(this.#ctx, issueNumber, options);
   }
 
   /** The worktree with this id; `NOT_FOUND` if this tool has no such live worktree. */
@@ -126,7 +159,7 @@ export class WorktreeManager {
 
   /** Worktrees this tool created (in any process), oldest first; vanished ones are reconciled away. */
   listWorktrees(): Promise<WorktreeInfo[]> {
-    return listWorktrees(this.ctx);
+    return listWorktrees(this.#ctx);
   }
 
   /**
@@ -137,14 +170,14 @@ export class WorktreeManager {
     assertWorktreeId(id);
     assertStatus(status);
     // The registry alone is enough here: a vanished worktree is reconciled by the next list.
-    const current = (await this.ctx.registry.read()).find((w) => w.id === id);
+    const current = (await this.#ctx.registry.read()).find((w) => w.id === id);
     if (!current) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
-    if (status === 'active' && current.status !== 'active' && !this.ctx.heldSlots.has(id)) {
-      this.ctx.heldSlots.set(id, await this.ctx.slots.acquire());
+    if (status === 'active' && current.status !== 'active' && !this.#ctx.heldSlots.has(id)) {
+      this.#ctx.heldSlots.set(id, await this.#ctx.slots.acquire());
     }
     let updated: WorktreeInfo | undefined;
-    await this.ctx.lock.run(() =>
-      this.ctx.registry.mutate((records) =>
+    await this.#ctx.lock.run(() =>
+      this.#ctx.registry.mutate((records) =>
         records.map((record) => {
           if (record.id !== id) return record;
           updated = { ...record, status, updatedAt: new Date().toISOString() };
@@ -152,9 +185,9 @@ export class WorktreeManager {
         }),
       ),
     );
-    if (status !== 'active') releaseSlot(this.ctx, id);
+    if (status !== 'active') releaseSlot(this.#ctx, id);
     if (!updated) {
-      releaseSlot(this.ctx, id);
+      releaseSlot(this.#ctx, id);
       throw new MiyabiError('NOT_FOUND', `worktree '${id}' was removed meanwhile`, { details: { id } });
     }
     return updated;
@@ -165,7 +198,7 @@ export class WorktreeManager {
    * `NO_REMOTE`, `PUSH_REJECTED` (git's reason in the hint) or `GIT_FAILED` when it cannot.
    */
   pushWorktree(id: string, options?: PushWorktreeOptions): Promise<PushResult> {
-    return pushWorktree(this.ctx, id, options);
+    return pushWorktree(this.#ctx, id, options);
   }
 
   /**
@@ -176,7 +209,7 @@ export class WorktreeManager {
    * changed. Concurrent merges into one target serialise and all land. Only committed work is merged.
    */
   mergeWorktree(id: string, options?: MergeWorktreeOptions): Promise<MergeResult> {
-    return mergeWorktree(this.ctx, id, options);
+    return mergeWorktree(this.#ctx, id, options);
   }
 
   /**
@@ -186,7 +219,7 @@ export class WorktreeManager {
    * only when nothing on it would be lost. `force: true` is the old destructive behaviour: no archive.
    */
   removeWorktree(id: string, options?: RemoveWorktreeOptions): Promise<RemoveResult> {
-    return removeWorktree(this.ctx, id, options);
+    return removeWorktree(this.#ctx, id, options);
   }
 
   /**
@@ -194,7 +227,7 @@ export class WorktreeManager {
    * it was deleted), archived uncommitted files back in place. Returns the new worktree (new id).
    */
   restoreWorktree(id: string, options?: RestoreWorktreeOptions): Promise<WorktreeInfo> {
-    return restoreWorktree(this.ctx, id, options);
+    return restoreWorktree(this.#ctx, id, options);
   }
 
   /**
@@ -203,7 +236,7 @@ export class WorktreeManager {
    * create, nor `active` worktrees of other live processes. `dryRun` only reports.
    */
   cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
-    return cleanupAll(this.ctx, options);
+    return cleanupAll(this.#ctx, options);
   }
 
   /** Counts by status and this manager's slot usage. */
@@ -215,8 +248,8 @@ export class WorktreeManager {
       total: worktrees.length,
       byStatus,
       maxConcurrency: this.maxConcurrency,
-      availableSlots: this.ctx.slots.available,
-      waiting: this.ctx.slots.waiting,
+      availableSlots: this.#ctx.slots.available,
+      waiting: this.#ctx.slots.waiting,
     };
   }
 
@@ -225,33 +258,135 @@ export class WorktreeManager {
    * creates, executions and their outcomes, cleanups, errors, durations. `successRate` is 0–100.
    */
   telemetryStats(scope?: TelemetryScope): Promise<TelemetryStats> {
-    return this.ctx.telemetry.stats(scope);
+    return this.#ctx.telemetry.stats(scope);
   }
 
   /** The human-readable seven-line report, English by default or `locale: 'ja'`. */
   telemetryReport(options?: TelemetryReportOptions): Promise<string> {
-    return this.ctx.telemetry.report(options);
+    return this.#ctx.telemetry.report(options);
   }
 
   /** Waits until every event recorded so far is in the shared journal (call before exiting). */
   flush(): Promise<void> {
-    return this.ctx.telemetry.flush();
+    return this.#ctx.telemetry.flush();
   }
 
-  /** Subscribes to lifecycle events. A listener that throws never breaks an operation. */
-  on(event: 'event', listener: EventListener): this {
-    this.ctx.telemetry.on(event, listener);
+  /**
+   * Records a lifecycle event as if this manager had: it reaches the listeners, the shared journal
+   * (so `telemetryStats` and the report count it), the logger and OpenTelemetry. The pool records
+   * its execute and task events this way; an executor of your own can too. Returns the stamped event.
+   */
+  recordEvent(event: WorktreeEventInput): WorktreeEvent {
+    return this.#ctx.telemetry.record(event);
+  }
+
+  /** Batch ids the telemetry journal knows, least recent first. */
+  telemetryBatches(): Promise<string[]> {
+    return this.#ctx.telemetry.batches();
+  }
+
+  /** The retained raw telemetry events of every process (older ones live on as counts), oldest first. */
+  telemetryEvents(scope?: TelemetryScope): Promise<WorktreeEvent[]> {
+    return this.#ctx.telemetry.events(scope);
+  }
+
+  /**
+   * Copies the ignored files `.worktreeinclude` lists from the main checkout into the worktree, then
+   * runs the `setup` commands in it (no shell, in order, within `setupTimeoutMs`); each setting
+   * defaults to the configuration file's. Records `setup-start` / `setup-complete` (or `error`).
+   *
+   * @throws MiyabiError `COMMAND_FAILED` or `TIMEOUT` naming the setup command, with its last lines;
+   * `CANCELLED` when `signal` aborts; `NOT_FOUND` for an unknown id.
+   */
+  prepareWorktree(id: string, options?: PrepareWorktreeOptions): Promise<PrepareResult> {
+    return prepareWorktreeOf(this.#ctx, id, options);
+  }
+
+  /** Paths with uncommitted changes in the worktree (tracked and untracked, not ignored), sorted. */
+  async uncommittedPaths(id: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const record = await liveRecord(this.#ctx, id);
+    return uncommittedPaths(record.path, options.signal);
+  }
+
+  /** Every archive of a removed worktree (`refs/miyabi/archive/<id>`), oldest first; restoring consumes none. */
+  listArchives(options: { signal?: AbortSignal } = {}): Promise<ArchiveEntry[]> {
+    return listArchives(this.#ctx.repo.root, options.signal);
+  }
+
+  /**
+   * Deletes an archive you no longer need. One that is the only ref to work (uncommitted files, or
+   * commits no branch, tag or remote branch contains) is refused with `UNMERGED_WORK` unless `force`.
+   */
+  dropArchive(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<DropArchiveResult> {
+    return dropArchive(this.#ctx.repo.root, id, options);
+  }
+
+  /**
+   * Subscribes to lifecycle events: `'event'` for all of them, or one type (`'task-complete'`,
+   * `'execute-complete'`, ...) with its event typed. Works with `once`/`on` from `node:events`
+   * (which, as for any emitter, also settle on an `'error'` event). A listener that throws never
+   * breaks an operation.
+   */
+  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
+    this.#ctx.telemetry.on(name, listener);
     return this;
   }
 
-  off(event: 'event', listener: EventListener): this {
-    this.ctx.telemetry.off(event, listener);
+  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
+    this.#ctx.telemetry.off(name, listener);
     return this;
   }
 
-  once(event: 'event', listener: EventListener): this {
-    this.ctx.telemetry.once(event, listener);
+  once<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
+    this.#ctx.telemetry.once(name, listener);
     return this;
+  }
+
+  /** Alias of {@link on}, for `node:events` helpers. */
+  addListener<K extends keyof WorktreeEventMap>(
+    name: K,
+    listener: (event: WorktreeEventMap[K]) => unknown,
+  ): this {
+    return this.on(name, listener);
+  }
+
+  /** Alias of {@link off}, for `node:events` helpers. */
+  removeListener<K extends keyof WorktreeEventMap>(
+    name: K,
+    listener: (event: WorktreeEventMap[K]) => unknown,
+  ): this {
+    return this.off(name, listener);
+  }
+}
+
+const NO_CONFIG: LoadedConfig = { config: DEFAULT_CONFIG, source: null, warnings: [] };
+
+/** The default base: the option, else the configuration's (its absence is the file's fault), else detected. */
+async function resolveBase(
+  repo: RepositoryInfo,
+  option: string | undefined,
+  fromFile: string | undefined,
+  source: string | null,
+): Promise<BaseRef> {
+  if (option !== undefined || fromFile === undefined) return resolveDefaultBase(repo, option);
+  try {
+    return await resolveDefaultBase(repo, fromFile);
+  } catch (error) {
+    if (!isMiyabiError(error, 'NOT_FOUND')) throw error;
+    throw new MiyabiError('INVALID_CONFIG', `${basename(source ?? 'config')}: baseBranch: ${error.message}`, {
+      hint: error.hint,
+      cause: error,
+      details: { file: source, baseBranch: fromFile },
+    });
+  }
+}
+
+function assertBranchPattern(pattern: unknown): void {
+  const problem = branchPatternProblem(pattern);
+  if (problem) {
+    throw new MiyabiError('INVALID_ARGUMENT', `branchPattern ${describe(pattern)} ${problem}`, {
+      hint: "Pass a pattern like 'feature/issue-{issue}'.",
+    });
   }
 }
 

@@ -1,8 +1,22 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
-import type { WorktreeInfo } from '../manager/types.js';
+import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { worktreeEnvironment } from '../process/task-environment.js';
+import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
+import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
-import type { TaskError, TaskExecutor, TaskResult, TaskStatus, WorktreeTask } from './types.js';
+import type {
+  PoolMergeOptions,
+  PoolPushOptions,
+  TaskError,
+  TaskExecutor,
+  TaskResult,
+  TaskStatus,
+  UnmergedWork,
+  WorktreeTask,
+} from './types.js';
 
 /** Why a task's signal was aborted: its own timeout, or the batch (fail-fast or caller abort). */
 export class TaskAbort extends Error {
@@ -23,6 +37,11 @@ export interface TaskRun {
   readonly timeoutMs: number;
   readonly abortGraceMs: number;
   readonly autoCleanup: boolean;
+  readonly prepare: Required<PrepareSettings>;
+  readonly merge: PoolMergeOptions | undefined;
+  readonly push: PoolPushOptions | undefined;
+  /** `<logDir>/<batchId>/issue-<n>.log` */
+  readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -32,17 +51,35 @@ type ExecutorOutcome =
   | { kind: 'error'; error: unknown }
   | { kind: 'abandoned' };
 
+/** How far a task got: filled in stage by stage, then turned into the one {@link TaskResult}. */
+interface Progress {
+  status: TaskStatus;
+  stage?: TaskStage;
+  error?: TaskError;
+  output?: unknown;
+  prepare?: PrepareResult;
+  merge?: MergeResult;
+  push?: PushResult;
+  uncommitted?: readonly string[];
+}
+
 /**
- * One whole task lifecycle: create the worktree, run the executor under a timeout that aborts its
- * signal (and settles the task even if the executor ignores it), then mark and clean up.
+ * One whole task lifecycle: create the worktree, prepare it (`.worktreeinclude`, `setup`), run the
+ * executor, merge and push when asked — all under a timeout that aborts the task's signal (and
+ * settles the task even if the executor ignores it) — then mark and clean up. The first stage that
+ * does not succeed decides the result's status and `stage`; later stages are skipped.
  */
 export async function runTask(run: TaskRun): Promise<TaskResult> {
   const started = performance.now();
   const { manager, task, batchId } = run;
   const elapsed = () => Math.round(performance.now() - started);
-  if (run.batchSignal.aborted) return cancelledBeforeStart(task, run.batchSignal, elapsed());
+  if (run.batchSignal.aborted) {
+    const error = { message: `not started: ${abortMessage(run.batchSignal.reason)}`, code: 'CANCELLED' };
+    return finish(run, { status: 'cancelled', stage: 'create', error }, undefined, elapsed());
+  }
 
   const controller = new AbortController();
+  const { signal } = controller;
   const onBatchAbort = () => controller.abort(run.batchSignal.reason);
   run.batchSignal.addEventListener('abort', onBatchAbort, { once: true });
   const span = startTaskSpan({
@@ -50,14 +87,14 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     batchId,
     ...(task.agentType ? { attributes: { 'miyabi.agent.type': task.agentType } } : {}),
   });
-  let finalOutcome: TaskStatus = 'failed';
-  let finalError: TaskError | undefined;
+  const progress: Progress = { status: 'success' };
+  let worktree: WorktreeInfo | undefined;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    let worktree: WorktreeInfo;
     const createSpan = span.child('create');
     try {
       worktree = await manager.createWorktree(task.issueNumber, {
-        signal: controller.signal,
+        signal,
         batchId,
         ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
         ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
@@ -65,111 +102,255 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       createSpan.end();
     } catch (error) {
       createSpan.end(error);
-      finalOutcome = controller.signal.aborted ? 'cancelled' : 'failed';
-      finalError = describeError(error, controller.signal);
-      return {
-        issueNumber: task.issueNumber,
-        worktreeId: '',
-        status: finalOutcome,
-        durationMs: elapsed(),
-        error: finalError,
-        cleanedUp: false,
-      };
+      fail(progress, 'create', error, signal);
+      return finish(run, progress, undefined, elapsed());
     }
     run.onWorktree(worktree, 'active');
     span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
-
-    const timer = setTimeout(
+    const env = worktreeEnvironment(worktree, batchId);
+    // The budget covers everything the task does in its worktree: setup, command, merge and push.
+    timer = setTimeout(
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
       run.timeoutMs,
     );
-    const execStarted = performance.now();
-    manager.ctx.telemetry.record({
-      type: 'execute-start',
-      worktreeId: worktree.id,
-      issueNumber: task.issueNumber,
-      branch: worktree.branchName,
-      batchId,
-    });
-    const executeSpan = span.child('execute');
-    const outcome = await settleExecutor(run, worktree, controller.signal);
-    clearTimeout(timer);
-    const { status, error, output } = classify(outcome, controller.signal);
-    executeSpan.end(error ? new Error(error.message) : undefined);
-    finalOutcome = status;
-    finalError = error;
-    manager.ctx.telemetry.record({
-      type: 'execute-complete',
-      worktreeId: worktree.id,
-      issueNumber: task.issueNumber,
-      branch: worktree.branchName,
-      batchId,
-      durationMs: Math.round(performance.now() - execStarted),
-      success: status === 'success',
-      status,
-    });
-    // A failed or timed-out execution is an error of the run; a cancellation is the caller's choice.
-    if (error && (status === 'failed' || status === 'timeout')) {
-      manager.ctx.telemetry.record({
-        type: 'error',
-        worktreeId: worktree.id,
-        issueNumber: task.issueNumber,
-        branch: worktree.branchName,
-        batchId,
-        operation: 'execute',
-        message: error.message,
-        ...(error.code !== undefined ? { code: error.code } : {}),
-      });
+    await startLog(run.logFile, worktree);
+
+    if (run.prepare.include || run.prepare.setup.length > 0) {
+      try {
+        progress.prepare = await manager.prepareWorktree(worktree.id, {
+          ...run.prepare,
+          signal,
+          batchId,
+          logFile: run.logFile,
+        });
+      } catch (error) {
+        fail(progress, 'setup', error, signal);
+      }
     }
 
-    const finalStatus = status === 'success' ? 'completed' : 'failed';
-    const base = {
-      issueNumber: task.issueNumber,
-      worktreeId: worktree.id,
-      status,
-      worktreePath: worktree.path,
-      branchName: worktree.branchName,
-      ...(error ? { error } : {}),
-      ...(output !== undefined ? { output } : {}),
-    };
+    let outcome: ExecutorOutcome | undefined;
+    if (progress.status === 'success') {
+      outcome = await execute(run, worktree, progress, { signal, env, span });
+    }
+    if (progress.status === 'success' && run.merge) await merge(run, worktree, progress, signal);
+    if (progress.status === 'success' && run.push) await push(run, worktree, progress, signal);
+    clearTimeout(timer);
+
+    const marked = await manager
+      .updateStatus(worktree.id, progress.status === 'success' ? 'completed' : 'failed')
+      .catch((error: unknown) => {
+        if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
+        return undefined;
+      });
+    if (marked) run.onWorktree(marked, marked.status);
+    if (!run.autoCleanup || !marked) return finish(run, progress, worktree, elapsed());
+    // An executor that ignored its signal may still be writing there: never delete under it.
+    if (outcome?.kind === 'abandoned') {
+      const message = `${progress.error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
+      progress.error = { ...progress.error, message };
+      return finish(run, progress, worktree, elapsed());
+    }
     try {
-      const marked = await manager.updateStatus(worktree.id, finalStatus);
-      run.onWorktree(marked, finalStatus);
-      if (!run.autoCleanup) return { ...base, durationMs: elapsed(), cleanedUp: false };
-      // An executor that ignored its signal may still be writing there: never delete under it.
-      if (outcome.kind === 'abandoned') {
-        const message = `${error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
-        return { ...base, error: { ...error, message }, durationMs: elapsed(), cleanedUp: false };
-      }
-      const removed = await span.step('cleanup', () => manager.removeWorktree(worktree.id, { batchId }));
+      const removed = await span.step('cleanup', () => manager.removeWorktree(worktree!.id, { batchId }));
       run.onWorktree(marked, 'removed');
-      return {
-        ...base,
-        durationMs: elapsed(),
+      return finish(run, progress, worktree, elapsed(), {
         cleanedUp: removed.worktreeRemoved,
         ...(removed.archived ? { archiveRef: removed.archived.ref } : {}),
-      };
+        archivedPaths: removed.archived?.uncommittedPaths ?? [],
+      });
     } catch (cleanupError) {
-      // The task's own outcome stands; the worktree stays for `cleanup` to reclaim.
-      return {
-        ...base,
-        durationMs: elapsed(),
-        cleanedUp: false,
-        error: error ?? describeError(cleanupError, undefined),
-      };
+      // The worktree stays for cleanupAll; a task that had succeeded so far now failed at cleanup.
+      if (progress.status === 'success') fail(progress, 'cleanup', cleanupError, undefined);
+      return finish(run, progress, worktree, elapsed());
     }
   } finally {
+    clearTimeout(timer);
     run.batchSignal.removeEventListener('abort', onBatchAbort);
-    span.end(finalOutcome, finalError ? new Error(finalError.message) : undefined);
+    span.end(progress.status, progress.error ? new Error(progress.error.message) : undefined);
   }
+}
+
+/** Runs the executor between its execute events and records its outcome on `progress`. */
+async function execute(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    span: ReturnType<typeof startTaskSpan>;
+  },
+): Promise<ExecutorOutcome> {
+  const { manager, task, batchId } = run;
+  const eventBase = {
+    worktreeId: worktree.id,
+    issueNumber: task.issueNumber,
+    branch: worktree.branchName,
+    batchId,
+  };
+  const execStarted = performance.now();
+  manager.recordEvent({ type: 'execute-start', ...eventBase });
+  const executeSpan = context.span.child('execute');
+  const outcome = await settleExecutor(run, worktree, progress, context);
+  const classified = classify(outcome, context.signal);
+  executeSpan.end(classified.error ? new Error(classified.error.message) : undefined);
+  if (classified.output !== undefined) progress.output = classified.output;
+  manager.recordEvent({
+    type: 'execute-complete',
+    ...eventBase,
+    durationMs: Math.round(performance.now() - execStarted),
+    success: classified.status === 'success',
+    status: classified.status,
+  });
+  if (classified.error) {
+    progress.status = classified.status;
+    progress.stage = 'execute';
+    progress.error = classified.error;
+    // A failed or timed-out execution is an error of the run; a cancellation is the caller's choice.
+    if (classified.status !== 'cancelled') {
+      manager.recordEvent({
+        type: 'error',
+        ...eventBase,
+        operation: 'execute',
+        message: classified.error.message,
+        ...(classified.error.code !== undefined ? { code: classified.error.code } : {}),
+      });
+    }
+  }
+  return outcome;
+}
+
+/**
+ * Merges the task's branch. A branch with nothing to merge while the worktree holds changes is
+ * `NOTHING_COMMITTED`: the task's work was never merged, whatever "up-to-date" suggests.
+ */
+async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
+  const options = run.merge ?? {};
+  try {
+    const merged = await run.manager.mergeWorktree(worktree.id, { ...options, signal, batchId: run.batchId });
+    progress.merge = merged;
+    if (merged.status !== 'up-to-date') return;
+    const paths = await run.manager.uncommittedPaths(worktree.id, { signal });
+    if (paths.length === 0) return;
+    progress.uncommitted = paths;
+    const error = new MiyabiError(
+      'NOTHING_COMMITTED',
+      `nothing to merge: the task committed nothing but left ${paths.length} changed file(s) (${preview(paths)})`,
+    );
+    run.manager.recordEvent({
+      type: 'error',
+      worktreeId: worktree.id,
+      issueNumber: worktree.issueNumber,
+      branch: worktree.branchName,
+      batchId: run.batchId,
+      operation: 'merge',
+      code: error.code,
+      message: error.message,
+    });
+    fail(progress, 'merge', error, signal);
+  } catch (error) {
+    fail(progress, 'merge', error, signal);
+  }
+}
+
+async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
+  try {
+    progress.push = await run.manager.pushWorktree(worktree.id, {
+      remote: run.push?.remote ?? 'origin',
+      signal,
+      batchId: run.batchId,
+    });
+  } catch (error) {
+    fail(progress, 'push', error, signal);
+  }
+}
+
+/** Marks the task ended at `stage`: timed out or cancelled if its signal says so, else failed. */
+function fail(progress: Progress, stage: TaskStage, error: unknown, signal: AbortSignal | undefined): void {
+  progress.stage = stage;
+  const reason: unknown = signal?.aborted ? signal.reason : undefined;
+  if (reason instanceof TaskAbort && reason.kind === 'timeout') {
+    progress.status = 'timeout';
+    progress.error = { message: reason.message, code: 'TIMEOUT' };
+  } else if (signal?.aborted || isMiyabiError(error, 'CANCELLED')) {
+    progress.status = 'cancelled';
+    progress.error = describeError(error, signal);
+  } else {
+    // A setup that ran out of its own budget is a timeout too.
+    progress.status = isMiyabiError(error, 'TIMEOUT') ? 'timeout' : 'failed';
+    progress.error = describeError(error, undefined);
+  }
+}
+
+/** The one result of a task, from what `progress` recorded; records its `task-complete` event. */
+function finish(
+  run: TaskRun,
+  progress: Progress,
+  worktree: WorktreeInfo | undefined,
+  durationMs: number,
+  removal?: { cleanedUp: boolean; archiveRef?: string; archivedPaths: readonly string[] },
+): TaskResult {
+  const archivedPaths = removal?.archivedPaths ?? [];
+  const unmergedPaths = archivedPaths.length > 0 ? archivedPaths : (progress.uncommitted ?? []);
+  const unmergedWork: UnmergedWork | undefined =
+    unmergedPaths.length > 0
+      ? { paths: unmergedPaths, ...(archivedPaths.length > 0 && removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}) }
+      : undefined;
+  const fields = {
+    issueNumber: run.task.issueNumber,
+    worktreeId: worktree?.id ?? '',
+    durationMs,
+    ...(progress.output !== undefined ? { output: progress.output } : {}),
+    ...(worktree ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile } : {}),
+    ...(progress.prepare ? { prepare: progress.prepare } : {}),
+    ...(progress.merge ? { merge: progress.merge } : {}),
+    ...(progress.push ? { push: progress.push } : {}),
+    ...(unmergedWork ? { unmergedWork } : {}),
+    cleanedUp: removal?.cleanedUp ?? false,
+    ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
+  };
+  const result: TaskResult =
+    progress.status === 'success'
+      ? { ...fields, status: 'success' }
+      : {
+          ...fields,
+          status: progress.status,
+          stage: progress.stage ?? 'execute',
+          error: progress.error ?? { message: progress.status },
+        };
+  if (worktree) {
+    run.manager.recordEvent({
+      type: 'task-complete',
+      worktreeId: worktree.id,
+      issueNumber: run.task.issueNumber,
+      branch: worktree.branchName,
+      batchId: run.batchId,
+      durationMs,
+      status: result.status,
+      ...(result.stage !== undefined ? { stage: result.stage } : {}),
+      ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
+    });
+  }
+  return result;
+}
+
+/** The log file's header (and its folder): the setup and the executor append below it. */
+async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> {
+  await mkdir(dirname(logFile), { recursive: true });
+  await appendFile(
+    logFile,
+    `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}\n`,
+  );
 }
 
 /** Runs the executor; once the signal aborts it gets `abortGraceMs` to settle, then it is abandoned. */
 async function settleExecutor(
   run: TaskRun,
   worktree: WorktreeInfo,
-  signal: AbortSignal,
+  progress: Progress,
+  context: { signal: AbortSignal; env: Readonly<Record<string, string>> },
 ): Promise<ExecutorOutcome> {
+  const { signal } = context;
   const execution: Promise<ExecutorOutcome> = Promise.resolve()
     .then(() =>
       run.executor(worktree, run.task, {
@@ -178,6 +359,11 @@ async function settleExecutor(
         task: run.task,
         batchId: run.batchId,
         timeoutMs: run.timeoutMs,
+        logFile: run.logFile,
+        env: context.env,
+        setOutput: (output) => {
+          progress.output = output;
+        },
       }),
     )
     .then(
@@ -218,29 +404,29 @@ function classify(
   return { status: 'failed', error: { message: 'executor was abandoned' } };
 }
 
-function cancelledBeforeStart(task: WorktreeTask, signal: AbortSignal, durationMs: number): TaskResult {
-  return {
-    issueNumber: task.issueNumber,
-    worktreeId: '',
-    status: 'cancelled',
-    durationMs,
-    error: { message: `not started: ${abortMessage(signal.reason)}`, code: 'CANCELLED' },
-    cleanedUp: false,
-  };
-}
-
 function abortMessage(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   return reason === undefined ? 'aborted' : String(reason);
 }
 
-/** A thrown value (of any type) as plain data. */
+function preview(paths: readonly string[]): string {
+  return paths.length > 3 ? `${paths.slice(0, 3).join(', ')}, …` : paths.join(', ');
+}
+
+/** A thrown value (of any type) as plain data; conflicting paths of a `MERGE_CONFLICT` included. */
 export function describeError(error: unknown, signal: AbortSignal | undefined): TaskError {
   if (signal?.aborted && !(isMiyabiError(error) && error.code !== 'CANCELLED')) {
     return { message: abortMessage(signal.reason), code: 'CANCELLED' };
   }
   const err = toError(error);
-  if (err instanceof MiyabiError) return { message: err.message, code: err.code, hint: err.hint };
+  if (err instanceof MiyabiError) {
+    return {
+      message: err.message,
+      code: err.code,
+      hint: err.hint,
+      ...(err.conflicts ? { conflicts: err.conflicts.map((conflict) => conflict.path) } : {}),
+    };
+  }
   const code = (err as { code?: unknown }).code;
   return { message: err.message, ...(typeof code === 'string' ? { code } : {}) };
 }

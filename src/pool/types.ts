@@ -1,5 +1,15 @@
 import type { Logger } from '../log.js';
-import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
+import type {
+  MergeResult,
+  MergeStrategy,
+  PushResult,
+  WorktreeInfo,
+  WorktreeStatus,
+} from '../manager/types.js';
+import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
+import type { TaskStage } from '../telemetry/events.js';
+
+export type { TaskStage } from '../telemetry/events.js';
 
 /** One unit of work: an issue to be handled in its own worktree. */
 export interface WorktreeTask {
@@ -14,22 +24,37 @@ export interface WorktreeTask {
 }
 
 /** What an executor gets besides the worktree and the task. */
-export interface TaskContext {
+export interface TaskContext<T = unknown> {
   /** Aborted on timeout, fail-fast or batch abort: pass it to everything the task starts. */
   readonly signal: AbortSignal;
   readonly worktree: WorktreeInfo;
   readonly task: WorktreeTask;
   /** Groups this batch's telemetry events. */
   readonly batchId: string;
-  /** The task's own time budget in ms. */
+  /** The task's own time budget in ms (setup, command, merge and push together). */
   readonly timeoutMs: number;
+  /**
+   * The task's log file (`<logDir>/<batchId>/issue-<n>.log`), where setup output already is:
+   * append your command's output to it (`runCommand(..., { output: { file: ctx.logFile } })`).
+   */
+  readonly logFile: string;
+  /**
+   * The `MIYABI_*` variables of this task (issue, path, branch, worktree id, batch id): give them
+   * to every process the task starts, so removal can find and stop any that outlive it.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Records what the task produced so far: it becomes the result's `output` even when the executor
+   * then throws or times out (the resolved value, if any, replaces it).
+   */
+  setOutput(output: T): void;
 }
 
 /** Runs one task in its worktree; its resolved value becomes the result's `output`. */
 export type TaskExecutor<T = unknown> = (
   worktree: WorktreeInfo,
   task: WorktreeTask,
-  ctx: TaskContext,
+  ctx: TaskContext<T>,
 ) => Promise<T>;
 
 export type TaskStatus = 'success' | 'failed' | 'timeout' | 'cancelled';
@@ -39,25 +64,71 @@ export interface TaskError {
   readonly message: string;
   readonly code?: string;
   readonly hint?: string;
+  /** For `MERGE_CONFLICT`: the conflicting paths. */
+  readonly conflicts?: readonly string[];
 }
 
-export interface TaskResult<T = unknown> {
+/** Uncommitted changes a task left that were not merged (archived when its worktree was removed). */
+export interface UnmergedWork {
+  /** The changed paths, relative to the worktree. */
+  readonly paths: readonly string[];
+  /** Where they were saved (`refs/miyabi/archive/<id>`); absent while the worktree is kept. */
+  readonly archiveRef?: string;
+}
+
+/** What every task result carries, whatever its status. */
+interface TaskResultFields<T> {
   readonly issueNumber: number;
   /** Empty when the worktree was never created (the task failed or was cancelled before). */
   readonly worktreeId: string;
-  readonly status: TaskStatus;
-  /** Whole lifecycle: create, execute and cleanup. */
+  /** Whole lifecycle: create, setup, execute, merge, push and cleanup. */
   readonly durationMs: number;
-  readonly error?: TaskError;
+  /** What the executor returned, or last passed to `ctx.setOutput` (also for failed tasks). */
   readonly output?: T;
   /** Worktree path and branch, for follow-up steps (merge, push, inspection). */
   readonly worktreePath?: string;
   readonly branchName?: string;
+  /** The task's log file (setup output, and the command's if the executor writes it there). */
+  readonly logFile?: string;
+  /** What `.worktreeinclude` copying and `setup` did, when they ran. */
+  readonly prepare?: PrepareResult;
+  /** With the pool's `merge`: what the merge did (absent when it failed: see `error`). */
+  readonly merge?: MergeResult;
+  /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
+  readonly push?: PushResult;
+  /** Uncommitted changes the task left that were not merged. */
+  readonly unmergedWork?: UnmergedWork;
   /** True when the worktree was removed after the task (autoCleanup). */
   readonly cleanedUp: boolean;
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
 }
+
+/** A task whose command and every follow-up asked for (merge, push) succeeded. */
+export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
+  readonly status: 'success';
+  readonly stage?: undefined;
+  readonly error?: undefined;
+}
+
+/** A task that did not succeed: where (`stage`) and why (`error`). */
+export interface TaskUnsuccessful<T = unknown, S extends Exclude<TaskStatus, 'success'> = Exclude<TaskStatus, 'success'>>
+  extends TaskResultFields<T> {
+  readonly status: S;
+  /** The lifecycle stage the task ended in. */
+  readonly stage: TaskStage;
+  readonly error: TaskError;
+}
+
+/**
+ * How a task ended, as one value: every count, the report, the CLI's table, live view, JSON and exit
+ * code derive from it. `success` only when the command and every follow-up asked for succeeded.
+ */
+export type TaskResult<T = unknown> =
+  | TaskSucceeded<T>
+  | TaskUnsuccessful<T, 'failed'>
+  | TaskUnsuccessful<T, 'timeout'>
+  | TaskUnsuccessful<T, 'cancelled'>;
 
 export interface PoolExecutionResult<T = unknown> {
   readonly batchId: string;
@@ -86,6 +157,31 @@ export interface PoolConfig {
   readonly autoCleanup?: boolean;
   /** How long an aborted executor may take to settle before its task is settled anyway. @default 5_000 */
   readonly abortGraceMs?: number;
+  /**
+   * Merge each successful task's branch back (safely: no checkout is switched, a conflict changes
+   * nothing and fails the task at stage `merge`). Off unless given. @default undefined
+   */
+  readonly merge?: PoolMergeOptions;
+  /** Push each successful task's branch (after its merge, if any). Off unless given. @default undefined */
+  readonly push?: PoolPushOptions;
+  /** `.worktreeinclude` copying and `setup` commands for each new worktree. @default the configuration file's */
+  readonly prepare?: PrepareSettings;
+  /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
+  readonly logDir?: string;
+}
+
+export interface PoolMergeOptions {
+  /** Target branch. @default each worktree's base branch */
+  readonly into?: string;
+  /** @default 'merge' */
+  readonly strategy?: MergeStrategy;
+  /** Message of the merge (or squash) commit. */
+  readonly message?: string;
+}
+
+export interface PoolPushOptions {
+  /** @default 'origin' */
+  readonly remote?: string;
 }
 
 export interface PoolCreateOptions extends PoolConfig {
@@ -93,7 +189,10 @@ export interface PoolCreateOptions extends PoolConfig {
   readonly repoPath?: string;
   readonly worktreeDir?: string;
   readonly baseBranch?: string;
+  readonly branchPattern?: string;
   readonly logger?: Logger;
+  /** Read the repository's configuration file for defaults (explicit options win). @default true */
+  readonly config?: boolean;
 }
 
 export interface ExecuteOptions {

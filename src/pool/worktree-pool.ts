@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
+import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { MiyabiError } from '../errors.js';
+import { branchNameProblem } from '../git/branch-name.js';
+import type { MergeStrategy } from '../manager/types.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { resolvePrepareSettings } from '../setup/prepare-settings.js';
+import { validateBatch } from './validate-batch.js';
 import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
@@ -11,12 +18,30 @@ import type {
   PoolConfig,
   PoolCreateOptions,
   PoolExecutionResult,
+  PoolMergeOptions,
+  PoolPushOptions,
   PoolStats,
   TaskContext,
   TaskExecutor,
   TaskResult,
   WorktreeTask,
 } from './types.js';
+
+/** The pool's options in force. */
+export interface ResolvedPoolConfig {
+  readonly maxConcurrency: number;
+  readonly timeoutMs: number;
+  readonly failFast: boolean;
+  readonly autoCleanup: boolean;
+  readonly abortGraceMs: number;
+  readonly prepare: Required<PrepareSettings>;
+  readonly merge: PoolMergeOptions | undefined;
+  readonly push: PoolPushOptions | undefined;
+  /** Absolute folder of the per-task logs. */
+  readonly logDir: string;
+}
+
+const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
 
 const DEFAULTS = {
   maxConcurrency: 3,
@@ -33,7 +58,8 @@ const DEFAULTS = {
  */
 export class WorktreePool {
   readonly manager: WorktreeManager;
-  readonly config: Readonly<Required<PoolConfig>>;
+  /** The options in force: yours, else the manager's configuration file's, else the defaults. */
+  readonly config: ResolvedPoolConfig;
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
 
@@ -48,39 +74,45 @@ export class WorktreePool {
       );
     }
     this.manager = manager;
-    this.config = validateConfig(config);
+    const resolved = validateConfig(config, manager.config);
+    const logDir = resolved.logDir === '' ? join(manager.stateDir, 'logs') : resolved.logDir;
+    this.config = { ...resolved, logDir: isAbsolute(logDir) ? logDir : resolve(manager.repoPath, logDir) };
     this.#queue = new PQueue({ concurrency: this.config.maxConcurrency });
   }
 
   /** Opens the repository (from `repoPath`, else `cwd`, else the process cwd) and makes a pool on it. */
   static async create(options: PoolCreateOptions = {}): Promise<WorktreePool> {
-    const config = validateConfig(options);
+    // Checked before the repository is opened, so bad options fail alone; again with the file's defaults below.
+    validateConfig(options, DEFAULT_CONFIG);
     const managerOptions = {
-      maxConcurrency: config.maxConcurrency,
+      ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
       ...(options.worktreeDir !== undefined ? { worktreeDir: options.worktreeDir } : {}),
       ...(options.baseBranch !== undefined ? { baseBranch: options.baseBranch } : {}),
+      ...(options.branchPattern !== undefined ? { branchPattern: options.branchPattern } : {}),
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.config !== undefined ? { config: options.config } : {}),
     };
     const manager = options.repoPath
       ? await WorktreeManager.open({ repoPath: options.repoPath, ...managerOptions })
       : await WorktreeManager.discover({ ...(options.cwd ? { cwd: options.cwd } : {}), ...managerOptions });
-    return new WorktreePool(manager, config);
+    return new WorktreePool(manager, { ...options, maxConcurrency: manager.maxConcurrency });
   }
 
   /**
    * Runs every task in its own worktree. Resolves (never rejects for a task's failure) with the
-   * results in input order; rejects only for bad input, before anything starts. Duplicate issue
-   * numbers are refused: two worktrees of one issue would fight over its branch.
+   * results in input order; rejects only for bad input, before anything starts: malformed tasks,
+   * duplicate issue numbers (two worktrees of one issue would fight over its branch), a bad
+   * `branchName`, a merge target that is no local branch, a push remote that does not exist.
    */
   async executeParallel<T = unknown>(
     tasks: readonly WorktreeTask[],
     executor: TaskExecutor<T>,
     options: ExecuteOptions = {},
   ): Promise<PoolExecutionResult<T>> {
-    validateTasks(tasks);
     if (typeof executor !== 'function') {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
+    await this.validate(tasks, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const batch = new AbortController();
@@ -101,6 +133,10 @@ export class WorktreePool {
                 timeoutMs: this.config.timeoutMs,
                 abortGraceMs: this.config.abortGraceMs,
                 autoCleanup: this.config.autoCleanup,
+                prepare: this.config.prepare,
+                merge: this.config.merge,
+                push: this.config.push,
+                logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
@@ -116,6 +152,16 @@ export class WorktreePool {
     } finally {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /**
+   * Checks a batch without running anything: what `executeParallel` would refuse before starting
+   * (malformed or duplicate tasks, bad branch names, a merge target that is no local branch, a push
+   * remote that does not exist) throws here as the same `INVALID_ARGUMENT`.
+   */
+  async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
+    validateTasks(tasks);
+    await validateBatch(this.manager, tasks, this.config, options.signal);
   }
 
   /** `executeParallel` for plain issue numbers and a function of the worktree path. */
@@ -156,11 +202,13 @@ export class WorktreePool {
   }
 }
 
-function validateConfig(config: PoolConfig): Required<PoolConfig> {
+/** Options checked, on top of the configuration file's values, on top of the defaults. */
+function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolConfig {
   if (typeof config !== 'object' || config === null) {
     throw new MiyabiError('INVALID_ARGUMENT', `pool config must be an object, got ${describe(config)}`);
   }
-  const merged = { ...DEFAULTS, ...definedOnly(config) };
+  const fromFile = definedOnly({ maxConcurrency: file.maxConcurrency, timeoutMs: file.timeoutMs });
+  const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
   for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs'] as const) {
     const value = merged[key];
     const integerOnly = key === 'maxConcurrency';
@@ -185,13 +233,62 @@ function validateConfig(config: PoolConfig): Required<PoolConfig> {
       throw new MiyabiError('INVALID_ARGUMENT', `${key} must be true or false, got ${describe(merged[key])}`);
     }
   }
+  if (config.logDir !== undefined && (typeof config.logDir !== 'string' || config.logDir === '')) {
+    throw new MiyabiError('INVALID_ARGUMENT', `logDir must be a folder path, got ${describe(config.logDir)}`);
+  }
   return {
     maxConcurrency: merged.maxConcurrency,
     timeoutMs: merged.timeoutMs,
     failFast: merged.failFast,
     autoCleanup: merged.autoCleanup,
     abortGraceMs: merged.abortGraceMs,
+    prepare: resolvePrepareSettings(file, config.prepare),
+    merge: checkMergeOptions(config.merge),
+    push: checkPushOptions(config.push),
+    logDir: config.logDir ?? '',
   };
+}
+
+function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOptions | undefined {
+  if (merge === undefined) return undefined;
+  if (typeof merge !== 'object' || merge === null) {
+    throw new MiyabiError('INVALID_ARGUMENT', `merge must be an object like { into, strategy }, got ${describe(merge)}`, {
+      hint: 'Pass merge: {} to merge into each base branch, or leave it out not to merge.',
+    });
+  }
+  if (merge.strategy !== undefined && !MERGE_STRATEGIES.includes(merge.strategy)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `merge.strategy must be one of ${MERGE_STRATEGIES.join(', ')}, got ${describe(merge.strategy)}`,
+    );
+  }
+  if (merge.into !== undefined) {
+    const problem = branchNameProblem(merge.into);
+    if (problem) {
+      throw new MiyabiError('INVALID_ARGUMENT', `merge.into ${describe(merge.into)} is not a branch name: it ${problem}`, {
+        details: { option: 'merge.into' },
+      });
+    }
+  }
+  if (merge.message !== undefined && typeof merge.message !== 'string') {
+    throw new MiyabiError('INVALID_ARGUMENT', `merge.message must be a string, got ${describe(merge.message)}`);
+  }
+  return merge;
+}
+
+function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | undefined {
+  if (push === undefined) return undefined;
+  if (typeof push !== 'object' || push === null) {
+    throw new MiyabiError('INVALID_ARGUMENT', `push must be an object like { remote }, got ${describe(push)}`, {
+      hint: "Pass push: {} to push to 'origin', or leave it out not to push.",
+    });
+  }
+  if (push.remote !== undefined && (typeof push.remote !== 'string' || push.remote === '' || push.remote.startsWith('-'))) {
+    throw new MiyabiError('INVALID_ARGUMENT', `push.remote must be a remote name, got ${describe(push.remote)}`, {
+      details: { option: 'push.remote' },
+    });
+  }
+  return push;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
@@ -208,6 +305,17 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
       throw new MiyabiError('INVALID_ARGUMENT', `tasks[${index}] must be an object, got ${describe(task)}`);
     }
     assertIssueNumber(task.issueNumber);
+    for (const key of ['branchName', 'baseBranch'] as const) {
+      const value = task[key];
+      const problem = value === undefined ? undefined : branchNameProblem(value);
+      if (problem) {
+        throw new MiyabiError(
+          'INVALID_ARGUMENT',
+          `tasks[${index}].${key} ${describe(value)} is not a branch name: it ${problem}`,
+          { hint: 'Pass a name like feature/issue-42, or leave it out.', details: { option: key, issueNumber: task.issueNumber } },
+        );
+      }
+    }
     if (seen.has(task.issueNumber)) {
       throw new MiyabiError('INVALID_ARGUMENT', `issue ${task.issueNumber} appears twice in the batch`, {
         hint: 'Give each issue once: two worktrees of one issue would compete for its branch.',

@@ -1,15 +1,18 @@
 import { MiyabiError } from '../errors.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
-import type { WorktreeEvent } from './events.js';
+import { WORKTREE_EVENT_TYPES, type WorktreeEvent, type WorktreeEventMap } from './events.js';
 
-/** The one event name: every lifecycle event arrives as `'event'`, discriminated by `type`. */
-export type TelemetryEventName = 'event';
+/** `'event'` for every lifecycle event, or one event type (`'task-complete'`) for just those. */
+export type TelemetryEventName = keyof WorktreeEventMap;
 
 /** A subscriber to lifecycle events. A returned promise that rejects is logged, like a throw. */
-export type WorktreeEventListener = (event: WorktreeEvent) => unknown;
+export type WorktreeEventListener<K extends TelemetryEventName = 'event'> = (
+  event: WorktreeEventMap[K],
+) => unknown;
 
 interface Subscription {
-  readonly listener: WorktreeEventListener;
+  readonly name: TelemetryEventName;
+  readonly listener: WorktreeEventListener<never>;
   readonly once: boolean;
 }
 
@@ -31,34 +34,37 @@ export class TelemetryEmitter {
     return this.#subscriptions.length;
   }
 
-  /** Calls `listener` for every event until {@link off}. */
-  on(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  /** Calls `listener` for every event of `name` (`'event'`: all) until {@link off}. */
+  on<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     this.#subscribe(name, listener, false);
     return this;
   }
 
-  /** Calls `listener` for the next event only. */
-  once(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  /** Calls `listener` for the next event of `name` only. */
+  once<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     this.#subscribe(name, listener, true);
     return this;
   }
 
-  /** Removes one subscription of `listener` (also one made with `once`); unknown listeners are ignored. */
-  off(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  /** Removes one subscription of `listener` to `name` (also one made with `once`); unknown ones are ignored. */
+  off<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     assertEventName(name);
-    const index = this.#subscriptions.findLastIndex((s) => s.listener === listener);
+    const index = this.#subscriptions.findLastIndex((s) => s.name === name && s.listener === listener);
     if (index >= 0) this.#subscriptions = this.#subscriptions.toSpliced(index, 1);
     return this;
   }
 
-  /** Delivers `event` to every listener; never throws. */
+  /** Delivers `event` to the listeners of `'event'` and of its type, in subscription order; never throws. */
   emit(event: WorktreeEvent): void {
     // Iterate a snapshot: listeners may subscribe or unsubscribe while we deliver.
-    const current = this.#subscriptions;
-    if (current.some((s) => s.once)) this.#subscriptions = current.filter((s) => !s.once);
+    const current = this.#subscriptions.filter((s) => s.name === 'event' || s.name === event.type);
+    if (current.some((s) => s.once)) {
+      const fired = new Set(current.filter((s) => s.once));
+      this.#subscriptions = this.#subscriptions.filter((s) => !fired.has(s));
+    }
     for (const { listener } of current) {
       try {
-        const result = listener(event);
+        const result = (listener as WorktreeEventListener)(event);
         if (isThenable(result)) result.then(undefined, (error: unknown) => this.#warn(event, error));
       } catch (error) {
         this.#warn(event, error);
@@ -66,12 +72,12 @@ export class TelemetryEmitter {
     }
   }
 
-  #subscribe(name: TelemetryEventName, listener: WorktreeEventListener, once: boolean): void {
+  #subscribe(name: TelemetryEventName, listener: WorktreeEventListener<never>, once: boolean): void {
     assertEventName(name);
     if (typeof listener !== 'function') {
       throw new MiyabiError('INVALID_ARGUMENT', `listener must be a function, got ${typeof listener}`);
     }
-    this.#subscriptions = [...this.#subscriptions, { listener, once }];
+    this.#subscriptions = [...this.#subscriptions, { name, listener, once }];
   }
 
   #warn(event: WorktreeEvent, error: unknown): void {
@@ -89,14 +95,10 @@ export class TelemetryEmitter {
 }
 
 function assertEventName(name: unknown): asserts name is TelemetryEventName {
-  if (name !== 'event') {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `unknown event name ${JSON.stringify(name)}; the only one is 'event'`,
-      {
-        hint: "Subscribe with on('event', listener) and switch on event.type.",
-      },
-    );
+  if (name !== 'event' && !WORKTREE_EVENT_TYPES.includes(name as never)) {
+    throw new MiyabiError('INVALID_ARGUMENT', `unknown event name ${JSON.stringify(name)}`, {
+      hint: `Subscribe to 'event' (every event) or one of: ${WORKTREE_EVENT_TYPES.join(', ')}.`,
+    });
   }
 }
 

@@ -1,23 +1,45 @@
 /** Lifecycle event names, in the order a task normally produces them. */
 export type WorktreeEventType =
+  | 'slot-wait'
   | 'create-start'
   | 'create-complete'
+  | 'setup-start'
+  | 'setup-complete'
   | 'execute-start'
   | 'execute-complete'
+  | 'merge-start'
+  | 'merge-complete'
+  | 'push-start'
+  | 'push-complete'
   | 'cleanup-start'
   | 'cleanup-complete'
+  | 'task-complete'
   | 'error';
 
 /** Every event type, in lifecycle order: for validation and exhaustive iteration. */
 export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
+  'slot-wait',
   'create-start',
   'create-complete',
+  'setup-start',
+  'setup-complete',
   'execute-start',
   'execute-complete',
+  'merge-start',
+  'merge-complete',
+  'push-start',
+  'push-complete',
   'cleanup-start',
   'cleanup-complete',
+  'task-complete',
   'error',
 ];
+
+/** Where a task's lifecycle was when it ended unsuccessfully (on `task-complete` and in results). */
+export type TaskStage = 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'pr' | 'cleanup';
+
+/** Every stage, in lifecycle order. */
+export const TASK_STAGES: readonly TaskStage[] = ['create', 'setup', 'execute', 'merge', 'push', 'pr', 'cleanup'];
 
 /** How a task execution ended (on `execute-complete`). */
 export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
@@ -38,6 +60,12 @@ interface EventBase {
   readonly pid?: number;
 }
 
+/** A create waits for a slot: this manager already holds `maxConcurrency` active worktrees. */
+export interface SlotWaitEvent extends EventBase {
+  readonly type: 'slot-wait';
+  /** The active worktrees holding this manager's slots; one must leave `active` first. */
+  readonly heldBy: readonly string[];
+}
 export interface CreateStartEvent extends EventBase {
   readonly type: 'create-start';
 }
@@ -45,6 +73,17 @@ export interface CreateCompleteEvent extends EventBase {
   readonly type: 'create-complete';
   readonly durationMs: number;
   readonly path: string;
+}
+export interface SetupStartEvent extends EventBase {
+  readonly type: 'setup-start';
+}
+export interface SetupCompleteEvent extends EventBase {
+  readonly type: 'setup-complete';
+  readonly durationMs: number;
+  /** Files copied because `.worktreeinclude` lists them. */
+  readonly copied: number;
+  /** Setup commands that ran. */
+  readonly commands: number;
 }
 export interface ExecuteStartEvent extends EventBase {
   readonly type: 'execute-start';
@@ -55,6 +94,27 @@ export interface ExecuteCompleteEvent extends EventBase {
   readonly success: boolean;
   readonly status: ExecutionOutcome;
 }
+export interface MergeStartEvent extends EventBase {
+  readonly type: 'merge-start';
+  readonly into: string;
+}
+export interface MergeCompleteEvent extends EventBase {
+  readonly type: 'merge-complete';
+  readonly durationMs: number;
+  readonly into: string;
+  readonly status: 'merged' | 'fast-forwarded' | 'up-to-date';
+  readonly commit: string;
+}
+export interface PushStartEvent extends EventBase {
+  readonly type: 'push-start';
+  readonly remote: string;
+}
+export interface PushCompleteEvent extends EventBase {
+  readonly type: 'push-complete';
+  readonly durationMs: number;
+  readonly remote: string;
+  readonly commit: string;
+}
 export interface CleanupStartEvent extends EventBase {
   readonly type: 'cleanup-start';
 }
@@ -63,6 +123,16 @@ export interface CleanupCompleteEvent extends EventBase {
   readonly durationMs: number;
   readonly archived: boolean;
   readonly branchDeleted: boolean;
+}
+/** A pool task's final outcome: its command and every follow-up (merge, push) it asked for. */
+export interface TaskCompleteEvent extends EventBase {
+  readonly type: 'task-complete';
+  readonly durationMs: number;
+  readonly status: ExecutionOutcome;
+  /** Where an unsuccessful task ended. */
+  readonly stage?: TaskStage;
+  /** The error code of an unsuccessful task, e.g. `MERGE_CONFLICT`. */
+  readonly code?: string;
 }
 export interface ErrorEvent extends EventBase {
   readonly type: 'error';
@@ -75,13 +145,27 @@ export interface ErrorEvent extends EventBase {
 
 /** Every event the manager and the pool emit, discriminated by `type`. Plain JSON data. */
 export type WorktreeEvent =
+  | SlotWaitEvent
   | CreateStartEvent
   | CreateCompleteEvent
+  | SetupStartEvent
+  | SetupCompleteEvent
   | ExecuteStartEvent
   | ExecuteCompleteEvent
+  | MergeStartEvent
+  | MergeCompleteEvent
+  | PushStartEvent
+  | PushCompleteEvent
   | CleanupStartEvent
   | CleanupCompleteEvent
+  | TaskCompleteEvent
   | ErrorEvent;
+
+/** Each event type's event, for typed listeners: `manager.on('task-complete', (e) => e.status)`. */
+export type WorktreeEventMap = { readonly [K in WorktreeEventType]: Extract<WorktreeEvent, { type: K }> } & {
+  /** Every event. */
+  readonly event: WorktreeEvent;
+};
 
 /** Distributes `Omit` over the union so each member keeps its own fields. */
 export type WorktreeEventInput = WorktreeEvent extends infer E

@@ -7,9 +7,17 @@ export interface TelemetryStats {
   readonly creates: number;
   /** Executions that ended (`execute-complete` events). */
   readonly executions: number;
+  /**
+   * Executions whose task succeeded as a whole: the command and every follow-up asked for (merge,
+   * push). A command that exited 0 but whose merge conflicted counts as failed.
+   */
   readonly successfulExecutions: number;
-  /** Executions that ended failed, timed out or cancelled. */
+  /** Executions that ended failed, timed out or cancelled, or whose follow-up (merge, push, cleanup) failed. */
   readonly failedExecutions: number;
+  /** Tasks whose command succeeded but whose merge, push or cleanup then failed (`task-complete` events). */
+  readonly followUpFailures: number;
+  /** Tasks that failed because their merge conflicted. */
+  readonly mergeConflicts: number;
   /** Worktrees cleaned up (`cleanup-complete` events). */
   readonly cleanups: number;
   /** `error` events, from any operation. */
@@ -25,8 +33,11 @@ export interface TelemetryStats {
 export interface TelemetryCounts {
   creates: number;
   executions: number;
+  /** As the commands ended (`execute-complete`); follow-up failures are subtracted in the stats. */
   successfulExecutions: number;
   failedExecutions: number;
+  followUpFailures: number;
+  mergeConflicts: number;
   cleanups: number;
   errors: number;
   totalExecutionMs: number;
@@ -51,6 +62,8 @@ const COUNT_KEYS: readonly (keyof TelemetryCounts)[] = [
   'executions',
   'successfulExecutions',
   'failedExecutions',
+  'followUpFailures',
+  'mergeConflicts',
   'cleanups',
   'errors',
   'totalExecutionMs',
@@ -63,6 +76,8 @@ export function emptyCounts(): TelemetryCounts {
     executions: 0,
     successfulExecutions: 0,
     failedExecutions: 0,
+    followUpFailures: 0,
+    mergeConflicts: 0,
     cleanups: 0,
     errors: 0,
     totalExecutionMs: 0,
@@ -83,6 +98,11 @@ export function addEvent(counts: TelemetryCounts, event: WorktreeEvent): Telemet
       break;
     case 'cleanup-complete':
       counts.cleanups++;
+      break;
+    case 'task-complete':
+      // The command succeeded (its execute-complete counted a success) but a follow-up failed.
+      if (event.status !== 'success' && isFollowUp(event.stage)) counts.followUpFailures++;
+      if (event.code === 'MERGE_CONFLICT') counts.mergeConflicts++;
       break;
     case 'error':
       counts.errors++;
@@ -107,11 +127,20 @@ export function mergeCounts(...parts: readonly TelemetryCounts[]): TelemetryCoun
   return total;
 }
 
+// Counts added after summaries were first persisted: an older summary without them has zero.
+const LATER_KEYS: ReadonlySet<keyof TelemetryCounts> = new Set(['followUpFailures', 'mergeConflicts']);
+
+/** Stages after the command: a task that ended there had a successful execution. */
+function isFollowUp(stage: string | undefined): boolean {
+  return stage === 'merge' || stage === 'push' || stage === 'pr' || stage === 'cleanup';
+}
+
 /** Reads counts from untrusted JSON (a persisted summary); undefined if any field is not a count. */
 export function parseCounts(value: unknown): TelemetryCounts | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const counts = emptyCounts();
   for (const key of COUNT_KEYS) {
+    if (LATER_KEYS.has(key) && !(key in value)) continue;
     const n = (value as Record<string, unknown>)[key];
     if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return undefined;
     counts[key] = n;
@@ -122,16 +151,21 @@ export function parseCounts(value: unknown): TelemetryCounts | undefined {
 /** The derived figures: average and success rate (percent), both 0 when nothing executed. */
 export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
   const { executions } = counts;
+  // Never below zero, even for a journal with task-complete events whose execute-complete was compacted away.
+  const demoted = Math.min(counts.followUpFailures, counts.successfulExecutions);
+  const successfulExecutions = counts.successfulExecutions - demoted;
   return {
     creates: counts.creates,
     executions,
-    successfulExecutions: counts.successfulExecutions,
-    failedExecutions: counts.failedExecutions,
+    successfulExecutions,
+    failedExecutions: counts.failedExecutions + demoted,
+    followUpFailures: counts.followUpFailures,
+    mergeConflicts: counts.mergeConflicts,
     cleanups: counts.cleanups,
     errors: counts.errors,
     totalExecutionMs: counts.totalExecutionMs,
     averageExecutionMs: executions > 0 ? counts.totalExecutionMs / executions : 0,
-    successRate: executions > 0 ? (counts.successfulExecutions / executions) * 100 : 0,
+    successRate: executions > 0 ? (successfulExecutions / executions) * 100 : 0,
   };
 }
 

@@ -113,19 +113,19 @@ export class Telemetry {
   }
 
   /** Subscribes to every event. */
-  on(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  on<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     this.#emitter.on(name, listener);
     return this;
   }
 
   /** Subscribes to the next event only. */
-  once(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  once<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     this.#emitter.once(name, listener);
     return this;
   }
 
   /** Unsubscribes. */
-  off(name: TelemetryEventName, listener: WorktreeEventListener): this {
+  off<K extends TelemetryEventName>(name: K, listener: WorktreeEventListener<K>): this {
     this.#emitter.off(name, listener);
     return this;
   }
@@ -138,6 +138,38 @@ export class Telemetry {
     const normalized = normalizeScope(scope);
     await this.flush();
     return toTelemetryStats(normalized ? await this.#scopedCounts(normalized) : await this.#allTimeCounts());
+  }
+
+  /** Batch ids the journal knows (raw events and compacted summary), least recent first. */
+  async batches(): Promise<string[]> {
+    await this.flush();
+    const compacted: string[] = [];
+    const events = [...this.#memory.events];
+    if (this.#journal) {
+      const snapshot = await this.#journal.snapshot();
+      compacted.push(
+        ...Object.entries(snapshot.summary.batches)
+          .sort(([, a], [, b]) => a.lastAt.localeCompare(b.lastAt))
+          .map(([id]) => id),
+      );
+      events.unshift(...snapshot.events);
+    }
+    // A Set keeps first insertion: delete first so each id sits at its most recent position.
+    const ids = new Set<string>();
+    for (const id of [...compacted, ...events.map((event) => event.batchId)]) {
+      if (id === undefined) continue;
+      ids.delete(id);
+      ids.add(id);
+    }
+    return [...ids];
+  }
+
+  /** The retained raw events of every process (older ones are compacted into counts), oldest first, or a scope of them. */
+  async events(scope?: TelemetryScope): Promise<WorktreeEvent[]> {
+    const normalized = normalizeScope(scope);
+    await this.flush();
+    const events = [...(this.#journal ? (await this.#journal.snapshot()).events : []), ...this.#memory.events];
+    return normalized ? events.filter((event) => inScope(event, normalized)) : events;
   }
 
   /** The seven-line report (English by default, or `locale: 'ja'`); unknown locale: `INVALID_ARGUMENT`. */

@@ -1,13 +1,9 @@
-import { isMiyabiError, MiyabiError } from '../../errors.js';
-import { formatArgv } from '../../setup/run-setup.js';
+import { formatArgv, isMiyabiError, MiyabiError } from '../../index.js';
 import { BIN } from '../bin-name.js';
-import { expandBranchPattern } from '../config.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { parseIssueNumber } from '../parse-issues.js';
 import { formatJson } from '../render/json.js';
-import { taskEnvironment } from '../run/placeholders.js';
-import { prepareWorktree } from '../run/prepare-worktree.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -19,11 +15,12 @@ import type { CommandHandler } from './index.js';
 const create: CommandHandler = async ({ operands, options }, ctx) => {
   const issue = parseIssueNumber(String(operands[0]));
   const base = typeof options.base === 'string' ? options.base : undefined;
-  const { manager, config } = await openWorkspace(ctx, { baseBranch: base });
+  const { manager } = await openWorkspace(ctx, { baseBranch: base });
   try {
-    const branchName =
-      typeof options.branch === 'string' ? options.branch : expandBranchPattern(config.branchPattern, issue);
-    const worktree = await manager.createWorktree(issue, { branchName, signal: ctx.signal });
+    const worktree = await manager.createWorktree(issue, {
+      signal: ctx.signal,
+      ...(typeof options.branch === 'string' ? { branchName: options.branch } : {}),
+    });
     const { stdout, stderr } = ctx.io;
     const human = options.json === true ? stderr : stdout;
     writeLine(
@@ -32,10 +29,7 @@ const create: CommandHandler = async ({ operands, options }, ctx) => {
     );
     if (options.setup !== false) {
       try {
-        const prepared = await prepareWorktree(worktree, {
-          repoRoot: manager.repoPath,
-          config,
-          env: taskEnvironment(worktree),
+        const prepared = await manager.prepareWorktree(worktree.id, {
           signal: ctx.signal,
           onLine: (line) => writeLine(stderr, `  | ${line}`),
         });

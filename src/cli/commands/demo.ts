@@ -1,4 +1,4 @@
-import { runGit } from '../../git/run-git.js';
+import { runGit } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import type { CommandContext } from '../context.js';
 import { createDemoRepository } from '../demo/demo-repo.js';
@@ -56,10 +56,7 @@ const demo: CommandHandler = async (_input, ctx) => {
     writeBlock(stdout, log.stdout.replace(/^/gm, '  '));
     const worktrees = await runGit(['worktree', 'list'], { cwd: repo.path });
     writeLine(stdout, `Worktrees left: ${worktrees.stdout.trim().split('\n').length - 1}`);
-    const merged = result.results.filter((r) => {
-      const merge = r.output?.merge;
-      return merge !== undefined && !('error' in merge) && merge.status !== 'up-to-date';
-    }).length;
+    const merged = result.results.filter((r) => r.merge !== undefined && r.merge.status !== 'up-to-date').length;
     const asPlanned =
       result.successCount === 3 && result.timeoutCount === 1 && result.failedCount === 1 && merged === 3;
     writeLine(stdout);

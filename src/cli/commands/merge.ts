@@ -1,5 +1,4 @@
-import { MiyabiError } from '../../errors.js';
-import type { MergeStrategy } from '../../manager/types.js';
+import { type MergeStrategy, MiyabiError } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';

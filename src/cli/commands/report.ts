@@ -1,7 +1,4 @@
-import { MiyabiError } from '../../errors.js';
-import type { WorktreeManager } from '../../manager/worktree-manager.js';
-import { EventJournal } from '../../telemetry/journal.js';
-import { resolveTelemetryLocale } from '../../telemetry/report.js';
+import { MiyabiError, resolveTelemetryLocale, type WorktreeManager } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock } from '../io.js';
@@ -44,7 +41,7 @@ function checkBatchId(value: string): string {
 
 /** Refuses a batch id that no event of the telemetry journal carries, naming the recent ones. */
 async function checkKnownBatch(manager: WorktreeManager, batchId: string): Promise<void> {
-  const known = await knownBatches(manager);
+  const known = await manager.telemetryBatches();
   if (known.includes(batchId)) return;
   const recent = known.slice(-HINTED_BATCHES).reverse();
   const listed =
@@ -53,24 +50,6 @@ async function checkKnownBatch(manager: WorktreeManager, batchId: string): Promi
     hint: `Run '${BIN} report' without --batch for every run; ${listed}.`,
     details: { batchId, recentBatches: recent },
   });
-}
-
-/** Batch ids the journal knows (its raw events and its compacted summary), least recent first. */
-async function knownBatches(manager: WorktreeManager): Promise<string[]> {
-  const dir = manager.ctx.telemetry.dir;
-  if (dir === undefined) return [];
-  const { summary, events } = await new EventJournal(dir).snapshot();
-  const compacted = Object.entries(summary.batches)
-    .sort(([, a], [, b]) => a.lastAt.localeCompare(b.lastAt))
-    .map(([id]) => id);
-  // A Set keeps first insertion: delete first so each id sits at its most recent position.
-  const ids = new Set<string>();
-  for (const id of [...compacted, ...events.map((event) => event.batchId)]) {
-    if (id === undefined) continue;
-    ids.delete(id);
-    ids.add(id);
-  }
-  return [...ids];
 }
 
 export default report;

@@ -1,5 +1,4 @@
-import { MiyabiError } from '../../errors.js';
-import { listArchives } from '../archives.js';
+import { MiyabiError, type WorktreeManager } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
@@ -15,7 +14,7 @@ import type { CommandHandler } from './index.js';
 const restore: CommandHandler = async ({ operands, options }, ctx) => {
   const { manager } = await openWorkspace(ctx);
   try {
-    const id = await archiveId(manager.repoPath, String(operands[0]), ctx.signal);
+    const id = await archiveId(manager, String(operands[0]), ctx.signal);
     const worktree = await manager.restoreWorktree(id, { signal: ctx.signal });
     if (options.json === true) {
       ctx.io.stdout.write(formatJson(worktree));
@@ -30,10 +29,10 @@ const restore: CommandHandler = async ({ operands, options }, ctx) => {
 };
 
 /** The archive id `text` names: an id as is, or the only archive of an issue number. */
-async function archiveId(repoRoot: string, text: string, signal: AbortSignal): Promise<string> {
+async function archiveId(manager: WorktreeManager, text: string, signal: AbortSignal): Promise<string> {
   const issue = tryParseIssueNumber(text);
   if (issue === undefined) return text.trim();
-  const matches = (await listArchives(repoRoot, signal)).filter((a) => a.issueNumber === issue);
+  const matches = (await manager.listArchives({ signal })).filter((a) => a.issueNumber === issue);
   const [only] = matches;
   if (only && matches.length === 1) return only.id;
   if (matches.length === 0) {

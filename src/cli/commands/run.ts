@@ -1,7 +1,6 @@
+import { MiyabiError, parseDuration } from '../../index.js';
 import { resolve } from 'node:path';
-import { MiyabiError } from '../../errors.js';
-import { parseConcurrency } from '../config.js';
-import { parseDuration } from '../parse-duration.js';
+import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
 import { runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
@@ -20,7 +19,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   const issues = parseIssueList(String(options.issues));
   const concurrency =
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
-  const timeoutMs = typeof options.timeout === 'string' ? parseDuration(options.timeout) : undefined;
+  const timeoutMs = typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : undefined;
   if (options.into !== undefined && options.merge !== true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--into only applies with --merge', {
       hint: 'Add --merge, or drop --into.',

@@ -1,4 +1,3 @@
-import { listArchives } from '../archives.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
@@ -16,7 +15,7 @@ const status: CommandHandler = async ({ options }, ctx) => {
   const [stats, worktrees, archives] = await Promise.all([
     manager.stats(),
     manager.listWorktrees(),
-    listArchives(manager.repoPath, ctx.signal),
+    manager.listArchives({ signal: ctx.signal }),
   ]);
   await manager.flush();
   const { stdout } = ctx.io;

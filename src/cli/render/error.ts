@@ -1,4 +1,4 @@
-import { isMiyabiError } from '../../errors.js';
+import { isMiyabiError } from '../../index.js';
 
 /** Exit code for bad usage or input (`INVALID_ARGUMENT`, `INVALID_CONFIG`). */
 export const EXIT_USAGE = 2;

@@ -1,4 +1,4 @@
-import { isMiyabiError, toError } from '../../errors.js';
+import { isMiyabiError, toError } from '../../index.js';
 
 /**
  * The `--json` document for a value: 2-space indented, newline-terminated. Library objects are

@@ -1,6 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import type { OutputStream } from '../io.js';
-import { formatDuration } from '../parse-duration.js';
+import { formatDuration } from '../../index.js';
 import { padToWidth, sanitizeLine, stringWidth, truncateToWidth } from './text-width.js';
 
 /** Where one task of `run` is. */
@@ -9,6 +9,8 @@ export type TaskState =
   | 'creating'
   | 'setup'
   | 'running'
+  | 'merging'
+  | 'pushing'
   | 'cleanup'
   | 'success'
   | 'failed'

@@ -1,7 +1,7 @@
+import type { RemoveResult, WorktreeInfo } from '../../index.js';
 import { isAbsolute, relative } from 'node:path';
-import type { RemoveResult, WorktreeInfo } from '../../manager/types.js';
 import { BIN } from '../bin-name.js';
-import { formatDuration } from '../parse-duration.js';
+import { formatDuration } from '../../index.js';
 import { renderTable } from './table.js';
 
 /**

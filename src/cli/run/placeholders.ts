@@ -1,5 +1,4 @@
-import type { WorktreeInfo } from '../../manager/types.js';
-import { WORKTREE_ID_VAR } from '../../process/task-processes.js';
+import type { WorktreeInfo } from '../../index.js';
 
 /** The placeholders `run` replaces in the command's arguments. */
 export const PLACEHOLDERS = ['{issue}', '{branch}', '{path}', '{id}'] as const;
@@ -16,26 +15,4 @@ export function expandPlaceholders(argv: readonly string[], worktree: WorktreeIn
   return argv.map((arg) =>
     arg.replace(/\{(?:issue|branch|path|id)\}/g, (token) => values[token as keyof typeof values]),
   );
-}
-
-/** The environment a task's setup commands and command get on top of the CLI's own. */
-export function taskEnvironment(worktree: WorktreeInfo, batchId?: string): Record<string, string> {
-  return {
-    MIYABI_ISSUE_NUMBER: String(worktree.issueNumber),
-    MIYABI_WORKTREE_PATH: worktree.path,
-    MIYABI_BRANCH: worktree.branchName,
-    // The variable removal looks for to stop a task's processes that outlived their runner.
-    [WORKTREE_ID_VAR]: worktree.id,
-    ...(batchId !== undefined ? { MIYABI_BATCH_ID: batchId } : {}),
-  };
-}
-
-/** The last `count` non-empty lines of a command's output, joined on one line for messages. */
-export function lastLines(tail: string, count = 3): string {
-  return tail
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '')
-    .slice(-count)
-    .join(' | ');
 }

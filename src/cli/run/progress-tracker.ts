@@ -1,6 +1,4 @@
-import type { WorktreeManager } from '../../manager/worktree-manager.js';
-import type { TaskResult } from '../../pool/types.js';
-import type { WorktreeEvent } from '../../telemetry/events.js';
+import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
 /** Keeps one {@link TaskProgress} per task from the manager's events and the executor's reports. */
@@ -16,22 +14,21 @@ export interface ProgressTracker {
 }
 
 /**
- * Follows a batch: `creating` on `create-start`, `cleanup` and then the outcome on
- * `execute-complete` / `cleanup-complete`, `failed` or `cancelled` when a create fails; the
- * executor reports `setup` and `running`. Every change is handed to `renderer`.
+ * Follows a batch through the manager's events: `creating`, `setup`, `running`, `merging`,
+ * `pushing`, `cleanup`, then the final status of `task-complete` — the same value the result, the
+ * table and the exit code carry. A create that fails shows `failed` or `cancelled` at once. Every
+ * change is handed to `renderer`.
  */
 export function createProgressTracker(
   manager: WorktreeManager,
   issues: readonly number[],
   renderer: ProgressRenderer,
-  options: { readonly autoCleanup: boolean; readonly now?: () => number },
+  options: { readonly now?: () => number } = {},
 ): ProgressTracker {
   const now = options.now ?? Date.now;
   const tasks = new Map<number, TaskProgress>(
     issues.map((issueNumber) => [issueNumber, { issueNumber, state: 'queued' }]),
   );
-  // How each task's execution ended, shown once its cleanup is done.
-  const outcomes = new Map<number, TaskState>();
   const snapshot = () => [...tasks.values()];
   const patch = (issueNumber: number, change: Partial<TaskProgress>) => {
     const current = tasks.get(issueNumber);
@@ -48,26 +45,17 @@ export function createProgressTracker(
   const onEvent = (event: WorktreeEvent) => {
     const issue = event.issueNumber;
     if (issue === undefined || !tasks.has(issue)) return;
-    switch (event.type) {
-      case 'create-start':
-        return patch(issue, { state: 'creating' });
-      case 'execute-complete': {
-        outcomes.set(issue, event.status);
-        return patch(issue, { state: options.autoCleanup ? 'cleanup' : event.status });
+    const state = STATE_OF_EVENT[event.type];
+    if (state) return patch(issue, { state });
+    if (event.type === 'task-complete') return patch(issue, { state: event.status });
+    if (event.type === 'merge-complete' || event.type === 'push-complete') {
+      return patch(issue, { lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}` });
+    }
+    if (event.type === 'error') {
+      if (event.operation === 'create') {
+        return patch(issue, { state: event.code === 'CANCELLED' ? 'cancelled' : 'failed', lastLine: event.message });
       }
-      case 'cleanup-complete':
-        return patch(issue, { state: outcomes.get(issue) ?? 'success' });
-      case 'error':
-        if (event.operation === 'create') {
-          return patch(issue, {
-            state: event.code === 'CANCELLED' ? 'cancelled' : 'failed',
-            lastLine: event.message,
-          });
-        }
-        if (event.operation === 'cleanup') return patch(issue, { state: outcomes.get(issue) ?? 'failed' });
-        return;
-      default:
-        return;
+      if (event.operation !== 'execute') patch(issue, { lastLine: `${event.operation} failed: ${event.code ?? event.message}` });
     }
   };
   manager.on('event', onEvent);
@@ -99,6 +87,20 @@ export function createProgressTracker(
     },
     dispose,
   };
+}
+
+// The stage each event starts; `task-complete` gives the final state.
+const STATE_OF_EVENT: Partial<Record<WorktreeEvent['type'], TaskState>> = {
+  'create-start': 'creating',
+  'setup-start': 'setup',
+  'execute-start': 'running',
+  'merge-start': 'merging',
+  'push-start': 'pushing',
+  'cleanup-start': 'cleanup',
+};
+
+function mergeLine(event: Extract<WorktreeEvent, { type: 'merge-complete' }>): string {
+  return event.status === 'up-to-date' ? 'nothing to merge' : `${event.status} into ${event.into}`;
 }
 
 function isFinal(state: TaskState): boolean {

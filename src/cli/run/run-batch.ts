@@ -1,22 +1,23 @@
+import {
+  formatArgv,
+  formatDuration,
+  isMiyabiError,
+  type MergeStrategy,
+  MiyabiError,
+  WorktreePool,
+  type WorktreeTask,
+} from '../../index.js';
 import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { MiyabiError } from '../../errors.js';
-import { runGit } from '../../git/run-git.js';
-import type { WorktreeManager } from '../../manager/worktree-manager.js';
-import type { WorktreeTask } from '../../pool/types.js';
-import { WorktreePool } from '../../pool/worktree-pool.js';
-import { formatArgv } from '../../setup/run-setup.js';
-import { expandBranchPattern } from '../config.js';
+import { dirname } from 'node:path';
 import { type CommandContext, openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
-import { formatDuration } from '../parse-duration.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
 import { formatJson } from '../render/json.js';
 import { createProgressRenderer } from '../render/progress.js';
 import { createProgressTracker } from './progress-tracker.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
-import { createTaskExecutor, type RunTaskOutput } from './task-executor.js';
+import { createTaskExecutor } from './task-executor.js';
 
 /** Default per-task timeout of `run` when neither `--timeout` nor the config sets one: 30 minutes. */
 export const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
@@ -32,7 +33,7 @@ export interface RunBatchRequest {
   readonly baseBranch?: string | undefined;
   readonly failFast: boolean;
   readonly keep: boolean;
-  readonly merge?: { readonly into?: string | undefined } | undefined;
+  readonly merge?: { readonly into?: string | undefined; readonly strategy?: MergeStrategy | undefined } | undefined;
   readonly push?: { readonly remote: string } | undefined;
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
@@ -46,7 +47,7 @@ export interface RunBatchRequest {
 /** How a batch went, and the exit code it means. */
 export interface RunBatchOutcome {
   readonly result: RunBatchResult;
-  /** 0 all succeeded (and merged/pushed), 1 anything failed or timed out, 130 interrupted. */
+  /** 0 every task succeeded (merge and push included), 1 any did not (cancelled too), 130 interrupted. */
   readonly exitCode: number;
 }
 
@@ -61,7 +62,6 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     baseBranch: request.baseBranch,
   });
   try {
-    await checkFollowUps(manager, request);
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
@@ -70,47 +70,29 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       timeoutMs,
       failFast: request.failFast,
       autoCleanup: !request.keep,
+      ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
+      ...(request.push ? { push: { remote: request.push.remote } } : {}),
+      ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
     });
-    const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({
-      issueNumber,
-      branchName: expandBranchPattern(config.branchPattern, issueNumber),
-    }));
+    const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
-    writeLine(
-      stderr,
-      `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
-        `(${concurrency} at a time, timeout ${formatDuration(timeoutMs)}) in ${manager.repoPath}`,
-    );
     const renderer = createProgressRenderer({ stream: stderr, json: request.json });
-    const progress = createProgressTracker(manager, request.issues, renderer, { autoCleanup: !request.keep });
-    const outputs = new Map<number, RunTaskOutput>();
-    const executor = createTaskExecutor({
-      manager,
-      config,
-      command: request.command,
-      logDir: request.logDir ?? join(manager.ctx.repo.stateDir, 'logs'),
-      env: request.env,
-      merge: request.merge,
-      push: request.push,
-      progress,
-      outputs,
-    });
-    let pooled: Awaited<ReturnType<typeof pool.executeParallel<RunTaskOutput>>>;
+    const progress = createProgressTracker(manager, request.issues, renderer);
+    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
+    let result: RunBatchResult;
     try {
-      pooled = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
+      await pool.validate(tasks, { signal: ctx.signal });
+      writeLine(
+        stderr,
+        `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
+          `(${concurrency} at a time, timeout ${formatDuration(timeoutMs)}) in ${manager.repoPath}`,
+      );
+      result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
       progress.dispose();
-      throw error;
+      throw asFlagError(error);
     }
-    progress.finish(pooled.results);
-    // The pool keeps `output` for successful tasks only; failed ones ran too and have a log.
-    const result: RunBatchResult = {
-      ...pooled,
-      results: pooled.results.map((r) => {
-        const known = outputs.get(r.issueNumber);
-        return r.output === undefined && known ? { ...r, output: known } : r;
-      }),
-    };
+    progress.finish(result.results);
     await manager.flush();
     const interrupted = ctx.signal.aborted;
     // stdout's reader gone (EPIPE) stops no task: the batch ran and cleaned up; only this output is lost.
@@ -131,46 +113,30 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       writeBlock(human, await manager.telemetryReport({ batchId: result.batchId }));
     }
     if (request.json) ctx.io.stdout.write(formatJson(result));
-    return { result, exitCode: interrupted ? EXIT_INTERRUPTED : exitCodeOf(result) };
+    return { result, exitCode: interrupted ? EXIT_INTERRUPTED : result.allSuccessful ? 0 : 1 };
   } finally {
     await manager.flush();
   }
 }
 
-/** 0 when every task succeeded and every merge and push it asked for worked; else 1. */
-function exitCodeOf(result: RunBatchResult): number {
-  if (!result.allSuccessful) return 1;
-  const stepFailed = result.results.some(
-    (r) => (r.output?.merge && 'error' in r.output.merge) || (r.output?.push && 'error' in r.output.push),
-  );
-  return stepFailed ? 1 : 0;
+// The pool names its options; the CLI user typed flags.
+const FLAG_OF_OPTION: Readonly<Record<string, string>> = { 'merge.into': '--into', 'push.remote': '--remote' };
+
+/** A pool refusal of an option, reworded with the flag the user typed. */
+function asFlagError(error: unknown): unknown {
+  if (!isMiyabiError(error, 'INVALID_ARGUMENT')) return error;
+  const option = error.details?.option;
+  const flag = typeof option === 'string' ? FLAG_OF_OPTION[option] : undefined;
+  if (!flag || !error.message.startsWith(`${option}`)) return error;
+  return new MiyabiError('INVALID_ARGUMENT', `${flag}${error.message.slice(String(option).length)}`, {
+    hint: error.hint,
+    cause: error,
+    ...(error.details ? { details: error.details } : {}),
+  });
 }
 
-/** `--into` must be a local branch and `--push`'s remote must exist: checked before anything starts. */
-async function checkFollowUps(manager: WorktreeManager, request: RunBatchRequest): Promise<void> {
-  const into = request.merge?.into;
-  if (into !== undefined) {
-    const found = await runGit(['rev-parse', '--verify', '--quiet', `refs/heads/${into}^{commit}`], {
-      cwd: manager.repoPath,
-      okExitCodes: [0, 1, 128],
-    });
-    if (found.exitCode !== 0) {
-      throw new MiyabiError('INVALID_ARGUMENT', `--into: there is no local branch '${into}'`, {
-        hint: 'Merge into an existing local branch; git branch lists them.',
-      });
-    }
-  }
-  const remote = request.push?.remote;
-  if (remote !== undefined) {
-    const found = remote.startsWith('-')
-      ? undefined
-      : await runGit(['remote', 'get-url', remote], { cwd: manager.repoPath, okExitCodes: [0, 2, 128] });
-    if (found?.exitCode !== 0) {
-      throw new MiyabiError('INVALID_ARGUMENT', `--push: there is no remote named '${remote}'`, {
-        hint: 'Add it (git remote add origin <url>) or pick one with --remote; git remote -v lists them.',
-      });
-    }
-  }
+function definedOnly<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
 
 /**

@@ -1,8 +1,7 @@
-import type { PoolExecutionResult, TaskResult } from '../../pool/types.js';
+import { formatDuration, type PoolExecutionResult, type TaskError, type TaskResult } from '../../index.js';
 import { BIN } from '../bin-name.js';
-import { formatDuration } from '../parse-duration.js';
 import { renderTable, type TableColumn } from '../render/table.js';
-import type { RunTaskOutput, StepError } from './task-executor.js';
+import type { RunTaskOutput } from './task-executor.js';
 
 /** A `run` batch result: the pool's result, each task's `output` known for every task that ran. */
 export type RunBatchResult = PoolExecutionResult<RunTaskOutput>;
@@ -24,23 +23,25 @@ export interface SummaryOptions {
 export function renderSummary(result: RunBatchResult, options: SummaryOptions): string {
   const columns: TableColumn<TaskResult<RunTaskOutput>>[] = [
     { header: 'ISSUE', value: (r) => `#${r.issueNumber}` },
-    { header: 'STATUS', value: (r) => r.status },
+    { header: 'STATUS', value: (r) => (r.stage && r.stage !== 'execute' ? `${r.status} (${r.stage})` : r.status) },
     { header: 'TIME', value: (r) => formatDuration(r.durationMs), align: 'right' },
     { header: 'EXIT', value: (r) => exitText(r.output), align: 'right' },
     ...(options.merge
-      ? [{ header: 'MERGE', value: (r: TaskResult<RunTaskOutput>) => stepText(r.output?.merge) }]
+      ? [{ header: 'MERGE', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'merge') }]
       : []),
-    ...(options.push
-      ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r.output?.push) }]
-      : []),
+    ...(options.push ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'push') }] : []),
     { header: 'DETAIL', value: (r) => detailText(r), maxWidth: 100 },
   ];
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
   for (const r of result.results) {
-    const merge = r.output?.merge;
-    if (merge && 'error' in merge) lines.push(`#${r.issueNumber}: not merged: ${stepErrorText(merge.error)}`);
-    const push = r.output?.push;
-    if (push && 'error' in push) lines.push(`#${r.issueNumber}: not pushed: ${stepErrorText(push.error)}`);
+    if (r.stage === 'merge') lines.push(`#${r.issueNumber}: not merged: ${errorText(r.error)}`);
+    if (r.stage === 'push') lines.push(`#${r.issueNumber}: not pushed: ${errorText(r.error)}`);
+    if (r.stage === 'cleanup') lines.push(`#${r.issueNumber}: not cleaned up: ${errorText(r.error)}`);
+    if (r.unmergedWork && !r.unmergedWork.archiveRef) {
+      lines.push(
+        `#${r.issueNumber}: ${r.unmergedWork.paths.length} uncommitted file(s) left in ${r.worktreePath ?? 'its worktree'}, not merged`,
+      );
+    }
     if (r.archiveRef) {
       const id = r.archiveRef.split('/').pop() ?? r.worktreeId;
       lines.push(
@@ -49,7 +50,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
     }
   }
   const logs = result.results
-    .map((r) => r.output?.logFile)
+    .map((r) => r.logFile)
     .filter((file): file is string => file !== undefined);
   const [firstLog] = logs;
   if (firstLog) lines.push(`Logs: ${firstLog.slice(0, firstLog.lastIndexOf('/') + 1)}issue-<n>.log`);
@@ -86,10 +87,15 @@ function exitText(output: RunTaskOutput | undefined): string {
   return output.signal ?? '';
 }
 
-function stepText(step: RunTaskOutput['merge'] | RunTaskOutput['push']): string {
-  if (!step) return '';
-  if ('error' in step) return step.error.code === 'MERGE_CONFLICT' ? 'conflict' : 'error';
-  return 'status' in step ? step.status : 'pushed';
+/** The MERGE or PUSH cell: what the step did, why it failed, or nothing when it did not run. */
+function stepText(result: TaskResult<RunTaskOutput>, step: 'merge' | 'push'): string {
+  if (result.stage === step) {
+    if (result.error.code === 'MERGE_CONFLICT') return 'conflict';
+    if (result.error.code === 'NOTHING_COMMITTED') return 'nothing committed';
+    return result.status === 'failed' ? 'error' : result.status;
+  }
+  if (step === 'merge') return result.merge?.status ?? '';
+  return result.push ? 'pushed' : '';
 }
 
 function detailText(result: TaskResult<RunTaskOutput>): string {
@@ -97,7 +103,7 @@ function detailText(result: TaskResult<RunTaskOutput>): string {
   return result.output?.lastLines.split(' | ').pop() ?? '';
 }
 
-function stepErrorText(error: StepError): string {
-  const paths = error.conflicts?.map((conflict) => conflict.path).join(', ');
+function errorText(error: TaskError): string {
+  const paths = error.conflicts?.join(', ');
   return `${error.code ? `[${error.code}] ` : ''}${error.message}${paths ? ` (conflicts: ${paths})` : ''}`;
 }

@@ -1,16 +1,21 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isMiyabiError, MiyabiError } from '../../errors.js';
-import type { WorktreeInfo } from '../../manager/types.js';
-import { runCommand } from '../../process/run-command.js';
-import { formatArgv, runSetupCommands, type SetupCommandRunner } from '../../setup/run-setup.js';
-import {
-  copyWorktreeInclude,
-  type SkippedInclude,
-  WORKTREE_INCLUDE_FILE,
-} from '../../setup/worktree-include.js';
-import type { ResolvedConfig } from '../config.js';
-import { lastLines } from './placeholders.js';
+import { isMiyabiError, MiyabiError } from '../errors.js';
+import type { WorktreeInfo } from '../manager/types.js';
+import { lastLines } from '../process/last-lines.js';
+import { runCommand } from '../process/run-command.js';
+import { formatArgv, runSetupCommands, type SetupCommandRunner } from './run-setup.js';
+import { copyWorktreeInclude, type SkippedInclude, WORKTREE_INCLUDE_FILE } from './worktree-include.js';
+
+/** What a new worktree gets before its task runs. */
+export interface PrepareSettings {
+  /** Copy the ignored files `.worktreeinclude` lists from the main checkout. @default the config's `include` (true) */
+  readonly include?: boolean;
+  /** Commands (argv arrays, no shell) run in order in the worktree. @default the config's `setup` ([]) */
+  readonly setup?: readonly (readonly string[])[];
+  /** Budget for all setup commands together, in ms. @default the config's `setupTimeout` (600_000) */
+  readonly setupTimeoutMs?: number;
+}
 
 /** What preparing a new worktree did. */
 export interface PrepareResult {
@@ -23,7 +28,7 @@ export interface PrepareResult {
 
 export interface PrepareOptions {
   readonly repoRoot: string;
-  readonly config: Pick<ResolvedConfig, 'include' | 'setup' | 'setupTimeoutMs'>;
+  readonly config: Required<PrepareSettings>;
   /** Extra environment of the setup commands (the `MIYABI_*` variables). */
   readonly env: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal | undefined;

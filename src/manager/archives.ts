@@ -1,6 +1,8 @@
+import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
+import { assertWorktreeId } from './validate.js';
 
-/** An archive of a removed worktree that `restore` can bring back. Plain data. */
+/** An archive of a removed worktree that `restoreWorktree` can bring back. Plain data. */
 export interface ArchiveEntry {
   /** The removed worktree's id (what `restore` takes). */
   readonly id: string;
@@ -59,4 +61,60 @@ function parseTrailer(message: string): Record<string, unknown> {
 
 function numberOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** What {@link dropArchive} did. */
+export interface DropArchiveResult {
+  readonly id: string;
+  readonly ref: string;
+  /** The commit the ref pointed at (recoverable with `git update-ref <ref> <commit>` until git prunes it). */
+  readonly commit: string;
+}
+
+/**
+ * Deletes the archive `refs/miyabi/archive/<id>` (compare-and-swap on the commit it was read at).
+ * An archive that holds uncommitted files, or commits no other branch, tag or remote branch contains,
+ * is the only ref to that work: refused with `UNMERGED_WORK` unless `force`.
+ */
+export async function dropArchive(
+  repoRoot: string,
+  id: string,
+  options: { readonly force?: boolean; readonly signal?: AbortSignal } = {},
+): Promise<DropArchiveResult> {
+  assertWorktreeId(id);
+  const ref = `${PREFIX}${id}`;
+  const entry = (await listArchives(repoRoot, options.signal)).find((archive) => archive.ref === ref);
+  if (!entry) {
+    throw new MiyabiError('NOT_FOUND', `no archive with id '${id}'`, {
+      hint: 'listArchives() lists the archives there are.',
+      details: { id },
+    });
+  }
+  if (options.force !== true) {
+    const why = await uniqueWork(repoRoot, entry, options.signal);
+    if (why) {
+      throw new MiyabiError('UNMERGED_WORK', `archive ${id} holds ${why}; dropping it would lose that work`, {
+        hint: 'Restore it and merge or push what you want to keep, or pass force: true to drop it anyway.',
+        details: { id, ref, commit: entry.commit },
+      });
+    }
+  }
+  await runGit(['update-ref', '-d', ref, entry.commit], { cwd: repoRoot, signal: options.signal });
+  return { id, ref, commit: entry.commit };
+}
+
+/** What only this archive holds: its uncommitted files, or commits no other ref contains; else undefined. */
+async function uniqueWork(
+  repoRoot: string,
+  entry: ArchiveEntry,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  if (entry.uncommittedPaths.length > 0) return `${entry.uncommittedPaths.length} uncommitted file(s)`;
+  // The archive commit's parents are the work it saved (its branch tip, an older archive).
+  const { stdout } = await runGit(
+    ['rev-list', '--count', `${entry.commit}^@`, '--not', '--branches', '--tags', '--remotes'],
+    { cwd: repoRoot, signal },
+  );
+  const commits = Number(stdout.trim());
+  return commits > 0 ? `${commits} commit(s) on no branch, tag or remote branch` : undefined;
 }

@@ -63,11 +63,11 @@ function sumComponents(input: string): number | string {
  * @throws MiyabiError `INVALID_ARGUMENT` naming `optionName` when the text is empty, negative,
  * zero, not a duration, or longer than {@link MAX_DURATION_MS} (7 days).
  */
-export function parseDuration(text: string, optionName = '--timeout'): number {
+export function parseDuration(text: string, optionName = 'duration'): number {
   const result = checkDuration(text);
   if (result.ok) return result.ms;
   throw new MiyabiError('INVALID_ARGUMENT', `${optionName}: "${text.trim()}" ${result.problem}`, {
-    hint: `Use a number with a unit, e.g. ${optionName} 30m, 90s, 1h30m or 500ms (a bare number means seconds).`,
+    hint: `Use a number with a unit, e.g. 30m, 90s, 1h30m or 500ms (a bare number means seconds).`,
     details: { option: optionName },
   });
 }

@@ -1,18 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseConcurrency } from '../src/cli/parse-concurrency.js';
+import { parseConfig } from '../src/config/config-schema.js';
 import {
-  branchNameProblem,
   CONFIG_FILE_NAME,
   DEFAULT_BRANCH_PATTERN,
   DEFAULT_SETUP_TIMEOUT_MS,
   expandBranchPattern,
-  loadConfig,
-  locateJsonError,
-  mergeConfig,
-  parseConcurrency,
-  parseConfig,
-} from '../src/cli/config.js';
+} from '../src/config/config-types.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { locateJsonError } from '../src/config/parse-json-text.js';
+import { branchNameProblem } from '../src/git/branch-name.js';
 import { MiyabiError } from '../src/errors.js';
 import { tempDir } from './helpers/temp-repo.js';
 
@@ -142,7 +141,7 @@ describe('loadConfig', () => {
     const error = await rejection(loadConfig(root));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toBe(
-      `${CONFIG_FILE_NAME}: invalid JSON at line 3, column 14: unexpected character "}"`,
+      `${CONFIG_FILE_NAME}: invalid JSON at line 3, column 14: expected a value`,
     );
     expect(error.details).toMatchObject({ file: CONFIG_FILE_NAME, line: 3, column: 14 });
   });
@@ -207,8 +206,8 @@ describe('parseConfig', () => {
     ],
     [{ baseBranch: 7 }, 'baseBranch: expected a string (a branch name), got 7'],
     [{ branchPattern: 'feature/issue' }, 'branchPattern: "feature/issue" must contain {issue}'],
-    [{ branchPattern: 'feature/{slug}-{issue}' }, 'branchPattern: unknown placeholder {slug}'],
-    [{ branchPattern: 'feature/{issue} x' }, 'branchPattern: "feature/123 x" is not a valid branch name'],
+    [{ branchPattern: 'feature/{slug}-{issue}' }, 'branchPattern: "feature/{slug}-{issue}" has an unknown placeholder {slug}'],
+    [{ branchPattern: 'feature/{issue} x' }, 'branchPattern: "feature/{issue} x" may only use letters, digits'],
     [{ branchPattern: 'a..b/{issue}' }, 'contains ".."'],
     [{ branchPattern: '-{issue}' }, 'starts with "-"'],
     [{ branchPattern: '{issue}.lock' }, 'ending with ".lock"'],
@@ -251,23 +250,6 @@ describe('parseConfig', () => {
 
   it('accepts a timeout in milliseconds as a number and rounds it', () => {
     expect(parseConfig({ timeout: 1500.4 }).timeoutMs).toBe(1500);
-  });
-});
-
-describe('mergeConfig', () => {
-  it('lets flags the user passed override the file, and ignores undefined ones', () => {
-    const config = parseConfig({ maxConcurrency: 4, timeout: '10m', include: false, baseBranch: 'develop' });
-    const merged = mergeConfig(config, {
-      maxConcurrency: 8,
-      timeoutMs: undefined,
-      baseBranch: undefined,
-      include: true,
-    });
-    expect(merged).toEqual({ ...config, maxConcurrency: 8, include: true });
-    expect(merged.timeoutMs).toBe(600_000);
-    expect(merged.baseBranch).toBe('develop');
-    // The input is left as it was.
-    expect(config.maxConcurrency).toBe(4);
   });
 });
 
@@ -323,20 +305,16 @@ describe('helpers', () => {
     }
   });
 
-  it('locates JSON syntax errors V8 reports without a position', () => {
-    expect(locateJsonError('{"a": }')).toEqual({ offset: 6, reason: 'unexpected character "}"' });
-    expect(locateJsonError('{"a": 1 "b": 2}')).toEqual({ offset: 8, reason: "expected ',' or '}'" });
-    expect(locateJsonError('{a: 1}')).toEqual({
-      offset: 1,
-      reason: 'expected a double-quoted property name',
-    });
-    expect(locateJsonError('["a\\x"]')).toEqual({ offset: 4, reason: 'bad escape sequence in string' });
-    expect(locateJsonError('{"a": "b\n"}')).toEqual({
-      offset: 8,
-      reason: 'control character in string (escape it)',
-    });
-    expect(locateJsonError('{} []')).toEqual({ offset: 3, reason: 'unexpected text after the JSON value' });
-    expect(locateJsonError('[1, 2')).toEqual({ offset: 5, reason: 'unexpected end of file' });
-    expect(locateJsonError('{"a": tru}')).toEqual({ offset: 6, reason: 'unexpected character "t"' });
+  it('locates JSON syntax errors V8 reports without a position', async () => {
+    expect(await locateJsonError('{"a": }')).toEqual({ offset: 6, reason: 'expected a value' });
+    expect(await locateJsonError('{"a": 1 "b": 2}')).toEqual({ offset: 8, reason: "expected ',' between items" });
+    expect(await locateJsonError('{a: 1}')).toEqual({ offset: 1, reason: 'unexpected character "a"' });
+    expect(await locateJsonError('["a\\x"]')).toEqual({ offset: 1, reason: 'bad escape sequence in string' });
+    expect(await locateJsonError('{"a": "b\n"}')).toEqual({ offset: 6, reason: 'unterminated string' });
+    expect(await locateJsonError('{} []')).toEqual({ offset: 3, reason: 'unexpected text after the JSON value' });
+    expect(await locateJsonError('[1, 2')).toEqual({ offset: 5, reason: 'unexpected end of file' });
+    expect(await locateJsonError('{"a": tru}')).toEqual({ offset: 6, reason: 'unexpected character "t"' });
+    expect(await locateJsonError('{"a": 1,}')).toEqual({ offset: 8, reason: "trailing comma before '}'" });
+    expect(await locateJsonError('{"a": 1}')).toBeUndefined();
   });
 });

@@ -1,0 +1,194 @@
+import * as z from 'zod';
+import { MiyabiError } from '../errors.js';
+import { branchNameProblem, branchPatternProblem } from '../git/branch-name.js';
+import {
+  CONFIG_FILE_NAME,
+  DEFAULT_CONFIG,
+  MAX_CONCURRENCY,
+  type MiyabiConfig,
+} from './config-types.js';
+import { checkDuration, MAX_DURATION_MS } from './duration.js';
+
+/**
+ * Validates already-parsed configuration data (the file's object) and applies the defaults.
+ * `label` names the file in messages; `pathPrefix` is prepended to key paths.
+ *
+ * @throws MiyabiError `INVALID_CONFIG` with a one-line message for the first problem; every problem
+ * is in `details.problems`.
+ */
+export function parseConfig(
+  data: unknown,
+  label = CONFIG_FILE_NAME,
+  pathPrefix: readonly string[] = [],
+): MiyabiConfig {
+  const result = configSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => formatIssue(issue, label, pathPrefix));
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    throw new MiyabiError('INVALID_CONFIG', `${problems[0] ?? `${label}: invalid`}${more}`, {
+      details: { file: label, problems },
+    });
+  }
+  const { $schema: _schema, timeout, setupTimeout, ...rest } = result.data;
+  return dropUndefined({
+    ...DEFAULT_CONFIG,
+    ...dropUndefined(rest),
+    timeoutMs: timeout,
+    ...(setupTimeout === undefined ? {} : { setupTimeoutMs: setupTimeout }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+const durationField = z.unknown().transform((value, ctx): number => {
+  if (typeof value === 'string') {
+    const parsed = checkDuration(value);
+    if (parsed.ok) return parsed.ms;
+    ctx.addIssue({ code: 'custom', message: `"${value}" ${parsed.problem}`, input: value });
+    return z.NEVER;
+  }
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= MAX_DURATION_MS) {
+    return Math.round(value);
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a duration like "30m" or a positive number of milliseconds up to 7 days, got ${show(value)}`,
+    input: value,
+  });
+  return z.NEVER;
+});
+
+const baseBranchField = z.string({ error: 'expected a string (a branch name)' }).superRefine((value, ctx) => {
+  const problem = branchNameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid branch name: it ${problem}` });
+});
+
+const branchPatternField = z
+  .string({ error: 'expected a string (a branch name containing {issue})' })
+  .superRefine((value, ctx) => {
+    const problem = branchPatternProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" ${problem}` });
+  });
+
+const positiveInt = 'expected a positive integer';
+const argvMessage = 'expected a command as a non-empty array of strings, e.g. ["npm", "ci"]';
+
+const configSchema = z.strictObject(
+  {
+    $schema: z.string({ error: 'expected a string (URL of a JSON schema)' }).optional(),
+    worktreeDir: z
+      .string({ error: 'expected a string (a folder path)' })
+      .min(1, { error: 'expected a non-empty folder path' })
+      .optional(),
+    maxConcurrency: z
+      .number({ error: positiveInt })
+      .int({ error: positiveInt })
+      .positive({ error: positiveInt })
+      .max(MAX_CONCURRENCY, { error: `expected at most ${MAX_CONCURRENCY}` })
+      .optional(),
+    timeout: durationField.optional(),
+    baseBranch: baseBranchField.optional(),
+    branchPattern: branchPatternField.optional(),
+    setup: z
+      .array(
+        z
+          .array(z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }), {
+            error: argvMessage,
+          })
+          .min(1, { error: argvMessage }),
+        { error: 'expected an array of commands, e.g. [["npm", "ci"]]' },
+      )
+      .optional(),
+    setupTimeout: durationField.optional(),
+    include: z.boolean({ error: 'expected true or false' }).optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
+);
+
+const KNOWN_KEYS = Object.keys(configSchema.shape).filter((key) => key !== '$schema');
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+/** One line: `<file>: <key path>: <problem>, got <value>`. */
+function formatIssue(issue: z.core.$ZodIssue, label: string, pathPrefix: readonly string[]): string {
+  const where = formatPath([...pathPrefix, ...issue.path]);
+  const prefix = where ? `${label}: ${where}: ` : `${label}: `;
+  if (issue.code === 'unrecognized_keys') {
+    return `${prefix}${unknownKeys(issue.keys)}`;
+  }
+  // Custom messages already quote the value; zod's own checks get it appended.
+  const got = issue.code === 'custom' || !('input' in issue) ? '' : `, got ${show(issue.input)}`;
+  return `${prefix}${issue.message}${got}`;
+}
+
+/** `unknown key "maxConcurency" (did you mean "maxConcurrency"?)`; the known keys when no key is close. */
+function unknownKeys(keys: readonly string[]): string {
+  const parts: string[] = [];
+  const unmatched: string[] = [];
+  for (const key of keys) {
+    const suggestion = closest(key, KNOWN_KEYS);
+    if (suggestion) parts.push(`unknown key "${key}" (did you mean "${suggestion}"?)`);
+    else unmatched.push(`"${key}"`);
+  }
+  if (unmatched.length > 0) {
+    const noun = unmatched.length === 1 ? 'key' : 'keys';
+    parts.push(`unknown ${noun} ${unmatched.join(', ')} (known keys: ${KNOWN_KEYS.join(', ')})`);
+  }
+  return parts.join('; ');
+}
+
+/** `setup[0][1]`, `miyabi-worktree.maxConcurrency`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** A short JSON rendering of a bad value for messages. */
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+/** The candidate within edit distance 2 of `word` (typos like `maxConcurency`), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+
+function dropUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}

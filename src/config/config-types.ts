@@ -1,0 +1,57 @@
+/** The dedicated configuration file, looked up at the repository root. */
+export const CONFIG_FILE_NAME = 'miyabi-worktree.config.json';
+/** The key holding the configuration inside the root `package.json`. */
+export const PACKAGE_JSON_KEY = 'miyabi-worktree';
+/** Upper bound of `maxConcurrency`. */
+export const MAX_CONCURRENCY = 64;
+/** Branch name of a task's worktree when nothing else is configured. */
+export const DEFAULT_BRANCH_PATTERN = 'feature/issue-{issue}';
+/** Time budget of all `setup` commands of one worktree together: 10 minutes. */
+export const DEFAULT_SETUP_TIMEOUT_MS = 600_000;
+
+/**
+ * The repository's configuration (`miyabi-worktree.config.json`, or the `"miyabi-worktree"` key of
+ * `package.json`) after validation and defaults. Keys the manager and the pool default themselves
+ * (`worktreeDir`, `maxConcurrency`, `timeoutMs`, `baseBranch`) stay `undefined` when the file does
+ * not set them, so each default has one source of truth.
+ */
+export interface MiyabiConfig {
+  /** Folder for worktrees, relative to the repository root unless absolute. */
+  readonly worktreeDir?: string | undefined;
+  /** Tasks (whole lifecycles) at once, 1..{@link MAX_CONCURRENCY}. */
+  readonly maxConcurrency?: number | undefined;
+  /** Per-task timeout in milliseconds (the file's `timeout`, e.g. `"30m"`). */
+  readonly timeoutMs?: number | undefined;
+  /** Branch new worktrees start from; else the manager's detection. */
+  readonly baseBranch?: string | undefined;
+  /** Branch name of a task's worktree; `{issue}` is replaced by the issue number. @default 'feature/issue-{issue}' */
+  readonly branchPattern: string;
+  /** Commands (argv arrays, no shell) run in order in each new worktree. @default [] */
+  readonly setup: readonly (readonly string[])[];
+  /** Budget for all `setup` commands of one worktree, in milliseconds (the file's `setupTimeout`). @default 600_000 */
+  readonly setupTimeoutMs: number;
+  /** Copy the files `.worktreeinclude` lists (and git ignores) into new worktrees. @default true */
+  readonly include: boolean;
+}
+
+/** What reading a repository's configuration found. */
+export interface LoadedConfig {
+  readonly config: MiyabiConfig;
+  /** Absolute path of the file the configuration came from (`package.json` for the key), or `null`. */
+  readonly source: string | null;
+  /** Things a person should know, e.g. a `package.json` key shadowed by the dedicated file. */
+  readonly warnings: readonly string[];
+}
+
+/** The configuration a repository without a configuration file has. */
+export const DEFAULT_CONFIG: MiyabiConfig = Object.freeze({
+  branchPattern: DEFAULT_BRANCH_PATTERN,
+  setup: Object.freeze([]),
+  setupTimeoutMs: DEFAULT_SETUP_TIMEOUT_MS,
+  include: true,
+});
+
+/** The branch name `pattern` gives for `issueNumber` (`feature/issue-{issue}` → `feature/issue-7`). */
+export function expandBranchPattern(pattern: string, issueNumber: number): string {
+  return pattern.replaceAll('{issue}', String(issueNumber));
+}

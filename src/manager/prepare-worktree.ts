@@ -1,0 +1,65 @@
+import { type PrepareResult, type PrepareSettings, prepareWorktree } from '../setup/prepare-worktree.js';
+import { resolvePrepareSettings } from '../setup/prepare-settings.js';
+import { worktreeEnvironment } from '../process/task-environment.js';
+import type { ManagerContext } from './context.js';
+import { liveRecord } from './merge-push.js';
+
+/** Options of `WorktreeManager.prepareWorktree`. */
+export interface PrepareWorktreeOptions extends PrepareSettings {
+  /** Environment of the setup commands on top of the worktree's `MIYABI_*` variables. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+  /** Setup output is appended here; else only its last lines are kept (for the error). */
+  readonly logFile?: string;
+  /** Each line the setup commands print, and each `.worktreeinclude` file that could not be copied. */
+  readonly onLine?: (line: string) => void;
+  /** Groups the setup events with a batch (the pool sets it). */
+  readonly batchId?: string;
+}
+
+/** Copies `.worktreeinclude` files and runs `setup` in a worktree (see `WorktreeManager.prepareWorktree`). */
+export async function prepareWorktreeOf(
+  ctx: ManagerContext,
+  id: string,
+  options: PrepareWorktreeOptions = {},
+): Promise<PrepareResult> {
+  const settings = resolvePrepareSettings(ctx.config.config, options, 'options');
+  const record = await liveRecord(ctx, id);
+  const eventBase = {
+    worktreeId: record.id,
+    issueNumber: record.issueNumber,
+    branch: record.branchName,
+    ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
+  };
+  const started = performance.now();
+  ctx.telemetry.record({ type: 'setup-start', ...eventBase });
+  try {
+    const prepared = await prepareWorktree(record, {
+      repoRoot: ctx.repo.root,
+      config: settings,
+      env: { ...options.env, ...worktreeEnvironment(record, options.batchId) },
+      signal: options.signal,
+      logFile: options.logFile,
+      onLine: options.onLine,
+    });
+    ctx.telemetry.record({
+      type: 'setup-complete',
+      ...eventBase,
+      durationMs: Math.round(performance.now() - started),
+      copied: prepared.copied.length,
+      commands: prepared.setup.length,
+    });
+    return prepared;
+  } catch (error) {
+    const err = error as { code?: unknown; message?: unknown };
+    ctx.telemetry.record({
+      type: 'error',
+      ...eventBase,
+      operation: 'setup',
+      message: String(err.message ?? error),
+      ...(typeof err.code === 'string' ? { code: err.code } : {}),
+      durationMs: Math.round(performance.now() - started),
+    });
+    throw error;
+  }
+}
