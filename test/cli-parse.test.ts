@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { checkDuration, formatDuration, MAX_DURATION_MS, parseDuration } from '../src/config/duration.js';
 import {
   MAX_ISSUES,
   parseIssueList,
   parseIssueNumber,
   tryParseIssueNumber,
 } from '../src/cli/parse-issues.js';
+import { checkDuration, formatDuration, MAX_DURATION_MS, parseDuration } from '../src/config/duration.js';
 import { MiyabiError } from '../src/errors.js';
 
 /** Calls `fn`, expects a MiyabiError, and returns it for further assertions. */

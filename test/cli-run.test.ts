@@ -104,10 +104,12 @@ describe('miyabi-worktree run', () => {
       });
       expect(seen.dotenv).toBe('SECRET=42\n');
       expect(seen.marker).toBe(`setup ran for ${task.issueNumber}`);
-      const output = task.output as RunTaskOutput;
-      expect(output).toMatchObject({ exitCode: 0, included: ['.env'] });
-      expect(output.setup).toHaveLength(1);
-      expect(readFileSync(output.logFile, 'utf8')).toContain(`task output for issue ${task.issueNumber}`);
+      expect(task.output).toMatchObject({ exitCode: 0 });
+      expect(task.prepare?.copied).toEqual(['.env']);
+      expect(task.prepare?.setup).toHaveLength(1);
+      expect(readFileSync(task.logFile as string, 'utf8')).toContain(
+        `task output for issue ${task.issueNumber}`,
+      );
     }
     // Progress off a terminal: plain timestamped lines on stderr, never on stdout.
     expect(result.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ #1 success/m);
@@ -144,7 +146,7 @@ describe('miyabi-worktree run', () => {
     expect(failed?.error?.message).toContain('exited with code 3');
     expect(failed?.error?.message).toContain('boom: 3 tests failed');
     expect(failed?.output).toMatchObject({ exitCode: 3 });
-    expect(readFileSync(failed?.output?.logFile as string, 'utf8')).toContain('boom: 3 tests failed');
+    expect(readFileSync(failed?.logFile as string, 'utf8')).toContain('boom: 3 tests failed');
     expect(timedOut).toMatchObject({ issueNumber: 2, status: 'timeout', error: { code: 'TIMEOUT' } });
     expect(timedOut?.durationMs).toBeLessThan(20_000);
     expect(ok).toMatchObject({ issueNumber: 3, status: 'success' });
@@ -173,11 +175,16 @@ describe('miyabi-worktree run', () => {
     );
     expect(result.code).toBe(1);
     const [task] = json<RunJson>(result).results;
-    expect(task).toMatchObject({ issueNumber: 7, status: 'failed', error: { code: 'COMMAND_FAILED' } });
+    expect(task).toMatchObject({
+      issueNumber: 7,
+      status: 'failed',
+      stage: 'setup',
+      error: { code: 'COMMAND_FAILED' },
+    });
     expect(task?.error?.message).toMatch(
       /setup command failed: .* \(exit 4\): npm ERR! missing script: prepare/,
     );
-    expect(readFileSync(task?.output?.logFile as string, 'utf8')).toContain('npm ERR! missing script');
+    expect(readFileSync(task?.logFile as string, 'utf8')).toContain('npm ERR! missing script');
     expect(existsSync(marker)).toBe(false);
     expect(worktreeCount(repo)).toBe(1);
   });
@@ -294,28 +301,30 @@ describe('miyabi-worktree run', () => {
     );
     expect(result.code).toBe(1); // the conflict
     const batch = json<RunJson>(result);
-    expect(batch.successCount).toBe(4);
-    const merges = new Map(batch.results.map((r) => [r.issueNumber, r.output?.merge]));
-    expect(merges.get(2)).toMatchObject({
+    // The conflict fails its task: every count and flag says so, not only the exit code.
+    expect(batch).toMatchObject({ successCount: 3, failedCount: 1, allSuccessful: false, successRate: 75 });
+    const byIssue = new Map(batch.results.map((r) => [r.issueNumber, r]));
+    expect(byIssue.get(2)?.merge).toMatchObject({
       status: expect.stringMatching(/^(merged|fast-forwarded)$/),
       into: 'main',
     });
-    expect(merges.get(3)).toMatchObject({ status: 'up-to-date' });
-    const conflicted = [1, 4].filter((n) => {
-      const merge = merges.get(n);
-      return merge !== undefined && 'error' in merge;
-    });
+    expect(byIssue.get(3)?.merge).toMatchObject({ status: 'up-to-date' });
+    const conflicted = [1, 4].filter((n) => byIssue.get(n)?.status === 'failed');
     expect(conflicted).toHaveLength(1);
-    const loser = batch.results.find((r) => r.issueNumber === conflicted[0]);
-    expect(loser?.output?.merge).toMatchObject({
-      error: { code: 'MERGE_CONFLICT', conflicts: [{ path: 'same.txt' }] },
+    const loser = byIssue.get(conflicted[0] as number);
+    expect(loser).toMatchObject({
+      status: 'failed',
+      stage: 'merge',
+      error: { code: 'MERGE_CONFLICT', conflicts: ['same.txt'] },
     });
-    // The unmerged work is not lost: it was pushed (so its local branch could go).
-    expect(git(repo.remote as string, 'log', '--format=%s', loser?.branchName as string)).toContain(
+    expect(loser?.merge).toBeUndefined();
+    // A task that failed its merge is not pushed; its commits stay on its kept branch, nothing lost.
+    expect(loser?.push).toBeUndefined();
+    expect(repo.git('log', '--format=%s', loser?.branchName as string)).toContain(
       `fix ${loser?.issueNumber}`,
     );
-    for (const task of batch.results) {
-      expect(task.output?.push).toMatchObject({ remote: 'origin', branchName: task.branchName });
+    for (const task of batch.results.filter((r) => r.status === 'success')) {
+      expect(task.push).toMatchObject({ remote: 'origin', branchName: task.branchName });
     }
     expect(git(repo.remote as string, 'branch', '--list', 'feature/issue-2')).toContain('feature/issue-2');
     // The user's checkout stayed on main, clean, and was brought along to the merged commit.

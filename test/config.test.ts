@@ -11,8 +11,8 @@ import {
 } from '../src/config/config-types.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { locateJsonError } from '../src/config/parse-json-text.js';
-import { branchNameProblem } from '../src/git/branch-name.js';
 import { MiyabiError } from '../src/errors.js';
+import { branchNameProblem } from '../src/git/branch-name.js';
 import { tempDir } from './helpers/temp-repo.js';
 
 async function rejection(promise: Promise<unknown>): Promise<MiyabiError> {
@@ -140,9 +140,7 @@ describe('loadConfig', () => {
     writeFileSync(join(root, CONFIG_FILE_NAME), '{\n  "maxConcurrency": 3,\n  "timeout": }\n');
     const error = await rejection(loadConfig(root));
     expect(error.code).toBe('INVALID_CONFIG');
-    expect(error.message).toBe(
-      `${CONFIG_FILE_NAME}: invalid JSON at line 3, column 14: expected a value`,
-    );
+    expect(error.message).toBe(`${CONFIG_FILE_NAME}: invalid JSON at line 3, column 14: expected a value`);
     expect(error.details).toMatchObject({ file: CONFIG_FILE_NAME, line: 3, column: 14 });
   });
 
@@ -206,8 +204,14 @@ describe('parseConfig', () => {
     ],
     [{ baseBranch: 7 }, 'baseBranch: expected a string (a branch name), got 7'],
     [{ branchPattern: 'feature/issue' }, 'branchPattern: "feature/issue" must contain {issue}'],
-    [{ branchPattern: 'feature/{slug}-{issue}' }, 'branchPattern: "feature/{slug}-{issue}" has an unknown placeholder {slug}'],
-    [{ branchPattern: 'feature/{issue} x' }, 'branchPattern: "feature/{issue} x" may only use letters, digits'],
+    [
+      { branchPattern: 'feature/{slug}-{issue}' },
+      'branchPattern: "feature/{slug}-{issue}" has an unknown placeholder {slug}',
+    ],
+    [
+      { branchPattern: 'feature/{issue} x' },
+      'branchPattern: "feature/{issue} x" may only use letters, digits',
+    ],
     [{ branchPattern: 'a..b/{issue}' }, 'contains ".."'],
     [{ branchPattern: '-{issue}' }, 'starts with "-"'],
     [{ branchPattern: '{issue}.lock' }, 'ending with ".lock"'],
@@ -307,11 +311,17 @@ describe('helpers', () => {
 
   it('locates JSON syntax errors V8 reports without a position', async () => {
     expect(await locateJsonError('{"a": }')).toEqual({ offset: 6, reason: 'expected a value' });
-    expect(await locateJsonError('{"a": 1 "b": 2}')).toEqual({ offset: 8, reason: "expected ',' between items" });
+    expect(await locateJsonError('{"a": 1 "b": 2}')).toEqual({
+      offset: 8,
+      reason: "expected ',' between items",
+    });
     expect(await locateJsonError('{a: 1}')).toEqual({ offset: 1, reason: 'unexpected character "a"' });
     expect(await locateJsonError('["a\\x"]')).toEqual({ offset: 1, reason: 'bad escape sequence in string' });
     expect(await locateJsonError('{"a": "b\n"}')).toEqual({ offset: 6, reason: 'unterminated string' });
-    expect(await locateJsonError('{} []')).toEqual({ offset: 3, reason: 'unexpected text after the JSON value' });
+    expect(await locateJsonError('{} []')).toEqual({
+      offset: 3,
+      reason: 'unexpected text after the JSON value',
+    });
     expect(await locateJsonError('[1, 2')).toEqual({ offset: 5, reason: 'unexpected end of file' });
     expect(await locateJsonError('{"a": tru}')).toEqual({ offset: 6, reason: 'unexpected character "t"' });
     expect(await locateJsonError('{"a": 1,}')).toEqual({ offset: 8, reason: "trailing comma before '}'" });

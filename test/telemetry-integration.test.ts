@@ -30,6 +30,7 @@ describe('telemetry through the manager and the pool', () => {
       'execute-complete',
       'cleanup-start',
       'cleanup-complete',
+      'task-complete',
     ]);
     const id = result.results[0]?.worktreeId;
     expect(new Set(events.map((e) => e.worktreeId))).toEqual(new Set([id]));

@@ -125,6 +125,8 @@ describe('telemetry across processes', () => {
       executions,
       successfulExecutions: executions - failures,
       failedExecutions: failures,
+      followUpFailures: 0,
+      mergeConflicts: 0,
       cleanups: executions,
       errors: failures,
       totalExecutionMs: executions * 10,

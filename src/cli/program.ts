@@ -192,7 +192,7 @@ async function reportParseError(error: unknown, argv: readonly string[]): Promis
     const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
     // Loaded only now: none of them is needed to parse a valid command line.
     const [{ MiyabiError }, { reportError }, { processIo }] = await Promise.all([
-      import('../errors.js'),
+      import('../index.js'),
       import('./runtime.js'),
       import('./io.js'),
     ]);

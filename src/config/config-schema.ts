@@ -1,12 +1,7 @@
 import * as z from 'zod';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem, branchPatternProblem } from '../git/branch-name.js';
-import {
-  CONFIG_FILE_NAME,
-  DEFAULT_CONFIG,
-  MAX_CONCURRENCY,
-  type MiyabiConfig,
-} from './config-types.js';
+import { CONFIG_FILE_NAME, DEFAULT_CONFIG, MAX_CONCURRENCY, type MiyabiConfig } from './config-types.js';
 import { checkDuration, MAX_DURATION_MS } from './duration.js';
 
 /**
@@ -61,7 +56,8 @@ const durationField = z.unknown().transform((value, ctx): number => {
 
 const baseBranchField = z.string({ error: 'expected a string (a branch name)' }).superRefine((value, ctx) => {
   const problem = branchNameProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid branch name: it ${problem}` });
+  if (problem)
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid branch name: it ${problem}` });
 });
 
 const branchPatternField = z
@@ -187,7 +183,6 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0;
 }
-
 
 function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;

@@ -34,7 +34,10 @@ export async function locateJsonError(text: string): Promise<{ offset: number; r
     return { offset: first.offset, reason: `trailing comma before '${here}'` };
   }
   const reason = REASONS[printParseErrorCode(first.error)] ?? 'invalid JSON';
-  return { offset: first.offset, reason: reason === 'unexpected character' ? `${reason} ${JSON.stringify(here)}` : reason };
+  return {
+    offset: first.offset,
+    reason: reason === 'unexpected character' ? `${reason} ${JSON.stringify(here)}` : reason,
+  };
 }
 
 /** JSON.parse with an `INVALID_CONFIG` error that names the file, line and column. */

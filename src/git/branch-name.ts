@@ -33,10 +33,12 @@ export const GENERATED_BRANCH_CHARACTERS = /^[A-Za-z0-9._/-]+$/;
 export function branchPatternProblem(pattern: unknown): string | undefined {
   if (typeof pattern !== 'string') return `is not a string (${pattern === null ? 'null' : typeof pattern})`;
   const unknownPlaceholder = /\{(?!issue\})[^}]*\}/.exec(pattern);
-  if (unknownPlaceholder) return `has an unknown placeholder ${unknownPlaceholder[0]} (only {issue} is supported)`;
+  if (unknownPlaceholder)
+    return `has an unknown placeholder ${unknownPlaceholder[0]} (only {issue} is supported)`;
   if (!pattern.includes('{issue}')) return 'must contain {issue}, e.g. "feature/issue-{issue}"';
   const name = pattern.replaceAll('{issue}', '123');
-  if (!GENERATED_BRANCH_CHARACTERS.test(name)) return 'may only use letters, digits, ".", "_", "/", "-" and {issue}';
+  if (!GENERATED_BRANCH_CHARACTERS.test(name))
+    return 'may only use letters, digits, ".", "_", "/", "-" and {issue}';
   const problem = branchNameProblem(name);
   return problem ? `gives "${name}", which ${problem}` : undefined;
 }

@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { branchNameProblem } from './branch-name.js';
 import { MiyabiError } from '../errors.js';
+import { branchNameProblem } from './branch-name.js';
 import { gitStderr, runGit } from './run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees, shortBranchName } from './worktree-list.js';
 

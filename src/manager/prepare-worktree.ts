@@ -1,8 +1,12 @@
-import { type PrepareResult, type PrepareSettings, prepareWorktree } from '../setup/prepare-worktree.js';
-import { resolvePrepareSettings } from '../setup/prepare-settings.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MiyabiError } from '../errors.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
+import { resolvePrepareSettings } from '../setup/prepare-settings.js';
+import { type PrepareResult, type PrepareSettings, prepareWorktree } from '../setup/prepare-worktree.js';
+import { WORKTREE_INCLUDE_FILE } from '../setup/worktree-include.js';
 import type { ManagerContext } from './context.js';
-import { liveRecord } from './merge-push.js';
+import { assertWorktreeId } from './validate.js';
 
 /** Options of `WorktreeManager.prepareWorktree`. */
 export interface PrepareWorktreeOptions extends PrepareSettings {
@@ -24,7 +28,7 @@ export async function prepareWorktreeOf(
   options: PrepareWorktreeOptions = {},
 ): Promise<PrepareResult> {
   const settings = resolvePrepareSettings(ctx.config.config, options, 'options');
-  const record = await liveRecord(ctx, id);
+  const record = await registeredRecord(ctx, id);
   const eventBase = {
     worktreeId: record.id,
     issueNumber: record.issueNumber,
@@ -62,4 +66,19 @@ export async function prepareWorktreeOf(
     });
     throw error;
   }
+}
+
+/** True when preparing would do anything: setup commands, or include on and a `.worktreeinclude` there. */
+export function needsPreparation(repoRoot: string, settings: Required<PrepareSettings>): boolean {
+  return settings.setup.length > 0 || (settings.include && existsSync(join(repoRoot, WORKTREE_INCLUDE_FILE)));
+}
+
+/** The record of a worktree whose folder exists: the registry alone, no git call (it runs in every task). */
+async function registeredRecord(ctx: ManagerContext, id: string) {
+  assertWorktreeId(id);
+  const record = (await ctx.registry.read()).find((r) => r.id === id);
+  if (!record || !existsSync(record.path)) {
+    throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
+  }
+  return record;
 }

@@ -16,7 +16,8 @@ export async function verifyFollowUpTargets(
   },
   signal?: AbortSignal,
 ): Promise<void> {
-  for (const [branch, option] of targets.branches ?? []) await assertLocalBranch(repoRoot, branch, option, signal);
+  for (const [branch, option] of targets.branches ?? [])
+    await assertLocalBranch(repoRoot, branch, option, signal);
   if (targets.remote !== undefined) await assertRemote(repoRoot, targets.remote, signal);
 }
 

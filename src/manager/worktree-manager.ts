@@ -11,14 +11,14 @@ import {
   type RepositoryInfo,
   resolveDefaultBase,
 } from '../git/repository.js';
+import { uncommittedPaths } from '../git/work-snapshot.js';
 import { safeLog, silentLogger } from '../log.js';
+import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
-import { uncommittedPaths } from '../git/work-snapshot.js';
-import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
 import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
@@ -108,9 +108,13 @@ export class WorktreeManager {
     if (options.maxConcurrency !== undefined) assertPositiveInteger(options.maxConcurrency, 'maxConcurrency');
     if (options.branchPattern !== undefined) assertBranchPattern(options.branchPattern);
     if (options.config !== undefined && typeof options.config !== 'boolean') {
-      throw new MiyabiError('INVALID_ARGUMENT', `config must be true or false, got ${describe(options.config)}`, {
-        hint: 'Leave it out to read the configuration file, or pass config: false to ignore it.',
-      });
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `config must be true or false, got ${describe(options.config)}`,
+        {
+          hint: 'Leave it out to read the configuration file, or pass config: false to ignore it.',
+        },
+      );
     }
     const logger = options.logger ?? silentLogger;
     const repo = await discoverRepository(cwd);
@@ -118,7 +122,10 @@ export class WorktreeManager {
     for (const warning of loaded.warnings) safeLog(logger, 'warn', { source: loaded.source }, warning);
     const file = loaded.config;
     const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
-    const worktreeDir = await resolveWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir ?? '.worktrees');
+    const worktreeDir = await resolveWorktreeDir(
+      repo,
+      options.worktreeDir ?? file.worktreeDir ?? '.worktrees',
+    );
     const defaultBase = await resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source);
     const ctx: ManagerContext = {
       repo,

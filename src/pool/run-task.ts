@@ -1,6 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
+import { needsPreparation } from '../manager/prepare-worktree.js';
 import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
@@ -115,7 +116,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     );
     await startLog(run.logFile, worktree);
 
-    if (run.prepare.include || run.prepare.setup.length > 0) {
+    if (needsPreparation(manager.repoPath, run.prepare)) {
       try {
         progress.prepare = await manager.prepareWorktree(worktree.id, {
           ...run.prepare,
@@ -294,14 +295,19 @@ function finish(
   const unmergedPaths = archivedPaths.length > 0 ? archivedPaths : (progress.uncommitted ?? []);
   const unmergedWork: UnmergedWork | undefined =
     unmergedPaths.length > 0
-      ? { paths: unmergedPaths, ...(archivedPaths.length > 0 && removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}) }
+      ? {
+          paths: unmergedPaths,
+          ...(archivedPaths.length > 0 && removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
+        }
       : undefined;
   const fields = {
     issueNumber: run.task.issueNumber,
     worktreeId: worktree?.id ?? '',
     durationMs,
     ...(progress.output !== undefined ? { output: progress.output } : {}),
-    ...(worktree ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile } : {}),
+    ...(worktree
+      ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile }
+      : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),

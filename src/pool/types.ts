@@ -112,8 +112,10 @@ export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
 }
 
 /** A task that did not succeed: where (`stage`) and why (`error`). */
-export interface TaskUnsuccessful<T = unknown, S extends Exclude<TaskStatus, 'success'> = Exclude<TaskStatus, 'success'>>
-  extends TaskResultFields<T> {
+export interface TaskUnsuccessful<
+  T = unknown,
+  S extends Exclude<TaskStatus, 'success'> = Exclude<TaskStatus, 'success'>,
+> extends TaskResultFields<T> {
   readonly status: S;
   /** The lifecycle stage the task ended in. */
   readonly stage: TaskStage;

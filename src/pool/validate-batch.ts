@@ -1,7 +1,7 @@
-import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { verifyFollowUpTargets } from '../manager/verify-targets.js';
-import type { ResolvedPoolConfig } from './worktree-pool.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { WorktreeTask } from './types.js';
+import type { ResolvedPoolConfig } from './worktree-pool.js';
 
 /**
  * The checks that need git, made once before any task starts: every branch a task would merge into
@@ -20,7 +20,8 @@ export async function validateBatch(
     else {
       for (const task of tasks) {
         const base = shortBase(task.baseBranch ?? manager.baseBranch);
-        if (!branches.has(base)) branches.set(base, `the base branch of issue ${task.issueNumber} (merge target)`);
+        if (!branches.has(base))
+          branches.set(base, `the base branch of issue ${task.issueNumber} (merge target)`);
       }
     }
   }
@@ -33,5 +34,8 @@ export async function validateBatch(
 
 /** The branch a worktree based on `base` records (and merges into): `origin/x` → `x`. */
 function shortBase(base: string): string {
-  return base.replace(/^refs\/heads\//, '').replace(/^refs\/remotes\/[^/]+\//, '').replace(/^origin\//, '');
+  return base
+    .replace(/^refs\/heads\//, '')
+    .replace(/^refs\/remotes\/[^/]+\//, '')
+    .replace(/^origin\//, '');
 }

@@ -4,13 +4,11 @@ import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
-import type { MergeStrategy } from '../manager/types.js';
-import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import { resolvePrepareSettings } from '../setup/prepare-settings.js';
-import { validateBatch } from './validate-batch.js';
-import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
+import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { resolvePrepareSettings } from '../setup/prepare-settings.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { runTask, TaskAbort } from './run-task.js';
 import { summarise } from './summarise.js';
 import type {
@@ -26,6 +24,7 @@ import type {
   TaskResult,
   WorktreeTask,
 } from './types.js';
+import { validateBatch } from './validate-batch.js';
 
 /** The pool's options in force. */
 export interface ResolvedPoolConfig {
@@ -252,9 +251,13 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
 function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOptions | undefined {
   if (merge === undefined) return undefined;
   if (typeof merge !== 'object' || merge === null) {
-    throw new MiyabiError('INVALID_ARGUMENT', `merge must be an object like { into, strategy }, got ${describe(merge)}`, {
-      hint: 'Pass merge: {} to merge into each base branch, or leave it out not to merge.',
-    });
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `merge must be an object like { into, strategy }, got ${describe(merge)}`,
+      {
+        hint: 'Pass merge: {} to merge into each base branch, or leave it out not to merge.',
+      },
+    );
   }
   if (merge.strategy !== undefined && !MERGE_STRATEGIES.includes(merge.strategy)) {
     throw new MiyabiError(
@@ -265,13 +268,20 @@ function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOption
   if (merge.into !== undefined) {
     const problem = branchNameProblem(merge.into);
     if (problem) {
-      throw new MiyabiError('INVALID_ARGUMENT', `merge.into ${describe(merge.into)} is not a branch name: it ${problem}`, {
-        details: { option: 'merge.into' },
-      });
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `merge.into ${describe(merge.into)} is not a branch name: it ${problem}`,
+        {
+          details: { option: 'merge.into' },
+        },
+      );
     }
   }
   if (merge.message !== undefined && typeof merge.message !== 'string') {
-    throw new MiyabiError('INVALID_ARGUMENT', `merge.message must be a string, got ${describe(merge.message)}`);
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `merge.message must be a string, got ${describe(merge.message)}`,
+    );
   }
   return merge;
 }
@@ -279,14 +289,25 @@ function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOption
 function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | undefined {
   if (push === undefined) return undefined;
   if (typeof push !== 'object' || push === null) {
-    throw new MiyabiError('INVALID_ARGUMENT', `push must be an object like { remote }, got ${describe(push)}`, {
-      hint: "Pass push: {} to push to 'origin', or leave it out not to push.",
-    });
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `push must be an object like { remote }, got ${describe(push)}`,
+      {
+        hint: "Pass push: {} to push to 'origin', or leave it out not to push.",
+      },
+    );
   }
-  if (push.remote !== undefined && (typeof push.remote !== 'string' || push.remote === '' || push.remote.startsWith('-'))) {
-    throw new MiyabiError('INVALID_ARGUMENT', `push.remote must be a remote name, got ${describe(push.remote)}`, {
-      details: { option: 'push.remote' },
-    });
+  if (
+    push.remote !== undefined &&
+    (typeof push.remote !== 'string' || push.remote === '' || push.remote.startsWith('-'))
+  ) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `push.remote must be a remote name, got ${describe(push.remote)}`,
+      {
+        details: { option: 'push.remote' },
+      },
+    );
   }
   return push;
 }
@@ -312,7 +333,10 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
         throw new MiyabiError(
           'INVALID_ARGUMENT',
           `tasks[${index}].${key} ${describe(value)} is not a branch name: it ${problem}`,
-          { hint: 'Pass a name like feature/issue-42, or leave it out.', details: { option: key, issueNumber: task.issueNumber } },
+          {
+            hint: 'Pass a name like feature/issue-42, or leave it out.',
+            details: { option: key, issueNumber: task.issueNumber },
+          },
         );
       }
     }

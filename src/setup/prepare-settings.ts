@@ -13,19 +13,26 @@ export function resolvePrepareSettings(
   option = 'prepare',
 ): Required<PrepareSettings> {
   if (given !== undefined && (typeof given !== 'object' || given === null)) {
-    throw invalid(`${option} must be an object like { include, setup, setupTimeoutMs }, got ${describe(given)}`);
+    throw invalid(
+      `${option} must be an object like { include, setup, setupTimeoutMs }, got ${describe(given)}`,
+    );
   }
   const include = given?.include ?? config.include;
   const setup = given?.setup ?? config.setup;
   const setupTimeoutMs = given?.setupTimeoutMs ?? config.setupTimeoutMs;
-  if (typeof include !== 'boolean') throw invalid(`${option}.include must be true or false, got ${describe(include)}`);
+  if (typeof include !== 'boolean')
+    throw invalid(`${option}.include must be true or false, got ${describe(include)}`);
   const isArgv = (argv: unknown) =>
     Array.isArray(argv) && argv.length > 0 && argv.every((part) => typeof part === 'string' && part !== '');
   if (!Array.isArray(setup) || !setup.every(isArgv)) {
-    throw invalid(`${option}.setup must be an array of commands like [["npm", "ci"]], got ${describe(setup)}`);
+    throw invalid(
+      `${option}.setup must be an array of commands like [["npm", "ci"]], got ${describe(setup)}`,
+    );
   }
   if (typeof setupTimeoutMs !== 'number' || !Number.isFinite(setupTimeoutMs) || setupTimeoutMs <= 0) {
-    throw invalid(`${option}.setupTimeoutMs must be a positive number of milliseconds, got ${describe(setupTimeoutMs)}`);
+    throw invalid(
+      `${option}.setupTimeoutMs must be a positive number of milliseconds, got ${describe(setupTimeoutMs)}`,
+    );
   }
   return { include, setup, setupTimeoutMs };
 }

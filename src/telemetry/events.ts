@@ -39,7 +39,15 @@ export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
 export type TaskStage = 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'pr' | 'cleanup';
 
 /** Every stage, in lifecycle order. */
-export const TASK_STAGES: readonly TaskStage[] = ['create', 'setup', 'execute', 'merge', 'push', 'pr', 'cleanup'];
+export const TASK_STAGES: readonly TaskStage[] = [
+  'create',
+  'setup',
+  'execute',
+  'merge',
+  'push',
+  'pr',
+  'cleanup',
+];
 
 /** How a task execution ended (on `execute-complete`). */
 export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';

@@ -53,7 +53,11 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
         ];
   // Figures added after the seven lines appear only when non-zero, so the report keeps its shape.
   if (stats.mergeConflicts > 0) {
-    lines.push(lang === 'ja' ? `- マージ競合: ${stats.mergeConflicts}回` : `- Merge conflicts: ${stats.mergeConflicts}`);
+    lines.push(
+      lang === 'ja'
+        ? `- マージ競合: ${stats.mergeConflicts}回`
+        : `- Merge conflicts: ${stats.mergeConflicts}`,
+    );
   }
   return lines.join('\n');
 }

@@ -168,7 +168,10 @@ export class Telemetry {
   async events(scope?: TelemetryScope): Promise<WorktreeEvent[]> {
     const normalized = normalizeScope(scope);
     await this.flush();
-    const events = [...(this.#journal ? (await this.#journal.snapshot()).events : []), ...this.#memory.events];
+    const events = [
+      ...(this.#journal ? (await this.#journal.snapshot()).events : []),
+      ...this.#memory.events,
+    ];
     return normalized ? events.filter((event) => inScope(event, normalized)) : events;
   }
 

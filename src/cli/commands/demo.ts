@@ -56,7 +56,9 @@ const demo: CommandHandler = async (_input, ctx) => {
     writeBlock(stdout, log.stdout.replace(/^/gm, '  '));
     const worktrees = await runGit(['worktree', 'list'], { cwd: repo.path });
     writeLine(stdout, `Worktrees left: ${worktrees.stdout.trim().split('\n').length - 1}`);
-    const merged = result.results.filter((r) => r.merge !== undefined && r.merge.status !== 'up-to-date').length;
+    const merged = result.results.filter(
+      (r) => r.merge !== undefined && r.merge.status !== 'up-to-date',
+    ).length;
     const asPlanned =
       result.successCount === 3 && result.timeoutCount === 1 && result.failedCount === 1 && merged === 3;
     writeLine(stdout);

@@ -1,5 +1,5 @@
-import { MiyabiError, parseDuration } from '../../index.js';
 import { resolve } from 'node:path';
+import { MiyabiError, parseDuration } from '../../index.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
 import { runBatch } from '../run/run-batch.js';
@@ -19,7 +19,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   const issues = parseIssueList(String(options.issues));
   const concurrency =
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
-  const timeoutMs = typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : undefined;
+  const timeoutMs =
+    typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : undefined;
   if (options.into !== undefined && options.merge !== true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--into only applies with --merge', {
       hint: 'Add --merge, or drop --into.',

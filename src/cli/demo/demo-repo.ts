@@ -1,7 +1,7 @@
-import { runGit } from '../../index.js';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { runGit } from '../../index.js';
 import { FAKE_AGENT_SOURCE } from './fake-agent.js';
 
 /** A throwaway repository for the demo, in its own temp folder. */

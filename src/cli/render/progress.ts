@@ -1,6 +1,6 @@
 import { createLogUpdate } from 'log-update';
-import type { OutputStream } from '../io.js';
 import { formatDuration } from '../../index.js';
+import type { OutputStream } from '../io.js';
 import { padToWidth, sanitizeLine, stringWidth, truncateToWidth } from './text-width.js';
 
 /** Where one task of `run` is. */

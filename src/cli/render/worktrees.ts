@@ -1,7 +1,7 @@
-import type { RemoveResult, WorktreeInfo } from '../../index.js';
 import { isAbsolute, relative } from 'node:path';
-import { BIN } from '../bin-name.js';
+import type { RemoveResult, WorktreeInfo } from '../../index.js';
 import { formatDuration } from '../../index.js';
+import { BIN } from '../bin-name.js';
 import { renderTable } from './table.js';
 
 /**

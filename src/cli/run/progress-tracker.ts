@@ -49,13 +49,19 @@ export function createProgressTracker(
     if (state) return patch(issue, { state });
     if (event.type === 'task-complete') return patch(issue, { state: event.status });
     if (event.type === 'merge-complete' || event.type === 'push-complete') {
-      return patch(issue, { lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}` });
+      return patch(issue, {
+        lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}`,
+      });
     }
     if (event.type === 'error') {
       if (event.operation === 'create') {
-        return patch(issue, { state: event.code === 'CANCELLED' ? 'cancelled' : 'failed', lastLine: event.message });
+        return patch(issue, {
+          state: event.code === 'CANCELLED' ? 'cancelled' : 'failed',
+          lastLine: event.message,
+        });
       }
-      if (event.operation !== 'execute') patch(issue, { lastLine: `${event.operation} failed: ${event.code ?? event.message}` });
+      if (event.operation !== 'execute')
+        patch(issue, { lastLine: `${event.operation} failed: ${event.code ?? event.message}` });
     }
   };
   manager.on('event', onEvent);

@@ -1,3 +1,6 @@
+import { constants } from 'node:fs';
+import { access, lstat, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   formatArgv,
   formatDuration,
@@ -7,9 +10,6 @@ import {
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
-import { constants } from 'node:fs';
-import { access, lstat, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { type CommandContext, openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
@@ -33,7 +33,9 @@ export interface RunBatchRequest {
   readonly baseBranch?: string | undefined;
   readonly failFast: boolean;
   readonly keep: boolean;
-  readonly merge?: { readonly into?: string | undefined; readonly strategy?: MergeStrategy | undefined } | undefined;
+  readonly merge?:
+    | { readonly into?: string | undefined; readonly strategy?: MergeStrategy | undefined }
+    | undefined;
   readonly push?: { readonly remote: string } | undefined;
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
@@ -120,7 +122,10 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
 }
 
 // The pool names its options; the CLI user typed flags.
-const FLAG_OF_OPTION: Readonly<Record<string, string>> = { 'merge.into': '--into', 'push.remote': '--remote' };
+const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  'merge.into': '--into',
+  'push.remote': '--remote',
+};
 
 /** A pool refusal of an option, reworded with the flag the user typed. */
 function asFlagError(error: unknown): unknown {

@@ -23,13 +23,18 @@ export interface SummaryOptions {
 export function renderSummary(result: RunBatchResult, options: SummaryOptions): string {
   const columns: TableColumn<TaskResult<RunTaskOutput>>[] = [
     { header: 'ISSUE', value: (r) => `#${r.issueNumber}` },
-    { header: 'STATUS', value: (r) => (r.stage && r.stage !== 'execute' ? `${r.status} (${r.stage})` : r.status) },
+    {
+      header: 'STATUS',
+      value: (r) => (r.stage && r.stage !== 'execute' ? `${r.status} (${r.stage})` : r.status),
+    },
     { header: 'TIME', value: (r) => formatDuration(r.durationMs), align: 'right' },
     { header: 'EXIT', value: (r) => exitText(r.output), align: 'right' },
     ...(options.merge
       ? [{ header: 'MERGE', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'merge') }]
       : []),
-    ...(options.push ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'push') }] : []),
+    ...(options.push
+      ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'push') }]
+      : []),
     { header: 'DETAIL', value: (r) => detailText(r), maxWidth: 100 },
   ];
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
@@ -49,9 +54,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
       );
     }
   }
-  const logs = result.results
-    .map((r) => r.logFile)
-    .filter((file): file is string => file !== undefined);
+  const logs = result.results.map((r) => r.logFile).filter((file): file is string => file !== undefined);
   const [firstLog] = logs;
   if (firstLog) lines.push(`Logs: ${firstLog.slice(0, firstLog.lastIndexOf('/') + 1)}issue-<n>.log`);
   if (options.keep) {
