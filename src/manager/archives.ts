@@ -1,6 +1,7 @@
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { assertWorktreeId } from './validate.js';
+import { issueOfWorktreeId } from './worktree-id.js';
 
 /** An archive of a removed worktree that `restoreWorktree` can bring back. Plain data. */
 export interface ArchiveEntry {
@@ -33,12 +34,11 @@ export async function listArchives(repoRoot: string, signal?: AbortSignal): Prom
     const id = ref.slice(PREFIX.length);
     if (!ref.startsWith(PREFIX) || id === '' || id.includes('/')) continue;
     const meta = parseTrailer(message);
-    const issueFromId = /^issue-(\d+)-/.exec(id)?.[1];
     entries.push({
       id,
       ref,
       commit,
-      issueNumber: numberOrNull(meta.issueNumber) ?? (issueFromId ? Number(issueFromId) : null),
+      issueNumber: numberOrNull(meta.issueNumber) ?? issueOfWorktreeId(id),
       branchName: typeof meta.branchName === 'string' ? meta.branchName : null,
       uncommittedPaths: Array.isArray(meta.uncommittedPaths) ? meta.uncommittedPaths.map(String) : [],
       unmergedCommits: numberOrNull(meta.unmergedCommits),

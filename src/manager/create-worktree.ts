@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
@@ -14,6 +13,7 @@ import { type ManagerContext, releaseSlot } from './context.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
+import { newWorktreeId } from './worktree-id.js';
 
 const MAX_ATTEMPTS = 4;
 
@@ -60,7 +60,7 @@ export async function createWorktree(
       ? ctx.defaultBase
       : await resolveBaseBranch(ctx.repo.root, options.baseBranch);
 
-  const id = `issue-${issueNumber}-${randomBytes(4).toString('hex')}`;
+  const id = newWorktreeId(issueNumber);
   if (ctx.slots.available === 0) announceSlotWait(ctx, id, issueNumber, options.batchId);
   const release = await ctx.slots.acquire(signal);
   const path = join(ctx.worktreeDir, id);

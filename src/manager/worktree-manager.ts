@@ -46,6 +46,7 @@ import type {
   WorktreeStatus,
 } from './types.js';
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
+import { countByStatus } from './worktree-id.js';
 
 /**
  * Creates, tracks and removes git worktrees for issues, safely under parallel use.
@@ -249,8 +250,7 @@ export class WorktreeManager {
   /** Counts by status and this manager's slot usage. */
   async stats(): Promise<WorktreeStats> {
     const worktrees = await this.listWorktrees();
-    const byStatus: Record<WorktreeStatus, number> = { active: 0, idle: 0, completed: 0, failed: 0 };
-    for (const worktree of worktrees) byStatus[worktree.status]++;
+    const byStatus = countByStatus(worktrees.map((worktree) => worktree.status));
     return {
       total: worktrees.length,
       byStatus,

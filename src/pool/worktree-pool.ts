@@ -6,6 +6,7 @@ import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
+import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
@@ -184,8 +185,7 @@ export class WorktreePool {
 
   /** Tasks running and queued, free slots, and the worktrees this pool holds by status. */
   stats(): PoolStats {
-    const worktreesByStatus: Record<WorktreeStatus, number> = { active: 0, idle: 0, completed: 0, failed: 0 };
-    for (const status of this.#worktrees.values()) worktreesByStatus[status]++;
+    const worktreesByStatus = countByStatus(this.#worktrees.values());
     return {
       maxConcurrency: this.config.maxConcurrency,
       activeTasks: this.#queue.pending,
