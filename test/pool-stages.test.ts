@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { type EventEmitter, once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe('pool stages, events and up-front validation', () => {
     const pool = await WorktreePool.create({ repoPath: repo.path });
     const completed: TaskCompleteEvent[] = [];
     pool.manager.on('task-complete', (event) => completed.push(event));
-    const created = once(pool.manager, 'create-complete');
+    const created = once(pool.manager as unknown as EventEmitter, 'create-complete');
     const result = await pool.executeParallel([{ issueNumber: 6 }], async () => 'ok');
     const [event] = (await created) as [{ type: string; worktreeId: string }];
     expect(event).toMatchObject({ type: 'create-complete', worktreeId: result.results[0]?.worktreeId });
@@ -97,7 +97,7 @@ describe('pool stages, events and up-front validation', () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path, maxConcurrency: 1 });
     const first = await manager.createWorktree(1);
-    const waiting = once(manager, 'slot-wait');
+    const waiting = once(manager as unknown as EventEmitter, 'slot-wait');
     const controller = new AbortController();
     const second = manager.createWorktree(2, { signal: controller.signal });
     const [event] = (await waiting) as [{ heldBy: string[]; issueNumber: number }];
