@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { type GitFailure, MiyabiError } from '../errors.js';
-import { forgetGroup, killGroup, rememberGroup } from '../process/process-groups.js';
+import { forgetGroup, rememberGroup } from '../process/process-groups.js';
+import { processGroup, type TerminateTarget, terminate } from '../process/terminate.js';
 
 export interface RunGitOptions {
   /** Directory git runs in (`git -C` equivalent). */
@@ -164,15 +165,21 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
     let timedOut = false;
     let aborted = false;
     let spawnError: Error | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-    const signalAll = (signal: NodeJS.Signals) => {
-      if (OWN_GROUP && pid !== undefined) killGroup(pid, signal);
-      else child.kill(signal);
-    };
+    let terminating = false;
+    const target: TerminateTarget =
+      OWN_GROUP && pid !== undefined
+        ? processGroup(pid)
+        : {
+            send: (signal) => child.kill(signal),
+            alive: () => child.exitCode === null && child.signalCode === null,
+          };
     const kill = () => {
-      signalAll('SIGTERM');
-      killTimer = setTimeout(() => signalAll('SIGKILL'), 2_000);
-      killTimer.unref();
+      if (terminating) return;
+      terminating = true;
+      // Runs past settling: a hook that ignores SIGTERM must not outlive the call; tracked until gone.
+      void terminate(target).then(() => {
+        if (pid !== undefined) forgetGroup(pid);
+      });
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -195,9 +202,7 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // A killed group's SIGKILL still fires (unref'd): a hook that ignores SIGTERM must not outlive it.
-      if (!timedOut && !aborted) clearTimeout(killTimer);
-      if (pid !== undefined) forgetGroup(pid);
+      if (pid !== undefined && !terminating) forgetGroup(pid);
       options.signal?.removeEventListener('abort', onAbort);
       resolve({
         stdout: Buffer.concat(out).toString('utf8'),

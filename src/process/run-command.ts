@@ -4,7 +4,8 @@ import { dirname, isAbsolute } from 'node:path';
 import { MiyabiError } from '../errors.js';
 import { describe } from '../manager/validate.js';
 import { OutputTail } from './output-tail.js';
-import { forgetGroup, groupAlive, killGroup, rememberGroup } from './process-groups.js';
+import { forgetGroup, rememberGroup } from './process-groups.js';
+import { processGroup, terminate } from './terminate.js';
 
 export interface RunCommandOptions {
   /** Absolute, existing directory to run in. */
@@ -135,20 +136,10 @@ export async function runCommand(
   };
 }
 
-/** SIGTERM to the group, SIGKILL after `graceMs` if anything is left; resolves when it is gone (bounded). */
+/** Terminates the group (see `terminate`) and stops tracking it once it is gone or given up on. */
 async function terminateGroup(pid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pid)) return forgetGroup(pid);
-  killGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (groupAlive(pid) && Date.now() < deadline) await pause(25);
-  if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
-  const hardDeadline = Date.now() + 5_000;
-  while (groupAlive(pid) && Date.now() < hardDeadline) await pause(25);
+  await terminate(processGroup(pid), { graceMs });
   forgetGroup(pid);
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function spawned(child: ChildProcess, argv: readonly string[]): Promise<void> {
