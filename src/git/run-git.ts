@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { type GitFailure, MiyabiError } from '../errors.js';
 import { forgetGroup, rememberGroup } from '../process/process-groups.js';
+import { withoutRepositoryEnv } from '../process/repository-env.js';
 import { processGroup, type TerminateTarget, terminate } from '../process/terminate.js';
 
 export interface RunGitOptions {
@@ -26,39 +27,19 @@ export interface GitResult {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-// Variables that would point git at another repository or index than the one we name with cwd.
-const REPO_REDIRECTING_VARS = [
-  'GIT_DIR',
-  'GIT_WORK_TREE',
-  'GIT_INDEX_FILE',
-  'GIT_COMMON_DIR',
-  'GIT_PREFIX',
-  'GIT_OBJECT_DIRECTORY',
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  'GIT_NAMESPACE',
-  'GIT_CEILING_DIRECTORIES',
-];
-
-let baseEnv: Record<string, string> | undefined;
-
 /** The environment every git call gets: no prompts, C locale (parseable messages), no repo redirects. */
 function gitEnv(extra?: Readonly<Record<string, string>>): Record<string, string> {
-  if (!baseEnv) {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !REPO_REDIRECTING_VARS.includes(key)) env[key] = value;
-    }
-    env.GIT_TERMINAL_PROMPT = '0';
-    env.LC_ALL = 'C';
-    env.LANGUAGE = 'C';
-    // Never block on an editor or pager, and keep reads from taking index.lock.
-    env.GIT_EDITOR = 'true';
-    env.GIT_PAGER = 'cat';
-    env.GIT_OPTIONAL_LOCKS = '0';
-    env.GIT_SSH_COMMAND ??= 'ssh -oBatchMode=yes';
-    baseEnv = env;
-  }
-  return extra ? { ...baseEnv, ...extra } : baseEnv;
+  // Built per call (a few microseconds beside a spawn), so a later change to process.env is seen.
+  const env = withoutRepositoryEnv();
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.LC_ALL = 'C';
+  env.LANGUAGE = 'C';
+  // Never block on an editor or pager, and keep reads from taking index.lock.
+  env.GIT_EDITOR = 'true';
+  env.GIT_PAGER = 'cat';
+  env.GIT_OPTIONAL_LOCKS = '0';
+  env.GIT_SSH_COMMAND ??= 'ssh -oBatchMode=yes';
+  return extra ? { ...env, ...extra } : env;
 }
 
 /**

@@ -5,12 +5,18 @@ import { MiyabiError } from '../errors.js';
 import { describe } from '../manager/validate.js';
 import { OutputTail } from './output-tail.js';
 import { forgetGroup, rememberGroup } from './process-groups.js';
+import { withoutRepositoryEnv } from './repository-env.js';
 import { processGroup, terminate } from './terminate.js';
 
 export interface RunCommandOptions {
   /** Absolute, existing directory to run in. */
   readonly cwd: string;
-  /** Merged over `process.env`; `undefined` deletes a variable. */
+  /**
+   * Merged over `process.env` without the variables that point git at another repository
+   * (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`, … see `REPOSITORY_ENV_VARS`), so git in the
+   * command works on the repository of `cwd`; entries here win (set `GIT_DIR` here to redirect on
+   * purpose), `undefined` deletes a variable.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Aborting it kills the whole process group (SIGTERM, then SIGKILL after `graceMs`). */
   readonly signal?: AbortSignal;
@@ -163,7 +169,8 @@ function spawned(child: ChildProcess, argv: readonly string[]): Promise<void> {
 }
 
 function mergeEnv(extra: RunCommandOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A caller started from a git hook has GIT_DIR set: the command must not commit into its repository.
+  const env: NodeJS.ProcessEnv = withoutRepositoryEnv();
   for (const [key, value] of Object.entries(extra ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;
