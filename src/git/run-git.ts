@@ -1,6 +1,11 @@
 import { spawn } from 'node:child_process';
 import { type GitFailure, MiyabiError } from '../errors.js';
-import { forgetGroup, rememberGroup } from '../process/process-groups.js';
+import {
+  forgetGroup,
+  newProcessesRefused,
+  type ProtectedCheckout,
+  rememberGroup,
+} from '../process/process-groups.js';
 import { withoutRepositoryEnv } from '../process/repository-env.js';
 import { processGroup, type TerminateTarget, terminate } from '../process/terminate.js';
 
@@ -16,6 +21,12 @@ export interface RunGitOptions {
   readonly input?: string | undefined;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-tree` conflicts). @default [0] */
   readonly okExitCodes?: readonly number[] | undefined;
+  /**
+   * Set when git writes in a checkout this tool does not own (the user's): a forced stop lets such a
+   * run finish (bounded) instead of killing it midway, and names the checkout and its repair if it
+   * must kill it. An abort or timeout still stops it.
+   */
+  readonly protectedCheckout?: ProtectedCheckout | undefined;
 }
 
 export interface GitResult {
@@ -52,7 +63,8 @@ function gitEnv(extra?: Readonly<Record<string, string>>): Record<string, string
 export async function runGit(args: readonly string[], options: RunGitOptions): Promise<GitResult> {
   const okExitCodes = options.okExitCodes ?? [0];
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (options.signal?.aborted) throw cancelled(args, options.cwd, options.signal);
+  // A forced stop is under way: starting git now would only be killed midway.
+  if (options.signal?.aborted || newProcessesRefused()) throw cancelled(args, options.cwd, options.signal);
   const outcome = await spawnGit(args, options, timeoutMs);
   const { stdout, stderr, exitCode } = outcome;
   if (exitCode !== undefined && okExitCodes.includes(exitCode) && !outcome.aborted && !outcome.timedOut) {
@@ -138,7 +150,7 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
       detached: OWN_GROUP,
     });
     const pid = child.pid;
-    if (OWN_GROUP && pid !== undefined) rememberGroup(pid);
+    if (OWN_GROUP && pid !== undefined) rememberGroup(pid, options.protectedCheckout);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));

@@ -4,7 +4,7 @@ import { dirname, isAbsolute } from 'node:path';
 import { MiyabiError } from '../errors.js';
 import { describe } from '../manager/validate.js';
 import { OutputTail } from './output-tail.js';
-import { forgetGroup, rememberGroup } from './process-groups.js';
+import { forgetGroup, newProcessesRefused, rememberGroup } from './process-groups.js';
 import { withoutRepositoryEnv } from './repository-env.js';
 import { processGroup, terminate } from './terminate.js';
 
@@ -67,9 +67,10 @@ export async function runCommand(
   const timeoutSignal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
   const signals = [options.signal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-  if (options.signal?.aborted) {
-    throw new MiyabiError('CANCELLED', `not started: ${argv[0]} (already aborted)`, {
-      cause: options.signal.reason,
+  if (options.signal?.aborted || newProcessesRefused()) {
+    const why = options.signal?.aborted ? 'already aborted' : 'a forced stop is under way';
+    throw new MiyabiError('CANCELLED', `not started: ${argv[0]} (${why})`, {
+      cause: options.signal?.reason,
     });
   }
   const output = options.output ?? {};
