@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { liveProcessGroupCount, MiyabiError, runCommand } from '../src/index.js';
-import { tempDir } from './helpers/temp-repo.js';
+import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 function alive(pid: number): boolean {
   try {
@@ -133,6 +133,32 @@ describe('runCommand', () => {
     } finally {
       process.kill(pid, 'SIGKILL');
     }
+  });
+
+  it("runs git in the command against cwd's repository, not one an inherited GIT_DIR names", async () => {
+    const repo = createTempRepo();
+    const other = createTempRepo();
+    const before = { repo: repo.git('rev-parse', 'HEAD'), other: other.git('rev-parse', 'HEAD') };
+    // What git sets for a hook: a `run` started from one must not commit into the hook's repository.
+    process.env.GIT_DIR = `${other.path}/.git`;
+    process.env.GIT_INDEX_FILE = `${other.path}/.git/index`;
+    try {
+      const result = await runCommand(['git', 'commit', '-q', '--allow-empty', '-m', 'task'], {
+        cwd: repo.path,
+      });
+      expect(result.ok).toBe(true);
+      const redirected = await runCommand(['git', 'rev-parse', '--absolute-git-dir'], {
+        cwd: repo.path,
+        env: { GIT_DIR: `${other.path}/.git` },
+      });
+      expect(redirected.tail.trim()).toBe(`${other.path}/.git`);
+    } finally {
+      delete process.env.GIT_DIR;
+      delete process.env.GIT_INDEX_FILE;
+    }
+    expect(other.git('rev-parse', 'HEAD')).toBe(before.other);
+    expect(repo.git('rev-parse', 'HEAD^')).toBe(before.repo);
+    expect(repo.git('log', '-1', '--format=%s')).toBe('task');
   });
 
   it('rejects a missing command, an aborted signal and bad options with coded errors', async () => {

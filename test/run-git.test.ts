@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { MiyabiError } from '../src/errors.js';
 import { isTransientGitError, runGit } from '../src/git/run-git.js';
 import { parseWorktreeList } from '../src/git/worktree-list.js';
+import { REPOSITORY_ENV_VARS } from '../src/process/repository-env.js';
 import { eventually, processAlive } from './helpers/cli-process.js';
-import { createTempRepo, tempDir } from './helpers/temp-repo.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 async function failure(promise: Promise<unknown>): Promise<MiyabiError> {
   const error = await promise.then(
@@ -41,12 +42,21 @@ describe('runGit', () => {
     const repo = createTempRepo();
     const other = createTempRepo();
     process.env.GIT_DIR = `${other.path}/.git`;
+    process.env.GIT_INDEX_FILE = `${other.path}/.git/index`;
     try {
-      const { stdout } = await runGit(['rev-parse', '--show-toplevel'], { cwd: repo.path });
-      expect(stdout.trim()).toBe(repo.path);
+      // --show-toplevel would print cwd either way (GIT_DIR without GIT_WORK_TREE takes cwd as the work tree).
+      const { stdout } = await runGit(['rev-parse', '--absolute-git-dir'], { cwd: repo.path });
+      expect(stdout.trim()).toBe(`${repo.path}/.git`);
     } finally {
       delete process.env.GIT_DIR;
+      delete process.env.GIT_INDEX_FILE;
     }
+  });
+
+  it("strips every variable in git's own list of repository-local ones, except the caller's -c settings", () => {
+    const local = git(tempDir(), 'rev-parse', '--local-env-vars').split('\n');
+    const config = ['GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT'];
+    expect(local.filter((name) => !config.includes(name) && !REPOSITORY_ENV_VARS.includes(name))).toEqual([]);
   });
 
   it('maps an abort to CANCELLED and a timeout to TIMEOUT', async () => {

@@ -1,4 +1,5 @@
-import { killAllProcessGroups } from '../index.js';
+// Until src/index.ts exports forceStopProcessGroups (the lead's file): then import it from '../index.js'.
+import { forceStopProcessGroups } from '../process/forced-stop.js';
 import { BIN } from './bin-name.js';
 import { type OutputStream, writeLine } from './io.js';
 import { EXIT_INTERRUPTED } from './render/error.js';
@@ -24,13 +25,16 @@ export interface InterruptHandlerOptions {
 /**
  * Installs the two-stage interrupt: the first SIGINT/SIGTERM/SIGHUP aborts `signal` (the pool stops
  * every task's process group, archives and cleans up as usual, and the command exits 130 after
- * that); a second one kills every process group still alive with SIGKILL, says what may be left
- * behind and how to reclaim it, and exits 130 at once.
+ * that); a second one kills every process group still alive with SIGKILL, except git updating a
+ * checkout the tool does not own (the user's, on merge), which it lets finish (bounded, saying so),
+ * says what may be left behind and how to reclaim or repair it, and exits 130.
  */
 export function installInterruptHandler(options: InterruptHandlerOptions): InterruptHandler {
   const controller = new AbortController();
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let received: NodeJS.Signals | undefined;
+  // Set by the second signal: later ones change nothing while protected git runs finish.
+  let forcing = false;
   const onSignal = (name: NodeJS.Signals) => {
     if (received === undefined) {
       received = name;
@@ -41,14 +45,29 @@ export function installInterruptHandler(options: InterruptHandlerOptions): Inter
       controller.abort(new Error(`interrupted by ${name}`));
       return;
     }
-    const killed = killAllProcessGroups('SIGKILL');
-    writeLine(
-      options.stderr,
-      `${BIN}: forced exit (${name}): killed ${killed} process group${killed === 1 ? '' : 's'}. ` +
-        'Worktrees, branches or lock files of unfinished tasks may be left behind; ' +
-        `run '${BIN} cleanup' to reclaim them (uncommitted work is archived, not lost).`,
-    );
-    exit(EXIT_INTERRUPTED);
+    if (forcing) return;
+    forcing = true;
+    void forceStopProcessGroups({
+      onWait: (runs, waitMs) =>
+        writeLine(
+          options.stderr,
+          `${BIN}: ${name}: waiting up to ${Math.round(waitMs / 1000)} s for git to finish updating ${runs.map((run) => run.path).join(', ')} (killing it midway would leave that checkout half-updated)`,
+        ),
+    }).then(({ killed, interrupted }) => {
+      writeLine(
+        options.stderr,
+        `${BIN}: forced exit (${name}): killed ${killed} process group${killed === 1 ? '' : 's'}. ` +
+          'Worktrees, branches or lock files of unfinished tasks may be left behind; ' +
+          `run '${BIN} cleanup' to reclaim them (uncommitted work is archived, not lost).`,
+      );
+      for (const run of interrupted) {
+        writeLine(
+          options.stderr,
+          `${BIN}: git was killed while updating ${run.path}: that checkout is left mid-update. ${run.repair}`,
+        );
+      }
+      exit(EXIT_INTERRUPTED);
+    });
   };
   for (const name of SIGNALS) process.on(name, onSignal);
   return {

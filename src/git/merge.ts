@@ -229,8 +229,13 @@ async function moveTarget(
     (entry) => entry.branch === ref && !entry.bare,
   );
   if (checkout && existsSync(checkout.path)) {
-    await assertNotBusy(checkout.path, options.into);
-    await fastForwardCheckout(options, checkout.path, next);
+    const indexLock = await assertNotBusy(checkout.path, options.into);
+    await fastForwardCheckout(
+      options,
+      checkout.path,
+      next,
+      repairAdvice(checkout.path, options.into, old, next, indexLock),
+    );
     const { stdout: moved } = await runGit(['rev-parse', ref], { cwd: options.root });
     return moved.trim() === next ? { ok: true, checkout: checkout.path } : { ok: false };
   }
@@ -254,6 +259,7 @@ async function fastForwardCheckout(
   options: MergeBranchOptions,
   checkoutPath: string,
   next: string,
+  repair: string,
 ): Promise<void> {
   const args = [
     '-c',
@@ -272,6 +278,8 @@ async function fastForwardCheckout(
     await runGit(args, {
       cwd: checkoutPath,
       env: { GIT_REFLOG_ACTION: `miyabi-worktree: merge ${options.source}` },
+      // The user's checkout: a forced exit lets this finish rather than leave it half-updated.
+      protectedCheckout: { path: checkoutPath, repair },
     });
   } catch (error) {
     const stderr = gitStderr(error);
@@ -291,19 +299,21 @@ async function fastForwardCheckout(
   }
 }
 
-/** A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. */
-async function assertNotBusy(checkoutPath: string, branch: string): Promise<void> {
+/**
+ * A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. Returns the
+ * path of the checkout's index lock (for the repair advice).
+ */
+async function assertNotBusy(checkoutPath: string, branch: string): Promise<string> {
   const markers = ['MERGE_HEAD', 'rebase-merge', 'rebase-apply', 'CHERRY_PICK_HEAD', 'REVERT_HEAD'];
   const { stdout } = await runGit(
-    ['rev-parse', '--path-format=absolute', ...markers.flatMap((m) => ['--git-path', m])],
+    ['rev-parse', '--path-format=absolute', ...[...markers, 'index.lock'].flatMap((m) => ['--git-path', m])],
     {
       cwd: checkoutPath,
     },
   );
-  const busy = stdout
-    .split('\n')
-    .filter(Boolean)
-    .find((path) => existsSync(path));
+  const paths = stdout.split('\n').filter(Boolean);
+  const indexLock = paths.pop() ?? `${checkoutPath}/.git/index.lock`;
+  const busy = paths.find((path) => existsSync(path));
   if (busy) {
     throw new MiyabiError(
       'CHECKOUT_BUSY',
@@ -314,6 +324,34 @@ async function assertNotBusy(checkoutPath: string, branch: string): Promise<void
       },
     );
   }
+  return indexLock;
+}
+
+/**
+ * How to finish a fast-forward of the user's checkout that was killed midway (its files partly at
+ * `next`, index and branch at `old`). `git merge --ff-only` had refused to start if any file it
+ * changes held local changes, so those files hold only its partial writes: restoring exactly them
+ * to `next` finishes the update and keeps the user's other changes (a `reset --hard` would not).
+ */
+function repairAdvice(
+  checkoutPath: string,
+  branch: string,
+  old: string,
+  next: string,
+  indexLock: string,
+): string {
+  const git = `git -C ${shellQuote(checkoutPath)}`;
+  return [
+    'Its own changes are untouched. To finish the update (once no git process runs there):',
+    `  rm -f ${shellQuote(indexLock)}`,
+    `  ${git} update-ref ${shellQuote(`refs/heads/${branch}`)} ${next} ${old}`,
+    `  ${git} diff-tree -r --name-only -z ${old} ${next} | ${git} restore --source=${next} --staged --worktree --pathspec-from-file=- --pathspec-file-nul`,
+  ].join('\n');
+}
+
+/** One POSIX shell word, for commands printed for the user to paste. */
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function pathsFromReadTree(stderr: string): string[] {

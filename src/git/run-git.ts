@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { type GitFailure, MiyabiError } from '../errors.js';
-import { forgetGroup, killGroup, rememberGroup } from '../process/process-groups.js';
+import {
+  forgetGroup,
+  newProcessesRefused,
+  type ProtectedCheckout,
+  rememberGroup,
+} from '../process/process-groups.js';
+import { withoutRepositoryEnv } from '../process/repository-env.js';
+import { processGroup, type TerminateTarget, terminate } from '../process/terminate.js';
 
 export interface RunGitOptions {
   /** Directory git runs in (`git -C` equivalent). */
@@ -14,6 +21,12 @@ export interface RunGitOptions {
   readonly input?: string | undefined;
   /** Exit codes that are answers, not failures (e.g. 1 for `merge-tree` conflicts). @default [0] */
   readonly okExitCodes?: readonly number[] | undefined;
+  /**
+   * Set when git writes in a checkout this tool does not own (the user's): a forced stop lets such a
+   * run finish (bounded) instead of killing it midway, and names the checkout and its repair if it
+   * must kill it. An abort or timeout still stops it.
+   */
+  readonly protectedCheckout?: ProtectedCheckout | undefined;
 }
 
 export interface GitResult {
@@ -25,39 +38,19 @@ export interface GitResult {
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-// Variables that would point git at another repository or index than the one we name with cwd.
-const REPO_REDIRECTING_VARS = [
-  'GIT_DIR',
-  'GIT_WORK_TREE',
-  'GIT_INDEX_FILE',
-  'GIT_COMMON_DIR',
-  'GIT_PREFIX',
-  'GIT_OBJECT_DIRECTORY',
-  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  'GIT_NAMESPACE',
-  'GIT_CEILING_DIRECTORIES',
-];
-
-let baseEnv: Record<string, string> | undefined;
-
 /** The environment every git call gets: no prompts, C locale (parseable messages), no repo redirects. */
 function gitEnv(extra?: Readonly<Record<string, string>>): Record<string, string> {
-  if (!baseEnv) {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(process.env)) {
-      if (value !== undefined && !REPO_REDIRECTING_VARS.includes(key)) env[key] = value;
-    }
-    env.GIT_TERMINAL_PROMPT = '0';
-    env.LC_ALL = 'C';
-    env.LANGUAGE = 'C';
-    // Never block on an editor or pager, and keep reads from taking index.lock.
-    env.GIT_EDITOR = 'true';
-    env.GIT_PAGER = 'cat';
-    env.GIT_OPTIONAL_LOCKS = '0';
-    env.GIT_SSH_COMMAND ??= 'ssh -oBatchMode=yes';
-    baseEnv = env;
-  }
-  return extra ? { ...baseEnv, ...extra } : baseEnv;
+  // Built per call (a few microseconds beside a spawn), so a later change to process.env is seen.
+  const env = withoutRepositoryEnv();
+  env.GIT_TERMINAL_PROMPT = '0';
+  env.LC_ALL = 'C';
+  env.LANGUAGE = 'C';
+  // Never block on an editor or pager, and keep reads from taking index.lock.
+  env.GIT_EDITOR = 'true';
+  env.GIT_PAGER = 'cat';
+  env.GIT_OPTIONAL_LOCKS = '0';
+  env.GIT_SSH_COMMAND ??= 'ssh -oBatchMode=yes';
+  return extra ? { ...env, ...extra } : env;
 }
 
 /**
@@ -70,7 +63,8 @@ function gitEnv(extra?: Readonly<Record<string, string>>): Record<string, string
 export async function runGit(args: readonly string[], options: RunGitOptions): Promise<GitResult> {
   const okExitCodes = options.okExitCodes ?? [0];
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (options.signal?.aborted) throw cancelled(args, options.cwd, options.signal);
+  // A forced stop is under way: starting git now would only be killed midway.
+  if (options.signal?.aborted || newProcessesRefused()) throw cancelled(args, options.cwd, options.signal);
   const outcome = await spawnGit(args, options, timeoutMs);
   const { stdout, stderr, exitCode } = outcome;
   if (exitCode !== undefined && okExitCodes.includes(exitCode) && !outcome.aborted && !outcome.timedOut) {
@@ -156,7 +150,7 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
       detached: OWN_GROUP,
     });
     const pid = child.pid;
-    if (OWN_GROUP && pid !== undefined) rememberGroup(pid);
+    if (OWN_GROUP && pid !== undefined) rememberGroup(pid, options.protectedCheckout);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
@@ -164,15 +158,21 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
     let timedOut = false;
     let aborted = false;
     let spawnError: Error | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
-    const signalAll = (signal: NodeJS.Signals) => {
-      if (OWN_GROUP && pid !== undefined) killGroup(pid, signal);
-      else child.kill(signal);
-    };
+    let terminating = false;
+    const target: TerminateTarget =
+      OWN_GROUP && pid !== undefined
+        ? processGroup(pid)
+        : {
+            send: (signal) => child.kill(signal),
+            alive: () => child.exitCode === null && child.signalCode === null,
+          };
     const kill = () => {
-      signalAll('SIGTERM');
-      killTimer = setTimeout(() => signalAll('SIGKILL'), 2_000);
-      killTimer.unref();
+      if (terminating) return;
+      terminating = true;
+      // Runs past settling: a hook that ignores SIGTERM must not outlive the call; tracked until gone.
+      void terminate(target).then(() => {
+        if (pid !== undefined) forgetGroup(pid);
+      });
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -195,9 +195,7 @@ function spawnGit(args: readonly string[], options: RunGitOptions, timeoutMs: nu
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // A killed group's SIGKILL still fires (unref'd): a hook that ignores SIGTERM must not outlive it.
-      if (!timedOut && !aborted) clearTimeout(killTimer);
-      if (pid !== undefined) forgetGroup(pid);
+      if (pid !== undefined && !terminating) forgetGroup(pid);
       options.signal?.removeEventListener('abort', onAbort);
       resolve({
         stdout: Buffer.concat(out).toString('utf8'),

@@ -4,12 +4,19 @@ import { dirname, isAbsolute } from 'node:path';
 import { MiyabiError } from '../errors.js';
 import { describe } from '../manager/validate.js';
 import { OutputTail } from './output-tail.js';
-import { forgetGroup, groupAlive, killGroup, rememberGroup } from './process-groups.js';
+import { forgetGroup, newProcessesRefused, rememberGroup } from './process-groups.js';
+import { withoutRepositoryEnv } from './repository-env.js';
+import { processGroup, terminate } from './terminate.js';
 
 export interface RunCommandOptions {
   /** Absolute, existing directory to run in. */
   readonly cwd: string;
-  /** Merged over `process.env`; `undefined` deletes a variable. */
+  /**
+   * Merged over `process.env` without the variables that point git at another repository
+   * (`GIT_DIR`, `GIT_WORK_TREE`, `GIT_INDEX_FILE`, … see `REPOSITORY_ENV_VARS`), so git in the
+   * command works on the repository of `cwd`; entries here win (set `GIT_DIR` here to redirect on
+   * purpose), `undefined` deletes a variable.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Aborting it kills the whole process group (SIGTERM, then SIGKILL after `graceMs`). */
   readonly signal?: AbortSignal;
@@ -60,9 +67,10 @@ export async function runCommand(
   const timeoutSignal = options.timeoutMs !== undefined ? AbortSignal.timeout(options.timeoutMs) : undefined;
   const signals = [options.signal, timeoutSignal].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
-  if (options.signal?.aborted) {
-    throw new MiyabiError('CANCELLED', `not started: ${argv[0]} (already aborted)`, {
-      cause: options.signal.reason,
+  if (options.signal?.aborted || newProcessesRefused()) {
+    const why = options.signal?.aborted ? 'already aborted' : 'a forced stop is under way';
+    throw new MiyabiError('CANCELLED', `not started: ${argv[0]} (${why})`, {
+      cause: options.signal?.reason,
     });
   }
   const output = options.output ?? {};
@@ -135,20 +143,10 @@ export async function runCommand(
   };
 }
 
-/** SIGTERM to the group, SIGKILL after `graceMs` if anything is left; resolves when it is gone (bounded). */
+/** Terminates the group (see `terminate`) and stops tracking it once it is gone or given up on. */
 async function terminateGroup(pid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pid)) return forgetGroup(pid);
-  killGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (groupAlive(pid) && Date.now() < deadline) await pause(25);
-  if (groupAlive(pid)) killGroup(pid, 'SIGKILL');
-  const hardDeadline = Date.now() + 5_000;
-  while (groupAlive(pid) && Date.now() < hardDeadline) await pause(25);
+  await terminate(processGroup(pid), { graceMs });
   forgetGroup(pid);
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function spawned(child: ChildProcess, argv: readonly string[]): Promise<void> {
@@ -172,7 +170,8 @@ function spawned(child: ChildProcess, argv: readonly string[]): Promise<void> {
 }
 
 function mergeEnv(extra: RunCommandOptions['env']): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  // A caller started from a git hook has GIT_DIR set: the command must not commit into its repository.
+  const env: NodeJS.ProcessEnv = withoutRepositoryEnv();
   for (const [key, value] of Object.entries(extra ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;

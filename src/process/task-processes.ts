@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { listProcStats, readProcStat } from './proc-stat.js';
 import { killGroup } from './process-groups.js';
+import { type TerminateTarget, terminate } from './terminate.js';
 
 /** The environment variable that ties a task's processes to its worktree (set by the CLI's `run`). */
 export const WORKTREE_ID_VAR = 'MIYABI_WORKTREE_ID';
@@ -44,43 +45,34 @@ export function findTaskProcesses(id: string): { pid: number; pgid: number }[] {
 
 /**
  * Stops the processes of a task whose runner is gone (a `run` killed with SIGKILL leaves its
- * agents running in their own process groups): SIGTERM, then SIGKILL after `graceMs`. A whole
- * group is signalled only when its leader carries the id (a task's group); other processes alone.
- * Resolves with the pids that were running, once they are gone (bounded).
+ * agents running in their own process groups): SIGTERM, then SIGKILL after `graceMs` (see
+ * `terminate`). A whole group is signalled only when its leader carries the id (a task's group);
+ * other processes alone. Resolves with the pids that were running, once they are gone (bounded).
  */
 export async function stopTaskProcesses(id: string, graceMs = 2_000): Promise<number[]> {
-  const found = findTaskProcesses(id);
-  if (found.length === 0) return [];
+  const found = new Map(findTaskProcesses(id).map((p) => [p.pid, p]));
+  if (found.size === 0) return [];
   const self = selfAndAncestors();
-  const taskGroups = new Set(
-    found.filter((p) => p.pid === p.pgid && !self.pgids.has(p.pgid)).map((p) => p.pgid),
-  );
-  const signal = (name: NodeJS.Signals) => {
-    for (const pgid of taskGroups) killGroup(pgid, name);
-    for (const p of found) {
-      if (taskGroups.has(p.pgid)) continue;
-      try {
-        process.kill(p.pid, name);
-      } catch {
-        // Already gone.
+  const target: TerminateTarget = {
+    send(signal) {
+      // Children started since the last signal are caught by a fresh scan.
+      for (const p of findTaskProcesses(id)) found.set(p.pid, p);
+      const taskGroups = new Set(
+        [...found.values()].filter((p) => p.pid === p.pgid && !self.pgids.has(p.pgid)).map((p) => p.pgid),
+      );
+      for (const pgid of taskGroups) killGroup(pgid, signal);
+      for (const p of found.values()) {
+        if (taskGroups.has(p.pgid)) continue;
+        try {
+          process.kill(p.pid, signal);
+        } catch {
+          // Already gone.
+        }
       }
-    }
+    },
+    alive: () =>
+      [...found.keys()].some((pid) => readProcStat(pid)?.live === true) || findTaskProcesses(id).length > 0,
   };
-  const anyAlive = () =>
-    found.some((p) => readProcStat(p.pid)?.live === true) || findTaskProcesses(id).length > 0;
-  signal('SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (anyAlive() && Date.now() < deadline) await pause(25);
-  if (anyAlive()) {
-    // Children started during the grace period are caught by a fresh scan.
-    for (const p of findTaskProcesses(id)) found.push(p);
-    signal('SIGKILL');
-    const hardDeadline = Date.now() + 5_000;
-    while (anyAlive() && Date.now() < hardDeadline) await pause(25);
-  }
-  return [...new Set(found.map((p) => p.pid))].sort((a, b) => a - b);
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  await terminate(target, { graceMs });
+  return [...found.keys()].sort((a, b) => a - b);
 }
