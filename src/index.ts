@@ -37,6 +37,12 @@ export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/run-task.js';
 export type * from './pool/types.js';
 export { type ResolvedPoolConfig, WorktreePool } from './pool/worktree-pool.js';
+export {
+  type ForcedStopResult,
+  type ForceStopOptions,
+  forceStopProcessGroups,
+  type ProtectedRun,
+} from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
 export { killAllProcessGroups, liveProcessGroupCount } from './process/process-groups.js';
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';

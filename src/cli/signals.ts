@@ -1,5 +1,4 @@
-// Until src/index.ts exports forceStopProcessGroups (the lead's file): then import it from '../index.js'.
-import { forceStopProcessGroups } from '../process/forced-stop.js';
+import { forceStopProcessGroups } from '../index.js';
 import { BIN } from './bin-name.js';
 import { type OutputStream, writeLine } from './io.js';
 import { EXIT_INTERRUPTED } from './render/error.js';
