@@ -3,12 +3,17 @@ export {
   CONFIG_FILE_NAME,
   DEFAULT_BRANCH_PATTERN,
   DEFAULT_CONFIG,
+  DEFAULT_KEEP_PATHS,
+  DEFAULT_PORTS,
   DEFAULT_SETUP_TIMEOUT_MS,
   expandBranchPattern,
   type LoadedConfig,
   MAX_CONCURRENCY,
   type MiyabiConfig,
   PACKAGE_JSON_KEY,
+  type PortsConfig,
+  type ShareEntry,
+  type ShareMode,
 } from './config/config-types.js';
 export {
   checkDuration,
@@ -18,6 +23,7 @@ export {
   parseDuration,
 } from './config/duration.js';
 export { loadConfig } from './config/load-config.js';
+export { relativePathProblem } from './config/relative-path.js';
 export {
   type GitFailure,
   isMiyabiError,
@@ -33,6 +39,7 @@ export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
+export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/run-task.js';
 export type * from './pool/types.js';

@@ -44,6 +44,9 @@ describe('loadConfig', () => {
         setup: [],
         setupTimeoutMs: DEFAULT_SETUP_TIMEOUT_MS,
         include: true,
+        reuse: false,
+        keepPaths: ['node_modules', '.venv', 'target'],
+        share: [],
       },
       source: null,
       warnings: [],
@@ -83,6 +86,9 @@ describe('loadConfig', () => {
       ],
       setupTimeoutMs: 120_000,
       include: false,
+      reuse: false,
+      keepPaths: ['node_modules', '.venv', 'target'],
+      share: [],
     });
   });
 
@@ -254,6 +260,42 @@ describe('parseConfig', () => {
 
   it('accepts a timeout in milliseconds as a number and rounds it', () => {
     expect(parseConfig({ timeout: 1500.4 }).timeoutMs).toBe(1500);
+  });
+
+  it('reads reuse, keepPaths, maxIdle, ports and share, with their defaults', () => {
+    const config = parseConfig({
+      reuse: true,
+      keepPaths: ['node_modules/', 'packages/a/.venv'],
+      maxIdle: 2,
+      ports: { count: 4 },
+      share: [{ path: 'node_modules', mode: 'clone' }],
+    });
+    expect(config).toMatchObject({
+      reuse: true,
+      keepPaths: ['node_modules', 'packages/a/.venv'],
+      maxIdle: 2,
+      ports: { base: 20000, count: 4 },
+      share: [{ path: 'node_modules', mode: 'clone' }],
+    });
+  });
+
+  it.each([
+    [{ keepPaths: ['/abs'] }, 'keepPaths[0]: "/abs" is absolute'],
+    [{ keepPaths: ['../up'] }, 'keepPaths[0]: "../up" leaves the repository'],
+    [{ keepPaths: ['node_*'] }, 'keepPaths[0]: "node_*" contains a pattern character'],
+    [{ ports: { base: 80 } }, 'ports.base: expected a port number of at least 1024, got 80'],
+    [{ ports: { base: 65530, count: 10 } }, 'ports: ports 65530..65539 go beyond 65535'],
+    [{ ports: { count: 0 } }, 'ports.count: expected a positive integer, got 0'],
+    [{ share: [{ path: 'node_modules', mode: 'hardlink' }] }, 'share[0].mode: expected "clone" or "symlink"'],
+  ])('refuses %j', (data, message) => {
+    expect(parseError(data).message).toContain(message);
+  });
+
+  it('refuses a symlinked share together with setup: every setup would write into the main checkout', () => {
+    const error = parseError({ setup: [['npm', 'ci']], share: [{ path: 'node_modules', mode: 'symlink' }] });
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toContain('"node_modules" is linked (mode "symlink") while setup runs commands');
+    expect(parseConfig({ share: [{ path: 'node_modules', mode: 'symlink' }] }).share).toHaveLength(1);
   });
 });
 

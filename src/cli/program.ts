@@ -135,6 +135,20 @@ export function buildProgram(): CliProgram {
     )
     .option('--fail-fast', 'stop every task at the first failure or timeout')
     .option('--keep', 'keep the worktrees after the tasks (default: remove each as soon as it ends)')
+    .option(
+      '--reuse',
+      'reuse worktrees: take idle ones, hand each back idle after its task (work saved as removal saves it)',
+    )
+    .option(
+      '--keep-path <path>',
+      'with --reuse: ignored path kept between tasks (repeatable; default: config keepPaths, else node_modules .venv target)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option('--warm <n>', 'with --reuse: first create idle worktrees until n are idle')
+    .option(
+      '--max-idle <n>',
+      'with --reuse: idle worktrees kept at most (default: config maxIdle, else --concurrency)',
+    )
     .option('--merge', "merge each successful task's branch back (safely) before cleanup")
     .option('--into <branch>', 'target of --merge (default: the base branch)')
     .option('--push', "push each successful task's branch")

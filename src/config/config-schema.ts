@@ -1,8 +1,16 @@
 import * as z from 'zod';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem, branchPatternProblem } from '../git/branch-name.js';
-import { CONFIG_FILE_NAME, DEFAULT_CONFIG, MAX_CONCURRENCY, type MiyabiConfig } from './config-types.js';
+import {
+  CONFIG_FILE_NAME,
+  DEFAULT_CONFIG,
+  DEFAULT_PORTS,
+  MAX_CONCURRENCY,
+  type MiyabiConfig,
+  type PortsConfig,
+} from './config-types.js';
 import { checkDuration, MAX_DURATION_MS } from './duration.js';
+import { normaliseRelativePath, relativePathProblem } from './relative-path.js';
 
 /**
  * Validates already-parsed configuration data (the file's object) and applies the defaults.
@@ -25,6 +33,17 @@ export function parseConfig(
     });
   }
   const { $schema: _schema, timeout, setupTimeout, ...rest } = result.data;
+  if (rest.setup && rest.setup.length > 0 && rest.share?.some((entry) => entry.mode === 'symlink')) {
+    const linked = rest.share.filter((entry) => entry.mode === 'symlink').map((entry) => entry.path);
+    throw new MiyabiError(
+      'INVALID_CONFIG',
+      `${label}: share: "${linked.join('", "')}" is linked (mode "symlink") while setup runs commands: every task's setup would write through the link into the main checkout at once`,
+      {
+        hint: 'Use mode "clone" (a copy each worktree owns), or drop setup.',
+        details: { file: label, problems: [`share ${linked.join(', ')}: symlink with setup`] },
+      },
+    );
+  }
   return dropUndefined({
     ...DEFAULT_CONFIG,
     ...dropUndefined(rest),
@@ -68,6 +87,21 @@ const branchPatternField = z
   });
 
 const positiveInt = 'expected a positive integer';
+
+const relativePathField = z
+  .string({ error: 'expected a string (a path relative to the repository root)' })
+  .superRefine((value, ctx) => {
+    const problem = relativePathProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" ${problem}` });
+  })
+  .transform(normaliseRelativePath);
+
+const portField = (what: string) =>
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(1024, { error: `expected ${what} of at least 1024` })
+    .max(65535, { error: `expected ${what} of at most 65535` });
 const argvMessage = 'expected a command as a non-empty array of strings, e.g. ["npm", "ci"]';
 
 const configSchema = z.strictObject(
@@ -98,6 +132,50 @@ const configSchema = z.strictObject(
       .optional(),
     setupTimeout: durationField.optional(),
     include: z.boolean({ error: 'expected true or false' }).optional(),
+    reuse: z.boolean({ error: 'expected true or false' }).optional(),
+    keepPaths: z
+      .array(relativePathField, { error: 'expected an array of paths, e.g. ["node_modules"]' })
+      .optional(),
+    maxIdle: z
+      .number({ error: positiveInt })
+      .int({ error: positiveInt })
+      .nonnegative({ error: 'expected 0 or more' })
+      .max(MAX_CONCURRENCY * 4, { error: `expected at most ${MAX_CONCURRENCY * 4}` })
+      .optional(),
+    ports: z
+      .strictObject(
+        {
+          base: portField('a port number').optional(),
+          count: z
+            .number({ error: positiveInt })
+            .int({ error: positiveInt })
+            .positive({ error: positiveInt })
+            .max(1000, { error: 'expected at most 1000' })
+            .optional(),
+        },
+        { error: 'expected an object like { "base": 20000, "count": 10 }' },
+      )
+      .superRefine((value, ctx) => {
+        const base = value.base ?? DEFAULT_PORTS.base;
+        const count = value.count ?? DEFAULT_PORTS.count;
+        if (base + count - 1 > 65535) {
+          ctx.addIssue({ code: 'custom', message: `ports ${base}..${base + count - 1} go beyond 65535` });
+        }
+      })
+      .transform((value): PortsConfig => ({ ...DEFAULT_PORTS, ...dropUndefined(value) }))
+      .optional(),
+    share: z
+      .array(
+        z.strictObject(
+          {
+            path: relativePathField,
+            mode: z.enum(['clone', 'symlink'], { error: 'expected "clone" or "symlink"' }),
+          },
+          { error: 'expected an object like { "path": "node_modules", "mode": "clone" }' },
+        ),
+        { error: 'expected an array like [{ "path": "node_modules", "mode": "clone" }]' },
+      )
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

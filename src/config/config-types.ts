@@ -32,7 +32,44 @@ export interface MiyabiConfig {
   readonly setupTimeoutMs: number;
   /** Copy the files `.worktreeinclude` lists (and git ignores) into new worktrees. @default true */
   readonly include: boolean;
+
+  /** Reuse worktrees between tasks (pool option `reuse`). @default false */
+  readonly reuse: boolean;
+  /** Ignored paths a reused worktree keeps (dependencies stay warm). @default ['node_modules', '.venv', 'target'] */
+  readonly keepPaths: readonly string[];
+  /** Idle worktrees kept at most; else the pool's `maxConcurrency`. */
+  readonly maxIdle?: number | undefined;
+  /** A block of ports per worktree (`MIYABI_PORT`, `MIYABI_PORTS`, `{port}`); none when absent. */
+  readonly ports?: PortsConfig | undefined;
+  /** Folders of the main checkout given to each new worktree before `setup`. @default [] */
+  readonly share: readonly ShareEntry[];
 }
+
+/** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */
+export interface PortsConfig {
+  /** First port considered (1024–65535). @default 20000 */
+  readonly base: number;
+  /** Ports per worktree. @default 10 */
+  readonly count: number;
+}
+
+/** Config `share` entry: how one ignored folder of the main checkout reaches new worktrees. */
+export interface ShareEntry {
+  /** Relative to the repository root, ignored by git, e.g. `node_modules`. */
+  readonly path: string;
+  /**
+   * `clone`: copy-on-write copy where the filesystem supports it, else a plain copy; `symlink`: a
+   * link to the main checkout's folder (refused together with `setup`, which would write through it).
+   */
+  readonly mode: ShareMode;
+}
+
+export type ShareMode = 'clone' | 'symlink';
+
+/** Ports per worktree and first port when `ports` leaves them out. */
+export const DEFAULT_PORTS: PortsConfig = Object.freeze({ base: 20000, count: 10 });
+/** What a reused worktree keeps when nothing says otherwise. */
+export const DEFAULT_KEEP_PATHS: readonly string[] = Object.freeze(['node_modules', '.venv', 'target']);
 
 /** What reading a repository's configuration found. */
 export interface LoadedConfig {
@@ -49,6 +86,9 @@ export const DEFAULT_CONFIG: MiyabiConfig = Object.freeze({
   setup: Object.freeze([]),
   setupTimeoutMs: DEFAULT_SETUP_TIMEOUT_MS,
   include: true,
+  reuse: false,
+  keepPaths: DEFAULT_KEEP_PATHS,
+  share: Object.freeze([]),
 });
 
 /** The branch name `pattern` gives for `issueNumber` (`feature/issue-{issue}` → `feature/issue-7`). */

@@ -10,10 +10,11 @@ import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
-import { newWorktreeId } from './worktree-id.js';
+import { newSlotName, newWorktreeId } from './worktree-id.js';
 
 const MAX_ATTEMPTS = 4;
 
@@ -63,7 +64,9 @@ export async function createWorktree(
   const id = newWorktreeId(issueNumber);
   if (ctx.slots.available === 0) announceSlotWait(ctx, id, issueNumber, options.batchId);
   const release = await ctx.slots.acquire(signal);
-  const path = join(ctx.worktreeDir, id);
+  // A reusable worktree's folder claims no issue: it keeps its name for the tasks that follow.
+  const slot = options.reuse ? newSlotName() : undefined;
+  const path = join(ctx.worktreeDir, slot ?? id);
   const started = performance.now();
   const eventBase = {
     worktreeId: id,
@@ -75,9 +78,23 @@ export async function createWorktree(
   let registered: { createdBranch: boolean } | undefined;
   try {
     signal?.throwIfAborted();
+    if (options.reuse) {
+      const keepPaths = options.keepPaths ?? ctx.config.config.keepPaths;
+      const claimed = await claimIdleWorktree(ctx, { id, issueNumber, branchName, base, keepPaths, signal });
+      if (claimed) {
+        ctx.heldSlots.set(id, release);
+        ctx.telemetry.record({
+          type: 'create-complete',
+          ...eventBase,
+          path: claimed.path,
+          durationMs: Math.round(performance.now() - started),
+        });
+        return claimed;
+      }
+    }
     let info: WorktreeInfo;
     ({ info, registered } = await ctx.lock.run(() =>
-      addWorktree(ctx, { id, path, issueNumber, branchName, base }),
+      addWorktree(ctx, { id, path, issueNumber, branchName, base, ...(slot ? { slot } : {}) }),
     ));
     // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
     // Tagged like a task's processes: if this process dies, removal finds and stops the checkout.
@@ -127,6 +144,8 @@ interface AddPlan {
   readonly issueNumber: number;
   readonly branchName: string;
   readonly base: BaseRef;
+  /** Set for a reusable worktree: its folder name. */
+  readonly slot?: string;
 }
 
 /** The serialised metadata step; runs under the repository lock. */
@@ -190,6 +209,7 @@ async function addWorktree(
     reusedBranch,
     createdAt: now,
     worktreeDir: ctx.worktreeDir,
+    ...(plan.slot ? { slot: plan.slot } : {}),
     updatedAt: now,
     status: 'active',
     owner,

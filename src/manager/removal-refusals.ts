@@ -10,6 +10,7 @@ import {
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
 import type { WorktreeInfo } from './types.js';
+import { SLOT_NAME_FORMAT } from './worktree-id.js';
 
 /** What git knows of a record's worktree entry: whether there is one, and its lock reason. */
 export interface EntryLock {
@@ -48,9 +49,10 @@ export function foreignReason(
   if (
     resolve(record.path) !== record.path ||
     dirname(record.path) !== folder ||
-    basename(record.path) !== record.id
+    basename(record.path) !== (record.slot ?? record.id) ||
+    (record.slot !== undefined && !SLOT_NAME_FORMAT.test(record.slot))
   ) {
-    return `its path is not ${join(folder, record.id)} (directly inside the worktree folder it was created in)`;
+    return `its path is not ${join(folder, record.slot ?? record.id)} (directly inside the worktree folder it was created in)`;
   }
   if (lock?.known && lock.reason === undefined) {
     return 'its git worktree entry carries no lock (every worktree this tool creates is locked from birth)';

@@ -9,8 +9,12 @@ export const WORKTREE_STATUSES: readonly WorktreeStatus[] = ['active', 'idle', '
 
 /** One worktree this tool created. Plain data: JSON-serialisable as is. */
 export interface WorktreeInfo {
-  /** Stable id, also the folder name: `issue-<n>-<8 hex>`. */
+  /**
+   * Stable id, also the folder name: `issue-<n>-<8 hex>`. A reusable worktree (see {@link slot})
+   * gets a new id for each task (its archives are per task) and `slot-<8 hex>` while idle.
+   */
   readonly id: string;
+  /** The issue of the task in it; 0 while the worktree is `idle` (no task). */
   readonly issueNumber: number;
   /** Absolute path of the worktree folder. */
   readonly path: string;
@@ -35,6 +39,15 @@ export interface WorktreeInfo {
    * it names no worktree of ours and is never removed. Absent in older records (today's folder applies).
    */
   readonly worktreeDir?: string;
+  /**
+   * Set on a reusable worktree (pool option `reuse`): its folder name, `slot-<8 hex>`, which never
+   * changes while tasks come and go (kept dependencies may hold absolute paths). Absent otherwise.
+   */
+  readonly slot?: string;
+  /** For a reusable worktree: how many tasks it served before this one (0 or absent: fresh). */
+  readonly reuses?: number;
+  /** Ports this worktree holds (config `ports`), first is `MIYABI_PORT`; kept across reuse. Absent without `ports`. */
+  readonly ports?: readonly number[];
 }
 
 /**
@@ -88,6 +101,43 @@ export interface CreateWorktreeOptions {
   readonly signal?: AbortSignal;
   /** Groups this worktree's telemetry events with a batch (the pool sets it). */
   readonly batchId?: string;
+  /**
+   * Take an `idle` worktree if there is one (reset to the new branch from the base: `checkout -f`
+   * + `clean -ffdx` keeping {@link keepPaths}), else create a reusable one (`slot-<8 hex>` folder)
+   * that `idleWorktree` can hand back. @default false
+   */
+  readonly reuse?: boolean;
+  /**
+   * Ignored paths (relative to the root) a reused worktree keeps, so dependencies stay warm.
+   * @default the configuration's `keepPaths`, else ['node_modules', '.venv', 'target']
+   */
+  readonly keepPaths?: readonly string[];
+}
+
+/** Options of `WorktreeManager.idleWorktree`. */
+export interface IdleWorktreeOptions {
+  /** Ignored paths the idle worktree keeps. @default as {@link CreateWorktreeOptions.keepPaths} */
+  readonly keepPaths?: readonly string[];
+  /**
+   * Idle worktrees of this repository at most: beyond it the worktree is removed instead.
+   * @default the configuration's `maxIdle`, else the manager's `maxConcurrency`
+   */
+  readonly maxIdle?: number;
+  readonly signal?: AbortSignal;
+  /** Groups the cleanup events with a batch (the pool sets it). */
+  readonly batchId?: string;
+}
+
+/** What `idleWorktree` did: kept the worktree idle, or removed it (not reusable, or `maxIdle` reached). */
+export interface IdleResult {
+  /** The idle worktree (new id `slot-<8 hex>`, detached at its base commit); null when it was removed. */
+  readonly idle: WorktreeInfo | null;
+  /** Set when the worktree was removed instead (see {@link RemoveResult}). */
+  readonly removed: RemoveResult | null;
+  /** What was saved of the task's work, as removal saves it (`refs/miyabi/archive/<task id>`). */
+  readonly archived: ArchiveInfo | null;
+  readonly branchDeleted: boolean;
+  readonly branchKeptReason?: string;
 }
 
 export interface RemoveWorktreeOptions {

@@ -9,6 +9,14 @@ export function newWorktreeId(issueNumber: number): string {
   return `issue-${issueNumber}-${randomBytes(4).toString('hex')}`;
 }
 
+/** Folder names (and idle ids) of reusable worktrees: `slot-<8 hex>`, claiming no issue. */
+export const SLOT_NAME_FORMAT = /^slot-[0-9a-f]{8}$/;
+
+/** A fresh folder name for a reusable worktree. */
+export function newSlotName(): string {
+  return `slot-${randomBytes(4).toString('hex')}`;
+}
+
 /** The issue number an id of ours names, or null for any other string. */
 export function issueOfWorktreeId(id: string): number | null {
   const issue = WORKTREE_ID_FORMAT.exec(id)?.[1];

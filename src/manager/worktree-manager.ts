@@ -28,10 +28,13 @@ import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
 import { removeWorktree } from './remove-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
+import { idleWorktree } from './reuse-worktree.js';
 import type {
   CleanupReport,
   CreateWorktreeOptions,
   DiscoverOptions,
+  IdleResult,
+  IdleWorktreeOptions,
   ManagerOptions,
   MergeResult,
   MergeWorktreeOptions,
@@ -46,6 +49,7 @@ import type {
   WorktreeStatus,
 } from './types.js';
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
+import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { countByStatus } from './worktree-id.js';
 
 /**
@@ -153,6 +157,24 @@ export class WorktreeManager {
    */
   createWorktree(issueNumber: number, options?: CreateWorktreeOptions): Promise<WorktreeInfo> {
     return createWorktree(this.#ctx, issueNumber, options);
+  }
+
+  /**
+   * Hands a finished task's reusable worktree (made with `createWorktree(n, { reuse: true })`) back
+   * as `idle` for the next task: its work saved exactly as `removeWorktree` saves it (archive, then
+   * the branch policy), files reset to its base commit (detached) but `keepPaths`. A worktree that
+   * is not reusable, or beyond `maxIdle`, is removed instead (see `removed` in the result).
+   */
+  idleWorktree(id: string, options?: IdleWorktreeOptions): Promise<IdleResult> {
+    return idleWorktree(this.#ctx, id, options);
+  }
+
+  /**
+   * Pre-creates idle reusable worktrees until `count` are idle (at most `maxIdle`), so that the next
+   * `createWorktree(n, { reuse: true })` only switches branch. Returns those this call created.
+   */
+  warmWorktrees(count: number, options?: WarmWorktreesOptions): Promise<WorktreeInfo[]> {
+    return warmWorktrees(this.#ctx, count, options);
   }
 
   /** The worktree with this id; `NOT_FOUND` if this tool has no such live worktree. */

@@ -41,6 +41,8 @@ export interface TaskRun {
   readonly prepare: Required<PrepareSettings>;
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
+  /** With the pool's `reuse`: take an idle worktree and hand it back idle. */
+  readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
@@ -99,6 +101,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         batchId,
         ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
         ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
+        ...(run.reuse ? { reuse: true, keepPaths: run.reuse.keepPaths } : {}),
       });
       createSpan.end();
     } catch (error) {
@@ -152,7 +155,21 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       return finish(run, progress, worktree, elapsed());
     }
     try {
-      const removed = await span.step('cleanup', () => manager.removeWorktree(worktree!.id, { batchId }));
+      const id = worktree.id;
+      if (run.reuse) {
+        const { keepPaths, maxIdle } = run.reuse;
+        const handed = await span.step('cleanup', () =>
+          manager.idleWorktree(id, { keepPaths, maxIdle, batchId }),
+        );
+        run.onWorktree(marked, 'removed');
+        return finish(run, progress, worktree, elapsed(), {
+          cleanedUp: handed.idle !== null || (handed.removed?.worktreeRemoved ?? false),
+          keptIdle: handed.idle !== null,
+          ...(handed.archived ? { archiveRef: handed.archived.ref } : {}),
+          archivedPaths: handed.archived?.uncommittedPaths ?? [],
+        });
+      }
+      const removed = await span.step('cleanup', () => manager.removeWorktree(id, { batchId }));
       run.onWorktree(marked, 'removed');
       return finish(run, progress, worktree, elapsed(), {
         cleanedUp: removed.worktreeRemoved,
@@ -289,7 +306,7 @@ function finish(
   progress: Progress,
   worktree: WorktreeInfo | undefined,
   durationMs: number,
-  removal?: { cleanedUp: boolean; archiveRef?: string; archivedPaths: readonly string[] },
+  removal?: { cleanedUp: boolean; keptIdle?: boolean; archiveRef?: string; archivedPaths: readonly string[] },
 ): TaskResult {
   const archivedPaths = removal?.archivedPaths ?? [];
   const unmergedPaths = archivedPaths.length > 0 ? archivedPaths : (progress.uncommitted ?? []);
@@ -313,6 +330,8 @@ function finish(
     ...(progress.push ? { push: progress.push } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
     cleanedUp: removal?.cleanedUp ?? false,
+    ...(run.reuse && worktree ? { reusedWorktree: (worktree.reuses ?? 0) > 0 } : {}),
+    ...(removal?.keptIdle ? { keptIdle: true } : {}),
     ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
   };
   const result: TaskResult =

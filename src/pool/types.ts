@@ -98,8 +98,12 @@ interface TaskResultFields<T> {
   readonly push?: PushResult;
   /** Uncommitted changes the task left that were not merged. */
   readonly unmergedWork?: UnmergedWork;
-  /** True when the worktree was removed after the task (autoCleanup). */
+  /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */
   readonly cleanedUp: boolean;
+  /** With `reuse`: the task ran in an idle worktree an earlier task had used (reset for it). */
+  readonly reusedWorktree?: boolean;
+  /** With `reuse`: after the task (its work saved as removal saves it) the worktree was kept idle for the next one. */
+  readonly keptIdle?: boolean;
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
 }
@@ -168,6 +172,16 @@ export interface PoolConfig {
   readonly push?: PoolPushOptions;
   /** `.worktreeinclude` copying and `setup` commands for each new worktree. @default the configuration file's */
   readonly prepare?: PrepareSettings;
+  /**
+   * Reuse worktrees: a task takes an idle worktree (switched to its branch from its base, cleaned
+   * but for `keepPaths`) or makes a reusable one, and hands it back idle when it ends (its work
+   * saved as removal saves it). Needs `autoCleanup`. @default the configuration's `reuse` (false)
+   */
+  readonly reuse?: boolean;
+  /** With `reuse`: ignored paths kept between tasks. @default the configuration's `keepPaths` (['node_modules', '.venv', 'target']) */
+  readonly keepPaths?: readonly string[];
+  /** With `reuse`: idle worktrees kept at most; others are removed. @default the configuration's `maxIdle`, else maxConcurrency */
+  readonly maxIdle?: number;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
 }

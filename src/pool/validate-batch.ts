@@ -1,3 +1,5 @@
+import { MiyabiError } from '../errors.js';
+import { runGit } from '../git/run-git.js';
 import { verifyFollowUpTargets } from '../manager/verify-targets.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { WorktreeTask } from './types.js';
@@ -11,9 +13,10 @@ import type { ResolvedPoolConfig } from './worktree-pool.js';
 export async function validateBatch(
   manager: WorktreeManager,
   tasks: readonly WorktreeTask[],
-  config: Pick<ResolvedPoolConfig, 'merge' | 'push'>,
+  config: Pick<ResolvedPoolConfig, 'merge' | 'push' | 'reuse' | 'keepPaths'>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  if (config.reuse) await refuseTrackedKeepPaths(manager.repoPath, config.keepPaths, signal);
   const branches = new Map<string, string>();
   if (config.merge) {
     if (config.merge.into !== undefined) branches.set(config.merge.into, 'merge.into');
@@ -30,6 +33,31 @@ export async function validateBatch(
     { branches, ...(config.push ? { remote: config.push.remote ?? 'origin' } : {}) },
     signal,
   );
+}
+
+/**
+ * A kept path git tracks would be overwritten by each reset (and its files mixed between tasks):
+ * `INVALID_ARGUMENT` naming it. One `git ls-files` for all of them.
+ */
+export async function refuseTrackedKeepPaths(
+  repoPath: string,
+  keepPaths: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (keepPaths.length === 0) return;
+  const { stdout } = await runGit(['ls-files', '-z', '--', ...keepPaths.map((path) => `:(literal)${path}`)], {
+    cwd: repoPath,
+    signal,
+  });
+  const tracked = keepPaths.filter((path) =>
+    stdout.split('\0').some((file) => file === path || file.startsWith(`${path}/`)),
+  );
+  if (tracked.length > 0) {
+    throw new MiyabiError('INVALID_ARGUMENT', `keepPaths: ${tracked.join(', ')} is tracked by git`, {
+      hint: 'Keep only ignored folders (dependencies, build output): a reset would overwrite tracked files.',
+      details: { option: 'keepPaths', paths: tracked },
+    });
+  }
 }
 
 /** The branch a worktree based on `base` records (and merges into): `origin/x` → `x`. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
+import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
@@ -39,6 +40,9 @@ export interface ResolvedPoolConfig {
   readonly push: PoolPushOptions | undefined;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
+  readonly reuse: boolean;
+  readonly keepPaths: readonly string[];
+  readonly maxIdle: number;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -136,6 +140,9 @@ export class WorktreePool {
                 prepare: this.config.prepare,
                 merge: this.config.merge,
                 push: this.config.push,
+                reuse: this.config.reuse
+                  ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
+                  : undefined,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -162,6 +169,14 @@ export class WorktreePool {
   async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
     validateTasks(tasks);
     await validateBatch(this.manager, tasks, this.config, options.signal);
+  }
+
+  /**
+   * Pre-creates idle worktrees until `count` are idle (at most `maxIdle`), so that the next tasks
+   * with `reuse` only switch branch. Returns those this call created.
+   */
+  warm(count: number, options: { signal?: AbortSignal } = {}): Promise<WorktreeInfo[]> {
+    return this.manager.warmWorktrees(count, { maxIdle: this.config.maxIdle, ...options });
   }
 
   /** `executeParallel` for plain issue numbers and a function of the worktree path. */
@@ -232,6 +247,41 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
       throw new MiyabiError('INVALID_ARGUMENT', `${key} must be true or false, got ${describe(merged[key])}`);
     }
   }
+  const reuse = config.reuse ?? file.reuse;
+  if (typeof reuse !== 'boolean') {
+    throw new MiyabiError('INVALID_ARGUMENT', `reuse must be true or false, got ${describe(reuse)}`);
+  }
+  const keepPaths = config.keepPaths ?? file.keepPaths;
+  if (!Array.isArray(keepPaths)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `keepPaths must be an array of paths, got ${describe(keepPaths)}`,
+    );
+  }
+  for (const path of keepPaths) {
+    const problem = relativePathProblem(path);
+    if (problem) {
+      throw new MiyabiError('INVALID_ARGUMENT', `keepPaths: ${describe(path)} ${problem}`, {
+        hint: "Give ignored folders relative to the repository root, e.g. ['node_modules'].",
+      });
+    }
+  }
+  const maxIdle = config.maxIdle ?? file.maxIdle ?? merged.maxConcurrency;
+  if (typeof maxIdle !== 'number' || !Number.isSafeInteger(maxIdle) || maxIdle < 0) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `maxIdle must be 0 or a positive integer, got ${describe(maxIdle)}`,
+    );
+  }
+  if (reuse && !merged.autoCleanup) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'reuse needs autoCleanup: a kept worktree is never handed to another task',
+      {
+        hint: 'Drop reuse, or leave autoCleanup on.',
+      },
+    );
+  }
   if (config.logDir !== undefined && (typeof config.logDir !== 'string' || config.logDir === '')) {
     throw new MiyabiError('INVALID_ARGUMENT', `logDir must be a folder path, got ${describe(config.logDir)}`);
   }
@@ -245,6 +295,9 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     merge: checkMergeOptions(config.merge),
     push: checkPushOptions(config.push),
     logDir: config.logDir ?? '',
+    reuse,
+    keepPaths: keepPaths.map(normaliseRelativePath),
+    maxIdle,
   };
 }
 

@@ -26,6 +26,20 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       hint: 'Add --merge, or drop --into.',
     });
   }
+  const reuse = options.reuse === true;
+  for (const flag of ['keepPath', 'warm', 'maxIdle'] as const) {
+    if (options[flag] !== undefined && !reuse) {
+      const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new MiyabiError('INVALID_ARGUMENT', `${name} only applies with --reuse`, {
+        hint: `Add --reuse, or drop ${name}.`,
+      });
+    }
+  }
+  if (reuse && options.keep === true) {
+    throw new MiyabiError('INVALID_ARGUMENT', '--reuse and --keep exclude each other', {
+      hint: '--reuse hands each worktree back idle for the next task; --keep leaves it as the task left it.',
+    });
+  }
   const outcome = await runBatch(
     {
       issues,
@@ -42,10 +56,33 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       push: options.push === true ? { remote: String(options.remote ?? 'origin') } : undefined,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
+      ...(reuse
+        ? {
+            reuse: {
+              ...(Array.isArray(options.keepPath) ? { keepPaths: options.keepPath as string[] } : {}),
+              ...(typeof options.warm === 'string' ? { warm: parseCount(options.warm, '--warm', 1) } : {}),
+              ...(typeof options.maxIdle === 'string'
+                ? { maxIdle: parseCount(options.maxIdle, '--max-idle', 0) }
+                : {}),
+            },
+          }
+        : {}),
     },
     ctx,
   );
   return outcome.exitCode;
 };
+
+/** A whole number of at least `min` given to `flag`. */
+function parseCount(text: string, flag: string, min: number): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > 256) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `${flag} must be a whole number from ${min} to 256, got "${text}"`,
+    );
+  }
+  return value;
+}
 
 export default run;

@@ -17,9 +17,10 @@ export function renderWorktreeTable(
     worktrees,
     [
       { header: 'ID', value: (w) => w.id },
-      { header: 'ISSUE', value: (w) => `#${w.issueNumber}` },
+      // An idle reusable worktree holds no issue and no branch (detached at its base).
+      { header: 'ISSUE', value: (w) => (w.issueNumber > 0 ? `#${w.issueNumber}` : '-') },
       { header: 'STATUS', value: (w) => w.status },
-      { header: 'BRANCH', value: (w) => w.branchName },
+      { header: 'BRANCH', value: (w) => w.branchName || '(detached)' },
       { header: 'BASE', value: (w) => w.baseBranch },
       { header: 'AGE', value: (w) => formatDuration(now - Date.parse(w.createdAt)), align: 'right' },
       { header: 'PATH', value: (w) => displayPath(w.path, options.repoPath) },

@@ -42,6 +42,10 @@ export interface RunBatchRequest {
   readonly json: boolean;
   /** Extra environment for every task's setup and command. */
   readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Reuse worktrees (`--reuse`): kept paths, idle worktrees to create first, cap on idle ones. */
+  readonly reuse?:
+    | { readonly keepPaths?: readonly string[]; readonly warm?: number; readonly maxIdle?: number }
+    | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
@@ -75,6 +79,15 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
       ...(request.push ? { push: { remote: request.push.remote } } : {}),
       ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
+      // --keep leaves each worktree as its task left it: never handed to another, whatever the config says.
+      ...(request.keep ? { reuse: false } : {}),
+      ...(request.reuse
+        ? {
+            reuse: true,
+            ...(request.reuse.keepPaths ? { keepPaths: request.reuse.keepPaths } : {}),
+            ...(request.reuse.maxIdle !== undefined ? { maxIdle: request.reuse.maxIdle } : {}),
+          }
+        : {}),
     });
     const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
@@ -84,6 +97,10 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });
+      if (pool.config.reuse && request.reuse?.warm !== undefined) {
+        const warmed = await pool.warm(request.reuse.warm, { signal: ctx.signal });
+        writeLine(stderr, `Warmed ${plural(warmed.length, 'idle worktree')}`);
+      }
       writeLine(
         stderr,
         `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
