@@ -10,6 +10,7 @@ import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { allocatePorts } from './port-blocks.js';
 import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
@@ -199,7 +200,7 @@ async function addWorktree(
     }
   }
   const now = new Date().toISOString();
-  const info: WorktreeInfo = {
+  let info: WorktreeInfo = {
     id: plan.id,
     issueNumber: plan.issueNumber,
     path: plan.path,
@@ -220,6 +221,8 @@ async function addWorktree(
       await ensureExcluded(root, ctx.repo.commonDir, ctx.worktreeDir);
       ctx.excludeChecked = true;
     }
+    const ports = await allocatePorts(ctx, await ctx.registry.read());
+    if (ports) info = { ...info, ports };
     await ctx.registry.mutate((records) => [...records.filter((r) => r.id !== info.id), info]);
   } catch (error) {
     await undo(!reusedBranch);

@@ -8,6 +8,7 @@ import { safeLog } from '../log.js';
 import { stopTaskProcesses, WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { allocatePorts } from './port-blocks.js';
 import { archive } from './removal-archive.js';
 import { assess } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
@@ -215,12 +216,14 @@ export async function claimIdleWorktree(
       ...(candidate.ports ? { ports: candidate.ports } : {}),
     };
     const claimed = await ctx.lock.run(async () => {
-      let taken = false;
+      // Ports stay with the folder across tasks; one made before `ports` was configured gets a block now.
+      const ports = info.ports ?? (await allocatePorts(ctx, await ctx.registry.read()));
+      let taken: WorktreeInfo | undefined;
       await ctx.registry.mutate((records) =>
         records.map((r) => {
           if (r.id !== candidate.id || !isClaimable(r)) return r;
-          taken = true;
-          return info;
+          taken = ports ? { ...info, ports } : info;
+          return taken;
         }),
       );
       return taken;
@@ -228,8 +231,8 @@ export async function claimIdleWorktree(
     // Another process took it first: try the next one.
     if (!claimed) continue;
     try {
-      await switchToTask(info, plan, branchExists);
-      return info;
+      await switchToTask(claimed, plan, branchExists);
+      return claimed;
     } catch (error) {
       // The record is the task's now: removing it archives whatever the half reset left.
       await removeWorktree(ctx, info.id, { deleteBranch: !branchExists }).catch(() => {});

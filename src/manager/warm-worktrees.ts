@@ -6,6 +6,7 @@ import { ownLockReason } from '../git/worktree-admin.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
+import { allocatePorts } from './port-blocks.js';
 import type { WorktreeInfo } from './types.js';
 import { assertPositiveInteger } from './validate.js';
 import { newSlotName } from './worktree-id.js';
@@ -72,6 +73,7 @@ async function warmOne(
       }
       const now = new Date().toISOString();
       let record: WorktreeInfo | undefined;
+      const ports = await allocatePorts(ctx, await ctx.registry.read());
       await ctx.registry.mutate((records) => {
         record = {
           id: slot,
@@ -84,6 +86,7 @@ async function warmOne(
           createdAt: now,
           worktreeDir: ctx.worktreeDir,
           slot,
+          ...(ports ? { ports } : {}),
           status: 'idle',
           updatedAt: now,
           owner,

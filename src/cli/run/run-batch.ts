@@ -69,6 +69,15 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
   });
   try {
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
+    if (!config.ports && request.command.some((arg) => arg.includes('{port}'))) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'the command uses {port}, but the configuration gives worktrees no ports',
+        {
+          hint: 'Add "ports": { "base": 20000, "count": 10 } to miyabi-worktree.config.json, or drop {port}.',
+        },
+      );
+    }
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const pool = new WorktreePool(manager, {
