@@ -21,7 +21,8 @@ export type MiyabiErrorCode =
   | 'COMMAND_NOT_FOUND'
   | 'COMMAND_FAILED'
   | 'NOTHING_COMMITTED'
-  | 'UNMERGED_WORK';
+  | 'UNMERGED_WORK'
+  | 'CONFLICT_UNRESOLVED';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -155,6 +156,8 @@ function defaultHint(code: MiyabiErrorCode): string {
       return "See the command's output.";
     case 'NOTHING_COMMITTED':
       return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
+    case 'CONFLICT_UNRESOLVED':
+      return 'Finish the resolution in the worktree (no conflict markers, merge committed), then try again.';
     case 'UNMERGED_WORK':
       return 'Merge or push that work first, or pass force to delete it anyway.';
   }

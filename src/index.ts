@@ -31,6 +31,7 @@ export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
+export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export { WorktreeManager } from './manager/worktree-manager.js';

@@ -113,6 +113,21 @@ export function buildProgram(): CliProgram {
     .action(lazy('merge'));
 
   program
+    .command('resolve')
+    .description(
+      "merge the target into a conflicted task's worktree; run a command there to resolve it, then merge back",
+    )
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .argument(
+      '[command...]',
+      'resolver command and arguments, after -- (no shell); {conflicts} and MIYABI_CONFLICTS list the paths',
+    )
+    .option('--into <branch>', "target branch (default: the worktree's base branch)")
+    .option('--timeout <duration>', 'time limit of the resolver command (default: 30m)')
+    .option('--json', 'print { path, conflicts } (or the MergeResult once merged) as JSON')
+    .action(lazy('resolve'));
+
+  program
     .command('cleanup')
     .description('remove every worktree this tool created (safely) and reclaim what dead processes left')
     .option('--dry-run', 'only report what would be done')
@@ -133,6 +148,11 @@ export function buildProgram(): CliProgram {
     .option('--keep', 'keep the worktrees after the tasks (default: remove each as soon as it ends)')
     .option('--merge', "merge each successful task's branch back (safely) before cleanup")
     .option('--into <branch>', 'target of --merge (default: the base branch)')
+    .option(
+      '--on-conflict <what>',
+      'with --merge, a conflicted task: keep its worktree (default), agent (rerun the command to resolve it), remove',
+    )
+    .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push', 'origin')
     .option('--base <branch>', 'branch the worktrees start from')

@@ -9,8 +9,10 @@ import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.j
 import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type {
+  ConflictPolicy,
   PoolMergeOptions,
   PoolPushOptions,
+  ResolveAttempt,
   TaskError,
   TaskExecutor,
   TaskResult,
@@ -41,6 +43,7 @@ export interface TaskRun {
   readonly prepare: Required<PrepareSettings>;
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
+  readonly onConflict: ConflictPolicy;
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
@@ -62,6 +65,7 @@ interface Progress {
   merge?: MergeResult;
   push?: PushResult;
   uncommitted?: readonly string[];
+  resolveAttempts?: ResolveAttempt[];
 }
 
 /**
@@ -108,7 +112,8 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     }
     run.onWorktree(worktree, 'active');
     span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
-    const env = worktreeEnvironment(worktree, batchId);
+    // MIYABI_CONFLICTS is empty in a task's normal run; a resolver gets the file of paths.
+    const env = { ...worktreeEnvironment(worktree, batchId), MIYABI_CONFLICTS: '' };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
     timer = setTimeout(
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
@@ -133,7 +138,12 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success') {
       outcome = await execute(run, worktree, progress, { signal, env, span });
     }
-    if (progress.status === 'success' && run.merge) await merge(run, worktree, progress, signal);
+    if (progress.status === 'success' && run.merge) {
+      await merge(run, worktree, progress, signal);
+      if (isConflict(progress) && typeof run.onConflict === 'object') {
+        await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });
+      }
+    }
     if (progress.status === 'success' && run.push) await push(run, worktree, progress, signal);
     clearTimeout(timer);
 
@@ -144,7 +154,10 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         return undefined;
       });
     if (marked) run.onWorktree(marked, marked.status);
-    if (!run.autoCleanup || !marked) return finish(run, progress, worktree, elapsed());
+    // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
+    const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
+    const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
+    if (!run.autoCleanup || !marked || keepConflict) return finish(run, progress, worktree, elapsed());
     // An executor that ignored its signal may still be writing there: never delete under it.
     if (outcome?.kind === 'abandoned') {
       const message = `${progress.error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
@@ -192,7 +205,9 @@ async function execute(
   const execStarted = performance.now();
   manager.recordEvent({ type: 'execute-start', ...eventBase });
   const executeSpan = context.span.child('execute');
-  const outcome = await settleExecutor(run, worktree, progress, context);
+  const outcome = await settleExecutor(run.executor, run, worktree, context, (output) => {
+    progress.output = output;
+  });
   const classified = classify(outcome, context.signal);
   executeSpan.end(classified.error ? new Error(classified.error.message) : undefined);
   if (classified.output !== undefined) progress.output = classified.output;
@@ -254,6 +269,87 @@ async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Progress, s
   }
 }
 
+function isConflict(progress: Progress): boolean {
+  return (
+    progress.stage === 'merge' &&
+    (progress.error?.code === 'MERGE_CONFLICT' || progress.error?.code === 'CONFLICT_UNRESOLVED')
+  );
+}
+
+/**
+ * Hands a merge conflict back: merges the target into the task's branch in its worktree, runs the
+ * resolver there with the conflicting paths, checks the resolution is committed and marker-free,
+ * and merges again — up to `attempts` times. Each attempt is recorded on the result.
+ */
+async function resolveConflict(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    policy: Exclude<ConflictPolicy, 'keep' | 'remove'>;
+  },
+): Promise<void> {
+  const { signal, policy } = context;
+  const attempts: ResolveAttempt[] = [];
+  progress.resolveAttempts = attempts;
+  // Paths that conflicted so far: a resolver may have committed markers that a later merge calls clean.
+  const seen = new Set<string>();
+  for (let attempt = 1; attempt <= (policy.attempts ?? 1) && !signal.aborted; attempt++) {
+    const started = performance.now();
+    let conflicts: readonly string[] = [];
+    try {
+      const checkout = await run.manager.mergeTargetIntoWorktree(worktree.id, {
+        ...(run.merge?.into !== undefined ? { into: run.merge.into } : {}),
+        signal,
+      });
+      conflicts = checkout.conflicts;
+      if (checkout.status === 'conflicted') {
+        const outcome = await settleExecutor(
+          policy.resolve,
+          run,
+          worktree,
+          { signal, env: { ...context.env, MIYABI_CONFLICTS: checkout.conflictsFile }, conflicts },
+          () => {},
+        );
+        if (outcome.kind === 'error') throw outcome.error;
+        if (outcome.kind === 'abandoned' || signal.aborted)
+          throw signal.reason ?? new Error('resolver abandoned');
+      }
+      for (const path of conflicts) seen.add(path);
+      await run.manager.verifyResolution(worktree.id, { conflicts: [...seen], signal });
+    } catch (error) {
+      fail(progress, 'merge', error, signal);
+      attempts.push(attemptOf(attempt, conflicts, started, progress.error));
+      continue;
+    }
+    progress.status = 'success';
+    progress.stage = undefined;
+    progress.error = undefined;
+    await merge(run, worktree, progress, signal);
+    attempts.push(
+      attemptOf(attempt, conflicts, started, progress.status === 'success' ? undefined : progress.error),
+    );
+    if (progress.status === 'success') return;
+  }
+}
+
+function attemptOf(
+  attempt: number,
+  conflicts: readonly string[],
+  started: number,
+  error: TaskError | undefined,
+): ResolveAttempt {
+  return {
+    attempt,
+    conflicts,
+    outcome: error ? 'failed' : 'resolved',
+    durationMs: Math.round(performance.now() - started),
+    ...(error ? { error } : {}),
+  };
+}
+
 async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
   try {
     progress.push = await run.manager.pushWorktree(worktree.id, {
@@ -312,6 +408,7 @@ function finish(
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
+    ...(progress.resolveAttempts ? { resolveAttempts: progress.resolveAttempts } : {}),
     cleanedUp: removal?.cleanedUp ?? false,
     ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
   };
@@ -335,6 +432,9 @@ function finish(
       status: result.status,
       ...(result.stage !== undefined ? { stage: result.stage } : {}),
       ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
+      ...(progress.resolveAttempts?.length
+        ? { conflict: result.status === 'success' ? ('resolved' as const) : ('unresolved' as const) }
+        : {}),
     });
   }
   return result;
@@ -351,15 +451,20 @@ async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> 
 
 /** Runs the executor; once the signal aborts it gets `abortGraceMs` to settle, then it is abandoned. */
 async function settleExecutor(
+  executor: TaskExecutor,
   run: TaskRun,
   worktree: WorktreeInfo,
-  progress: Progress,
-  context: { signal: AbortSignal; env: Readonly<Record<string, string>> },
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    conflicts?: readonly string[];
+  },
+  setOutput: (output: unknown) => void,
 ): Promise<ExecutorOutcome> {
   const { signal } = context;
   const execution: Promise<ExecutorOutcome> = Promise.resolve()
     .then(() =>
-      run.executor(worktree, run.task, {
+      executor(worktree, run.task, {
         signal,
         worktree,
         task: run.task,
@@ -367,9 +472,8 @@ async function settleExecutor(
         timeoutMs: run.timeoutMs,
         logFile: run.logFile,
         env: context.env,
-        setOutput: (output) => {
-          progress.output = output;
-        },
+        conflicts: context.conflicts ?? [],
+        setOutput,
       }),
     )
     .then(

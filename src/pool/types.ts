@@ -43,6 +43,8 @@ export interface TaskContext<T = unknown> {
    * to every process the task starts, so removal can find and stop any that outlive it.
    */
   readonly env: Readonly<Record<string, string>>;
+  /** The conflicting paths while a resolver runs (see the pool's `onConflict`); empty otherwise. */
+  readonly conflicts: readonly string[];
   /**
    * Records what the task produced so far: it becomes the result's `output` even when the executor
    * then throws or times out (the resolved value, if any, replaces it).
@@ -98,11 +100,40 @@ interface TaskResultFields<T> {
   readonly push?: PushResult;
   /** Uncommitted changes the task left that were not merged. */
   readonly unmergedWork?: UnmergedWork;
+  /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
+  readonly resolveAttempts?: readonly ResolveAttempt[];
   /** True when the worktree was removed after the task (autoCleanup). */
   readonly cleanedUp: boolean;
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
 }
+
+/** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
+export interface ResolveAttempt {
+  readonly attempt: number;
+  /** The paths that conflicted when the target was merged into the task's branch. */
+  readonly conflicts: readonly string[];
+  /** `resolved`: merged back afterwards; `failed`: see `error`. */
+  readonly outcome: 'resolved' | 'failed';
+  readonly durationMs: number;
+  readonly error?: TaskError;
+}
+
+/**
+ * What a batch with `merge` does with a task whose merge conflicts: `keep` its worktree for you to
+ * resolve (the default), `remove` it as usual (its work archived), or hand the conflict back to a
+ * resolver, up to `attempts` times: the target is merged into the task's branch in its worktree,
+ * the resolver runs there with `ctx.conflicts` (and `MIYABI_CONFLICTS` in `ctx.env`, a file of the
+ * paths) and must commit its resolution; then the branch is merged back.
+ */
+export type ConflictPolicy =
+  | 'keep'
+  | 'remove'
+  | {
+      readonly resolve: TaskExecutor;
+      /** @default 1 */
+      readonly attempts?: number;
+    };
 
 /** A task whose command and every follow-up asked for (merge, push) succeeded. */
 export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
@@ -146,6 +177,8 @@ export interface PoolExecutionResult<T = unknown> {
   readonly allSuccessful: boolean;
   /** Percentage 0–100 of tasks that succeeded; 0 for an empty batch. */
   readonly successRate: number;
+  /** Tasks whose merge met a conflict, and how many of those were resolved and merged. */
+  readonly conflicts: { readonly met: number; readonly resolved: number };
 }
 
 export interface PoolConfig {
@@ -168,6 +201,8 @@ export interface PoolConfig {
   readonly push?: PoolPushOptions;
   /** `.worktreeinclude` copying and `setup` commands for each new worktree. @default the configuration file's */
   readonly prepare?: PrepareSettings;
+  /** What to do with a task whose merge conflicts (see {@link ConflictPolicy}). @default 'keep' */
+  readonly onConflict?: ConflictPolicy;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
 }

@@ -13,6 +13,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { runTask, TaskAbort } from './run-task.js';
 import { summarise } from './summarise.js';
 import type {
+  ConflictPolicy,
   ExecuteOptions,
   PoolConfig,
   PoolCreateOptions,
@@ -37,6 +38,7 @@ export interface ResolvedPoolConfig {
   readonly prepare: Required<PrepareSettings>;
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
+  readonly onConflict: ConflictPolicy;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
 }
@@ -136,6 +138,7 @@ export class WorktreePool {
                 prepare: this.config.prepare,
                 merge: this.config.merge,
                 push: this.config.push,
+                onConflict: this.config.onConflict,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -244,6 +247,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     prepare: resolvePrepareSettings(file, config.prepare),
     merge: checkMergeOptions(config.merge),
     push: checkPushOptions(config.push),
+    onConflict: checkConflictPolicy(config.onConflict),
     logDir: config.logDir ?? '',
   };
 }
@@ -284,6 +288,25 @@ function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOption
     );
   }
   return merge;
+}
+
+function checkConflictPolicy(policy: ConflictPolicy | undefined): ConflictPolicy {
+  if (policy === undefined || policy === 'keep' || policy === 'remove') return policy ?? 'keep';
+  const attempts = typeof policy === 'object' && policy !== null ? (policy.attempts ?? 1) : undefined;
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    typeof policy.resolve !== 'function' ||
+    typeof attempts !== 'number' ||
+    !Number.isSafeInteger(attempts) ||
+    attempts < 1
+  ) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `onConflict must be 'keep', 'remove' or { resolve: executor, attempts: 1 or more }, got ${describe(policy)}`,
+    );
+  }
+  return policy;
 }
 
 function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | undefined {

@@ -9,6 +9,7 @@ export type CommandName =
   | 'restore'
   | 'push'
   | 'merge'
+  | 'resolve'
   | 'cleanup'
   | 'run'
   | 'report'
@@ -34,6 +35,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   restore: () => import('./restore.js'),
   push: () => import('./push.js'),
   merge: () => import('./merge.js'),
+  resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),

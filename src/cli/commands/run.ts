@@ -26,6 +26,29 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       hint: 'Add --merge, or drop --into.',
     });
   }
+  const onConflict = typeof options.onConflict === 'string' ? options.onConflict : undefined;
+  if (onConflict !== undefined && !['keep', 'agent', 'remove'].includes(onConflict)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `--on-conflict: "${onConflict}" is not one of keep, agent, remove`,
+      {
+        hint: 'keep (the default) leaves a conflicted worktree for you; agent hands the conflict back to the command.',
+      },
+    );
+  }
+  if ((onConflict !== undefined || options.resolveAttempts !== undefined) && options.merge !== true) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--on-conflict and --resolve-attempts only apply with --merge',
+      {
+        hint: 'Add --merge, or drop them.',
+      },
+    );
+  }
+  const resolveAttempts =
+    typeof options.resolveAttempts === 'string'
+      ? parseConcurrency(options.resolveAttempts, '--resolve-attempts')
+      : undefined;
   const outcome = await runBatch(
     {
       issues,
@@ -40,6 +63,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
           ? { into: typeof options.into === 'string' ? options.into : undefined }
           : undefined,
       push: options.push === true ? { remote: String(options.remote ?? 'origin') } : undefined,
+      onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+      resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
     },

@@ -7,6 +7,7 @@ import {
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
+  type TaskExecutor,
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
@@ -36,6 +37,10 @@ export interface RunBatchRequest {
   readonly merge?:
     | { readonly into?: string | undefined; readonly strategy?: MergeStrategy | undefined }
     | undefined;
+  /** With merge: keep a conflicted worktree (default), remove it, or hand the conflict back to the command. */
+  readonly onConflict?: 'keep' | 'agent' | 'remove' | undefined;
+  /** Attempts of `onConflict: 'agent'`. @default 1 */
+  readonly resolveAttempts?: number | undefined;
   readonly push?: { readonly remote: string } | undefined;
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
@@ -67,6 +72,12 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    const progress = createProgressTracker(
+      manager,
+      request.issues,
+      createProgressRenderer({ stream: ctx.io.stderr, json: request.json }),
+    );
+    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
     const pool = new WorktreePool(manager, {
       maxConcurrency: concurrency,
       timeoutMs,
@@ -75,12 +86,14 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
       ...(request.push ? { push: { remote: request.push.remote } } : {}),
       ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
+      ...(request.onConflict === 'agent'
+        ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
+        : request.onConflict !== undefined
+          ? { onConflict: request.onConflict }
+          : {}),
     });
     const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
-    const renderer = createProgressRenderer({ stream: stderr, json: request.json });
-    const progress = createProgressTracker(manager, request.issues, renderer);
-    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });

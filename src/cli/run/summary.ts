@@ -40,6 +40,16 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
   for (const r of result.results) {
     if (r.stage === 'merge') lines.push(`#${r.issueNumber}: not merged: ${errorText(r.error)}`);
+    if (r.stage === 'merge' && !r.cleanedUp && r.worktreePath && isConflict(r.error)) {
+      lines.push(
+        `#${r.issueNumber}: worktree kept at ${r.worktreePath}; continue with: ${BIN} resolve ${r.worktreeId} -- <command>`,
+      );
+    }
+    for (const attempt of r.resolveAttempts ?? []) {
+      lines.push(
+        `#${r.issueNumber}: resolve attempt ${attempt.attempt} (${attempt.conflicts.join(', ') || 'no conflict left'}): ${attempt.outcome}${attempt.error ? ` — ${attempt.error.message}` : ''}`,
+      );
+    }
     if (r.stage === 'push') lines.push(`#${r.issueNumber}: not pushed: ${errorText(r.error)}`);
     if (r.stage === 'cleanup') lines.push(`#${r.issueNumber}: not cleaned up: ${errorText(r.error)}`);
     if (r.unmergedWork && !r.unmergedWork.archiveRef) {
@@ -66,6 +76,9 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         ? 'Interrupted: every task was stopped (process groups killed); worktrees were kept.'
         : 'Interrupted: every task was stopped (process groups killed) and its worktree cleaned up; nothing was lost.',
     );
+  }
+  if (result.conflicts.met > 0) {
+    lines.push(`Conflicts: ${result.conflicts.met} met, ${result.conflicts.resolved} resolved`);
   }
   lines.push(totalLine(result));
   return lines.join('\n');
@@ -109,4 +122,8 @@ function detailText(result: TaskResult<RunTaskOutput>): string {
 function errorText(error: TaskError): string {
   const paths = error.conflicts?.join(', ');
   return `${error.code ? `[${error.code}] ` : ''}${error.message}${paths ? ` (conflicts: ${paths})` : ''}`;
+}
+
+function isConflict(error: TaskError): boolean {
+  return error.code === 'MERGE_CONFLICT' || error.code === 'CONFLICT_UNRESOLVED';
 }

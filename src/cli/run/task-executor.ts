@@ -42,7 +42,7 @@ export interface TaskExecutorOptions {
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
   return async (worktree, task, ctx) => {
-    const argv = expandPlaceholders(options.command, worktree);
+    const argv = expandPlaceholders(options.command, worktree, ctx.conflicts);
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
     try {
       await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
