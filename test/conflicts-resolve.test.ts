@@ -165,3 +165,64 @@ describe('conflicts are kept where they can be resolved, and handed back to the 
     expect(merge.stderr).toMatch(/error \[NOT_FOUND\] no worktree for issue 9 .*restore issue-9-[0-9a-f]{8}/);
   });
 });
+
+describe('no silent stale branches', () => {
+  const COMMIT = `const { execFileSync } = require('child_process');
+    require('fs').writeFileSync('new-' + process.env.MIYABI_ISSUE_NUMBER + '.txt', 'new work\\n');
+    execFileSync('git', ['add', '-A']);
+    execFileSync('git', ['commit', '-q', '-m', 'new work']);`;
+
+  function repoWithStaleBranch(): TempRepo {
+    const repo = createTempRepo();
+    repo.git('checkout', '-q', '-b', 'feature/issue-3');
+    repo.commit({ 'old.txt': 'last week\n' }, 'old work');
+    repo.git('checkout', '-q', 'main');
+    return repo;
+  }
+
+  it('archives a branch an earlier run left and starts it fresh from the base, saying so first', async () => {
+    const repo = repoWithStaleBranch();
+    const oldTip = repo.git('rev-parse', 'feature/issue-3');
+    const result = await runCli(
+      ['run', '--issues', '3', '--merge', '--json', '--', process.execPath, '-e', COMMIT],
+      {
+        cwd: repo.path,
+      },
+    );
+    expect(result.code).toBe(0);
+    const [task] = json<RunJson>(result).results;
+    expect(task?.staleBranch).toMatchObject({
+      unmergedCommits: 1,
+      archiveRef: expect.stringMatching(/^refs\/miyabi\/archive\/issue-3-/),
+    });
+    expect(result.stderr.indexOf('has 1 commit(s) from an earlier run')).toBeLessThan(
+      result.stderr.indexOf('ISSUE'),
+    );
+    // main got the new work only; the old commit lives on in the archive.
+    expect(repo.git('log', '--format=%s', 'main')).not.toContain('old work');
+    expect(repo.git('show', 'main:new-3.txt')).toBe('new work');
+    expect(repo.git('merge-base', '--is-ancestor', oldTip, task?.staleBranch?.archiveRef as string)).toBe('');
+  });
+
+  it('builds on it with --continue-branches', async () => {
+    const repo = repoWithStaleBranch();
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '3',
+        '--merge',
+        '--continue-branches',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        COMMIT,
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(0);
+    expect(json<RunJson>(result).results[0]?.staleBranch).toEqual({ unmergedCommits: 1 });
+    expect(repo.git('log', '--format=%s', 'main')).toContain('old work');
+  });
+});

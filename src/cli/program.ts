@@ -156,6 +156,10 @@ export function buildProgram(): CliProgram {
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push', 'origin')
     .option('--base <branch>', 'branch the worktrees start from')
+    .option(
+      '--continue-branches',
+      'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
+    )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)

@@ -4,14 +4,16 @@ import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
+import { writeArchive } from '../git/work-snapshot.js';
 import { ownLockReason } from '../git/worktree-admin.js';
+import { listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
+import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
 import { newWorktreeId } from './worktree-id.js';
 
@@ -77,7 +79,14 @@ export async function createWorktree(
     signal?.throwIfAborted();
     let info: WorktreeInfo;
     ({ info, registered } = await ctx.lock.run(() =>
-      addWorktree(ctx, { id, path, issueNumber, branchName, base }),
+      addWorktree(ctx, {
+        id,
+        path,
+        issueNumber,
+        branchName,
+        base,
+        restartStale: options.existingBranch === 'restart',
+      }),
     ));
     // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
     // Tagged like a task's processes: if this process dies, removal finds and stops the checkout.
@@ -127,6 +136,8 @@ interface AddPlan {
   readonly issueNumber: number;
   readonly branchName: string;
   readonly base: BaseRef;
+  /** Archive an existing branch's own commits and start it from the base. */
+  readonly restartStale: boolean;
 }
 
 /** The serialised metadata step; runs under the repository lock. */
@@ -143,6 +154,7 @@ async function addWorktree(
   };
   // Try a new branch first (the common case: one git call); an existing branch is then reused.
   let reusedBranch = false;
+  let staleBranch: StaleBranch | undefined;
   const owner = currentOwner();
   // Locked with our pid from birth, so that `git worktree prune` by anyone leaves it alone.
   const add = ['worktree', 'add', '--no-checkout', '--quiet', '--lock', '--reason', ownLockReason(owner)];
@@ -157,6 +169,7 @@ async function addWorktree(
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {
         // Nothing was created: git refuses -b before it touches anything.
         reusedBranch = true;
+        staleBranch = await inspectExistingBranch(ctx, plan);
         continue;
       }
       await undo(!reusedBranch);
@@ -188,6 +201,7 @@ async function addWorktree(
     baseBranch: plan.base.name,
     baseCommit: plan.base.commit,
     reusedBranch,
+    ...(staleBranch ? { staleBranch } : {}),
     createdAt: now,
     updatedAt: now,
     status: 'active',
@@ -205,6 +219,43 @@ async function addWorktree(
     throw error;
   }
   return { info, registered: { createdBranch: !reusedBranch } };
+}
+
+/**
+ * An existing branch's commits that the base lacks; with `restartStale`, its tip is archived (a
+ * restorable archive of a new id) and the branch moved to the base by compare-and-swap, all under
+ * the repository lock this runs in. A branch checked out elsewhere is left alone (git refuses it next).
+ */
+async function inspectExistingBranch(ctx: ManagerContext, plan: AddPlan): Promise<StaleBranch | undefined> {
+  const { root } = ctx.repo;
+  const ref = `refs/heads/${plan.branchName}`;
+  const tip = (await runGit(['rev-parse', '--verify', `${ref}^{commit}`], { cwd: root })).stdout.trim();
+  const counted = await runGit(['rev-list', '--count', tip, '--not', plan.base.commit], { cwd: root });
+  const unmergedCommits = Number(counted.stdout.trim());
+  if (unmergedCommits === 0) return undefined;
+  if (!plan.restartStale) return { unmergedCommits };
+  const inUse = (await listGitWorktrees(root)).some((entry) => entry.branch === ref);
+  if (inUse) return { unmergedCommits };
+  const archive = await writeArchive(root, `${tip}^{tree}`, {
+    id: newWorktreeId(plan.issueNumber),
+    issueNumber: plan.issueNumber,
+    branchName: plan.branchName,
+    baseBranch: plan.base.name,
+    head: tip,
+    uncommittedPaths: [],
+    unmergedCommits,
+    archivedAt: new Date().toISOString(),
+  });
+  await runGit(['update-ref', '-m', 'miyabi-worktree: restart stale branch', ref, plan.base.commit, tip], {
+    cwd: root,
+  });
+  safeLog(
+    ctx.logger,
+    'info',
+    { branch: plan.branchName, unmergedCommits, archiveRef: archive.ref },
+    'existing branch archived and restarted from the base',
+  );
+  return { unmergedCommits, archiveRef: archive.ref };
 }
 
 function isBranchInUse(error: unknown): boolean {

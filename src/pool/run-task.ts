@@ -44,6 +44,7 @@ export interface TaskRun {
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
   readonly onConflict: ConflictPolicy;
+  readonly existingBranches: 'restart' | 'continue';
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
@@ -101,6 +102,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       worktree = await manager.createWorktree(task.issueNumber, {
         signal,
         batchId,
+        existingBranch: run.existingBranches === 'restart' ? 'restart' : 'reuse',
         ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
         ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
       });
@@ -404,6 +406,7 @@ function finish(
     ...(worktree
       ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile }
       : {}),
+    ...(worktree?.staleBranch ? { staleBranch: worktree.staleBranch } : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),

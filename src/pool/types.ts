@@ -3,6 +3,7 @@ import type {
   MergeResult,
   MergeStrategy,
   PushResult,
+  StaleBranch,
   WorktreeInfo,
   WorktreeStatus,
 } from '../manager/types.js';
@@ -100,6 +101,8 @@ interface TaskResultFields<T> {
   readonly push?: PushResult;
   /** Uncommitted changes the task left that were not merged. */
   readonly unmergedWork?: UnmergedWork;
+  /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
+  readonly staleBranch?: StaleBranch;
   /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
   readonly resolveAttempts?: readonly ResolveAttempt[];
   /** True when the worktree was removed after the task (autoCleanup). */
@@ -201,6 +204,11 @@ export interface PoolConfig {
   readonly push?: PoolPushOptions;
   /** `.worktreeinclude` copying and `setup` commands for each new worktree. @default the configuration file's */
   readonly prepare?: PrepareSettings;
+  /**
+   * A task's branch that already exists with commits not in its base (an earlier run's): `restart`
+   * archives its tip (restorable) and starts it fresh from the base; `continue` builds on it. @default 'restart'
+   */
+  readonly existingBranches?: 'restart' | 'continue';
   /** What to do with a task whose merge conflicts (see {@link ConflictPolicy}). @default 'keep' */
   readonly onConflict?: ConflictPolicy;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */

@@ -39,6 +39,7 @@ export interface ResolvedPoolConfig {
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
   readonly onConflict: ConflictPolicy;
+  readonly existingBranches: 'restart' | 'continue';
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
 }
@@ -139,6 +140,7 @@ export class WorktreePool {
                 merge: this.config.merge,
                 push: this.config.push,
                 onConflict: this.config.onConflict,
+                existingBranches: this.config.existingBranches,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -248,6 +250,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     merge: checkMergeOptions(config.merge),
     push: checkPushOptions(config.push),
     onConflict: checkConflictPolicy(config.onConflict),
+    existingBranches: checkExistingBranches(config.existingBranches),
     logDir: config.logDir ?? '',
   };
 }
@@ -288,6 +291,14 @@ function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOption
     );
   }
   return merge;
+}
+
+function checkExistingBranches(value: PoolConfig['existingBranches']): 'restart' | 'continue' {
+  if (value === undefined || value === 'restart' || value === 'continue') return value ?? 'restart';
+  throw new MiyabiError(
+    'INVALID_ARGUMENT',
+    `existingBranches must be 'restart' or 'continue', got ${describe(value)}`,
+  );
 }
 
 function checkConflictPolicy(policy: ConflictPolicy | undefined): ConflictPolicy {

@@ -64,6 +64,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
           : undefined,
       push: options.push === true ? { remote: String(options.remote ?? 'origin') } : undefined,
       onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+      continueBranches: options.continueBranches === true,
       resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,

@@ -2,12 +2,15 @@ import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  expandBranchPattern,
   formatArgv,
   formatDuration,
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
+  runGit,
   type TaskExecutor,
+  type WorktreeManager,
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
@@ -41,6 +44,8 @@ export interface RunBatchRequest {
   readonly onConflict?: 'keep' | 'agent' | 'remove' | undefined;
   /** Attempts of `onConflict: 'agent'`. @default 1 */
   readonly resolveAttempts?: number | undefined;
+  /** Build on task branches an earlier run left instead of archiving them and starting fresh. */
+  readonly continueBranches?: boolean | undefined;
   readonly push?: { readonly remote: string } | undefined;
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
@@ -86,6 +91,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
       ...(request.push ? { push: { remote: request.push.remote } } : {}),
       ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
+      existingBranches: request.continueBranches ? 'continue' : 'restart',
       ...(request.onConflict === 'agent'
         ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
         : request.onConflict !== undefined
@@ -97,6 +103,9 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });
+      for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
+        writeLine(stderr, line);
+      }
       writeLine(
         stderr,
         `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
@@ -132,6 +141,33 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
   } finally {
     await manager.flush();
   }
+}
+
+/**
+ * One line per task whose branch an earlier run left with commits not in the base, said before
+ * anything starts: what will happen to it. One `git rev-list` per existing branch.
+ */
+async function staleBranchNotices(
+  manager: WorktreeManager,
+  tasks: readonly WorktreeTask[],
+  continueBranches: boolean,
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const task of tasks) {
+    const branch = expandBranchPattern(manager.branchPattern, task.issueNumber);
+    const counted = await runGit(
+      ['rev-list', '--count', `refs/heads/${branch}`, '--not', `${manager.baseBranch}`, '--'],
+      { cwd: manager.repoPath, okExitCodes: [0, 128] },
+    );
+    const commits = counted.exitCode === 0 ? Number(counted.stdout.trim()) : 0;
+    if (commits === 0) continue;
+    lines.push(
+      continueBranches
+        ? `#${task.issueNumber}: continuing on ${branch}, which has ${commits} commit(s) from an earlier run not in ${manager.baseBranch}`
+        : `#${task.issueNumber}: ${branch} has ${commits} commit(s) from an earlier run not in ${manager.baseBranch}: archived, and the branch starts fresh (--continue-branches builds on it)`,
+    );
+  }
+  return lines;
 }
 
 // The pool names its options; the CLI user typed flags.

@@ -57,6 +57,12 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         `#${r.issueNumber}: ${r.unmergedWork.paths.length} uncommitted file(s) left in ${r.worktreePath ?? 'its worktree'}, not merged`,
       );
     }
+    if (r.staleBranch?.archiveRef) {
+      const id = r.staleBranch.archiveRef.split('/').pop() ?? '';
+      lines.push(
+        `#${r.issueNumber}: ${r.staleBranch.unmergedCommits} earlier commit(s) of ${r.branchName ?? 'its branch'} saved under ${r.staleBranch.archiveRef}; bring them back with: ${BIN} restore ${id}`,
+      );
+    }
     if (r.archiveRef) {
       const id = r.archiveRef.split('/').pop() ?? r.worktreeId;
       lines.push(
