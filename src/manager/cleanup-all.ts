@@ -8,7 +8,8 @@ import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished } from './list-worktrees.js';
-import { planRemoval, removeWorktree } from './remove-worktree.js';
+import { planRemoval } from './plan-removal.js';
+import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 
