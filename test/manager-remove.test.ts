@@ -106,7 +106,7 @@ describe('removeWorktree', () => {
     expect(deleted).toMatchObject({ branchDeleted: true, archived: null });
   });
 
-  it('honours deleteBranch: false and force (which archives nothing)', async () => {
+  it('honours deleteBranch: false and force (which archives no uncommitted files)', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const a = await manager.createWorktree(5);
@@ -116,7 +116,6 @@ describe('removeWorktree', () => {
     });
     repo.git('branch', '-D', 'feature/issue-5');
     const b = await manager.createWorktree(6);
-    commitIn(b.path, 'x.txt', 'x\n');
     writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
     const forced = await manager.removeWorktree(b.id, { force: true });
     expect(forced).toMatchObject({
@@ -126,6 +125,40 @@ describe('removeWorktree', () => {
       worktreeRemoved: true,
     });
     expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+  });
+
+  it('force never deletes the only ref to a commit, nor a branch the worktree reused', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const b = await manager.createWorktree(6);
+    const tip = commitIn(b.path, 'x.txt', 'x\n');
+    writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
+    const forced = await manager.removeWorktree(b.id, { force: true });
+    expect(forced).toMatchObject({ forced: true, branchDeleted: false, worktreeRemoved: true });
+    expect(forced.branchKeptReason).toContain('1 commit(s)');
+    expect(repo.git('rev-parse', 'feature/issue-6')).toBe(tip);
+
+    // Commits only a detached HEAD reaches: archived (commits only, not the uncommitted file).
+    repo.git('branch', '-D', 'feature/issue-6');
+    const d = await manager.createWorktree(8);
+    git(d.path, 'checkout', '-q', '--detach');
+    const detached = commitIn(d.path, 'y.txt', 'y\n');
+    writeFileSync(join(d.path, 'dirty.txt'), 'dirty\n');
+    const gone = await manager.removeWorktree(d.id, { force: true });
+    expect(gone.archived).toMatchObject({ unmergedCommits: 1, uncommittedPaths: [] });
+    expect(repo.git('rev-parse', `${gone.archived?.ref}^`)).toBe(detached);
+    expect(() => repo.git('show', `${gone.archived?.ref}:dirty.txt`)).toThrow();
+
+    // A branch the user had before (here at the base commit, so it holds nothing of its own).
+    repo.git('branch', 'userwork');
+    const u = await manager.createWorktree(9, { branchName: 'userwork' });
+    expect(u.reusedBranch).toBe(true);
+    const reused = await manager.removeWorktree(u.id, { force: true });
+    expect(reused).toMatchObject({
+      branchDeleted: false,
+      branchKeptReason: 'the branch existed before this worktree',
+    });
+    expect(repo.git('branch', '--list', 'userwork')).toContain('userwork');
   });
 
   it('refuses a worktree locked with git worktree lock unless forced', async () => {

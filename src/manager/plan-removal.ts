@@ -14,7 +14,7 @@ export async function planRemoval(ctx: ManagerContext, record: WorktreeInfo): Pr
     : await assess(ctx, record, { snapshot: false });
   refuseUnarchivable(record, assessment);
   const wouldArchive = assessment.uncommittedPaths.length > 0 || assessment.unmergedCommits > 0;
-  const keep = branchKeepReason(record, assessment, true);
+  const keep = branchKeepReason(record, assessment);
   return {
     id: record.id,
     path: record.path,

@@ -1,19 +1,20 @@
 import { runGit } from '../git/run-git.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
-import type { ArchiveInfo, WorktreeInfo } from './types.js';
+import type { WorktreeInfo } from './types.js';
 
-/** Deletes the branch when nothing on it would be lost, else keeps it and says why. */
+/**
+ * Deletes the branch when nothing on it would be lost, else keeps it and says why. `force` has no
+ * say here: a branch the user had before, or whose tip nothing else contains, is always kept.
+ */
 export async function settleBranch(
   ctx: ManagerContext,
   record: WorktreeInfo,
   assessment: Assessment,
-  options: { deleteBranch: boolean; force: boolean; archived: ArchiveInfo | null },
+  options: { deleteBranch: boolean },
 ): Promise<{ branchDeleted: boolean; branchKeptReason?: string }> {
   if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: 'the branch no longer exists' };
-  const keep = options.deleteBranch
-    ? branchKeepReason(record, assessment, !options.force)
-    : 'deleteBranch is false';
+  const keep = options.deleteBranch ? branchKeepReason(record, assessment) : 'deleteBranch is false';
   if (keep) return { branchDeleted: false, branchKeptReason: keep };
   // Compare-and-swap: a commit made since the assessment keeps the branch.
   const deleted = await runGit(
@@ -30,12 +31,8 @@ export async function settleBranch(
     : { branchDeleted: false, branchKeptReason: 'the branch moved during removal' };
 }
 
-export function branchKeepReason(
-  record: WorktreeInfo,
-  assessment: Assessment,
-  safe: boolean,
-): string | undefined {
-  if (!safe) return undefined;
+/** Why the branch must stay, whatever the caller asked: it was not ours, or holds the only ref to commits. */
+export function branchKeepReason(record: WorktreeInfo, assessment: Assessment): string | undefined {
   if (record.reusedBranch) return 'the branch existed before this worktree';
   if (assessment.branchUnmergedCommits > 0) {
     return `${assessment.branchUnmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;

@@ -26,7 +26,8 @@ import { assertWorktreeId } from './validate.js';
 /**
  * Removes a worktree without losing work: uncommitted changes and commits found in no base or
  * remote branch are first saved under `refs/miyabi/archive/<id>`; the branch is deleted only when
- * all its commits are merged or pushed (else kept, and archived). `force` skips the archive.
+ * all its commits are merged or pushed (else kept, and archived). `force` skips the archive of
+ * uncommitted files and the refusals, never the branch rule nor the archive of commits nothing else keeps.
  */
 export async function removeWorktree(
   ctx: ManagerContext,
@@ -85,9 +86,7 @@ export async function removeWorktree(
       // An earlier removal's archive stands: the files may have been half deleted since.
       const saved = current.removal
         ? current.removal.archived
-        : force
-          ? null
-          : await archive(ctx, record, assessment);
+        : await archive(ctx, record, assessment, { commitsOnly: force });
       const claim: RemovalClaim = {
         owner: currentOwner(),
         token,
@@ -159,7 +158,7 @@ async function finishRemoval(
       if (!/is not a working tree/.test(gitStderr(error))) throw error;
     });
     await rm(record.path, { recursive: true, force: true });
-    const branch = await settleBranch(ctx, record, assessment, { deleteBranch, force, archived });
+    const branch = await settleBranch(ctx, record, assessment, { deleteBranch });
     await ctx.registry.mutate((records) => records.filter((r) => r.id !== record.id));
     return {
       id: record.id,

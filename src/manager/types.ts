@@ -88,7 +88,12 @@ export interface CreateWorktreeOptions {
 export interface RemoveWorktreeOptions {
   /** Delete the branch too (only when none of its work would be lost, see `archived`). @default true */
   readonly deleteBranch?: boolean;
-  /** Old destructive behaviour: remove without archiving uncommitted work or unmerged commits. @default false */
+  /**
+   * Remove even a worktree that is locked by someone else or holds nested repositories with work,
+   * and without archiving its uncommitted files (they are lost). Never deletes the only ref to a
+   * commit: a branch the worktree reused, or whose commits are in no base or remote branch, is
+   * kept, and commits only a detached HEAD reaches are archived. @default false
+   */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
   /** Groups the cleanup events with a batch (the pool sets it). */

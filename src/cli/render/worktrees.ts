@@ -62,6 +62,6 @@ export function describeRemoval(result: RemoveResult, options: { readonly dryRun
         `${options.dryRun ? '' : `; bring it back with: ${BIN} restore ${result.id}`}`,
     );
   }
-  if (result.forced && !options.dryRun) lines.push('  forced: nothing was archived');
+  if (result.forced && !options.dryRun) lines.push('  forced: uncommitted files were not archived');
   return lines;
 }
