@@ -61,9 +61,10 @@ export async function removeWorktree(
         details: { id, reason: lockReason },
       });
     }
-    // A `run` that died hard leaves its agents running: stop them before their work is measured and
-    // their folder deleted. This process's own tasks were stopped by their runner already.
-    const stoppedProcesses = record.owner?.pid === process.pid ? [] : await stopTaskProcesses(id);
+    // A `run` that died hard leaves its agents running, and a task of ours may have left its group
+    // (`setsid … &`): stop them before their work is measured and their folder deleted. One /proc
+    // listing; the caller and its ancestors are never stopped.
+    const stoppedProcesses = await stopTaskProcesses(id);
     if (stoppedProcesses.length > 0) {
       safeLog(
         ctx.logger,
