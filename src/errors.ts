@@ -21,7 +21,8 @@ export type MiyabiErrorCode =
   | 'COMMAND_NOT_FOUND'
   | 'COMMAND_FAILED'
   | 'NOTHING_COMMITTED'
-  | 'UNMERGED_WORK';
+  | 'UNMERGED_WORK'
+  | 'FOREIGN_WORKTREE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -157,5 +158,7 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
     case 'UNMERGED_WORK':
       return 'Merge or push that work first, or pass force to delete it anyway.';
+    case 'FOREIGN_WORKTREE':
+      return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
   }
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -15,10 +16,11 @@ import { describe, expect, it } from 'vitest';
 import { snapshotWorktree, writeArchive } from '../src/git/work-snapshot.js';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
 import { silentLogger } from '../src/log.js';
+import type { CleanupReport } from '../src/manager/types.js';
 import { Registry } from '../src/state/registry.js';
 import { RepoLock } from '../src/state/repo-lock.js';
 import { repoState } from './helpers/repo-state.js';
-import { createTempRepo, git } from './helpers/temp-repo.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return promise.then(
@@ -366,8 +368,9 @@ describe('removeWorktree with repositories inside', () => {
     expect(repoState(repo.path)).toEqual(before);
     expect(readFileSync(join(nested.path, 'scratch', 'notes.txt'), 'utf8')).toBe('only here\n');
     const report = await manager.cleanupAll();
-    expect(report.skipped.map((s) => s.id)).toEqual([nested.id]);
-    expect(report.skipped[0]?.reason).toContain('WORKTREE_DIRTY');
+    expect(report.skipped).toEqual([]);
+    expect(report.failed).toMatchObject([{ id: nested.id, code: 'WORKTREE_DIRTY' }]);
+    expect(report.failed[0]?.reason).toContain('WORKTREE_DIRTY');
     expect(existsSync(nested.path)).toBe(true);
 
     // A submodule the agent changed and committed in: its objects live in the worktree's admin folder.
@@ -492,8 +495,9 @@ describe('restoreWorktree', () => {
     const w = await manager.createWorktree(15);
     writeFileSync(join(w.path, 'first.txt'), 'first\n');
     const first = (await manager.removeWorktree(w.id)).archived?.commit as string;
-    // A later worktree at the same path and id (restored by hand, then removed again).
-    repo.git('worktree', 'add', '-q', w.path, '-b', 'again');
+    // A later worktree at the same path and id (restored by hand with our lock, then removed again).
+    const ours = `miyabi-worktree pid=${process.pid} host=${hostname()}`;
+    repo.git('worktree', 'add', '-q', '--lock', '--reason', ours, w.path, '-b', 'again');
     const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
     writeFileSync(
       registryFile,
@@ -508,6 +512,107 @@ describe('restoreWorktree', () => {
 });
 
 describe('cleanupAll', () => {
+  it('a dry run reports exactly what the run does: branches, archives, processes it stops', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const clean = await manager.createWorktree(1);
+    const worked = await manager.createWorktree(2);
+    commitIn(worked.path, 'w.txt', 'w\n');
+    writeFileSync(join(worked.path, 'dirty.txt'), 'dirty\n');
+    const agent = spawn('sleep', ['30'], {
+      env: { ...process.env, MIYABI_WORKTREE_ID: clean.id },
+      stdio: 'ignore',
+    });
+    try {
+      // 'spawn' fires once exec has happened: the environment is the agent's own by then.
+      await once(agent, 'spawn');
+      const outline = (report: CleanupReport) =>
+        report.removed.map((r) => ({
+          id: r.id,
+          branchDeleted: r.branchDeleted,
+          branchKeptReason: r.branchKeptReason,
+          archived: r.archived && {
+            uncommittedPaths: r.archived.uncommittedPaths,
+            unmergedCommits: r.archived.unmergedCommits,
+          },
+          stoppedProcesses: r.stoppedProcesses,
+        }));
+      const plan = outline(await manager.cleanupAll({ dryRun: true }));
+      const done = outline(await manager.cleanupAll());
+      expect(plan).toEqual(done);
+      expect(done).toEqual([
+        {
+          id: clean.id,
+          branchDeleted: true,
+          branchKeptReason: undefined,
+          archived: null,
+          stoppedProcesses: [agent.pid],
+        },
+        {
+          id: worked.id,
+          branchDeleted: false,
+          branchKeptReason: expect.stringContaining('1 commit(s)'),
+          archived: { uncommittedPaths: ['dirty.txt'], unmergedCommits: 1 },
+          stoppedProcesses: undefined,
+        },
+      ]);
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+
+  it('leaves registry records that name no worktree of ours alone, in list, cleanup and remove', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(1);
+    const elsewhere = tempDir();
+    // A folder outside the worktree folder, named by a record of an interrupted removal.
+    const outside = join(elsewhere, 'precious');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'keep.txt'), 'mine\n');
+    // The user's own linked worktrees: one outside, one inside our folder with a name like ours.
+    const userTree = join(elsewhere, 'user-tree');
+    repo.git('worktree', 'add', '-q', userTree, '-b', 'userwork');
+    const lookalike = join(manager.worktreeDir, 'issue-3-0000abcd');
+    repo.git('worktree', 'add', '-q', lookalike, '-b', 'lookalike');
+    writeFileSync(join(lookalike, 'draft.txt'), 'uncommitted\n');
+    const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
+    const claim = { owner: w.owner, token: 't', startedAt: w.createdAt, archived: null, failed: 'earlier' };
+    const tampered = [
+      { ...w, id: 'issue-2-deadbeef', path: outside, branchName: 'gone', removal: claim },
+      { ...w, id: 'issue-3-0000abcd', path: lookalike, branchName: 'lookalike' },
+      { ...w, id: 'issue-4-0000beef', path: userTree, branchName: 'userwork' },
+    ];
+    const records = JSON.parse(readFileSync(registryFile, 'utf8')) as { worktrees: unknown[] };
+    writeFileSync(
+      registryFile,
+      JSON.stringify({ ...records, worktrees: [...records.worktrees, ...tampered] }),
+    );
+    const before = repoState(repo.path);
+
+    expect((await manager.listWorktrees()).map((r) => r.id)).toEqual([w.id]);
+    expect(repoState(repo.path)).toEqual(before);
+    expect(await codeOf(manager.removeWorktree('issue-3-0000abcd', { force: true }))).toBe(
+      'FOREIGN_WORKTREE',
+    );
+    expect(await codeOf(manager.removeWorktree('issue-4-0000beef'))).toBe('FOREIGN_WORKTREE');
+    const plan = await manager.cleanupAll({ dryRun: true });
+    const report = await manager.cleanupAll();
+    for (const r of [plan, report]) {
+      expect(r.removed.map((x) => x.id)).toEqual([w.id]);
+      expect(r.foreign.map((x) => x.id)).toEqual(tampered.map((t) => t.id));
+      expect(r.reconciled).toEqual([]);
+    }
+    expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(join(lookalike, 'draft.txt'), 'utf8')).toBe('uncommitted\n');
+    expect(existsSync(userTree)).toBe(true);
+    expect(repo.git('for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/miyabi/')).toBe(
+      ['refs/heads/lookalike', 'refs/heads/main', 'refs/heads/userwork'].join('\n'),
+    );
+    const left = JSON.parse(readFileSync(registryFile, 'utf8')) as { worktrees: { id: string }[] };
+    expect(left.worktrees.map((r) => r.id)).toEqual(tampered.map((t) => t.id));
+  });
+
   it('does not take a worktree whose create was still in flight for an orphan', async () => {
     const repo = createTempRepo();
     const creator = await WorktreeManager.open({ repoPath: repo.path });

@@ -7,8 +7,9 @@ import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
-import { readWorktrees, reconcileVanished } from './list-worktrees.js';
+import { readWorktrees, reconcileVanished, warnForeign } from './list-worktrees.js';
 import { planRemoval } from './plan-removal.js';
+import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
@@ -26,9 +27,21 @@ export async function cleanupAll(
   options: { dryRun?: boolean; signal?: AbortSignal } = {},
 ): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
-  const { live, vanished, git } = await readWorktrees(ctx, options.signal);
+  const { live, vanished, foreign, git } = await readWorktrees(ctx, options.signal);
+  warnForeign(ctx, foreign);
   const removed: RemoveResult[] = [];
   const skipped: { id: string; path: string; reason: string }[] = [];
+  const failed: { id: string; path: string; reason: string; code?: string }[] = [];
+  const fail = (target: { id: string; path: string }, error: unknown) =>
+    // Another live process is removing it: left to that process, as an active one is.
+    isBeingRemovedError(error)
+      ? skipped.push({ id: target.id, path: target.path, reason: error.message })
+      : failed.push({
+          id: target.id,
+          path: target.path,
+          reason: isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error),
+          ...(isMiyabiError(error) ? { code: error.code } : {}),
+        });
   const gone = !dryRun && vanished.length > 0 ? await reconcileVanished(ctx, vanished) : vanished;
   const reconciled = gone.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
 
@@ -46,8 +59,7 @@ export async function cleanupAll(
     try {
       removed.push(dryRun ? await planRemoval(ctx, record) : await removeWorktree(ctx, record.id, {}));
     } catch (error) {
-      const reason = isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error);
-      skipped.push({ id: record.id, path: record.path, reason });
+      fail(record, error);
     }
   }
 
@@ -56,7 +68,7 @@ export async function cleanupAll(
   // our ownership lock (they may hold work, so they are archived and removed as ours are), or
   // git's `initializing` one (a create killed inside `worktree add`: a partial checkout, no work).
   // A user's own worktree that merely has a name like ours carries neither and is left alone.
-  const known = new Set([...live, ...vanished.map((v) => v.record)].map((r) => r.path));
+  const known = new Set([...live, ...[...vanished, ...foreign].map((v) => v.record)].map((r) => r.path));
   const orphans = git.filter(
     (entry) =>
       !entry.isMain &&
@@ -81,19 +93,19 @@ export async function cleanupAll(
     }
     try {
       const result = dryRun
-        ? await planRemoval(ctx, adopted)
+        ? await planRemoval(ctx, adopted, { deleteBranch: false })
         : await removeWorktree(ctx, adopted.id, { deleteBranch: false });
       removed.push(result.branchDeleted ? result : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT });
     } catch (error) {
-      const reason = isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error);
-      skipped.push({ id: adopted.id, path: adopted.path, reason });
+      fail(adopted, error);
     }
   }
   if (!dryRun) await removeEmptyStrays(ctx);
   // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
   const findLocks = () => reclaimStaleLocks(ctx, { dryRun, worktrees: git });
   const staleLocks = dryRun ? await findLocks() : await ctx.lock.run(findLocks);
-  return { dryRun, removed, skipped, reconciled, staleLocks };
+  const notOurs = foreign.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
+  return { dryRun, removed, skipped, failed, foreign: notOurs, reconciled, staleLocks };
 }
 
 const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';
@@ -160,6 +172,7 @@ async function adoptOrphan(
       baseCommit: ctx.defaultBase.commit,
       reusedBranch: true,
       createdAt: now,
+      worktreeDir: ctx.worktreeDir,
       status: 'failed',
       updatedAt: now,
       // Its creator (dead, checked above): removal then stops any git it left running there.

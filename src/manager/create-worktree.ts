@@ -189,6 +189,7 @@ async function addWorktree(
     baseCommit: plan.base.commit,
     reusedBranch,
     createdAt: now,
+    worktreeDir: ctx.worktreeDir,
     updatedAt: now,
     status: 'active',
     owner,

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { MiyabiError } from '../errors.js';
 import { unarchivableRepositories } from '../git/nested-repositories.js';
 import { runGit } from '../git/run-git.js';
 import { countUnmergedCommits, readWorktreeState, snapshotWorktree } from '../git/work-snapshot.js';
@@ -48,19 +47,6 @@ export async function assessBranch(
     snapshotTree: undefined,
     snapshotHead: undefined,
   };
-}
-
-/** Refuses a removal that would destroy work in a nested repository, which no archive can hold. */
-export function refuseUnarchivable(record: WorktreeInfo, assessment: Assessment): void {
-  if (assessment.unarchivable.length === 0) return;
-  throw new MiyabiError(
-    'WORKTREE_DIRTY',
-    `worktree ${record.id} holds repositories whose work cannot be archived: ${assessment.unarchivable.join('; ')}`,
-    {
-      hint: 'Commit and push their work (or move them out of the worktree), then remove again; force removes them anyway.',
-      details: { id: record.id, repositories: assessment.unarchivable },
-    },
-  );
 }
 
 export async function assess(

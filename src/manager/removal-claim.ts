@@ -1,4 +1,4 @@
-import { MiyabiError } from '../errors.js';
+import { isMiyabiError, MiyabiError } from '../errors.js';
 import { isOwnerAlive } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
 import type { RemovalClaim, WorktreeInfo } from './types.js';
@@ -25,6 +25,11 @@ export function refuseIfBeingRemoved(record: WorktreeInfo): void {
   if (!claim || claim.failed !== undefined || !isOwnerAlive(claim.owner)) return;
   throw new MiyabiError('LOCKED', `worktree ${record.id} is being removed by process ${claim.owner.pid}`, {
     hint: 'Wait for that removal to finish; if that process dies, removing it again takes over.',
-    details: { id: record.id, owner: claim.owner },
+    details: { id: record.id, owner: claim.owner, beingRemoved: true },
   });
+}
+
+/** True for the error of {@link refuseIfBeingRemoved}: another live removal handles it, nothing failed. */
+export function isBeingRemovedError(error: unknown): error is MiyabiError {
+  return isMiyabiError(error) && error.code === 'LOCKED' && error.details?.beingRemoved === true;
 }

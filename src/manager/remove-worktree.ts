@@ -1,19 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { MiyabiError, toError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
-import { isOwnLock, readAdminLockReason, readWorktreeLockReason } from '../git/worktree-admin.js';
 import { safeLog } from '../log.js';
 import { stopTaskProcesses } from '../process/task-processes.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { archive } from './removal-archive.js';
-import { type Assessment, assess, assessBranch, refuseUnarchivable } from './removal-assessment.js';
+import { type Assessment, assess, assessBranch } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
 import { deleteTrackedFilesOutsideLock } from './removal-files.js';
+import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
 import type {
   ArchiveInfo,
   RemovalClaim,
@@ -51,16 +50,9 @@ export async function removeWorktree(
   };
   ctx.telemetry.record({ type: 'cleanup-start', ...eventBase });
   try {
-    const lockReason =
-      (await readWorktreeLockReason(record.path)) ??
-      (await readAdminLockReason(ctx.repo.commonDir, basename(record.path)));
-    // Our own ownership lock is no reason to refuse; a lock someone else took is.
-    if (lockReason !== undefined && !isOwnLock(lockReason) && !force) {
-      throw new MiyabiError('LOCKED', `worktree ${id} is locked${lockReason ? ` (${lockReason})` : ''}`, {
-        hint: `Unlock it with: git worktree unlock ${record.path} — or pass force to remove it anyway.`,
-        details: { id, reason: lockReason },
-      });
-    }
+    const lock = await readEntryLock(ctx, record);
+    refuseForeign(ctx, record, lock);
+    refuseLocked(record, lock, force);
     // A `run` that died hard leaves its agents running, and a task of ours may have left its group
     // (`setsid … &`): stop them before their work is measured and their folder deleted. One /proc
     // listing; the caller and its ancestors are never stopped.

@@ -46,7 +46,7 @@ export function describeRemoval(result: RemoveResult, options: { readonly dryRun
   const stopped = result.stoppedProcesses ?? [];
   if (stopped.length > 0) {
     lines.push(
-      `  first stopped ${stopped.length} process(es) of its task still running in it: ${stopped.join(' ')}`,
+      `  ${options.dryRun ? 'would first stop' : 'first stopped'} ${stopped.length} process(es) of its task still running in it: ${stopped.join(' ')}`,
     );
   }
   const archived = result.archived;
