@@ -349,6 +349,44 @@ describe('removeWorktree by two removers', () => {
 });
 
 describe('removeWorktree with repositories inside', () => {
+  it('takes a checkout killed midway for no work, and lists a path changed twice once', async () => {
+    const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, `${i}\n`]));
+    const repo = createTempRepo({ files });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    // What a create killed inside `reset --hard` leaves: no index yet, some files written, some not.
+    const interrupt = async (issue: number) => {
+      const w = await manager.createWorktree(issue);
+      rmSync(join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'index'));
+      for (const name of ['f3.txt', 'f4.txt', 'f5.txt']) rmSync(join(w.path, name));
+      // Files being written when the kill came: empty, or cut short.
+      writeFileSync(join(w.path, 'f2.txt'), '');
+      writeFileSync(join(w.path, 'f1.txt'), '1');
+      return w;
+    };
+    const killed = await interrupt(1);
+    // Every file a staged deletion, those written also untracked: "changes", but no work.
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^D {2}f0\.txt$/m);
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^\?\? f0\.txt$/m);
+    const plan = await manager.cleanupAll({ dryRun: true });
+    expect(plan.removed.map((r) => r.archived)).toEqual([null]);
+    expect(await manager.removeWorktree(killed.id)).toMatchObject({
+      archived: null,
+      branchDeleted: true,
+      worktreeRemoved: true,
+    });
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+
+    // Work beside an interrupted checkout is still work: a new file, and one that differs from HEAD.
+    const edited = await interrupt(2);
+    writeFileSync(join(edited.path, 'f0.txt'), 'changed\n');
+    writeFileSync(join(edited.path, 'new.txt'), 'new\n');
+    const kept = await manager.removeWorktree(edited.id);
+    const tracked = repo.git('ls-files').split('\n');
+    expect(kept.archived?.uncommittedPaths).toEqual([...tracked, 'new.txt'].sort());
+    expect(repo.git('show', `${kept.archived?.ref}:f0.txt`)).toBe('changed');
+    expect(repo.git('show', `${kept.archived?.ref}:new.txt`)).toBe('new');
+  });
+
   it('refuses to destroy work in a nested repository or a submodule, and deletes a clean clone', async () => {
     const sub = createTempRepo({ files: { 'lib.txt': 'lib\n' } });
     const repo = createTempRepo();
