@@ -765,6 +765,32 @@ describe('cleanupAll', () => {
     expect(repo.git('worktree', 'list', '--porcelain')).not.toContain(name);
   });
 
+  it('deletes the empty branch of an adopted orphan when this tool created it, keeps one that existed', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    repo.git('branch', 'userwork');
+    const empty = await manager.createWorktree(1);
+    const worked = await manager.createWorktree(2);
+    const tip = commitIn(worked.path, 'w.txt', 'w\n');
+    const reused = await manager.createWorktree(3, { branchName: 'userwork' });
+    // The lock says which branches `worktree add -b` created; a reused one's says nothing.
+    const locks = repo.git('worktree', 'list', '--porcelain');
+    expect(locks).toMatch(/^locked miyabi-worktree pid=\d+ host=\S+ branch=created$/m);
+    expect(locks.match(/ branch=created$/gm)).toHaveLength(2);
+    // The registry is lost: the three are orphans, adopted and removed by cleanup.
+    rmSync(join(repo.path, '.git', 'miyabi', 'registry.json'));
+    const plan = await manager.cleanupAll({ dryRun: true });
+    const report = await manager.cleanupAll();
+    for (const r of [plan, report]) {
+      expect(r.removed.map((x) => [x.id, x.branchDeleted]).sort()).toEqual(
+        [empty.id, worked.id, reused.id].map((id) => [id, id === empty.id]).sort(),
+      );
+    }
+    expect(repo.git('branch', '--list', empty.branchName)).toBe('');
+    expect(repo.git('rev-parse', worked.branchName)).toBe(tip);
+    expect(repo.git('branch', '--list', 'userwork')).toContain('userwork');
+  });
+
   it('archives the work in worktrees whose registry was lost, unless their creator still runs', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
