@@ -19,6 +19,7 @@ import { silentLogger } from '../src/log.js';
 import type { CleanupReport } from '../src/manager/types.js';
 import { Registry } from '../src/state/registry.js';
 import { RepoLock } from '../src/state/repo-lock.js';
+import { eventually } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
@@ -659,12 +660,13 @@ describe('cleanupAll', () => {
     const registry = new Registry(stateDir, silentLogger);
     let cleanup: Promise<unknown> | undefined;
     // Replays another process's create: its worktree exists, its record lands under the same lock.
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       const [record] = await registry.mutate((records) => records.filter((r) => r.id === w.id));
       await registry.mutate(() => []);
       cleanup = (await WorktreeManager.open({ repoPath: repo.path })).cleanupAll();
-      // Long enough for the cleanup to find the unrecorded worktree and queue for the lock.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the cleanup has found the unrecorded worktree and queued for the lock to adopt it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       if (record) await registry.mutate((records) => [...records, record]);
     });
     const report = await cleanup;
@@ -681,10 +683,12 @@ describe('cleanupAll', () => {
     const stateDir = join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi');
     let listing: Promise<unknown> | undefined;
     // Its folder is missing only while another process holds the lock (as midway through an operation).
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       renameSync(w.path, `${w.path}.moved`);
       listing = (await WorktreeManager.open({ repoPath: repo.path })).listWorktrees();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the listing has seen the folder missing and queued for the lock to reconcile it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       renameSync(`${w.path}.moved`, w.path);
     });
     expect(((await listing) as { id: string }[]).map((x) => x.id)).toEqual([w.id]);
