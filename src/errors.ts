@@ -22,7 +22,8 @@ export type MiyabiErrorCode =
   | 'COMMAND_FAILED'
   | 'NOTHING_COMMITTED'
   | 'UNMERGED_WORK'
-  | 'CONFLICT_UNRESOLVED';
+  | 'CONFLICT_UNRESOLVED'
+  | 'FOREIGN_WORKTREE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -160,5 +161,7 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'Finish the resolution in the worktree (no conflict markers, merge committed), then try again.';
     case 'UNMERGED_WORK':
       return 'Merge or push that work first, or pass force to delete it anyway.';
+    case 'FOREIGN_WORKTREE':
+      return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
   }
 }

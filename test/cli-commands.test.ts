@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { WorktreeManager } from '../src/index.js';
 import type {
   CleanupReport,
   MergeResult,
@@ -255,13 +256,47 @@ describe('miyabi-worktree commands', () => {
     expect(dry.removed.map((r) => r.id).sort()).toEqual(kept.map((w) => w.id).sort());
     expect(worktreePaths(repo.path)).toHaveLength(3);
 
+    // The dry run's text is the run's, in the conditional: the same branches deleted, nothing more.
+    const dryText = await cli('cleanup', '--dry-run');
     const cleaned = await cli('cleanup');
     expect(cleaned.code).toBe(0);
+    const asDone = (text: string) =>
+      text
+        .replaceAll('would remove', 'removed')
+        .replaceAll('would be deleted', 'deleted')
+        .replace('Dry run: would clean up', 'Cleaned up')
+        .split('\n')
+        .sort();
+    expect(asDone(dryText.stdout)).toEqual(cleaned.stdout.split('\n').sort());
+    expect(cleaned.stdout).toContain(`branch ${kept[0]?.branchName} deleted`);
     expect(cleaned.stdout).toContain(`removed ${kept[0]?.id}`);
     expect(cleaned.stdout).toContain('Cleaned up 2');
     expect(worktreePaths(repo.path)).toEqual([repo.path]);
     expect(json<WorktreeInfo[]>(await cli('list', '--json'))).toEqual([]);
     expect((await cli('cleanup')).stdout).toContain('Nothing to clean up.');
+  });
+
+  it('cleanup exits 1 when it could not remove a worktree, and its dry run says so first', async () => {
+    const repo = createTempRepo();
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(1);
+    await manager.updateStatus(w.id, 'completed');
+    // An agent's own repository with a commit nowhere else: no archive can hold it, so it stays.
+    git(w.path, 'init', '-q', '-b', 'main', 'scratch');
+    writeFileSync(join(w.path, 'scratch', 'notes.txt'), 'only here\n');
+    git(join(w.path, 'scratch'), 'add', 'notes.txt');
+    git(join(w.path, 'scratch'), 'commit', '-q', '-m', 'notes');
+    const dry = await cli('cleanup', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`would fail to remove ${w.id}`);
+    const cleaned = await cli('cleanup');
+    expect(cleaned.code).toBe(1);
+    expect(cleaned.stdout).toContain(`could not remove ${w.id}`);
+    expect(cleaned.stdout).toContain('WORKTREE_DIRTY');
+    const report = json<CleanupReport>(await cli('cleanup', '--json'));
+    expect(report.failed).toMatchObject([{ id: w.id, code: 'WORKTREE_DIRTY' }]);
+    expect(existsSync(join(w.path, 'scratch', 'notes.txt'))).toBe(true);
   });
 
   it('ends quietly, with the command’s own exit code, when the reader of stdout goes away (EPIPE)', async () => {

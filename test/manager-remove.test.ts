@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -15,10 +16,12 @@ import { describe, expect, it } from 'vitest';
 import { snapshotWorktree, writeArchive } from '../src/git/work-snapshot.js';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
 import { silentLogger } from '../src/log.js';
+import type { CleanupReport } from '../src/manager/types.js';
 import { Registry } from '../src/state/registry.js';
 import { RepoLock } from '../src/state/repo-lock.js';
+import { eventually } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
-import { createTempRepo, git } from './helpers/temp-repo.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   return promise.then(
@@ -106,7 +109,7 @@ describe('removeWorktree', () => {
     expect(deleted).toMatchObject({ branchDeleted: true, archived: null });
   });
 
-  it('honours deleteBranch: false and force (which archives nothing)', async () => {
+  it('honours deleteBranch: false and force (which archives no uncommitted files)', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const a = await manager.createWorktree(5);
@@ -116,7 +119,6 @@ describe('removeWorktree', () => {
     });
     repo.git('branch', '-D', 'feature/issue-5');
     const b = await manager.createWorktree(6);
-    commitIn(b.path, 'x.txt', 'x\n');
     writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
     const forced = await manager.removeWorktree(b.id, { force: true });
     expect(forced).toMatchObject({
@@ -126,6 +128,40 @@ describe('removeWorktree', () => {
       worktreeRemoved: true,
     });
     expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+  });
+
+  it('force never deletes the only ref to a commit, nor a branch the worktree reused', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const b = await manager.createWorktree(6);
+    const tip = commitIn(b.path, 'x.txt', 'x\n');
+    writeFileSync(join(b.path, 'dirty.txt'), 'dirty\n');
+    const forced = await manager.removeWorktree(b.id, { force: true });
+    expect(forced).toMatchObject({ forced: true, branchDeleted: false, worktreeRemoved: true });
+    expect(forced.branchKeptReason).toContain('1 commit(s)');
+    expect(repo.git('rev-parse', 'feature/issue-6')).toBe(tip);
+
+    // Commits only a detached HEAD reaches: archived (commits only, not the uncommitted file).
+    repo.git('branch', '-D', 'feature/issue-6');
+    const d = await manager.createWorktree(8);
+    git(d.path, 'checkout', '-q', '--detach');
+    const detached = commitIn(d.path, 'y.txt', 'y\n');
+    writeFileSync(join(d.path, 'dirty.txt'), 'dirty\n');
+    const gone = await manager.removeWorktree(d.id, { force: true });
+    expect(gone.archived).toMatchObject({ unmergedCommits: 1, uncommittedPaths: [] });
+    expect(repo.git('rev-parse', `${gone.archived?.ref}^`)).toBe(detached);
+    expect(() => repo.git('show', `${gone.archived?.ref}:dirty.txt`)).toThrow();
+
+    // A branch the user had before (here at the base commit, so it holds nothing of its own).
+    repo.git('branch', 'userwork');
+    const u = await manager.createWorktree(9, { branchName: 'userwork' });
+    expect(u.reusedBranch).toBe(true);
+    const reused = await manager.removeWorktree(u.id, { force: true });
+    expect(reused).toMatchObject({
+      branchDeleted: false,
+      branchKeptReason: 'the branch existed before this worktree',
+    });
+    expect(repo.git('branch', '--list', 'userwork')).toContain('userwork');
   });
 
   it('refuses a worktree locked with git worktree lock unless forced', async () => {
@@ -314,6 +350,44 @@ describe('removeWorktree by two removers', () => {
 });
 
 describe('removeWorktree with repositories inside', () => {
+  it('takes a checkout killed midway for no work, and lists a path changed twice once', async () => {
+    const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, `${i}\n`]));
+    const repo = createTempRepo({ files });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    // What a create killed inside `reset --hard` leaves: no index yet, some files written, some not.
+    const interrupt = async (issue: number) => {
+      const w = await manager.createWorktree(issue);
+      rmSync(join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'index'));
+      for (const name of ['f3.txt', 'f4.txt', 'f5.txt']) rmSync(join(w.path, name));
+      // Files being written when the kill came: empty, or cut short.
+      writeFileSync(join(w.path, 'f2.txt'), '');
+      writeFileSync(join(w.path, 'f1.txt'), '1');
+      return w;
+    };
+    const killed = await interrupt(1);
+    // Every file a staged deletion, those written also untracked: "changes", but no work.
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^D {2}f0\.txt$/m);
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^\?\? f0\.txt$/m);
+    const plan = await manager.cleanupAll({ dryRun: true });
+    expect(plan.removed.map((r) => r.archived)).toEqual([null]);
+    expect(await manager.removeWorktree(killed.id)).toMatchObject({
+      archived: null,
+      branchDeleted: true,
+      worktreeRemoved: true,
+    });
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+
+    // Work beside an interrupted checkout is still work: a new file, and one that differs from HEAD.
+    const edited = await interrupt(2);
+    writeFileSync(join(edited.path, 'f0.txt'), 'changed\n');
+    writeFileSync(join(edited.path, 'new.txt'), 'new\n');
+    const kept = await manager.removeWorktree(edited.id);
+    const tracked = repo.git('ls-files').split('\n');
+    expect(kept.archived?.uncommittedPaths).toEqual([...tracked, 'new.txt'].sort());
+    expect(repo.git('show', `${kept.archived?.ref}:f0.txt`)).toBe('changed');
+    expect(repo.git('show', `${kept.archived?.ref}:new.txt`)).toBe('new');
+  });
+
   it('refuses to destroy work in a nested repository or a submodule, and deletes a clean clone', async () => {
     const sub = createTempRepo({ files: { 'lib.txt': 'lib\n' } });
     const repo = createTempRepo();
@@ -333,8 +407,9 @@ describe('removeWorktree with repositories inside', () => {
     expect(repoState(repo.path)).toEqual(before);
     expect(readFileSync(join(nested.path, 'scratch', 'notes.txt'), 'utf8')).toBe('only here\n');
     const report = await manager.cleanupAll();
-    expect(report.skipped.map((s) => s.id)).toEqual([nested.id]);
-    expect(report.skipped[0]?.reason).toContain('WORKTREE_DIRTY');
+    expect(report.skipped).toEqual([]);
+    expect(report.failed).toMatchObject([{ id: nested.id, code: 'WORKTREE_DIRTY' }]);
+    expect(report.failed[0]?.reason).toContain('WORKTREE_DIRTY');
     expect(existsSync(nested.path)).toBe(true);
 
     // A submodule the agent changed and committed in: its objects live in the worktree's admin folder.
@@ -459,8 +534,9 @@ describe('restoreWorktree', () => {
     const w = await manager.createWorktree(15);
     writeFileSync(join(w.path, 'first.txt'), 'first\n');
     const first = (await manager.removeWorktree(w.id)).archived?.commit as string;
-    // A later worktree at the same path and id (restored by hand, then removed again).
-    repo.git('worktree', 'add', '-q', w.path, '-b', 'again');
+    // A later worktree at the same path and id (restored by hand with our lock, then removed again).
+    const ours = `miyabi-worktree pid=${process.pid} host=${hostname()}`;
+    repo.git('worktree', 'add', '-q', '--lock', '--reason', ours, w.path, '-b', 'again');
     const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
     writeFileSync(
       registryFile,
@@ -475,6 +551,107 @@ describe('restoreWorktree', () => {
 });
 
 describe('cleanupAll', () => {
+  it('a dry run reports exactly what the run does: branches, archives, processes it stops', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const clean = await manager.createWorktree(1);
+    const worked = await manager.createWorktree(2);
+    commitIn(worked.path, 'w.txt', 'w\n');
+    writeFileSync(join(worked.path, 'dirty.txt'), 'dirty\n');
+    const agent = spawn('sleep', ['30'], {
+      env: { ...process.env, MIYABI_WORKTREE_ID: clean.id },
+      stdio: 'ignore',
+    });
+    try {
+      // 'spawn' fires once exec has happened: the environment is the agent's own by then.
+      await once(agent, 'spawn');
+      const outline = (report: CleanupReport) =>
+        report.removed.map((r) => ({
+          id: r.id,
+          branchDeleted: r.branchDeleted,
+          branchKeptReason: r.branchKeptReason,
+          archived: r.archived && {
+            uncommittedPaths: r.archived.uncommittedPaths,
+            unmergedCommits: r.archived.unmergedCommits,
+          },
+          stoppedProcesses: r.stoppedProcesses,
+        }));
+      const plan = outline(await manager.cleanupAll({ dryRun: true }));
+      const done = outline(await manager.cleanupAll());
+      expect(plan).toEqual(done);
+      expect(done).toEqual([
+        {
+          id: clean.id,
+          branchDeleted: true,
+          branchKeptReason: undefined,
+          archived: null,
+          stoppedProcesses: [agent.pid],
+        },
+        {
+          id: worked.id,
+          branchDeleted: false,
+          branchKeptReason: expect.stringContaining('1 commit(s)'),
+          archived: { uncommittedPaths: ['dirty.txt'], unmergedCommits: 1 },
+          stoppedProcesses: undefined,
+        },
+      ]);
+    } finally {
+      agent.kill('SIGKILL');
+    }
+  });
+
+  it('leaves registry records that name no worktree of ours alone, in list, cleanup and remove', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(1);
+    const elsewhere = tempDir();
+    // A folder outside the worktree folder, named by a record of an interrupted removal.
+    const outside = join(elsewhere, 'precious');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'keep.txt'), 'mine\n');
+    // The user's own linked worktrees: one outside, one inside our folder with a name like ours.
+    const userTree = join(elsewhere, 'user-tree');
+    repo.git('worktree', 'add', '-q', userTree, '-b', 'userwork');
+    const lookalike = join(manager.worktreeDir, 'issue-3-0000abcd');
+    repo.git('worktree', 'add', '-q', lookalike, '-b', 'lookalike');
+    writeFileSync(join(lookalike, 'draft.txt'), 'uncommitted\n');
+    const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
+    const claim = { owner: w.owner, token: 't', startedAt: w.createdAt, archived: null, failed: 'earlier' };
+    const tampered = [
+      { ...w, id: 'issue-2-deadbeef', path: outside, branchName: 'gone', removal: claim },
+      { ...w, id: 'issue-3-0000abcd', path: lookalike, branchName: 'lookalike' },
+      { ...w, id: 'issue-4-0000beef', path: userTree, branchName: 'userwork' },
+    ];
+    const records = JSON.parse(readFileSync(registryFile, 'utf8')) as { worktrees: unknown[] };
+    writeFileSync(
+      registryFile,
+      JSON.stringify({ ...records, worktrees: [...records.worktrees, ...tampered] }),
+    );
+    const before = repoState(repo.path);
+
+    expect((await manager.listWorktrees()).map((r) => r.id)).toEqual([w.id]);
+    expect(repoState(repo.path)).toEqual(before);
+    expect(await codeOf(manager.removeWorktree('issue-3-0000abcd', { force: true }))).toBe(
+      'FOREIGN_WORKTREE',
+    );
+    expect(await codeOf(manager.removeWorktree('issue-4-0000beef'))).toBe('FOREIGN_WORKTREE');
+    const plan = await manager.cleanupAll({ dryRun: true });
+    const report = await manager.cleanupAll();
+    for (const r of [plan, report]) {
+      expect(r.removed.map((x) => x.id)).toEqual([w.id]);
+      expect(r.foreign.map((x) => x.id)).toEqual(tampered.map((t) => t.id));
+      expect(r.reconciled).toEqual([]);
+    }
+    expect(readFileSync(join(outside, 'keep.txt'), 'utf8')).toBe('mine\n');
+    expect(readFileSync(join(lookalike, 'draft.txt'), 'utf8')).toBe('uncommitted\n');
+    expect(existsSync(userTree)).toBe(true);
+    expect(repo.git('for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/miyabi/')).toBe(
+      ['refs/heads/lookalike', 'refs/heads/main', 'refs/heads/userwork'].join('\n'),
+    );
+    const left = JSON.parse(readFileSync(registryFile, 'utf8')) as { worktrees: { id: string }[] };
+    expect(left.worktrees.map((r) => r.id)).toEqual(tampered.map((t) => t.id));
+  });
+
   it('does not take a worktree whose create was still in flight for an orphan', async () => {
     const repo = createTempRepo();
     const creator = await WorktreeManager.open({ repoPath: repo.path });
@@ -483,12 +660,13 @@ describe('cleanupAll', () => {
     const registry = new Registry(stateDir, silentLogger);
     let cleanup: Promise<unknown> | undefined;
     // Replays another process's create: its worktree exists, its record lands under the same lock.
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       const [record] = await registry.mutate((records) => records.filter((r) => r.id === w.id));
       await registry.mutate(() => []);
       cleanup = (await WorktreeManager.open({ repoPath: repo.path })).cleanupAll();
-      // Long enough for the cleanup to find the unrecorded worktree and queue for the lock.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the cleanup has found the unrecorded worktree and queued for the lock to adopt it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       if (record) await registry.mutate((records) => [...records, record]);
     });
     const report = await cleanup;
@@ -505,10 +683,12 @@ describe('cleanupAll', () => {
     const stateDir = join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi');
     let listing: Promise<unknown> | undefined;
     // Its folder is missing only while another process holds the lock (as midway through an operation).
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       renameSync(w.path, `${w.path}.moved`);
       listing = (await WorktreeManager.open({ repoPath: repo.path })).listWorktrees();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the listing has seen the folder missing and queued for the lock to reconcile it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       renameSync(`${w.path}.moved`, w.path);
     });
     expect(((await listing) as { id: string }[]).map((x) => x.id)).toEqual([w.id]);
@@ -587,6 +767,32 @@ describe('cleanupAll', () => {
     expect(existsSync(admin)).toBe(false);
     expect(existsSync(path)).toBe(false);
     expect(repo.git('worktree', 'list', '--porcelain')).not.toContain(name);
+  });
+
+  it('deletes the empty branch of an adopted orphan when this tool created it, keeps one that existed', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    repo.git('branch', 'userwork');
+    const empty = await manager.createWorktree(1);
+    const worked = await manager.createWorktree(2);
+    const tip = commitIn(worked.path, 'w.txt', 'w\n');
+    const reused = await manager.createWorktree(3, { branchName: 'userwork' });
+    // The lock says which branches `worktree add -b` created; a reused one's says nothing.
+    const locks = repo.git('worktree', 'list', '--porcelain');
+    expect(locks).toMatch(/^locked miyabi-worktree pid=\d+ host=\S+ branch=created$/m);
+    expect(locks.match(/ branch=created$/gm)).toHaveLength(2);
+    // The registry is lost: the three are orphans, adopted and removed by cleanup.
+    rmSync(join(repo.path, '.git', 'miyabi', 'registry.json'));
+    const plan = await manager.cleanupAll({ dryRun: true });
+    const report = await manager.cleanupAll();
+    for (const r of [plan, report]) {
+      expect(r.removed.map((x) => [x.id, x.branchDeleted]).sort()).toEqual(
+        [empty.id, worked.id, reused.id].map((id) => [id, id === empty.id]).sort(),
+      );
+    }
+    expect(repo.git('branch', '--list', empty.branchName)).toBe('');
+    expect(repo.git('rev-parse', worked.branchName)).toBe(tip);
+    expect(repo.git('branch', '--list', 'userwork')).toContain('userwork');
   });
 
   it('archives the work in worktrees whose registry was lost, unless their creator still runs', async () => {

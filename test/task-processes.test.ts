@@ -1,10 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WorktreePool } from '../src/index.js';
 import { readProcStat } from '../src/process/proc-stat.js';
 import { findTaskProcesses, stopTaskProcesses } from '../src/process/task-processes.js';
 import { isOwnerAlive } from '../src/state/owner.js';
 import { eventually, processAlive } from './helpers/cli-process.js';
+import { createTempRepo } from './helpers/temp-repo.js';
 
 const started: ChildProcess[] = [];
 afterEach(() => {
@@ -78,5 +82,31 @@ describe.skipIf(process.platform !== 'linux')('task processes (Linux /proc)', ()
     }
     expect(findTaskProcesses(id)).toEqual([]);
     expect(await stopTaskProcesses(id)).toEqual([]);
+  });
+
+  it("stops a pool task's process that left its group (setsid) before the pool removes the worktree", async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path });
+    const pidFile = join(repo.path, '..', `escaped-${process.pid}.pid`);
+    let escaped = 0;
+    try {
+      const result = await pool.executeParallel([{ issueNumber: 1 }], async (worktree) => {
+        // As an agent's shell would: a background loop in a new session, outside the task's group.
+        const loop = `echo $$ > '${pidFile}'; cd '${worktree.path}'; while :; do date > out.txt; sleep 0.05; done`;
+        start(['sh', '-c', 'setsid sh -c "$0" >/dev/null 2>&1 &', loop], {
+          MIYABI_WORKTREE_ID: worktree.id,
+        });
+        expect(
+          await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 5_000),
+        ).toBe(true);
+        escaped = Number(readFileSync(pidFile, 'utf8'));
+        return 'started';
+      });
+      expect(result.results[0]?.status).toBe('success');
+      expect(escaped).toBeGreaterThan(0);
+      expect(readProcStat(escaped)?.live === true).toBe(false);
+    } finally {
+      if (escaped > 0 && readProcStat(escaped)?.live) process.kill(escaped, 'SIGKILL');
+    }
   });
 });

@@ -82,8 +82,12 @@ export function buildProgram(): CliProgram {
     .description('remove a worktree; anything that would be lost is archived first')
     .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
     .option('--keep-branch', 'keep the branch even when all of its work is merged or pushed')
-    .option('--force', 'old destructive behaviour: remove without archiving uncommitted work')
+    .option(
+      '--force',
+      'remove even when locked or holding nested repositories, without archiving uncommitted files (they are lost); never deletes a branch that existed before or holds commits found nowhere else',
+    )
     .option('--json', 'print the RemoveResult as JSON')
+    .addHelpText('after', REMOVE_FORCE_HELP)
     .action(lazy('remove'));
 
   program
@@ -246,3 +250,10 @@ function readVersion(): string {
     return '0.0.0';
   }
 }
+
+// What --force gives up and what it never does: no removal drops the only ref to a commit.
+const REMOVE_FORCE_HELP = `
+--force skips: the archive of uncommitted files (they are lost), and the refusal of a worktree
+  locked by someone else or holding nested repositories with work of their own.
+--force never: deletes a branch that existed before the worktree, or one holding commits that are
+  in no base or remote branch (it is kept); commits only a detached HEAD reaches are still archived.`;

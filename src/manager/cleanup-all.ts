@@ -2,13 +2,15 @@ import { readdir, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import { ownLockOwner } from '../git/worktree-admin.js';
+import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
-import { readWorktrees, reconcileVanished } from './list-worktrees.js';
-import { planRemoval, removeWorktree } from './remove-worktree.js';
+import { readWorktrees, reconcileVanished, warnForeign } from './list-worktrees.js';
+import { planRemoval } from './plan-removal.js';
+import { isBeingRemovedError } from './removal-claim.js';
+import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 
@@ -17,7 +19,8 @@ const OUR_FOLDER = /^issue-\d+-[0-9a-f]{8}$/;
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
  * ones and reclaims what a crashed process left in our folder (an unrecorded worktree is archived
- * and removed like the others, its branch kept). Worktrees of live processes that are still
+ * and removed like the others; its branch is kept unless this tool created it and it holds
+ * nothing of its own). Worktrees of live processes that are still
  * `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
  */
 export async function cleanupAll(
@@ -25,9 +28,21 @@ export async function cleanupAll(
   options: { dryRun?: boolean; signal?: AbortSignal } = {},
 ): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
-  const { live, vanished, git } = await readWorktrees(ctx, options.signal);
+  const { live, vanished, foreign, git } = await readWorktrees(ctx, options.signal);
+  warnForeign(ctx, foreign);
   const removed: RemoveResult[] = [];
   const skipped: { id: string; path: string; reason: string }[] = [];
+  const failed: { id: string; path: string; reason: string; code?: string }[] = [];
+  const fail = (target: { id: string; path: string }, error: unknown) =>
+    // Another live process is removing it: left to that process, as an active one is.
+    isBeingRemovedError(error)
+      ? skipped.push({ id: target.id, path: target.path, reason: error.message })
+      : failed.push({
+          id: target.id,
+          path: target.path,
+          reason: isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error),
+          ...(isMiyabiError(error) ? { code: error.code } : {}),
+        });
   const gone = !dryRun && vanished.length > 0 ? await reconcileVanished(ctx, vanished) : vanished;
   const reconciled = gone.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
 
@@ -45,8 +60,7 @@ export async function cleanupAll(
     try {
       removed.push(dryRun ? await planRemoval(ctx, record) : await removeWorktree(ctx, record.id, {}));
     } catch (error) {
-      const reason = isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error);
-      skipped.push({ id: record.id, path: record.path, reason });
+      fail(record, error);
     }
   }
 
@@ -55,7 +69,7 @@ export async function cleanupAll(
   // our ownership lock (they may hold work, so they are archived and removed as ours are), or
   // git's `initializing` one (a create killed inside `worktree add`: a partial checkout, no work).
   // A user's own worktree that merely has a name like ours carries neither and is left alone.
-  const known = new Set([...live, ...vanished.map((v) => v.record)].map((r) => r.path));
+  const known = new Set([...live, ...[...vanished, ...foreign].map((v) => v.record)].map((r) => r.path));
   const orphans = git.filter(
     (entry) =>
       !entry.isMain &&
@@ -80,19 +94,24 @@ export async function cleanupAll(
     }
     try {
       const result = dryRun
-        ? await planRemoval(ctx, adopted)
-        : await removeWorktree(ctx, adopted.id, { deleteBranch: false });
-      removed.push(result.branchDeleted ? result : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT });
+        ? await planRemoval(ctx, adopted, { deleteBranch: !adopted.reusedBranch })
+        : await removeWorktree(ctx, adopted.id, { deleteBranch: !adopted.reusedBranch });
+      // A branch our lock says `worktree add -b` created goes when it holds nothing, as any of ours.
+      removed.push(
+        result.branchDeleted || !adopted.reusedBranch
+          ? result
+          : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT },
+      );
     } catch (error) {
-      const reason = isMiyabiError(error) ? `${error.code}: ${error.message}` : String(error);
-      skipped.push({ id: adopted.id, path: adopted.path, reason });
+      fail(adopted, error);
     }
   }
   if (!dryRun) await removeEmptyStrays(ctx);
   // Under our lock no process of ours writes metadata; a live git process in any checkout keeps them.
   const findLocks = () => reclaimStaleLocks(ctx, { dryRun, worktrees: git });
   const staleLocks = dryRun ? await findLocks() : await ctx.lock.run(findLocks);
-  return { dryRun, removed, skipped, reconciled, staleLocks };
+  const notOurs = foreign.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
+  return { dryRun, removed, skipped, failed, foreign: notOurs, reconciled, staleLocks };
 }
 
 const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';
@@ -130,7 +149,7 @@ async function reclaimInterruptedAdd(ctx: ManagerContext, path: string): Promise
 
 /**
  * Takes an unrecorded worktree of our folder into the registry (status `failed`, branch treated as
- * not ours), so that removing it archives its work like any other. Returns the record; 'recorded'
+ * not ours unless our lock says `worktree add -b` created it), so that removing it archives its work like any other. Returns the record; 'recorded'
  * when a create in flight elsewhere recorded it meanwhile (it records under the same lock as its
  * `worktree add`, so the registry is read again once the lock is ours); or why it is left alone.
  */
@@ -157,8 +176,10 @@ async function adoptOrphan(
       branchName: entry.branch.slice('refs/heads/'.length),
       baseBranch: ctx.defaultBase.name,
       baseCommit: ctx.defaultBase.commit,
-      reusedBranch: true,
+      // Ours only when our lock says `worktree add -b` created it; else it may be the user's.
+      reusedBranch: !ownLockCreatedBranch(entry.locked),
       createdAt: now,
+      worktreeDir: ctx.worktreeDir,
       status: 'failed',
       updatedAt: now,
       // Its creator (dead, checked above): removal then stops any git it left running there.

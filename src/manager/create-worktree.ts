@@ -157,11 +157,14 @@ async function addWorktree(
   let staleBranch: StaleBranch | undefined;
   const owner = currentOwner();
   // Locked with our pid from birth, so that `git worktree prune` by anyone leaves it alone.
-  const add = ['worktree', 'add', '--no-checkout', '--quiet', '--lock', '--reason', ownLockReason(owner)];
+  const add = (createdBranch: boolean) => [
+    ...['worktree', 'add', '--no-checkout', '--quiet', '--lock'],
+    ...['--reason', ownLockReason(owner, { createdBranch })],
+  ];
   for (let attempt = 1; ; attempt++) {
     const args = reusedBranch
-      ? [...add, plan.path, plan.branchName]
-      : [...add, '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
+      ? [...add(false), plan.path, plan.branchName]
+      : [...add(true), '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
     try {
       await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1', [WORKTREE_ID_VAR]: plan.id } });
       break;
@@ -203,6 +206,7 @@ async function addWorktree(
     reusedBranch,
     ...(staleBranch ? { staleBranch } : {}),
     createdAt: now,
+    worktreeDir: ctx.worktreeDir,
     updatedAt: now,
     status: 'active',
     owner,

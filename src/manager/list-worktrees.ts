@@ -4,6 +4,7 @@ import { runGit } from '../git/run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { foreignReason } from './removal-refusals.js';
 import type { WorktreeInfo } from './types.js';
 
 /** A registry record whose worktree no longer exists in git or on disk. */
@@ -12,7 +13,7 @@ export interface VanishedWorktree {
   readonly reason: string;
 }
 
-/** Registry records checked against git: which are live, which vanished behind our back. */
+/** Registry records checked against git: which are live, which vanished, which name no worktree of ours. */
 export async function readWorktrees(
   ctx: ManagerContext,
   signal?: AbortSignal,
@@ -20,21 +21,26 @@ export async function readWorktrees(
   records: WorktreeInfo[];
   live: WorktreeInfo[];
   vanished: VanishedWorktree[];
+  foreign: VanishedWorktree[];
   git: GitWorktreeEntry[];
 }> {
   const [records, git] = await Promise.all([ctx.registry.read(), listGitWorktrees(ctx.repo.root, signal)]);
   const byPath = new Map(git.map((entry) => [entry.path, entry]));
   const live: WorktreeInfo[] = [];
   const vanished: VanishedWorktree[] = [];
+  const foreign: VanishedWorktree[] = [];
   for (const record of records) {
     const entry = byPath.get(record.path);
-    if (!entry)
+    // A tampered record may name any folder: it is left alone, never reconciled or removed.
+    const notOurs = foreignReason(ctx, record, entry && { known: true, reason: entry.locked });
+    if (notOurs !== undefined) foreign.push({ record, reason: notOurs });
+    else if (!entry)
       vanished.push({ record, reason: 'git no longer knows this worktree (pruned or removed by hand)' });
     else if (entry.prunable !== undefined || !existsSync(record.path)) {
       vanished.push({ record, reason: `its folder is gone (${entry.prunable || 'missing'})` });
     } else live.push(record);
   }
-  return { records, live, vanished, git };
+  return { records, live, vanished, foreign, git };
 }
 
 /**
@@ -43,11 +49,25 @@ export async function readWorktrees(
  * entry removed; their branches are kept, since they may hold commits.
  */
 export async function listWorktrees(ctx: ManagerContext, signal?: AbortSignal): Promise<WorktreeInfo[]> {
-  const { records, live, vanished } = await readWorktrees(ctx, signal);
+  const { records, live, vanished, foreign } = await readWorktrees(ctx, signal);
+  warnForeign(ctx, foreign);
   if (vanished.length === 0) return live;
   const gone = new Set((await reconcileVanished(ctx, vanished)).map((v) => v.record.id));
+  const notOurs = new Set(foreign.map((f) => f.record.id));
   // Those that only looked vanished (another process was midway) are live after all.
-  return records.filter((record) => !gone.has(record.id));
+  return records.filter((record) => !gone.has(record.id) && !notOurs.has(record.id));
+}
+
+/** Says once per read which registry records name no worktree of ours (they are left alone). */
+export function warnForeign(ctx: ManagerContext, foreign: readonly VanishedWorktree[]): void {
+  for (const { record, reason } of foreign) {
+    safeLog(
+      ctx.logger,
+      'warn',
+      { worktreeId: record.id, path: record.path, reason },
+      'registry record names no worktree of ours; left alone',
+    );
+  }
 }
 
 /**

@@ -35,6 +35,11 @@ export interface WorktreeInfo {
   readonly owner: Owner;
   /** Set while a removal is under way (see {@link RemovalClaim}); absent otherwise. */
   readonly removal?: RemovalClaim;
+  /**
+   * The worktree folder (absolute) when it was created: a record whose `path` is not directly inside
+   * it names no worktree of ours and is never removed. Absent in older records (today's folder applies).
+   */
+  readonly worktreeDir?: string;
 }
 
 /**
@@ -106,7 +111,12 @@ export interface CreateWorktreeOptions {
 export interface RemoveWorktreeOptions {
   /** Delete the branch too (only when none of its work would be lost, see `archived`). @default true */
   readonly deleteBranch?: boolean;
-  /** Old destructive behaviour: remove without archiving uncommitted work or unmerged commits. @default false */
+  /**
+   * Remove even a worktree that is locked by someone else or holds nested repositories with work,
+   * and without archiving its uncommitted files (they are lost). Never deletes the only ref to a
+   * commit: a branch the worktree reused, or whose commits are in no base or remote branch, is
+   * kept, and commits only a detached HEAD reaches are archived. @default false
+   */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
   /** Groups the cleanup events with a batch (the pool sets it). */
@@ -147,8 +157,23 @@ export interface CleanupReport {
   readonly dryRun: boolean;
   /** Worktrees removed (or, in a dry run, that would be). */
   readonly removed: readonly RemoveResult[];
-  /** Worktrees left alone, with the reason. */
+  /** Worktrees left alone on purpose (e.g. active in a live process), with the reason. */
   readonly skipped: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
+  /**
+   * Worktrees cleanup tried to remove and could not (a refusal such as `WORKTREE_DIRTY`, or an
+   * error such as a full disk): they and their work are still there. The CLI exits 1 when any.
+   */
+  readonly failed: readonly {
+    readonly id: string;
+    readonly path: string;
+    readonly reason: string;
+    readonly code?: string;
+  }[];
+  /**
+   * Registry records that name no worktree of ours (path outside the folder it was created in, or
+   * a git entry without our lock): nothing they name was touched, and the records were kept.
+   */
+  readonly foreign: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
   /** Registry entries whose worktree had vanished (folder deleted, pruned) and were dropped. */
   readonly reconciled: readonly { readonly id: string; readonly path: string; readonly reason: string }[];
   /**

@@ -7,7 +7,8 @@ import type { CommandHandler } from './index.js';
 /**
  * `cleanup [--dry-run] [--json]`: removes every worktree this tool created (archiving whatever
  * would be lost), drops records of vanished ones and reclaims what dead processes left; active
- * worktrees of live processes are skipped. Prints the `CleanupReport` with `--json`.
+ * worktrees of live processes are skipped. Prints the `CleanupReport` with `--json`. Exits 1 when a
+ * worktree could not be removed (it and its work are still there).
  */
 const cleanup: CommandHandler = async ({ options }, ctx) => {
   const dryRun = options.dryRun === true;
@@ -15,9 +16,11 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
   try {
     const report = await manager.cleanupAll({ dryRun, signal: ctx.signal });
     const { stdout } = ctx.io;
+    // A worktree the run could not remove (refused, disk full) is still there: that is a failure.
+    const exitCode = !dryRun && report.failed.length > 0 ? 1 : 0;
     if (options.json === true) {
       stdout.write(formatJson(report));
-      return 0;
+      return exitCode;
     }
     for (const removed of report.removed)
       for (const line of describeRemoval(removed, { dryRun })) writeLine(stdout, line);
@@ -29,6 +32,13 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
     }
     for (const entry of report.skipped)
       writeLine(stdout, `skipped ${entry.id} (${entry.path}): ${entry.reason}`);
+    for (const entry of report.failed)
+      writeLine(
+        stdout,
+        `${dryRun ? 'would fail to remove' : 'could not remove'} ${entry.id} (${entry.path}): ${entry.reason}`,
+      );
+    for (const entry of report.foreign)
+      writeLine(stdout, `left alone ${entry.id} (${entry.path}): not a worktree of ours, ${entry.reason}`);
     const verbs = { removed: 'deleted', 'would-remove': 'would delete', kept: 'kept' } as const;
     for (const lock of report.staleLocks)
       writeLine(stdout, `${verbs[lock.action]} stale git lock ${lock.path}: ${lock.reason}`);
@@ -36,14 +46,17 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
       report.removed.length +
       report.reconciled.length +
       report.staleLocks.filter((l) => l.action === 'removed').length;
-    if (total === 0 && report.skipped.length === 0 && report.staleLocks.length === 0)
+    const untouched = report.skipped.length + report.failed.length + report.foreign.length;
+    if (total === 0 && untouched === 0 && report.staleLocks.length === 0)
       writeLine(stdout, 'Nothing to clean up.');
     else
       writeLine(
         stdout,
-        `${dryRun ? 'Dry run: would clean up' : 'Cleaned up'} ${total}, skipped ${report.skipped.length}.`,
+        `${dryRun ? 'Dry run: would clean up' : 'Cleaned up'} ${total}, skipped ${report.skipped.length}` +
+          `${report.failed.length > 0 ? `, ${dryRun ? 'would fail' : 'failed'} ${report.failed.length}` : ''}` +
+          `${report.foreign.length > 0 ? `, left alone ${report.foreign.length} not ours` : ''}.`,
       );
-    return 0;
+    return exitCode;
   } finally {
     await manager.flush();
   }

@@ -7,7 +7,8 @@ import type { CommandHandler } from './index.js';
 
 /**
  * `remove <issue|id> [--keep-branch] [--force] [--json]`: removes a worktree; uncommitted work and
- * unmerged commits are archived first (unless `--force`). Prints the `RemoveResult` with `--json`.
+ * unmerged commits are archived first. `--force` skips the archive of uncommitted files and the
+ * refusals, but never deletes the only ref to a commit. Prints the `RemoveResult` with `--json`.
  */
 const remove: CommandHandler = async ({ operands, options }, ctx) => {
   const { manager } = await openWorkspace(ctx);

@@ -46,7 +46,7 @@ export function describeRemoval(result: RemoveResult, options: { readonly dryRun
   const stopped = result.stoppedProcesses ?? [];
   if (stopped.length > 0) {
     lines.push(
-      `  first stopped ${stopped.length} process(es) of its task still running in it: ${stopped.join(' ')}`,
+      `  ${options.dryRun ? 'would first stop' : 'first stopped'} ${stopped.length} process(es) of its task still running in it: ${stopped.join(' ')}`,
     );
   }
   const archived = result.archived;
@@ -62,6 +62,6 @@ export function describeRemoval(result: RemoveResult, options: { readonly dryRun
         `${options.dryRun ? '' : `; bring it back with: ${BIN} restore ${result.id}`}`,
     );
   }
-  if (result.forced && !options.dryRun) lines.push('  forced: nothing was archived');
+  if (result.forced && !options.dryRun) lines.push('  forced: uncommitted files were not archived');
   return lines;
 }

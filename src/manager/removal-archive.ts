@@ -1,0 +1,43 @@
+import { writeArchive } from '../git/work-snapshot.js';
+import type { ManagerContext } from './context.js';
+import type { Assessment } from './removal-assessment.js';
+import type { ArchiveInfo, WorktreeInfo } from './types.js';
+
+export function archiveRefName(id: string): string {
+  return `refs/miyabi/archive/${id}`;
+}
+
+/**
+ * Saves what would be lost under refs/miyabi/archive/<id>; null when nothing would be. With
+ * `commitsOnly` (a forced removal) the uncommitted files are left out, but commits nothing else
+ * keeps are still saved: no removal drops the only ref to a commit.
+ */
+export async function archive(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  assessment: Assessment,
+  options: { commitsOnly?: boolean } = {},
+): Promise<ArchiveInfo | null> {
+  const snapshotTree = options.commitsOnly ? undefined : assessment.snapshotTree;
+  const uncommittedPaths = snapshotTree ? assessment.uncommittedPaths : [];
+  const head =
+    (snapshotTree ? assessment.snapshotHead : undefined) ?? assessment.worktreeHead ?? assessment.branchTip;
+  if (!head || (!snapshotTree && assessment.unmergedCommits === 0)) return null;
+  const tree = snapshotTree ?? `${head}^{tree}`;
+  const { ref, commit } = await writeArchive(ctx.repo.root, tree, {
+    id: record.id,
+    issueNumber: record.issueNumber,
+    branchName: record.branchName,
+    baseBranch: record.baseBranch,
+    head,
+    uncommittedPaths,
+    unmergedCommits: assessment.unmergedCommits,
+    archivedAt: new Date().toISOString(),
+  });
+  return {
+    ref,
+    commit,
+    uncommittedPaths,
+    unmergedCommits: assessment.unmergedCommits,
+  };
+}

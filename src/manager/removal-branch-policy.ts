@@ -1,0 +1,51 @@
+import { runGit } from '../git/run-git.js';
+import type { ManagerContext } from './context.js';
+import type { Assessment } from './removal-assessment.js';
+import type { WorktreeInfo } from './types.js';
+
+/** What removal does with the branch: delete it, or keep it and say why (a dry run reports this). */
+export function branchDecision(
+  record: WorktreeInfo,
+  assessment: Assessment,
+  deleteBranch: boolean,
+): { branchDeleted: boolean; branchKeptReason?: string } {
+  if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: 'the branch no longer exists' };
+  const keep = deleteBranch ? branchKeepReason(record, assessment) : 'deleteBranch is false';
+  return keep ? { branchDeleted: false, branchKeptReason: keep } : { branchDeleted: true };
+}
+
+/**
+ * Deletes the branch when nothing on it would be lost, else keeps it and says why. `force` has no
+ * say here: a branch the user had before, or whose tip nothing else contains, is always kept.
+ */
+export async function settleBranch(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  assessment: Assessment,
+  options: { deleteBranch: boolean },
+): Promise<{ branchDeleted: boolean; branchKeptReason?: string }> {
+  const decision = branchDecision(record, assessment, options.deleteBranch);
+  if (!decision.branchDeleted || !assessment.branchTip) return decision;
+  // Compare-and-swap: a commit made since the assessment keeps the branch.
+  const deleted = await runGit(
+    ['update-ref', '-d', `refs/heads/${record.branchName}`, assessment.branchTip],
+    {
+      cwd: ctx.repo.root,
+    },
+  ).then(
+    () => true,
+    () => false,
+  );
+  return deleted
+    ? { branchDeleted: true }
+    : { branchDeleted: false, branchKeptReason: 'the branch moved during removal' };
+}
+
+/** Why the branch must stay, whatever the caller asked: it was not ours, or holds the only ref to commits. */
+export function branchKeepReason(record: WorktreeInfo, assessment: Assessment): string | undefined {
+  if (record.reusedBranch) return 'the branch existed before this worktree';
+  if (assessment.branchUnmergedCommits > 0) {
+    return `${assessment.branchUnmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;
+  }
+  return undefined;
+}
