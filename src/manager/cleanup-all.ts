@@ -13,8 +13,7 @@ import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
-
-const OUR_FOLDER = /^issue-\d+-[0-9a-f]{8}$/;
+import { issueOfWorktreeId, WORKTREE_ID_FORMAT } from './worktree-id.js';
 
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
@@ -74,7 +73,7 @@ export async function cleanupAll(
     (entry) =>
       !entry.isMain &&
       entry.path.startsWith(`${ctx.worktreeDir}/`) &&
-      OUR_FOLDER.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      WORKTREE_ID_FORMAT.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
       !known.has(entry.path),
   );
   for (const entry of orphans) {
@@ -171,7 +170,7 @@ async function adoptOrphan(
     const now = new Date().toISOString();
     const record: WorktreeInfo = {
       id,
-      issueNumber: Number(/^issue-(\d+)-/.exec(id)?.[1]),
+      issueNumber: issueOfWorktreeId(id) ?? 0,
       path: entry.path,
       branchName: entry.branch.slice('refs/heads/'.length),
       baseBranch: ctx.defaultBase.name,
@@ -195,7 +194,7 @@ async function adoptOrphan(
 async function removeEmptyStrays(ctx: ManagerContext): Promise<void> {
   const names = await readdir(ctx.worktreeDir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!OUR_FOLDER.test(name)) continue;
+    if (!WORKTREE_ID_FORMAT.test(name)) continue;
     const path = join(ctx.worktreeDir, name);
     const inside = await readdir(path).catch(() => null);
     if (inside && inside.length === 0) await rmdir(path).catch(() => {});
