@@ -77,11 +77,9 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-    const progress = createProgressTracker(
-      manager,
-      request.issues,
-      createProgressRenderer({ stream: ctx.io.stderr, json: request.json }),
-    );
+    const renderer = createProgressRenderer({ stream: ctx.io.stderr, json: request.json });
+    const progress = createProgressTracker(manager, request.issues, renderer);
+    ctx.routeNotices?.((line) => renderer.notice(line));
     const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
     const pool = new WorktreePool(manager, {
       maxConcurrency: concurrency,
@@ -114,9 +112,11 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
       progress.dispose();
+      ctx.routeNotices?.(undefined);
       throw asFlagError(error);
     }
     progress.finish(result.results);
+    ctx.routeNotices?.(undefined);
     await manager.flush();
     const interrupted = ctx.signal.aborted;
     // stdout's reader gone (EPIPE) stops no task: the batch ran and cleaned up; only this output is lost.
