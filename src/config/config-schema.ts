@@ -98,6 +98,12 @@ const configSchema = z.strictObject(
       .optional(),
     setupTimeout: durationField.optional(),
     include: z.boolean({ error: 'expected true or false' }).optional(),
+    logRetention: z
+      .number({ error: positiveInt })
+      .int({ error: positiveInt })
+      .positive({ error: positiveInt })
+      .max(10_000, { error: 'expected at most 10000' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

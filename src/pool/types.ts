@@ -211,6 +211,8 @@ export interface PoolConfig {
   readonly existingBranches?: 'restart' | 'continue';
   /** What to do with a task whose merge conflicts (see {@link ConflictPolicy}). @default 'keep' */
   readonly onConflict?: ConflictPolicy;
+  /** Batch log folders kept in `logDir` (the oldest are deleted as a batch starts). @default the config's `logRetention`, else 50 */
+  readonly logRetention?: number;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
 }

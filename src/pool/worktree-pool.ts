@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
+import { DEFAULT_CONFIG, DEFAULT_LOG_RETENTION, type MiyabiConfig } from '../config/config-types.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
@@ -10,6 +10,7 @@ import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { pruneBatchLogs } from './prune-logs.js';
 import { runTask, TaskAbort } from './run-task.js';
 import { summarise } from './summarise.js';
 import type {
@@ -40,6 +41,7 @@ export interface ResolvedPoolConfig {
   readonly push: PoolPushOptions | undefined;
   readonly onConflict: ConflictPolicy;
   readonly existingBranches: 'restart' | 'continue';
+  readonly logRetention: number;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
 }
@@ -52,6 +54,7 @@ const DEFAULTS = {
   failFast: false,
   autoCleanup: true,
   abortGraceMs: 5_000,
+  logRetention: DEFAULT_LOG_RETENTION,
 };
 
 /**
@@ -118,6 +121,7 @@ export class WorktreePool {
     await this.validate(tasks, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
@@ -211,11 +215,15 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
   if (typeof config !== 'object' || config === null) {
     throw new MiyabiError('INVALID_ARGUMENT', `pool config must be an object, got ${describe(config)}`);
   }
-  const fromFile = definedOnly({ maxConcurrency: file.maxConcurrency, timeoutMs: file.timeoutMs });
+  const fromFile = definedOnly({
+    maxConcurrency: file.maxConcurrency,
+    timeoutMs: file.timeoutMs,
+    logRetention: file.logRetention,
+  });
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
-  for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs'] as const) {
+  for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs', 'logRetention'] as const) {
     const value = merged[key];
-    const integerOnly = key === 'maxConcurrency';
+    const integerOnly = key === 'maxConcurrency' || key === 'logRetention';
     const valid =
       typeof value === 'number' &&
       Number.isFinite(value) &&
@@ -251,6 +259,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     push: checkPushOptions(config.push),
     onConflict: checkConflictPolicy(config.onConflict),
     existingBranches: checkExistingBranches(config.existingBranches),
+    logRetention: merged.logRetention,
     logDir: config.logDir ?? '',
   };
 }
