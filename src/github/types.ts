@@ -45,4 +45,6 @@ export interface GitHubConnectionOptions {
   readonly signal?: AbortSignal | undefined;
   /** Receives rate-limit waits and API warnings; never the token. @default silentLogger */
   readonly logger?: Logger | undefined;
+  /** Where `GITHUB_TOKEN`/`GH_TOKEN` (and `gh`'s PATH) are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv | undefined;
 }

@@ -40,8 +40,10 @@ export interface CannedAnswer {
   readonly path: RegExp;
   readonly status: number;
   readonly headers?: Readonly<Record<string, string>>;
-  /** The JSON body, or a function of the request (e.g. to echo what the client sent). */
-  readonly body: unknown | ((request: RecordedRequest) => unknown);
+  /** The JSON body. */
+  readonly body?: unknown;
+  /** The JSON body as a function of the request (e.g. to echo what the client sent). */
+  readonly reply?: (request: RecordedRequest) => unknown;
   times?: number;
 }
 
@@ -249,7 +251,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       if (answer) {
         answer.times = (answer.times ?? 1) - 1;
         if (answer.times <= 0) canned.splice(index, 1);
-        const payload = typeof answer.body === 'function' ? answer.body(recorded) : answer.body;
+        const payload = answer.reply ? answer.reply(recorded) : answer.body;
         return send(res, answer.status, payload, answer.headers ?? {});
       }
       const auth = recorded.authorization ?? '';
