@@ -4,6 +4,8 @@ import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
+import { createGitHubClient, type GitHubClient } from '../github/client.js';
+import { parseRepoSlug } from '../github/repo-slug.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
@@ -19,6 +21,7 @@ import type {
   PoolCreateOptions,
   PoolExecutionResult,
   PoolMergeOptions,
+  PoolPullRequestOptions,
   PoolPushOptions,
   PoolStats,
   TaskContext,
@@ -39,6 +42,7 @@ export interface ResolvedPoolConfig {
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
   readonly onConflict: ConflictPolicy;
+  readonly pullRequest: PoolPullRequestOptions | undefined;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
 }
@@ -64,6 +68,7 @@ export class WorktreePool {
   readonly config: ResolvedPoolConfig;
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
+  #github: GitHubClient | undefined;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -139,6 +144,10 @@ export class WorktreePool {
                 merge: this.config.merge,
                 push: this.config.push,
                 onConflict: this.config.onConflict,
+                pullRequest:
+                  this.config.pullRequest && this.#github
+                    ? { options: this.config.pullRequest, client: this.#github }
+                    : undefined,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -165,6 +174,16 @@ export class WorktreePool {
   async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
     validateTasks(tasks);
     await validateBatch(this.manager, tasks, this.config, options.signal);
+    const pr = this.config.pullRequest;
+    // The token is found (or missing: GITHUB_AUTH) before any worktree is made.
+    if (pr && !this.#github) {
+      this.#github =
+        pr.client ??
+        (await createGitHubClient({
+          ...(pr.token !== undefined ? { token: pr.token } : {}),
+          ...(pr.baseUrl !== undefined ? { baseUrl: pr.baseUrl } : {}),
+        }));
+    }
   }
 
   /** `executeParallel` for plain issue numbers and a function of the worktree path. */
@@ -248,6 +267,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     merge: checkMergeOptions(config.merge),
     push: checkPushOptions(config.push),
     onConflict: checkConflictPolicy(config.onConflict),
+    pullRequest: checkPullRequestOptions(config.pullRequest, config),
     logDir: config.logDir ?? '',
   };
 }
@@ -333,6 +353,53 @@ function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | 
     );
   }
   return push;
+}
+
+function checkPullRequestOptions(
+  pr: PoolPullRequestOptions | undefined,
+  config: PoolConfig,
+): PoolPullRequestOptions | undefined {
+  if (pr === undefined) return undefined;
+  if (typeof pr !== 'object' || pr === null) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `pullRequest must be an object like { repo }, got ${describe(pr)}`,
+    );
+  }
+  if (typeof pr.repo === 'string') parseRepoSlug(pr.repo);
+  if (config.push === undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest needs push: the branch must be on the remote first',
+      {
+        hint: 'Pass push: {} as well.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  if (config.merge !== undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest cannot go with merge: the pull request is the merge',
+      {
+        hint: 'Choose one: merge locally, or open pull requests.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  for (const key of ['reviewers', 'labels'] as const) {
+    const list = pr[key];
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
+    ) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `pullRequest.${key} must be a list of names, got ${describe(list)}`,
+      );
+    }
+  }
+  return pr;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
