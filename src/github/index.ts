@@ -19,7 +19,7 @@ export {
 } from './issue-text.js';
 export { type IssuesFromGitHubOptions, type IssuesFromGitHubResult, issuesFromGitHub } from './issues.js';
 export { type OriginRepoOptions, repoFromOrigin } from './origin-repo.js';
-export { formatDuration, type PrBodyInput, prBody } from './pr-body.js';
+export { type PrBodyCommit, type PrBodyInput, prBody } from './pr-body.js';
 export { openOrUpdatePullRequest, type PullRequestOptions, type PullRequestResult } from './pull-request.js';
 export { apiUrlForHost, parseRepoSlug, type RemoteRepo, repoFromRemoteUrl } from './repo-slug.js';
 export { type ResolvedToken, resolveGitHubToken, type TokenSource } from './token.js';

@@ -91,7 +91,7 @@ function longestRun(text: string, char: string): number {
 }
 
 /** `1m 05s`, `2h 03m`, `850 ms`. */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms < 1_000) return `${Math.round(ms)} ms`;
   const seconds = Math.round(ms / 1_000);
   const h = Math.floor(seconds / 3_600);
