@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { json, runCli } from './helpers/cli-process.js';
@@ -141,5 +141,32 @@ describe('run with GitHub', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('[GITHUB_NOT_FOUND] repository octo/nope not found on GitHub');
     expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
+  });
+
+  it('pr pushes a kept worktree and opens its pull request once, then updates it', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    server = await startFakeGitHub({ token: TOKEN, issues: [{ number: 7, title: 'Seven', body: 'b' }] });
+    const created = await runCli(['create', '7', '--json'], { cwd: repo.path, env: env() });
+    const worktree = json<{ path: string }>(created);
+    writeFileSync(join(worktree.path, 'seven.txt'), '7\n');
+    execFileSync('git', ['add', '-A'], { cwd: worktree.path });
+    execFileSync('git', ['commit', '-q', '-m', 'Seven'], { cwd: worktree.path });
+
+    const args = ['pr', '7', '--github', 'octo/hello', '--github-api-url', server.url, '--json'];
+    const first = await runCli(args, { cwd: repo.path, env: env() });
+    expect(first.stderr).toBe('');
+    expect(json(first)).toEqual({
+      url: 'https://github.example/octo/hello/pull/8',
+      number: 8,
+      created: true,
+    });
+    const second = await runCli(args, { cwd: repo.path, env: env() });
+    expect(json(second)).toMatchObject({ number: 8, created: false });
+    expect(server.pulls).toHaveLength(1);
+    expect(server.pulls[0]).toMatchObject({ title: 'Seven', head: 'octo:feature/issue-7', base: 'main' });
+    expect(server.pulls[0]?.body).toContain('seven.txt');
+    expect(repo.git('--git-dir', repo.remote ?? '', 'log', '-1', '--format=%s', 'feature/issue-7')).toBe(
+      'Seven',
+    );
   });
 });

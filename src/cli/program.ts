@@ -105,6 +105,18 @@ export function buildProgram(): CliProgram {
     .action(lazy('push'));
 
   program
+    .command('pr')
+    .description("push a worktree's branch and open (or update) its GitHub pull request")
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--github <owner/repo>', "the GitHub repository (default: the origin remote's)")
+    .option('--github-api-url <url>', 'GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)')
+    .option('--draft', 'open it as a draft')
+    .option('--reviewer <login>', 'ask this login to review (repeatable)', collect)
+    .option('--remote <name>', 'remote to push to', 'origin')
+    .option('--json', 'print { url, number, created } as JSON')
+    .action(lazy('pr'));
+
+  program
     .command('merge')
     .description("merge a worktree's branch without touching any checkout's branch")
     .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
