@@ -128,7 +128,8 @@ describe('GitHub token', () => {
 });
 
 describe('loading Octokit', () => {
-  const dist = fileURLToPath(new URL('../dist/github/index.js', import.meta.url));
+  // The package entry the CLI and users import: it holds the GitHub helpers too.
+  const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 
   it.skipIf(!existsSync(dist))('loads no @octokit package until a client is made', () => {
     const dir = tempDir();
