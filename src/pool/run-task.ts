@@ -1,11 +1,11 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
-import { needsPreparation } from '../manager/prepare-worktree.js';
 import { branchSummary } from '../git/branch-summary.js';
 import type { GitHubClient } from '../github/client.js';
 import { prBody } from '../github/pr-body.js';
 import { openOrUpdatePullRequest, type PullRequestResult } from '../github/pull-request.js';
+import { needsPreparation } from '../manager/prepare-worktree.js';
 import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';

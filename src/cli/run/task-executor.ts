@@ -50,7 +50,7 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
       // The issue's whole body goes beside the log (never into the worktree, where git would see it).
       const issueEnv = task.context
         ? issueEnvironment(task.context, {
-            file: await writeIssueFile(task.context, ctx.logFile.replace(/\.log$/, '') + '.issue.md'),
+            file: await writeIssueFile(task.context, `${ctx.logFile.replace(/\.log$/, '')}.issue.md`),
           })
         : {};
       await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
