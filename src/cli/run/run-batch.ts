@@ -7,9 +7,9 @@ import {
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
-  type TaskExecutor,
   type PoolPullRequestOptions,
   type SkippedIssue,
+  type TaskExecutor,
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
