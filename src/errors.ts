@@ -23,7 +23,11 @@ export type MiyabiErrorCode =
   | 'NOTHING_COMMITTED'
   | 'UNMERGED_WORK'
   | 'CONFLICT_UNRESOLVED'
-  | 'FOREIGN_WORKTREE';
+  | 'FOREIGN_WORKTREE'
+  | 'GITHUB_AUTH'
+  | 'GITHUB_NOT_FOUND'
+  | 'GITHUB_RATE_LIMITED'
+  | 'GITHUB_API';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -163,5 +167,13 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'Merge or push that work first, or pass force to delete it anyway.';
     case 'FOREIGN_WORKTREE':
       return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
+    case 'GITHUB_AUTH':
+      return 'Run `gh auth login`, or set GITHUB_TOKEN (or GH_TOKEN) to a token that can read the repository.';
+    case 'GITHUB_NOT_FOUND':
+      return 'Check the owner/repo name and the number, and that your token can see the repository.';
+    case 'GITHUB_RATE_LIMITED':
+      return "GitHub's rate limit is used up; wait until it resets, or use a token with a higher limit.";
+    case 'GITHUB_API':
+      return "See GitHub's message; nothing was changed on our side.";
   }
 }

@@ -27,7 +27,9 @@ export {
   toError,
 } from './errors.js';
 export { branchNameProblem } from './git/branch-name.js';
+export { type BranchSummary, branchSummary } from './git/branch-summary.js';
 export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
+export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';

@@ -1,6 +1,10 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
+import { branchSummary } from '../git/branch-summary.js';
+import type { GitHubClient } from '../github/client.js';
+import { prBody } from '../github/pr-body.js';
+import { openOrUpdatePullRequest, type PullRequestResult } from '../github/pull-request.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
 import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
@@ -11,6 +15,7 @@ import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type {
   ConflictPolicy,
   PoolMergeOptions,
+  PoolPullRequestOptions,
   PoolPushOptions,
   ResolveAttempt,
   TaskError,
@@ -45,6 +50,10 @@ export interface TaskRun {
   readonly push: PoolPushOptions | undefined;
   readonly onConflict: ConflictPolicy;
   readonly existingBranches: 'restart' | 'continue';
+  /** The pull request to open after the push, with the client made when the batch was checked. */
+  readonly pullRequest:
+    | { readonly options: PoolPullRequestOptions; readonly client: GitHubClient }
+    | undefined;
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
@@ -65,6 +74,7 @@ interface Progress {
   prepare?: PrepareResult;
   merge?: MergeResult;
   push?: PushResult;
+  pr?: PullRequestResult;
   uncommitted?: readonly string[];
   resolveAttempts?: ResolveAttempt[];
 }
@@ -147,6 +157,9 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       }
     }
     if (progress.status === 'success' && run.push) await push(run, worktree, progress, signal);
+    if (progress.status === 'success' && run.pullRequest) {
+      await pullRequest(run, worktree, progress, signal, elapsed());
+    }
     clearTimeout(timer);
 
     const marked = await manager
@@ -364,6 +377,72 @@ async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, si
   }
 }
 
+/**
+ * Opens or updates the pull request of the pushed branch against the worktree's base branch: title
+ * from the issue, body with `Closes #N`, the branch's commits and files, and the run's last lines.
+ */
+async function pullRequest(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  signal: AbortSignal,
+  durationMs: number,
+) {
+  const { options, client } = run.pullRequest!;
+  const { task } = run;
+  try {
+    // The summary only decorates the body: a git hiccup here must not fail the task.
+    const summary = await branchSummary({
+      cwd: worktree.path,
+      base: worktree.baseBranch,
+      head: worktree.branchName,
+      signal,
+    }).catch(() => undefined);
+    const title = task.context?.title || task.description || `Issue #${task.issueNumber}`;
+    progress.pr = await openOrUpdatePullRequest({
+      client,
+      repo: options.repo,
+      head: worktree.branchName,
+      base: shortBranch(worktree.baseBranch),
+      title,
+      body: prBody({
+        issueNumber: task.issueNumber,
+        issueUrl: task.context?.url,
+        issueTitle: task.context?.title,
+        ...(summary ?? {}),
+        durationMs,
+        lastLines: outputLastLines(progress.output),
+      }),
+      ...(options.draft !== undefined ? { draft: options.draft } : {}),
+      ...(options.reviewers ? { reviewers: options.reviewers } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      signal,
+    });
+  } catch (error) {
+    // The pull request exists even when its reviewers or labels failed: the result still names it.
+    const details = isMiyabiError(error) ? error.details : undefined;
+    if (details && typeof details.url === 'string' && typeof details.number === 'number') {
+      progress.pr = { url: details.url, number: details.number, created: details.created === true };
+    }
+    fail(progress, 'pr', error, signal);
+  }
+}
+
+/** The branch a base ref names on the remote: `origin/main` and `refs/heads/main` → `main`. */
+function shortBranch(base: string): string {
+  return base
+    .replace(/^refs\/heads\//, '')
+    .replace(/^refs\/remotes\/[^/]+\//, '')
+    .replace(/^origin\//, '');
+}
+
+/** `output.lastLines` when the executor's output has them (the CLI's does). */
+function outputLastLines(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null || !('lastLines' in output)) return undefined;
+  const lines = output.lastLines;
+  return typeof lines === 'string' ? lines : Array.isArray(lines) ? lines.map(String).join('\n') : undefined;
+}
+
 /** Marks the task ended at `stage`: timed out or cancelled if its signal says so, else failed. */
 function fail(progress: Progress, stage: TaskStage, error: unknown, signal: AbortSignal | undefined): void {
   progress.stage = stage;
@@ -410,6 +489,7 @@ function finish(
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),
+    ...(progress.pr ? { pr: progress.pr } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
     ...(progress.resolveAttempts ? { resolveAttempts: progress.resolveAttempts } : {}),
     cleanedUp: removal?.cleanedUp ?? false,

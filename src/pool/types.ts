@@ -1,3 +1,6 @@
+import type { GitHubClient } from '../github/client.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import type { GitHubRepo, IssueContext } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type {
   MergeResult,
@@ -22,6 +25,8 @@ export interface WorktreeTask {
   readonly branchName?: string;
   /** Base branch for this task's worktree instead of the manager's default. */
   readonly baseBranch?: string;
+  /** The issue's text (from `issuesFromGitHub`): the pull request's title and link come from it. */
+  readonly context?: IssueContext;
 }
 
 /** What an executor gets besides the worktree and the task. */
@@ -99,6 +104,8 @@ interface TaskResultFields<T> {
   readonly merge?: MergeResult;
   /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
   readonly push?: PushResult;
+  /** With the pool's `pullRequest`: the pull request opened or updated (also when only its reviewers or labels failed). */
+  readonly pr?: PullRequestResult;
   /** Uncommitted changes the task left that were not merged. */
   readonly unmergedWork?: UnmergedWork;
   /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
@@ -213,6 +220,12 @@ export interface PoolConfig {
   readonly onConflict?: ConflictPolicy;
   /** Batch log folders kept in `logDir` (the oldest are deleted as a batch starts). @default the config's `logRetention`, else 50 */
   readonly logRetention?: number;
+  /**
+   * Open (or update) a pull request for each successful task's pushed branch, against its base
+   * branch; a failure fails that task at stage `pr`. Needs `push`; cannot go with `merge`.
+   * Off unless given. @default undefined
+   */
+  readonly pullRequest?: PoolPullRequestOptions;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
 }
@@ -224,6 +237,22 @@ export interface PoolMergeOptions {
   readonly strategy?: MergeStrategy;
   /** Message of the merge (or squash) commit. */
   readonly message?: string;
+}
+
+export interface PoolPullRequestOptions {
+  /** The GitHub repository: `owner/repo` or `{ owner, repo }`. */
+  readonly repo: string | GitHubRepo;
+  /** Open new pull requests as drafts. @default false */
+  readonly draft?: boolean;
+  /** Logins asked to review each pull request. */
+  readonly reviewers?: readonly string[];
+  /** Labels added to each pull request. */
+  readonly labels?: readonly string[];
+  /** A client to use; else one is made (token from `token`, GITHUB_TOKEN, GH_TOKEN or `gh`) before any task starts. */
+  readonly client?: GitHubClient;
+  readonly token?: string;
+  /** @default 'https://api.github.com' */
+  readonly baseUrl?: string;
 }
 
 export interface PoolPushOptions {

@@ -4,6 +4,8 @@ import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, DEFAULT_LOG_RETENTION, type MiyabiConfig } from '../config/config-types.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
+import { createGitHubClient, type GitHubClient } from '../github/client.js';
+import { parseRepoSlug } from '../github/repo-slug.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
@@ -20,6 +22,7 @@ import type {
   PoolCreateOptions,
   PoolExecutionResult,
   PoolMergeOptions,
+  PoolPullRequestOptions,
   PoolPushOptions,
   PoolStats,
   TaskContext,
@@ -42,6 +45,7 @@ export interface ResolvedPoolConfig {
   readonly onConflict: ConflictPolicy;
   readonly existingBranches: 'restart' | 'continue';
   readonly logRetention: number;
+  readonly pullRequest: PoolPullRequestOptions | undefined;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
 }
@@ -68,6 +72,7 @@ export class WorktreePool {
   readonly config: ResolvedPoolConfig;
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
+  #github: GitHubClient | undefined;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -145,6 +150,10 @@ export class WorktreePool {
                 push: this.config.push,
                 onConflict: this.config.onConflict,
                 existingBranches: this.config.existingBranches,
+                pullRequest:
+                  this.config.pullRequest && this.#github
+                    ? { options: this.config.pullRequest, client: this.#github }
+                    : undefined,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -171,6 +180,16 @@ export class WorktreePool {
   async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
     validateTasks(tasks);
     await validateBatch(this.manager, tasks, this.config, options.signal);
+    const pr = this.config.pullRequest;
+    // The token is found (or missing: GITHUB_AUTH) before any worktree is made.
+    if (pr && !this.#github) {
+      this.#github =
+        pr.client ??
+        (await createGitHubClient({
+          ...(pr.token !== undefined ? { token: pr.token } : {}),
+          ...(pr.baseUrl !== undefined ? { baseUrl: pr.baseUrl } : {}),
+        }));
+    }
   }
 
   /** `executeParallel` for plain issue numbers and a function of the worktree path. */
@@ -260,6 +279,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     onConflict: checkConflictPolicy(config.onConflict),
     existingBranches: checkExistingBranches(config.existingBranches),
     logRetention: merged.logRetention,
+    pullRequest: checkPullRequestOptions(config.pullRequest, config),
     logDir: config.logDir ?? '',
   };
 }
@@ -353,6 +373,53 @@ function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | 
     );
   }
   return push;
+}
+
+function checkPullRequestOptions(
+  pr: PoolPullRequestOptions | undefined,
+  config: PoolConfig,
+): PoolPullRequestOptions | undefined {
+  if (pr === undefined) return undefined;
+  if (typeof pr !== 'object' || pr === null) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `pullRequest must be an object like { repo }, got ${describe(pr)}`,
+    );
+  }
+  if (typeof pr.repo === 'string') parseRepoSlug(pr.repo);
+  if (config.push === undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest needs push: the branch must be on the remote first',
+      {
+        hint: 'Pass push: {} as well.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  if (config.merge !== undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest cannot go with merge: the pull request is the merge',
+      {
+        hint: 'Choose one: merge locally, or open pull requests.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  for (const key of ['reviewers', 'labels'] as const) {
+    const list = pr[key];
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
+    ) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `pullRequest.${key} must be a list of names, got ${describe(list)}`,
+      );
+    }
+  }
+  return pr;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -8,6 +8,7 @@ export type CommandName =
   | 'remove'
   | 'restore'
   | 'push'
+  | 'pr'
   | 'merge'
   | 'resolve'
   | 'cleanup'
@@ -34,6 +35,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   remove: () => import('./remove.js'),
   restore: () => import('./restore.js'),
   push: () => import('./push.js'),
+  pr: () => import('./pr.js'),
   merge: () => import('./merge.js'),
   resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),

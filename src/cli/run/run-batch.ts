@@ -8,7 +8,9 @@ import {
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
+  type PoolPullRequestOptions,
   runGit,
+  type SkippedIssue,
   type TaskExecutor,
   type WorktreeManager,
   WorktreePool,
@@ -29,6 +31,12 @@ export const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
 /** Everything `run` (and `demo`) asks for, parsed and validated. */
 export interface RunBatchRequest {
   readonly issues: readonly number[];
+  /** The tasks, when they carry more than a number (GitHub issues with their text); else one per issue. */
+  readonly tasks?: readonly WorktreeTask[] | undefined;
+  /** Issues the GitHub selection left out (closed, pull requests, missing): printed, and in the JSON. */
+  readonly skipped?: readonly SkippedIssue[] | undefined;
+  /** Open a pull request for each successful, pushed task. */
+  readonly pullRequest?: PoolPullRequestOptions | undefined;
   /** The command and its arguments, placeholders unexpanded. */
   readonly command: readonly string[];
   /** Flags; `undefined` leaves the config's value (or the default). */
@@ -88,6 +96,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       autoCleanup: !request.keep,
       ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
       ...(request.push ? { push: { remote: request.push.remote } } : {}),
+      ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
       ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
       existingBranches: request.continueBranches ? 'continue' : 'restart',
       ...(request.onConflict === 'agent'
@@ -96,8 +105,15 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
           ? { onConflict: request.onConflict }
           : {}),
     });
-    const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({ issueNumber }));
+    const tasks: readonly WorktreeTask[] =
+      request.tasks ?? request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
+    for (const skip of request.skipped ?? []) {
+      writeLine(
+        stderr,
+        `Skipping #${skip.issueNumber}: ${skip.reason}${skip.title ? ` (${skip.title})` : ''}`,
+      );
+    }
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });
@@ -127,6 +143,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       renderSummary(result, {
         merge: request.merge !== undefined,
         push: request.push !== undefined,
+        pr: request.pullRequest !== undefined,
         keep: request.keep,
         interrupted,
         width: human.isTTY ? human.columns : undefined,
@@ -136,7 +153,9 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       writeLine(human);
       writeBlock(human, await manager.telemetryReport({ batchId: result.batchId }));
     }
-    if (request.json) ctx.io.stdout.write(formatJson(result));
+    if (request.json) {
+      ctx.io.stdout.write(formatJson(request.skipped ? { ...result, skipped: request.skipped } : result));
+    }
     return { result, exitCode: interrupted ? EXIT_INTERRUPTED : result.allSuccessful ? 0 : 1 };
   } finally {
     await manager.flush();

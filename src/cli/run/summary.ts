@@ -9,6 +9,8 @@ export type RunBatchResult = PoolExecutionResult<RunTaskOutput>;
 export interface SummaryOptions {
   readonly merge: boolean;
   readonly push: boolean;
+  /** Pull requests were asked for: a PR column. @default false */
+  readonly pr?: boolean;
   readonly keep: boolean;
   readonly interrupted: boolean;
   /** Terminal width for the table. */
@@ -35,6 +37,15 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
     ...(options.push
       ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'push') }]
       : []),
+    ...(options.pr
+      ? [
+          {
+            header: 'PR',
+            value: (r: TaskResult<RunTaskOutput>) =>
+              r.pr ? `#${r.pr.number}` : r.stage === 'pr' ? 'error' : '',
+          },
+        ]
+      : []),
     { header: 'DETAIL', value: (r) => detailText(r), maxWidth: 100 },
   ];
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
@@ -51,6 +62,9 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
       );
     }
     if (r.stage === 'push') lines.push(`#${r.issueNumber}: not pushed: ${errorText(r.error)}`);
+    if (r.stage === 'pr') lines.push(`#${r.issueNumber}: no pull request: ${errorText(r.error)}`);
+    if (r.pr)
+      lines.push(`#${r.issueNumber}: pull request ${r.pr.created ? 'opened' : 'updated'}: ${r.pr.url}`);
     if (r.stage === 'cleanup') lines.push(`#${r.issueNumber}: not cleaned up: ${errorText(r.error)}`);
     if (r.unmergedWork && !r.unmergedWork.archiveRef) {
       lines.push(
