@@ -22,8 +22,13 @@ export type MiyabiErrorCode =
   | 'COMMAND_FAILED'
   | 'NOTHING_COMMITTED'
   | 'UNMERGED_WORK'
+  | 'PORTS_EXHAUSTED'
+  | 'CONFLICT_UNRESOLVED'
   | 'FOREIGN_WORKTREE'
-  | 'PORTS_EXHAUSTED';
+  | 'GITHUB_AUTH'
+  | 'GITHUB_NOT_FOUND'
+  | 'GITHUB_RATE_LIMITED'
+  | 'GITHUB_API';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -157,11 +162,21 @@ function defaultHint(code: MiyabiErrorCode): string {
       return "See the command's output.";
     case 'NOTHING_COMMITTED':
       return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
+    case 'CONFLICT_UNRESOLVED':
+      return 'Finish the resolution in the worktree (no conflict markers, merge committed), then try again.';
     case 'UNMERGED_WORK':
       return 'Merge or push that work first, or pass force to delete it anyway.';
     case 'FOREIGN_WORKTREE':
       return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
     case 'PORTS_EXHAUSTED':
       return 'Every port block is held by a worktree or in use: remove worktrees (cleanup), or change ports in the configuration.';
+    case 'GITHUB_AUTH':
+      return 'Run `gh auth login`, or set GITHUB_TOKEN (or GH_TOKEN) to a token that can read the repository.';
+    case 'GITHUB_NOT_FOUND':
+      return 'Check the owner/repo name and the number, and that your token can see the repository.';
+    case 'GITHUB_RATE_LIMITED':
+      return "GitHub's rate limit is used up; wait until it resets, or use a token with a higher limit.";
+    case 'GITHUB_API':
+      return "See GitHub's message; nothing was changed on our side.";
   }
 }

@@ -33,10 +33,13 @@ export {
   toError,
 } from './errors.js';
 export { branchNameProblem } from './git/branch-name.js';
+export { type BranchSummary, branchSummary } from './git/branch-summary.js';
 export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
+export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
+export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';

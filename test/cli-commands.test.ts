@@ -336,7 +336,8 @@ describe('miyabi-worktree commands', () => {
       [['create', '1', '--bogus', '--json'], /unknown option '--bogus'/],
       [['list', '--json', 'extra'], /too many arguments for 'list'/],
       [['--json', 'lsit'], /unknown option '--json'|unknown command 'lsit'/],
-      [['run', '--json', '--', 'true'], /required option '--issues <list>' not specified/],
+      [['run', '--json', '--label'], /option '--label <name>' argument missing/],
+      [['run', '--json', '--', 'true'], /run needs --issues, or GitHub input/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(...args);

@@ -184,6 +184,27 @@ function recordingStream(isTTY: boolean): ProgressStream & { chunks: string[]; t
   };
 }
 
+/** What a terminal shows after `output`: lines, with log-update's erase-line, cursor-up and column-0 applied. */
+function screen(output: string): string[] {
+  const lines: string[] = [''];
+  let row = 0;
+  const pattern = /\u001b\[(\d*)([A-Za-z])|\u001b\[\?\d+[lh]|([^\u001b]+)/g;
+  for (const match of output.matchAll(pattern)) {
+    const [, count, command, text] = match;
+    if (text !== undefined) {
+      for (const [index, part] of text.split('\n').entries()) {
+        if (index > 0) {
+          row++;
+          lines[row] ??= '';
+        }
+        lines[row] = (lines[row] ?? '') + part;
+      }
+    } else if (command === 'K') lines[row] = '';
+    else if (command === 'A') row = Math.max(0, row - Number(count || 1));
+  }
+  return lines.slice(0, row + 1).filter((line, index, all) => index < all.length - 1 || line !== '');
+}
+
 describe('createProgressRenderer', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -251,6 +272,27 @@ describe('createProgressRenderer', () => {
     vi.advanceTimersByTime(1_000);
     renderer.update(running('late'));
     expect(stream.chunks.length).toBe(writesAfterDone);
+  });
+
+  it('prints a notice above the live view, which is redrawn below it without stale rows', () => {
+    vi.useFakeTimers({ now: T0 });
+    const stream = recordingStream(true);
+    const renderer = createProgressRenderer({ stream, throttleMs: 100 });
+    renderer.update([
+      { issueNumber: 1, state: 'running', startedAt: T0 },
+      { issueNumber: 2, state: 'running', startedAt: T0 },
+    ]);
+    renderer.notice('miyabi-worktree: SIGINT received: stopping every task');
+    renderer.done([
+      { issueNumber: 1, state: 'cancelled', startedAt: T0, endedAt: T0 + 50 },
+      { issueNumber: 2, state: 'cancelled', startedAt: T0, endedAt: T0 + 50 },
+    ]);
+    const shown = screen(stream.chunks.join(''));
+    expect(shown[0]).toBe('miyabi-worktree: SIGINT received: stopping every task');
+    // Each task once, in its final state: no stale running rows left above or below.
+    expect(shown.filter((line) => line.includes('#1'))).toEqual([expect.stringContaining('#1 cancelled')]);
+    expect(shown.filter((line) => line.includes('#2'))).toEqual([expect.stringContaining('#2 cancelled')]);
+    expect(shown.some((line) => line.includes('running') && line.includes('#'))).toBe(false);
   });
 
   it('keeps ticking the elapsed time while a task is active', () => {

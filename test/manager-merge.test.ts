@@ -170,7 +170,7 @@ describe('mergeWorktree', () => {
     const w = await manager.createWorktree(1);
     commitIn(w.path, { 'x.txt': 'x\n' });
     const before = repoState(repo.path);
-    expect((await failure(manager.mergeWorktree(w.id, { into: 'nope' }))).code).toBe('NOT_FOUND');
+    expect((await failure(manager.mergeWorktree(w.id, { into: 'nope' }))).code).toBe('INVALID_ARGUMENT');
     expect((await failure(manager.mergeWorktree(w.id, { into: '--force' }))).code).toBe('INVALID_ARGUMENT');
     expect((await failure(manager.mergeWorktree(w.id, { into: 'feature/issue-1' }))).code).toBe(
       'INVALID_ARGUMENT',

@@ -19,6 +19,7 @@ import { silentLogger } from '../src/log.js';
 import type { CleanupReport } from '../src/manager/types.js';
 import { Registry } from '../src/state/registry.js';
 import { RepoLock } from '../src/state/repo-lock.js';
+import { eventually } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
@@ -349,6 +350,44 @@ describe('removeWorktree by two removers', () => {
 });
 
 describe('removeWorktree with repositories inside', () => {
+  it('takes a checkout killed midway for no work, and lists a path changed twice once', async () => {
+    const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}.txt`, `${i}\n`]));
+    const repo = createTempRepo({ files });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    // What a create killed inside `reset --hard` leaves: no index yet, some files written, some not.
+    const interrupt = async (issue: number) => {
+      const w = await manager.createWorktree(issue);
+      rmSync(join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'index'));
+      for (const name of ['f3.txt', 'f4.txt', 'f5.txt']) rmSync(join(w.path, name));
+      // Files being written when the kill came: empty, or cut short.
+      writeFileSync(join(w.path, 'f2.txt'), '');
+      writeFileSync(join(w.path, 'f1.txt'), '1');
+      return w;
+    };
+    const killed = await interrupt(1);
+    // Every file a staged deletion, those written also untracked: "changes", but no work.
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^D {2}f0\.txt$/m);
+    expect(git(killed.path, 'status', '--porcelain')).toMatch(/^\?\? f0\.txt$/m);
+    const plan = await manager.cleanupAll({ dryRun: true });
+    expect(plan.removed.map((r) => r.archived)).toEqual([null]);
+    expect(await manager.removeWorktree(killed.id)).toMatchObject({
+      archived: null,
+      branchDeleted: true,
+      worktreeRemoved: true,
+    });
+    expect(repo.git('for-each-ref', 'refs/miyabi/')).toBe('');
+
+    // Work beside an interrupted checkout is still work: a new file, and one that differs from HEAD.
+    const edited = await interrupt(2);
+    writeFileSync(join(edited.path, 'f0.txt'), 'changed\n');
+    writeFileSync(join(edited.path, 'new.txt'), 'new\n');
+    const kept = await manager.removeWorktree(edited.id);
+    const tracked = repo.git('ls-files').split('\n');
+    expect(kept.archived?.uncommittedPaths).toEqual([...tracked, 'new.txt'].sort());
+    expect(repo.git('show', `${kept.archived?.ref}:f0.txt`)).toBe('changed');
+    expect(repo.git('show', `${kept.archived?.ref}:new.txt`)).toBe('new');
+  });
+
   it('refuses to destroy work in a nested repository or a submodule, and deletes a clean clone', async () => {
     const sub = createTempRepo({ files: { 'lib.txt': 'lib\n' } });
     const repo = createTempRepo();
@@ -621,12 +660,13 @@ describe('cleanupAll', () => {
     const registry = new Registry(stateDir, silentLogger);
     let cleanup: Promise<unknown> | undefined;
     // Replays another process's create: its worktree exists, its record lands under the same lock.
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       const [record] = await registry.mutate((records) => records.filter((r) => r.id === w.id));
       await registry.mutate(() => []);
       cleanup = (await WorktreeManager.open({ repoPath: repo.path })).cleanupAll();
-      // Long enough for the cleanup to find the unrecorded worktree and queue for the lock.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the cleanup has found the unrecorded worktree and queued for the lock to adopt it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       if (record) await registry.mutate((records) => [...records, record]);
     });
     const report = await cleanup;
@@ -643,10 +683,12 @@ describe('cleanupAll', () => {
     const stateDir = join(repo.git('rev-parse', '--path-format=absolute', '--git-common-dir'), 'miyabi');
     let listing: Promise<unknown> | undefined;
     // Its folder is missing only while another process holds the lock (as midway through an operation).
-    await new RepoLock(stateDir).run(async () => {
+    const lock = new RepoLock(stateDir);
+    await lock.run(async () => {
       renameSync(w.path, `${w.path}.moved`);
       listing = (await WorktreeManager.open({ repoPath: repo.path })).listWorktrees();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Until the listing has seen the folder missing and queued for the lock to reconcile it.
+      expect(await eventually(() => lock.waiting > 0, 30_000, 5)).toBe(true);
       renameSync(`${w.path}.moved`, w.path);
     });
     expect(((await listing) as { id: string }[]).map((x) => x.id)).toEqual([w.id]);
@@ -725,6 +767,32 @@ describe('cleanupAll', () => {
     expect(existsSync(admin)).toBe(false);
     expect(existsSync(path)).toBe(false);
     expect(repo.git('worktree', 'list', '--porcelain')).not.toContain(name);
+  });
+
+  it('deletes the empty branch of an adopted orphan when this tool created it, keeps one that existed', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    repo.git('branch', 'userwork');
+    const empty = await manager.createWorktree(1);
+    const worked = await manager.createWorktree(2);
+    const tip = commitIn(worked.path, 'w.txt', 'w\n');
+    const reused = await manager.createWorktree(3, { branchName: 'userwork' });
+    // The lock says which branches `worktree add -b` created; a reused one's says nothing.
+    const locks = repo.git('worktree', 'list', '--porcelain');
+    expect(locks).toMatch(/^locked miyabi-worktree pid=\d+ host=\S+ branch=created$/m);
+    expect(locks.match(/ branch=created$/gm)).toHaveLength(2);
+    // The registry is lost: the three are orphans, adopted and removed by cleanup.
+    rmSync(join(repo.path, '.git', 'miyabi', 'registry.json'));
+    const plan = await manager.cleanupAll({ dryRun: true });
+    const report = await manager.cleanupAll();
+    for (const r of [plan, report]) {
+      expect(r.removed.map((x) => [x.id, x.branchDeleted]).sort()).toEqual(
+        [empty.id, worked.id, reused.id].map((id) => [id, id === empty.id]).sort(),
+      );
+    }
+    expect(repo.git('branch', '--list', empty.branchName)).toBe('');
+    expect(repo.git('rev-parse', worked.branchName)).toBe(tip);
+    expect(repo.git('branch', '--list', 'userwork')).toContain('userwork');
   });
 
   it('archives the work in worktrees whose registry was lost, unless their creator still runs', async () => {

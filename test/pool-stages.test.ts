@@ -1,9 +1,9 @@
 import { type EventEmitter, once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type TaskCompleteEvent, WorktreeManager, WorktreePool } from '../src/index.js';
-import { createTempRepo } from './helpers/temp-repo.js';
+import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 describe('pool stages, events and up-front validation', () => {
   it('refuses a task with a bad branchName before any task starts', async () => {
@@ -91,6 +91,23 @@ describe('pool stages, events and up-front validation', () => {
       ['task-complete', 'success', 6],
     ]);
     expect(() => pool.manager.on('nope' as never, () => {})).toThrow(/unknown event name "nope"/);
+  });
+
+  it('keeps only the newest logRetention batch log folders, and nothing else in the folder is touched', async () => {
+    const repo = createTempRepo();
+    const logDir = tempDir();
+    for (const [index, name] of ['batch-a1-0a', 'batch-a2-0b', 'batch-a3-0c'].entries()) {
+      mkdirSync(join(logDir, name));
+      const at = new Date(Date.now() - (10 - index) * 60_000);
+      utimesSync(join(logDir, name), at, at);
+    }
+    writeFileSync(join(logDir, 'notes.txt'), 'mine\n');
+    const pool = await WorktreePool.create({ repoPath: repo.path, logDir, logRetention: 2 });
+    const result = await pool.executeParallel([{ issueNumber: 8 }], async () => {});
+    expect(readdirSync(logDir).sort()).toEqual(['batch-a3-0c', result.batchId, 'notes.txt'].sort());
+    await expect(WorktreePool.create({ repoPath: repo.path, logRetention: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('says at once that a create waits for a slot, and for which worktrees', async () => {

@@ -127,6 +127,7 @@ describe('telemetry across processes', () => {
       failedExecutions: failures,
       followUpFailures: 0,
       mergeConflicts: 0,
+      conflictsResolved: 0,
       cleanups: executions,
       errors: failures,
       totalExecutionMs: executions * 10,

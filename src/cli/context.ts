@@ -21,6 +21,8 @@ export interface CommandContext {
   readonly signal: AbortSignal;
   /** The library's logger: pino JSON lines on stderr with `--log-json`, silent otherwise. */
   readonly logger: Logger;
+  /** Routes the interrupt notice through a live view while one is drawn (`undefined`: back to stderr). */
+  readonly routeNotices?: ((sink: ((line: string) => void) | undefined) => void) | undefined;
 }
 
 /** The global flags commander collected, checked. */

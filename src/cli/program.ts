@@ -18,14 +18,17 @@ Exit codes: 0 success, 1 a task or operation failed, 2 bad usage or input, 130 i
 `;
 
 const RUN_EXAMPLES = `
-Placeholders in <command> arguments: {issue} {branch} {path} {id}
-Environment of <command>: MIYABI_ISSUE_NUMBER MIYABI_BRANCH MIYABI_WORKTREE_PATH MIYABI_WORKTREE_ID MIYABI_BATCH_ID
+Placeholders in <command> arguments: {issue} {branch} {path} {id}; from GitHub also {title} {body} {url} {labels}
+Environment of <command>: MIYABI_ISSUE_NUMBER MIYABI_BRANCH MIYABI_WORKTREE_PATH MIYABI_WORKTREE_ID MIYABI_BATCH_ID;
+from GitHub also MIYABI_ISSUE_TITLE MIYABI_ISSUE_BODY (cut to 16 KiB) MIYABI_ISSUE_URL MIYABI_ISSUE_LABELS MIYABI_ISSUE_FILE (whole body)
+Token: GITHUB_TOKEN, GH_TOKEN, or \`gh auth token\`
 
 Examples:
   $ ${BIN} run --issues 1,2,3 -- npm test
   $ ${BIN} run --issues 5-8 --concurrency 4 --timeout 30m --merge -- claude -p "Resolve issue #{issue}"
   $ ${BIN} run --issues 12 --keep -- node scripts/agent.js --branch {branch}
   $ ${BIN} run --issues 1,2 --json -- make check > batch.json
+  $ ${BIN} run --github --label ready --pr -- claude -p "Fix #{issue}: {title}. Details in $MIYABI_ISSUE_FILE"
 
 Exit codes: 0 every task succeeded, 1 a task failed or timed out (or a merge/push failed),
 2 bad usage or input (nothing was started), 130 interrupted (everything stopped and cleaned up).
@@ -106,6 +109,18 @@ export function buildProgram(): CliProgram {
     .action(lazy('push'));
 
   program
+    .command('pr')
+    .description("push a worktree's branch and open (or update) its GitHub pull request")
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--github <owner/repo>', "the GitHub repository (default: the origin remote's)")
+    .option('--github-api-url <url>', 'GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)')
+    .option('--draft', 'open it as a draft')
+    .option('--reviewer <login>', 'ask this login to review (repeatable)', collect)
+    .option('--remote <name>', 'remote to push to', 'origin')
+    .option('--json', 'print { url, number, created } as JSON')
+    .action(lazy('pr'));
+
+  program
     .command('merge')
     .description("merge a worktree's branch without touching any checkout's branch")
     .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
@@ -115,6 +130,21 @@ export function buildProgram(): CliProgram {
     .option('-m, --message <text>', 'commit message of the merge or squash commit')
     .option('--json', 'print the MergeResult as JSON')
     .action(lazy('merge'));
+
+  program
+    .command('resolve')
+    .description(
+      "merge the target into a conflicted task's worktree; run a command there to resolve it, then merge back",
+    )
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .argument(
+      '[command...]',
+      'resolver command and arguments, after -- (no shell); {conflicts} and MIYABI_CONFLICTS list the paths',
+    )
+    .option('--into <branch>', "target branch (default: the worktree's base branch)")
+    .option('--timeout <duration>', 'time limit of the resolver command (default: 30m)')
+    .option('--json', 'print { path, conflicts } (or the MergeResult once merged) as JSON')
+    .action(lazy('resolve'));
 
   program
     .command('cleanup')
@@ -127,7 +157,12 @@ export function buildProgram(): CliProgram {
     .command('run')
     .description('run a command in one worktree per issue, in parallel')
     .argument('<command...>', 'command and arguments, after -- (no shell)')
-    .requiredOption('--issues <list>', 'issue numbers and ranges, e.g. 1,2,5-8')
+    .option('--issues <list>', 'issue numbers and ranges, e.g. 1,2,5-8')
+    .option('--github [owner/repo]', "take the issues from GitHub (default: the origin remote's owner/repo)")
+    .option('--label <name>', 'GitHub issues with this label (repeatable: all of them)', collect)
+    .option('--milestone <title|number>', 'GitHub issues in this milestone')
+    .option('--query <search>', 'GitHub issues a search finds, e.g. "no:assignee label:bug"')
+    .option('--dry-run', 'list the issues the batch would take, with titles, and start nothing')
     .option('--concurrency <n>', 'tasks at once (default: config maxConcurrency, else 3)')
     .option(
       '--timeout <duration>',
@@ -151,9 +186,25 @@ export function buildProgram(): CliProgram {
     )
     .option('--merge', "merge each successful task's branch back (safely) before cleanup")
     .option('--into <branch>', 'target of --merge (default: the base branch)')
+    .option(
+      '--on-conflict <what>',
+      'with --merge, a conflicted task: keep its worktree (default), agent (rerun the command to resolve it), remove',
+    )
+    .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push', 'origin')
+    .option(
+      '--pr',
+      "open (or update) a pull request for each successful task's pushed branch (implies --push)",
+    )
+    .option('--draft', 'open the pull requests as drafts')
+    .option('--reviewer <login>', 'ask this login to review each pull request (repeatable)', collect)
+    .option('--github-api-url <url>', 'GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)')
     .option('--base <branch>', 'branch the worktrees start from')
+    .option(
+      '--continue-branches',
+      'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
+    )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
@@ -181,6 +232,11 @@ export function buildProgram(): CliProgram {
       }
     },
   };
+}
+
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** The action of a command: loads its module (and the runtime) only when it is invoked. */

@@ -16,9 +16,14 @@ export async function resolveWorktree(manager: WorktreeManager, text: string): P
   const [only] = matches;
   if (only && matches.length === 1) return only;
   if (matches.length === 0) {
+    // A removed worktree whose work was archived is what the user most likely means.
+    const archived = (await manager.listArchives()).filter((archive) => archive.issueNumber === issue);
+    const newest = archived.at(-1);
     throw new MiyabiError('NOT_FOUND', `no worktree for issue ${issue}`, {
-      hint: `List worktrees with '${BIN} list'; create one with '${BIN} create ${issue}'.`,
-      details: { issueNumber: issue },
+      hint: newest
+        ? `Its work was archived when its worktree was removed: bring it back with '${BIN} restore ${newest.id}'.`
+        : `List worktrees with '${BIN} list'; create one with '${BIN} create ${issue}'.`,
+      details: { issueNumber: issue, archives: archived.map((archive) => archive.id) },
     });
   }
   throw new MiyabiError(

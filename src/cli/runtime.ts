@@ -30,6 +30,7 @@ export async function executeCommand(name: CommandName, invocation: Invocation):
       globals,
       io,
       signal: interrupt.signal,
+      routeNotices: (sink) => interrupt.routeNotices(sink),
       logger: await createCliLogger(globals),
     };
     const { default: handler } = await COMMANDS[name]();

@@ -13,6 +13,8 @@ export interface InterruptHandler {
   readonly received: NodeJS.Signals | undefined;
   /** Stops listening (the command is over). */
   dispose(): void;
+  /** Sends the first signal's notice through `sink` (a live view), or back to stderr with `undefined`. */
+  routeNotices(sink: ((line: string) => void) | undefined): void;
 }
 
 export interface InterruptHandlerOptions {
@@ -34,12 +36,13 @@ export function installInterruptHandler(options: InterruptHandlerOptions): Inter
   let received: NodeJS.Signals | undefined;
   // Set by the second signal: later ones change nothing while protected git runs finish.
   let forcing = false;
+  // Where notices go: stderr, or through the live view while one is drawn (see `routeNotices`).
+  let notify = (line: string) => writeLine(options.stderr, line);
   const onSignal = (name: NodeJS.Signals) => {
     if (received === undefined) {
       received = name;
-      writeLine(
-        options.stderr,
-        `\n${BIN}: ${name} received: stopping every task and cleaning up (press Ctrl-C again to force exit)`,
+      notify(
+        `${BIN}: ${name} received: stopping every task and cleaning up (press Ctrl-C again to force exit)`,
       );
       controller.abort(new Error(`interrupted by ${name}`));
       return;
@@ -73,6 +76,9 @@ export function installInterruptHandler(options: InterruptHandlerOptions): Inter
     signal: controller.signal,
     get received() {
       return received;
+    },
+    routeNotices(sink) {
+      notify = sink ?? ((line: string) => writeLine(options.stderr, line));
     },
     dispose() {
       for (const name of SIGNALS) process.off(name, onSignal);

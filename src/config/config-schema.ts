@@ -176,6 +176,12 @@ const configSchema = z.strictObject(
         { error: 'expected an array like [{ "path": "node_modules", "mode": "clone" }]' },
       )
       .optional(),
+    logRetention: z
+      .number({ error: positiveInt })
+      .int({ error: positiveInt })
+      .positive({ error: positiveInt })
+      .max(10_000, { error: 'expected at most 10000' })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

@@ -8,6 +8,8 @@ export const MAX_CONCURRENCY = 64;
 export const DEFAULT_BRANCH_PATTERN = 'feature/issue-{issue}';
 /** Time budget of all `setup` commands of one worktree together: 10 minutes. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 600_000;
+/** Batch log folders kept when the configuration does not say. */
+export const DEFAULT_LOG_RETENTION = 50;
 
 /**
  * The repository's configuration (`miyabi-worktree.config.json`, or the `"miyabi-worktree"` key of
@@ -43,6 +45,8 @@ export interface MiyabiConfig {
   readonly ports?: PortsConfig | undefined;
   /** Folders of the main checkout given to each new worktree before `setup`. @default [] */
   readonly share: readonly ShareEntry[];
+  /** Batch log folders kept under the log folder; older ones are deleted when a batch starts. @default 50 */
+  readonly logRetention?: number | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

@@ -57,7 +57,8 @@ export function parseStatusV2(output: string): WorktreeState {
       }
     }
   }
-  return { head, branch, uncommittedPaths: paths.sort(), nestedRepositories };
+  // A path can appear twice (a staged deletion, and untracked again): every summary lists it once.
+  return { head, branch, uncommittedPaths: [...new Set(paths)].sort(), nestedRepositories };
 }
 
 /** Paths with uncommitted changes (tracked or untracked, not ignored). */

@@ -66,9 +66,23 @@ export async function readIndexEntryCount(worktreePath: string): Promise<number 
 /** Prefix of the `git worktree lock` reason this tool writes, so others' pruning leaves ours alone. */
 export const OWN_LOCK_PREFIX = 'miyabi-worktree';
 
-/** The reason our worktrees are locked with: who owns them (`git worktree list` shows it). */
-export function ownLockReason(owner: { readonly pid: number; readonly host: string }): string {
-  return `${OWN_LOCK_PREFIX} pid=${owner.pid} host=${owner.host}`;
+/**
+ * The reason our worktrees are locked with: who owns them (`git worktree list` shows it), and
+ * whether `worktree add -b` created the branch, so that a worktree whose record was lost can still
+ * tell a branch of ours (deleted when it holds nothing) from one the user had before (kept).
+ */
+export function ownLockReason(
+  owner: { readonly pid: number; readonly host: string },
+  options: { createdBranch?: boolean } = {},
+): string {
+  return `${OWN_LOCK_PREFIX} pid=${owner.pid} host=${owner.host}${options.createdBranch ? CREATED_BRANCH : ''}`;
+}
+
+const CREATED_BRANCH = ' branch=created';
+
+/** True for one of our locks taken by a `worktree add -b` that created the branch. */
+export function ownLockCreatedBranch(reason: string | undefined): boolean {
+  return ownLockOwner(reason) !== undefined && (reason ?? '').endsWith(CREATED_BRANCH);
 }
 
 /** True for a lock this tool took (not one a user or another tool set). */
@@ -78,6 +92,6 @@ export function isOwnLock(reason: string | undefined): boolean {
 
 /** The process named by one of our locks (see {@link ownLockReason}); undefined for any other lock. */
 export function ownLockOwner(reason: string | undefined): { pid: number; host: string } | undefined {
-  const match = /^miyabi-worktree pid=(\d+) host=(\S+)$/.exec(reason ?? '');
+  const match = /^miyabi-worktree pid=(\d+) host=(\S+)(?: branch=created)?$/.exec(reason ?? '');
   return match?.[1] && match[2] ? { pid: Number(match[1]), host: match[2] } : undefined;
 }

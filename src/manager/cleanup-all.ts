@@ -2,7 +2,7 @@ import { readdir, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import { ownLockOwner } from '../git/worktree-admin.js';
+import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
@@ -13,13 +13,13 @@ import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
-
-const OUR_FOLDER = /^issue-\d+-[0-9a-f]{8}$/;
+import { issueOfWorktreeId, WORKTREE_ID_FORMAT } from './worktree-id.js';
 
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
  * ones and reclaims what a crashed process left in our folder (an unrecorded worktree is archived
- * and removed like the others, its branch kept). Worktrees of live processes that are still
+ * and removed like the others; its branch is kept unless this tool created it and it holds
+ * nothing of its own). Worktrees of live processes that are still
  * `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
  */
 export async function cleanupAll(
@@ -73,7 +73,7 @@ export async function cleanupAll(
     (entry) =>
       !entry.isMain &&
       entry.path.startsWith(`${ctx.worktreeDir}/`) &&
-      OUR_FOLDER.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      WORKTREE_ID_FORMAT.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
       !known.has(entry.path),
   );
   for (const entry of orphans) {
@@ -93,9 +93,14 @@ export async function cleanupAll(
     }
     try {
       const result = dryRun
-        ? await planRemoval(ctx, adopted, { deleteBranch: false })
-        : await removeWorktree(ctx, adopted.id, { deleteBranch: false });
-      removed.push(result.branchDeleted ? result : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT });
+        ? await planRemoval(ctx, adopted, { deleteBranch: !adopted.reusedBranch })
+        : await removeWorktree(ctx, adopted.id, { deleteBranch: !adopted.reusedBranch });
+      // A branch our lock says `worktree add -b` created goes when it holds nothing, as any of ours.
+      removed.push(
+        result.branchDeleted || !adopted.reusedBranch
+          ? result
+          : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT },
+      );
     } catch (error) {
       fail(adopted, error);
     }
@@ -143,7 +148,7 @@ async function reclaimInterruptedAdd(ctx: ManagerContext, path: string): Promise
 
 /**
  * Takes an unrecorded worktree of our folder into the registry (status `failed`, branch treated as
- * not ours), so that removing it archives its work like any other. Returns the record; 'recorded'
+ * not ours unless our lock says `worktree add -b` created it), so that removing it archives its work like any other. Returns the record; 'recorded'
  * when a create in flight elsewhere recorded it meanwhile (it records under the same lock as its
  * `worktree add`, so the registry is read again once the lock is ours); or why it is left alone.
  */
@@ -165,12 +170,13 @@ async function adoptOrphan(
     const now = new Date().toISOString();
     const record: WorktreeInfo = {
       id,
-      issueNumber: Number(/^issue-(\d+)-/.exec(id)?.[1]),
+      issueNumber: issueOfWorktreeId(id) ?? 0,
       path: entry.path,
       branchName: entry.branch.slice('refs/heads/'.length),
       baseBranch: ctx.defaultBase.name,
       baseCommit: ctx.defaultBase.commit,
-      reusedBranch: true,
+      // Ours only when our lock says `worktree add -b` created it; else it may be the user's.
+      reusedBranch: !ownLockCreatedBranch(entry.locked),
       createdAt: now,
       worktreeDir: ctx.worktreeDir,
       status: 'failed',
@@ -188,7 +194,7 @@ async function adoptOrphan(
 async function removeEmptyStrays(ctx: ManagerContext): Promise<void> {
   const names = await readdir(ctx.worktreeDir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!OUR_FOLDER.test(name)) continue;
+    if (!WORKTREE_ID_FORMAT.test(name)) continue;
     const path = join(ctx.worktreeDir, name);
     const inside = await readdir(path).catch(() => null);
     if (inside && inside.length === 0) await rmdir(path).catch(() => {});

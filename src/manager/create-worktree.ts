@@ -4,7 +4,9 @@ import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
+import { writeArchive } from '../git/work-snapshot.js';
 import { ownLockReason } from '../git/worktree-admin.js';
+import { listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
@@ -13,7 +15,7 @@ import { type ManagerContext, releaseSlot } from './context.js';
 import { allocatePorts } from './port-blocks.js';
 import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CreateWorktreeOptions, WorktreeInfo } from './types.js';
+import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
 import { newSlotName, newWorktreeId } from './worktree-id.js';
 
@@ -81,7 +83,22 @@ export async function createWorktree(
     signal?.throwIfAborted();
     if (options.reuse) {
       const keepPaths = options.keepPaths ?? ctx.config.config.keepPaths;
-      const claimed = await claimIdleWorktree(ctx, { id, issueNumber, branchName, base, keepPaths, signal });
+      const claimed = await claimIdleWorktree(ctx, {
+        id,
+        issueNumber,
+        branchName,
+        base,
+        keepPaths,
+        signal,
+        // The same policy as a fresh create for a branch an earlier run left (under the lock).
+        inspectExistingBranch: () =>
+          inspectExistingBranch(ctx, {
+            issueNumber,
+            branchName,
+            base,
+            restartStale: options.existingBranch === 'restart',
+          }),
+      });
       if (claimed) {
         ctx.heldSlots.set(id, release);
         ctx.telemetry.record({
@@ -95,7 +112,15 @@ export async function createWorktree(
     }
     let info: WorktreeInfo;
     ({ info, registered } = await ctx.lock.run(() =>
-      addWorktree(ctx, { id, path, issueNumber, branchName, base, ...(slot ? { slot } : {}) }),
+      addWorktree(ctx, {
+        id,
+        path,
+        issueNumber,
+        branchName,
+        base,
+        restartStale: options.existingBranch === 'restart',
+        ...(slot ? { slot } : {}),
+      }),
     ));
     // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
     // Tagged like a task's processes: if this process dies, removal finds and stops the checkout.
@@ -147,6 +172,8 @@ interface AddPlan {
   readonly base: BaseRef;
   /** Set for a reusable worktree: its folder name. */
   readonly slot?: string;
+  /** Archive an existing branch's own commits and start it from the base. */
+  readonly restartStale: boolean;
 }
 
 /** The serialised metadata step; runs under the repository lock. */
@@ -163,13 +190,17 @@ async function addWorktree(
   };
   // Try a new branch first (the common case: one git call); an existing branch is then reused.
   let reusedBranch = false;
+  let staleBranch: StaleBranch | undefined;
   const owner = currentOwner();
   // Locked with our pid from birth, so that `git worktree prune` by anyone leaves it alone.
-  const add = ['worktree', 'add', '--no-checkout', '--quiet', '--lock', '--reason', ownLockReason(owner)];
+  const add = (createdBranch: boolean) => [
+    ...['worktree', 'add', '--no-checkout', '--quiet', '--lock'],
+    ...['--reason', ownLockReason(owner, { createdBranch })],
+  ];
   for (let attempt = 1; ; attempt++) {
     const args = reusedBranch
-      ? [...add, plan.path, plan.branchName]
-      : [...add, '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
+      ? [...add(false), plan.path, plan.branchName]
+      : [...add(true), '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
     try {
       await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1', [WORKTREE_ID_VAR]: plan.id } });
       break;
@@ -177,6 +208,7 @@ async function addWorktree(
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {
         // Nothing was created: git refuses -b before it touches anything.
         reusedBranch = true;
+        staleBranch = await inspectExistingBranch(ctx, plan);
         continue;
       }
       await undo(!reusedBranch);
@@ -208,6 +240,7 @@ async function addWorktree(
     baseBranch: plan.base.name,
     baseCommit: plan.base.commit,
     reusedBranch,
+    ...(staleBranch ? { staleBranch } : {}),
     createdAt: now,
     worktreeDir: ctx.worktreeDir,
     ...(plan.slot ? { slot: plan.slot } : {}),
@@ -229,6 +262,46 @@ async function addWorktree(
     throw error;
   }
   return { info, registered: { createdBranch: !reusedBranch } };
+}
+
+/**
+ * An existing branch's commits that the base lacks; with `restartStale`, its tip is archived (a
+ * restorable archive of a new id) and the branch moved to the base by compare-and-swap, all under
+ * the repository lock this runs in. A branch checked out elsewhere is left alone (git refuses it next).
+ */
+async function inspectExistingBranch(
+  ctx: ManagerContext,
+  plan: Pick<AddPlan, 'issueNumber' | 'branchName' | 'base' | 'restartStale'>,
+): Promise<StaleBranch | undefined> {
+  const { root } = ctx.repo;
+  const ref = `refs/heads/${plan.branchName}`;
+  const tip = (await runGit(['rev-parse', '--verify', `${ref}^{commit}`], { cwd: root })).stdout.trim();
+  const counted = await runGit(['rev-list', '--count', tip, '--not', plan.base.commit], { cwd: root });
+  const unmergedCommits = Number(counted.stdout.trim());
+  if (unmergedCommits === 0) return undefined;
+  if (!plan.restartStale) return { unmergedCommits };
+  const inUse = (await listGitWorktrees(root)).some((entry) => entry.branch === ref);
+  if (inUse) return { unmergedCommits };
+  const archive = await writeArchive(root, `${tip}^{tree}`, {
+    id: newWorktreeId(plan.issueNumber),
+    issueNumber: plan.issueNumber,
+    branchName: plan.branchName,
+    baseBranch: plan.base.name,
+    head: tip,
+    uncommittedPaths: [],
+    unmergedCommits,
+    archivedAt: new Date().toISOString(),
+  });
+  await runGit(['update-ref', '-m', 'miyabi-worktree: restart stale branch', ref, plan.base.commit, tip], {
+    cwd: root,
+  });
+  safeLog(
+    ctx.logger,
+    'info',
+    { branch: plan.branchName, unmergedCommits, archiveRef: archive.ref },
+    'existing branch archived and restarted from the base',
+  );
+  return { unmergedCommits, archiveRef: archive.ref };
 }
 
 function isBranchInUse(error: unknown): boolean {

@@ -13,6 +13,7 @@ import type {
   WorktreeInfo,
 } from './types.js';
 import { assertWorktreeId } from './validate.js';
+import { assertLocalBranch } from './verify-targets.js';
 
 export async function liveRecord(ctx: ManagerContext, id: string): Promise<WorktreeInfo> {
   assertWorktreeId(id);
@@ -30,7 +31,11 @@ export async function mergeWorktree(
 ): Promise<MergeResult> {
   const record = await liveRecord(ctx, id);
   const into = options.into ?? record.baseBranch;
-  if (options.into !== undefined) await assertValidBranchName(options.into, 'into', ctx.repo.root);
+  if (options.into !== undefined) {
+    await assertValidBranchName(options.into, 'into', ctx.repo.root);
+    // A target that is no local branch is the caller's input, refused like the pool's merge.into.
+    await assertLocalBranch(ctx.repo.root, options.into, 'into', options.signal);
+  }
   if (into === record.branchName) {
     throw new MiyabiError('INVALID_ARGUMENT', `cannot merge worktree ${id} into its own branch '${into}'`, {
       hint: 'Pass into: the branch that should receive the work, e.g. main.',

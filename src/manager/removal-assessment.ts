@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isInterruptedCheckout } from '../git/interrupted-checkout.js';
 import { unarchivableRepositories } from '../git/nested-repositories.js';
 import { runGit } from '../git/run-git.js';
 import { countUnmergedCommits, readWorktreeState, snapshotWorktree } from '../git/work-snapshot.js';
@@ -56,7 +57,12 @@ export async function assess(
 ): Promise<Assessment> {
   const folderExists = existsSync(record.path);
   // One `git status` gives HEAD, branch and the dirty paths.
-  const state = folderExists ? await readWorktreeState(record.path, options.signal) : undefined;
+  const read = folderExists ? await readWorktreeState(record.path, options.signal) : undefined;
+  // A checkout killed midway lists every file as changed, yet holds nothing but part of HEAD.
+  const state =
+    read && (await isInterruptedCheckout(record.path, read, options.signal))
+      ? { ...read, uncommittedPaths: [], nestedRepositories: [] }
+      : read;
   const onBranch = state?.branch === record.branchName;
   const branchTip = state?.head && onBranch ? state.head : await readBranchTip(ctx, record.branchName);
   // The base commit too: the base branch may be gone, or have been a remote one.

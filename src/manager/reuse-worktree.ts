@@ -15,7 +15,7 @@ import { settleBranch } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
 import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
 import { removeWorktree } from './remove-worktree.js';
-import type { IdleResult, IdleWorktreeOptions, RemovalClaim, WorktreeInfo } from './types.js';
+import type { IdleResult, IdleWorktreeOptions, RemovalClaim, StaleBranch, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
 
 /**
@@ -161,6 +161,8 @@ export interface ClaimPlan {
   readonly base: BaseRef;
   readonly keepPaths: readonly string[];
   readonly signal: AbortSignal | undefined;
+  /** Applies the create's policy to an existing branch (restart a stale one, or keep it); under the lock. */
+  readonly inspectExistingBranch: () => Promise<StaleBranch | undefined>;
 }
 
 /**
@@ -217,14 +219,18 @@ export async function claimIdleWorktree(
     };
     const claimed = await ctx.lock.run(async () => {
       // Ports stay with the folder across tasks; one made before `ports` was configured gets a block now.
-      const ports = info.ports ?? (await allocatePorts(ctx, await ctx.registry.read()));
-      let taken: WorktreeInfo | undefined;
-      await ctx.registry.mutate((records) =>
-        records.map((r) => {
-          if (r.id !== candidate.id || !isClaimable(r)) return r;
-          taken = ports ? { ...info, ports } : info;
-          return taken;
-        }),
+      const records = await ctx.registry.read();
+      const current = records.find((r) => r.id === candidate.id);
+      if (!current || !isClaimable(current)) return undefined;
+      const ports = info.ports ?? (await allocatePorts(ctx, records));
+      const staleBranch = branchExists ? await plan.inspectExistingBranch() : undefined;
+      const taken: WorktreeInfo = {
+        ...info,
+        ...(ports ? { ports } : {}),
+        ...(staleBranch ? { staleBranch } : {}),
+      };
+      await ctx.registry.mutate((all) =>
+        all.map((r) => (r.id === candidate.id && isClaimable(r) ? taken : r)),
       );
       return taken;
     });

@@ -25,6 +25,11 @@ export interface WorktreeInfo {
   readonly baseCommit: string;
   /** True when an existing branch was checked out instead of a new one created. */
   readonly reusedBranch: boolean;
+  /**
+   * Set when the branch existed with commits not in the base (left by an earlier run): how many,
+   * and, when it was restarted from the base (`existingBranch: 'restart'`), where its tip was archived.
+   */
+  readonly staleBranch?: StaleBranch;
   /** ISO 8601. */
   readonly createdAt: string;
   readonly status: WorktreeStatus;
@@ -94,7 +99,20 @@ export interface OpenOptions extends ManagerOptions {
   readonly repoPath: string;
 }
 
+/** A branch that existed, with work of its own, when a worktree was created on it. */
+export interface StaleBranch {
+  /** Commits on it that the base did not contain. */
+  readonly unmergedCommits: number;
+  /** `refs/miyabi/archive/<id>` holding its old tip, when it was restarted from the base. */
+  readonly archiveRef?: string;
+}
+
 export interface CreateWorktreeOptions {
+  /**
+   * A branch that already exists with commits not in the base: `reuse` builds on it, `restart`
+   * archives its tip (restorable like any archive) and starts it fresh from the base. @default 'reuse'
+   */
+  readonly existingBranch?: 'reuse' | 'restart';
   readonly baseBranch?: string;
   readonly branchName?: string;
   /** Aborts the wait for a slot or the creation itself; nothing is left behind. */

@@ -27,6 +27,12 @@ import { listWorktrees } from './list-worktrees.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
 import { removeWorktree } from './remove-worktree.js';
+import {
+  type ConflictCheckout,
+  type ConflictOptions,
+  mergeTargetIntoWorktree,
+  verifyResolution,
+} from './resolve-conflicts.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import type {
@@ -329,6 +335,24 @@ export class WorktreeManager {
    */
   prepareWorktree(id: string, options?: PrepareWorktreeOptions): Promise<PrepareResult> {
     return prepareWorktreeOf(this.#ctx, id, options);
+  }
+
+  /**
+   * Merges the target branch (default: the base) into the worktree's own branch, in the worktree, so
+   * a conflict can be resolved there, never in your checkout: `already-merged`, `clean` (committed),
+   * or `conflicted` (the merge is left in progress; `conflicts` lists the paths, `conflictsFile` has
+   * them one per line). Then resolve, commit, {@link verifyResolution} and `mergeWorktree` again.
+   */
+  mergeTargetIntoWorktree(id: string, options?: ConflictOptions): Promise<ConflictCheckout> {
+    return mergeTargetIntoWorktree(this.#ctx, id, options);
+  }
+
+  /** `CONFLICT_UNRESOLVED` unless the merge is committed and no markers remain in `conflicts`. */
+  verifyResolution(
+    id: string,
+    options: { conflicts: readonly string[]; signal?: AbortSignal },
+  ): Promise<void> {
+    return verifyResolution(this.#ctx, id, options);
   }
 
   /** Paths with uncommitted changes in the worktree (tracked and untracked, not ignored), sorted. */

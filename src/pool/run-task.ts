@@ -1,6 +1,10 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
+import { branchSummary } from '../git/branch-summary.js';
+import type { GitHubClient } from '../github/client.js';
+import { prBody } from '../github/pr-body.js';
+import { openOrUpdatePullRequest, type PullRequestResult } from '../github/pull-request.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
 import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
@@ -9,8 +13,11 @@ import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.j
 import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type {
+  ConflictPolicy,
   PoolMergeOptions,
+  PoolPullRequestOptions,
   PoolPushOptions,
+  ResolveAttempt,
   TaskError,
   TaskExecutor,
   TaskResult,
@@ -43,6 +50,12 @@ export interface TaskRun {
   readonly push: PoolPushOptions | undefined;
   /** With the pool's `reuse`: take an idle worktree and hand it back idle. */
   readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
+  readonly onConflict: ConflictPolicy;
+  readonly existingBranches: 'restart' | 'continue';
+  /** The pull request to open after the push, with the client made when the batch was checked. */
+  readonly pullRequest:
+    | { readonly options: PoolPullRequestOptions; readonly client: GitHubClient }
+    | undefined;
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
@@ -63,7 +76,9 @@ interface Progress {
   prepare?: PrepareResult;
   merge?: MergeResult;
   push?: PushResult;
+  pr?: PullRequestResult;
   uncommitted?: readonly string[];
+  resolveAttempts?: ResolveAttempt[];
 }
 
 /**
@@ -99,6 +114,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       worktree = await manager.createWorktree(task.issueNumber, {
         signal,
         batchId,
+        existingBranch: run.existingBranches === 'restart' ? 'restart' : 'reuse',
         ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
         ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
         ...(run.reuse ? { reuse: true, keepPaths: run.reuse.keepPaths } : {}),
@@ -111,7 +127,8 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     }
     run.onWorktree(worktree, 'active');
     span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
-    const env = worktreeEnvironment(worktree, batchId);
+    // MIYABI_CONFLICTS is empty in a task's normal run; a resolver gets the file of paths.
+    const env = { ...worktreeEnvironment(worktree, batchId), MIYABI_CONFLICTS: '' };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
     timer = setTimeout(
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
@@ -136,8 +153,16 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success') {
       outcome = await execute(run, worktree, progress, { signal, env, span });
     }
-    if (progress.status === 'success' && run.merge) await merge(run, worktree, progress, signal);
+    if (progress.status === 'success' && run.merge) {
+      await merge(run, worktree, progress, signal);
+      if (isConflict(progress) && typeof run.onConflict === 'object') {
+        await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });
+      }
+    }
     if (progress.status === 'success' && run.push) await push(run, worktree, progress, signal);
+    if (progress.status === 'success' && run.pullRequest) {
+      await pullRequest(run, worktree, progress, signal, elapsed());
+    }
     clearTimeout(timer);
 
     const marked = await manager
@@ -147,7 +172,10 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         return undefined;
       });
     if (marked) run.onWorktree(marked, marked.status);
-    if (!run.autoCleanup || !marked) return finish(run, progress, worktree, elapsed());
+    // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
+    const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
+    const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
+    if (!run.autoCleanup || !marked || keepConflict) return finish(run, progress, worktree, elapsed());
     // An executor that ignored its signal may still be writing there: never delete under it.
     if (outcome?.kind === 'abandoned') {
       const message = `${progress.error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
@@ -209,7 +237,9 @@ async function execute(
   const execStarted = performance.now();
   manager.recordEvent({ type: 'execute-start', ...eventBase });
   const executeSpan = context.span.child('execute');
-  const outcome = await settleExecutor(run, worktree, progress, context);
+  const outcome = await settleExecutor(run.executor, run, worktree, context, (output) => {
+    progress.output = output;
+  });
   const classified = classify(outcome, context.signal);
   executeSpan.end(classified.error ? new Error(classified.error.message) : undefined);
   if (classified.output !== undefined) progress.output = classified.output;
@@ -271,6 +301,87 @@ async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Progress, s
   }
 }
 
+function isConflict(progress: Progress): boolean {
+  return (
+    progress.stage === 'merge' &&
+    (progress.error?.code === 'MERGE_CONFLICT' || progress.error?.code === 'CONFLICT_UNRESOLVED')
+  );
+}
+
+/**
+ * Hands a merge conflict back: merges the target into the task's branch in its worktree, runs the
+ * resolver there with the conflicting paths, checks the resolution is committed and marker-free,
+ * and merges again — up to `attempts` times. Each attempt is recorded on the result.
+ */
+async function resolveConflict(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    policy: Exclude<ConflictPolicy, 'keep' | 'remove'>;
+  },
+): Promise<void> {
+  const { signal, policy } = context;
+  const attempts: ResolveAttempt[] = [];
+  progress.resolveAttempts = attempts;
+  // Paths that conflicted so far: a resolver may have committed markers that a later merge calls clean.
+  const seen = new Set<string>();
+  for (let attempt = 1; attempt <= (policy.attempts ?? 1) && !signal.aborted; attempt++) {
+    const started = performance.now();
+    let conflicts: readonly string[] = [];
+    try {
+      const checkout = await run.manager.mergeTargetIntoWorktree(worktree.id, {
+        ...(run.merge?.into !== undefined ? { into: run.merge.into } : {}),
+        signal,
+      });
+      conflicts = checkout.conflicts;
+      if (checkout.status === 'conflicted') {
+        const outcome = await settleExecutor(
+          policy.resolve,
+          run,
+          worktree,
+          { signal, env: { ...context.env, MIYABI_CONFLICTS: checkout.conflictsFile }, conflicts },
+          () => {},
+        );
+        if (outcome.kind === 'error') throw outcome.error;
+        if (outcome.kind === 'abandoned' || signal.aborted)
+          throw signal.reason ?? new Error('resolver abandoned');
+      }
+      for (const path of conflicts) seen.add(path);
+      await run.manager.verifyResolution(worktree.id, { conflicts: [...seen], signal });
+    } catch (error) {
+      fail(progress, 'merge', error, signal);
+      attempts.push(attemptOf(attempt, conflicts, started, progress.error));
+      continue;
+    }
+    progress.status = 'success';
+    progress.stage = undefined;
+    progress.error = undefined;
+    await merge(run, worktree, progress, signal);
+    attempts.push(
+      attemptOf(attempt, conflicts, started, progress.status === 'success' ? undefined : progress.error),
+    );
+    if (progress.status === 'success') return;
+  }
+}
+
+function attemptOf(
+  attempt: number,
+  conflicts: readonly string[],
+  started: number,
+  error: TaskError | undefined,
+): ResolveAttempt {
+  return {
+    attempt,
+    conflicts,
+    outcome: error ? 'failed' : 'resolved',
+    durationMs: Math.round(performance.now() - started),
+    ...(error ? { error } : {}),
+  };
+}
+
 async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
   try {
     progress.push = await run.manager.pushWorktree(worktree.id, {
@@ -281,6 +392,72 @@ async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, si
   } catch (error) {
     fail(progress, 'push', error, signal);
   }
+}
+
+/**
+ * Opens or updates the pull request of the pushed branch against the worktree's base branch: title
+ * from the issue, body with `Closes #N`, the branch's commits and files, and the run's last lines.
+ */
+async function pullRequest(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  signal: AbortSignal,
+  durationMs: number,
+) {
+  const { options, client } = run.pullRequest!;
+  const { task } = run;
+  try {
+    // The summary only decorates the body: a git hiccup here must not fail the task.
+    const summary = await branchSummary({
+      cwd: worktree.path,
+      base: worktree.baseBranch,
+      head: worktree.branchName,
+      signal,
+    }).catch(() => undefined);
+    const title = task.context?.title || task.description || `Issue #${task.issueNumber}`;
+    progress.pr = await openOrUpdatePullRequest({
+      client,
+      repo: options.repo,
+      head: worktree.branchName,
+      base: shortBranch(worktree.baseBranch),
+      title,
+      body: prBody({
+        issueNumber: task.issueNumber,
+        issueUrl: task.context?.url,
+        issueTitle: task.context?.title,
+        ...(summary ?? {}),
+        durationMs,
+        lastLines: outputLastLines(progress.output),
+      }),
+      ...(options.draft !== undefined ? { draft: options.draft } : {}),
+      ...(options.reviewers ? { reviewers: options.reviewers } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      signal,
+    });
+  } catch (error) {
+    // The pull request exists even when its reviewers or labels failed: the result still names it.
+    const details = isMiyabiError(error) ? error.details : undefined;
+    if (details && typeof details.url === 'string' && typeof details.number === 'number') {
+      progress.pr = { url: details.url, number: details.number, created: details.created === true };
+    }
+    fail(progress, 'pr', error, signal);
+  }
+}
+
+/** The branch a base ref names on the remote: `origin/main` and `refs/heads/main` → `main`. */
+function shortBranch(base: string): string {
+  return base
+    .replace(/^refs\/heads\//, '')
+    .replace(/^refs\/remotes\/[^/]+\//, '')
+    .replace(/^origin\//, '');
+}
+
+/** `output.lastLines` when the executor's output has them (the CLI's does). */
+function outputLastLines(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null || !('lastLines' in output)) return undefined;
+  const lines = output.lastLines;
+  return typeof lines === 'string' ? lines : Array.isArray(lines) ? lines.map(String).join('\n') : undefined;
 }
 
 /** Marks the task ended at `stage`: timed out or cancelled if its signal says so, else failed. */
@@ -325,10 +502,13 @@ function finish(
     ...(worktree
       ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile }
       : {}),
+    ...(worktree?.staleBranch ? { staleBranch: worktree.staleBranch } : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),
+    ...(progress.pr ? { pr: progress.pr } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
+    ...(progress.resolveAttempts ? { resolveAttempts: progress.resolveAttempts } : {}),
     cleanedUp: removal?.cleanedUp ?? false,
     ...(run.reuse && worktree ? { reusedWorktree: (worktree.reuses ?? 0) > 0 } : {}),
     ...(removal?.keptIdle ? { keptIdle: true } : {}),
@@ -354,6 +534,9 @@ function finish(
       status: result.status,
       ...(result.stage !== undefined ? { stage: result.stage } : {}),
       ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
+      ...(progress.resolveAttempts?.length
+        ? { conflict: result.status === 'success' ? ('resolved' as const) : ('unresolved' as const) }
+        : {}),
     });
   }
   return result;
@@ -370,15 +553,20 @@ async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> 
 
 /** Runs the executor; once the signal aborts it gets `abortGraceMs` to settle, then it is abandoned. */
 async function settleExecutor(
+  executor: TaskExecutor,
   run: TaskRun,
   worktree: WorktreeInfo,
-  progress: Progress,
-  context: { signal: AbortSignal; env: Readonly<Record<string, string>> },
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    conflicts?: readonly string[];
+  },
+  setOutput: (output: unknown) => void,
 ): Promise<ExecutorOutcome> {
   const { signal } = context;
   const execution: Promise<ExecutorOutcome> = Promise.resolve()
     .then(() =>
-      run.executor(worktree, run.task, {
+      executor(worktree, run.task, {
         signal,
         worktree,
         task: run.task,
@@ -386,9 +574,8 @@ async function settleExecutor(
         timeoutMs: run.timeoutMs,
         logFile: run.logFile,
         env: context.env,
-        setOutput: (output) => {
-          progress.output = output;
-        },
+        conflicts: context.conflicts ?? [],
+        setOutput,
       }),
     )
     .then(

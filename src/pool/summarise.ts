@@ -19,5 +19,13 @@ export function summarise<T>(
     cancelledCount: count('cancelled'),
     allSuccessful: successCount === results.length,
     successRate: results.length === 0 ? 0 : (successCount / results.length) * 100,
+    conflicts: {
+      met: results.filter(metConflict).length,
+      resolved: results.filter((r) => r.status === 'success' && metConflict(r)).length,
+    },
   };
+}
+
+function metConflict(result: TaskResult<unknown>): boolean {
+  return (result.resolveAttempts?.length ?? 0) > 0 || result.error?.code === 'MERGE_CONFLICT';
 }

@@ -1,8 +1,12 @@
+import type { GitHubClient } from '../github/client.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import type { GitHubRepo, IssueContext } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type {
   MergeResult,
   MergeStrategy,
   PushResult,
+  StaleBranch,
   WorktreeInfo,
   WorktreeStatus,
 } from '../manager/types.js';
@@ -21,6 +25,8 @@ export interface WorktreeTask {
   readonly branchName?: string;
   /** Base branch for this task's worktree instead of the manager's default. */
   readonly baseBranch?: string;
+  /** The issue's text (from `issuesFromGitHub`): the pull request's title and link come from it. */
+  readonly context?: IssueContext;
 }
 
 /** What an executor gets besides the worktree and the task. */
@@ -43,6 +49,8 @@ export interface TaskContext<T = unknown> {
    * to every process the task starts, so removal can find and stop any that outlive it.
    */
   readonly env: Readonly<Record<string, string>>;
+  /** The conflicting paths while a resolver runs (see the pool's `onConflict`); empty otherwise. */
+  readonly conflicts: readonly string[];
   /**
    * Records what the task produced so far: it becomes the result's `output` even when the executor
    * then throws or times out (the resolved value, if any, replaces it).
@@ -96,8 +104,14 @@ interface TaskResultFields<T> {
   readonly merge?: MergeResult;
   /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
   readonly push?: PushResult;
+  /** With the pool's `pullRequest`: the pull request opened or updated (also when only its reviewers or labels failed). */
+  readonly pr?: PullRequestResult;
   /** Uncommitted changes the task left that were not merged. */
   readonly unmergedWork?: UnmergedWork;
+  /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
+  readonly staleBranch?: StaleBranch;
+  /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
+  readonly resolveAttempts?: readonly ResolveAttempt[];
   /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */
   readonly cleanedUp: boolean;
   /** With `reuse`: the task ran in an idle worktree an earlier task had used (reset for it). */
@@ -107,6 +121,33 @@ interface TaskResultFields<T> {
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
 }
+
+/** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
+export interface ResolveAttempt {
+  readonly attempt: number;
+  /** The paths that conflicted when the target was merged into the task's branch. */
+  readonly conflicts: readonly string[];
+  /** `resolved`: merged back afterwards; `failed`: see `error`. */
+  readonly outcome: 'resolved' | 'failed';
+  readonly durationMs: number;
+  readonly error?: TaskError;
+}
+
+/**
+ * What a batch with `merge` does with a task whose merge conflicts: `keep` its worktree for you to
+ * resolve (the default), `remove` it as usual (its work archived), or hand the conflict back to a
+ * resolver, up to `attempts` times: the target is merged into the task's branch in its worktree,
+ * the resolver runs there with `ctx.conflicts` (and `MIYABI_CONFLICTS` in `ctx.env`, a file of the
+ * paths) and must commit its resolution; then the branch is merged back.
+ */
+export type ConflictPolicy =
+  | 'keep'
+  | 'remove'
+  | {
+      readonly resolve: TaskExecutor;
+      /** @default 1 */
+      readonly attempts?: number;
+    };
 
 /** A task whose command and every follow-up asked for (merge, push) succeeded. */
 export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
@@ -150,6 +191,8 @@ export interface PoolExecutionResult<T = unknown> {
   readonly allSuccessful: boolean;
   /** Percentage 0–100 of tasks that succeeded; 0 for an empty batch. */
   readonly successRate: number;
+  /** Tasks whose merge met a conflict, and how many of those were resolved and merged. */
+  readonly conflicts: { readonly met: number; readonly resolved: number };
 }
 
 export interface PoolConfig {
@@ -182,6 +225,21 @@ export interface PoolConfig {
   readonly keepPaths?: readonly string[];
   /** With `reuse`: idle worktrees kept at most; others are removed. @default the configuration's `maxIdle`, else maxConcurrency */
   readonly maxIdle?: number;
+  /**
+   * A task's branch that already exists with commits not in its base (an earlier run's): `restart`
+   * archives its tip (restorable) and starts it fresh from the base; `continue` builds on it. @default 'restart'
+   */
+  readonly existingBranches?: 'restart' | 'continue';
+  /** What to do with a task whose merge conflicts (see {@link ConflictPolicy}). @default 'keep' */
+  readonly onConflict?: ConflictPolicy;
+  /** Batch log folders kept in `logDir` (the oldest are deleted as a batch starts). @default the config's `logRetention`, else 50 */
+  readonly logRetention?: number;
+  /**
+   * Open (or update) a pull request for each successful task's pushed branch, against its base
+   * branch; a failure fails that task at stage `pr`. Needs `push`; cannot go with `merge`.
+   * Off unless given. @default undefined
+   */
+  readonly pullRequest?: PoolPullRequestOptions;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
 }
@@ -193,6 +251,22 @@ export interface PoolMergeOptions {
   readonly strategy?: MergeStrategy;
   /** Message of the merge (or squash) commit. */
   readonly message?: string;
+}
+
+export interface PoolPullRequestOptions {
+  /** The GitHub repository: `owner/repo` or `{ owner, repo }`. */
+  readonly repo: string | GitHubRepo;
+  /** Open new pull requests as drafts. @default false */
+  readonly draft?: boolean;
+  /** Logins asked to review each pull request. */
+  readonly reviewers?: readonly string[];
+  /** Labels added to each pull request. */
+  readonly labels?: readonly string[];
+  /** A client to use; else one is made (token from `token`, GITHUB_TOKEN, GH_TOKEN or `gh`) before any task starts. */
+  readonly client?: GitHubClient;
+  readonly token?: string;
+  /** @default 'https://api.github.com' */
+  readonly baseUrl?: string;
 }
 
 export interface PoolPushOptions {

@@ -1,24 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
+import { DEFAULT_CONFIG, DEFAULT_LOG_RETENTION, type MiyabiConfig } from '../config/config-types.js';
 import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
+import { createGitHubClient, type GitHubClient } from '../github/client.js';
+import { parseRepoSlug } from '../github/repo-slug.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { pruneBatchLogs } from './prune-logs.js';
 import { runTask, TaskAbort } from './run-task.js';
 import { summarise } from './summarise.js';
 import type {
+  ConflictPolicy,
   ExecuteOptions,
   PoolConfig,
   PoolCreateOptions,
   PoolExecutionResult,
   PoolMergeOptions,
+  PoolPullRequestOptions,
   PoolPushOptions,
   PoolStats,
   TaskContext,
@@ -38,6 +43,10 @@ export interface ResolvedPoolConfig {
   readonly prepare: Required<PrepareSettings>;
   readonly merge: PoolMergeOptions | undefined;
   readonly push: PoolPushOptions | undefined;
+  readonly onConflict: ConflictPolicy;
+  readonly existingBranches: 'restart' | 'continue';
+  readonly logRetention: number;
+  readonly pullRequest: PoolPullRequestOptions | undefined;
   /** Absolute folder of the per-task logs. */
   readonly logDir: string;
   readonly reuse: boolean;
@@ -53,6 +62,7 @@ const DEFAULTS = {
   failFast: false,
   autoCleanup: true,
   abortGraceMs: 5_000,
+  logRetention: DEFAULT_LOG_RETENTION,
 };
 
 /**
@@ -66,6 +76,7 @@ export class WorktreePool {
   readonly config: ResolvedPoolConfig;
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
+  #github: GitHubClient | undefined;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -119,6 +130,7 @@ export class WorktreePool {
     await this.validate(tasks, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
@@ -143,6 +155,12 @@ export class WorktreePool {
                 reuse: this.config.reuse
                   ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
                   : undefined,
+                onConflict: this.config.onConflict,
+                existingBranches: this.config.existingBranches,
+                pullRequest:
+                  this.config.pullRequest && this.#github
+                    ? { options: this.config.pullRequest, client: this.#github }
+                    : undefined,
                 logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
                 onWorktree: (worktree, status) => this.#track(worktree, status),
               });
@@ -169,6 +187,16 @@ export class WorktreePool {
   async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
     validateTasks(tasks);
     await validateBatch(this.manager, tasks, this.config, options.signal);
+    const pr = this.config.pullRequest;
+    // The token is found (or missing: GITHUB_AUTH) before any worktree is made.
+    if (pr && !this.#github) {
+      this.#github =
+        pr.client ??
+        (await createGitHubClient({
+          ...(pr.token !== undefined ? { token: pr.token } : {}),
+          ...(pr.baseUrl !== undefined ? { baseUrl: pr.baseUrl } : {}),
+        }));
+    }
   }
 
   /**
@@ -221,11 +249,15 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
   if (typeof config !== 'object' || config === null) {
     throw new MiyabiError('INVALID_ARGUMENT', `pool config must be an object, got ${describe(config)}`);
   }
-  const fromFile = definedOnly({ maxConcurrency: file.maxConcurrency, timeoutMs: file.timeoutMs });
+  const fromFile = definedOnly({
+    maxConcurrency: file.maxConcurrency,
+    timeoutMs: file.timeoutMs,
+    logRetention: file.logRetention,
+  });
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
-  for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs'] as const) {
+  for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs', 'logRetention'] as const) {
     const value = merged[key];
-    const integerOnly = key === 'maxConcurrency';
+    const integerOnly = key === 'maxConcurrency' || key === 'logRetention';
     const valid =
       typeof value === 'number' &&
       Number.isFinite(value) &&
@@ -294,6 +326,10 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     prepare: resolvePrepareSettings(file, config.prepare),
     merge: checkMergeOptions(config.merge),
     push: checkPushOptions(config.push),
+    onConflict: checkConflictPolicy(config.onConflict),
+    existingBranches: checkExistingBranches(config.existingBranches),
+    logRetention: merged.logRetention,
+    pullRequest: checkPullRequestOptions(config.pullRequest, config),
     logDir: config.logDir ?? '',
     reuse,
     keepPaths: keepPaths.map(normaliseRelativePath),
@@ -339,6 +375,33 @@ function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOption
   return merge;
 }
 
+function checkExistingBranches(value: PoolConfig['existingBranches']): 'restart' | 'continue' {
+  if (value === undefined || value === 'restart' || value === 'continue') return value ?? 'restart';
+  throw new MiyabiError(
+    'INVALID_ARGUMENT',
+    `existingBranches must be 'restart' or 'continue', got ${describe(value)}`,
+  );
+}
+
+function checkConflictPolicy(policy: ConflictPolicy | undefined): ConflictPolicy {
+  if (policy === undefined || policy === 'keep' || policy === 'remove') return policy ?? 'keep';
+  const attempts = typeof policy === 'object' && policy !== null ? (policy.attempts ?? 1) : undefined;
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    typeof policy.resolve !== 'function' ||
+    typeof attempts !== 'number' ||
+    !Number.isSafeInteger(attempts) ||
+    attempts < 1
+  ) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `onConflict must be 'keep', 'remove' or { resolve: executor, attempts: 1 or more }, got ${describe(policy)}`,
+    );
+  }
+  return policy;
+}
+
 function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | undefined {
   if (push === undefined) return undefined;
   if (typeof push !== 'object' || push === null) {
@@ -363,6 +426,53 @@ function checkPushOptions(push: PoolPushOptions | undefined): PoolPushOptions | 
     );
   }
   return push;
+}
+
+function checkPullRequestOptions(
+  pr: PoolPullRequestOptions | undefined,
+  config: PoolConfig,
+): PoolPullRequestOptions | undefined {
+  if (pr === undefined) return undefined;
+  if (typeof pr !== 'object' || pr === null) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `pullRequest must be an object like { repo }, got ${describe(pr)}`,
+    );
+  }
+  if (typeof pr.repo === 'string') parseRepoSlug(pr.repo);
+  if (config.push === undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest needs push: the branch must be on the remote first',
+      {
+        hint: 'Pass push: {} as well.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  if (config.merge !== undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'pullRequest cannot go with merge: the pull request is the merge',
+      {
+        hint: 'Choose one: merge locally, or open pull requests.',
+        details: { option: 'pullRequest' },
+      },
+    );
+  }
+  for (const key of ['reviewers', 'labels'] as const) {
+    const list = pr[key];
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
+    ) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `pullRequest.${key} must be a list of names, got ${describe(list)}`,
+      );
+    }
+  }
+  return pr;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

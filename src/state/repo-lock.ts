@@ -40,6 +40,11 @@ export class RepoLock {
     this.#logger = options.logger ?? silentLogger;
   }
 
+  /** How many runs in this process wait for this lock behind the one holding it (observable state for tests and diagnostics). */
+  get waiting(): number {
+    return localQueues.get(this.lockPath)?.size ?? 0;
+  }
+
   /** Runs `fn` exclusively against every other holder of this repository's lock, in any process. */
   readonly run: WithLock = <T>(fn: () => Promise<T>): Promise<T> => {
     let queue = localQueues.get(this.lockPath);

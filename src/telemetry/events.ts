@@ -141,6 +141,8 @@ export interface TaskCompleteEvent extends EventBase {
   readonly stage?: TaskStage;
   /** The error code of an unsuccessful task, e.g. `MERGE_CONFLICT`. */
   readonly code?: string;
+  /** Set when the task's merge met a conflict: whether it was resolved and merged in the end. */
+  readonly conflict?: 'resolved' | 'unresolved';
 }
 export interface ErrorEvent extends EventBase {
   readonly type: 'error';

@@ -53,10 +53,11 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
         ];
   // Figures added after the seven lines appear only when non-zero, so the report keeps its shape.
   if (stats.mergeConflicts > 0) {
+    const resolved = stats.conflictsResolved;
     lines.push(
       lang === 'ja'
-        ? `- マージ競合: ${stats.mergeConflicts}回`
-        : `- Merge conflicts: ${stats.mergeConflicts}`,
+        ? `- マージ競合: ${stats.mergeConflicts}回${resolved > 0 ? `（解決: ${resolved}）` : ''}`
+        : `- Merge conflicts: ${stats.mergeConflicts}${resolved > 0 ? ` (resolved: ${resolved})` : ''}`,
     );
   }
   return lines.join('\n');

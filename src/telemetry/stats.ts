@@ -16,8 +16,10 @@ export interface TelemetryStats {
   readonly failedExecutions: number;
   /** Tasks whose command succeeded but whose merge, push or cleanup then failed (`task-complete` events). */
   readonly followUpFailures: number;
-  /** Tasks that failed because their merge conflicted. */
+  /** Tasks whose merge met a conflict (resolved or not). */
   readonly mergeConflicts: number;
+  /** Of those, the ones whose conflict was resolved and merged (`onConflict` with a resolver). */
+  readonly conflictsResolved: number;
   /** Worktrees cleaned up (`cleanup-complete` events). */
   readonly cleanups: number;
   /** `error` events, from any operation. */
@@ -38,6 +40,7 @@ export interface TelemetryCounts {
   failedExecutions: number;
   followUpFailures: number;
   mergeConflicts: number;
+  conflictsResolved: number;
   cleanups: number;
   errors: number;
   totalExecutionMs: number;
@@ -64,6 +67,7 @@ const COUNT_KEYS: readonly (keyof TelemetryCounts)[] = [
   'failedExecutions',
   'followUpFailures',
   'mergeConflicts',
+  'conflictsResolved',
   'cleanups',
   'errors',
   'totalExecutionMs',
@@ -78,6 +82,7 @@ export function emptyCounts(): TelemetryCounts {
     failedExecutions: 0,
     followUpFailures: 0,
     mergeConflicts: 0,
+    conflictsResolved: 0,
     cleanups: 0,
     errors: 0,
     totalExecutionMs: 0,
@@ -102,7 +107,8 @@ export function addEvent(counts: TelemetryCounts, event: WorktreeEvent): Telemet
     case 'task-complete':
       // The command succeeded (its execute-complete counted a success) but a follow-up failed.
       if (event.status !== 'success' && isFollowUp(event.stage)) counts.followUpFailures++;
-      if (event.code === 'MERGE_CONFLICT') counts.mergeConflicts++;
+      if (event.conflict !== undefined || event.code === 'MERGE_CONFLICT') counts.mergeConflicts++;
+      if (event.conflict === 'resolved') counts.conflictsResolved++;
       break;
     case 'error':
       counts.errors++;
@@ -128,7 +134,11 @@ export function mergeCounts(...parts: readonly TelemetryCounts[]): TelemetryCoun
 }
 
 // Counts added after summaries were first persisted: an older summary without them has zero.
-const LATER_KEYS: ReadonlySet<keyof TelemetryCounts> = new Set(['followUpFailures', 'mergeConflicts']);
+const LATER_KEYS: ReadonlySet<keyof TelemetryCounts> = new Set([
+  'followUpFailures',
+  'mergeConflicts',
+  'conflictsResolved',
+]);
 
 /** Stages after the command: a task that ended there had a successful execution. */
 function isFollowUp(stage: string | undefined): boolean {
@@ -161,6 +171,7 @@ export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
     failedExecutions: counts.failedExecutions + demoted,
     followUpFailures: counts.followUpFailures,
     mergeConflicts: counts.mergeConflicts,
+    conflictsResolved: counts.conflictsResolved,
     cleanups: counts.cleanups,
     errors: counts.errors,
     totalExecutionMs: counts.totalExecutionMs,

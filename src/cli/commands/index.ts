@@ -8,7 +8,9 @@ export type CommandName =
   | 'remove'
   | 'restore'
   | 'push'
+  | 'pr'
   | 'merge'
+  | 'resolve'
   | 'cleanup'
   | 'run'
   | 'report'
@@ -33,7 +35,9 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   remove: () => import('./remove.js'),
   restore: () => import('./restore.js'),
   push: () => import('./push.js'),
+  pr: () => import('./pr.js'),
   merge: () => import('./merge.js'),
+  resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),

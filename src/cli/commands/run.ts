@@ -1,13 +1,17 @@
 import { resolve } from 'node:path';
-import { MiyabiError, parseDuration } from '../../index.js';
+import { MiyabiError, type PoolPullRequestOptions, parseDuration, type WorktreeTask } from '../../index.js';
+import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
+import { formatJson } from '../render/json.js';
+import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
 
 /**
- * `run --issues <list> [--concurrency N] [--timeout D] [--fail-fast] [--keep] [--merge [--into B]]
- * [--push [--remote R]] [--base B] [--log-dir DIR] [--json] -- <command> [args...]`
+ * `run (--issues <list> | --github [owner/repo] [--label L] [--milestone M] [--query Q]) [--dry-run]
+ * [--concurrency N] [--timeout D] [--fail-fast] [--keep] [--merge [--into B]] [--push [--remote R]]
+ * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--json] -- <command> [args...]`
  */
 const run: CommandHandler = async ({ operands, options }, ctx) => {
   const command = operands[0] as string[];
@@ -16,7 +20,25 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       hint: 'e.g. miyabi-worktree run --issues 1,2 -- npm test',
     });
   }
-  const issues = parseIssueList(String(options.issues));
+  const github: GitHubFlags = {
+    github: options.github as string | boolean | undefined,
+    label: options.label as string[] | undefined,
+    milestone: typeof options.milestone === 'string' ? options.milestone : undefined,
+    query: typeof options.query === 'string' ? options.query : undefined,
+    githubApiUrl: typeof options.githubApiUrl === 'string' ? options.githubApiUrl : undefined,
+  };
+  const pr = options.pr === true;
+  const fromGitHub = wantsGitHub(github) || pr;
+  const issues = typeof options.issues === 'string' ? parseIssueList(options.issues) : undefined;
+  if (!issues && !fromGitHub) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'run needs --issues, or GitHub input (--github, --label, --milestone, --query)',
+      {
+        hint: 'e.g. miyabi-worktree run --issues 1,2 -- npm test',
+      },
+    );
+  }
   const concurrency =
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
   const timeoutMs =
@@ -40,9 +62,84 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       hint: '--reuse hands each worktree back idle for the next task; --keep leaves it as the task left it.',
     });
   }
+  const onConflict = typeof options.onConflict === 'string' ? options.onConflict : undefined;
+  if (onConflict !== undefined && !['keep', 'agent', 'remove'].includes(onConflict)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `--on-conflict: "${onConflict}" is not one of keep, agent, remove`,
+      {
+        hint: 'keep (the default) leaves a conflicted worktree for you; agent hands the conflict back to the command.',
+      },
+    );
+  }
+  if ((onConflict !== undefined || options.resolveAttempts !== undefined) && options.merge !== true) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--on-conflict and --resolve-attempts only apply with --merge',
+      {
+        hint: 'Add --merge, or drop them.',
+      },
+    );
+  }
+  const resolveAttempts =
+    typeof options.resolveAttempts === 'string'
+      ? parseConcurrency(options.resolveAttempts, '--resolve-attempts')
+      : undefined;
+  if (pr && options.merge === true) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--pr cannot be combined with --merge: the pull request is the merge',
+      {
+        hint: 'Drop --merge to open pull requests, or drop --pr to merge locally.',
+      },
+    );
+  }
+  for (const flag of ['draft', 'reviewer'] as const) {
+    if (options[flag] !== undefined && !pr) {
+      throw new MiyabiError('INVALID_ARGUMENT', `--${flag} only applies with --pr`, { hint: 'Add --pr.' });
+    }
+  }
+
+  // GitHub first: a missing token or repository fails here, before any worktree exists.
+  let tasks: WorktreeTask[] | undefined;
+  let skipped: Awaited<ReturnType<typeof selectIssues>>['skipped'] | undefined;
+  let pullRequest: PoolPullRequestOptions | undefined;
+  if (fromGitHub) {
+    const connection = await connectGitHub(github, ctx);
+    ({ tasks, skipped } = await selectIssues(github, issues, connection, ctx));
+    if (pr) {
+      pullRequest = {
+        repo: connection.repo,
+        client: connection.client,
+        ...(options.draft === true ? { draft: true } : {}),
+        ...(Array.isArray(options.reviewer) ? { reviewers: options.reviewer as string[] } : {}),
+      };
+    }
+  }
+  if (options.dryRun === true) {
+    const listed = tasks ?? (issues ?? []).map((issueNumber) => ({ issueNumber }));
+    if (options.json === true) {
+      ctx.io.stdout.write(formatJson({ tasks: listed, skipped: skipped ?? [] }));
+    } else {
+      for (const task of listed) {
+        const title = 'context' in task && task.context ? `  ${task.context.title}` : '';
+        writeLine(ctx.io.stdout, `#${task.issueNumber}${title}`);
+      }
+      for (const skip of skipped ?? [])
+        writeLine(ctx.io.stdout, `skipped #${skip.issueNumber}: ${skip.reason}`);
+      writeLine(ctx.io.stderr, `Dry run: ${listed.length} issue(s) would run; nothing was started.`);
+    }
+    return 0;
+  }
+  if (tasks && tasks.length === 0) {
+    writeLine(ctx.io.stderr, 'No issue to run: the GitHub selection is empty.');
+  }
   const outcome = await runBatch(
     {
-      issues,
+      issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
+      ...(tasks ? { tasks } : {}),
+      ...(skipped ? { skipped } : {}),
+      ...(pullRequest ? { pullRequest } : {}),
       command,
       concurrency,
       timeoutMs,
@@ -53,7 +150,11 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
         options.merge === true
           ? { into: typeof options.into === 'string' ? options.into : undefined }
           : undefined,
-      push: options.push === true ? { remote: String(options.remote ?? 'origin') } : undefined,
+      // --pr pushes first: the pull request is opened from the pushed branch.
+      push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
+      onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+      continueBranches: options.continueBranches === true,
+      resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
       ...(reuse

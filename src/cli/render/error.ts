@@ -35,6 +35,9 @@ const USAGE_CODES = new Set([
   'NOT_A_REPOSITORY',
   'BARE_REPOSITORY',
   'NO_COMMITS',
+  // No GitHub token, or a repository, milestone or issue GitHub does not know: nothing was started.
+  'GITHUB_AUTH',
+  'GITHUB_NOT_FOUND',
 ]);
 
 /**

@@ -159,9 +159,11 @@ export interface ProgressRenderer {
   update(states: readonly TaskProgress[]): void;
   /** Draws the final states and stops (timers cleared); later calls do nothing. */
   done(states?: readonly TaskProgress[]): void;
+  /** A line for people (a signal's notice) printed above the live view, which is redrawn below it. */
+  notice(line: string): void;
 }
 
-const NOOP_RENDERER: ProgressRenderer = Object.freeze({ update() {}, done() {} });
+const NOOP_RENDERER: ProgressRenderer = Object.freeze({ update() {}, done() {}, notice() {} });
 
 /**
  * A progress renderer: on a terminal it redraws the frame in place with `log-update`, throttled
@@ -218,6 +220,12 @@ function createTerminalRenderer(
       log(renderFrame(latest, lastDraw, stream.columns || 80));
       log.done();
     },
+    notice(line) {
+      // Written beside log-update, the line would be erased by (or leave stale rows of) the next frame.
+      if (!finished) log.clear();
+      stream.write(`${line}\n`);
+      if (!finished) draw();
+    },
   };
 }
 
@@ -260,6 +268,9 @@ function createLineRenderer(stream: ProgressStream, now: () => number): Progress
       if (finished) return;
       if (states) report(states);
       finished = true;
+    },
+    notice(line) {
+      stream.write(`${line}\n`);
     },
   };
 }

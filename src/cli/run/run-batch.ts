@@ -2,11 +2,17 @@ import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  expandBranchPattern,
   formatArgv,
   formatDuration,
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
+  type PoolPullRequestOptions,
+  runGit,
+  type SkippedIssue,
+  type TaskExecutor,
+  type WorktreeManager,
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
@@ -25,6 +31,12 @@ export const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
 /** Everything `run` (and `demo`) asks for, parsed and validated. */
 export interface RunBatchRequest {
   readonly issues: readonly number[];
+  /** The tasks, when they carry more than a number (GitHub issues with their text); else one per issue. */
+  readonly tasks?: readonly WorktreeTask[] | undefined;
+  /** Issues the GitHub selection left out (closed, pull requests, missing): printed, and in the JSON. */
+  readonly skipped?: readonly SkippedIssue[] | undefined;
+  /** Open a pull request for each successful, pushed task. */
+  readonly pullRequest?: PoolPullRequestOptions | undefined;
   /** The command and its arguments, placeholders unexpanded. */
   readonly command: readonly string[];
   /** Flags; `undefined` leaves the config's value (or the default). */
@@ -36,6 +48,12 @@ export interface RunBatchRequest {
   readonly merge?:
     | { readonly into?: string | undefined; readonly strategy?: MergeStrategy | undefined }
     | undefined;
+  /** With merge: keep a conflicted worktree (default), remove it, or hand the conflict back to the command. */
+  readonly onConflict?: 'keep' | 'agent' | 'remove' | undefined;
+  /** Attempts of `onConflict: 'agent'`. @default 1 */
+  readonly resolveAttempts?: number | undefined;
+  /** Build on task branches an earlier run left instead of archiving them and starting fresh. */
+  readonly continueBranches?: boolean | undefined;
   readonly push?: { readonly remote: string } | undefined;
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
@@ -80,6 +98,10 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     }
     const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
     const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+    const renderer = createProgressRenderer({ stream: ctx.io.stderr, json: request.json });
+    const progress = createProgressTracker(manager, request.issues, renderer);
+    ctx.routeNotices?.((line) => renderer.notice(line));
+    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
     const pool = new WorktreePool(manager, {
       maxConcurrency: concurrency,
       timeoutMs,
@@ -87,6 +109,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       autoCleanup: !request.keep,
       ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
       ...(request.push ? { push: { remote: request.push.remote } } : {}),
+      ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
       ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
       // --keep leaves each worktree as its task left it: never handed to another, whatever the config says.
       ...(request.keep ? { reuse: false } : {}),
@@ -97,18 +120,31 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
             ...(request.reuse.maxIdle !== undefined ? { maxIdle: request.reuse.maxIdle } : {}),
           }
         : {}),
+      existingBranches: request.continueBranches ? 'continue' : 'restart',
+      ...(request.onConflict === 'agent'
+        ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
+        : request.onConflict !== undefined
+          ? { onConflict: request.onConflict }
+          : {}),
     });
-    const tasks: WorktreeTask[] = request.issues.map((issueNumber) => ({ issueNumber }));
+    const tasks: readonly WorktreeTask[] =
+      request.tasks ?? request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
-    const renderer = createProgressRenderer({ stream: stderr, json: request.json });
-    const progress = createProgressTracker(manager, request.issues, renderer);
-    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
+    for (const skip of request.skipped ?? []) {
+      writeLine(
+        stderr,
+        `Skipping #${skip.issueNumber}: ${skip.reason}${skip.title ? ` (${skip.title})` : ''}`,
+      );
+    }
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });
       if (pool.config.reuse && request.reuse?.warm !== undefined) {
         const warmed = await pool.warm(request.reuse.warm, { signal: ctx.signal });
         writeLine(stderr, `Warmed ${plural(warmed.length, 'idle worktree')}`);
+      }
+      for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
+        writeLine(stderr, line);
       }
       writeLine(
         stderr,
@@ -118,9 +154,11 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
       progress.dispose();
+      ctx.routeNotices?.(undefined);
       throw asFlagError(error);
     }
     progress.finish(result.results);
+    ctx.routeNotices?.(undefined);
     await manager.flush();
     const interrupted = ctx.signal.aborted;
     // stdout's reader gone (EPIPE) stops no task: the batch ran and cleaned up; only this output is lost.
@@ -131,6 +169,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       renderSummary(result, {
         merge: request.merge !== undefined,
         push: request.push !== undefined,
+        pr: request.pullRequest !== undefined,
         keep: request.keep,
         interrupted,
         width: human.isTTY ? human.columns : undefined,
@@ -140,11 +179,40 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       writeLine(human);
       writeBlock(human, await manager.telemetryReport({ batchId: result.batchId }));
     }
-    if (request.json) ctx.io.stdout.write(formatJson(result));
+    if (request.json) {
+      ctx.io.stdout.write(formatJson(request.skipped ? { ...result, skipped: request.skipped } : result));
+    }
     return { result, exitCode: interrupted ? EXIT_INTERRUPTED : result.allSuccessful ? 0 : 1 };
   } finally {
     await manager.flush();
   }
+}
+
+/**
+ * One line per task whose branch an earlier run left with commits not in the base, said before
+ * anything starts: what will happen to it. One `git rev-list` per existing branch.
+ */
+async function staleBranchNotices(
+  manager: WorktreeManager,
+  tasks: readonly WorktreeTask[],
+  continueBranches: boolean,
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const task of tasks) {
+    const branch = expandBranchPattern(manager.branchPattern, task.issueNumber);
+    const counted = await runGit(
+      ['rev-list', '--count', `refs/heads/${branch}`, '--not', `${manager.baseBranch}`, '--'],
+      { cwd: manager.repoPath, okExitCodes: [0, 128] },
+    );
+    const commits = counted.exitCode === 0 ? Number(counted.stdout.trim()) : 0;
+    if (commits === 0) continue;
+    lines.push(
+      continueBranches
+        ? `#${task.issueNumber}: continuing on ${branch}, which has ${commits} commit(s) from an earlier run not in ${manager.baseBranch}`
+        : `#${task.issueNumber}: ${branch} has ${commits} commit(s) from an earlier run not in ${manager.baseBranch}: archived, and the branch starts fresh (--continue-branches builds on it)`,
+    );
+  }
+  return lines;
 }
 
 // The pool names its options; the CLI user typed flags.

@@ -9,6 +9,8 @@ export type RunBatchResult = PoolExecutionResult<RunTaskOutput>;
 export interface SummaryOptions {
   readonly merge: boolean;
   readonly push: boolean;
+  /** Pull requests were asked for: a PR column. @default false */
+  readonly pr?: boolean;
   readonly keep: boolean;
   readonly interrupted: boolean;
   /** Terminal width for the table. */
@@ -35,16 +37,44 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
     ...(options.push
       ? [{ header: 'PUSH', value: (r: TaskResult<RunTaskOutput>) => stepText(r, 'push') }]
       : []),
+    ...(options.pr
+      ? [
+          {
+            header: 'PR',
+            value: (r: TaskResult<RunTaskOutput>) =>
+              r.pr ? `#${r.pr.number}` : r.stage === 'pr' ? 'error' : '',
+          },
+        ]
+      : []),
     { header: 'DETAIL', value: (r) => detailText(r), maxWidth: 100 },
   ];
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
   for (const r of result.results) {
     if (r.stage === 'merge') lines.push(`#${r.issueNumber}: not merged: ${errorText(r.error)}`);
+    if (r.stage === 'merge' && !r.cleanedUp && r.worktreePath && isConflict(r.error)) {
+      lines.push(
+        `#${r.issueNumber}: worktree kept at ${r.worktreePath}; continue with: ${BIN} resolve ${r.worktreeId} -- <command>`,
+      );
+    }
+    for (const attempt of r.resolveAttempts ?? []) {
+      lines.push(
+        `#${r.issueNumber}: resolve attempt ${attempt.attempt} (${attempt.conflicts.join(', ') || 'no conflict left'}): ${attempt.outcome}${attempt.error ? ` — ${attempt.error.message}` : ''}`,
+      );
+    }
     if (r.stage === 'push') lines.push(`#${r.issueNumber}: not pushed: ${errorText(r.error)}`);
+    if (r.stage === 'pr') lines.push(`#${r.issueNumber}: no pull request: ${errorText(r.error)}`);
+    if (r.pr)
+      lines.push(`#${r.issueNumber}: pull request ${r.pr.created ? 'opened' : 'updated'}: ${r.pr.url}`);
     if (r.stage === 'cleanup') lines.push(`#${r.issueNumber}: not cleaned up: ${errorText(r.error)}`);
     if (r.unmergedWork && !r.unmergedWork.archiveRef) {
       lines.push(
         `#${r.issueNumber}: ${r.unmergedWork.paths.length} uncommitted file(s) left in ${r.worktreePath ?? 'its worktree'}, not merged`,
+      );
+    }
+    if (r.staleBranch?.archiveRef) {
+      const id = r.staleBranch.archiveRef.split('/').pop() ?? '';
+      lines.push(
+        `#${r.issueNumber}: ${r.staleBranch.unmergedCommits} earlier commit(s) of ${r.branchName ?? 'its branch'} saved under ${r.staleBranch.archiveRef}; bring them back with: ${BIN} restore ${id}`,
       );
     }
     if (r.archiveRef) {
@@ -66,6 +96,9 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         ? 'Interrupted: every task was stopped (process groups killed); worktrees were kept.'
         : 'Interrupted: every task was stopped (process groups killed) and its worktree cleaned up; nothing was lost.',
     );
+  }
+  if (result.conflicts.met > 0) {
+    lines.push(`Conflicts: ${result.conflicts.met} met, ${result.conflicts.resolved} resolved`);
   }
   lines.push(totalLine(result));
   return lines.join('\n');
@@ -109,4 +142,8 @@ function detailText(result: TaskResult<RunTaskOutput>): string {
 function errorText(error: TaskError): string {
   const paths = error.conflicts?.join(', ');
   return `${error.code ? `[${error.code}] ` : ''}${error.message}${paths ? ` (conflicts: ${paths})` : ''}`;
+}
+
+function isConflict(error: TaskError): boolean {
+  return error.code === 'MERGE_CONFLICT' || error.code === 'CONFLICT_UNRESOLVED';
 }

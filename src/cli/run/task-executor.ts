@@ -3,11 +3,13 @@ import { basename } from 'node:path';
 import {
   type CommandResult,
   formatArgv,
+  issueEnvironment,
   lastLines,
   MiyabiError,
   runCommand,
   type TaskExecutor,
   toError,
+  writeIssueFile,
 } from '../../index.js';
 import { expandPlaceholders } from './placeholders.js';
 import type { ProgressTracker } from './progress-tracker.js';
@@ -42,13 +44,19 @@ export interface TaskExecutorOptions {
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
   return async (worktree, task, ctx) => {
-    const argv = expandPlaceholders(options.command, worktree);
+    const argv = expandPlaceholders(options.command, worktree, ctx.conflicts, task.context);
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
     try {
+      // The issue's whole body goes beside the log (never into the worktree, where git would see it).
+      const issueEnv = task.context
+        ? issueEnvironment(task.context, {
+            file: await writeIssueFile(task.context, `${ctx.logFile.replace(/\.log$/, '')}.issue.md`),
+          })
+        : {};
       await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
       const result = await runCommand(argv, {
         cwd: worktree.path,
-        env: { ...options.env, ...ctx.env },
+        env: { ...options.env, ...issueEnv, ...ctx.env },
         signal: ctx.signal,
         output: { file: ctx.logFile },
         onLine: (line) => progress.output(task.issueNumber, line),
