@@ -40,6 +40,7 @@ export async function prepareWorktreeOf(
   try {
     const prepared = await prepareWorktree(record, {
       repoRoot: ctx.repo.root,
+      commonDir: ctx.repo.commonDir,
       config: settings,
       env: { ...options.env, ...worktreeEnvironment(record, options.batchId) },
       signal: options.signal,
@@ -70,7 +71,11 @@ export async function prepareWorktreeOf(
 
 /** True when preparing would do anything: setup commands, or include on and a `.worktreeinclude` there. */
 export function needsPreparation(repoRoot: string, settings: Required<PrepareSettings>): boolean {
-  return settings.setup.length > 0 || (settings.include && existsSync(join(repoRoot, WORKTREE_INCLUDE_FILE)));
+  return (
+    settings.setup.length > 0 ||
+    settings.share.length > 0 ||
+    (settings.include && existsSync(join(repoRoot, WORKTREE_INCLUDE_FILE)))
+  );
 }
 
 /** The record of a worktree whose folder exists: the registry alone, no git call (it runs in every task). */

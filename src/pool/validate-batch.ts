@@ -13,10 +13,12 @@ import type { ResolvedPoolConfig } from './worktree-pool.js';
 export async function validateBatch(
   manager: WorktreeManager,
   tasks: readonly WorktreeTask[],
-  config: Pick<ResolvedPoolConfig, 'merge' | 'push' | 'reuse' | 'keepPaths'>,
+  config: Pick<ResolvedPoolConfig, 'merge' | 'push' | 'reuse' | 'keepPaths' | 'prepare'>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   if (config.reuse) await refuseTrackedKeepPaths(manager.repoPath, config.keepPaths, signal);
+  const shared = config.prepare.share.map((entry) => entry.path);
+  if (shared.length > 0) await refuseTrackedKeepPaths(manager.repoPath, shared, signal, 'share');
   const branches = new Map<string, string>();
   if (config.merge) {
     if (config.merge.into !== undefined) branches.set(config.merge.into, 'merge.into');
@@ -43,6 +45,7 @@ export async function refuseTrackedKeepPaths(
   repoPath: string,
   keepPaths: readonly string[],
   signal: AbortSignal | undefined,
+  option = 'keepPaths',
 ): Promise<void> {
   if (keepPaths.length === 0) return;
   const { stdout } = await runGit(['ls-files', '-z', '--', ...keepPaths.map((path) => `:(literal)${path}`)], {
@@ -53,9 +56,9 @@ export async function refuseTrackedKeepPaths(
     stdout.split('\0').some((file) => file === path || file.startsWith(`${path}/`)),
   );
   if (tracked.length > 0) {
-    throw new MiyabiError('INVALID_ARGUMENT', `keepPaths: ${tracked.join(', ')} is tracked by git`, {
-      hint: 'Keep only ignored folders (dependencies, build output): a reset would overwrite tracked files.',
-      details: { option: 'keepPaths', paths: tracked },
+    throw new MiyabiError('INVALID_ARGUMENT', `${option}: ${tracked.join(', ')} is tracked by git`, {
+      hint: 'Name only ignored folders (dependencies, build output): tracked files come with the checkout.',
+      details: { option, paths: tracked },
     });
   }
 }

@@ -1,10 +1,13 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { ShareEntry } from '../config/config-types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import type { WorktreeInfo } from '../manager/types.js';
 import { lastLines } from '../process/last-lines.js';
 import { runCommand } from '../process/run-command.js';
+import { ensureExcludedLinks } from '../state/info-exclude.js';
 import { formatArgv, runSetupCommands, type SetupCommandRunner } from './run-setup.js';
+import { type SharedPath, shareDependencies } from './share-dependencies.js';
 import { copyWorktreeInclude, type SkippedInclude, WORKTREE_INCLUDE_FILE } from './worktree-include.js';
 
 /** What a new worktree gets before its task runs. */
@@ -15,6 +18,8 @@ export interface PrepareSettings {
   readonly setup?: readonly (readonly string[])[];
   /** Budget for all setup commands together, in ms. @default the config's `setupTimeout` (600_000) */
   readonly setupTimeoutMs?: number;
+  /** Ignored folders of the main checkout given to the worktree before setup. @default the config's `share` ([]) */
+  readonly share?: readonly ShareEntry[];
 }
 
 /** What preparing a new worktree did. */
@@ -22,12 +27,16 @@ export interface PrepareResult {
   /** Files copied from the main checkout because `.worktreeinclude` lists them. */
   readonly copied: readonly string[];
   readonly skipped: readonly SkippedInclude[];
+  /** What each `share` entry did (clone by reflink or copy, symlink, skipped) and how long it took. */
+  readonly shared: readonly SharedPath[];
   /** Setup commands that ran, in order. */
   readonly setup: readonly { readonly argv: readonly string[]; readonly durationMs: number }[];
 }
 
 export interface PrepareOptions {
   readonly repoRoot: string;
+  /** The git common dir: a symlinked share is added to its `info/exclude` (a link is no folder to `name/`). */
+  readonly commonDir?: string | undefined;
   readonly config: Required<PrepareSettings>;
   /** Extra environment of the setup commands (the `MIYABI_*` variables). */
   readonly env: Readonly<Record<string, string>>;
@@ -49,13 +58,25 @@ export async function prepareWorktree(
   worktree: WorktreeInfo,
   options: PrepareOptions,
 ): Promise<PrepareResult> {
+  const share = options.config.share;
+  if (options.commonDir && share.some((entry) => entry.mode === 'symlink')) {
+    await ensureExcludedLinks(
+      options.commonDir,
+      share.filter((entry) => entry.mode === 'symlink').map((entry) => entry.path),
+    );
+  }
+  const shared = share.length > 0 ? await shareDependencies(options.repoRoot, worktree.path, share) : [];
   const include = options.config.include
     ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
     : { copied: [], skipped: [] };
   const { logFile, onLine } = options;
   if (logFile) await mkdir(dirname(logFile), { recursive: true });
   await reportFailedCopies(include.skipped, options);
-  if (options.config.setup.length === 0) return { ...include, setup: [] };
+  for (const entry of shared) {
+    const line = `share ${entry.path}: ${entry.method}${entry.note ? ` (${entry.note})` : ''} in ${entry.durationMs} ms`;
+    if (logFile) await appendFile(logFile, `# ${line}\n`);
+  }
+  if (options.config.setup.length === 0) return { ...include, shared, setup: [] };
   const runner: SetupCommandRunner = async (argv, runOptions) => {
     if (logFile) await appendFile(logFile, `$ ${formatArgv(argv)}   # setup\n`);
     return runCommand(argv, {
@@ -75,7 +96,7 @@ export async function prepareWorktree(
       signal: options.signal,
       runCommand: runner,
     });
-    return { ...include, setup: result.steps };
+    return { ...include, shared, setup: result.steps };
   } catch (error) {
     throw withOutput(error, logFile);
   }

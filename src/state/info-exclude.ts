@@ -23,3 +23,19 @@ export async function ensureExcluded(
   await appendFile(file, `${prefix}# miyabi-worktree worktrees\n${line}\n`);
   return line;
 }
+
+/**
+ * Adds `/<path>` (no trailing slash) to `<common dir>/info/exclude` for each symlinked share, so that
+ * git ignores the link in every worktree (`node_modules/` in .gitignore matches folders, not links)
+ * and removal neither archives it nor follows it. Idempotent; appends are whole lines.
+ */
+export async function ensureExcludedLinks(commonDir: string, paths: readonly string[]): Promise<void> {
+  const file = join(commonDir, 'info', 'exclude');
+  const current = await readFile(file, 'utf8').catch(() => '');
+  const lines = new Set(current.split(/\r?\n/).map((l) => l.trim()));
+  const missing = paths.map((path) => `/${path}`).filter((line) => !lines.has(line));
+  if (missing.length === 0) return;
+  await mkdir(dirname(file), { recursive: true });
+  const prefix = current === '' || current.endsWith('\n') ? '' : '\n';
+  await appendFile(file, `${prefix}# miyabi-worktree shared links\n${missing.join('\n')}\n`);
+}
