@@ -249,3 +249,42 @@ describe('run --reuse', () => {
     expect(refused.stderr).toContain('--keep-path only applies with --reuse');
   });
 });
+
+describe('a reset killed midway', () => {
+  it('leaves a worktree that cleanup reclaims, with nothing lost', async () => {
+    const { repo } = repoWithIgnores();
+    // Many files that differ between the bases, so the reset to `other` takes a while.
+    repo.git('checkout', '-q', 'other');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`many/f${i}.txt`] = `${i}\n`;
+    const otherTip = repo.commit(files, 'many files');
+    repo.git('checkout', '-q', 'main');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const [idle] = await manager.warmWorktrees(1);
+    const entry = join(import.meta.dirname, '..', 'dist', 'index.js');
+    const script = `import { WorktreeManager } from ${JSON.stringify(entry)};
+      const m = await WorktreeManager.open({ repoPath: ${JSON.stringify(repo.path)} });
+      await m.createWorktree(7, { reuse: true, baseBranch: 'other' });
+      setInterval(() => {}, 1000);`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    // Observable state: the registry names the task's claim (it is written before the reset starts).
+    const registryFile = join(repo.path, '.git', 'miyabi', 'registry.json');
+    for (;;) {
+      const text = existsSync(registryFile) ? readFileSync(registryFile, 'utf8') : '';
+      if (text.includes('"issueNumber": 7')) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const report = await manager.cleanupAll();
+    expect(report.removed.map((r) => r.path)).toEqual([idle?.path]);
+    expect(existsSync(idle?.path ?? '')).toBe(false);
+    expect(await manager.listWorktrees()).toEqual([]);
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    // The base it was being reset to is intact; the task branch, holding nothing, is gone or at the base.
+    expect(repo.git('rev-parse', 'other')).toBe(otherTip);
+    const branch = repo.git('branch', '--list', 'feature/issue-7');
+    if (branch !== '') expect(repo.git('rev-parse', 'feature/issue-7')).toBe(otherTip);
+  });
+});

@@ -1,0 +1,313 @@
+// The benchmark table of the README: each row a ratio of interleaved pairs measured in one run
+// (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
+// drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
+// Names: pool, reuse, batch, merge, cli. Not a test: no assertions. Other processes on the machine
+// load it too: compare ratios, not absolute times.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { WorktreeManager, WorktreePool } from '../dist/index.js';
+
+const run = promisify(execFile);
+const argv = process.argv.slice(2);
+const flag = (name, fallback) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
+const ROUNDS = Number(flag('rounds', 3));
+const FILES = Number(flag('files', 10_000));
+const BIG = argv.includes('--big');
+const names = argv.filter((a) => !a.startsWith('--'));
+const CLI = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 'bench',
+  GIT_AUTHOR_EMAIL: 'bench@miyabi.invalid',
+  GIT_COMMITTER_NAME: 'bench',
+  GIT_COMMITTER_EMAIL: 'bench@miyabi.invalid',
+  LC_ALL: 'C',
+};
+const git = (cwd, ...args) => run('git', args, { cwd, env: ENV, maxBuffer: 64 * 1024 * 1024 });
+const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+const root = mkdtempSync(join(base, 'miyabi-suite-'));
+// Reuse and the real batch save file writes: measured on the disk, where those cost what users pay.
+const diskRoot = mkdtempSync(join(tmpdir(), 'miyabi-suite-disk-'));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** A repository of `files` small tracked files, one commit on main. */
+async function makeRepo(name, files, extra = {}, folder = root) {
+  const repo = join(folder, name);
+  mkdirSync(repo, { recursive: true });
+  await git(repo, 'init', '-q', '-b', 'main');
+  for (let i = 0; i < files; i++) {
+    const dir = join(repo, `d${i % 100}`, `s${Math.floor(i / 100) % 50}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `f${i}.txt`), `file ${i}\n${'x'.repeat(i % 200)}\n`);
+  }
+  for (const [path, content] of Object.entries(extra)) writeFileSync(join(repo, path), content);
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-q', '-m', 'synthetic');
+  return repo;
+}
+
+const time = async (fn) => {
+  const started = performance.now();
+  await fn();
+  return performance.now() - started;
+};
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Interleaved pairs (order alternating); returns the medians and the median of a/b per pair. */
+async function pairs(label, a, b, rounds = ROUNDS) {
+  const as = [];
+  const bs = [];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['a', 'b'] : ['b', 'a'];
+    for (const side of order) {
+      const ms = side === 'a' ? await a(round) : await b(round);
+      (side === 'a' ? as : bs).push(ms);
+    }
+    log(`  ${label}, pair ${round + 1}: ${Math.round(as[round])} / ${Math.round(bs[round])} ms`);
+  }
+  return { a: median(as), b: median(bs), ratio: median(as.map((value, i) => value / bs[i])) };
+}
+
+const rows = [];
+const row = (name, what, a, b, result, goal) =>
+  rows.push({ name, what, a, b, ms: [result.a, result.b], ratio: result.ratio, goal });
+
+const BENCHES = {
+  /** The pool (N no-op tasks, concurrency 4) against `xargs -P4` running the same git steps. */
+  async pool() {
+    for (const files of BIG ? [100, FILES] : [100]) {
+      log(`pool vs raw git, ${files} files`);
+      const repo = await makeRepo(`pool-${files}`, files);
+      const tasks = 32;
+      const result = await pairs(
+        `pool/raw ${files}`,
+        async (round) => {
+          const pool = await WorktreePool.create({
+            repoPath: repo,
+            maxConcurrency: 4,
+            worktreeDir: join(root, `pool-wt-${files}-${round}`),
+            config: false,
+          });
+          const ms = await time(() =>
+            pool.executeSimple(
+              Array.from({ length: tasks }, (_, i) => round * 1000 + i + 1),
+              async () => {},
+            ),
+          );
+          await pool.manager.flush();
+          return ms;
+        },
+        async (round) => {
+          const dir = join(root, `raw-wt-${files}-${round}`);
+          const script = `git worktree add -q -b raw-${round}-$0 ${dir}/$0 main && git worktree remove --force ${dir}/$0 && git branch -D -q raw-${round}-$0`;
+          return time(() =>
+            run('sh', ['-c', `seq 0 ${tasks - 1} | xargs -P4 -I{} sh -c '${script}' {}`], {
+              cwd: repo,
+              env: ENV,
+            }),
+          );
+        },
+      );
+      row(
+        'pool',
+        `pool vs xargs -P4 raw git, ${files} files, 32 tasks`,
+        'pool',
+        'raw',
+        result,
+        files === 100 ? '≤ 1.10' : '≤ 1.0',
+      );
+      rmSync(repo, { recursive: true, force: true });
+    }
+  },
+
+  /** Per-task setup: a fresh worktree (create + remove) against reuse (claim + hand back idle). */
+  async reuse() {
+    const files = BIG ? 50_000 : FILES;
+    log(`reuse vs fresh, ${files} files`);
+    const repo = await makeRepo('reuse', files, {}, diskRoot);
+    const manager = await WorktreeManager.open({ repoPath: repo, config: false, maxConcurrency: 2 });
+    await manager.warmWorktrees(1);
+    let issue = 0;
+    const result = await pairs(
+      `fresh/reuse ${files}`,
+      async () => {
+        const n = ++issue;
+        return time(async () => {
+          const worktree = await manager.createWorktree(n);
+          await manager.removeWorktree(worktree.id);
+        });
+      },
+      async () => {
+        const n = ++issue;
+        return time(async () => {
+          const worktree = await manager.createWorktree(n, { reuse: true });
+          await manager.idleWorktree(worktree.id);
+        });
+      },
+    );
+    await manager.cleanupAll();
+    await manager.flush();
+    row(
+      'reuse',
+      `per-task setup, ${files} files: fresh create+remove vs reuse claim+idle`,
+      'fresh',
+      'reuse',
+      result,
+      '≥ 50',
+    );
+    rmSync(repo, { recursive: true, force: true });
+  },
+
+  /** Time from task start to the command running, with an ignored node_modules of 5,000 files. */
+  async batch() {
+    log('real batch: node_modules of 5,000 files');
+    const repo = await makeRepo('batch', 200, { '.gitignore': 'node_modules/\n' }, diskRoot);
+    for (let i = 0; i < 5000; i++) {
+      const dir = join(repo, 'node_modules', `pkg${i % 250}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `m${i}.js`), `module.exports = ${i};\n`);
+    }
+    let issue = 0;
+    const toCommand = async (options) => {
+      const pool = await WorktreePool.create({
+        repoPath: repo,
+        maxConcurrency: 1,
+        config: false,
+        ...options,
+      });
+      const started = performance.now();
+      let reached = 0;
+      const result = await pool.executeSimple([++issue], async () => {
+        reached = performance.now();
+      });
+      if (!result.allSuccessful) throw new Error(JSON.stringify(result.results[0]?.error));
+      return reached - started;
+    };
+    const copying = { prepare: { setup: [['cp', '-R', join(repo, 'node_modules'), 'node_modules']] } };
+    const clone = { prepare: { share: [{ path: 'node_modules', mode: 'clone' }] } };
+    const reuse = { reuse: true, maxIdle: 1, prepare: { share: [{ path: 'node_modules', mode: 'clone' }] } };
+    await toCommand(reuse); // leaves one idle worktree with node_modules kept
+    const vsClone = await pairs(
+      'fresh+copy / share clone',
+      () => toCommand(copying),
+      () => toCommand(clone),
+    );
+    row('batch', 'time to command: fresh + cp -R node_modules vs share: clone', 'copy', 'clone', vsClone, '');
+    const vsReuse = await pairs(
+      'fresh+copy / reuse',
+      () => toCommand(copying),
+      () => toCommand(reuse),
+    );
+    row(
+      'batch',
+      'time to command: fresh + cp -R node_modules vs reuse with keepPaths',
+      'copy',
+      'reuse',
+      vsReuse,
+      'reuse < 1 s',
+    );
+    const manager = await WorktreeManager.open({ repoPath: repo, config: false });
+    await manager.cleanupAll();
+    rmSync(repo, { recursive: true, force: true });
+  },
+
+  /** The safe merge (target not checked out) against `git merge --no-ff` in a checkout. */
+  async merge() {
+    log('merge vs git merge --no-ff');
+    const repo = await makeRepo('merge', 100);
+    await git(repo, 'branch', 'target');
+    await git(repo, 'checkout', '-q', '-b', 'elsewhere');
+    const checkout = join(root, 'merge-checkout');
+    await git(repo, 'worktree', 'add', '-q', checkout, 'target');
+    const manager = await WorktreeManager.open({ repoPath: repo, config: false, baseBranch: 'main' });
+    let n = 0;
+    const result = await pairs(
+      'safe merge / merge --no-ff',
+      async () => {
+        const worktree = await manager.createWorktree(++n);
+        writeFileSync(join(worktree.path, `new-${n}.txt`), 'x\n');
+        await git(worktree.path, 'add', '-A');
+        await git(worktree.path, 'commit', '-q', '-m', `w${n}`);
+        const ms = await time(() => manager.mergeWorktree(worktree.id, { into: 'main' }));
+        await manager.removeWorktree(worktree.id);
+        return ms;
+      },
+      async () => {
+        const branch = `raw-${++n}`;
+        await git(repo, 'branch', branch, 'main');
+        const worktree = join(root, `merge-raw-${n}`);
+        await git(repo, 'worktree', 'add', '-q', worktree, branch);
+        writeFileSync(join(worktree, `raw-${n}.txt`), 'x\n');
+        await git(worktree, 'add', '-A');
+        await git(worktree, 'commit', '-q', '-m', branch);
+        const ms = await time(() => git(checkout, 'merge', '--no-ff', '-q', '-m', 'm', branch));
+        await git(repo, 'worktree', 'remove', '--force', worktree);
+        return ms;
+      },
+      Math.max(ROUNDS, 5),
+    );
+    row(
+      'merge',
+      'merge: safe (target not checked out) vs git merge --no-ff in a checkout',
+      'safe',
+      'no-ff',
+      result,
+      '≤ 0.33',
+    );
+    await manager.flush();
+    rmSync(repo, { recursive: true, force: true });
+  },
+
+  /** CLI start-up: `--version` and `list --json` against `node -e 0`. */
+  async cli() {
+    log('CLI vs node -e 0');
+    const repo = await makeRepo('cli', 100);
+    const node = () => time(() => run(process.execPath, ['-e', '0'], { cwd: repo }));
+    const version = await pairs(
+      '--version / node -e 0',
+      () => time(() => run(process.execPath, [CLI, '--version'], { cwd: repo })),
+      node,
+      Math.max(ROUNDS, 5),
+    );
+    row('cli', '`--version` vs `node -e 0`', 'cli', 'node', version, '');
+    const list = await pairs(
+      'list --json / node -e 0',
+      () => time(() => run(process.execPath, [CLI, 'list', '--json'], { cwd: repo })),
+      node,
+      Math.max(ROUNDS, 5),
+    );
+    row('cli', '`list --json` vs `node -e 0`', 'cli', 'node', list, '≤ 2.5');
+    rmSync(repo, { recursive: true, force: true });
+  },
+};
+
+const chosen = names.length > 0 ? names : Object.keys(BENCHES);
+const started = performance.now();
+try {
+  for (const name of chosen) {
+    if (!BENCHES[name])
+      throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHES).join(', ')}`);
+    await BENCHES[name]();
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(diskRoot, { recursive: true, force: true });
+}
+const fmt = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
+console.log(
+  `\nmedians of ${ROUNDS}+ interleaved pairs on ${base} (${Math.round((performance.now() - started) / 1000)} s in all)`,
+);
+console.log('| benchmark | a | b | a/b | goal |');
+console.log('| --- | ---: | ---: | ---: | --- |');
+for (const r of rows) {
+  console.log(
+    `| ${r.what} | ${r.a} ${fmt(r.ms[0])} | ${r.b} ${fmt(r.ms[1])} | ${r.ratio.toFixed(2)} | ${r.goal} |`,
+  );
+}
