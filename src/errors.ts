@@ -23,7 +23,8 @@ export type MiyabiErrorCode =
   | 'NOTHING_COMMITTED'
   | 'UNMERGED_WORK'
   | 'CONFLICT_UNRESOLVED'
-  | 'FOREIGN_WORKTREE';
+  | 'FOREIGN_WORKTREE'
+  | 'STATE_UNAVAILABLE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -163,5 +164,7 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'Merge or push that work first, or pass force to delete it anyway.';
     case 'FOREIGN_WORKTREE':
       return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
+    case 'STATE_UNAVAILABLE':
+      return 'Make <git common dir>/miyabi a folder this user can write, then try again.';
   }
 }

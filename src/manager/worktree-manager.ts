@@ -51,8 +51,9 @@ import type {
   WorktreeStatus,
 } from './types.js';
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
-import { countByStatus } from './worktree-id.js';
+import { WarningChannel, type WarningListener } from './warnings.js';
 import { resolveWorktreeDir } from './worktree-dir.js';
+import { countByStatus } from './worktree-id.js';
 
 /**
  * Creates, tracks and removes git worktrees for issues, safely under parallel use.
@@ -134,6 +135,7 @@ export class WorktreeManager {
       options.worktreeDir ?? file.worktreeDir ?? '.worktrees',
     );
     const defaultBase = await resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source);
+    const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,
       worktreeDir,
@@ -141,11 +143,12 @@ export class WorktreeManager {
       branchPattern: options.branchPattern ?? file.branchPattern,
       config: loaded,
       lock: new RepoLock(repo.stateDir, { logger }),
-      registry: new Registry(repo.stateDir, logger),
+      registry: new Registry(repo.stateDir, logger, (warning) => warnings.emit(warning)),
       slots: new Slots(maxConcurrency),
       heldSlots: new Map(),
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
+      warnings,
       excludeChecked: false,
     };
     return new WorktreeManager(ctx);
@@ -356,15 +359,25 @@ export class WorktreeManager {
    * Subscribes to lifecycle events: `'event'` for all of them, or one type (`'task-complete'`,
    * `'execute-complete'`, ...) with its event typed. Works with `once`/`on` from `node:events`
    * (which, as for any emitter, also settle on an `'error'` event). A listener that throws never
-   * breaks an operation.
+   * breaks an operation. `'warning'` delivers `ManagerWarning`s: things a person should hear
+   * about though the operation went on, such as an unreadable registry that even a read moved aside
+   * (also logged at `warn`).
    */
-  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
-    this.#ctx.telemetry.on(name, listener);
+  on(name: 'warning', listener: WarningListener): this;
+  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
+  on(name: string, listener: (value: never) => unknown): this {
+    if (name === 'warning') this.#ctx.warnings.on(listener as WarningListener);
+    else
+      this.#ctx.telemetry.on(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
     return this;
   }
 
-  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
-    this.#ctx.telemetry.off(name, listener);
+  off(name: 'warning', listener: WarningListener): this;
+  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
+  off(name: string, listener: (value: never) => unknown): this {
+    if (name === 'warning') this.#ctx.warnings.off(listener as WarningListener);
+    else
+      this.#ctx.telemetry.off(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
     return this;
   }
 
