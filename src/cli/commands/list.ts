@@ -2,8 +2,8 @@ import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { showWarnings } from '../show-warnings.js';
 import { renderWorktreeTable } from '../render/worktrees.js';
+import { showWarnings } from '../show-warnings.js';
 import type { CommandHandler } from './index.js';
 
 /** `list [--json]`: the worktrees this tool created (`WorktreeInfo[]`), oldest first. */

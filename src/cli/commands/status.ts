@@ -2,9 +2,9 @@ import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { showWarnings } from '../show-warnings.js';
 import { renderTable } from '../render/table.js';
 import { displayPath, renderWorktreeTable } from '../render/worktrees.js';
+import { showWarnings } from '../show-warnings.js';
 import type { CommandHandler } from './index.js';
 
 /**
