@@ -28,6 +28,8 @@ export interface PrepareResult {
 
 export interface PrepareOptions {
   readonly repoRoot: string;
+  /** The worktree folder, left out of the `.worktreeinclude` scan. @default the worktree only */
+  readonly worktreeDir?: string | undefined;
   readonly config: Required<PrepareSettings>;
   /** Extra environment of the setup commands (the `MIYABI_*` variables). */
   readonly env: Readonly<Record<string, string>>;
@@ -50,7 +52,10 @@ export async function prepareWorktree(
   options: PrepareOptions,
 ): Promise<PrepareResult> {
   const include = options.config.include
-    ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
+    ? await copyWorktreeInclude(options.repoRoot, worktree.path, {
+        signal: options.signal,
+        worktreeDir: options.worktreeDir,
+      })
     : { copied: [], skipped: [] };
   const { logFile, onLine } = options;
   if (logFile) await mkdir(dirname(logFile), { recursive: true });
