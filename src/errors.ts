@@ -133,7 +133,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'BRANCH_IN_USE':
       return 'The branch is checked out in another worktree; remove that worktree or pick another branch.';
     case 'GIT_FAILED':
-      return "See git's message above; the repository was left as it was.";
+      return "The message quotes git's first error line (its whole output is in the error's `git.stderr`, or shown with --verbose); the repository was left as it was.";
     case 'LOCKED':
       return 'Another process holds the lock; wait for it, or run cleanupAll() if it died.';
     case 'TIMEOUT':

@@ -2,6 +2,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
+import { explainDiskFull } from '../git/disk-full.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
 import { writeArchive } from '../git/work-snapshot.js';
@@ -105,7 +106,9 @@ export async function createWorktree(
       durationMs: Math.round(performance.now() - started),
     });
     return info;
-  } catch (error) {
+  } catch (caught) {
+    // Before the rollback frees the space again: a full disk is said as such.
+    const error = await explainDiskFull(caught, ctx.worktreeDir);
     release();
     releaseSlot(ctx, id);
     if (registered) {
