@@ -87,7 +87,8 @@ export class Registry {
     // Atomic rename without fsync: a process crash never tears it; an OS crash at worst loses the
     // last write, and `cleanupAll` still finds our worktrees by their folder names.
     await withStateErrors(this.file, this.#stateDir, () =>
-      writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`, { fsync: false }),
+      // 0644 whatever the umask (write-file-atomic sets it explicitly): it holds no secrets.
+      writeFileAtomic(this.file, `${JSON.stringify(body, null, 2)}\n`, { fsync: false, mode: 0o644 }),
     );
     return next;
   }
