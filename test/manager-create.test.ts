@@ -385,6 +385,28 @@ describe('worktreeDir outside the repository', () => {
   });
 });
 
+describe('BRANCH_IN_USE', () => {
+  it('names the worktree that holds the branch: its id and path when it is ours, else its path', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, config: false });
+    const holder = await manager.createWorktree(7);
+    const ours = await expectCode(
+      manager.createWorktree(8, { branchName: 'feature/issue-7' }),
+      'BRANCH_IN_USE',
+    );
+    expect(ours.message).toContain(`worktree ${holder.id} (${holder.path})`);
+    expect(ours.hint).toContain(`remove ${holder.id}`);
+    expect(ours.details).toMatchObject({ worktreeId: holder.id, worktreePath: holder.path });
+    const mine = join(repo.path, '..', 'mine');
+    repo.git('worktree', 'add', '-q', mine, '-b', 'userwork');
+    const theirs = await expectCode(manager.createWorktree(9, { branchName: 'userwork' }), 'BRANCH_IN_USE');
+    expect(theirs.message).toContain(`(${git(mine, 'rev-parse', '--show-toplevel')})`);
+    expect(theirs.details).toMatchObject({ worktreePath: git(mine, 'rev-parse', '--show-toplevel') });
+    const main = await expectCode(manager.createWorktree(10, { branchName: 'main' }), 'BRANCH_IN_USE');
+    expect(main.message).toContain(`the main worktree (${repo.path})`);
+  });
+});
+
 describe('worktreeDir in .git/info/exclude', () => {
   it('refuses a worktreeDir that holds tracked files, writing nothing', async () => {
     const repo = createTempRepo({ files: { 'src/index.ts': 'export {};\n' } });
