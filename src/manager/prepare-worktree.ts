@@ -40,6 +40,7 @@ export async function prepareWorktreeOf(
   try {
     const prepared = await prepareWorktree(record, {
       repoRoot: ctx.repo.root,
+      worktreeDir: ctx.worktreeDir,
       config: settings,
       env: { ...options.env, ...worktreeEnvironment(record, options.batchId) },
       signal: options.signal,

@@ -1,9 +1,9 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import type { WorktreeInfo } from '../manager/types.js';
 import { lastLines } from '../process/last-lines.js';
 import { runCommand } from '../process/run-command.js';
+import { openLogFile } from '../state/log-file.js';
 import { formatArgv, runSetupCommands, type SetupCommandRunner } from './run-setup.js';
 import { copyWorktreeInclude, type SkippedInclude, WORKTREE_INCLUDE_FILE } from './worktree-include.js';
 
@@ -28,6 +28,8 @@ export interface PrepareResult {
 
 export interface PrepareOptions {
   readonly repoRoot: string;
+  /** The worktree folder, left out of the `.worktreeinclude` scan. @default the worktree only */
+  readonly worktreeDir?: string | undefined;
   readonly config: Required<PrepareSettings>;
   /** Extra environment of the setup commands (the `MIYABI_*` variables). */
   readonly env: Readonly<Record<string, string>>;
@@ -50,10 +52,13 @@ export async function prepareWorktree(
   options: PrepareOptions,
 ): Promise<PrepareResult> {
   const include = options.config.include
-    ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
+    ? await copyWorktreeInclude(options.repoRoot, worktree.path, {
+        signal: options.signal,
+        worktreeDir: options.worktreeDir,
+      })
     : { copied: [], skipped: [] };
   const { logFile, onLine } = options;
-  if (logFile) await mkdir(dirname(logFile), { recursive: true });
+  if (logFile) await openLogFile(logFile);
   await reportFailedCopies(include.skipped, options);
   if (options.config.setup.length === 0) return { ...include, setup: [] };
   const runner: SetupCommandRunner = async (argv, runOptions) => {
