@@ -54,6 +54,7 @@ export { WORKTREE_ID_VAR } from './process/task-processes.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
 export { formatArgv } from './setup/run-setup.js';
 export type { SkippedInclude } from './setup/worktree-include.js';
+export { openLogFile } from './state/log-file.js';
 export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';

@@ -1,5 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import { branchSummary } from '../git/branch-summary.js';
 import type { GitHubClient } from '../github/client.js';
@@ -10,6 +9,7 @@ import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js'
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
+import { openLogFile } from '../state/log-file.js';
 import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type {
@@ -525,7 +525,8 @@ function finish(
 
 /** The log file's header (and its folder): the setup and the executor append below it. */
 async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> {
-  await mkdir(dirname(logFile), { recursive: true });
+  // 0600 in a 0700 folder: command output may hold secrets.
+  await openLogFile(logFile);
   await appendFile(
     logFile,
     `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}\n`,
