@@ -36,6 +36,7 @@ export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
+export type { ManagerWarning, WarningListener } from './manager/warnings.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/run-task.js';
 export type * from './pool/types.js';

@@ -86,14 +86,16 @@ export async function prepareWorktree(
   }
 }
 
-/** Says which `.worktreeinclude` files could not be copied (the others were skipped on purpose). */
+/** Says which `.worktreeinclude` matches were not copied, and why (every skip, with its reason). */
 async function reportFailedCopies(
   skipped: readonly SkippedInclude[],
   options: Pick<PrepareOptions, 'logFile' | 'onLine'>,
 ): Promise<void> {
   for (const entry of skipped) {
-    if (entry.reason !== 'copy-failed') continue;
-    const line = `${WORKTREE_INCLUDE_FILE}: could not copy ${entry.path}: ${entry.error ?? 'unknown error'}`;
+    const line =
+      entry.reason === 'copy-failed'
+        ? `${WORKTREE_INCLUDE_FILE}: could not copy ${entry.path}: ${entry.error ?? 'unknown error'}`
+        : `${WORKTREE_INCLUDE_FILE}: skipped ${entry.path} (${entry.reason})`;
     if (options.logFile) await appendFile(options.logFile, `${line}\n`);
     options.onLine?.(line);
   }

@@ -3,13 +3,11 @@ import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
 import { renderWorktreeTable } from '../render/worktrees.js';
-import { showWarnings } from '../show-warnings.js';
 import type { CommandHandler } from './index.js';
 
 /** `list [--json]`: the worktrees this tool created (`WorktreeInfo[]`), oldest first. */
 const list: CommandHandler = async ({ options }, ctx) => {
   const { manager } = await openWorkspace(ctx);
-  showWarnings(manager, ctx.io);
   const worktrees = await manager.listWorktrees();
   await manager.flush();
   const { stdout } = ctx.io;

@@ -4,7 +4,6 @@ import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
 import { renderTable } from '../render/table.js';
 import { displayPath, renderWorktreeTable } from '../render/worktrees.js';
-import { showWarnings } from '../show-warnings.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -13,7 +12,6 @@ import type { CommandHandler } from './index.js';
  */
 const status: CommandHandler = async ({ options }, ctx) => {
   const { manager, configSource } = await openWorkspace(ctx);
-  showWarnings(manager, ctx.io);
   const [stats, worktrees, archives] = await Promise.all([
     manager.stats(),
     manager.listWorktrees(),
