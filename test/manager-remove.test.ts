@@ -652,6 +652,17 @@ describe('cleanupAll', () => {
     expect(left.worktrees.map((r) => r.id)).toEqual(tampered.map((t) => t.id));
   });
 
+  it("judges a record by the worktree folder it was created in, not by today's setting", async () => {
+    const repo = createTempRepo();
+    const before = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await before.createWorktree(1);
+    expect(w.worktreeDir).toBe(before.worktreeDir);
+    // The setting changed since: the worktree is still ours, and goes as ours do.
+    const after = await WorktreeManager.open({ repoPath: repo.path, worktreeDir: 'elsewhere' });
+    expect((await after.listWorktrees()).map((r) => r.id)).toEqual([w.id]);
+    expect(await after.removeWorktree(w.id)).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+  });
+
   it('does not take a worktree whose create was still in flight for an orphan', async () => {
     const repo = createTempRepo();
     const creator = await WorktreeManager.open({ repoPath: repo.path });
