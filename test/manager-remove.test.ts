@@ -881,6 +881,9 @@ describe('cleanupAll', () => {
     // A lock taken a moment ago may belong to a git process that is just starting: not touched.
     const fresh = join(gitDir, 'packed-refs.lock');
     writeFileSync(fresh, '');
+    // Dated ahead, so that it is still "a moment ago" however slowly this machine runs the test.
+    const ahead = new Date(Date.now() + 3_600_000);
+    utimesSync(fresh, ahead, ahead);
     expect(() => repo.git('config', 'miyabi.test', '1')).toThrow(/could not lock config file/);
 
     const dry = await manager.cleanupAll({ dryRun: true });
