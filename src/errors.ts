@@ -28,7 +28,8 @@ export type MiyabiErrorCode =
   | 'GITHUB_AUTH'
   | 'GITHUB_NOT_FOUND'
   | 'GITHUB_RATE_LIMITED'
-  | 'GITHUB_API';
+  | 'GITHUB_API'
+  | 'STATE_UNAVAILABLE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -137,7 +138,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'BRANCH_IN_USE':
       return 'The branch is checked out in another worktree; remove that worktree or pick another branch.';
     case 'GIT_FAILED':
-      return "See git's message above; the repository was left as it was.";
+      return "The message quotes git's first error line (its whole output is in the error's `git.stderr`, or shown with --verbose); the repository was left as it was.";
     case 'LOCKED':
       return 'Another process holds the lock; wait for it, or run cleanupAll() if it died.';
     case 'TIMEOUT':
@@ -178,5 +179,7 @@ function defaultHint(code: MiyabiErrorCode): string {
       return "GitHub's rate limit is used up; wait until it resets, or use a token with a higher limit.";
     case 'GITHUB_API':
       return "See GitHub's message; nothing was changed on our side.";
+    case 'STATE_UNAVAILABLE':
+      return 'Make <git common dir>/miyabi a folder this user can write, then try again.';
   }
 }

@@ -43,6 +43,7 @@ export type { ConflictCheckout, ConflictOptions } from './manager/resolve-confli
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
+export type { ManagerWarning, WarningListener } from './manager/warnings.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/run-task.js';
 export type * from './pool/types.js';
@@ -61,6 +62,7 @@ export { WORKTREE_ID_VAR } from './process/task-processes.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
 export { formatArgv } from './setup/run-setup.js';
 export type { SkippedInclude } from './setup/worktree-include.js';
+export { openLogFile } from './state/log-file.js';
 export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';

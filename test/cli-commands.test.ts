@@ -207,7 +207,7 @@ describe('miyabi-worktree commands', () => {
     expect(ja.stdout).toContain('- 作成: 3回');
     const badLocale = await cli('report', '--locale', 'fr');
     expect(badLocale.code).toBe(2);
-  });
+  }, 180_000); // a dozen CLI processes in a row: slow on a loaded 2-core machine
 
   it('refuses a conflicting merge with exit 1, naming the path, and changes nothing', async () => {
     const repo = createTempRepo();

@@ -450,7 +450,7 @@ describe('miyabi-worktree command options', () => {
       third.id,
     ]);
     expect(repo.git('status', '--porcelain=v1', '--untracked-files=all')).toBe('');
-  });
+  }, 180_000); // many CLI processes in a row: slow on a loaded 2-core machine
 
   it('--log-json writes pino JSON lines with worktreeId, branch and durationMs to stderr, stdout stays clean', async () => {
     const repo = createTempRepo();
@@ -472,7 +472,7 @@ describe('miyabi-worktree command options', () => {
       path: info.path,
     });
     expect(complete?.durationMs).toEqual(expect.any(Number));
-    expect(complete?.durationMs as number).toBeGreaterThanOrEqual(0);
+    expect(Number.isInteger(complete?.durationMs)).toBe(true);
     for (const line of createLogs) expect(line).toMatchObject({ level: expect.any(Number) });
 
     commitIn(info.path, { 'logged.txt': 'x\n' }, 'logged work');

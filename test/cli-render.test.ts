@@ -188,6 +188,7 @@ function recordingStream(isTTY: boolean): ProgressStream & { chunks: string[]; t
 function screen(output: string): string[] {
   const lines: string[] = [''];
   let row = 0;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what a terminal reads.
   const pattern = /\u001b\[(\d*)([A-Za-z])|\u001b\[\?\d+[lh]|([^\u001b]+)/g;
   for (const match of output.matchAll(pattern)) {
     const [, count, command, text] = match;

@@ -333,7 +333,9 @@ describe('miyabi-worktree run', () => {
     expect(readFileSync(join(repo.path, 'file-2.txt'), 'utf8')).toBe('written for 2\n');
     expect(existsSync(join(repo.path, 'same.txt'))).toBe(true);
     expect(result.stderr).toMatch(/not merged: \[MERGE_CONFLICT\].*same\.txt/);
-    expect(worktreeCount(repo)).toBe(1);
+    // The conflicted task's worktree is kept where its conflict can be resolved; the others are gone.
+    expect(worktreeCount(repo)).toBe(2);
+    expect(existsSync(loser?.worktreePath as string)).toBe(true);
   });
 
   it('stops every task on SIGINT: exit 130, no process and no worktree left', async () => {

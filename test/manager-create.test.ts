@@ -384,3 +384,82 @@ describe('worktreeDir outside the repository', () => {
     expect(readFileSync(join(repo.path, '.git/info/exclude'), 'utf8')).toBe('# nothing\n');
   });
 });
+
+describe('BRANCH_IN_USE', () => {
+  it('names the worktree that holds the branch: its id and path when it is ours, else its path', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, config: false });
+    const holder = await manager.createWorktree(7);
+    const ours = await expectCode(
+      manager.createWorktree(8, { branchName: 'feature/issue-7' }),
+      'BRANCH_IN_USE',
+    );
+    expect(ours.message).toContain(`worktree ${holder.id} (${holder.path})`);
+    expect(ours.hint).toContain(`remove ${holder.id}`);
+    expect(ours.details).toMatchObject({ worktreeId: holder.id, worktreePath: holder.path });
+    const mine = join(repo.path, '..', 'mine');
+    repo.git('worktree', 'add', '-q', mine, '-b', 'userwork');
+    const theirs = await expectCode(manager.createWorktree(9, { branchName: 'userwork' }), 'BRANCH_IN_USE');
+    expect(theirs.message).toContain(`(${git(mine, 'rev-parse', '--show-toplevel')})`);
+    expect(theirs.details).toMatchObject({ worktreePath: git(mine, 'rev-parse', '--show-toplevel') });
+    const main = await expectCode(manager.createWorktree(10, { branchName: 'main' }), 'BRANCH_IN_USE');
+    expect(main.message).toContain(`the main worktree (${repo.path})`);
+  });
+});
+
+describe('worktreeDir in .git/info/exclude', () => {
+  it('refuses a worktreeDir that holds tracked files, writing nothing', async () => {
+    const repo = createTempRepo({ files: { 'src/index.ts': 'export {};\n' } });
+    const before = repoState(repo.path);
+    const exclude = readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8');
+    for (const dir of ['src', './src/', join(repo.path, 'src')]) {
+      const error = await expectCode(
+        WorktreeManager.open({ repoPath: repo.path, worktreeDir: dir }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.message).toContain('src/index.ts');
+    }
+    expect(repoState(repo.path)).toEqual(before);
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toBe(exclude);
+  });
+
+  it('excludes a folder named with glob characters, and nothing else', async () => {
+    const repo = createTempRepo();
+    repo.write('wxyz/mine.txt', 'the user’s own new file\n');
+    repo.write('w?/mine.txt', 'another\n');
+    const manager = await WorktreeManager.open({ repoPath: repo.path, worktreeDir: 'w*' });
+    const info = await manager.createWorktree(1);
+    expect(info.path.startsWith(join(repo.path, 'w*'))).toBe(true);
+    const status = repo.git('status', '--porcelain', '--untracked-files=all');
+    expect(status).toContain('wxyz/mine.txt');
+    expect(status).toContain('w?/mine.txt');
+    expect(status).not.toContain('issue-1');
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toContain('/w\\*/\n');
+  });
+
+  it('excludes a folder whose name has a trailing space, brackets or a leading #', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, worktreeDir: '#wt [x]/a ' });
+    await manager.createWorktree(1);
+    // Unescaped, `[x]` would match this folder of the user's.
+    repo.write('#wt x/a /mine.txt', 'visible\n');
+    const status = repo.git('status', '--porcelain', '--untracked-files=all');
+    expect(status).toContain('mine.txt');
+    expect(status).not.toContain('issue-1');
+  });
+
+  it('refuses a worktreeDir with a newline or another control character, writing nothing', async () => {
+    const repo = createTempRepo();
+    const before = repoState(repo.path);
+    const exclude = readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8');
+    for (const dir of ['wt\n*', 'wt\r', 'a\tb']) {
+      const error = await expectCode(
+        WorktreeManager.open({ repoPath: repo.path, worktreeDir: dir }),
+        'INVALID_ARGUMENT',
+      );
+      expect(error.message).toContain('control character');
+    }
+    expect(repoState(repo.path)).toEqual(before);
+    expect(readFileSync(join(repo.path, '.git', 'info', 'exclude'), 'utf8')).toBe(exclude);
+  });
+});

@@ -652,6 +652,17 @@ describe('cleanupAll', () => {
     expect(left.worktrees.map((r) => r.id)).toEqual(tampered.map((t) => t.id));
   });
 
+  it("judges a record by the worktree folder it was created in, not by today's setting", async () => {
+    const repo = createTempRepo();
+    const before = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await before.createWorktree(1);
+    expect(w.worktreeDir).toBe(before.worktreeDir);
+    // The setting changed since: the worktree is still ours, and goes as ours do.
+    const after = await WorktreeManager.open({ repoPath: repo.path, worktreeDir: 'elsewhere' });
+    expect((await after.listWorktrees()).map((r) => r.id)).toEqual([w.id]);
+    expect(await after.removeWorktree(w.id)).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+  });
+
   it('does not take a worktree whose create was still in flight for an orphan', async () => {
     const repo = createTempRepo();
     const creator = await WorktreeManager.open({ repoPath: repo.path });
@@ -870,6 +881,9 @@ describe('cleanupAll', () => {
     // A lock taken a moment ago may belong to a git process that is just starting: not touched.
     const fresh = join(gitDir, 'packed-refs.lock');
     writeFileSync(fresh, '');
+    // Dated ahead, so that it is still "a moment ago" however slowly this machine runs the test.
+    const ahead = new Date(Date.now() + 3_600_000);
+    utimesSync(fresh, ahead, ahead);
     expect(() => repo.git('config', 'miyabi.test', '1')).toThrow(/could not lock config file/);
 
     const dry = await manager.cleanupAll({ dryRun: true });

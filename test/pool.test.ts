@@ -143,14 +143,20 @@ describe('WorktreePool', () => {
     const repo = createTempRepo();
     const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2, failFast: true });
     const started: number[] = [];
+    // Issue 1 fails only once issue 2 is in flight: an observable state, not a timing guess.
+    let secondStarted: () => void = () => {};
+    const inFlight = new Promise<void>((resolve) => {
+      secondStarted = resolve;
+    });
     const result = await pool.executeParallel(
       [1, 2, 3, 4, 5].map((issueNumber) => ({ issueNumber })),
       async (_w, task, ctx) => {
         started.push(task.issueNumber);
         if (task.issueNumber === 1) {
-          await sleep(200);
+          await inFlight;
           throw new Error('boom');
         }
+        secondStarted();
         await untilAborted(ctx.signal);
       },
     );
@@ -162,7 +168,8 @@ describe('WorktreePool', () => {
       'cancelled',
     ]);
     expect(result.results[0]?.error?.message).toBe('boom');
-    expect(started).toEqual([1, 2]);
+    // Exactly the two in flight ran; the queued three never started.
+    expect([...started].sort()).toEqual([1, 2]);
     expect(result.results.slice(2).every((r) => r.worktreeId === '')).toBe(true);
     expect(result.cancelledCount).toBe(4);
     expect(worktreeFolders(pool.manager.worktreeDir)).toEqual([]);
@@ -174,16 +181,20 @@ describe('WorktreePool', () => {
     const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2 });
     const controller = new AbortController();
     let running = 0;
+    let bothRunning: () => void = () => {};
+    const twoInFlight = new Promise<void>((resolve) => {
+      bothRunning = resolve;
+    });
     const execution = pool.executeParallel(
       [1, 2, 3, 4].map((issueNumber) => ({ issueNumber })),
       async (worktree, _t, ctx) => {
-        running++;
         writeFileSync(join(worktree.path, 'progress.txt'), 'half done\n');
+        if (++running === 2) bothRunning();
         await untilAborted(ctx.signal);
       },
       { signal: controller.signal },
     );
-    while (running < 2) await sleep(20);
+    await twoInFlight;
     controller.abort();
     const result = await execution;
     expect(result.results.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);

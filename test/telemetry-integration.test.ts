@@ -35,9 +35,11 @@ describe('telemetry through the manager and the pool', () => {
     const id = result.results[0]?.worktreeId;
     expect(new Set(events.map((e) => e.worktreeId))).toEqual(new Set([id]));
     expect(events.every((e) => e.issueNumber === 7 && e.batchId === result.batchId)).toBe(true);
+    // Every duration is whole milliseconds and fits inside the batch that contains it.
     for (const event of events) {
-      if (event.type.endsWith('-complete'))
-        expect((event as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(0);
+      if (!event.type.endsWith('-complete')) continue;
+      const { durationMs } = event as { durationMs: number };
+      expect(Number.isInteger(durationMs) && durationMs <= result.totalDurationMs, event.type).toBe(true);
     }
     expect(events[3]).toMatchObject({ type: 'execute-complete', success: true, status: 'success' });
     // One structured log line per lifecycle step, with the fields people filter on.

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -13,6 +14,7 @@ import {
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { MiyabiError } from '../src/errors.js';
+import { WorktreeManager } from '../src/index.js';
 import {
   formatArgv,
   runSetupCommands,
@@ -80,7 +82,12 @@ describe('copyWorktreeInclude', () => {
       'secrets/a.txt',
       'sub/deep/k.local',
     ]);
-    expect(result.skipped).toEqual([]);
+    // Matched but not ignored: said, with the reason, never dropped silently.
+    expect(result.skipped).toEqual([
+      { path: 'notes.txt', reason: 'not-ignored' },
+      { path: 'secrets/public.txt', reason: 'not-ignored' },
+      { path: 'sub/deep/k.json', reason: 'not-ignored' },
+    ]);
     expect(readFileSync(join(worktree, '.env'), 'utf8')).toBe('TOKEN=1\n');
     expect(readFileSync(join(worktree, 'config/nested/deeper.json'), 'utf8')).toBe('[]\n');
     for (const absent of ['notes.txt', 'sub/deep/k.json', 'secrets/public.txt', 'node_modules']) {
@@ -222,7 +229,47 @@ describe('copyWorktreeInclude', () => {
     const result = await copyWorktreeInclude(repo.path, worktree);
 
     expect(result.copied).toEqual(['.env']);
+    expect(result.skipped).toEqual([{ path: '.worktrees/other', reason: 'nested-repository' }]);
     expect(existsSync(join(worktree, '.worktrees'))).toBe(false);
+    // Told where the worktrees live, it does not even look there.
+    const again = await copyWorktreeInclude(repo.path, join(repo.path, '.worktrees', 'other'), {
+      worktreeDir: join(repo.path, '.worktrees'),
+    });
+    expect(again).toEqual({ copied: ['.env'], skipped: [] });
+  });
+
+  it('does not scan the worktree folder, where a sibling add may be half done', async () => {
+    // `.*` matches the worktree folder itself: git would walk into it even past an :(exclude).
+    const repo = createTempRepo({ files: { '.gitignore': '.env\n', '.worktreeinclude': '.*\n' } });
+    repo.write('.env', 'e');
+    const worktreeDir = join(repo.path, '.w*');
+    const worktree = join(worktreeDir, 'issue-1-0123abcd');
+    repo.git('worktree', 'add', '-q', '-b', 'feature/issue-1', worktree);
+    // What a concurrent `git worktree add` looks like midway: its .git file written, the admin
+    // folder's commondir not yet (git dies reading it when it walks into that folder).
+    const half = join(worktreeDir, 'issue-2-89abcdef');
+    const admin = join(repo.path, '.git', 'worktrees', 'issue-2-89abcdef');
+    mkdirSync(half);
+    mkdirSync(admin);
+    writeFileSync(join(half, '.git'), `gitdir: ${admin}\n`);
+    writeFileSync(join(admin, 'gitdir'), `${join(half, '.git')}\n`);
+    writeFileSync(join(admin, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(admin, 'commondir'), '');
+
+    // The failure it prevents (the folder name is a glob on purpose: it must be taken literally).
+    await expect(copyWorktreeInclude(repo.path, worktree)).rejects.toThrow(/commondir/);
+    const result = await copyWorktreeInclude(repo.path, worktree, { worktreeDir });
+    expect(result).toEqual({ copied: ['.env'], skipped: [] });
+    // A worktree folder deeper down (the sibling's add has finished): its siblings at each level are still scanned.
+    rmSync(admin, { recursive: true });
+    rmSync(half, { recursive: true });
+    repo.write('deep/.env', 'd');
+    const deeper = join(repo.path, 'deep', '.w');
+    repo.git('worktree', 'add', '-q', '-b', 'feature/issue-3', join(deeper, 'issue-3-00000000'));
+    const nested = await copyWorktreeInclude(repo.path, join(deeper, 'issue-3-00000000'), {
+      worktreeDir: deeper,
+    });
+    expect(nested.copied).toEqual(['.env', 'deep/.env']);
   });
 
   it('copies nothing, without error, when there is no .worktreeinclude', async () => {
@@ -232,10 +279,13 @@ describe('copyWorktreeInclude', () => {
     expect(existsSync(join(worktree, '.env'))).toBe(false);
   });
 
-  it('copies nothing when matches exist but none is ignored', async () => {
+  it('copies nothing when matches exist but none is ignored, and says so', async () => {
     const { repo, worktree } = repoWithWorktree('', '*.txt\n');
     repo.write('a.txt', 'a');
-    expect(await copyWorktreeInclude(repo.path, worktree)).toEqual({ copied: [], skipped: [] });
+    expect(await copyWorktreeInclude(repo.path, worktree)).toEqual({
+      copied: [],
+      skipped: [{ path: 'a.txt', reason: 'not-ignored' }],
+    });
   });
 
   it('refuses to start when the signal is already aborted', async () => {
@@ -283,6 +333,27 @@ const execFileRunner: SetupCommandRunner = (argv, options) =>
   });
 
 const node = process.execPath;
+
+describe('WorktreeManager.prepareWorktree', () => {
+  it('leaves the worktree folder out of the include scan, where a sibling add may be half done', async () => {
+    const repo = createTempRepo({ files: { '.gitignore': '.env\n', '.worktreeinclude': '.*\n' } });
+    repo.write('.env', 'e');
+    const manager = await WorktreeManager.open({ repoPath: repo.path, config: false });
+    const worktree = await manager.createWorktree(1);
+    // A sibling's `git worktree add` midway: .git file written, admin folder's commondir not yet
+    // (the admin folder kept outside .git/worktrees, which `git worktree list` would trip on).
+    const half = join(manager.worktreeDir, 'issue-2-89abcdef');
+    const admin = join(tempDir(), 'issue-2-89abcdef');
+    mkdirSync(half);
+    mkdirSync(admin);
+    writeFileSync(join(half, '.git'), `gitdir: ${admin}\n`);
+    writeFileSync(join(admin, 'gitdir'), `${join(half, '.git')}\n`);
+    writeFileSync(join(admin, 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(admin, 'commondir'), '');
+    const prepared = await manager.prepareWorktree(worktree.id, { include: true, setup: [] });
+    expect(prepared.copied).toEqual(['.env']);
+  });
+});
 
 describe('runSetupCommands', () => {
   it('runs every command in order in the worktree, with the given environment', async () => {

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isMiyabiError, type Logger, type MiyabiConfig, MiyabiError, WorktreeManager } from '../index.js';
 import { BIN } from './bin-name.js';
 import { type CliIo, writeLine } from './io.js';
+import { showWarnings } from './show-warnings.js';
 
 /** The global flags, resolved. */
 export interface GlobalOptions {
@@ -69,6 +70,7 @@ export async function openWorkspace(
       ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
     });
     for (const warning of manager.configWarnings) writeLine(ctx.io.stderr, `${BIN}: warning: ${warning}`);
+    showWarnings(manager, ctx.io);
     return { manager, config: manager.config, configSource: manager.configSource };
   } catch (error) {
     if (isMiyabiError(error, 'NOT_A_REPOSITORY')) {

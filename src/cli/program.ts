@@ -226,7 +226,10 @@ export function buildProgram(): CliProgram {
   return {
     async run(argv) {
       try {
-        await program.parseAsync([...argv], { from: 'user' });
+        // `help nope`: commander would print the whole help; parsing `nope` says it is unknown.
+        const args =
+          argv[0] === 'help' && argv[1] !== undefined && !knowsCommand(program, argv[1]) ? [argv[1]] : argv;
+        await program.parseAsync([...args], { from: 'user' });
       } catch (error) {
         process.exitCode = await reportParseError(error, argv);
       }
@@ -261,22 +264,31 @@ function lazy(name: CommandName): (...args: unknown[]) => Promise<void> {
 async function reportParseError(error: unknown, argv: readonly string[]): Promise<number> {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
-    // Invoked without a command: commander printed the help on stderr.
-    if (error.code === 'commander.help') return 2;
-    const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    // `help` and `help <command>` exit 0; invoked without a command, commander printed the help on stderr.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? 0 : 2;
+    let message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    let hint = `see '${BIN} --help' or '${BIN} <command> --help'`;
+    // `run --issues 1 git log --oneline`: the command's own options reached ours.
+    if (error.code === 'commander.unknownOption' && argv.includes('run') && !argv.includes('--')) {
+      message = `${message}: put the command after -- (its options are then its own)`;
+      hint = `e.g. ${BIN} run --issues 1,2 -- git log --oneline`;
+    }
     // Loaded only now: none of them is needed to parse a valid command line.
     const [{ MiyabiError }, { reportError }, { processIo }] = await Promise.all([
       import('../index.js'),
       import('./runtime.js'),
       import('./io.js'),
     ]);
-    const usage = new MiyabiError('INVALID_ARGUMENT', message, {
-      hint: `see '${BIN} --help' or '${BIN} <command> --help'`,
-    });
+    const usage = new MiyabiError('INVALID_ARGUMENT', message, { hint });
     return reportError(processIo(), usage, { json: wantsJson(argv) });
   }
   const { reportFatal } = await import('./runtime.js');
   return reportFatal(error);
+}
+
+/** True when `name` is a command (or alias) of `program`. */
+function knowsCommand(program: Command, name: string): boolean {
+  return program.commands.some((command) => command.name() === name || command.aliases().includes(name));
 }
 
 /** True when `--json` is among the options (not among the arguments of `run`'s command, after `--`). */

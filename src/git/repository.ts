@@ -1,6 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MiyabiError } from '../errors.js';
+import { describe } from '../manager/validate.js';
 import { branchNameProblem } from './branch-name.js';
 import { gitStderr, runGit } from './run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees, shortBranchName } from './worktree-list.js';
@@ -154,7 +155,7 @@ export async function assertValidBranchName(name: string, option: string, cwd: s
   const invalid = (why: string) =>
     new MiyabiError(
       'INVALID_ARGUMENT',
-      `${option} ${JSON.stringify(name)} is not a valid branch name: it ${why}`,
+      `${option} ${typeof name === 'string' ? JSON.stringify(name) : describe(name)} is not a valid branch name: it ${why}`,
       {
         hint: 'Use a name like feature/issue-42 (see git help check-ref-format).',
         details: { [option]: name },

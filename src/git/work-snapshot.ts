@@ -1,6 +1,8 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { explainDiskFull } from './disk-full.js';
+import { privateObjects } from './private-objects.js';
 import { runGit } from './run-git.js';
 
 /** A worktree's HEAD, branch and uncommitted paths (tracked or untracked, not ignored). */
@@ -83,18 +85,27 @@ export async function snapshotWorktree(
   const state = options.state ?? (await readWorktreeState(worktreePath, options.signal));
   const head = state.head ?? options.unbornParent;
   if (state.uncommittedPaths.length === 0 || !head) return null;
-  const { stdout: indexPath } = await runGit(['rev-parse', '--path-format=absolute', '--git-path', 'index'], {
-    cwd: worktreePath,
-  });
+  const { stdout: paths } = await runGit(
+    ['rev-parse', '--path-format=absolute', '--git-path', 'index', '--git-common-dir'],
+    { cwd: worktreePath },
+  );
+  const [indexPath = '', commonDir = ''] = paths.split('\n');
   const temp = await mkdtemp(join(tmpdir(), 'miyabi-index-'));
   const tempIndex = join(temp, 'index');
+  // Objects go to a private folder first: a failed add (a full disk) leaves no tmp_obj_* behind.
+  const objects = await privateObjects(join(commonDir, 'objects'), join(commonDir, 'miyabi', 'tmp'));
   try {
     // Starting from the real index keeps git's stat cache, so `add -A` does not rehash every file.
-    await copyFile(indexPath.trim(), tempIndex).catch(() => {});
-    const env = { GIT_INDEX_FILE: tempIndex };
+    await copyFile(indexPath, tempIndex).catch(() => {});
+    const env = { GIT_INDEX_FILE: tempIndex, ...objects.env };
     await runGit(['add', '-A', '--', '.'], { cwd: worktreePath, env, signal: options.signal });
     const { stdout: tree } = await runGit(['write-tree'], { cwd: worktreePath, env });
+    await objects.publish();
     return { tree: tree.trim(), head, uncommittedPaths: state.uncommittedPaths };
+  } catch (error) {
+    const explained = await explainDiskFull(error, worktreePath);
+    await objects.discard();
+    throw explained;
   } finally {
     await rm(temp, { recursive: true, force: true });
   }

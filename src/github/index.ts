@@ -31,3 +31,4 @@ export type {
   SkippedIssue,
   SkipReason,
 } from './types.js';
+export { openWorktreePullRequest, type WorktreePullRequestOptions } from './worktree-pull-request.js';

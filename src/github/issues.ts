@@ -114,7 +114,8 @@ async function assertRepository(client: GitHubClient, repo: GitHubRepo, signal: 
 }
 
 /** One issue, or undefined when GitHub has none by that number (404, or 410 for a deleted one). */
-async function getIssue(
+/** One issue (or pull request) of `repo`; `undefined` when GitHub has none of that number. */
+export async function getIssue(
   client: GitHubClient,
   repo: GitHubRepo,
   number: number,

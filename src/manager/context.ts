@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../state/registry.js';
 import type { RepoLock } from '../state/repo-lock.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { WarningChannel } from './warnings.js';
 
 /** What every manager operation works with; built once by `WorktreeManager`. */
 export interface ManagerContext {
@@ -22,6 +23,8 @@ export interface ManagerContext {
   readonly heldSlots: Map<string, ReleaseSlot>;
   readonly telemetry: Telemetry;
   readonly logger: Logger;
+  /** Warnings for the caller (see `WorktreeManager.on('warning')`), also logged. */
+  readonly warnings: WarningChannel;
   /** Set once `.git/info/exclude` is known to cover worktreeDir. */
   excludeChecked: boolean;
 }

@@ -1,7 +1,8 @@
 import { mkdir, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
+import { explainDiskFull } from '../git/disk-full.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
 import { writeArchive } from '../git/work-snapshot.js';
@@ -139,7 +140,9 @@ export async function createWorktree(
       durationMs: Math.round(performance.now() - started),
     });
     return info;
-  } catch (error) {
+  } catch (caught) {
+    // Before the rollback frees the space again: a full disk is said as such.
+    const error = await explainDiskFull(caught, ctx.worktreeDir);
     release();
     releaseSlot(ctx, id);
     if (registered) {
@@ -212,16 +215,7 @@ async function addWorktree(
         continue;
       }
       await undo(!reusedBranch);
-      if (isBranchInUse(error)) {
-        throw new MiyabiError(
-          'BRANCH_IN_USE',
-          `branch '${plan.branchName}' is already checked out in another worktree`,
-          {
-            cause: error,
-            details: { branchName: plan.branchName },
-          },
-        );
-      }
+      if (isBranchInUse(error)) throw await branchInUse(ctx, plan.branchName, error);
       if (!isTransientGitError(error) || attempt >= MAX_ATTEMPTS) throw error;
       // A lock file that outlives a retry may be one a killed git left: deleted only when it is old
       // and no git process runs in the repository (else the next attempt meets it again).
@@ -302,6 +296,30 @@ async function inspectExistingBranch(
     'existing branch archived and restarted from the base',
   );
   return { unmergedCommits, archiveRef: archive.ref };
+}
+
+/** `BRANCH_IN_USE` naming the worktree (its id when it is one of ours, and its path) that holds the branch. */
+async function branchInUse(ctx: ManagerContext, branchName: string, cause: unknown): Promise<MiyabiError> {
+  const entries = await listGitWorktrees(ctx.repo.root).catch(() => []);
+  const holder = entries.find((entry) => entry.branch === `refs/heads/${branchName}`);
+  const path = holder?.path ?? /already checked out at '([^']+)'/.exec(gitStderr(cause))?.[1];
+  const ours = path !== undefined && dirname(path) === ctx.worktreeDir;
+  const id = ours ? basename(path) : undefined;
+  const where =
+    path === undefined
+      ? 'another worktree'
+      : holder?.isMain
+        ? `the main worktree (${path})`
+        : id
+          ? `worktree ${id} (${path})`
+          : `a worktree not created by miyabi-worktree (${path})`;
+  return new MiyabiError('BRANCH_IN_USE', `branch '${branchName}' is already checked out in ${where}`, {
+    cause,
+    hint: id
+      ? `Remove that worktree first (miyabi-worktree remove ${id}), or pick another branch.`
+      : 'Switch that checkout to another branch, or pick another branch name.',
+    details: { branchName, ...(path ? { worktreePath: path } : {}), ...(id ? { worktreeId: id } : {}) },
+  });
 }
 
 function isBranchInUse(error: unknown): boolean {

@@ -41,6 +41,7 @@ export async function prepareWorktreeOf(
     const prepared = await prepareWorktree(record, {
       repoRoot: ctx.repo.root,
       commonDir: ctx.repo.commonDir,
+      worktreeDir: ctx.worktreeDir,
       config: settings,
       env: { ...options.env, ...worktreeEnvironment(record, options.batchId) },
       signal: options.signal,

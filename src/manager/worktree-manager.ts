@@ -1,5 +1,4 @@
-import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
 import { DEFAULT_CONFIG, type LoadedConfig, type MiyabiConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
@@ -56,6 +55,8 @@ import type {
 } from './types.js';
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
+import { WarningChannel, type WarningListener } from './warnings.js';
+import { resolveWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
 
 /**
@@ -138,6 +139,7 @@ export class WorktreeManager {
       options.worktreeDir ?? file.worktreeDir ?? '.worktrees',
     );
     const defaultBase = await resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source);
+    const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,
       worktreeDir,
@@ -145,11 +147,12 @@ export class WorktreeManager {
       branchPattern: options.branchPattern ?? file.branchPattern,
       config: loaded,
       lock: new RepoLock(repo.stateDir, { logger }),
-      registry: new Registry(repo.stateDir, logger),
+      registry: new Registry(repo.stateDir, logger, (warning) => warnings.emit(warning)),
       slots: new Slots(maxConcurrency),
       heldSlots: new Map(),
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
+      warnings,
       excludeChecked: false,
     };
     return new WorktreeManager(ctx);
@@ -378,15 +381,25 @@ export class WorktreeManager {
    * Subscribes to lifecycle events: `'event'` for all of them, or one type (`'task-complete'`,
    * `'execute-complete'`, ...) with its event typed. Works with `once`/`on` from `node:events`
    * (which, as for any emitter, also settle on an `'error'` event). A listener that throws never
-   * breaks an operation.
+   * breaks an operation. `'warning'` delivers `ManagerWarning`s: things a person should hear
+   * about though the operation went on, such as an unreadable registry that even a read moved aside
+   * (also logged at `warn`).
    */
-  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
-    this.#ctx.telemetry.on(name, listener);
+  on(name: 'warning', listener: WarningListener): this;
+  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
+  on(name: string, listener: (value: never) => unknown): this {
+    if (name === 'warning') this.#ctx.warnings.on(listener as WarningListener);
+    else
+      this.#ctx.telemetry.on(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
     return this;
   }
 
-  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
-    this.#ctx.telemetry.off(name, listener);
+  off(name: 'warning', listener: WarningListener): this;
+  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
+  off(name: string, listener: (value: never) => unknown): this {
+    if (name === 'warning') this.#ctx.warnings.off(listener as WarningListener);
+    else
+      this.#ctx.telemetry.off(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
     return this;
   }
 
@@ -440,63 +453,5 @@ function assertBranchPattern(pattern: unknown): void {
     throw new MiyabiError('INVALID_ARGUMENT', `branchPattern ${describe(pattern)} ${problem}`, {
       hint: "Pass a pattern like 'feature/issue-{issue}'.",
     });
-  }
-}
-
-/**
- * Resolves `worktreeDir` against the main worktree root (never the process cwd) and refuses a
- * folder inside the git dir or the root itself.
- */
-async function resolveWorktreeDir(repo: RepositoryInfo, dir: string): Promise<string> {
-  if (typeof dir !== 'string' || dir.trim() === '') {
-    throw new MiyabiError('INVALID_ARGUMENT', 'worktreeDir must be a non-empty path');
-  }
-  const absolute = await realpathLoose(isAbsolute(dir) ? resolve(dir) : resolve(repo.root, dir));
-  if (isInsideOrSame(repo.commonDir, absolute)) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `worktreeDir ${dir} resolves into the git directory (${absolute})`,
-      {
-        hint: "Use a folder outside .git, e.g. '.worktrees' or '../worktrees'.",
-      },
-    );
-  }
-  if (isInsideOrSame(absolute, repo.root)) {
-    throw new MiyabiError('INVALID_ARGUMENT', `worktreeDir ${dir} is the repository root or contains it`, {
-      hint: "Use a subfolder such as '.worktrees', or a folder beside the repository.",
-    });
-  }
-  const blocker = await nonFolderOnPath(absolute);
-  if (blocker) {
-    throw new MiyabiError('INVALID_ARGUMENT', `worktreeDir ${dir}: ${blocker} exists and is not a folder`, {
-      hint: 'Point worktreeDir at a folder, or at a path that does not exist yet.',
-    });
-  }
-  return absolute;
-}
-
-/** The deepest existing path on the way to `path` when it is not a folder (a file in the way). */
-async function nonFolderOnPath(path: string): Promise<string | undefined> {
-  for (let current = path; ; current = dirname(current)) {
-    const info = await stat(current).catch(() => undefined);
-    if (info) return info.isDirectory() ? undefined : current;
-    if (dirname(current) === current) return undefined;
-  }
-}
-
-/** True when `child` is `parent` or lies below it. */
-function isInsideOrSame(parent: string, child: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-}
-
-/** realpath of the deepest existing ancestor, so paths match what git records even before mkdir. */
-async function realpathLoose(path: string): Promise<string> {
-  try {
-    return await realpath(path);
-  } catch {
-    const parent = dirname(path);
-    if (parent === path) return path;
-    return join(await realpathLoose(parent), basename(path));
   }
 }

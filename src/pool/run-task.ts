@@ -1,15 +1,14 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
-import { branchSummary } from '../git/branch-summary.js';
 import type { GitHubClient } from '../github/client.js';
-import { prBody } from '../github/pr-body.js';
-import { openOrUpdatePullRequest, type PullRequestResult } from '../github/pull-request.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import { openWorktreePullRequest } from '../github/worktree-pull-request.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
 import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
+import { openLogFile } from '../state/log-file.js';
 import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
 import type {
@@ -408,31 +407,17 @@ async function pullRequest(
   const { options, client } = run.pullRequest!;
   const { task } = run;
   try {
-    // The summary only decorates the body: a git hiccup here must not fail the task.
-    const summary = await branchSummary({
-      cwd: worktree.path,
-      base: worktree.baseBranch,
-      head: worktree.branchName,
-      signal,
-    }).catch(() => undefined);
-    const title = task.context?.title || task.description || `Issue #${task.issueNumber}`;
-    progress.pr = await openOrUpdatePullRequest({
+    const lastLines = outputLastLines(progress.output);
+    progress.pr = await openWorktreePullRequest(worktree, {
       client,
       repo: options.repo,
-      head: worktree.branchName,
-      base: shortBranch(worktree.baseBranch),
-      title,
-      body: prBody({
-        issueNumber: task.issueNumber,
-        issueUrl: task.context?.url,
-        issueTitle: task.context?.title,
-        ...(summary ?? {}),
-        durationMs,
-        lastLines: outputLastLines(progress.output),
-      }),
+      ...(task.context ? { issue: task.context } : {}),
+      ...(task.description ? { fallbackTitle: task.description } : {}),
       ...(options.draft !== undefined ? { draft: options.draft } : {}),
       ...(options.reviewers ? { reviewers: options.reviewers } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
+      durationMs,
+      ...(lastLines !== undefined ? { lastLines } : {}),
       signal,
     });
   } catch (error) {
@@ -443,14 +428,6 @@ async function pullRequest(
     }
     fail(progress, 'pr', error, signal);
   }
-}
-
-/** The branch a base ref names on the remote: `origin/main` and `refs/heads/main` → `main`. */
-function shortBranch(base: string): string {
-  return base
-    .replace(/^refs\/heads\//, '')
-    .replace(/^refs\/remotes\/[^/]+\//, '')
-    .replace(/^origin\//, '');
 }
 
 /** `output.lastLines` when the executor's output has them (the CLI's does). */
@@ -544,7 +521,8 @@ function finish(
 
 /** The log file's header (and its folder): the setup and the executor append below it. */
 async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> {
-  await mkdir(dirname(logFile), { recursive: true });
+  // 0600 in a 0700 folder: command output may hold secrets.
+  await openLogFile(logFile);
   await appendFile(
     logFile,
     `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}\n`,

@@ -26,18 +26,24 @@ export function readProcStat(pid: number): ProcStat | undefined {
   return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), live: state !== 'Z' && state !== 'X' };
 }
 
-/** Every process /proc lists, with its stat; undefined when there is no /proc to read. */
-export function listProcStats(): ProcStat[] | undefined {
-  let entries: string[];
+/** Every process id /proc lists (one directory read); undefined when there is no /proc to read. */
+export function listProcessIds(): number[] | undefined {
   try {
-    entries = readdirSync('/proc');
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
   } catch {
     return undefined;
   }
+}
+
+/** Every process /proc lists, with its stat; undefined when there is no /proc to read. */
+export function listProcStats(): ProcStat[] | undefined {
+  const pids = listProcessIds();
+  if (!pids) return undefined;
   const stats: ProcStat[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = readProcStat(Number(entry));
+  for (const pid of pids) {
+    const stat = readProcStat(pid);
     if (stat) stats.push(stat);
   }
   return stats;

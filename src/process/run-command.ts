@@ -92,14 +92,16 @@ export async function runCommand(
     detached: true,
     shell: false,
   });
+  // Tracked from the moment it exists: a forced stop before the 'spawn' event must still find it.
+  if (child.pid !== undefined) rememberGroup(child.pid);
   try {
     await spawned(child, argv);
   } catch (error) {
+    if (child.pid !== undefined) forgetGroup(child.pid);
     sink?.end();
     throw error;
   }
   const pid = child.pid as number;
-  rememberGroup(pid);
   for (const [index, stream] of [child.stdout, child.stderr].entries()) {
     stream?.on('data', (chunk: Buffer) => {
       tail.push(chunk, index as 0 | 1);

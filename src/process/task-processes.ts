@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { listProcStats, readProcStat } from './proc-stat.js';
+import { listProcessIds, readProcStat } from './proc-stat.js';
 import { killGroup } from './process-groups.js';
 import { type TerminateTarget, terminate } from './terminate.js';
 
@@ -38,9 +38,15 @@ function selfAndAncestors(): { pids: Set<number>; pgids: Set<number> } {
 export function findTaskProcesses(id: string): { pid: number; pgid: number }[] {
   const marker = `${WORKTREE_ID_VAR}=${id}`;
   const self = selfAndAncestors();
-  return (listProcStats() ?? [])
-    .filter((stat) => stat.live && !self.pids.has(stat.pid) && carriesWorktreeId(stat.pid, marker))
-    .map(({ pid, pgid }) => ({ pid, pgid }));
+  // Every removal runs this, so one listing and one read per process: the environment first, the
+  // stat only of the few that carry the id.
+  const found: { pid: number; pgid: number }[] = [];
+  for (const pid of listProcessIds() ?? []) {
+    if (self.pids.has(pid) || !carriesWorktreeId(pid, marker)) continue;
+    const stat = readProcStat(pid);
+    if (stat?.live) found.push({ pid, pgid: stat.pgid });
+  }
+  return found;
 }
 
 /**

@@ -1,11 +1,11 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { appendFile } from 'node:fs/promises';
 import type { ShareEntry } from '../config/config-types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import type { WorktreeInfo } from '../manager/types.js';
 import { lastLines } from '../process/last-lines.js';
 import { runCommand } from '../process/run-command.js';
 import { ensureExcludedLinks } from '../state/info-exclude.js';
+import { openLogFile } from '../state/log-file.js';
 import { formatArgv, runSetupCommands, type SetupCommandRunner } from './run-setup.js';
 import { type SharedPath, shareDependencies } from './share-dependencies.js';
 import { copyWorktreeInclude, type SkippedInclude, WORKTREE_INCLUDE_FILE } from './worktree-include.js';
@@ -37,6 +37,8 @@ export interface PrepareOptions {
   readonly repoRoot: string;
   /** The git common dir: a symlinked share is added to its `info/exclude` (a link is no folder to `name/`). */
   readonly commonDir?: string | undefined;
+  /** The worktree folder, left out of the `.worktreeinclude` scan. @default the worktree only */
+  readonly worktreeDir?: string | undefined;
   readonly config: Required<PrepareSettings>;
   /** Extra environment of the setup commands (the `MIYABI_*` variables). */
   readonly env: Readonly<Record<string, string>>;
@@ -67,10 +69,13 @@ export async function prepareWorktree(
   }
   const shared = share.length > 0 ? await shareDependencies(options.repoRoot, worktree.path, share) : [];
   const include = options.config.include
-    ? await copyWorktreeInclude(options.repoRoot, worktree.path, { signal: options.signal })
+    ? await copyWorktreeInclude(options.repoRoot, worktree.path, {
+        signal: options.signal,
+        worktreeDir: options.worktreeDir,
+      })
     : { copied: [], skipped: [] };
   const { logFile, onLine } = options;
-  if (logFile) await mkdir(dirname(logFile), { recursive: true });
+  if (logFile) await openLogFile(logFile);
   await reportFailedCopies(include.skipped, options);
   for (const entry of shared) {
     const line = `share ${entry.path}: ${entry.method}${entry.note ? ` (${entry.note})` : ''} in ${entry.durationMs} ms`;
@@ -102,14 +107,16 @@ export async function prepareWorktree(
   }
 }
 
-/** Says which `.worktreeinclude` files could not be copied (the others were skipped on purpose). */
+/** Says which `.worktreeinclude` matches were not copied, and why (every skip, with its reason). */
 async function reportFailedCopies(
   skipped: readonly SkippedInclude[],
   options: Pick<PrepareOptions, 'logFile' | 'onLine'>,
 ): Promise<void> {
   for (const entry of skipped) {
-    if (entry.reason !== 'copy-failed') continue;
-    const line = `${WORKTREE_INCLUDE_FILE}: could not copy ${entry.path}: ${entry.error ?? 'unknown error'}`;
+    const line =
+      entry.reason === 'copy-failed'
+        ? `${WORKTREE_INCLUDE_FILE}: could not copy ${entry.path}: ${entry.error ?? 'unknown error'}`
+        : `${WORKTREE_INCLUDE_FILE}: skipped ${entry.path} (${entry.reason})`;
     if (options.logFile) await appendFile(options.logFile, `${line}\n`);
     options.onLine?.(line);
   }

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, readlink, realpath, symlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readlink, realpath, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
@@ -11,7 +11,23 @@ export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
 export interface SkippedInclude {
   /** Path relative to the repository root (`/`-separated, as git prints it). */
   readonly path: string;
-  readonly reason: 'exists' | 'symlink-outside' | 'not-a-file' | 'unsafe-destination' | 'copy-failed';
+  /**
+   * - `not-ignored`: the pattern matched a file git does not ignore (it would show in `git status`),
+   * - `nested-repository`: the pattern matched a nested repository's folder (never copied),
+   * - `exists`: the worktree already has that file (never overwritten),
+   * - `symlink-outside`: a symlink whose target is absolute or leaves the repository,
+   * - `not-a-file`: neither a file nor a symlink any more when copied,
+   * - `unsafe-destination`: the worktree has a file, a dangling link or a symlinked folder on the way,
+   * - `copy-failed`: any other file system error (see `error`).
+   */
+  readonly reason:
+    | 'not-ignored'
+    | 'nested-repository'
+    | 'exists'
+    | 'symlink-outside'
+    | 'not-a-file'
+    | 'unsafe-destination'
+    | 'copy-failed';
   /** For `copy-failed`: the file system's message (`EIO: i/o error, copyfile ...`). */
   readonly error?: string;
 }
@@ -24,6 +40,12 @@ export interface CopyWorktreeIncludeResult {
 
 export interface CopyWorktreeIncludeOptions {
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The folder holding the worktrees (absolute), left out of the scan of the main checkout: a
+   * sibling's half-done `worktree add` there makes the scan fail (`failed to read .../commondir`).
+   * @default the worktree itself only
+   */
+  readonly worktreeDir?: string | undefined;
 }
 
 // Copies in flight at once: enough to hide latency, few enough to stay clear of EMFILE.
@@ -39,7 +61,8 @@ const COPY_PARALLELISM = 16;
  * `!` negation, anchoring `/`, `dir/`, `**`), then `check-ignore --stdin` keeps those git's own
  * rules ignore (`.gitignore` files, `.git/info/exclude`, `core.excludesFile`).
  *
- * Files keep their relative path and mode. An existing file in the worktree is never overwritten
+ * Every file a pattern matched but that was not copied is in `skipped` with its reason (a file git
+ * does not ignore included). Files keep their relative path and mode. An existing file in the worktree is never overwritten
  * (skipped as `exists`). A symlink is recreated as a symlink only when its target is relative and
  * stays inside the repository; nothing is written through a symlinked folder of the worktree, nor
  * where the worktree has a file or a dangling link instead of a folder (`unsafe-destination`). Any
@@ -55,11 +78,17 @@ export async function copyWorktreeInclude(
 ): Promise<CopyWorktreeIncludeResult> {
   const includeFile = join(repoRoot, WORKTREE_INCLUDE_FILE);
   if (!(await isFile(includeFile))) return { copied: [], skipped: [] };
-  const candidates = await listIncludedIgnored(repoRoot, includeFile, worktreePath, options.signal);
+  const scanned = await listIncludedIgnored(
+    repoRoot,
+    includeFile,
+    options.worktreeDir ?? worktreePath,
+    options.signal,
+  );
+  const { candidates } = scanned;
   const source = await realpath(repoRoot);
   const target = await realpath(worktreePath);
   const copied: string[] = [];
-  const skipped: SkippedInclude[] = [];
+  const skipped: SkippedInclude[] = [...scanned.skipped];
   for (let start = 0; start < candidates.length; start += COPY_PARALLELISM) {
     throwIfAborted(options.signal);
     const batch = candidates.slice(start, start + COPY_PARALLELISM);
@@ -70,26 +99,42 @@ export async function copyWorktreeInclude(
       else skipped.push({ path, ...outcome });
     });
   }
-  return { copied, skipped };
+  return { copied, skipped: skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
 }
 
-/** Untracked files matching the include patterns that git's standard rules ignore. */
+/**
+ * Untracked files matching the include patterns that git's standard rules ignore (`candidates`),
+ * and those matched but left out, with why. `leftOut` (the worktree folder) is not scanned.
+ */
 async function listIncludedIgnored(
   repoRoot: string,
   includeFile: string,
-  worktreePath: string,
+  leftOut: string,
   signal: AbortSignal | undefined,
-): Promise<string[]> {
-  const matched = await runGit(['ls-files', '--others', '--ignored', `--exclude-from=${includeFile}`, '-z'], {
-    cwd: repoRoot,
-    signal,
-  });
-  // Entries ending in `/` are nested repositories (linked worktrees among them): never copied.
-  const worktreeRel = toGitPath(relative(repoRoot, worktreePath));
-  const files = splitNul(matched.stdout).filter(
-    (path) => !path.endsWith('/') && !isInside(path, worktreeRel),
+): Promise<{ candidates: string[]; skipped: SkippedInclude[] }> {
+  const leftOutRel = toGitPath(relative(repoRoot, leftOut));
+  const inside = leftOutRel !== '' && !leftOutRel.startsWith('..') && !isAbsolute(leftOutRel);
+  const pathspecs = inside ? await pathspecsAround(repoRoot, leftOutRel) : [];
+  if (pathspecs.length === 0 && inside) return { candidates: [], skipped: [] };
+  const matched = await runGit(
+    [
+      'ls-files',
+      '--others',
+      '--ignored',
+      `--exclude-from=${includeFile}`,
+      '-z',
+      ...(pathspecs.length > 0 ? ['--', ...pathspecs] : []),
+    ],
+    { cwd: repoRoot, signal },
   );
-  if (files.length === 0) return [];
+  const skipped: SkippedInclude[] = [];
+  const files: string[] = [];
+  for (const path of splitNul(matched.stdout)) {
+    // Entries ending in `/` are nested repositories: never copied.
+    if (path.endsWith('/')) skipped.push({ path: path.slice(0, -1), reason: 'nested-repository' });
+    else files.push(path);
+  }
+  if (files.length === 0) return { candidates: [], skipped };
   // Exit 1 means "none of them is ignored", an answer rather than a failure.
   const ignored = await runGit(['check-ignore', '--stdin', '-z'], {
     cwd: repoRoot,
@@ -98,7 +143,32 @@ async function listIncludedIgnored(
     okExitCodes: [0, 1],
   });
   const ignoredSet = new Set(splitNul(ignored.stdout));
-  return files.filter((path) => ignoredSet.has(path));
+  const candidates: string[] = [];
+  for (const path of files) {
+    if (ignoredSet.has(path)) candidates.push(path);
+    else skipped.push({ path, reason: 'not-ignored' });
+  }
+  return { candidates, skipped };
+}
+
+/**
+ * Literal pathspecs naming everything in the repository except the folder `rel` and `.git`: the
+ * siblings of each folder on the way down to it. An `:(exclude)` pathspec is not enough: git still
+ * walks into an excluded folder that an include pattern (`*`, `.*`) ignores.
+ */
+async function pathspecsAround(repoRoot: string, rel: string): Promise<string[]> {
+  const specs: string[] = [];
+  let dir = repoRoot;
+  let prefix = '';
+  for (const part of rel.split('/')) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name !== part && !(prefix === '' && name === '.git')) specs.push(`:(literal)${prefix}${name}`);
+    }
+    dir = join(dir, part);
+    prefix = `${prefix}${part}/`;
+  }
+  return specs;
 }
 
 /**

@@ -4,6 +4,7 @@ import PQueue from 'p-queue';
 import lockfile from 'proper-lockfile';
 import { MiyabiError } from '../errors.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
+import { stateUnavailable, withStateErrors } from './state-errors.js';
 
 /** Runs `fn` while holding the repository's metadata lock. */
 export type WithLock = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -56,7 +57,7 @@ export class RepoLock {
   };
 
   async #crossProcess<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(this.#dir, { recursive: true });
+    await withStateErrors(this.#dir, this.#dir, () => mkdir(this.#dir, { recursive: true }));
     const started = Date.now();
     let release: (() => Promise<void>) | undefined;
     while (!release) {
@@ -75,7 +76,8 @@ export class RepoLock {
             ),
         });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'ELOCKED')
+          throw stateUnavailable(error, this.lockPath, this.#dir);
         if (Date.now() - started > this.#waitMs) {
           throw new MiyabiError('LOCKED', `repository lock ${this.lockPath} is held by another process`, {
             cause: error,

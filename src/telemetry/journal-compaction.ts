@@ -59,7 +59,7 @@ export async function compactJournal(
       events.push(...parsed.events);
     }
     summary = foldIntoSummary(summary, events, Math.max(...toFold));
-    await writeFileAtomic(join(dir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+    await writeFileAtomic(join(dir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o644 });
   }
   // Only after the summary holds their counts may the raw segments go.
   for (const n of [...obsolete, ...toFold]) await unlinkIfExists(join(dir, segmentFile(n)));
@@ -89,7 +89,7 @@ async function summaryForRewrite(dir: string, logger: Logger): Promise<JournalSu
 async function sealAndRead(file: string): Promise<string> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(file, 'a+');
+    handle = await open(file, 'a+', 0o644);
   } catch (error) {
     if (isMissing(error)) return '';
     throw error;

@@ -193,12 +193,12 @@ export class EventJournal {
     let handle: FileHandle;
     try {
       // a+ (append, read): the rare check below reads the file back through this descriptor.
-      handle = await open(this.file, 'a+');
+      handle = await open(this.file, 'a+', 0o644);
     } catch (error) {
       if (!isMissing(error)) throw error;
       // The folder was deleted under us (e.g. by hand): make it again, once.
       await mkdir(this.dir, { recursive: true });
-      handle = await open(this.file, 'a+');
+      handle = await open(this.file, 'a+', 0o644);
     }
     try {
       // One write(2) on an O_APPEND descriptor: the kernel places the whole line at the end.

@@ -1,4 +1,4 @@
-import { branchSummary, openOrUpdatePullRequest, prBody } from '../../index.js';
+import { openWorktreePullRequest } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
@@ -22,36 +22,11 @@ const pr: CommandHandler = async ({ operands, options }, ctx) => {
       },
       ctx,
     );
-    const issue = await client.octokit
-      .request('GET /repos/{owner}/{repo}/issues/{issue_number}', {
-        ...repo,
-        issue_number: worktree.issueNumber,
-        request: { signal: ctx.signal },
-      })
-      .then((response) => response.data)
-      .catch(() => undefined);
     const remote = typeof options.remote === 'string' ? options.remote : 'origin';
     await manager.pushWorktree(worktree.id, { remote, signal: ctx.signal });
-    const summary = await branchSummary({
-      cwd: worktree.path,
-      base: worktree.baseBranch,
-      head: worktree.branchName,
-      signal: ctx.signal,
-    }).catch(() => undefined);
-    const result = await openOrUpdatePullRequest({
+    const result = await openWorktreePullRequest(worktree, {
       client,
       repo,
-      head: worktree.branchName,
-      base: worktree.baseBranch
-        .replace(/^refs\/heads\//, '')
-        .replace(/^refs\/remotes\/[^/]+\//, '')
-        .replace(/^origin\//, ''),
-      title: issue?.title || `Issue #${worktree.issueNumber}`,
-      body: prBody({
-        issueNumber: worktree.issueNumber,
-        ...(issue ? { issueUrl: issue.html_url, issueTitle: issue.title } : {}),
-        ...(summary ?? {}),
-      }),
       ...(options.draft === true ? { draft: true } : {}),
       ...(Array.isArray(options.reviewer) ? { reviewers: options.reviewer as string[] } : {}),
       signal: ctx.signal,

@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   formatArgv,
   lastLines,
   MiyabiError,
+  openLogFile,
   parseDuration,
   runCommand,
   type WorktreeManager,
@@ -95,9 +95,7 @@ async function runResolver(
 ): Promise<void> {
   const worktree = await manager.getWorktree(id);
   const argv = expandPlaceholders(command, worktree, checkout.conflicts);
-  const logDir = join(manager.stateDir, 'logs', 'resolve');
-  await mkdir(logDir, { recursive: true });
-  const logFile = join(logDir, `${id}.log`);
+  const logFile = await openLogFile(join(manager.stateDir, 'logs', 'resolve', `${id}.log`));
   const result = await runCommand(argv, {
     cwd: checkout.path,
     env: { ...worktreeEnvironment(worktree), MIYABI_CONFLICTS: checkout.conflictsFile },
