@@ -45,7 +45,7 @@ export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export type { ManagerWarning, WarningListener } from './manager/warnings.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
-export { describeError } from './pool/run-task.js';
+export { describeError } from './pool/task-outcome.js';
 export type * from './pool/types.js';
 export { type ResolvedPoolConfig, WorktreePool } from './pool/worktree-pool.js';
 export {

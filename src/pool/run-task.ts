@@ -1,39 +1,33 @@
 import { appendFile } from 'node:fs/promises';
-import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { GitHubClient } from '../github/client.js';
-import type { PullRequestResult } from '../github/pull-request.js';
-import { openWorktreePullRequest } from '../github/worktree-pull-request.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
-import type { MergeResult, PushResult, WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
-import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
-import type { TaskStage } from '../telemetry/events.js';
 import { startTaskSpan } from '../telemetry/otel-spans.js';
+import { isConflict, merge, pullRequest, push } from './follow-ups.js';
+import { resolveConflict } from './resolve-conflict.js';
+import { settleExecutor } from './settle-executor.js';
+import {
+  abortMessage,
+  classify,
+  type ExecutorOutcome,
+  fail,
+  type Progress,
+  TaskAbort,
+} from './task-outcome.js';
 import type {
   ConflictPolicy,
   PoolMergeOptions,
   PoolPullRequestOptions,
   PoolPushOptions,
-  ResolveAttempt,
-  TaskError,
   TaskExecutor,
   TaskResult,
-  TaskStatus,
   UnmergedWork,
   WorktreeTask,
 } from './types.js';
-
-/** Why a task's signal was aborted: its own timeout, or the batch (fail-fast or caller abort). */
-export class TaskAbort extends Error {
-  constructor(
-    readonly kind: 'timeout' | 'cancelled',
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface TaskRun {
   readonly manager: WorktreeManager;
@@ -59,25 +53,6 @@ export interface TaskRun {
   readonly logFile: string;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
-}
-
-type ExecutorOutcome =
-  | { kind: 'value'; value: unknown }
-  | { kind: 'error'; error: unknown }
-  | { kind: 'abandoned' };
-
-/** How far a task got: filled in stage by stage, then turned into the one {@link TaskResult}. */
-interface Progress {
-  status: TaskStatus;
-  stage?: TaskStage;
-  error?: TaskError;
-  output?: unknown;
-  prepare?: PrepareResult;
-  merge?: MergeResult;
-  push?: PushResult;
-  pr?: PullRequestResult;
-  uncommitted?: readonly string[];
-  resolveAttempts?: ResolveAttempt[];
 }
 
 /**
@@ -267,193 +242,6 @@ async function execute(
   return outcome;
 }
 
-/**
- * Merges the task's branch. A branch with nothing to merge while the worktree holds changes is
- * `NOTHING_COMMITTED`: the task's work was never merged, whatever "up-to-date" suggests.
- */
-async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
-  const options = run.merge ?? {};
-  try {
-    const merged = await run.manager.mergeWorktree(worktree.id, { ...options, signal, batchId: run.batchId });
-    progress.merge = merged;
-    if (merged.status !== 'up-to-date') return;
-    const paths = await run.manager.uncommittedPaths(worktree.id, { signal });
-    if (paths.length === 0) return;
-    progress.uncommitted = paths;
-    const error = new MiyabiError(
-      'NOTHING_COMMITTED',
-      `nothing to merge: the task committed nothing but left ${paths.length} changed file(s) (${preview(paths)})`,
-    );
-    run.manager.recordEvent({
-      type: 'error',
-      worktreeId: worktree.id,
-      issueNumber: worktree.issueNumber,
-      branch: worktree.branchName,
-      batchId: run.batchId,
-      operation: 'merge',
-      code: error.code,
-      message: error.message,
-    });
-    fail(progress, 'merge', error, signal);
-  } catch (error) {
-    fail(progress, 'merge', error, signal);
-  }
-}
-
-function isConflict(progress: Progress): boolean {
-  return (
-    progress.stage === 'merge' &&
-    (progress.error?.code === 'MERGE_CONFLICT' || progress.error?.code === 'CONFLICT_UNRESOLVED')
-  );
-}
-
-/**
- * Hands a merge conflict back: merges the target into the task's branch in its worktree, runs the
- * resolver there with the conflicting paths, checks the resolution is committed and marker-free,
- * and merges again — up to `attempts` times. Each attempt is recorded on the result.
- */
-async function resolveConflict(
-  run: TaskRun,
-  worktree: WorktreeInfo,
-  progress: Progress,
-  context: {
-    signal: AbortSignal;
-    env: Readonly<Record<string, string>>;
-    policy: Exclude<ConflictPolicy, 'keep' | 'remove'>;
-  },
-): Promise<void> {
-  const { signal, policy } = context;
-  const attempts: ResolveAttempt[] = [];
-  progress.resolveAttempts = attempts;
-  // Paths that conflicted so far: a resolver may have committed markers that a later merge calls clean.
-  const seen = new Set<string>();
-  for (let attempt = 1; attempt <= (policy.attempts ?? 1) && !signal.aborted; attempt++) {
-    const started = performance.now();
-    let conflicts: readonly string[] = [];
-    try {
-      const checkout = await run.manager.mergeTargetIntoWorktree(worktree.id, {
-        ...(run.merge?.into !== undefined ? { into: run.merge.into } : {}),
-        signal,
-      });
-      conflicts = checkout.conflicts;
-      if (checkout.status === 'conflicted') {
-        const outcome = await settleExecutor(
-          policy.resolve,
-          run,
-          worktree,
-          { signal, env: { ...context.env, MIYABI_CONFLICTS: checkout.conflictsFile }, conflicts },
-          () => {},
-        );
-        if (outcome.kind === 'error') throw outcome.error;
-        if (outcome.kind === 'abandoned' || signal.aborted)
-          throw signal.reason ?? new Error('resolver abandoned');
-      }
-      for (const path of conflicts) seen.add(path);
-      await run.manager.verifyResolution(worktree.id, { conflicts: [...seen], signal });
-    } catch (error) {
-      fail(progress, 'merge', error, signal);
-      attempts.push(attemptOf(attempt, conflicts, started, progress.error));
-      continue;
-    }
-    progress.status = 'success';
-    progress.stage = undefined;
-    progress.error = undefined;
-    await merge(run, worktree, progress, signal);
-    attempts.push(
-      attemptOf(attempt, conflicts, started, progress.status === 'success' ? undefined : progress.error),
-    );
-    if (progress.status === 'success') return;
-  }
-}
-
-function attemptOf(
-  attempt: number,
-  conflicts: readonly string[],
-  started: number,
-  error: TaskError | undefined,
-): ResolveAttempt {
-  return {
-    attempt,
-    conflicts,
-    outcome: error ? 'failed' : 'resolved',
-    durationMs: Math.round(performance.now() - started),
-    ...(error ? { error } : {}),
-  };
-}
-
-async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
-  try {
-    progress.push = await run.manager.pushWorktree(worktree.id, {
-      remote: run.push?.remote ?? 'origin',
-      signal,
-      batchId: run.batchId,
-    });
-  } catch (error) {
-    fail(progress, 'push', error, signal);
-  }
-}
-
-/**
- * Opens or updates the pull request of the pushed branch against the worktree's base branch: title
- * from the issue, body with `Closes #N`, the branch's commits and files, and the run's last lines.
- */
-async function pullRequest(
-  run: TaskRun,
-  worktree: WorktreeInfo,
-  progress: Progress,
-  signal: AbortSignal,
-  durationMs: number,
-) {
-  const { options, client } = run.pullRequest!;
-  const { task } = run;
-  try {
-    const lastLines = outputLastLines(progress.output);
-    progress.pr = await openWorktreePullRequest(worktree, {
-      client,
-      repo: options.repo,
-      ...(task.context ? { issue: task.context } : {}),
-      ...(task.description ? { fallbackTitle: task.description } : {}),
-      ...(options.draft !== undefined ? { draft: options.draft } : {}),
-      ...(options.reviewers ? { reviewers: options.reviewers } : {}),
-      ...(options.labels ? { labels: options.labels } : {}),
-      durationMs,
-      ...(lastLines !== undefined ? { lastLines } : {}),
-      signal,
-    });
-  } catch (error) {
-    // The pull request exists even when its reviewers or labels failed: the result still names it.
-    const details = isMiyabiError(error) ? error.details : undefined;
-    if (details && typeof details.url === 'string' && typeof details.number === 'number') {
-      progress.pr = { url: details.url, number: details.number, created: details.created === true };
-    }
-    fail(progress, 'pr', error, signal);
-  }
-}
-
-/** `output.lastLines` when the executor's output has them (the CLI's does). */
-function outputLastLines(output: unknown): string | undefined {
-  if (typeof output !== 'object' || output === null || !('lastLines' in output)) return undefined;
-  const lines = output.lastLines;
-  return typeof lines === 'string' ? lines : Array.isArray(lines) ? lines.map(String).join('\n') : undefined;
-}
-
-/** Marks the task ended at `stage`: timed out or cancelled if its signal says so, else failed. */
-function fail(progress: Progress, stage: TaskStage, error: unknown, signal: AbortSignal | undefined): void {
-  progress.stage = stage;
-  const reason: unknown = signal?.aborted ? signal.reason : undefined;
-  if (reason instanceof TaskAbort && reason.kind === 'timeout') {
-    progress.status = 'timeout';
-    progress.error = { message: reason.message, code: 'TIMEOUT' };
-  } else if (signal?.aborted || isMiyabiError(error, 'CANCELLED')) {
-    progress.status = 'cancelled';
-    progress.error = describeError(error, signal);
-  } else {
-    // A setup that ran out of its own budget is a timeout too.
-    progress.status = isMiyabiError(error, 'TIMEOUT') ? 'timeout' : 'failed';
-    progress.error = describeError(error, undefined);
-  }
-}
-
 /** The one result of a task, from what `progress` recorded; records its `task-complete` event. */
 function finish(
   run: TaskRun,
@@ -527,96 +315,4 @@ async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> 
     logFile,
     `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}\n`,
   );
-}
-
-/** Runs the executor; once the signal aborts it gets `abortGraceMs` to settle, then it is abandoned. */
-async function settleExecutor(
-  executor: TaskExecutor,
-  run: TaskRun,
-  worktree: WorktreeInfo,
-  context: {
-    signal: AbortSignal;
-    env: Readonly<Record<string, string>>;
-    conflicts?: readonly string[];
-  },
-  setOutput: (output: unknown) => void,
-): Promise<ExecutorOutcome> {
-  const { signal } = context;
-  const execution: Promise<ExecutorOutcome> = Promise.resolve()
-    .then(() =>
-      executor(worktree, run.task, {
-        signal,
-        worktree,
-        task: run.task,
-        batchId: run.batchId,
-        timeoutMs: run.timeoutMs,
-        logFile: run.logFile,
-        env: context.env,
-        conflicts: context.conflicts ?? [],
-        setOutput,
-      }),
-    )
-    .then(
-      (value): ExecutorOutcome => ({ kind: 'value', value }),
-      (error: unknown): ExecutorOutcome => ({ kind: 'error', error }),
-    );
-  let graceTimer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const abandoned = new Promise<ExecutorOutcome>((resolve) => {
-    onAbort = () => {
-      graceTimer = setTimeout(() => resolve({ kind: 'abandoned' }), run.abortGraceMs);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([execution, abandoned]);
-  } finally {
-    clearTimeout(graceTimer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function classify(
-  outcome: ExecutorOutcome,
-  signal: AbortSignal,
-): { status: TaskStatus; error?: TaskError; output?: unknown } {
-  if (signal.aborted) {
-    // Whatever the executor did after its signal aborted, the abort decides the outcome.
-    const reason = signal.reason;
-    if (reason instanceof TaskAbort && reason.kind === 'timeout') {
-      return { status: 'timeout', error: { message: reason.message, code: 'TIMEOUT' } };
-    }
-    return { status: 'cancelled', error: { message: abortMessage(reason), code: 'CANCELLED' } };
-  }
-  if (outcome.kind === 'value') return { status: 'success', output: outcome.value };
-  if (outcome.kind === 'error') return { status: 'failed', error: describeError(outcome.error, undefined) };
-  return { status: 'failed', error: { message: 'executor was abandoned' } };
-}
-
-function abortMessage(reason: unknown): string {
-  if (reason instanceof Error) return reason.message;
-  return reason === undefined ? 'aborted' : String(reason);
-}
-
-function preview(paths: readonly string[]): string {
-  return paths.length > 3 ? `${paths.slice(0, 3).join(', ')}, …` : paths.join(', ');
-}
-
-/** A thrown value (of any type) as plain data; conflicting paths of a `MERGE_CONFLICT` included. */
-export function describeError(error: unknown, signal: AbortSignal | undefined): TaskError {
-  if (signal?.aborted && !(isMiyabiError(error) && error.code !== 'CANCELLED')) {
-    return { message: abortMessage(signal.reason), code: 'CANCELLED' };
-  }
-  const err = toError(error);
-  if (err instanceof MiyabiError) {
-    return {
-      message: err.message,
-      code: err.code,
-      hint: err.hint,
-      ...(err.conflicts ? { conflicts: err.conflicts.map((conflict) => conflict.path) } : {}),
-    };
-  }
-  const code = (err as { code?: unknown }).code;
-  return { message: err.message, ...(typeof code === 'string' ? { code } : {}) };
 }

@@ -14,8 +14,9 @@ import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { pruneBatchLogs } from './prune-logs.js';
-import { runTask, TaskAbort } from './run-task.js';
+import { runTask } from './run-task.js';
 import { summarise } from './summarise.js';
+import { TaskAbort } from './task-outcome.js';
 import type {
   ConflictPolicy,
   ExecuteOptions,

@@ -1,0 +1,105 @@
+import { isMiyabiError, MiyabiError } from '../errors.js';
+import { openWorktreePullRequest } from '../github/worktree-pull-request.js';
+import type { WorktreeInfo } from '../manager/types.js';
+import type { TaskRun } from './run-task.js';
+import { fail, type Progress } from './task-outcome.js';
+
+/**
+ * Merges the task's branch. A branch with nothing to merge while the worktree holds changes is
+ * `NOTHING_COMMITTED`: the task's work was never merged, whatever "up-to-date" suggests.
+ */
+export async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
+  const options = run.merge ?? {};
+  try {
+    const merged = await run.manager.mergeWorktree(worktree.id, { ...options, signal, batchId: run.batchId });
+    progress.merge = merged;
+    if (merged.status !== 'up-to-date') return;
+    const paths = await run.manager.uncommittedPaths(worktree.id, { signal });
+    if (paths.length === 0) return;
+    progress.uncommitted = paths;
+    const error = new MiyabiError(
+      'NOTHING_COMMITTED',
+      `nothing to merge: the task committed nothing but left ${paths.length} changed file(s) (${preview(paths)})`,
+    );
+    run.manager.recordEvent({
+      type: 'error',
+      worktreeId: worktree.id,
+      issueNumber: worktree.issueNumber,
+      branch: worktree.branchName,
+      batchId: run.batchId,
+      operation: 'merge',
+      code: error.code,
+      message: error.message,
+    });
+    fail(progress, 'merge', error, signal);
+  } catch (error) {
+    fail(progress, 'merge', error, signal);
+  }
+}
+
+export function isConflict(progress: Progress): boolean {
+  return (
+    progress.stage === 'merge' &&
+    (progress.error?.code === 'MERGE_CONFLICT' || progress.error?.code === 'CONFLICT_UNRESOLVED')
+  );
+}
+
+export async function push(run: TaskRun, worktree: WorktreeInfo, progress: Progress, signal: AbortSignal) {
+  try {
+    progress.push = await run.manager.pushWorktree(worktree.id, {
+      remote: run.push?.remote ?? 'origin',
+      signal,
+      batchId: run.batchId,
+    });
+  } catch (error) {
+    fail(progress, 'push', error, signal);
+  }
+}
+
+/**
+ * Opens or updates the pull request of the pushed branch against the worktree's base branch: title
+ * from the issue, body with `Closes #N`, the branch's commits and files, and the run's last lines.
+ */
+export async function pullRequest(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  signal: AbortSignal,
+  durationMs: number,
+) {
+  const { options, client } = run.pullRequest!;
+  const { task } = run;
+  try {
+    const lastLines = outputLastLines(progress.output);
+    progress.pr = await openWorktreePullRequest(worktree, {
+      client,
+      repo: options.repo,
+      ...(task.context ? { issue: task.context } : {}),
+      ...(task.description ? { fallbackTitle: task.description } : {}),
+      ...(options.draft !== undefined ? { draft: options.draft } : {}),
+      ...(options.reviewers ? { reviewers: options.reviewers } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      durationMs,
+      ...(lastLines !== undefined ? { lastLines } : {}),
+      signal,
+    });
+  } catch (error) {
+    // The pull request exists even when its reviewers or labels failed: the result still names it.
+    const details = isMiyabiError(error) ? error.details : undefined;
+    if (details && typeof details.url === 'string' && typeof details.number === 'number') {
+      progress.pr = { url: details.url, number: details.number, created: details.created === true };
+    }
+    fail(progress, 'pr', error, signal);
+  }
+}
+
+/** `output.lastLines` when the executor's output has them (the CLI's does). */
+export function outputLastLines(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null || !('lastLines' in output)) return undefined;
+  const lines = output.lastLines;
+  return typeof lines === 'string' ? lines : Array.isArray(lines) ? lines.map(String).join('\n') : undefined;
+}
+
+export function preview(paths: readonly string[]): string {
+  return paths.length > 3 ? `${paths.slice(0, 3).join(', ')}, …` : paths.join(', ');
+}
