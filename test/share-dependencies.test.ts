@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type PrepareResult, WorktreePool } from '../src/index.js';
-import { createTempRepo, git, type TempRepo } from './helpers/temp-repo.js';
+import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 /** A repository whose ignored `node_modules` holds a package, with `share` configured. */
 function repoWithModules(share: unknown, root?: string): TempRepo {
@@ -90,28 +90,29 @@ describe('share', () => {
     });
   });
 
-  const mountPoint = '/tmp/miyabi-reflink-test';
   const canMount = process.getuid?.() === 0 && existsSync('/usr/sbin/mkfs.btrfs');
-  afterAll(() => {
-    if (!canMount) return;
-    try {
-      execFileSync('umount', [mountPoint], { stdio: 'ignore' });
-    } catch {}
-    rmSync(`${mountPoint}.img`, { force: true });
-  });
+  // Runs only as root with btrfs-progs (mkfs.btrfs): it loop-mounts a btrfs image; skipped otherwise.
   it.skipIf(!canMount)(
     'clone uses copy-on-write on a reflink-capable filesystem (loop-mounted btrfs)',
     async () => {
-      mkdirSync(mountPoint, { recursive: true });
-      execFileSync('truncate', ['-s', '200M', `${mountPoint}.img`]);
-      execFileSync('mkfs.btrfs', ['-q', '-f', `${mountPoint}.img`], { stdio: 'ignore' });
-      execFileSync('mount', ['-o', 'loop', `${mountPoint}.img`, mountPoint]);
-      const repo = repoWithModules([{ path: 'node_modules', mode: 'clone' }], mountPoint);
-      const prepare = await runOne(repo.path, (path) => {
-        writeFileSync(join(path, 'node_modules', 'pkg', 'index.js'), 'changed\n');
-      });
-      expect(prepare?.shared?.[0]).toMatchObject({ method: 'reflink' });
-      expect(readFileSync(join(repo.path, 'node_modules', 'pkg', 'index.js'), 'utf8')).toContain('main');
+      const mountPoint = tempDir('miyabi-reflink-');
+      const image = `${mountPoint}.img`;
+      execFileSync('truncate', ['-s', '200M', image]);
+      execFileSync('mkfs.btrfs', ['-q', '-f', image], { stdio: 'ignore' });
+      execFileSync('mount', ['-o', 'loop', image, mountPoint]);
+      try {
+        const repo = repoWithModules([{ path: 'node_modules', mode: 'clone' }], mountPoint);
+        const prepare = await runOne(repo.path, (path) => {
+          writeFileSync(join(path, 'node_modules', 'pkg', 'index.js'), 'changed\n');
+        });
+        expect(prepare?.shared?.[0]).toMatchObject({ method: 'reflink' });
+        expect(readFileSync(join(repo.path, 'node_modules', 'pkg', 'index.js'), 'utf8')).toContain('main');
+      } finally {
+        // Lazy: detached at once even while this process still holds a file there (a plain umount
+        // failed as busy); the loop device goes with it.
+        execFileSync('umount', ['-l', mountPoint]);
+        rmSync(image, { force: true });
+      }
     },
   );
 });
