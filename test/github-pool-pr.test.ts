@@ -67,6 +67,9 @@ describe('pool pull requests', () => {
       pr: { url: 'https://github.example/octo/hello/pull/1', number: 1, created: true },
       push: expect.anything(),
     });
+    // The report counts the one pull request opened, after its seven lines.
+    const report = await pool.manager.telemetryReport({ batchId: result.batchId });
+    expect(report.split('\n').slice(7)).toContain('- Pull requests: 1');
     const [, created] = server.requestsTo('POST', /\/pulls$/);
     expect(created?.body).toMatchObject({ head: 'octo:feature/issue-6', base: 'main', title: 'Second' });
     const body = String((created?.body as { body?: string } | undefined)?.body);

@@ -128,6 +128,7 @@ describe('telemetry across processes', () => {
       followUpFailures: 0,
       mergeConflicts: 0,
       conflictsResolved: 0,
+      pullRequests: 0,
       cleanups: executions,
       errors: failures,
       totalExecutionMs: executions * 10,

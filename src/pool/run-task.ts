@@ -299,6 +299,7 @@ function finish(
       status: result.status,
       ...(result.stage !== undefined ? { stage: result.stage } : {}),
       ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
+      ...(progress.pr ? { pullRequest: progress.pr.url } : {}),
       ...(progress.resolveAttempts?.length
         ? { conflict: result.status === 'success' ? ('resolved' as const) : ('unresolved' as const) }
         : {}),

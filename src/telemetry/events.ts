@@ -143,6 +143,8 @@ export interface TaskCompleteEvent extends EventBase {
   readonly code?: string;
   /** Set when the task's merge met a conflict: whether it was resolved and merged in the end. */
   readonly conflict?: 'resolved' | 'unresolved';
+  /** The pull request the task opened or updated. */
+  readonly pullRequest?: string;
 }
 export interface ErrorEvent extends EventBase {
   readonly type: 'error';

@@ -60,6 +60,11 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
         : `- Merge conflicts: ${stats.mergeConflicts}${resolved > 0 ? ` (resolved: ${resolved})` : ''}`,
     );
   }
+  if (stats.pullRequests > 0) {
+    lines.push(
+      lang === 'ja' ? `- プルリクエスト: ${stats.pullRequests}件` : `- Pull requests: ${stats.pullRequests}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -20,6 +20,8 @@ export interface TelemetryStats {
   readonly mergeConflicts: number;
   /** Of those, the ones whose conflict was resolved and merged (`onConflict` with a resolver). */
   readonly conflictsResolved: number;
+  /** Pull requests tasks opened or updated (`pullRequest`). */
+  readonly pullRequests: number;
   /** Worktrees cleaned up (`cleanup-complete` events). */
   readonly cleanups: number;
   /** `error` events, from any operation. */
@@ -41,6 +43,7 @@ export interface TelemetryCounts {
   followUpFailures: number;
   mergeConflicts: number;
   conflictsResolved: number;
+  pullRequests: number;
   cleanups: number;
   errors: number;
   totalExecutionMs: number;
@@ -68,6 +71,7 @@ const COUNT_KEYS: readonly (keyof TelemetryCounts)[] = [
   'followUpFailures',
   'mergeConflicts',
   'conflictsResolved',
+  'pullRequests',
   'cleanups',
   'errors',
   'totalExecutionMs',
@@ -83,6 +87,7 @@ export function emptyCounts(): TelemetryCounts {
     followUpFailures: 0,
     mergeConflicts: 0,
     conflictsResolved: 0,
+    pullRequests: 0,
     cleanups: 0,
     errors: 0,
     totalExecutionMs: 0,
@@ -109,6 +114,7 @@ export function addEvent(counts: TelemetryCounts, event: WorktreeEvent): Telemet
       if (event.status !== 'success' && isFollowUp(event.stage)) counts.followUpFailures++;
       if (event.conflict !== undefined || event.code === 'MERGE_CONFLICT') counts.mergeConflicts++;
       if (event.conflict === 'resolved') counts.conflictsResolved++;
+      if (event.pullRequest !== undefined) counts.pullRequests++;
       break;
     case 'error':
       counts.errors++;
@@ -138,6 +144,7 @@ const LATER_KEYS: ReadonlySet<keyof TelemetryCounts> = new Set([
   'followUpFailures',
   'mergeConflicts',
   'conflictsResolved',
+  'pullRequests',
 ]);
 
 /** Stages after the command: a task that ended there had a successful execution. */
@@ -172,6 +179,7 @@ export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
     followUpFailures: counts.followUpFailures,
     mergeConflicts: counts.mergeConflicts,
     conflictsResolved: counts.conflictsResolved,
+    pullRequests: counts.pullRequests,
     cleanups: counts.cleanups,
     errors: counts.errors,
     totalExecutionMs: counts.totalExecutionMs,
