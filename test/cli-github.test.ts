@@ -87,12 +87,14 @@ describe('run with GitHub', () => {
       [3, 'success', true],
       [4, 'success', true],
     ]);
-    expect(server.pulls.map((pull) => [pull.head, pull.base, pull.title])).toEqual([
+    // The two tasks run in parallel: their pull requests arrive in either order.
+    const pulls = [...server.pulls].sort((a, b) => String(a.head).localeCompare(String(b.head)));
+    expect(pulls.map((pull) => [pull.head, pull.base, pull.title])).toEqual([
       ['octo:feature/issue-3', 'main', 'Crash when "$HOME" has `spaces`; rm -rf'],
       ['octo:feature/issue-4', 'main', 'Second'],
     ]);
-    expect(server.pulls[0]?.body).toMatch(/^Closes #3\n/);
-    expect(server.pulls[0]?.body).toContain('told-3.json');
+    expect(pulls[0]?.body).toMatch(/^Closes #3\n/);
+    expect(pulls[0]?.body).toContain('told-3.json');
 
     // What the agent of #3 was told: the title as one argument, the body intact in the file.
     const told = JSON.parse(
