@@ -222,6 +222,14 @@ describe('miyabi-worktree run', () => {
       [['run', '--issues', '1', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
       [['run', '--issues', '1', '--push', '--', 'true'], /no remote named 'origin'/],
       [['run', '--issues', '1', '--base', 'no-such-branch', '--', 'true'], /no-such-branch/],
+      [
+        ['run', '--issues', '1', '--merge', '--into', 'x y', '--', 'true'],
+        /--into "x y" \(string\) is not a branch name/,
+      ],
+      [
+        ['run', '--issues', '1', '--merge', '--into', 'nope', '--', 'true'],
+        /--into: there is no local branch 'nope'/,
+      ],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, { cwd: repo.path })));
     results.forEach((result, index) => {

@@ -102,31 +102,42 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     const progress = createProgressTracker(manager, request.issues, renderer);
     ctx.routeNotices?.((line) => renderer.notice(line));
     const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
-    const pool = new WorktreePool(manager, {
-      maxConcurrency: concurrency,
-      timeoutMs,
-      failFast: request.failFast,
-      autoCleanup: !request.keep,
-      ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
-      ...(request.push ? { push: { remote: request.push.remote } } : {}),
-      ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
-      ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
-      // --keep leaves each worktree as its task left it: never handed to another, whatever the config says.
-      ...(request.keep ? { reuse: false } : {}),
-      ...(request.reuse
-        ? {
-            reuse: true,
-            ...(request.reuse.keepPaths ? { keepPaths: request.reuse.keepPaths } : {}),
-            ...(request.reuse.maxIdle !== undefined ? { maxIdle: request.reuse.maxIdle } : {}),
-          }
-        : {}),
-      existingBranches: request.continueBranches ? 'continue' : 'restart',
-      ...(request.onConflict === 'agent'
-        ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
-        : request.onConflict !== undefined
-          ? { onConflict: request.onConflict }
+    // Bad input ends the command before any task: stop following, and name the flag the user typed.
+    const abandon = (error: unknown): unknown => {
+      progress.dispose();
+      ctx.routeNotices?.(undefined);
+      return asFlagError(error);
+    };
+    let pool: WorktreePool;
+    try {
+      pool = new WorktreePool(manager, {
+        maxConcurrency: concurrency,
+        timeoutMs,
+        failFast: request.failFast,
+        autoCleanup: !request.keep,
+        ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
+        ...(request.push ? { push: { remote: request.push.remote } } : {}),
+        ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
+        ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
+        // --keep leaves each worktree as its task left it: never handed to another, whatever the config says.
+        ...(request.keep ? { reuse: false } : {}),
+        ...(request.reuse
+          ? {
+              reuse: true,
+              ...(request.reuse.keepPaths ? { keepPaths: request.reuse.keepPaths } : {}),
+              ...(request.reuse.maxIdle !== undefined ? { maxIdle: request.reuse.maxIdle } : {}),
+            }
           : {}),
-    });
+        existingBranches: request.continueBranches ? 'continue' : 'restart',
+        ...(request.onConflict === 'agent'
+          ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
+          : request.onConflict !== undefined
+            ? { onConflict: request.onConflict }
+            : {}),
+      });
+    } catch (error) {
+      throw abandon(error);
+    }
     const tasks: readonly WorktreeTask[] =
       request.tasks ?? request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
@@ -153,9 +164,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       );
       result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
-      progress.dispose();
-      ctx.routeNotices?.(undefined);
-      throw asFlagError(error);
+      throw abandon(error);
     }
     progress.finish(result.results);
     ctx.routeNotices?.(undefined);
