@@ -102,6 +102,8 @@ export async function runCommand(
     throw error;
   }
   const pid = child.pid as number;
+  // 'close' comes once the pipes are drained too; tracked from the start so it cannot be missed.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   for (const [index, stream] of [child.stdout, child.stderr].entries()) {
     stream?.on('data', (chunk: Buffer) => {
       tail.push(chunk, index as 0 | 1);
@@ -126,7 +128,9 @@ export async function runCommand(
   // Background children left in the group would keep writing into a worktree about to be removed.
   if (options.killGroupOnExit ?? true) await terminateGroup(pid, options.graceMs ?? 2_000);
   else forgetGroup(pid);
-  // Do not wait for 'close': a surviving grandchild may hold the pipes open forever.
+  // The pipes may still hold the last lines after 'exit': wait for them to drain, but only briefly,
+  // since a process outside the group (setsid) may hold them open forever.
+  await drained(closed, PIPE_DRAIN_MS);
   child.stdout?.destroy();
   child.stderr?.destroy();
   tail.flush();
@@ -143,6 +147,16 @@ export async function runCommand(
     tail: tail.text().slice(-tailLimit),
     ok: exitCode === 0 && !timedOut && !aborted,
   };
+}
+
+/** How long output may keep arriving after the command's group is gone. */
+const PIPE_DRAIN_MS = 1_000;
+
+/** Resolves when `closed` does, or after `ms` at the latest. */
+async function drained(closed: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Terminates the group (see `terminate`) and stops tracking it once it is gone or given up on. */
