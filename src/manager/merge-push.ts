@@ -1,10 +1,11 @@
-import { isMiyabiError, MiyabiError, toError } from '../errors.js';
+import { MiyabiError } from '../errors.js';
 import { mergeBranch } from '../git/merge.js';
 import { pushBranch } from '../git/push.js';
 import { assertValidBranchName } from '../git/repository.js';
 import { safeLog } from '../log.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees } from './list-worktrees.js';
+import { recordFailure } from './record-failure.js';
 import type {
   MergeResult,
   MergeWorktreeOptions,
@@ -44,7 +45,7 @@ export async function mergeWorktree(
   const started = performance.now();
   const eventBase = eventBaseOf(record, options.batchId);
   ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
-  const outcome = await recordFailure(ctx, 'merge', eventBase, started, () =>
+  const outcome = await recordingFailure(ctx, 'merge', eventBase, started, () =>
     mergeBranch({
       root: ctx.repo.root,
       source: record.branchName,
@@ -100,7 +101,7 @@ export async function pushWorktree(
   const started = performance.now();
   const eventBase = eventBaseOf(record, options.batchId);
   ctx.telemetry.record({ type: 'push-start', ...eventBase, remote });
-  const pushed = await recordFailure(ctx, 'push', eventBase, started, () =>
+  const pushed = await recordingFailure(ctx, 'push', eventBase, started, () =>
     pushBranch({
       cwd: record.path,
       branch: record.branchName,
@@ -147,8 +148,8 @@ function eventBaseOf(record: WorktreeInfo, batchId: string | undefined): EventBa
   };
 }
 
-/** Runs a step; its failure becomes an `error` event (what the report counts) and is rethrown. */
-async function recordFailure<T>(
+/** Runs a step; its failure becomes an `error` event and is rethrown. */
+async function recordingFailure<T>(
   ctx: ManagerContext,
   operation: 'merge' | 'push',
   eventBase: EventBase,
@@ -158,14 +159,6 @@ async function recordFailure<T>(
   try {
     return await step();
   } catch (error) {
-    ctx.telemetry.record({
-      type: 'error',
-      ...eventBase,
-      operation,
-      message: toError(error).message,
-      ...(isMiyabiError(error) ? { code: error.code } : {}),
-      durationMs: Math.round(performance.now() - started),
-    });
-    throw error;
+    throw recordFailure(ctx, operation, eventBase, started, error);
   }
 }

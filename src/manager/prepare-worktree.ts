@@ -6,6 +6,7 @@ import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import { type PrepareResult, type PrepareSettings, prepareWorktree } from '../setup/prepare-worktree.js';
 import { WORKTREE_INCLUDE_FILE } from '../setup/worktree-include.js';
 import type { ManagerContext } from './context.js';
+import { recordFailure } from './record-failure.js';
 import { assertWorktreeId } from './validate.js';
 
 /** Options of `WorktreeManager.prepareWorktree`. */
@@ -57,15 +58,7 @@ export async function prepareWorktreeOf(
     });
     return prepared;
   } catch (error) {
-    const err = error as { code?: unknown; message?: unknown };
-    ctx.telemetry.record({
-      type: 'error',
-      ...eventBase,
-      operation: 'setup',
-      message: String(err.message ?? error),
-      ...(typeof err.code === 'string' ? { code: err.code } : {}),
-      durationMs: Math.round(performance.now() - started),
-    });
+    recordFailure(ctx, 'setup', eventBase, started, error);
     throw error;
   }
 }

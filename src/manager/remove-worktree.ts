@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { MiyabiError, toError } from '../errors.js';
+import { MiyabiError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import { safeLog } from '../log.js';
 import { stopTaskProcesses } from '../process/task-processes.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { recordFailure } from './record-failure.js';
 import { archive } from './removal-archive.js';
 import { type Assessment, assess, assessBranch } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
@@ -115,16 +116,7 @@ export async function removeWorktree(
     });
     return result;
   } catch (error) {
-    const failure = toError(error);
-    ctx.telemetry.record({
-      type: 'error',
-      ...eventBase,
-      operation: 'cleanup',
-      message: failure.message,
-      ...(failure instanceof MiyabiError ? { code: failure.code } : {}),
-      durationMs: Math.round(performance.now() - started),
-    });
-    throw failure;
+    throw recordFailure(ctx, 'cleanup', eventBase, started, error);
   }
 }
 

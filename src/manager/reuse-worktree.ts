@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { MiyabiError, toError } from '../errors.js';
+import { MiyabiError } from '../errors.js';
 import type { BaseRef } from '../git/repository.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import { readWorktreeState } from '../git/work-snapshot.js';
@@ -9,6 +9,7 @@ import { stopTaskProcesses, WORKTREE_ID_VAR } from '../process/task-processes.js
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { allocatePorts } from './port-blocks.js';
+import { recordFailure } from './record-failure.js';
 import { archive } from './removal-archive.js';
 import { assess } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
@@ -140,16 +141,7 @@ export async function idleWorktree(
         setClaim(ctx, id, (claim) => (claim?.token === token ? { ...claim, failed: String(error) } : claim)),
       )
       .catch(() => {});
-    const failure = toError(error);
-    ctx.telemetry.record({
-      type: 'error',
-      ...eventBase,
-      operation: 'cleanup',
-      message: failure.message,
-      ...(failure instanceof MiyabiError ? { code: failure.code } : {}),
-      durationMs: Math.round(performance.now() - started),
-    });
-    throw failure;
+    throw recordFailure(ctx, 'cleanup', eventBase, started, error);
   }
 }
 
