@@ -105,14 +105,27 @@ const BENCHES = {
           return ms;
         },
         async (round) => {
-          const dir = join(root, `raw-wt-${files}-${round}`);
-          const script = `git worktree add -q -b raw-${round}-$0 ${dir}/$0 main && git worktree remove --force ${dir}/$0 && git branch -D -q raw-${round}-$0`;
-          return time(() =>
-            run('sh', ['-c', `seq 0 ${tasks - 1} | xargs -P4 -I{} sh -c '${script}' {}`], {
-              cwd: repo,
-              env: ENV,
-            }),
-          );
+          // Raw git races itself (`worktree add` next to `remove` fails now and then with "Invalid
+          // path .git/worktrees/N"): a failed round is said and run again, so the baseline stays whole.
+          for (let attempt = 1; ; attempt++) {
+            const tag = `${round}-${attempt}`;
+            const dir = join(root, `raw-wt-${files}-${tag}`);
+            const script = `git worktree add -q -b raw-${tag}-$0 ${dir}/$0 main && git worktree remove --force ${dir}/$0 && git branch -D -q raw-${tag}-$0`;
+            try {
+              return await time(() =>
+                run('sh', ['-c', `seq 0 ${tasks - 1} | xargs -P4 -I{} sh -c '${script}' {}`], {
+                  cwd: repo,
+                  env: ENV,
+                }),
+              );
+            } catch (error) {
+              if (attempt >= 3) throw error;
+              log(
+                `  raw git failed (${String(error.stderr).trim().split('\n')[0]}); running the round again`,
+              );
+              await git(repo, 'worktree', 'prune');
+            }
+          }
         },
       );
       row(

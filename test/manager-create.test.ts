@@ -130,6 +130,25 @@ describe('WorktreeManager.discover / open', () => {
 });
 
 describe('createWorktree', () => {
+  it('runs no post-checkout hook, whether the files are written under the lock or outside it', async () => {
+    const files = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`f${i}.txt`, `${i}\n`]));
+    for (const [issue, tree] of [
+      [1, { 'a.txt': 'a\n' }],
+      [2, files],
+    ] as const) {
+      const repo = createTempRepo({ files: tree });
+      const marker = join(repo.path, '..', `hook-ran-${issue}`);
+      writeFileSync(join(repo.path, '.git', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch '${marker}'\n`, {
+        mode: 0o755,
+      });
+      const manager = await WorktreeManager.open({ repoPath: repo.path });
+      const w = await manager.createWorktree(issue);
+      expect(git(w.path, 'status', '--porcelain')).toBe('');
+      expect(readdirSync(w.path).length).toBe(Object.keys(tree).length + 1);
+      expect(existsSync(marker)).toBe(false);
+    }
+  });
+
   it('creates a checked-out worktree on feature/issue-N in issue-N-<8 hex>, excluded from git status', async () => {
     const repo = createTempRepo({ files: { 'README.md': 'hi\n', 'src/index.ts': 'export {};\n' } });
     const manager = await WorktreeManager.open({ repoPath: repo.path });

@@ -347,6 +347,47 @@ describe('removeWorktree by two removers', () => {
     expect(existsSync(w.path)).toBe(false);
     expect(await manager.listWorktrees()).toEqual([]);
   });
+
+  it('reads the files again when a quick removal died before git checked them, and archives them', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(23);
+    writeFileSync(join(w.path, 'a.txt'), 'a, edited\n');
+    writeFileSync(join(w.path, 'new.txt'), 'new\n');
+    // What a quick removal did before it died: claim (archiving nothing), then drop our lock.
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    await editRecord(repo.path, w.id, (r) => {
+      r.removal = {
+        owner: { pid: finished.pid, host: hostname() },
+        token: 'dead',
+        startedAt: '',
+        archived: null,
+        unverified: true,
+      };
+    });
+    unlinkSync(join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'locked'));
+
+    const result = await manager.removeWorktree(w.id);
+    expect(result.archived?.uncommittedPaths).toEqual(['a.txt', 'new.txt']);
+    const back = await manager.restoreWorktree(w.id);
+    expect(readFileSync(join(back.path, 'a.txt'), 'utf8')).toBe('a, edited\n');
+    expect(readFileSync(join(back.path, 'new.txt'), 'utf8')).toBe('new\n');
+  });
+
+  it('gives a worktree git refused to remove its lock back, so that a prune by anyone leaves it alone', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(24);
+    const lockFile = join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'locked');
+    const reason = readFileSync(lockFile, 'utf8');
+    // Work an archive cannot hold: git refuses the quick removal, then the full one refuses too.
+    git(w.path, 'init', '-q', '-b', 'main', 'scratch');
+    commitIn(join(w.path, 'scratch'), 'notes.txt', 'only here\n');
+    expect(await codeOf(manager.removeWorktree(w.id))).toBe('WORKTREE_DIRTY');
+    expect(readFileSync(lockFile, 'utf8')).toBe(reason);
+    expect((await manager.listWorktrees()).map((r) => [r.id, r.removal])).toEqual([[w.id, undefined]]);
+  });
 });
 
 describe('removeWorktree with repositories inside', () => {

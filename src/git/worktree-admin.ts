@@ -43,15 +43,26 @@ export async function readWorktreeLockReason(worktreePath: string): Promise<stri
 }
 
 /**
+ * Below this many tracked files a worktree's files are written (create) and deleted (removal) by
+ * the git call that runs under the repository lock anyway: an extra git process outside the lock
+ * would cost more than the serialised file work it saves.
+ */
+export const SMALL_TREE_FILES = 1000;
+
+/**
  * How many entries a worktree's index holds, read from the index header (`DIRC`, version, count)
  * without spawning git: a cheap measure of how many files removal will delete.
  */
 export async function readIndexEntryCount(worktreePath: string): Promise<number | undefined> {
   const adminDir = await worktreeAdminDir(worktreePath);
-  if (!adminDir) return undefined;
+  return adminDir ? readIndexHeaderCount(join(adminDir, 'index')) : undefined;
+}
+
+/** The entry count in the header of the index file `indexFile`; undefined when it is not one. */
+export async function readIndexHeaderCount(indexFile: string): Promise<number | undefined> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(join(adminDir, 'index'), 'r');
+    handle = await open(indexFile, 'r');
     const header = Buffer.alloc(12);
     const { bytesRead } = await handle.read(header, 0, 12, 0);
     if (bytesRead < 12 || header.toString('latin1', 0, 4) !== 'DIRC') return undefined;

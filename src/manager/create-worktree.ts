@@ -1,4 +1,4 @@
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
@@ -6,7 +6,7 @@ import { explainDiskFull } from '../git/disk-full.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
 import { writeArchive } from '../git/work-snapshot.js';
-import { ownLockReason } from '../git/worktree-admin.js';
+import { ownLockReason, readIndexHeaderCount, SMALL_TREE_FILES } from '../git/worktree-admin.js';
 import { listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { WORKTREE_ID_VAR } from '../process/task-processes.js';
@@ -112,8 +112,10 @@ export async function createWorktree(
       }
     }
     let info: WorktreeInfo;
+    const checkoutInLock = await isSmallPlainTree(ctx);
     ({ info, registered } = await ctx.lock.run(() =>
       addWorktree(ctx, {
+        checkoutInLock,
         id,
         path,
         issueNumber,
@@ -125,12 +127,14 @@ export async function createWorktree(
     ));
     // The slow part: populating files. Each worktree has its own index, so this runs in parallel.
     // Tagged like a task's processes: if this process dies, removal finds and stops the checkout.
-    await runGit(['reset', '--hard', '--quiet'], {
-      cwd: path,
-      signal,
-      timeoutMs: 30 * 60_000,
-      env: { [WORKTREE_ID_VAR]: id },
-    });
+    if (!checkoutInLock) {
+      await runGit(['reset', '--hard', '--quiet'], {
+        cwd: path,
+        signal,
+        timeoutMs: 30 * 60_000,
+        env: { [WORKTREE_ID_VAR]: id },
+      });
+    }
     signal?.throwIfAborted();
     ctx.heldSlots.set(id, release);
     ctx.telemetry.record({
@@ -177,6 +181,19 @@ interface AddPlan {
   readonly slot?: string;
   /** Archive an existing branch's own commits and start it from the base. */
   readonly restartStale: boolean;
+  /** Write the files in `worktree add` itself (a small tree): one git process fewer. */
+  readonly checkoutInLock?: boolean;
+}
+
+/**
+ * A tree small enough to check out under the lock (the main index holds fewer than
+ * {@link SMALL_TREE_FILES} entries) and without LFS, whose smudge may fetch over the network.
+ */
+async function isSmallPlainTree(ctx: ManagerContext): Promise<boolean> {
+  const files = await readIndexHeaderCount(join(ctx.repo.commonDir, 'index'));
+  if (files === undefined || files >= SMALL_TREE_FILES) return false;
+  const attributes = await readFile(join(ctx.repo.root, '.gitattributes'), 'utf8').catch(() => '');
+  return !attributes.includes('filter=lfs');
 }
 
 /** The serialised metadata step; runs under the repository lock. */
@@ -196,8 +213,11 @@ async function addWorktree(
   let staleBranch: StaleBranch | undefined;
   const owner = currentOwner();
   // Locked with our pid from birth, so that `git worktree prune` by anyone leaves it alone.
+  // A checkout in `worktree add` runs the post-checkout hook, which `reset --hard` never ran: none here.
   const add = (createdBranch: boolean) => [
-    ...['worktree', 'add', '--no-checkout', '--quiet', '--lock'],
+    ...(plan.checkoutInLock ? ['-c', 'core.hooksPath=/dev/null', 'worktree', 'add'] : ['worktree', 'add']),
+    ...(plan.checkoutInLock ? [] : ['--no-checkout']),
+    ...['--quiet', '--lock'],
     ...['--reason', ownLockReason(owner, { createdBranch })],
   ];
   for (let attempt = 1; ; attempt++) {
@@ -205,7 +225,11 @@ async function addWorktree(
       ? [...add(false), plan.path, plan.branchName]
       : [...add(true), '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
     try {
-      await runGit(args, { cwd: root, env: { GIT_LFS_SKIP_SMUDGE: '1', [WORKTREE_ID_VAR]: plan.id } });
+      await runGit(args, {
+        cwd: root,
+        env: { GIT_LFS_SKIP_SMUDGE: '1', [WORKTREE_ID_VAR]: plan.id },
+        ...(plan.checkoutInLock ? { timeoutMs: 30 * 60_000 } : {}),
+      });
       break;
     } catch (error) {
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {

@@ -30,8 +30,9 @@ export async function assessBranch(
   ctx: ManagerContext,
   record: WorktreeInfo,
   signal: AbortSignal | undefined,
+  known: { tip?: string | undefined } = {},
 ): Promise<Assessment> {
-  const branchTip = await readBranchTip(ctx, record.branchName);
+  const branchTip = known.tip ?? (await readBranchTip(ctx, record.branchName));
   const baseRefs = [`refs/heads/${record.baseBranch}`, record.baseCommit];
   const unmerged =
     branchTip && branchTip !== record.baseCommit

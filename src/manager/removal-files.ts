@@ -1,10 +1,7 @@
 import { runGit } from '../git/run-git.js';
-import { readIndexEntryCount } from '../git/worktree-admin.js';
+import { readIndexEntryCount, SMALL_TREE_FILES } from '../git/worktree-admin.js';
 import type { WorktreeInfo } from './types.js';
 
-// Below this many tracked files, `git worktree remove` deletes them under the lock faster than an
-// extra git process would outside it.
-const PRE_DELETE_MIN_FILES = 1000;
 const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const EMPTY_TREE_SHA256 = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321';
 
@@ -16,7 +13,7 @@ const EMPTY_TREE_SHA256 = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939d
  */
 export async function deleteTrackedFilesOutsideLock(record: WorktreeInfo): Promise<void> {
   const tracked = await readIndexEntryCount(record.path);
-  if (tracked === undefined || tracked < PRE_DELETE_MIN_FILES) return;
+  if (tracked === undefined || tracked < SMALL_TREE_FILES) return;
   const emptyTree = record.baseCommit.length === 64 ? EMPTY_TREE_SHA256 : EMPTY_TREE_SHA1;
   await runGit(['read-tree', '-u', '--reset', emptyTree], { cwd: record.path }).catch(() => undefined);
 }

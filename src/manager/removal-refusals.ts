@@ -20,6 +20,12 @@ export interface EntryLock {
   readonly reason: string | undefined;
 }
 
+/** The folder's `.git` link still names an admin folder that git has. */
+export async function linkedToGit(path: string): Promise<boolean> {
+  const adminDir = await worktreeAdminDir(path);
+  return adminDir !== undefined && existsSync(adminDir);
+}
+
 /** Reads the lock of a record's git entry from its admin folder, without spawning git. */
 export async function readEntryLock(ctx: ManagerContext, record: WorktreeInfo): Promise<EntryLock> {
   const reason =
@@ -54,7 +60,8 @@ export function foreignReason(
   ) {
     return `its path is not ${join(folder, record.slot ?? record.id)} (directly inside the worktree folder it was created in)`;
   }
-  if (lock?.known && lock.reason === undefined) {
+  // A quick removal of ours drops the lock just before git checks the files (see removal-quick.ts).
+  if (lock?.known && lock.reason === undefined && !record.removal?.unverified) {
     return 'its git worktree entry carries no lock (every worktree this tool creates is locked from birth)';
   }
   return undefined;

@@ -13,7 +13,14 @@ import { type Assessment, assess, assessBranch } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
 import { deleteTrackedFilesOutsideLock } from './removal-files.js';
-import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
+import { quickRemoval, relockAfterQuickRemoval } from './removal-quick.js';
+import {
+  linkedToGit,
+  readEntryLock,
+  refuseForeign,
+  refuseLocked,
+  refuseUnarchivable,
+} from './removal-refusals.js';
 import type {
   ArchiveInfo,
   RemovalClaim,
@@ -38,8 +45,11 @@ export async function removeWorktree(
   const record = (await ctx.registry.read()).find((r) => r.id === id);
   if (!record) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
   refuseIfBeingRemoved(record);
-  // A claim whose process died: its archive was written, its files may be half deleted.
-  const takeover = record.removal;
+  // A claim whose process died: its archive was written, its files may be half deleted. A quick
+  // removal's claim archived nothing: while git's link to the folder stands, it is read again.
+  const reread = record.removal?.unverified === true && (await linkedToGit(record.path));
+  if (reread) await relockAfterQuickRemoval(record);
+  const takeover = reread ? undefined : record.removal;
   const force = options.force ?? false;
   const deleteBranch = options.deleteBranch ?? true;
   const started = performance.now();
@@ -66,6 +76,24 @@ export async function removeWorktree(
         'stopped processes of a task still running in the worktree',
       );
     }
+    if (!force && !record.removal) {
+      const quick = await quickRemoval(ctx, record, { deleteBranch, signal: options.signal });
+      if (quick) {
+        releaseSlot(ctx, id);
+        ctx.telemetry.record({
+          type: 'cleanup-complete',
+          ...eventBase,
+          durationMs: Math.round(performance.now() - started),
+          archived: quick.archived !== null,
+          branchDeleted: quick.result.branchDeleted,
+        });
+        return {
+          ...quick.result,
+          forced: false,
+          ...(stoppedProcesses.length > 0 ? { stoppedProcesses: [...stoppedProcesses] } : {}),
+        };
+      }
+    }
     const assessment = takeover
       ? await assessBranch(ctx, record, options.signal)
       : await assess(ctx, record, { snapshot: !force, signal: options.signal });
@@ -78,9 +106,10 @@ export async function removeWorktree(
         throw new MiyabiError('NOT_FOUND', `worktree ${id} was removed meanwhile`, { details: { id } });
       refuseIfBeingRemoved(current);
       // An earlier removal's archive stands: the files may have been half deleted since.
-      const saved = current.removal
-        ? current.removal.archived
-        : await archive(ctx, record, assessment, { commitsOnly: force });
+      const saved =
+        current.removal && !current.removal.unverified
+          ? current.removal.archived
+          : await archive(ctx, record, assessment, { commitsOnly: force });
       const claim: RemovalClaim = {
         owner: currentOwner(),
         token,

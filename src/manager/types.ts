@@ -69,6 +69,11 @@ export interface RemovalClaim {
   readonly archived: ArchiveInfo | null;
   /** Set when that removal failed: the next one takes over at once, like from a dead process. */
   readonly failed?: string;
+  /**
+   * Set by a removal that let `git worktree remove` check the files (nothing archived first): one
+   * that takes over reads the folder again while git's link to it stands.
+   */
+  readonly unverified?: true;
 }
 
 export interface ManagerOptions {

@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { GitHubClient } from '../github/client.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
@@ -139,21 +139,26 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     }
     clearTimeout(timer);
 
-    const marked = await manager
-      .updateStatus(worktree.id, progress.status === 'success' ? 'completed' : 'failed')
-      .catch((error: unknown) => {
-        if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
-        return undefined;
-      });
-    if (marked) run.onWorktree(marked, marked.status);
+    const finalStatus: WorktreeStatus = progress.status === 'success' ? 'completed' : 'failed';
     // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
     const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
     const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
-    if (!run.autoCleanup || !marked || keepConflict) return finish(run, progress, worktree, elapsed());
     // An executor that ignored its signal may still be writing there: never delete under it.
-    if (outcome?.kind === 'abandoned') {
-      const message = `${progress.error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
-      progress.error = { ...progress.error, message };
+    const abandoned = outcome?.kind === 'abandoned';
+    // A kept worktree's record says how its task ended; one removed next needs no write of that.
+    const keep = !run.autoCleanup || keepConflict || abandoned;
+    const marked = keep
+      ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
+          if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
+          return undefined;
+        })
+      : { ...worktree, status: finalStatus };
+    if (marked) run.onWorktree(marked, marked.status);
+    if (keep || !marked) {
+      if (abandoned) {
+        const message = `${progress.error?.message ?? 'abandoned'}; the executor did not stop within ${run.abortGraceMs} ms, so its worktree was kept (reclaim it with cleanupAll)`;
+        progress.error = { ...progress.error, message };
+      }
       return finish(run, progress, worktree, elapsed());
     }
     try {
@@ -181,6 +186,9 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     } catch (cleanupError) {
       // The worktree stays for cleanupAll; a task that had succeeded so far now failed at cleanup.
       if (progress.status === 'success') fail(progress, 'cleanup', cleanupError, undefined);
+      // Its record says how the task ended (best effort: the removal itself just failed).
+      const kept = await manager.updateStatus(worktree.id, 'failed').catch(() => undefined);
+      if (kept) run.onWorktree(kept, kept.status);
       return finish(run, progress, worktree, elapsed());
     }
   } finally {
