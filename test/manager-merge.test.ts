@@ -180,6 +180,89 @@ describe('mergeWorktree', () => {
   });
 });
 
+describe('mergeWorktree costs', () => {
+  /** The git processes `fn` starts (not those git starts itself), as "command subcommand". */
+  async function gitProcesses(dir: string, fn: () => Promise<unknown>): Promise<string[]> {
+    const trace = join(dir, 'trace2.json');
+    process.env.GIT_TRACE2_EVENT = trace;
+    try {
+      await fn();
+    } finally {
+      delete process.env.GIT_TRACE2_EVENT;
+    }
+    return readFileSync(trace, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { event: string; sid: string; argv?: string[] })
+      .filter((event) => event.event === 'start' && !event.sid.includes('/'))
+      .map((event) =>
+        (event.argv ?? [])
+          .slice(1)
+          .filter((a) => !a.startsWith('-'))
+          .slice(0, 1)
+          .join(' '),
+      );
+  }
+
+  it('merges into a branch nobody has checked out with the six git processes it needs', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
+    repo.git('branch', 'release');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(1, { baseBranch: 'release' });
+    commitIn(w.path, { 'feature.txt': 'feature\n' });
+    repo.git('update-ref', 'refs/heads/release', repo.commit({ 'other.txt': 'other\n' }, 'moved on'));
+    repo.git('reset', '-q', '--hard', 'HEAD~1');
+    const started = await gitProcesses(tempDir(), () => manager.mergeWorktree(w.id, { into: 'release' }));
+    // Tips, merge base, merged tree, commit, compare-and-swap of the ref, changed files.
+    expect(started).toEqual([
+      'for-each-ref',
+      'merge-base',
+      'merge-tree',
+      'commit-tree',
+      'update-ref',
+      'diff-tree',
+    ]);
+    expect(repo.git('log', '-1', '--format=%s', 'release')).toBe(
+      `Merge branch '${w.branchName}' into release`,
+    );
+  });
+
+  it('fast-forwards a branch checked out in a linked worktree, found without git worktree list', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const linked = join(tempDir(), 'release-checkout');
+    repo.git('worktree', 'add', '-q', '-b', 'release', linked);
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(2, { baseBranch: 'release' });
+    const tip = commitIn(w.path, { 'feature.txt': 'feature\n' });
+    const result = await manager.mergeWorktree(w.id, { into: 'release' });
+    expect(result).toMatchObject({ status: 'fast-forwarded', updatedCheckout: linked, commit: tip });
+    expect(readFileSync(join(linked, 'feature.txt'), 'utf8')).toBe('feature\n');
+    expect(git(linked, 'status', '--porcelain')).toBe('');
+  });
+
+  it('commits a merge as miyabi-worktree when git has no identity at all', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const w = await manager.createWorktree(3);
+    commitIn(w.path, { 'feature.txt': 'feature\n' });
+    repo.commit({ 'main.txt': 'main\n' }, 'main moved on');
+    const saved = { ...process.env };
+    for (const key of Object.keys(process.env)) {
+      if (/^GIT_(AUTHOR|COMMITTER)_|^EMAIL$/.test(key)) delete process.env[key];
+    }
+    process.env.GIT_CONFIG_GLOBAL = '/dev/null';
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+    try {
+      expect((await manager.mergeWorktree(w.id)).status).toBe('merged');
+    } finally {
+      process.env = saved;
+    }
+    expect(repo.git('log', '-1', '--format=%an <%ae>', 'main')).toBe(
+      'miyabi-worktree <miyabi-worktree@localhost>',
+    );
+  });
+});
+
 describe('pushWorktree', () => {
   it('pushes the branch to a real bare origin and records the upstream', async () => {
     const repo = createTempRepo({ withRemote: true });

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { type MergeConflict, MiyabiError } from '../errors.js';
 import type { WithLock } from '../state/repo-lock.js';
 import { gitStderr, runGit } from './run-git.js';
-import { identityEnv } from './work-snapshot.js';
+import { runGitAsUser } from './work-snapshot.js';
+import { findCheckoutOfBranch } from './worktree-admin.js';
 import { listGitWorktrees } from './worktree-list.js';
 
 export type MergeStrategy = 'merge' | 'squash' | 'ff-only';
@@ -19,6 +20,8 @@ export interface MergeBranchOptions {
   readonly signal?: AbortSignal | undefined;
   /** Serialises the ref move and the checkout sync with every other writer of the repository. */
   readonly withLock: WithLock;
+  /** The git common dir: where the checkouts' HEADs are read without a `git worktree list`. */
+  readonly commonDir?: string;
 }
 
 export interface MergeOutcome {
@@ -135,10 +138,12 @@ async function planMerge(
   source: string,
 ): Promise<Plan> {
   const { root } = options;
-  const isAncestor = async (a: string, b: string) =>
-    (await runGit(['merge-base', '--is-ancestor', a, b], { cwd: root, okExitCodes: [0, 1] })).exitCode === 0;
-  if (await isAncestor(source, target)) return { status: 'up-to-date' };
-  const canFastForward = await isAncestor(target, source);
+  // One merge-base answers both questions: it is the source when the target already contains it,
+  // the target when the source only adds to it (exit 1: no common history, neither).
+  const found = await runGit(['merge-base', target, source], { cwd: root, okExitCodes: [0, 1] });
+  const mergeBase = found.exitCode === 0 ? found.stdout.trim() : undefined;
+  if (mergeBase === source) return { status: 'up-to-date' };
+  const canFastForward = mergeBase === target;
   if (strategy === 'ff-only' || (strategy === 'merge' && canFastForward)) {
     if (!canFastForward) {
       throw new MiyabiError(
@@ -158,10 +163,9 @@ async function planMerge(
       ? `Squashed merge of branch '${options.source}' into ${options.into}`
       : `Merge branch '${options.source}' into ${options.into}`);
   const parents = strategy === 'squash' ? ['-p', target] : ['-p', target, '-p', source];
-  const { stdout } = await runGit(['commit-tree', tree, ...parents, '-F', '-'], {
+  const { stdout } = await runGitAsUser(['commit-tree', tree, ...parents, '-F', '-'], {
     cwd: root,
     input: `${message}\n`,
-    env: await identityEnv(root),
   });
   return { status: 'merged', commit: stdout.trim() };
 }
@@ -223,22 +227,22 @@ async function moveTarget(
   next: string,
 ): Promise<{ ok: true; checkout: string | null } | { ok: false }> {
   const ref = `refs/heads/${options.into}`;
-  const { stdout: current } = await runGit(['rev-parse', ref], { cwd: options.root });
-  if (current.trim() !== old) return { ok: false };
-  const checkout = (await listGitWorktrees(options.root)).find(
-    (entry) => entry.branch === ref && !entry.bare,
-  );
-  if (checkout && existsSync(checkout.path)) {
-    const indexLock = await assertNotBusy(checkout.path, options.into);
+  const checkout = await findCheckout(options, ref);
+  if (checkout && existsSync(checkout)) {
+    // `merge --ff-only` compares with nothing: the target must still be where the plan started.
+    const { tip, indexLock, busy } = await inspectCheckout(checkout, ref);
+    if (tip !== old) return { ok: false };
+    refuseBusy(checkout, options.into, busy);
     await fastForwardCheckout(
       options,
-      checkout.path,
+      checkout,
       next,
-      repairAdvice(checkout.path, options.into, old, next, indexLock),
+      repairAdvice(checkout, options.into, old, next, indexLock),
     );
     const { stdout: moved } = await runGit(['rev-parse', ref], { cwd: options.root });
-    return moved.trim() === next ? { ok: true, checkout: checkout.path } : { ok: false };
+    return moved.trim() === next ? { ok: true, checkout } : { ok: false };
   }
+  // Not checked out: the compare-and-swap of update-ref is the only check needed.
   try {
     await runGit(['update-ref', '-m', `miyabi-worktree: merge ${options.source}`, ref, next, old], {
       cwd: options.root,
@@ -248,6 +252,13 @@ async function moveTarget(
     throw error;
   }
   return { ok: true, checkout: null };
+}
+
+/** The folder of the checkout that has `ref` checked out, if any. */
+async function findCheckout(options: MergeBranchOptions, ref: string): Promise<string | undefined> {
+  if (options.commonDir) return findCheckoutOfBranch(options.root, options.commonDir, ref);
+  const entry = (await listGitWorktrees(options.root)).find((e) => e.branch === ref && !e.bare);
+  return entry?.path;
 }
 
 /**
@@ -300,20 +311,32 @@ async function fastForwardCheckout(
 }
 
 /**
- * A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. Returns the
- * path of the checkout's index lock (for the repair advice).
+ * From one `rev-parse`: the tip of `ref`, the path of the checkout's index lock (for the repair
+ * advice), and the marker of a merge, rebase, cherry-pick or revert under way there, if any.
  */
-async function assertNotBusy(checkoutPath: string, branch: string): Promise<string> {
+async function inspectCheckout(
+  checkoutPath: string,
+  ref: string,
+): Promise<{ tip: string; indexLock: string; busy: string | undefined }> {
   const markers = ['MERGE_HEAD', 'rebase-merge', 'rebase-apply', 'CHERRY_PICK_HEAD', 'REVERT_HEAD'];
   const { stdout } = await runGit(
-    ['rev-parse', '--path-format=absolute', ...[...markers, 'index.lock'].flatMap((m) => ['--git-path', m])],
+    [
+      'rev-parse',
+      ref,
+      '--path-format=absolute',
+      ...[...markers, 'index.lock'].flatMap((m) => ['--git-path', m]),
+    ],
     {
       cwd: checkoutPath,
     },
   );
-  const paths = stdout.split('\n').filter(Boolean);
+  const [tip = '', ...paths] = stdout.split('\n').filter(Boolean);
   const indexLock = paths.pop() ?? `${checkoutPath}/.git/index.lock`;
-  const busy = paths.find((path) => existsSync(path));
+  return { tip, indexLock, busy: paths.find((path) => existsSync(path)) };
+}
+
+/** A checkout in the middle of a merge, rebase, cherry-pick or revert must not be moved. */
+function refuseBusy(checkoutPath: string, branch: string, busy: string | undefined): void {
   if (busy) {
     throw new MiyabiError(
       'CHECKOUT_BUSY',
@@ -324,7 +347,6 @@ async function assertNotBusy(checkoutPath: string, branch: string): Promise<stri
       },
     );
   }
-  return indexLock;
 }
 
 /**

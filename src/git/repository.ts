@@ -2,7 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MiyabiError } from '../errors.js';
 import { describe } from '../manager/validate.js';
-import { branchNameProblem } from './branch-name.js';
+import { branchNameProblem, GENERATED_BRANCH_CHARACTERS } from './branch-name.js';
 import { gitStderr, runGit } from './run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees, shortBranchName } from './worktree-list.js';
 
@@ -163,6 +163,8 @@ export async function assertValidBranchName(name: string, option: string, cwd: s
     );
   const problem = branchNameProblem(name);
   if (problem) throw invalid(problem);
+  // In this character set the checks above are all of git's rules: no git process needed.
+  if (GENERATED_BRANCH_CHARACTERS.test(name)) return;
   try {
     await runGit(['check-ref-format', '--branch', name], { cwd });
   } catch {

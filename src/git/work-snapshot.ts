@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explainDiskFull } from './disk-full.js';
 import { privateObjects } from './private-objects.js';
-import { runGit } from './run-git.js';
+import { type GitResult, gitStderr, type RunGitOptions, runGit } from './run-git.js';
 
 /** A worktree's HEAD, branch and uncommitted paths (tracked or untracked, not ignored). */
 export interface WorktreeState {
@@ -173,10 +173,9 @@ export async function writeArchive(
   });
   const older = previous.exitCode === 0 ? previous.stdout.trim() : undefined;
   const parents = ['-p', metadata.head, ...(older ? ['-p', older] : [])];
-  const { stdout } = await runGit(['commit-tree', tree, ...parents, '-F', '-'], {
+  const { stdout } = await runGitAsUser(['commit-tree', tree, ...parents, '-F', '-'], {
     cwd,
     input: message,
-    env: await identityEnv(cwd),
   });
   const commit = stdout.trim();
   // Compare-and-swap: an archive written meanwhile by another process is not overwritten.
@@ -204,6 +203,22 @@ export async function readArchive(
 }
 
 let fallbackIdentity: Record<string, string> | undefined;
+
+// What git says when it has no identity to commit with (none configured, none it can guess).
+const NO_IDENTITY = /Please tell me who you are|unable to auto-detect email address|empty ident name/i;
+
+/**
+ * Runs a git command that commits as the user; only when git has no identity, again as the fixed
+ * one of {@link identityEnv}. One process where git has an identity, not a `git var` before each.
+ */
+export async function runGitAsUser(args: readonly string[], options: RunGitOptions): Promise<GitResult> {
+  try {
+    return await runGit(args, options);
+  } catch (error) {
+    if (!NO_IDENTITY.test(gitStderr(error))) throw error;
+    return runGit(args, { ...options, env: { ...options.env, ...(await identityEnv(options.cwd)) } });
+  }
+}
 
 /** The user's identity when git has one; otherwise a fixed one, only for the library's own commits. */
 export async function identityEnv(cwd: string): Promise<Record<string, string> | undefined> {

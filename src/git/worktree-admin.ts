@@ -1,5 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { open, readdir, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /**
  * The lock of a linked worktree whose admin folder is `<commonDir>/worktrees/<name>` (git names it
@@ -72,6 +72,37 @@ export async function readIndexHeaderCount(indexFile: string): Promise<number | 
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * The folder of the worktree that has `ref` checked out (the main one at `root`, or a linked one),
+ * read from the HEAD files in the common dir as `git worktree list` reads them, without spawning
+ * git. Undefined when none has. The main worktree of a non-bare repository keeps its HEAD there.
+ */
+export async function findCheckoutOfBranch(
+  root: string,
+  commonDir: string,
+  ref: string,
+): Promise<string | undefined> {
+  const wanted = `ref: ${ref}`;
+  const headOf = (dir: string) =>
+    readFile(join(dir, 'HEAD'), 'utf8').then(
+      (t) => t.trim(),
+      () => '',
+    );
+  if ((await headOf(commonDir)) === wanted) return root;
+  const names = await readdir(join(commonDir, 'worktrees')).catch(() => [] as string[]);
+  for (const name of names) {
+    const admin = join(commonDir, 'worktrees', name);
+    if ((await headOf(admin)) !== wanted) continue;
+    // `gitdir` names the worktree's `.git` file (relative to the admin folder with relative paths).
+    const gitFile = await readFile(join(admin, 'gitdir'), 'utf8').then(
+      (t) => t.trim(),
+      () => '',
+    );
+    if (gitFile) return dirname(resolve(admin, gitFile));
+  }
+  return undefined;
 }
 
 /** Prefix of the `git worktree lock` reason this tool writes, so others' pruning leaves ours alone. */

@@ -1,11 +1,12 @@
-import { MiyabiError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { isMiyabiError, MiyabiError } from '../errors.js';
 import { mergeBranch } from '../git/merge.js';
 import { pushBranch } from '../git/push.js';
 import { assertValidBranchName } from '../git/repository.js';
 import { safeLog } from '../log.js';
 import type { ManagerContext } from './context.js';
-import { readWorktrees } from './list-worktrees.js';
 import { recordFailure } from './record-failure.js';
+import { foreignReason, readEntryLock } from './removal-refusals.js';
 import type {
   MergeResult,
   MergeWorktreeOptions,
@@ -14,14 +15,36 @@ import type {
   WorktreeInfo,
 } from './types.js';
 import { assertWorktreeId } from './validate.js';
-import { assertLocalBranch } from './verify-targets.js';
+import { noLocalBranch } from './verify-targets.js';
 
+/**
+ * The record of a live worktree of ours (git knows it, its folder exists, it is not a foreign
+ * record), read from the registry and git's admin folder without spawning git.
+ */
 export async function liveRecord(ctx: ManagerContext, id: string): Promise<WorktreeInfo> {
   assertWorktreeId(id);
-  const { live } = await readWorktrees(ctx);
-  const record = live.find((r) => r.id === id);
-  if (!record) throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
+  const record = (await ctx.registry.read()).find((r) => r.id === id);
+  const lock = record && (await readEntryLock(ctx, record));
+  if (!record || !lock?.known || !existsSync(record.path) || foreignReason(ctx, record, lock) !== undefined)
+    throw new MiyabiError('NOT_FOUND', `no worktree with id '${id}'`, { details: { id } });
   return record;
+}
+
+/**
+ * `mergeBranch`, where a target given as `into` that is no local branch is the caller's input,
+ * refused like the pool's merge.into (found by the merge's own read of the tips: no extra git call).
+ */
+async function mergeIntoLocalBranch(
+  options: Parameters<typeof mergeBranch>[0] & { readonly intoGiven: boolean },
+): Promise<Awaited<ReturnType<typeof mergeBranch>>> {
+  const { intoGiven, ...merge } = options;
+  try {
+    return await mergeBranch(merge);
+  } catch (error) {
+    if (intoGiven && isMiyabiError(error) && error.code === 'NOT_FOUND' && error.details?.into === merge.into)
+      throw noLocalBranch(merge.into, 'into');
+    throw error;
+  }
 }
 
 /** Merges a worktree's branch back (see `WorktreeManager.mergeWorktree`). */
@@ -32,11 +55,7 @@ export async function mergeWorktree(
 ): Promise<MergeResult> {
   const record = await liveRecord(ctx, id);
   const into = options.into ?? record.baseBranch;
-  if (options.into !== undefined) {
-    await assertValidBranchName(options.into, 'into', ctx.repo.root);
-    // A target that is no local branch is the caller's input, refused like the pool's merge.into.
-    await assertLocalBranch(ctx.repo.root, options.into, 'into', options.signal);
-  }
+  if (options.into !== undefined) await assertValidBranchName(options.into, 'into', ctx.repo.root);
   if (into === record.branchName) {
     throw new MiyabiError('INVALID_ARGUMENT', `cannot merge worktree ${id} into its own branch '${into}'`, {
       hint: 'Pass into: the branch that should receive the work, e.g. main.',
@@ -46,14 +65,16 @@ export async function mergeWorktree(
   const eventBase = eventBaseOf(record, options.batchId);
   ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
   const outcome = await recordingFailure(ctx, 'merge', eventBase, started, () =>
-    mergeBranch({
+    mergeIntoLocalBranch({
       root: ctx.repo.root,
       source: record.branchName,
       into,
+      intoGiven: options.into !== undefined,
       ...(options.strategy ? { strategy: options.strategy } : {}),
       ...(options.message ? { message: options.message } : {}),
       signal: options.signal,
       withLock: ctx.lock.run,
+      commonDir: ctx.repo.commonDir,
     }),
   );
   ctx.telemetry.record({

@@ -34,10 +34,19 @@ export async function assertLocalBranch(
     signal,
   });
   if (found.exitCode === 0) return;
-  throw new MiyabiError('INVALID_ARGUMENT', `${option}: there is no local branch '${branch}' to merge into`, {
-    hint: `Merge into an existing local branch (git branch lists them), or create it first, e.g. git branch ${branch} origin/${branch}.`,
-    details: { option, branch },
-  });
+  throw noLocalBranch(branch, option);
+}
+
+/** The refusal of a merge target that is no local branch, naming the option it came from. */
+export function noLocalBranch(branch: string, option: string): MiyabiError {
+  return new MiyabiError(
+    'INVALID_ARGUMENT',
+    `${option}: there is no local branch '${branch}' to merge into`,
+    {
+      hint: `Merge into an existing local branch (git branch lists them), or create it first, e.g. git branch ${branch} origin/${branch}.`,
+      details: { option, branch },
+    },
+  );
 }
 
 async function assertRemote(repoRoot: string, remote: string, signal?: AbortSignal): Promise<void> {
