@@ -204,7 +204,7 @@ describe('mergeWorktree costs', () => {
       );
   }
 
-  it('merges into a branch nobody has checked out with the six git processes it needs', async () => {
+  it('merges into a branch nobody has checked out with the five git processes it needs', async () => {
     const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
     repo.git('branch', 'release');
     const manager = await WorktreeManager.open({ repoPath: repo.path });
@@ -213,15 +213,9 @@ describe('mergeWorktree costs', () => {
     repo.git('update-ref', 'refs/heads/release', repo.commit({ 'other.txt': 'other\n' }, 'moved on'));
     repo.git('reset', '-q', '--hard', 'HEAD~1');
     const started = await gitProcesses(tempDir(), () => manager.mergeWorktree(w.id, { into: 'release' }));
-    // Tips, merge base, merged tree, commit, compare-and-swap of the ref, changed files.
-    expect(started).toEqual([
-      'for-each-ref',
-      'merge-base',
-      'merge-tree',
-      'commit-tree',
-      'update-ref',
-      'diff-tree',
-    ]);
+    // Merge base, merged tree, commit, compare-and-swap of the ref, changed files (the tips are
+    // read from the loose refs).
+    expect(started.sort()).toEqual(['commit-tree', 'diff-tree', 'merge-base', 'merge-tree', 'update-ref']);
     expect(repo.git('log', '-1', '--format=%s', 'release')).toBe(
       `Merge branch '${w.branchName}' into release`,
     );

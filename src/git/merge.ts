@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type MergeConflict, MiyabiError } from '../errors.js';
 import type { WithLock } from '../state/repo-lock.js';
+import { readLooseRef } from './loose-ref.js';
 import { gitStderr, runGit } from './run-git.js';
 import { runGitAsUser } from './work-snapshot.js';
 import { findCheckoutOfBranch } from './worktree-admin.js';
@@ -73,9 +74,11 @@ export async function mergeBranch(options: MergeBranchOptions): Promise<MergeOut
         changedFiles: 0,
       };
     }
+    // Counted while the lock is waited for and the ref moves: git's work overlaps, not adds up.
+    const counting = countChangedFiles(options.root, target, plan.commit).catch(() => 0);
     const moved = await options.withLock(() => moveTarget(options, target, plan.commit));
     if (moved.ok) {
-      const changedFiles = await countChangedFiles(options.root, target, plan.commit);
+      const changedFiles = await counting;
       return {
         ...base(options, strategy),
         status: plan.status,
@@ -104,6 +107,11 @@ function base(options: MergeBranchOptions, strategy: MergeStrategy) {
 
 async function readTips(options: MergeBranchOptions): Promise<{ target: string; source: string }> {
   const refs = [`refs/heads/${options.into}`, `refs/heads/${options.source}`];
+  if (options.commonDir) {
+    // Both loose (the common case for branches that just moved): no git process.
+    const [target, source] = await Promise.all(refs.map((ref) => readLooseRef(options.commonDir ?? '', ref)));
+    if (target && source) return { target, source };
+  }
   const { stdout } = await runGit(['for-each-ref', '--format=%(refname) %(objectname)', ...refs], {
     cwd: options.root,
   });

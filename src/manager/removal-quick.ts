@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MiyabiError } from '../errors.js';
+import { readLooseRef } from '../git/loose-ref.js';
 import { runGit } from '../git/run-git.js';
 import {
   ownLockReason,
@@ -72,7 +73,7 @@ export async function quickRemoval(
     await rm(record.path, { recursive: true, force: true });
     // The branch ref still holds every commit: the archive and the branch rule run as a takeover's.
     const assessment = await assessBranch(ctx, record, options.signal, {
-      tip: await readLooseBranchTip(ctx.repo.commonDir, record.branchName),
+      tip: await readLooseRef(ctx.repo.commonDir, `refs/heads/${record.branchName}`),
     });
     const archived = await archive(ctx, record, assessment, { commitsOnly: true });
     const branch = await settleBranch(ctx, record, assessment, { deleteBranch: options.deleteBranch });
@@ -100,17 +101,4 @@ export async function relockAfterQuickRemoval(record: WorktreeInfo): Promise<voi
   if (!adminDir || !existsSync(adminDir)) return;
   const reason = ownLockReason(record.owner, { createdBranch: !record.reusedBranch });
   await writeFile(join(adminDir, 'locked'), reason, { flag: 'wx' }).catch(() => {});
-}
-
-/**
- * A branch's tip from its loose ref file, without spawning git; undefined when it is packed (or the
- * repository stores refs otherwise): the caller asks git then. Stale at worst, which the
- * compare-and-swap of the branch deletion catches.
- */
-async function readLooseBranchTip(commonDir: string, branchName: string): Promise<string | undefined> {
-  const text = await readFile(join(commonDir, 'refs', 'heads', ...branchName.split('/')), 'utf8').catch(
-    () => '',
-  );
-  const tip = text.trim();
-  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(tip) ? tip : undefined;
 }
