@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { BIN } from './bin-name.js';
 import type { CommandName } from './commands/index.js';
@@ -299,8 +299,8 @@ function wantsJson(argv: readonly string[]): boolean {
 
 function readVersion(): string {
   try {
-    // dist/cli/main.js and src/cli/program.ts both sit two levels below the package root.
-    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    // The package's own manifest by name (its exports allow it): found wherever the bundler put this code.
+    const manifest = createRequire(import.meta.url)('miyabi-worktree/package.json') as {
       version?: string;
     };
     return manifest.version ?? '0.0.0';

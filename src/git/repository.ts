@@ -14,8 +14,8 @@ export interface RepositoryInfo {
   readonly commonDir: string;
   /** Our state folder inside the common dir. */
   readonly stateDir: string;
-  /** Worktrees as git saw them at discovery (main first). */
-  readonly worktrees: readonly GitWorktreeEntry[];
+  /** The main worktree as git saw it at discovery. */
+  readonly main: GitWorktreeEntry;
 }
 
 /** A base branch resolved to the ref a new worktree starts from. */
@@ -39,6 +39,8 @@ export async function discoverRepository(cwd: string): Promise<RepositoryInfo> {
       hint: 'Pass an existing folder inside a git repository.',
     });
   }
+  const quick = await discoverFromMainWorktree(start);
+  if (quick) return quick;
   let commonDirOut: string;
   let worktrees: GitWorktreeEntry[];
   try {
@@ -72,7 +74,44 @@ export async function discoverRepository(cwd: string): Promise<RepositoryInfo> {
       });
     }
   }
-  return { root, commonDir, stateDir: join(commonDir, 'miyabi'), worktrees };
+  return { root, commonDir, stateDir: join(commonDir, 'miyabi'), main };
+}
+
+/**
+ * The common case in one `rev-parse`: `start` is inside the main worktree (its git dir is the
+ * common dir), which has a commit checked out. Undefined otherwise (a linked worktree, a bare
+ * repository, no commit yet, not a repository): `git worktree list` then tells which case it is.
+ */
+async function discoverFromMainWorktree(start: string): Promise<RepositoryInfo | undefined> {
+  const found = await runGit(
+    [
+      'rev-parse',
+      '--path-format=absolute',
+      '--git-common-dir',
+      '--git-dir',
+      '--show-toplevel',
+      'HEAD',
+      '--symbolic-full-name',
+      'HEAD',
+    ],
+    { cwd: start, okExitCodes: [0, 128] },
+  );
+  const [commonDirOut, gitDir, toplevel, head, ref] = found.stdout.split('\n');
+  if (found.exitCode !== 0 || !commonDirOut || !toplevel || commonDirOut !== gitDir) return undefined;
+  if (!head || !/^[0-9a-f]{40,64}$/.test(head)) return undefined;
+  const [commonDir, root] = await Promise.all([realpath(commonDirOut), realpath(toplevel)]);
+  const branch = ref?.startsWith('refs/heads/') ? ref : undefined;
+  const main: GitWorktreeEntry = {
+    path: root,
+    head,
+    branch,
+    detached: branch === undefined,
+    bare: false,
+    locked: undefined,
+    prunable: undefined,
+    isMain: true,
+  };
+  return { root, commonDir, stateDir: join(commonDir, 'miyabi'), main };
 }
 
 /**
@@ -106,7 +145,7 @@ export async function resolveDefaultBase(repo: RepositoryInfo, preferred?: strin
     const found = refs.get(`refs/heads/${name}`);
     if (found) return { name, ref: `refs/heads/${name}`, commit: found.commit };
   }
-  const main = repo.worktrees[0];
+  const { main } = repo;
   if (main?.branch && main.head) {
     return { name: shortBranchName(main.branch), ref: main.branch, commit: main.head };
   }

@@ -134,11 +134,11 @@ export class WorktreeManager {
     for (const warning of loaded.warnings) safeLog(logger, 'warn', { source: loaded.source }, warning);
     const file = loaded.config;
     const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
-    const worktreeDir = await resolveWorktreeDir(
-      repo,
-      options.worktreeDir ?? file.worktreeDir ?? '.worktrees',
-    );
-    const defaultBase = await resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source);
+    // Independent git calls: side by side, so that opening costs one git start, not two.
+    const [worktreeDir, defaultBase] = await Promise.all([
+      resolveWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir ?? '.worktrees'),
+      resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source),
+    ]);
     const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,

@@ -1,9 +1,9 @@
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { type Logger, safeLog } from '../log.js';
 import { WORKTREE_STATUSES, type WorktreeInfo } from '../manager/types.js';
 import type { ManagerWarning } from '../manager/warnings.js';
+import { loadWriteFileAtomic } from './lazy-modules.js';
 import { withStateErrors } from './state-errors.js';
 
 interface RegistryFile {
@@ -84,6 +84,7 @@ export class Registry {
   async mutate(change: (records: WorktreeInfo[]) => WorktreeInfo[]): Promise<WorktreeInfo[]> {
     const next = change(await this.read()).sort(byCreation);
     const body: RegistryFile = { version: 1, worktrees: next };
+    const writeFileAtomic = await loadWriteFileAtomic();
     // Atomic rename without fsync: a process crash never tears it; an OS crash at worst loses the
     // last write, and `cleanupAll` still finds our worktrees by their folder names.
     await withStateErrors(this.file, this.#stateDir, () =>

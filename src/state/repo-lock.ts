@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import lockfile from 'proper-lockfile';
 import { MiyabiError } from '../errors.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
+import { loadProperLockfile } from './lazy-modules.js';
 import { stateUnavailable, withStateErrors } from './state-errors.js';
 
 /** Runs `fn` while holding the repository's metadata lock. */
@@ -58,6 +58,7 @@ export class RepoLock {
 
   async #crossProcess<T>(fn: () => Promise<T>): Promise<T> {
     await withStateErrors(this.#dir, this.#dir, () => mkdir(this.#dir, { recursive: true }));
+    const lockfile = await loadProperLockfile();
     const started = Date.now();
     let release: (() => Promise<void>) | undefined;
     while (!release) {

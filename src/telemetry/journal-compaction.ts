@@ -1,7 +1,7 @@
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { type Logger, safeLog } from '../log.js';
+import { loadWriteFileAtomic } from '../state/lazy-modules.js';
 import type { WorktreeEvent } from './events.js';
 import { parseJournal, serializeSeal } from './journal-codec.js';
 import {
@@ -59,6 +59,7 @@ export async function compactJournal(
       events.push(...parsed.events);
     }
     summary = foldIntoSummary(summary, events, Math.max(...toFold));
+    const writeFileAtomic = await loadWriteFileAtomic();
     await writeFileAtomic(join(dir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`, { mode: 0o644 });
   }
   // Only after the summary holds their counts may the raw segments go.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { type Logger, safeLog } from '../log.js';
+import { loadProperLockfile } from '../state/lazy-modules.js';
 
 /** How long a lock may go unrefreshed before another process takes it over (its holder died). */
 export const JOURNAL_LOCK_STALE_MS = 10_000;
@@ -20,6 +20,7 @@ export async function withJournalLock<T>(
   fn: () => Promise<T>,
 ): Promise<{ acquired: true; value: T } | { acquired: false }> {
   const lockfilePath = join(dir, 'telemetry.lock');
+  const lockfile = await loadProperLockfile();
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(join(dir, 'telemetry'), {

@@ -1,5 +1,6 @@
-import { type Counter, type Histogram, type MeterProvider, metrics } from '@opentelemetry/api';
+import type { Counter, Histogram, MeterProvider } from '@opentelemetry/api';
 import type { WorktreeEvent } from './events.js';
+import { otelApi } from './otel-api.js';
 
 /** Instrumentation scope of every tracer and meter of this library. */
 export const INSTRUMENTATION_NAME = 'miyabi-worktree';
@@ -45,8 +46,10 @@ interface Instruments {
 // So they are (re)made whenever the global provider changes.
 let cached: { provider: MeterProvider; instruments: Instruments } | undefined;
 
-function instruments(): Instruments {
-  const provider = metrics.getMeterProvider();
+function instruments(): Instruments | undefined {
+  const api = otelApi();
+  if (!api) return undefined;
+  const provider = api.metrics.getMeterProvider();
   if (cached?.provider === provider) return cached.instruments;
   const meter = provider.getMeter(INSTRUMENTATION_NAME);
   const histogram = (name: string, description: string) =>
@@ -83,6 +86,7 @@ function instruments(): Instruments {
  */
 export function recordEventMetrics(event: WorktreeEvent): void {
   const m = instruments();
+  if (!m) return;
   switch (event.type) {
     case 'create-complete':
       m.worktreesCreated.add(1);

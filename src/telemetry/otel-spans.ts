@@ -1,13 +1,7 @@
-import {
-  type Attributes,
-  type Context,
-  context,
-  type Exception,
-  type Span,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api';
+import type * as OtelApi from '@opentelemetry/api';
+import type { Attributes, Context, Exception, Span } from '@opentelemetry/api';
 import type { ExecutionOutcome } from './events.js';
+import { otelApi } from './otel-api.js';
 import { ATTRIBUTES, INSTRUMENTATION_NAME } from './otel-metrics.js';
 
 /** The steps of a task's life, each a child span of the task span. */
@@ -60,6 +54,9 @@ export interface TaskSpan {
  * SDK). Parents are passed explicitly, so the nesting holds without a registered context manager.
  */
 export function startTaskSpan(options: TaskSpanOptions): TaskSpan {
+  const api = otelApi();
+  if (!api) return noopTaskSpan();
+  const { context, trace } = api;
   const tracer = trace.getTracer(INSTRUMENTATION_NAME);
   const span = tracer.startSpan(
     SPAN_NAMES.task,
@@ -89,7 +86,7 @@ export function startTaskSpan(options: TaskSpanOptions): TaskSpan {
       end(error?: unknown) {
         if (stepEnded) return;
         stepEnded = true;
-        if (error !== undefined) markError(stepSpan, error);
+        if (error !== undefined) markError(api, stepSpan, error);
         stepSpan.end();
       },
     };
@@ -118,15 +115,50 @@ export function startTaskSpan(options: TaskSpanOptions): TaskSpan {
       if (ended) return;
       ended = true;
       span.setAttribute(ATTRIBUTES.outcome, outcome);
-      if (outcome === 'success') span.setStatus({ code: SpanStatusCode.OK });
-      else markError(span, error ?? outcome);
+      if (outcome === 'success') span.setStatus({ code: api.SpanStatusCode.OK });
+      else markError(api, span, error ?? outcome);
       span.end();
     },
   };
 }
 
-function markError(span: Span, error: unknown): void {
+function markError(api: typeof OtelApi, span: Span, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof Error) span.recordException(error as Exception);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  span.setStatus({ code: api.SpanStatusCode.ERROR, message });
+}
+
+/** A span that records nothing, with the API's invalid span context (all zero ids). */
+const NOOP_SPAN: Span = {
+  spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }),
+  setAttribute: () => NOOP_SPAN,
+  setAttributes: () => NOOP_SPAN,
+  addEvent: () => NOOP_SPAN,
+  addLink: () => NOOP_SPAN,
+  addLinks: () => NOOP_SPAN,
+  setStatus: () => NOOP_SPAN,
+  updateName: () => NOOP_SPAN,
+  end: () => {},
+  isRecording: () => false,
+  recordException: () => {},
+};
+
+/** An empty context (what the API's ROOT_CONTEXT is while nothing is registered). */
+const NOOP_CONTEXT: Context = {
+  getValue: () => undefined,
+  setValue: () => NOOP_CONTEXT,
+  deleteValue: () => NOOP_CONTEXT,
+};
+
+/** The task span while no application registered OpenTelemetry: nothing loaded, nothing recorded. */
+function noopTaskSpan(): TaskSpan {
+  const step: StepSpan = { span: NOOP_SPAN, context: NOOP_CONTEXT, end: () => {} };
+  return {
+    span: NOOP_SPAN,
+    context: NOOP_CONTEXT,
+    setWorktree: () => {},
+    child: () => step,
+    step: (_step, fn) => fn(step),
+    end: () => {},
+  };
 }
