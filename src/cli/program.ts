@@ -97,6 +97,7 @@ export function buildProgram(): CliProgram {
     .command('restore')
     .description('recreate a removed worktree from its archive (refs/miyabi/archive/<id>)')
     .argument('<id>', 'id of the removed worktree (or an issue number with a single archive)')
+    .option('--issue <n>', "the issue the restored worktree is for (needed for an idle worktree's archive)")
     .option('--json', 'print the new WorktreeInfo as JSON')
     .action(lazy('restore'));
 

@@ -13,7 +13,10 @@ import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
-import { issueOfWorktreeId, WORKTREE_ID_FORMAT } from './worktree-id.js';
+import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
+
+/** A folder name this tool gives: a task's worktree, or a reusable one. */
+const isOurFolderName = (name: string) => WORKTREE_ID_FORMAT.test(name) || SLOT_NAME_FORMAT.test(name);
 
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
@@ -73,7 +76,7 @@ export async function cleanupAll(
     (entry) =>
       !entry.isMain &&
       entry.path.startsWith(`${ctx.worktreeDir}/`) &&
-      WORKTREE_ID_FORMAT.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      isOurFolderName(entry.path.slice(ctx.worktreeDir.length + 1)) &&
       !known.has(entry.path),
   );
   for (const entry of orphans) {
@@ -163,20 +166,24 @@ async function adoptOrphan(
     if (creator && creator.pid !== process.pid && isOwnerAlive(creator)) {
       return `not in the registry, but process ${creator.pid} that created it is still running`;
     }
-    if (!entry.branch?.startsWith('refs/heads/')) {
+    const id = basename(entry.path);
+    // A reusable worktree is idle detached at its base: removing it archives what changed there.
+    const slot = SLOT_NAME_FORMAT.test(id) ? id : undefined;
+    if (!entry.branch?.startsWith('refs/heads/') && !slot) {
       return 'not in the registry and not on a branch: left for you to inspect';
     }
-    const id = basename(entry.path);
     const now = new Date().toISOString();
     const record: WorktreeInfo = {
       id,
       issueNumber: issueOfWorktreeId(id) ?? 0,
       path: entry.path,
-      branchName: entry.branch.slice('refs/heads/'.length),
+      branchName: entry.branch?.slice('refs/heads/'.length) ?? '',
       baseBranch: ctx.defaultBase.name,
       baseCommit: ctx.defaultBase.commit,
-      // Ours only when our lock says `worktree add -b` created it; else it may be the user's.
-      reusedBranch: !ownLockCreatedBranch(entry.locked),
+      // Ours only when our lock says `worktree add -b` created it; else it may be the user's. A
+      // reusable folder's lock speaks of its first task's branch, not of the one it holds now.
+      reusedBranch: slot !== undefined || !ownLockCreatedBranch(entry.locked),
+      ...(slot ? { slot } : {}),
       createdAt: now,
       worktreeDir: ctx.worktreeDir,
       status: 'failed',
@@ -194,7 +201,7 @@ async function adoptOrphan(
 async function removeEmptyStrays(ctx: ManagerContext): Promise<void> {
   const names = await readdir(ctx.worktreeDir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!WORKTREE_ID_FORMAT.test(name)) continue;
+    if (!isOurFolderName(name)) continue;
     const path = join(ctx.worktreeDir, name);
     const inside = await readdir(path).catch(() => null);
     if (inside && inside.length === 0) await rmdir(path).catch(() => {});

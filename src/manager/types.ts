@@ -295,4 +295,10 @@ export interface PushResult {
 
 export interface RestoreWorktreeOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The issue the restored worktree is for. Needed only for the archive of an idle reusable
+   * worktree, which served no issue (it is restored on the branch `restored/<id>`).
+   * @default the archived worktree's issue
+   */
+  readonly issueNumber?: number;
 }
