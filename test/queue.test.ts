@@ -1,0 +1,200 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  commandExecutor,
+  isMiyabiError,
+  type QueueWorker,
+  startWorker,
+  type TaskResult,
+  WorktreePool,
+} from '../src/index.js';
+import { requireBinary } from './helpers/external-binary.js';
+import { freePort, startRedis, type TestRedis } from './helpers/redis-server.js';
+import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
+
+const redisServer = requireBinary('redis-server', 'the queue tests');
+
+// Each task commits a file of its own: the merged tree is the same whatever order tasks end in.
+const COMMIT_FILE = [
+  'sh',
+  '-c',
+  'echo "issue $MIYABI_ISSUE_NUMBER" > "task-$MIYABI_ISSUE_NUMBER.txt" && git add -A && git commit -qm "task $MIYABI_ISSUE_NUMBER"',
+];
+
+describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
+  let redis: TestRedis;
+  const workers: QueueWorker[] = [];
+  let queueCount = 0;
+  // Every test its own queue: one test's leftovers never reach another's workers.
+  const nextQueue = () => `q${++queueCount}`;
+
+  beforeAll(async () => {
+    redis = await startRedis(redisServer as string);
+  });
+  afterAll(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.close({ cancelRunning: true })));
+    await redis?.dispose();
+  });
+
+  async function worker(
+    queueName: string,
+    repo: string,
+    extra: { allow?: string[]; concurrency?: number } = {},
+  ) {
+    const started = await startWorker({ connection: redis.url, repo, queueName, ...extra });
+    workers.push(started);
+    return started;
+  }
+
+  it('fails within 5 s with QUEUE_UNAVAILABLE on an unreachable Redis, for the submitter and a worker alike', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const refsBefore = git(repo.remote as string, 'for-each-ref');
+    const pool = await WorktreePool.create({ repoPath: repo.path, queue: { connection: url } });
+    const started = Date.now();
+    const error = await pool.executeParallel([{ issueNumber: 1 }], commandExecutor(['true'])).catch((e) => e);
+    expect(isMiyabiError(error, 'QUEUE_UNAVAILABLE')).toBe(true);
+    expect(error.hint).toMatch(/redis-server/);
+    const workerError = await startWorker({ connection: url, repo: join(tempDir(), 'clone') }).catch(
+      (e) => e,
+    );
+    expect(isMiyabiError(workerError, 'QUEUE_UNAVAILABLE')).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000 * 2);
+    // Nothing was pushed: the remote is as it was.
+    expect(git(repo.remote as string, 'for-each-ref')).toBe(refsBefore);
+  });
+
+  it('spreads a batch over two workers, merges here, pushes the target, and its tree equals a local batch', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const home = tempDir();
+    const [a, b] = [await worker(queueName, join(home, 'a')), await worker(queueName, join(home, 'b'))];
+    const tasks = [1, 2, 3, 4].map((issueNumber) => ({ issueNumber }));
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      merge: {},
+      queue: { connection: redis.url, name: queueName },
+    });
+    const result = await pool.executeParallel(tasks, commandExecutor(COMMIT_FILE));
+    expect(result.results.map((r) => [r.issueNumber, r.status, r.error?.message])).toEqual(
+      tasks.map((t) => [t.issueNumber, 'success', undefined]),
+    );
+    for (const r of result.results) {
+      expect([a.name, b.name]).toContain(r.worker);
+      expect(r.merge?.status).toMatch(/merged|fast-forwarded/);
+      expect(r.push?.commit).toMatch(/^[0-9a-f]{40}$/);
+    }
+    // The merged main went to the remote with it.
+    expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+
+    const local = createTempRepo();
+    const localPool = await WorktreePool.create({ repoPath: local.path, merge: {} });
+    const localResult = await localPool.executeParallel(tasks, commandExecutor(COMMIT_FILE));
+    expect(localResult.allSuccessful).toBe(true);
+    expect(repo.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
+  });
+
+  it('fails a job whose payload is of another version, before touching any repository', async () => {
+    const queueName = nextQueue();
+    const clone = join(tempDir(), 'never-made');
+    await worker(queueName, clone);
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection });
+    const eventsConnection = connection.duplicate();
+    const events = new QueueEvents(queueName, { connection: eventsConnection });
+    try {
+      await events.waitUntilReady();
+      const job = await queue.add('x', { v: 99, batchId: 'b', issueNumber: 1 }, { attempts: 3 });
+      const error = await job.waitUntilFinished(events).catch((e: Error) => e);
+      const reason = JSON.parse((error as Error).message);
+      expect(reason.code).toBe('QUEUE_PAYLOAD');
+      expect(reason.message).toMatch(/version 99 .* version 1/);
+      // Unrecoverable: no retry of a payload no attempt can read.
+      expect((await queue.getJob(job.id as string))?.attemptsMade).toBe(1);
+      expect(existsSync(clone)).toBe(false);
+    } finally {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
+      eventsConnection.disconnect();
+    }
+  });
+
+  it('refuses a job from another remote (REMOTE_MISMATCH) and argv outside --allow, leaving the clone as it was', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const other = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const clone = join(tempDir(), 'clone');
+    git(join(clone, '..'), 'clone', '-q', other.remote as string, clone);
+    const refs = git(clone, 'for-each-ref');
+    await worker(queueName, clone);
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      queue: { connection: redis.url, name: queueName },
+    });
+    const mismatch = await pool.executeParallel([{ issueNumber: 1 }], commandExecutor(['true']));
+    expect(mismatch.results[0]?.error?.code).toBe('REMOTE_MISMATCH');
+    expect(git(clone, 'for-each-ref')).toBe(refs);
+
+    const allowQueue = nextQueue();
+    await worker(allowQueue, join(tempDir(), 'fresh'), { allow: ['git'] });
+    const allowPool = await WorktreePool.create({
+      repoPath: repo.path,
+      queue: { connection: redis.url, name: allowQueue },
+    });
+    const refused = await allowPool.executeParallel(
+      [{ issueNumber: 2 }],
+      commandExecutor(['sh', '-c', 'true']),
+    );
+    expect(refused.results[0]).toMatchObject({ status: 'failed', error: { code: 'COMMAND_NOT_ALLOWED' } });
+  });
+
+  it('bounds the wait for workers with queueTimeoutMs and says none is connected', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const seen: number[] = [];
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      queue: {
+        connection: redis.url,
+        name: nextQueue(),
+        queueTimeoutMs: 300,
+        onWorkers: (n) => seen.push(n),
+      },
+    });
+    const result = await pool.executeParallel([{ issueNumber: 1 }], commandExecutor(['true']));
+    expect(result.results[0]).toMatchObject({ status: 'timeout', error: { code: 'TIMEOUT' } });
+    expect(seen[0]).toBe(0);
+  });
+
+  it('fail-fast stops a task running on a worker (its process group killed) and takes waiting ones off', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await worker(queueName, join(tempDir(), 'clone'), { concurrency: 2 });
+    const dir = tempDir();
+    const started = join(dir, 'started');
+    // Issue 1 holds until killed; issue 2 fails once 1 is running; issue 3 waits (concurrency 2).
+    const command = [
+      'sh',
+      '-c',
+      `if [ "$MIYABI_ISSUE_NUMBER" = 1 ]; then echo $$ > "${started}"; exec sleep 120; fi; while [ ! -s "${started}" ]; do sleep 0.05; done; exit 3`,
+    ];
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      failFast: true,
+      queue: { connection: redis.url, name: queueName },
+    });
+    const result = await pool.executeParallel(
+      [1, 2, 3].map((issueNumber) => ({ issueNumber })),
+      commandExecutor(command),
+    );
+    const byIssue = new Map<number, TaskResult>(result.results.map((r) => [r.issueNumber, r]));
+    expect(byIssue.get(2)?.status).toBe('failed');
+    expect(byIssue.get(1)?.status).toBe('cancelled');
+    expect(byIssue.get(3)?.status).toBe('cancelled');
+    const pid = Number(readFileSync(started, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
