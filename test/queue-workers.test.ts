@@ -98,6 +98,33 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     return proc;
   }
 
+  it('says it waits for workers while none is connected, and --queue-timeout ends the wait', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const done = await startCli(
+      [
+        'run',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        nextQueue(),
+        '--queue-timeout',
+        '1s',
+        '--issues',
+        '4',
+        '--json',
+        '--',
+        'true',
+      ],
+      { cwd: repo.path },
+    ).done;
+    expect(done.stderr).toMatch(/waiting for workers \(0 connected\)/);
+    expect(json<PoolExecutionResult>(done).results[0]).toMatchObject({
+      status: 'timeout',
+      error: { code: 'TIMEOUT' },
+    });
+    expect(done.code).toBe(1);
+  });
+
   it('spreads 12 tasks over 3 worker processes, and the merged tree equals a local batch', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
@@ -132,6 +159,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     processes.push(submitter);
     const done = await submitter.done;
     expect(done.stderr).toMatch(/3 workers connected/);
+    expect(done.stderr).not.toMatch(/waiting for workers/);
     const result = json<PoolExecutionResult>(done);
     expect(result.results.map((r) => r.status)).toEqual(Array(12).fill('success'));
     expect(new Set(result.results.map((r) => r.worker))).toEqual(new Set(['w1', 'w2', 'w3']));
@@ -143,7 +171,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     const tasks = Array.from({ length: 12 }, (_, i) => ({ issueNumber: i + 1 }));
     expect((await pool.executeParallel(tasks, commandExecutor(command))).allSuccessful).toBe(true);
     expect(repo.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
-  });
+  }, 180_000);
 
   it('hands the task of a worker killed with SIGKILL mid-task to another worker, which finishes it', async () => {
     const repo = createTempRepo({ withRemote: true });

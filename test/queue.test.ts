@@ -8,7 +8,6 @@ import {
   isMiyabiError,
   type QueueWorker,
   startWorker,
-  type TaskResult,
   WorktreePool,
 } from '../src/index.js';
 import { requireBinary } from './helpers/external-binary.js';
@@ -67,34 +66,54 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     expect(git(repo.remote as string, 'for-each-ref')).toBe(refsBefore);
   });
 
-  it('spreads a batch over two workers, merges here, pushes the target, and its tree equals a local batch', async () => {
+  it('runs a batch on a worker, archives an earlier pushed task branch, merges here and pushes the target', async () => {
     const repo = createTempRepo({ withRemote: true });
+    // An earlier run pushed issue 2's branch with work of its own: the new attempt starts from the base.
+    repo.git('checkout', '-q', '-b', 'feature/issue-2');
+    const earlier = repo.commit({ 'earlier.txt': 'earlier work\n' }, 'earlier attempt');
+    repo.git('push', '-q', 'origin', 'feature/issue-2');
+    repo.git('checkout', '-q', 'main');
+    repo.git('branch', '-q', '-D', 'feature/issue-2');
     const queueName = nextQueue();
-    const home = tempDir();
-    const [a, b] = [await worker(queueName, join(home, 'a')), await worker(queueName, join(home, 'b'))];
-    const tasks = [1, 2, 3, 4].map((issueNumber) => ({ issueNumber }));
+    const only = await worker(queueName, join(tempDir(), 'clone'));
+    const tasks = [1, 2].map((issueNumber) => ({ issueNumber }));
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       merge: {},
       queue: { connection: redis.url, name: queueName },
     });
     const result = await pool.executeParallel(tasks, commandExecutor(COMMIT_FILE));
-    expect(result.results.map((r) => [r.issueNumber, r.status, r.error?.message])).toEqual(
-      tasks.map((t) => [t.issueNumber, 'success', undefined]),
-    );
+    expect(result.results.map((r) => [r.issueNumber, r.status, r.error?.message])).toEqual([
+      [1, 'success', undefined],
+      [2, 'success', undefined],
+    ]);
     for (const r of result.results) {
-      expect([a.name, b.name]).toContain(r.worker);
+      expect(r).toMatchObject({ worker: only.name, host: only.host });
       expect(r.merge?.status).toMatch(/merged|fast-forwarded/);
       expect(r.push?.commit).toMatch(/^[0-9a-f]{40}$/);
     }
-    // The merged main went to the remote with it.
+    // The merged main went to the remote, without the earlier attempt's file.
     expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
-
-    const local = createTempRepo();
-    const localPool = await WorktreePool.create({ repoPath: local.path, merge: {} });
-    const localResult = await localPool.executeParallel(tasks, commandExecutor(COMMIT_FILE));
-    expect(localResult.allSuccessful).toBe(true);
-    expect(repo.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
+    expect(repo.git('ls-tree', '--name-only', 'main').split('\n').sort()).toEqual([
+      'README.md',
+      'task-1.txt',
+      'task-2.txt',
+    ]);
+    // ...and the earlier work is kept on the remote under an archive ref.
+    const archived = git(
+      repo.remote as string,
+      'for-each-ref',
+      '--format=%(objectname)',
+      'refs/miyabi/archive/queue/',
+    );
+    expect(archived).toBe(earlier);
+    // The worker's telemetry reached this side's journal, under this batch, with the worker on each task.
+    const events = await pool.manager.telemetryEvents({ batchId: result.batchId });
+    expect(events.filter((e) => e.type === 'execute-complete')).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'task-complete').map((e) => 'worker' in e && e.worker)).toEqual([
+      only.name,
+      only.name,
+    ]);
   });
 
   it('fails a job whose payload is of another version, before touching any repository', async () => {
@@ -175,11 +194,12 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     await worker(queueName, join(tempDir(), 'clone'), { concurrency: 2 });
     const dir = tempDir();
     const started = join(dir, 'started');
-    // Issue 1 holds until killed; issue 2 fails once 1 is running; issue 3 waits (concurrency 2).
+    // Issue 2 fails once issue 1 runs; the others hold until killed (issue 3 waits: concurrency 2).
     const command = [
       'sh',
       '-c',
-      `if [ "$MIYABI_ISSUE_NUMBER" = 1 ]; then echo $$ > "${started}"; exec sleep 120; fi; while [ ! -s "${started}" ]; do sleep 0.05; done; exit 3`,
+      `if [ "$MIYABI_ISSUE_NUMBER" != 2 ]; then echo $$ > "${dir}/pid-$MIYABI_ISSUE_NUMBER"; exec sleep 120; fi; ` +
+        `while [ ! -s "${dir}/pid-1" ]; do sleep 0.05; done; exit 3`,
     ];
     const pool = await WorktreePool.create({
       repoPath: repo.path,
@@ -190,11 +210,25 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
       [1, 2, 3].map((issueNumber) => ({ issueNumber })),
       commandExecutor(command),
     );
-    const byIssue = new Map<number, TaskResult>(result.results.map((r) => [r.issueNumber, r]));
-    expect(byIssue.get(2)?.status).toBe('failed');
-    expect(byIssue.get(1)?.status).toBe('cancelled');
-    expect(byIssue.get(3)?.status).toBe('cancelled');
-    const pid = Number(readFileSync(started, 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(result.results.map((r) => [r.issueNumber, r.status]), JSON.stringify(result.results.map((r) => [r.stage, r.error]))).toEqual([
+      [1, 'cancelled'],
+      [2, 'failed'],
+      [3, 'cancelled'],
+    ]);
+    for (const issue of [1, 3]) {
+      const pidFile = join(dir, `pid-${issue}`);
+      // Issue 3 was either taken off the queue or cancelled on the worker: never left running.
+      if (existsSync(pidFile)) expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    }
+    expect(existsSync(started)).toBe(false);
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,7 +3,6 @@ import { firstLine, gitStderr, runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { describeError } from '../pool/task-outcome.js';
 import type { PoolMergeOptions, TaskResult } from '../pool/types.js';
-import { hasCommit } from './remote-git.js';
 
 export interface SubmitterMerge {
   readonly manager: WorktreeManager;
@@ -31,28 +30,34 @@ export async function mergeAtSubmitter(run: SubmitterMerge): Promise<TaskResult>
   }
   const temporary = `miyabi-queue/${run.batchId}/issue-${result.issueNumber}`;
   try {
-    if (!(await hasCommit(root, commit, run.signal))) {
-      await runGit(['fetch', '--quiet', run.remote, `refs/heads/${branch}`], {
+    // One fetch straight into the temporary branch; then it is pinned to the commit the worker reported.
+    await runGit(
+      ['fetch', '--quiet', '--no-tags', run.remote, `+refs/heads/${branch}:refs/heads/${temporary}`],
+      {
         cwd: root,
         signal: run.signal,
         timeoutMs: 10 * 60_000,
-      }).catch((error: unknown) => {
-        throw new MiyabiError(
-          'GIT_FAILED',
-          `could not fetch ${branch} from '${run.remote}': ${firstLine(gitStderr(error))}`,
-          {
-            cause: error,
-          },
-        );
-      });
-    }
-    if (!(await hasCommit(root, commit, run.signal))) {
+      },
+    ).catch((error: unknown) => {
+      throw new MiyabiError(
+        'GIT_FAILED',
+        `could not fetch ${branch} from '${run.remote}': ${firstLine(gitStderr(error))}`,
+        {
+          cause: error,
+        },
+      );
+    });
+    const pinned = await runGit(['update-ref', `refs/heads/${temporary}`, commit], {
+      cwd: root,
+      signal: run.signal,
+      okExitCodes: [0, 128],
+    });
+    if (pinned.exitCode !== 0) {
       throw new MiyabiError(
         'NOT_FOUND',
         `the remote's ${branch} no longer holds the pushed commit ${commit}`,
       );
     }
-    await runGit(['update-ref', `refs/heads/${temporary}`, commit, ''], { cwd: root, signal: run.signal });
     const merged = await manager.mergeFetchedBranch(
       temporary,
       { issueNumber: result.issueNumber, branchName: branch, worktreeId: result.worktreeId },

@@ -152,7 +152,7 @@ export async function hasCommit(cwd: string, sha: string, signal?: AbortSignal):
 /**
  * An earlier attempt's (or run's) pushed task branch is moved aside before a new attempt starts from
  * the base: archived under `refs/miyabi/archive/queue/...` and deleted, atomically and only if the
- * remote still has what we saw. Returns the archive ref, if any.
+ * remote still has what the last fetch saw. Returns the archive ref, if any.
  */
 export async function archiveRemoteBranch(
   repo: string,
@@ -161,12 +161,14 @@ export async function archiveRemoteBranch(
   issueNumber: number,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const seen = await runGit(['ls-remote', 'origin', `refs/heads/${branch}`], { cwd: repo, signal });
-  const sha = seen.stdout.trim().split(/\s+/)[0];
-  if (!sha) return undefined;
-  if (!(await hasCommit(repo, sha, signal))) {
-    await runGit(['fetch', '--quiet', 'origin', `refs/heads/${branch}`], { cwd: repo, signal });
-  }
+  // `fetchBase` just fetched with --prune: the remote-tracking ref is the remote's branch.
+  const seen = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], {
+    cwd: repo,
+    signal,
+    okExitCodes: [0, 1],
+  });
+  const sha = seen.stdout.trim();
+  if (seen.exitCode !== 0 || sha === '') return undefined;
   const archive = attemptArchiveRef(batchId, issueNumber, sha);
   await runGit(
     [

@@ -216,7 +216,7 @@ export async function executeOnQueue<T>(
               worktreeId: '',
               durationMs: Date.now() - enqueuedAt,
               cleanedUp: false,
-              status: 'failed',
+              status: taskError.code === 'CANCELLED' ? 'cancelled' : 'failed',
               stage: 'create',
               error: taskError,
               ...((worker ?? who?.worker) ? { worker: worker ?? who?.worker } : {}),

@@ -7,6 +7,7 @@ import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
 import type { WorktreeEvent } from '../telemetry/events.js';
 import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js';
@@ -119,6 +120,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
     }
     const jobId = job.id ?? '';
+    const takenAt = performance.now();
     running.set(jobId, payload.batchId);
     options.onJob?.({ kind: 'start', jobId, issueNumber: payload.issueNumber, argv: payload.argv });
     let sending: Promise<unknown> = Promise.resolve();
@@ -133,28 +135,47 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     try {
       const cancelled = await cancelledReason(redis, queueName, payload.batchId);
       if (cancelled !== undefined) controller.abort(new Error(cancelled));
+      const cancelledBefore = (error: unknown): WireResult | undefined =>
+        controller.signal.aborted
+          ? ({
+              issueNumber: payload.issueNumber,
+              worktreeId: '',
+              durationMs: Math.round(performance.now() - takenAt),
+              cleanedUp: false,
+              status: 'cancelled',
+              stage: 'create',
+              error: describeError(error, controller.signal),
+              worker: name,
+              host,
+            } as WireResult)
+          : undefined;
+      // A batch cancelled before this job was taken: end it without touching the repository.
+      if (controller.signal.aborted) {
+        return cancelledBefore(new MiyabiError('CANCELLED', cancelled ?? 'cancelled')) as WireResult;
+      }
+      const baseBranch = `miyabi-base/${payload.batchId}`;
       try {
         await serial(async () => {
           await mkdir(dirname(repo), { recursive: true });
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
+          await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
+          await archiveRemoteBranch(
+            repo,
+            payload.branchName,
+            payload.batchId,
+            payload.issueNumber,
+            controller.signal,
+          );
         });
       } catch (error) {
+        // Cancelled before any worktree existed: the task ends cancelled, not failed (and is not retried).
+        const cancelled = cancelledBefore(error);
+        if (cancelled) return cancelled;
         if (error instanceof MiyabiError && (error.code === 'REMOTE_MISMATCH' || error.code === 'NOT_FOUND'))
           refuse(error);
         throw new Error(encodeFailure(error, name, host));
       }
-      const baseBranch = `miyabi-base/${payload.batchId}`;
-      await serial(async () => {
-        await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
-        await archiveRemoteBranch(
-          repo,
-          payload.branchName,
-          payload.batchId,
-          payload.issueNumber,
-          controller.signal,
-        );
-      });
       manager ??= await WorktreeManager.open({ repoPath: repo, maxConcurrency: concurrency, logger });
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
@@ -167,6 +188,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         timeoutMs: payload.timeoutMs,
         push: { remote: 'origin' },
         autoCleanup: true,
+        // Idle worktrees are switched to the next task's branch instead of made and removed each time.
+        reuse: true,
+        maxIdle: concurrency,
         existingBranches: 'restart',
       });
       let lastSent = 0;
