@@ -1,15 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  commandExecutor,
-  isMiyabiError,
-  type QueueWorker,
-  startWorker,
-  WorktreePool,
-} from '../src/index.js';
+import { commandExecutor, isMiyabiError, type QueueWorker, startWorker, WorktreePool } from '../src/index.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis-server.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
@@ -210,7 +204,10 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
       [1, 2, 3].map((issueNumber) => ({ issueNumber })),
       commandExecutor(command),
     );
-    expect(result.results.map((r) => [r.issueNumber, r.status]), JSON.stringify(result.results.map((r) => [r.stage, r.error]))).toEqual([
+    expect(
+      result.results.map((r) => [r.issueNumber, r.status]),
+      JSON.stringify(result.results.map((r) => [r.stage, r.error])),
+    ).toEqual([
       [1, 'cancelled'],
       [2, 'failed'],
       [3, 'cancelled'],
@@ -222,6 +219,46 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     }
     expect(existsSync(started)).toBe(false);
   });
+
+  it('loses nothing when Redis restarts mid-batch (append-only file): worker and submitter reconnect', async () => {
+    const own = await startRedis(redisServer as string);
+    const restartable = await startWorker({
+      connection: own.url,
+      repo: join(tempDir(), 'clone'),
+      queueName: 'r',
+    });
+    try {
+      const repo = createTempRepo({ withRemote: true });
+      const dir = tempDir();
+      // Issue 1 holds until the test says go (after the restart); issue 2 waits in the queue meanwhile.
+      const command = [
+        'sh',
+        '-c',
+        `touch "${dir}/running-$MIYABI_ISSUE_NUMBER"; while [ ! -e "${dir}/go" ]; do sleep 0.05; done; ` +
+          'echo "$MIYABI_ISSUE_NUMBER" > "task-$MIYABI_ISSUE_NUMBER.txt" && git add -A && git commit -qm task',
+      ];
+      const pool = await WorktreePool.create({
+        repoPath: repo.path,
+        merge: {},
+        queue: { connection: own.url, name: 'r' },
+      });
+      const batch = pool.executeParallel([{ issueNumber: 1 }, { issueNumber: 2 }], commandExecutor(command));
+      await fileAppears(join(dir, 'running-1'));
+      await own.stop();
+      await own.start();
+      writeFileSync(join(dir, 'go'), '');
+      const result = await batch;
+      expect(result.results.map((r) => r.status)).toEqual(['success', 'success']);
+      expect(repo.git('ls-tree', '--name-only', 'main').split('\n').sort()).toEqual([
+        'README.md',
+        'task-1.txt',
+        'task-2.txt',
+      ]);
+    } finally {
+      await restartable.close({ cancelRunning: true });
+      await own.dispose();
+    }
+  }, 120_000);
 });
 
 function alive(pid: number): boolean {
@@ -231,4 +268,21 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Resolves once `path` exists (the task's own write is the signal; its folder is watched). */
+async function fileAppears(path: string): Promise<void> {
+  const { watch } = await import('node:fs');
+  await new Promise<void>((resolve) => {
+    const watcher = watch(join(path, '..'), () => {
+      if (existsSync(path)) {
+        watcher.close();
+        resolve();
+      }
+    });
+    if (existsSync(path)) {
+      watcher.close();
+      resolve();
+    }
+  });
 }

@@ -60,6 +60,9 @@ export async function executeOnQueue<T>(
   const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const queue = new Queue(queueName, { connection: redis });
   const events = new QueueEvents(queueName, { connection: eventsRedis });
+  // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
   const cleanups: (() => void)[] = [];
   try {
     const bases = new Map<string, string>();
