@@ -120,7 +120,22 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     const events = new QueueEvents(queueName, { connection: eventsConnection });
     try {
       await events.waitUntilReady();
-      const job = await queue.add('x', { v: 99, batchId: 'b', issueNumber: 1 }, { attempts: 3 });
+      const job = await queue.add(
+        'x',
+        {
+          // A whole payload a version-1 worker could run, but for its version number.
+          v: 99,
+          batchId: 'b',
+          remote: '/nowhere',
+          baseSha: 'a'.repeat(40),
+          baseBranch: 'main',
+          issueNumber: 1,
+          branchName: 'feature/issue-1',
+          argv: ['true'],
+          timeoutMs: 1000,
+        },
+        { attempts: 3 },
+      );
       const error = await job.waitUntilFinished(events).catch((e: Error) => e);
       const reason = JSON.parse((error as Error).message);
       expect(reason.code).toBe('QUEUE_PAYLOAD');
