@@ -59,6 +59,19 @@ export { killAllProcessGroups, liveProcessGroupCount } from './process/process-g
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';
 export { worktreeEnvironment } from './process/task-environment.js';
 export { WORKTREE_ID_VAR } from './process/task-processes.js';
+export {
+  type CommandExecutorOptions,
+  type CommandTaskOutput,
+  commandExecutor,
+} from './queue/command-executor.js';
+export { parseQueueJob, QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './queue/payload.js';
+export {
+  type QueueWorker,
+  type QueueWorkerOptions,
+  startWorker,
+  type WorkerActivity,
+} from './queue/start-worker.js';
+export type { PoolQueueOptions, QueueTaskProgress } from './queue/types.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
 export { formatArgv } from './setup/run-setup.js';
 export type { SkippedInclude } from './setup/worktree-include.js';

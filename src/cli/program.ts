@@ -193,7 +193,7 @@ export function buildProgram(): CliProgram {
     )
     .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
     .option('--push', "push each successful task's branch")
-    .option('--remote <name>', 'remote for --push', 'origin')
+    .option('--remote <name>', 'remote for --push, and the shared remote of --queue', 'origin')
     .option(
       '--pr',
       "open (or update) a pull request for each successful task's pushed branch (implies --push)",
@@ -207,9 +207,37 @@ export function buildProgram(): CliProgram {
       'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
     )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
+    .option(
+      '--queue <url>',
+      'send the tasks to workers through Redis (redis://host:port) instead of running them here',
+    )
+    .option('--queue-name <name>', "with --queue: the queue's name (default miyabi)")
+    .option(
+      '--queue-timeout <duration>',
+      'with --queue: how long a task may wait for a worker (default: no limit)',
+    )
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(lazy('run'));
+
+  program
+    .command('worker')
+    .description(
+      'take tasks of `run --queue` batches from Redis and run them in worktrees of a clone of their remote',
+    )
+    .option('--queue <url>', 'Redis URL, e.g. redis://127.0.0.1:6379 (required)')
+    .option('--concurrency <n>', 'tasks at once (default 1)')
+    .option(
+      '--repo <path>',
+      "folder of this worker's clone, cloned from the remote on first use (default ./miyabi-worker)",
+    )
+    .option('--name <name>', "this worker's name, shown on its tasks (default <host>-<pid>)")
+    .option('--allow <program>', 'run only commands whose program (argv[0]) is this (repeatable)', collect)
+    .option('--queue-name <name>', "the queue's name (default miyabi)")
+    .option('--lock-duration <duration>', "a dead worker's task is free again after this (default 30s)")
+    .option('--stalled-interval <duration>', "how often to look for dead workers' tasks (default 30s)")
+    .option('--json', 'print each task taken and ended as a JSON line on stdout')
+    .action(lazy('worker'));
 
   program
     .command('report')

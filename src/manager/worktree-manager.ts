@@ -23,6 +23,7 @@ import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
+import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
 import { removeWorktree } from './remove-worktree.js';
@@ -249,6 +250,18 @@ export class WorktreeManager {
    */
   mergeWorktree(id: string, options?: MergeWorktreeOptions): Promise<MergeResult> {
     return mergeWorktree(this.#ctx, id, options);
+  }
+
+  /**
+   * Merges a local branch with no worktree here (a queue task's, fetched from the remote) into
+   * `into` as `mergeWorktree` does, with the same events and errors.
+   */
+  mergeFetchedBranch(
+    source: string,
+    task: FetchedBranchTask,
+    options: MergeWorktreeOptions & { readonly into: string },
+  ): Promise<MergeResult> {
+    return mergeFetchedBranch(this.#ctx, source, task, options);
   }
 
   /**

@@ -11,6 +11,9 @@ import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/typ
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { checkQueueOptions } from '../queue/check-queue-options.js';
+import { commandOf } from '../queue/command-executor.js';
+import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { pruneBatchLogs } from './prune-logs.js';
@@ -53,6 +56,7 @@ export interface ResolvedPoolConfig {
   readonly reuse: boolean;
   readonly keepPaths: readonly string[];
   readonly maxIdle: number;
+  readonly queue: PoolQueueOptions | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -129,6 +133,7 @@ export class WorktreePool {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
     await this.validate(tasks, options);
+    if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     await pruneBatchLogs(this.config.logDir, this.config.logRetention);
@@ -178,6 +183,36 @@ export class WorktreePool {
     } finally {
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  async #executeOnQueue<T>(
+    tasks: readonly WorktreeTask[],
+    executor: TaskExecutor<T>,
+    options: ExecuteOptions,
+  ): Promise<PoolExecutionResult<T>> {
+    const argv = commandOf(executor);
+    if (!argv) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'a pool with queue sends commands to workers, not functions',
+        {
+          hint: "Pass commandExecutor(['npm', 'test']) as the executor: its argv travels in the job.",
+        },
+      );
+    }
+    const { executeOnQueue } = await import('../queue/submit-batch.js');
+    return executeOnQueue<T>(
+      {
+        manager: this.manager,
+        queue: this.config.queue as PoolQueueOptions,
+        tasks,
+        argv,
+        timeoutMs: this.config.timeoutMs,
+        failFast: this.config.failFast,
+        merge: this.config.merge,
+      },
+      options,
+    );
   }
 
   /**
@@ -335,6 +370,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     reuse,
     keepPaths: keepPaths.map(normaliseRelativePath),
     maxIdle,
+    queue: checkQueue(config),
   };
 }
 
@@ -474,6 +510,22 @@ function checkPullRequestOptions(
     }
   }
   return pr;
+}
+
+/** The queue option, and what cannot go with it (functions that cannot travel to a worker). */
+function checkQueue(config: PoolConfig): PoolQueueOptions | undefined {
+  const queue = checkQueueOptions(config.queue);
+  if (!queue) return undefined;
+  if (config.pullRequest !== undefined || typeof config.onConflict === 'object' || config.reuse === true) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'queue cannot be combined with pullRequest, onConflict: { resolve } or reuse',
+      {
+        hint: 'Run those batches locally; with queue, workers run commands and the merge happens here.',
+      },
+    );
+  }
+  return queue;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

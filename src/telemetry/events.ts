@@ -145,6 +145,10 @@ export interface TaskCompleteEvent extends EventBase {
   readonly conflict?: 'resolved' | 'unresolved';
   /** The pull request the task opened or updated. */
   readonly pullRequest?: string;
+  /** With a queue: the worker that ran the task (name, default host-pid). */
+  readonly worker?: string;
+  /** With a queue: that worker's host name. */
+  readonly host?: string;
 }
 export interface ErrorEvent extends EventBase {
   readonly type: 'error';

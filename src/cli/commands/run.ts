@@ -134,6 +134,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   if (tasks && tasks.length === 0) {
     writeLine(ctx.io.stderr, 'No issue to run: the GitHub selection is empty.');
   }
+  const queue = parseQueueFlags(options);
   const outcome = await runBatch(
     {
       issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
@@ -157,6 +158,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
+      ...(queue ? { queue: { ...queue, remote: String(options.remote ?? 'origin') } } : {}),
       ...(reuse
         ? {
             reuse: {
@@ -173,6 +175,30 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   );
   return outcome.exitCode;
 };
+
+/** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
+function parseQueueFlags(
+  options: Readonly<Record<string, unknown>>,
+): { url: string; name?: string; timeoutMs?: number } | undefined {
+  if (typeof options.queue !== 'string') {
+    for (const flag of ['queueName', 'queueTimeout'] as const) {
+      if (options[flag] !== undefined) {
+        const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new MiyabiError('INVALID_ARGUMENT', `${name} only applies with --queue`, {
+          hint: 'Add --queue redis://host:port, or drop it.',
+        });
+      }
+    }
+    return undefined;
+  }
+  return {
+    url: options.queue,
+    ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
+    ...(typeof options.queueTimeout === 'string'
+      ? { timeoutMs: parseDuration(options.queueTimeout, '--queue-timeout') }
+      : {}),
+  };
+}
 
 /** A whole number of at least `min` given to `flag`. */
 function parseCount(text: string, flag: string, min: number): number {
