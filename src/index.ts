@@ -17,6 +17,7 @@ export {
 } from './config/config-types.js';
 export {
   checkDuration,
+  type DurationLimits,
   type DurationParse,
   formatDuration,
   MAX_DURATION_MS,
@@ -38,7 +39,9 @@ export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
+export { MAX_AGE_MS } from './manager/cleanup-filters.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
+export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';

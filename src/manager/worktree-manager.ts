@@ -25,6 +25,7 @@ import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
+import { type PruneArchivesOptions, type PruneArchivesResult, pruneArchives } from './prune-archives.js';
 import { removeWorktree } from './remove-worktree.js';
 import {
   type ConflictCheckout,
@@ -35,6 +36,7 @@ import {
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import type {
+  CleanupOptions,
   CleanupReport,
   CreateWorktreeOptions,
   DiscoverOptions,
@@ -272,9 +274,12 @@ export class WorktreeManager {
   /**
    * Removes every worktree this tool created (safely, as `removeWorktree`), reconciles vanished
    * ones and reclaims what crashed processes left. Never touches worktrees this tool did not
-   * create, nor `active` worktrees of other live processes. `dryRun` only reports.
+   * create, nor `active` worktrees of other live processes. `dryRun` only reports. `merged` and
+   * `olderThan` narrow it to merged or old worktrees; `deleteBranch: false` keeps every branch.
+   *
+   * @throws MiyabiError `INVALID_ARGUMENT` for a bad `olderThan`, before anything is touched.
    */
-  cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
+  cleanupAll(options?: CleanupOptions): Promise<CleanupReport> {
     return cleanupAll(this.#ctx, options);
   }
 
@@ -375,6 +380,15 @@ export class WorktreeManager {
    */
   dropArchive(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<DropArchiveResult> {
     return dropArchive(this.#ctx.repo.root, id, options);
+  }
+
+  /**
+   * Drops the archives that match `merged` (their work is contained elsewhere: restored and
+   * merged, say) and/or `olderThan`; at least one is required. An archive that is the only place of
+   * some work is kept (and reported, with why) unless `force`. `dryRun` only reports.
+   */
+  pruneArchives(options: PruneArchivesOptions): Promise<PruneArchivesResult> {
+    return pruneArchives(this.#ctx.repo.root, options);
   }
 
   /**
