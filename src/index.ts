@@ -70,6 +70,22 @@ export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
+export {
+  type BatchTimeline,
+  buildBatchTimeline,
+  type OverlapPair,
+  type PhaseSpan,
+  type TaskTimeline,
+  TIMELINE_PHASES,
+  type TimelinePhase,
+} from './telemetry/html-report/batch-timeline.js';
+export {
+  type BatchReportData,
+  type HtmlReportOptions,
+  renderHtmlReport,
+} from './telemetry/html-report/render-html-report.js';
+export { checkHtmlReportPath } from './telemetry/html-report/report-path.js';
+export { escapeHtml } from './telemetry/html-report/safe-html.js';
 export { ATTRIBUTES, INSTRUMENTATION_NAME, METRIC_NAMES } from './telemetry/otel-metrics.js';
 export { SPAN_NAMES } from './telemetry/otel-spans.js';
 export { resolveTelemetryLocale, TELEMETRY_LOCALES, type TelemetryLocale } from './telemetry/report.js';

@@ -226,6 +226,10 @@ export function buildProgram(): CliProgram {
       'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
     )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
+    .option(
+      '--html <file>',
+      'write the HTML timeline page of the batch to <file> afterwards (its folder must exist)',
+    )
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(lazy('run'));
@@ -235,6 +239,7 @@ export function buildProgram(): CliProgram {
     .description('telemetry report of every run in this repository')
     .option('--locale <locale>', 'en or ja', 'en')
     .option('--batch <id>', 'only the events of one run batch')
+    .option('--html <file>', 'write the HTML timeline page of one batch (--batch, else the last) to <file>')
     .option('--json', 'print the TelemetryStats as JSON')
     .action(lazy('report'));
 

@@ -16,6 +16,8 @@ import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
+import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
+import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
@@ -326,6 +328,14 @@ export class WorktreeManager {
   /** Batch ids the telemetry journal knows, least recent first. */
   telemetryBatches(): Promise<string[]> {
     return this.#ctx.telemetry.batches();
+  }
+
+  /**
+   * One batch's events and counts (`batchId`, else the most recent batch), ready for
+   * `renderHtmlReport`. `NOT_FOUND`, naming the recent batches, for an unknown id or none yet.
+   */
+  batchReport(options: { batchId?: string } = {}): Promise<BatchReportData> {
+    return loadBatchReport(this.#ctx.telemetry, this.repoPath, options.batchId);
   }
 
   /** The retained raw telemetry events of every process (older ones live on as counts), oldest first. */
