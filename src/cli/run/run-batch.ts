@@ -197,10 +197,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       await writeHtmlReport(manager, request.htmlFile, result.batchId).then(
         () => writeLine(human, `HTML report: ${request.htmlFile}`),
         (error: unknown) =>
-          writeLine(
-            ctx.io.stderr,
-            `${BIN}: warning: could not write the HTML report: ${String(error)}`,
-          ),
+          writeLine(ctx.io.stderr, `${BIN}: warning: could not write the HTML report: ${String(error)}`),
       );
     }
     if (request.json) {
