@@ -20,7 +20,7 @@ h2 { font-size: 15px; margin: 28px 0 10px; }
 table.timeline { width: 100%; border-collapse: collapse; table-layout: fixed; }
 table.timeline th, table.timeline td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: middle; }
 table.timeline thead th { color: var(--muted); font-weight: 500; font-size: 12px; height: 28px; }
-table.timeline th:nth-child(1) { width: 190px; } table.timeline th:nth-child(3) { width: 200px; } table.timeline th:nth-child(4) { width: 150px; }
+table.timeline thead th:nth-child(1) { width: 190px; } table.timeline thead th:nth-child(3) { width: 310px; } table.timeline thead th:nth-child(4) { width: 110px; }
 .task-name .issue { font-weight: 600; margin-right: 8px; }
 .task-name .branch { color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; display: inline-block; max-width: 110px; vertical-align: bottom; }
 td.bars svg { display: block; width: 100%; height: 22px; }
@@ -44,11 +44,13 @@ rect.overlap-marker { fill: #bc4c00; } rect.overlap-marker.conflict { fill: #a40
 .outcome-cancelled, .outcome-unfinished { background: #8c959f; }
 .detail { color: var(--muted); font-size: 12px; margin-right: 6px; }
 .where { color: var(--muted); }
-.chart { padding-left: 28px; }
-.chart svg { display: block; width: 100%; height: 120px; border-left: 1px solid var(--line); border-bottom: 1px solid var(--line); }
+.concurrency-row th { position: relative; color: var(--muted); font-weight: 500; font-size: 12px; vertical-align: top; }
+.concurrency-row td.chart { padding-top: 10px; }
+.chart svg { display: block; width: 100%; height: 100px; border-bottom: 1px solid var(--line); }
 .chart .area { fill: rgba(9, 105, 218, 0.25); stroke: #0969da; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
-.y-labels { position: absolute; left: 0; top: 0; width: 22px; height: 120px; font-size: 11px; color: var(--muted); }
+.y-labels { position: absolute; right: 6px; top: 10px; width: 22px; height: 100px; font-size: 11px; color: var(--muted); }
 .y-labels span { position: absolute; right: 0; transform: translateY(50%); }
+.peak { color: var(--muted); font-size: 12px; vertical-align: top; padding-top: 10px; }
 .overlaps { padding: 0; margin: 0; } .overlaps li { list-style: none; padding: 4px 0; }
 .none { color: var(--muted); }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }

@@ -6,7 +6,7 @@ import { buildBatchTimeline } from './batch-timeline.js';
 import { PAGE_STYLE } from './page-style.js';
 import { html, type SafeHtml } from './safe-html.js';
 import { timeScale } from './time-scale.js';
-import { concurrencyChart, overlapList, phaseLegend, timelineTable } from './timeline-markup.js';
+import { overlapList, phaseLegend, timelineTable } from './timeline-markup.js';
 
 /** One batch's record, as `WorktreeManager.batchReport()` reads it. Plain data. */
 export interface BatchReportData {
@@ -57,7 +57,6 @@ export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptio
     timeline.overlaps,
   )}</section>
 <section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>${phaseLegend()}${timelineTable(timeline, scale, localHost)}</section>
-<section aria-labelledby="concurrency"><h2 id="concurrency">Tasks running over time</h2>${concurrencyChart(timeline, scale)}</section>
 <section aria-labelledby="overlaps"><h2 id="overlaps">Overlaps and conflicts</h2>${overlapList(timeline)}</section>
 <footer>Made by miyabi-worktree on ${localHost} at ${generatedAt.toISOString()}. This page loads nothing from the network.</footer>
 </body>

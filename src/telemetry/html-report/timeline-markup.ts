@@ -39,6 +39,7 @@ export function timelineTable(timeline: BatchTimeline, scale: TimeScale, localHo
 <tbody>
 ${timeline.tasks.map((task) => taskRow(task, timeline, scale, localHost))}
 </tbody>
+<tfoot>${concurrencyRow(timeline, scale)}</tfoot>
 </table>`;
 }
 
@@ -81,11 +82,14 @@ function phaseSummary(task: TaskTimeline): string {
     .join(', ');
 }
 
-/** Tasks running over time, as a step area with its peak, in an SVG of its own. */
-export function concurrencyChart(timeline: BatchTimeline, scale: TimeScale): SafeHtml {
-  const height = 120;
+/**
+ * Tasks running over time (from their create to their end), as a step area under the bars, on the
+ * same axis: a footer row of the timeline table.
+ */
+function concurrencyRow(timeline: BatchTimeline, scale: TimeScale): SafeHtml {
+  const height = 100;
   const peak = Math.max(1, timeline.peakConcurrency);
-  const y = (running: number) => round(height - (running / peak) * (height - 10));
+  const y = (running: number) => round(height - (running / peak) * (height - 8));
   let path = `M0 ${height}`;
   let last = 0;
   for (const [at, running] of timeline.concurrency) {
@@ -94,17 +98,18 @@ export function concurrencyChart(timeline: BatchTimeline, scale: TimeScale): Saf
     last = running;
   }
   path += ` L${VIEW_WIDTH} ${y(last)} L${VIEW_WIDTH} ${height} Z`;
+  const every = Math.ceil(peak / 5);
   const levels = Array.from({ length: peak + 1 }, (_, level) => level).filter(
-    (level) => peak <= 8 || level % Math.ceil(peak / 8) === 0 || level === peak,
+    (level) => level % every === 0 || level === peak,
   );
-  return html`<div class="chart">
-<div class="y-labels">${levels.map((level) => html`<span style="bottom:${round(((height - y(level)) / height) * 100)}%">${level}</span>`)}</div>
-<svg class="concurrency" viewBox="0 0 ${VIEW_WIDTH} ${height}" preserveAspectRatio="none" role="img" aria-label="tasks running over time, peak ${timeline.peakConcurrency}">
+  return html`<tr class="concurrency-row">
+<th scope="row">Tasks running<div class="y-labels">${levels.map((level) => html`<span style="bottom:${round(((height - y(level)) / height) * 100)}%">${level}</span>`)}</div></th>
+<td class="chart"><svg class="concurrency" viewBox="0 0 ${VIEW_WIDTH} ${height}" preserveAspectRatio="none" role="img" aria-label="tasks running over time, peak ${timeline.peakConcurrency}">
 ${levels.map((level) => html`<line class="grid" x1="0" x2="${VIEW_WIDTH}" y1="${y(level)}" y2="${y(level)}"></line>`)}
 <path class="area" d="${path}"></path>
-</svg>
-<div class="axis">${scale.ticks.map((tick) => html`<span style="left:${scale.percent(tick.atMs)}%">${tick.label}</span>`)}</div>
-</div>`;
+</svg><div class="axis">${scale.ticks.map((tick) => html`<span style="left:${scale.percent(tick.atMs)}%">${tick.label}</span>`)}</div></td>
+<td colspan="2" class="peak">at most <strong>${timeline.peakConcurrency}</strong> at once</td>
+</tr>`;
 }
 
 /** The overlapping and conflicting pairs, or a line saying there were none (or none recorded). */
