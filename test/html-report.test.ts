@@ -174,6 +174,12 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`HTML report: ${file}`);
     expect(statSync(file).size).toBeGreaterThan(1000);
+    // `report --html` draws the last batch by default: the same page but for when it was made.
+    const again = join(dirname(file), 'again.html');
+    const report = await runCli(['report', '--html', again], { cwd: repo.path });
+    expect(report.code).toBe(0);
+    const withoutFooter = (path: string) => readFileSync(path, 'utf8').replace(/<footer>.*<\/footer>/, '');
+    expect(withoutFooter(again)).toBe(withoutFooter(file));
 
     const profile = mkdtempSync(join(tmpdir(), 'miyabi-chromium-'));
     const browser = await puppeteer.launch({

@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import { runGit } from '../git/run-git.js';
 
 /** What an archive holds, as read from its ref and metadata trailer. */
@@ -20,6 +21,8 @@ export interface ArchiveWorkState {
 const ELSEWHERE = ['--not', '--branches', '--tags', '--remotes'] as const;
 // Archive revisions per `rev-list`, well below any argv limit.
 const CHUNK = 200;
+// Git processes at once for the per-archive checks: fifty archives are not fifty spawns at once.
+const PARALLEL_GIT = 4;
 
 /**
  * For each archive: how many of its commits no other ref contains, and whether its uncommitted
@@ -33,11 +36,16 @@ export async function archiveWorkStates(
   signal?: AbortSignal,
 ): Promise<ArchiveWorkState[]> {
   const anyUnmerged = await someCommitsOnlyArchived(repoRoot, archives, signal);
+  const queue = new PQueue({ concurrency: PARALLEL_GIT });
   return Promise.all(
-    archives.map(async (archive) => ({
-      unmergedCommits: anyUnmerged ? await countOnlyArchived(repoRoot, archive.commit, signal) : 0,
-      uncommittedContained: await uncommittedContained(repoRoot, archive, signal),
-    })),
+    archives.map((archive) =>
+      queue.add(
+        async (): Promise<ArchiveWorkState> => ({
+          unmergedCommits: anyUnmerged ? await countOnlyArchived(repoRoot, archive.commit, signal) : 0,
+          uncommittedContained: await uncommittedContained(repoRoot, archive, signal),
+        }),
+      ),
+    ),
   );
 }
 

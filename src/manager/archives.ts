@@ -38,9 +38,20 @@ const TRAILER = 'Miyabi-Archive: ';
 
 /** Every archive of the repository, oldest first, with what of its work is still only there. */
 export async function listArchives(repoRoot: string, signal?: AbortSignal): Promise<ArchiveEntry[]> {
+  const entries = await withWorkStates(repoRoot, await readArchiveRefs(repoRoot, signal), signal);
+  return entries.sort((a, b) => a.archivedAt.localeCompare(b.archivedAt) || a.id.localeCompare(b.id));
+}
+
+type ArchiveRef = Omit<ArchiveEntry, 'unmergedCommits' | 'unmerged'>;
+
+/** The archive refs and their metadata trailers, in one `git for-each-ref` (`id` narrows it to one). */
+async function readArchiveRefs(repoRoot: string, signal?: AbortSignal, id?: string): Promise<ArchiveRef[]> {
   const format = '%(refname)%00%(objectname)%00%(creatordate:iso-strict)%00%(contents)%1e';
-  const { stdout } = await runGit(['for-each-ref', `--format=${format}`, PREFIX], { cwd: repoRoot, signal });
-  const read: Omit<ArchiveEntry, 'unmergedCommits' | 'unmerged'>[] = [];
+  const { stdout } = await runGit(['for-each-ref', `--format=${format}`, id ? `${PREFIX}${id}` : PREFIX], {
+    cwd: repoRoot,
+    signal,
+  });
+  const read: ArchiveRef[] = [];
   for (const chunk of stdout.split('\x1e')) {
     const [ref = '', commit = '', date = '', message = ''] = chunk.replace(/^\n/, '').split('\0');
     const id = ref.slice(PREFIX.length);
@@ -57,12 +68,20 @@ export async function listArchives(repoRoot: string, signal?: AbortSignal): Prom
       archivedAt: typeof meta.archivedAt === 'string' ? meta.archivedAt : date,
     });
   }
-  const states = await archiveWorkStates(repoRoot, read, signal);
-  const entries = read.map((entry, index): ArchiveEntry => {
+  return read;
+}
+
+async function withWorkStates(
+  repoRoot: string,
+  refs: readonly ArchiveRef[],
+  signal: AbortSignal | undefined,
+): Promise<ArchiveEntry[]> {
+  const states = await archiveWorkStates(repoRoot, refs, signal);
+  return refs.map((entry, index): ArchiveEntry => {
+    // Never missing (one state per ref); were it, the archive would count as holding work.
     const state = states[index] ?? { unmergedCommits: 0, uncommittedContained: false };
     return { ...entry, unmergedCommits: state.unmergedCommits, unmerged: holdsUnmergedWork(state, entry) };
   });
-  return entries.sort((a, b) => a.archivedAt.localeCompare(b.archivedAt) || a.id.localeCompare(b.id));
 }
 
 function parseTrailer(message: string): Record<string, unknown> {
@@ -104,7 +123,8 @@ export async function dropArchive(
 ): Promise<DropArchiveResult> {
   assertWorktreeId(id);
   const ref = `${PREFIX}${id}`;
-  const entry = (await listArchives(repoRoot, options.signal)).find((archive) => archive.ref === ref);
+  const refs = (await readArchiveRefs(repoRoot, options.signal, id)).filter((archive) => archive.ref === ref);
+  const [entry] = await withWorkStates(repoRoot, refs, options.signal);
   if (!entry) {
     throw new MiyabiError('NOT_FOUND', `no archive with id '${id}'`, {
       hint: 'listArchives() lists the archives there are.',
