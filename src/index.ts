@@ -75,6 +75,7 @@ export {
   buildBatchTimeline,
   type OverlapPair,
   type PhaseSpan,
+  type TaskOutcomeInput,
   type TaskTimeline,
   TIMELINE_PHASES,
   type TimelinePhase,

@@ -124,6 +124,41 @@ describe('renderHtmlReport', () => {
     ]);
     expect(timeline.tasks[1]?.phases.at(-1)?.failed).toBe(true);
   });
+
+  it('gives a row to a task cancelled before it started (from its result) and to a create that failed', () => {
+    const at = (ms: number) => new Date(Date.parse('2026-01-01T10:00:00.000Z') + ms).toISOString();
+    const three = { worktreeId: 'issue-3-00000003', issueNumber: 3, branch: 'feature/issue-3', batchId: 'b' };
+    const events = [
+      ...sampleEvents('b'),
+      { type: 'create-start', ...three, timestamp: at(700) },
+      {
+        type: 'error',
+        ...three,
+        timestamp: at(900),
+        operation: 'create',
+        code: 'GIT_FAILED',
+        message: 'disk full',
+      },
+    ] as WorktreeEvent[];
+    const cancelled = {
+      issueNumber: 4,
+      worktreeId: '',
+      status: 'cancelled',
+      stage: 'create',
+      error: { message: 'fail-fast' },
+      durationMs: 0,
+    };
+    const timeline = buildBatchTimeline(events, [cancelled]);
+    expect(timeline.tasks.map((t) => [t.issueNumber, t.outcome, t.stage])).toEqual([
+      [1, 'success', null],
+      [2, 'failed', 'execute'],
+      [3, 'failed', 'create'],
+      [4, 'cancelled', 'create'],
+    ]);
+    const page = renderHtmlReport({ batchId: 'b', events, stats: STATS, results: [cancelled] });
+    expect(page.match(/<tr class="task"/g)).toHaveLength(4);
+    expect(page).toContain('data-issue="4" data-worktree="" data-outcome="cancelled"');
+  });
 });
 
 describe('--html', () => {

@@ -43,6 +43,22 @@ export interface TaskTimeline {
   readonly durationMs: number;
 }
 
+/**
+ * A task's result as the pool returns it (`TaskResult` fits): draws tasks that have no events (cancelled
+ * before they started) and completes those whose events end early (a create that failed).
+ */
+export interface TaskOutcomeInput {
+  readonly issueNumber: number;
+  /** Empty when the task never got a worktree. */
+  readonly worktreeId: string;
+  readonly status: string;
+  readonly stage?: string | undefined;
+  readonly error?: { readonly message: string; readonly code?: string | undefined } | undefined;
+  readonly durationMs: number;
+  readonly worker?: string | undefined;
+  readonly host?: string | undefined;
+}
+
 /** One pair of tasks that changed the same files (an `overlap` event), read tolerantly. */
 export interface OverlapPair {
   readonly a: { readonly issue: number | null; readonly worktreeId: string; readonly branch: string };
@@ -90,7 +106,10 @@ type LooseEvent = Readonly<Record<string, unknown>> & { readonly type: string; r
  * keyed by worktree id, in the order they started. The wait for a slot runs from the batch's first
  * event to the task's `create-start`.
  */
-export function buildBatchTimeline(events: readonly WorktreeEvent[]): BatchTimeline {
+export function buildBatchTimeline(
+  events: readonly WorktreeEvent[],
+  results: readonly TaskOutcomeInput[] = [],
+): BatchTimeline {
   const loose = (events as readonly unknown[])
     .filter(isLooseEvent)
     .map((event) => ({ event, at: Date.parse(event.timestamp) }))
@@ -112,7 +131,11 @@ export function buildBatchTimeline(events: readonly WorktreeEvent[]): BatchTimel
     list.push(item);
     byTask.set(id, list);
   }
-  const tasks = [...byTask.values()].map((items) => taskTimeline(items, startMs, endMs));
+  const tasks = withResults(
+    [...byTask.values()].map((items) => taskTimeline(items, startMs, endMs)),
+    results,
+    startMs,
+  );
   const concurrency = concurrencySteps(tasks);
   return {
     startMs,
@@ -122,6 +145,54 @@ export function buildBatchTimeline(events: readonly WorktreeEvent[]): BatchTimel
     peakConcurrency: Math.max(0, ...concurrency.map(([, running]) => running)),
     overlaps,
   };
+}
+
+/**
+ * The timelines completed by the results: a task still `unfinished` by its events takes its result's
+ * outcome, and a result with no events at all (cancelled while queued) gets a row without bars.
+ */
+function withResults(
+  tasks: readonly TaskTimeline[],
+  results: readonly TaskOutcomeInput[],
+  batchStartMs: number,
+): TaskTimeline[] {
+  const out = [...tasks];
+  for (const result of results) {
+    const index = out.findIndex((task) =>
+      result.worktreeId !== ''
+        ? task.worktreeId === result.worktreeId
+        : task.issueNumber === result.issueNumber,
+    );
+    const known = index === -1 ? undefined : out[index];
+    const fromResult = {
+      outcome: result.status,
+      stage: result.stage ?? null,
+      code: result.error?.code ?? null,
+      error: result.error?.message ?? null,
+    };
+    const where = { worker: result.worker ?? null, host: result.host ?? null };
+    if (!known) {
+      out.push({
+        issueNumber: result.issueNumber,
+        worktreeId: result.worktreeId,
+        branch: null,
+        phases: [],
+        ...fromResult,
+        ...where,
+        startMs: batchStartMs,
+        endMs: batchStartMs,
+        durationMs: result.durationMs,
+      });
+    } else if (known.outcome === 'unfinished') {
+      out[index] = {
+        ...known,
+        ...fromResult,
+        worker: known.worker ?? where.worker,
+        host: known.host ?? where.host,
+      };
+    }
+  }
+  return out;
 }
 
 function isLooseEvent(value: unknown): value is LooseEvent {
@@ -148,6 +219,7 @@ function taskTimeline(
   let branch: string | null = null;
   let endMs: number | undefined;
   let durationMs: number | undefined;
+  let createFailed = false;
   const close = (phase: TimelinePhase, at: number, failed: boolean) => {
     const started = open.get(phase);
     if (started === undefined) return;
@@ -172,6 +244,10 @@ function taskTimeline(
       const operation = typeof event.operation === 'string' ? event.operation : '';
       const phase = Object.values(OPENERS).find((p) => p === operation);
       if (phase) close(phase, at, true);
+      if (operation === 'create') {
+        createFailed = true;
+        if (typeof event.code === 'string') code = event.code;
+      }
     } else if (event.type === 'task-complete') {
       outcome = typeof event.status === 'string' ? event.status : 'unknown';
       stage = typeof event.stage === 'string' ? event.stage : null;
@@ -184,6 +260,11 @@ function taskTimeline(
     }
   }
   const lastAt = items.at(-1)?.at ?? batchStartMs;
+  // A create that failed leaves no worktree, so the pool records no task-complete: its error says.
+  if (outcome === 'unfinished' && createFailed) {
+    outcome = 'failed';
+    stage = 'create';
+  }
   // A phase still open ran until the task ended (or the batch's last event, for an unfinished one).
   for (const phase of [...open.keys()])
     close(phase, endMs ?? Math.max(lastAt, batchEndMs), outcome !== 'success');

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { formatDuration } from '../../config/duration.js';
 import type { WorktreeEvent } from '../events.js';
 import type { TelemetryStats } from '../stats.js';
-import { buildBatchTimeline } from './batch-timeline.js';
+import { buildBatchTimeline, type TaskOutcomeInput } from './batch-timeline.js';
 import { PAGE_STYLE } from './page-style.js';
 import { html, type SafeHtml } from './safe-html.js';
 import { timeScale } from './time-scale.js';
@@ -17,6 +17,11 @@ export interface BatchReportData {
   readonly stats: TelemetryStats;
   /** The repository's main worktree root, shown in the header. */
   readonly repoPath?: string;
+  /**
+   * The batch's task results when at hand (`PoolExecutionResult.results`): tasks cancelled before
+   * they started have no events, and get their row from here.
+   */
+  readonly results?: readonly TaskOutcomeInput[];
 }
 
 export interface HtmlReportOptions {
@@ -33,7 +38,7 @@ export interface HtmlReportOptions {
  * piece of user data (branches, messages, paths, worker names) is escaped.
  */
 export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptions = {}): string {
-  const timeline = buildBatchTimeline(data.events);
+  const timeline = buildBatchTimeline(data.events, data.results);
   const scale = timeScale(timeline.startMs, timeline.endMs);
   const localHost = options.localHost ?? hostname();
   const generatedAt = options.generatedAt ?? new Date();
