@@ -158,6 +158,10 @@ describe('renderHtmlReport', () => {
     const page = renderHtmlReport({ batchId: 'b', events, stats: STATS, results: [cancelled] });
     expect(page.match(/<tr class="task"/g)).toHaveLength(4);
     expect(page).toContain('data-issue="4" data-worktree="" data-outcome="cancelled"');
+    // An old batch whose events were compacted away keeps its counts, and says so.
+    const old = renderHtmlReport({ batchId: 'old', events: [], stats: STATS });
+    expect(old).toMatch(/No event of this batch is retained/);
+    expect(old).toContain('data-count="cleaned up"');
   });
 });
 

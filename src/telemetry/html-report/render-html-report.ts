@@ -61,7 +61,11 @@ export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptio
     timeline.tasks.map((t) => t.outcome),
     timeline.overlaps,
   )}</section>
-<section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>${phaseLegend()}${timelineTable(timeline, scale, localHost)}</section>
+<section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>${
+    timeline.tasks.length > 0
+      ? html`${phaseLegend()}${timelineTable(timeline, scale, localHost)}`
+      : html`<p class="none">No event of this batch is retained any more (the journal keeps the counts of older batches, not their events).</p>`
+  }</section>
 <section aria-labelledby="overlaps"><h2 id="overlaps">Overlaps and conflicts</h2>${overlapList(timeline)}</section>
 <footer>Made by miyabi-worktree on ${localHost} at ${generatedAt.toISOString()}. This page loads nothing from the network.</footer>
 </body>
