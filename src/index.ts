@@ -17,6 +17,7 @@ export {
 } from './config/config-types.js';
 export {
   checkDuration,
+  type DurationLimits,
   type DurationParse,
   formatDuration,
   MAX_DURATION_MS,
@@ -38,7 +39,9 @@ export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
+export { MAX_AGE_MS } from './manager/cleanup-filters.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
+export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
@@ -80,6 +83,23 @@ export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
+export {
+  type BatchTimeline,
+  buildBatchTimeline,
+  type OverlapPair,
+  type PhaseSpan,
+  type TaskOutcomeInput,
+  type TaskTimeline,
+  TIMELINE_PHASES,
+  type TimelinePhase,
+} from './telemetry/html-report/batch-timeline.js';
+export {
+  type BatchReportData,
+  type HtmlReportOptions,
+  renderHtmlReport,
+} from './telemetry/html-report/render-html-report.js';
+export { checkHtmlReportPath } from './telemetry/html-report/report-path.js';
+export { escapeHtml } from './telemetry/html-report/safe-html.js';
 export { ATTRIBUTES, INSTRUMENTATION_NAME, METRIC_NAMES } from './telemetry/otel-metrics.js';
 export { SPAN_NAMES } from './telemetry/otel-spans.js';
 export { resolveTelemetryLocale, TELEMETRY_LOCALES, type TelemetryLocale } from './telemetry/report.js';

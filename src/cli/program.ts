@@ -13,6 +13,8 @@ Examples:
   $ ${BIN} merge 42 --squash
   $ ${BIN} remove 42            # uncommitted work is archived first; see: ${BIN} restore <id>
   $ ${BIN} cleanup --dry-run
+  $ ${BIN} cleanup --merged --older-than 7d
+  $ ${BIN} archives prune --merged
 
 Exit codes: 0 success, 1 a task or operation failed, 2 bad usage or input, 130 interrupted.
 `;
@@ -150,9 +152,27 @@ export function buildProgram(): CliProgram {
   program
     .command('cleanup')
     .description('remove every worktree this tool created (safely) and reclaim what dead processes left')
+    .option(
+      '--merged',
+      'only worktrees whose branch is contained in their base (no commits of its own counts)',
+    )
+    .option('--older-than <duration>', 'only worktrees created at least this long ago, e.g. 7d, 36h')
+    .option('--keep-branch', 'keep the branches, even those this tool created and that are fully merged')
     .option('--dry-run', 'only report what would be done')
     .option('--json', 'print the CleanupReport as JSON')
     .action(lazy('cleanup'));
+
+  program
+    .command('archives')
+    .description('list, drop or prune the archives of removed worktrees (refs/miyabi/archive/<id>)')
+    .argument('[action]', 'list (default), drop <id>, or prune --merged / --older-than D')
+    .argument('[id]', 'with drop: the archive id')
+    .option('--merged', 'with prune: archives whose work is contained elsewhere (restored and merged, say)')
+    .option('--older-than <duration>', 'with prune: archives made at least this long ago, e.g. 30d')
+    .option('--force', 'drop even an archive that is the only place of some work (that work is lost)')
+    .option('--dry-run', 'with prune: only report what would be dropped')
+    .option('--json', 'print ArchiveEntry[], the DropArchiveResult or the PruneArchivesResult as JSON')
+    .action(lazy('archives'));
 
   program
     .command('run')
@@ -216,6 +236,10 @@ export function buildProgram(): CliProgram {
       '--queue-timeout <duration>',
       'with --queue: how long a task may wait for a worker (default: no limit)',
     )
+    .option(
+      '--html <file>',
+      'write the HTML timeline page of the batch to <file> afterwards (its folder must exist)',
+    )
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(lazy('run'));
@@ -244,6 +268,7 @@ export function buildProgram(): CliProgram {
     .description('telemetry report of every run in this repository')
     .option('--locale <locale>', 'en or ja', 'en')
     .option('--batch <id>', 'only the events of one run batch')
+    .option('--html <file>', 'write the HTML timeline page of one batch (--batch, else the last) to <file>')
     .option('--json', 'print the TelemetryStats as JSON')
     .action(lazy('report'));
 

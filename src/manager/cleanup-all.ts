@@ -6,13 +6,14 @@ import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
+import { notMergedReason, resolveFilter, tooYoung } from './cleanup-filters.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished, warnForeign } from './list-worktrees.js';
 import { planRemoval } from './plan-removal.js';
 import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
+import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
 
 /** A folder name this tool gives: a task's worktree, or a reusable one. */
@@ -24,13 +25,26 @@ const isOurFolderName = (name: string) => WORKTREE_ID_FORMAT.test(name) || SLOT_
  * and removed like the others; its branch is kept unless this tool created it and it holds
  * nothing of its own). Worktrees of live processes that are still
  * `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
+ * `merged` / `olderThan` take only the worktrees that match (the others are `skipped`, with why).
  */
-export async function cleanupAll(
-  ctx: ManagerContext,
-  options: { dryRun?: boolean; signal?: AbortSignal } = {},
-): Promise<CleanupReport> {
+export async function cleanupAll(ctx: ManagerContext, options: CleanupOptions = {}): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
+  const deleteBranch = options.deleteBranch ?? true;
+  // Checked before anything is read or changed: bad input leaves the repository as it was.
+  const filter = resolveFilter(options);
   const { live, vanished, foreign, git } = await readWorktrees(ctx, options.signal);
+  const entryAt = new Map(git.map((entry) => [entry.path, entry]));
+  // Why the filter leaves a worktree alone (undefined: it is taken).
+  const filteredOut = async (record: WorktreeInfo | undefined, entry: GitWorktreeEntry | undefined) => {
+    if (!filter) return undefined;
+    if (!record)
+      return 'not in the registry, so its age and base are unknown: a cleanup without filters reclaims it';
+    const young = tooYoung(filter, record.createdAt);
+    if (young) return young;
+    if (!filter.merged) return undefined;
+    if (!entry) return 'git does not list it';
+    return notMergedReason(ctx.repo.root, entry, record.baseBranch, options.signal);
+  };
   warnForeign(ctx, foreign);
   const removed: RemoveResult[] = [];
   const skipped: { id: string; path: string; reason: string }[] = [];
@@ -59,8 +73,17 @@ export async function cleanupAll(
       });
       continue;
     }
+    const leftAlone = await filteredOut(record, entryAt.get(record.path));
+    if (leftAlone) {
+      skipped.push({ id: record.id, path: record.path, reason: leftAlone });
+      continue;
+    }
     try {
-      removed.push(dryRun ? await planRemoval(ctx, record) : await removeWorktree(ctx, record.id, {}));
+      removed.push(
+        dryRun
+          ? await planRemoval(ctx, record, { deleteBranch })
+          : await removeWorktree(ctx, record.id, { deleteBranch }),
+      );
     } catch (error) {
       fail(record, error);
     }
@@ -88,6 +111,11 @@ export async function cleanupAll(
       continue;
     }
     if (ownLockOwner(entry.locked) === undefined) continue;
+    const orphanLeftAlone = await filteredOut(undefined, entry);
+    if (orphanLeftAlone) {
+      skipped.push({ id: basename(entry.path), path: entry.path, reason: orphanLeftAlone });
+      continue;
+    }
     const adopted = await adoptOrphan(ctx, entry, dryRun);
     if (adopted === 'recorded') continue;
     if (typeof adopted === 'string') {
@@ -96,11 +124,11 @@ export async function cleanupAll(
     }
     try {
       const result = dryRun
-        ? await planRemoval(ctx, adopted, { deleteBranch: !adopted.reusedBranch })
-        : await removeWorktree(ctx, adopted.id, { deleteBranch: !adopted.reusedBranch });
+        ? await planRemoval(ctx, adopted, { deleteBranch: deleteBranch && !adopted.reusedBranch })
+        : await removeWorktree(ctx, adopted.id, { deleteBranch: deleteBranch && !adopted.reusedBranch });
       // A branch our lock says `worktree add -b` created goes when it holds nothing, as any of ours.
       removed.push(
-        result.branchDeleted || !adopted.reusedBranch
+        result.branchDeleted || !adopted.reusedBranch || !deleteBranch
           ? result
           : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT },
       );

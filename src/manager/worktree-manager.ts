@@ -16,6 +16,8 @@ import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
+import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
+import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
@@ -26,6 +28,7 @@ import { listWorktrees } from './list-worktrees.js';
 import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
+import { type PruneArchivesOptions, type PruneArchivesResult, pruneArchives } from './prune-archives.js';
 import { removeWorktree } from './remove-worktree.js';
 import {
   type ConflictCheckout,
@@ -36,6 +39,7 @@ import {
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import type {
+  CleanupOptions,
   CleanupReport,
   CreateWorktreeOptions,
   DiscoverOptions,
@@ -285,9 +289,12 @@ export class WorktreeManager {
   /**
    * Removes every worktree this tool created (safely, as `removeWorktree`), reconciles vanished
    * ones and reclaims what crashed processes left. Never touches worktrees this tool did not
-   * create, nor `active` worktrees of other live processes. `dryRun` only reports.
+   * create, nor `active` worktrees of other live processes. `dryRun` only reports. `merged` and
+   * `olderThan` narrow it to merged or old worktrees; `deleteBranch: false` keeps every branch.
+   *
+   * @throws MiyabiError `INVALID_ARGUMENT` for a bad `olderThan`, before anything is touched.
    */
-  cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
+  cleanupAll(options?: CleanupOptions): Promise<CleanupReport> {
     return cleanupAll(this.#ctx, options);
   }
 
@@ -334,6 +341,14 @@ export class WorktreeManager {
   /** Batch ids the telemetry journal knows, least recent first. */
   telemetryBatches(): Promise<string[]> {
     return this.#ctx.telemetry.batches();
+  }
+
+  /**
+   * One batch's events and counts (`batchId`, else the most recent batch), ready for
+   * `renderHtmlReport`. `NOT_FOUND`, naming the recent batches, for an unknown id or none yet.
+   */
+  batchReport(options: { batchId?: string } = {}): Promise<BatchReportData> {
+    return loadBatchReport(this.#ctx.telemetry, this.repoPath, options.batchId);
   }
 
   /** The retained raw telemetry events of every process (older ones live on as counts), oldest first. */
@@ -388,6 +403,15 @@ export class WorktreeManager {
    */
   dropArchive(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<DropArchiveResult> {
     return dropArchive(this.#ctx.repo.root, id, options);
+  }
+
+  /**
+   * Drops the archives that match `merged` (their work is contained elsewhere: restored and
+   * merged, say) and/or `olderThan`; at least one is required. An archive that is the only place of
+   * some work is kept (and reported, with why) unless `force`. `dryRun` only reports.
+   */
+  pruneArchives(options: PruneArchivesOptions): Promise<PruneArchivesResult> {
+    return pruneArchives(this.#ctx.repo.root, options);
   }
 
   /**

@@ -12,6 +12,7 @@ export type CommandName =
   | 'merge'
   | 'resolve'
   | 'cleanup'
+  | 'archives'
   | 'run'
   | 'report'
   | 'worker'
@@ -40,6 +41,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   merge: () => import('./merge.js'),
   resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),
+  archives: () => import('./archives.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),
   worker: () => import('./worker.js'),

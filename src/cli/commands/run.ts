@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { MiyabiError, type PoolPullRequestOptions, parseDuration, type WorktreeTask } from '../../index.js';
+import {
+  checkHtmlReportPath,
+  MiyabiError,
+  type PoolPullRequestOptions,
+  parseDuration,
+  type WorktreeTask,
+} from '../../index.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
@@ -11,7 +17,7 @@ import type { CommandHandler } from './index.js';
 /**
  * `run (--issues <list> | --github [owner/repo] [--label L] [--milestone M] [--query Q]) [--dry-run]
  * [--concurrency N] [--timeout D] [--fail-fast] [--keep] [--merge [--into B]] [--push [--remote R]]
- * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--json] -- <command> [args...]`
+ * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--html FILE] [--json] -- <command> [args...]`
  */
 const run: CommandHandler = async ({ operands, options }, ctx) => {
   const command = operands[0] as string[];
@@ -100,6 +106,10 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     }
   }
 
+  // Where the page goes is checked now: a typo must not cost a whole batch.
+  const htmlFile =
+    typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
+
   // GitHub first: a missing token or repository fails here, before any worktree exists.
   let tasks: WorktreeTask[] | undefined;
   let skipped: Awaited<ReturnType<typeof selectIssues>>['skipped'] | undefined;
@@ -159,6 +169,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
       ...(queue ? { queue: { ...queue, remote: String(options.remote ?? 'origin') } } : {}),
+      ...(htmlFile !== undefined ? { htmlFile } : {}),
       ...(reuse
         ? {
             reuse: {

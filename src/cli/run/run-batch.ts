@@ -18,7 +18,9 @@ import {
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
+import { BIN } from '../bin-name.js';
 import { type CommandContext, openWorkspace } from '../context.js';
+import { writeHtmlReport } from '../html-report.js';
 import { writeBlock, writeLine } from '../io.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
 import { formatJson } from '../render/json.js';
@@ -70,6 +72,8 @@ export interface RunBatchRequest {
   readonly queue?:
     | { readonly url: string; readonly name?: string; readonly timeoutMs?: number; readonly remote: string }
     | undefined;
+  /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
+  readonly htmlFile?: string | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
@@ -199,6 +203,14 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     if (request.report ?? true) {
       writeLine(human);
       writeBlock(human, await manager.telemetryReport({ batchId: result.batchId }));
+    }
+    if (request.htmlFile !== undefined) {
+      // The batch ran: a page that cannot be written is said, and changes no task's outcome.
+      await writeHtmlReport(manager, request.htmlFile, result.batchId, result.results).then(
+        () => writeLine(human, `HTML report: ${request.htmlFile}`),
+        (error: unknown) =>
+          writeLine(ctx.io.stderr, `${BIN}: warning: could not write the HTML report: ${String(error)}`),
+      );
     }
     if (request.json) {
       ctx.io.stdout.write(formatJson(request.skipped ? { ...result, skipped: request.skipped } : result));
