@@ -33,12 +33,20 @@ describe('WorktreePool', () => {
     let running = 0;
     let maxRunning = 0;
     const delays = [300, 50, 200, 10, 120, 30];
+    // The first two tasks wait for each other (observable overlap, whatever the machine's load);
+    // with a concurrency of one, they would wait forever and the test would time out.
+    let bothRunning: () => void = () => {};
+    const firstTwo = new Promise<void>((resolve) => {
+      bothRunning = resolve;
+    });
     const result = await pool.executeParallel(
       delays.map((_, i) => ({ issueNumber: i + 1 })),
       async (worktree, task) => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         maxOnDisk = Math.max(maxOnDisk, worktreeFolders(dir).length);
+        if (running === 2) bothRunning();
+        if (task.issueNumber <= 2) await firstTwo;
         await sleep(delays[task.issueNumber - 1] ?? 0);
         maxOnDisk = Math.max(maxOnDisk, worktreeFolders(dir).length);
         running--;
