@@ -15,7 +15,7 @@ import { safeLog, silentLogger } from '../log.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
-import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
+import type { Overlap, WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
@@ -56,6 +56,7 @@ import type {
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
+import { worktreeConflicts } from './worktree-conflicts.js';
 import { resolveWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
 
@@ -276,6 +277,17 @@ export class WorktreeManager {
    */
   cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
     return cleanupAll(this.#ctx, options);
+  }
+
+  /**
+   * The conflict radar, now: every pair of this tool's live worktrees whose branches changed the same
+   * files since their base (`files`), and whether merging their tips would conflict (`conflict`,
+   * `conflictPaths`; computed with `git merge-tree`, no working tree). `a` is the older worktree.
+   * Worktrees kept after a batch (`autoCleanup: false`) count. A second call recomputes only the
+   * branches that moved.
+   */
+  conflicts(options: { signal?: AbortSignal } = {}): Promise<Overlap[]> {
+    return worktreeConflicts(this.#ctx, options);
   }
 
   /** Counts by status and this manager's slot usage. */
