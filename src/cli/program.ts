@@ -205,6 +205,14 @@ export function buildProgram(): CliProgram {
       '--continue-branches',
       'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
     )
+    .option(
+      '--on-overlap <what>',
+      'when two running tasks would conflict: warn (default: an overlap line, the exit code unchanged) or stop-later (cancel the later-started task)',
+    )
+    .option(
+      '--radar-interval <duration>',
+      'time between two looks of the conflict radar at the task branches (default 2s; 0 turns it off)',
+    )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
@@ -217,6 +225,14 @@ export function buildProgram(): CliProgram {
     .option('--batch <id>', 'only the events of one run batch')
     .option('--json', 'print the TelemetryStats as JSON')
     .action(lazy('report'));
+
+  program
+    .command('conflicts')
+    .description(
+      'the conflict radar now: live worktrees whose branches changed the same files, and which would conflict',
+    )
+    .option('--json', 'print Overlap[] ({ a, b, files, conflict, conflictPaths }) as JSON')
+    .action(lazy('conflicts'));
 
   program
     .command('demo')

@@ -14,6 +14,7 @@ export type CommandName =
   | 'cleanup'
   | 'run'
   | 'report'
+  | 'conflicts'
   | 'demo';
 
 /** What commander parsed for one invocation. */
@@ -41,5 +42,6 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   cleanup: () => import('./cleanup.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),
+  conflicts: () => import('./conflicts.js'),
   demo: () => import('./demo.js'),
 };
