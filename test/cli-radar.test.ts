@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Overlap, PoolExecutionResult } from '../src/index.js';
-import { eventually, json, runCli, startCli } from './helpers/cli-process.js';
+import { type CliProcess, eventually, json, runCli, startCli as start } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 const APP = 'lib/application.js';
@@ -15,6 +15,17 @@ function editAndWait(barrier?: string): string[] {
     '-c',
     `printf 'const app = %s;\\n' "$MIYABI_ISSUE_NUMBER" > ${APP} && git commit -q -am "issue $MIYABI_ISSUE_NUMBER"${wait}`,
   ];
+}
+
+// A failed expectation must not leave a CLI (and its task) waiting for a barrier that never comes.
+const running: CliProcess[] = [];
+afterEach(() => {
+  for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
+});
+function startCli(...args: Parameters<typeof start>): CliProcess {
+  const cli = start(...args);
+  running.push(cli);
+  return cli;
 }
 
 describe('conflict radar in the CLI', () => {

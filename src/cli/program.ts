@@ -235,6 +235,24 @@ export function buildProgram(): CliProgram {
     .action(lazy('conflicts'));
 
   program
+    .command('logs')
+    .description("print a batch task's log; -f follows it until the task ends")
+    .argument('<issue|id>', 'issue number (its most recent task) or worktree id (also of a removed worktree)')
+    .option('-f, --follow', 'keep printing what the task writes until it ends')
+    .option(
+      '--json',
+      'print { ...TaskLog, text } as JSON (with -f: one JSON line per chunk, then the TaskLog)',
+    )
+    .action(lazy('logs'));
+
+  program
+    .command('path')
+    .description('print a worktree\'s folder: cd "$(miyabi-worktree path 42)"')
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--json', 'print the WorktreeInfo as JSON')
+    .action(lazy('path'));
+
+  program
     .command('demo')
     .description('a real parallel run in a throwaway repository: timeout, failure, safe merges, report')
     .action(lazy('demo'));

@@ -15,6 +15,7 @@ import { safeLog, silentLogger } from '../log.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
+import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
 import type { Overlap, WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
@@ -32,8 +33,10 @@ import {
   mergeTargetIntoWorktree,
   verifyResolution,
 } from './resolve-conflicts.js';
+import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
+import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import type {
   CleanupReport,
   CreateWorktreeOptions,
@@ -288,6 +291,38 @@ export class WorktreeManager {
    */
   conflicts(options: { signal?: AbortSignal } = {}): Promise<Overlap[]> {
     return worktreeConflicts(this.#ctx, options);
+  }
+
+  /**
+   * The live worktree `issueOrId` names: an issue number (`42`, `'#42'`: its only worktree) or a
+   * worktree id. `NOT_FOUND` (live ids and the issue's archives in `details`); `INVALID_ARGUMENT`
+   * when the issue has several worktrees (their ids in the hint).
+   */
+  resolveWorktree(issueOrId: string | number, options: { signal?: AbortSignal } = {}): Promise<WorktreeInfo> {
+    return resolveWorktree(this.#ctx, issueOrId, options.signal);
+  }
+
+  /** Every pool task whose log is known (live or finished, also of removed worktrees), oldest first. */
+  taskLogs(): Promise<TaskLog[]> {
+    return readTaskLogs(this.stateDir);
+  }
+
+  /**
+   * Where a pool task's log is, and whether it ended: `issueOrId` is a worktree id (also of a
+   * removed worktree) or an issue number (its most recent task). `NOT_FOUND` lists the known ids.
+   */
+  logFile(issueOrId: string | number): Promise<TaskLog> {
+    return findTaskLog(this.stateDir, issueOrId);
+  }
+
+  /**
+   * A pool task's log as text chunks, from the start: with `follow` (the default) also what it
+   * writes next, until the task ends; then the iteration ends. Works across processes (a batch
+   * run elsewhere). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
+   */
+  async *followLog(issueOrId: string | number, options: FollowLogOptions = {}): AsyncGenerator<string, void> {
+    const record = await findTaskLog(this.stateDir, issueOrId);
+    yield* followTaskLog(this.stateDir, record, options);
   }
 
   /** Counts by status and this manager's slot usage. */

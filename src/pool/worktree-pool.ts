@@ -13,6 +13,7 @@ import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -151,6 +152,8 @@ export class WorktreePool {
             this.#queue.add(async () => {
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
+              const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
+              let logRecord: TaskLog | undefined;
               const result = await runTask({
                 manager: this.manager,
                 task,
@@ -172,13 +175,26 @@ export class WorktreePool {
                   this.config.pullRequest && this.#github
                     ? { options: this.config.pullRequest, client: this.#github }
                     : undefined,
-                logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
+                logFile,
+                // Best effort: `logs` finds the task by it; a failure to record never fails the task.
+                onLogStart: async (worktree) => {
+                  logRecord = await recordTaskStart(this.manager.stateDir, {
+                    worktreeId: worktree.id,
+                    issueNumber: task.issueNumber,
+                    branch: worktree.branchName,
+                    batchId,
+                    logFile,
+                  }).catch(() => undefined);
+                },
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
                   if (status === 'active') radar?.add(worktree);
                   else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
                 },
               }).finally(() => stops.delete(task.issueNumber));
+              if (logRecord) {
+                await recordTaskEnd(this.manager.stateDir, logRecord, result.status).catch(() => {});
+              }
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),

@@ -15,6 +15,8 @@ export type CommandName =
   | 'run'
   | 'report'
   | 'conflicts'
+  | 'logs'
+  | 'path'
   | 'demo';
 
 /** What commander parsed for one invocation. */
@@ -43,5 +45,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   run: () => import('./run.js'),
   report: () => import('./report.js'),
   conflicts: () => import('./conflicts.js'),
+  logs: () => import('./logs.js'),
+  path: () => import('./path.js'),
   demo: () => import('./demo.js'),
 };
