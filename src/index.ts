@@ -45,6 +45,7 @@ export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export type { ManagerWarning, WarningListener } from './manager/warnings.js';
+export type { StorageTotals, WorktreeDetail, WorktreeInventory } from './manager/worktree-inventory.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/task-outcome.js';
 export type * from './pool/types.js';

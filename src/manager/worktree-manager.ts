@@ -62,6 +62,7 @@ import { WarningChannel, type WarningListener } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';
 import { resolveWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
+import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.js';
 
 /**
  * Creates, tracks and removes git worktrees for issues, safely under parallel use.
@@ -323,6 +324,15 @@ export class WorktreeManager {
   async *followLog(issueOrId: string | number, options: FollowLogOptions = {}): AsyncGenerator<string, void> {
     const record = await findTaskLog(this.stateDir, issueOrId);
     yield* followTaskLog(this.stateDir, record, options);
+  }
+
+  /**
+   * Every live worktree with its age (`ageMs`), disk usage (`diskBytes`) and `ahead`/`behind` its
+   * base branch, plus what worktrees, archives (an estimate) and logs take on disk. Walks each
+   * worktree's folder: `listWorktrees` is the cheap call.
+   */
+  inspectWorktrees(options: { signal?: AbortSignal } = {}): Promise<WorktreeInventory> {
+    return inspectWorktrees(this.#ctx, options);
   }
 
   /** Counts by status and this manager's slot usage. */
