@@ -80,6 +80,9 @@ describe('conflict radar in a batch', () => {
     expect(result.overlaps).toEqual([
       { a: overlap.a, b: overlap.b, files: [APP], conflict: true, conflictPaths: [APP] },
     ]);
+    // The batch's report adds the figure after its seven lines.
+    const report = await pool.manager.telemetryReport({ batchId: result.batchId });
+    expect(report.split('\n').slice(7)).toEqual(['- Overlap warnings: 1 (conflicting: 1)']);
   });
 
   it('reports nothing for tasks editing different files (only the pair that shares one)', async () => {
