@@ -39,6 +39,15 @@ describe('WorktreeManager.followLog', () => {
     expect((await pool.manager.taskLogs()).map((log) => log.issueNumber)).toEqual([6]);
   });
 
+  it('forgets the tasks whose batch logs logRetention deleted', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, radarIntervalMs: 0, logRetention: 1 });
+    await pool.executeParallel([{ issueNumber: 1 }], async () => {});
+    await pool.executeParallel([{ issueNumber: 2 }], async () => {});
+    expect((await pool.manager.taskLogs()).map((log) => log.issueNumber)).toEqual([2]);
+    await expect(pool.manager.logFile(1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('rejects an unknown id with NOT_FOUND on the first read', async () => {
     const repo = createTempRepo();
     const pool = await WorktreePool.create({ repoPath: repo.path });

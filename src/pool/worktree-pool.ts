@@ -13,7 +13,7 @@ import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
+import { forgetTaskLogs, recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -137,7 +137,8 @@ export class WorktreePool {
     await this.validate(tasks, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    await pruneBatchLogs(this.config.logDir, this.config.logRetention);
+    const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
+    await forgetTaskLogs(this.manager.stateDir, pruned);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();

@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import type { TaskStatus } from '../pool/types.js';
+import type { ExecutionOutcome } from '../telemetry/events.js';
 import { currentOwner, type Owner } from './owner.js';
 
 /** Where a pool task's log is, and whether the task is still running. Plain JSON data. */
@@ -18,7 +18,7 @@ export interface TaskLog {
   /** ISO 8601; absent while the task runs (or when its process died: see `owner`). */
   readonly endedAt?: string;
   /** How the task ended, once it did. */
-  readonly status?: TaskStatus;
+  readonly status?: ExecutionOutcome;
   /** The process running the batch: a task whose process is gone has ended too. */
   readonly owner: Owner;
 }
@@ -38,7 +38,11 @@ export async function recordTaskStart(
 }
 
 /** Records how a started task ended. */
-export async function recordTaskEnd(stateDir: string, record: TaskLog, status: TaskStatus): Promise<void> {
+export async function recordTaskEnd(
+  stateDir: string,
+  record: TaskLog,
+  status: ExecutionOutcome,
+): Promise<void> {
   await write(stateDir, { ...record, endedAt: new Date().toISOString(), status });
 }
 
@@ -61,6 +65,22 @@ export async function readTaskLogs(stateDir: string): Promise<TaskLog[]> {
   return records
     .filter((record): record is TaskLog => record !== undefined)
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.worktreeId.localeCompare(b.worktreeId));
+}
+
+/** Forgets the tasks whose logs lay in `folders` (batch log folders just deleted). Best effort. */
+export async function forgetTaskLogs(stateDir: string, folders: readonly string[]): Promise<void> {
+  if (folders.length === 0) return;
+  const inside = (file: string) =>
+    folders.some((folder) => {
+      const rel = relative(folder, file);
+      return rel !== '' && !rel.startsWith('..');
+    });
+  const doomed = (await readTaskLogs(stateDir)).filter((record) => inside(record.logFile));
+  await Promise.all(
+    doomed.map((record) =>
+      rm(join(stateDir, FOLDER, `${record.worktreeId}.json`), { force: true }).catch(() => {}),
+    ),
+  );
 }
 
 async function write(stateDir: string, record: TaskLog): Promise<void> {
