@@ -13,11 +13,12 @@ import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import { forgetTaskLogs, recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
+import { forgetTaskLogs } from '../state/task-log-records.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
 import { summarise } from './summarise.js';
+import { taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
 import type {
   ConflictPolicy,
@@ -154,7 +155,11 @@ export class WorktreePool {
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
               const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
-              let logRecord: TaskLog | undefined;
+              const log = taskLogHooks(this.manager.stateDir, {
+                issueNumber: task.issueNumber,
+                batchId,
+                logFile,
+              });
               const result = await runTask({
                 manager: this.manager,
                 task,
@@ -177,25 +182,14 @@ export class WorktreePool {
                     ? { options: this.config.pullRequest, client: this.#github }
                     : undefined,
                 logFile,
-                // Best effort: `logs` finds the task by it; a failure to record never fails the task.
-                onLogStart: async (worktree) => {
-                  logRecord = await recordTaskStart(this.manager.stateDir, {
-                    worktreeId: worktree.id,
-                    issueNumber: task.issueNumber,
-                    branch: worktree.branchName,
-                    batchId,
-                    logFile,
-                  }).catch(() => undefined);
-                },
+                onLogStart: log.started,
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
                   if (status === 'active') radar?.add(worktree);
                   else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
                 },
               }).finally(() => stops.delete(task.issueNumber));
-              if (logRecord) {
-                await recordTaskEnd(this.manager.stateDir, logRecord, result.status).catch(() => {});
-              }
+              await log.ended(result.status);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
