@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TaskLog, WorktreeInfo } from '../src/index.js';
+import type { PoolExecutionResult, TaskLog, WorktreeInfo } from '../src/index.js';
 import { type CliProcess, eventually, json, runCli, startCli as start } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
@@ -66,9 +66,10 @@ describe('logs and path', () => {
 
   it('logs of an unknown id or issue is NOT_FOUND naming the ids it knows', async () => {
     const repo = createTempRepo();
-    const ran = await runCli(['run', '--issues', '4', '--', 'true'], { cwd: repo.path });
+    const ran = await runCli(['run', '--issues', '4', '--json', '--', 'true'], { cwd: repo.path });
     expect(ran.code).toBe(0);
-    const known = json<TaskLog>(await runCli(['logs', '4', '--json'], { cwd: repo.path }));
+    const [known] = json<PoolExecutionResult>(ran).results;
+    if (!known) throw new Error('the batch returned no result');
     const unknown = await runCli(['logs', 'issue-9-deadbeef', '--json'], { cwd: repo.path });
     expect(unknown.code).toBe(1);
     expect(json<{ error: { code: string; hint: string } }>(unknown).error).toMatchObject({
