@@ -64,12 +64,17 @@ describe('logs and path', () => {
     expect(byId.stdout).toBe(record.text);
   });
 
-  it('logs of an unknown id or issue is NOT_FOUND naming the ids it knows', async () => {
+  it('logs -f --json prints one line per chunk, then the TaskLog; an unknown id or issue is NOT_FOUND naming the ids it knows', async () => {
     const repo = createTempRepo();
     const ran = await runCli(['run', '--issues', '4', '--json', '--', 'true'], { cwd: repo.path });
     expect(ran.code).toBe(0);
     const [known] = json<PoolExecutionResult>(ran).results;
     if (!known) throw new Error('the batch returned no result');
+    // -f --json on a finished task: one JSON line per chunk, then its TaskLog.
+    const lines = (await runCli(['logs', '-f', '4', '--json'], { cwd: repo.path })).stdout.trim().split('\n');
+    const chunks = lines.slice(0, -1).map((line) => JSON.parse(line) as { text: string });
+    expect(chunks.map((chunk) => chunk.text).join('')).toContain(`worktree ${known.worktreeId}`);
+    expect(JSON.parse(lines.at(-1) ?? '')).toMatchObject({ worktreeId: known.worktreeId, status: 'success' });
     const unknown = await runCli(['logs', 'issue-9-deadbeef', '--json'], { cwd: repo.path });
     expect(unknown.code).toBe(1);
     expect(json<{ error: { code: string; hint: string } }>(unknown).error).toMatchObject({
