@@ -41,6 +41,8 @@ export function watchOverlaps(options: OverlapWatchOptions): OverlapWatch {
   let stopped = false;
 
   const look = async () => {
+    // One task alone makes no pair: such a look costs no git process at all.
+    if (tasks.size < 2) return;
     const scan = await radar.scan([...tasks.values()], controller.signal);
     for (const overlap of scan.changed) {
       const key = `${overlap.a.worktreeId} ${overlap.b.worktreeId}`;
