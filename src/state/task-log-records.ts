@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { ExecutionOutcome } from '../telemetry/events.js';
+import { loadWriteFileAtomic } from './lazy-modules.js';
 import { currentOwner, type Owner } from './owner.js';
 
 /** Where a pool task's log is, and whether the task is still running. Plain JSON data. */
@@ -86,6 +86,7 @@ export async function forgetTaskLogs(stateDir: string, folders: readonly string[
 async function write(stateDir: string, record: TaskLog): Promise<void> {
   const dir = join(stateDir, FOLDER);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const writeFileAtomic = await loadWriteFileAtomic();
   await writeFileAtomic(join(dir, `${record.worktreeId}.json`), `${JSON.stringify(record)}\n`, {
     fsync: false,
     mode: 0o600,
