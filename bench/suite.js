@@ -1,7 +1,7 @@
 // The benchmark table of the README: each row a ratio of interleaved pairs measured in one run
 // (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
 // drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
-// Names: pool, reuse, batch, merge, cli. Not a test: no assertions. Other processes on the machine
+// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=6). Not a test: no assertions. Other processes on the machine
 // load it too: compare ratios, not absolute times.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -299,6 +299,110 @@ const BENCHES = {
     row('cli', '`list --json` vs `node -e 0`', 'cli', 'node', list, '≤ 2.5');
     rmSync(repo, { recursive: true, force: true });
   },
+};
+
+/** Throughput of one `run --queue` batch with 1, 2 and 3 worker processes, on a redis-server of its own. */
+BENCHES.queue = async () => {
+  const TASKS = Number(flag('tasks', 6));
+  const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) =>
+    existsSync(path),
+  );
+  if (!redisServer) {
+    log('queue: skipped, redis-server is not installed (apt-get install redis-server)');
+    return;
+  }
+  log(`queue: ${TASKS} tasks with 1, 2 and 3 workers`);
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+  const redisDir = mkdtempSync(join(base, 'miyabi-suite-redis-'));
+  const redis = spawn(
+    redisServer,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', ''],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const saying = (child, pattern, stream = 'stdout') =>
+    new Promise((resolve) => {
+      let text = '';
+      child[stream].on('data', (chunk) => {
+        text += chunk;
+        if (pattern.test(text)) resolve();
+      });
+    });
+  await saying(redis, /Ready to accept connections/);
+  const { commandExecutor } = await import('../dist/index.js');
+  const command = [
+    'sh',
+    '-c',
+    'echo "$MIYABI_ISSUE_NUMBER" > "t-$MIYABI_ISSUE_NUMBER" && git add -A && git commit -qm t',
+  ];
+  let batchNumber = 0;
+  /** Starts `count` worker processes, runs one merged batch through them, stops them: the batch's ms. */
+  const batch = async (count) => {
+    const dir = join(root, `queue-${++batchNumber}`);
+    const repo = await makeRepo(join(`queue-${batchNumber}`, 'repo'), 10);
+    await git(dir, 'init', '-q', '--bare', '-b', 'main', 'origin.git');
+    await git(repo, 'remote', 'add', 'origin', join(dir, 'origin.git'));
+    await git(repo, 'push', '-q', 'origin', 'main');
+    const queueName = `bench-${batchNumber}`;
+    const workers = [];
+    for (let i = 0; i < count; i++) {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--repo', join(dir, `worker-${i}`)],
+        { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      workers.push(child);
+    }
+    await Promise.all(workers.map((child) => saying(child, /waiting for jobs/, 'stderr')));
+    const pool = await WorktreePool.create({
+      repoPath: repo,
+      merge: {},
+      queue: { connection: url, name: queueName },
+    });
+    const tasks = Array.from({ length: TASKS }, (_, i) => ({ issueNumber: i + 1 }));
+    let ok = false;
+    const ms = await time(async () => {
+      ok = (await pool.executeParallel(tasks, commandExecutor(command))).allSuccessful;
+    });
+    if (!ok) throw new Error(`queue batch with ${count} workers did not succeed`);
+    await Promise.all(
+      workers.map((child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+    );
+    return ms;
+  };
+  try {
+    for (const count of [2, 3]) {
+      const result = await pairs(
+        `${count} workers / 1 worker`,
+        () => batch(count),
+        () => batch(1),
+      );
+      row(
+        'queue',
+        `run --queue, ${TASKS} tasks: ${count} workers vs 1 (tasks/s ${((TASKS * 1000) / result.a).toFixed(2)} vs ${((TASKS * 1000) / result.b).toFixed(2)})`,
+        `${count}w`,
+        '1w',
+        result,
+        'flat on 2 cores',
+      );
+    }
+  } finally {
+    redis.kill('SIGTERM');
+    rmSync(redisDir, { recursive: true, force: true });
+  }
 };
 
 const chosen = names.length > 0 ? names : Object.keys(BENCHES);

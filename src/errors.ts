@@ -29,7 +29,11 @@ export type MiyabiErrorCode =
   | 'GITHUB_NOT_FOUND'
   | 'GITHUB_RATE_LIMITED'
   | 'GITHUB_API'
-  | 'STATE_UNAVAILABLE';
+  | 'STATE_UNAVAILABLE'
+  | 'QUEUE_UNAVAILABLE'
+  | 'QUEUE_PAYLOAD'
+  | 'REMOTE_MISMATCH'
+  | 'COMMAND_NOT_ALLOWED';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -181,5 +185,13 @@ function defaultHint(code: MiyabiErrorCode): string {
       return "See GitHub's message; nothing was changed on our side.";
     case 'STATE_UNAVAILABLE':
       return 'Make <git common dir>/miyabi a folder this user can write, then try again.';
+    case 'QUEUE_UNAVAILABLE':
+      return 'Start Redis (redis-server --port 6379 --bind 127.0.0.1) or fix the --queue URL, then try again.';
+    case 'QUEUE_PAYLOAD':
+      return 'The submitter and the worker run different miyabi-worktree versions: upgrade the older one.';
+    case 'REMOTE_MISMATCH':
+      return "Give the worker a --repo folder cloned from the batch's remote (or a new folder: it is cloned on first use).";
+    case 'COMMAND_NOT_ALLOWED':
+      return "Add the program to the worker's --allow list, or submit a command it allows.";
   }
 }

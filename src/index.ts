@@ -17,6 +17,7 @@ export {
 } from './config/config-types.js';
 export {
   checkDuration,
+  type DurationLimits,
   type DurationParse,
   formatDuration,
   MAX_DURATION_MS,
@@ -38,7 +39,9 @@ export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
+export { MAX_AGE_MS } from './manager/cleanup-filters.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
+export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type { FollowLogOptions } from './manager/task-logs.js';
 export type * from './manager/types.js';
@@ -61,6 +64,19 @@ export { killAllProcessGroups, liveProcessGroupCount } from './process/process-g
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';
 export { worktreeEnvironment } from './process/task-environment.js';
 export { WORKTREE_ID_VAR } from './process/task-processes.js';
+export {
+  type CommandExecutorOptions,
+  type CommandTaskOutput,
+  commandExecutor,
+} from './queue/command-executor.js';
+export { parseQueueJob, QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './queue/payload.js';
+export {
+  type QueueWorker,
+  type QueueWorkerOptions,
+  startWorker,
+  type WorkerActivity,
+} from './queue/start-worker.js';
+export type { PoolQueueOptions, QueueTaskProgress } from './queue/types.js';
 export type { RadarScan, RadarTask } from './radar/conflict-radar.js';
 export { ConflictRadar } from './radar/conflict-radar.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
@@ -72,6 +88,23 @@ export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type { TaskLog } from './state/task-log-records.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
+export {
+  type BatchTimeline,
+  buildBatchTimeline,
+  type OverlapPair,
+  type PhaseSpan,
+  type TaskOutcomeInput,
+  type TaskTimeline,
+  TIMELINE_PHASES,
+  type TimelinePhase,
+} from './telemetry/html-report/batch-timeline.js';
+export {
+  type BatchReportData,
+  type HtmlReportOptions,
+  renderHtmlReport,
+} from './telemetry/html-report/render-html-report.js';
+export { checkHtmlReportPath } from './telemetry/html-report/report-path.js';
+export { escapeHtml } from './telemetry/html-report/safe-html.js';
 export { ATTRIBUTES, INSTRUMENTATION_NAME, METRIC_NAMES } from './telemetry/otel-metrics.js';
 export { SPAN_NAMES } from './telemetry/otel-spans.js';
 export { resolveTelemetryLocale, TELEMETRY_LOCALES, type TelemetryLocale } from './telemetry/report.js';

@@ -28,6 +28,7 @@ beforeAll(() => {
   const sources = [
     'src/errors.ts',
     'src/log.ts',
+    'src/state/lazy-modules.ts',
     ...readdirSync(join(root, 'src/telemetry')).map((name) => `src/telemetry/${name}`),
   ].filter((file) => file.endsWith('.ts'));
   for (const file of sources) {

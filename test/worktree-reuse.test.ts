@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type TaskResult, WorktreeManager, WorktreePool } from '../src/index.js';
+import { type MiyabiError, type TaskResult, WorktreeManager, WorktreePool } from '../src/index.js';
 import { CLI, json, runCli } from './helpers/cli-process.js';
 import { createTempRepo, git, type TempRepo } from './helpers/temp-repo.js';
 
@@ -286,5 +286,31 @@ describe('a reset killed midway', () => {
     expect(repo.git('rev-parse', 'other')).toBe(otherTip);
     const branch = repo.git('branch', '--list', 'feature/issue-7');
     if (branch !== '') expect(repo.git('rev-parse', 'feature/issue-7')).toBe(otherTip);
+  });
+});
+
+describe('a reusable worktree without a registry record', () => {
+  it('is adopted by cleanup like any of ours: what changed in it is archived, then it goes', async () => {
+    const { repo } = repoWithIgnores();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const [idle] = await manager.warmWorktrees(1);
+    const path = idle?.path ?? '';
+    writeFileSync(join(path, 'src', 'a.txt'), 'changed while idle\n');
+    // The registry lost (deleted by hand, or a disk fault): the folder is known only by its name and lock.
+    execFileSync('rm', [join(repo.path, '.git', 'miyabi', 'registry.json')]);
+    const report = await manager.cleanupAll();
+    expect(report.removed.map((r) => [r.path, r.archived?.uncommittedPaths])).toEqual([
+      [path, ['src/a.txt']],
+    ]);
+    expect(existsSync(path)).toBe(false);
+    expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    const slot = basename(path);
+    expect((await manager.restoreWorktree(slot).catch((e: MiyabiError) => e)) as MiyabiError).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      hint: expect.stringContaining('issueNumber'),
+    });
+    const back = await manager.restoreWorktree(slot, { issueNumber: 9 });
+    expect([back.issueNumber, back.branchName]).toEqual([9, `restored/${slot}`]);
+    expect(readFileSync(join(back.path, 'src', 'a.txt'), 'utf8')).toBe('changed while idle\n');
   });
 });

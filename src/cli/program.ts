@@ -13,6 +13,8 @@ Examples:
   $ ${BIN} merge 42 --squash
   $ ${BIN} remove 42            # uncommitted work is archived first; see: ${BIN} restore <id>
   $ ${BIN} cleanup --dry-run
+  $ ${BIN} cleanup --merged --older-than 7d
+  $ ${BIN} archives prune --merged
 
 Exit codes: 0 success, 1 a task or operation failed, 2 bad usage or input, 130 interrupted.
 `;
@@ -97,6 +99,7 @@ export function buildProgram(): CliProgram {
     .command('restore')
     .description('recreate a removed worktree from its archive (refs/miyabi/archive/<id>)')
     .argument('<id>', 'id of the removed worktree (or an issue number with a single archive)')
+    .option('--issue <n>', "the issue the restored worktree is for (needed for an idle worktree's archive)")
     .option('--json', 'print the new WorktreeInfo as JSON')
     .action(lazy('restore'));
 
@@ -149,9 +152,27 @@ export function buildProgram(): CliProgram {
   program
     .command('cleanup')
     .description('remove every worktree this tool created (safely) and reclaim what dead processes left')
+    .option(
+      '--merged',
+      'only worktrees whose branch is contained in their base (no commits of its own counts)',
+    )
+    .option('--older-than <duration>', 'only worktrees created at least this long ago, e.g. 7d, 36h')
+    .option('--keep-branch', 'keep the branches, even those this tool created and that are fully merged')
     .option('--dry-run', 'only report what would be done')
     .option('--json', 'print the CleanupReport as JSON')
     .action(lazy('cleanup'));
+
+  program
+    .command('archives')
+    .description('list, drop or prune the archives of removed worktrees (refs/miyabi/archive/<id>)')
+    .argument('[action]', 'list (default), drop <id>, or prune --merged / --older-than D')
+    .argument('[id]', 'with drop: the archive id')
+    .option('--merged', 'with prune: archives whose work is contained elsewhere (restored and merged, say)')
+    .option('--older-than <duration>', 'with prune: archives made at least this long ago, e.g. 30d')
+    .option('--force', 'drop even an archive that is the only place of some work (that work is lost)')
+    .option('--dry-run', 'with prune: only report what would be dropped')
+    .option('--json', 'print ArchiveEntry[], the DropArchiveResult or the PruneArchivesResult as JSON')
+    .action(lazy('archives'));
 
   program
     .command('run')
@@ -192,7 +213,7 @@ export function buildProgram(): CliProgram {
     )
     .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
     .option('--push', "push each successful task's branch")
-    .option('--remote <name>', 'remote for --push', 'origin')
+    .option('--remote <name>', 'remote for --push, and the shared remote of --queue', 'origin')
     .option(
       '--pr',
       "open (or update) a pull request for each successful task's pushed branch (implies --push)",
@@ -214,15 +235,48 @@ export function buildProgram(): CliProgram {
       'time between two looks of the conflict radar at the task branches (default 2s; 0 turns it off)',
     )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
+    .option(
+      '--queue <url>',
+      'send the tasks to workers through Redis (redis://host:port) instead of running them here',
+    )
+    .option('--queue-name <name>', "with --queue: the queue's name (default miyabi)")
+    .option(
+      '--queue-timeout <duration>',
+      'with --queue: how long a task may wait for a worker (default: no limit)',
+    )
+    .option(
+      '--html <file>',
+      'write the HTML timeline page of the batch to <file> afterwards (its folder must exist)',
+    )
     .option('--json', 'print the PoolExecutionResult as JSON on stdout (progress stays on stderr)')
     .addHelpText('after', RUN_EXAMPLES)
     .action(lazy('run'));
+
+  program
+    .command('worker')
+    .description(
+      'take tasks of `run --queue` batches from Redis and run them in worktrees of a clone of their remote',
+    )
+    .option('--queue <url>', 'Redis URL, e.g. redis://127.0.0.1:6379 (required)')
+    .option('--concurrency <n>', 'tasks at once (default 1)')
+    .option(
+      '--repo <path>',
+      "folder of this worker's clone, cloned from the remote on first use (default ./miyabi-worker)",
+    )
+    .option('--name <name>', "this worker's name, shown on its tasks (default <host>-<pid>)")
+    .option('--allow <program>', 'run only commands whose program (argv[0]) is this (repeatable)', collect)
+    .option('--queue-name <name>', "the queue's name (default miyabi)")
+    .option('--lock-duration <duration>', "a dead worker's task is free again after this (default 30s)")
+    .option('--stalled-interval <duration>', "how often to look for dead workers' tasks (default 30s)")
+    .option('--json', 'print each task taken and ended as a JSON line on stdout')
+    .action(lazy('worker'));
 
   program
     .command('report')
     .description('telemetry report of every run in this repository')
     .option('--locale <locale>', 'en or ja', 'en')
     .option('--batch <id>', 'only the events of one run batch')
+    .option('--html <file>', 'write the HTML timeline page of one batch (--batch, else the last) to <file>')
     .option('--json', 'print the TelemetryStats as JSON')
     .action(lazy('report'));
 

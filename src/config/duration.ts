@@ -21,7 +21,8 @@ export type DurationParse =
  * Parses a duration without throwing; `problem` completes a sentence that starts with the
  * quoted value (`"abc" is not a duration`). See {@link parseDuration} for the grammar.
  */
-export function checkDuration(text: string): DurationParse {
+export function checkDuration(text: string, options: DurationLimits = {}): DurationParse {
+  const maxMs = options.maxMs ?? MAX_DURATION_MS;
   const input = text.trim().toLowerCase();
   if (input === '') return { ok: false, problem: 'is empty' };
   if (input.startsWith('-')) return { ok: false, problem: 'is negative' };
@@ -31,8 +32,20 @@ export function checkDuration(text: string): DurationParse {
   const ms = Math.round(total);
   if (!Number.isFinite(ms)) return { ok: false, problem: 'is not a duration' };
   if (ms <= 0) return { ok: false, problem: 'must be longer than zero' };
-  if (ms > MAX_DURATION_MS) return { ok: false, problem: 'is longer than the maximum of 7 days' };
+  if (ms > maxMs) return { ok: false, problem: `is longer than the maximum of ${formatLimit(maxMs)}` };
   return { ok: true, ms };
+}
+
+/** Bounds of a duration option. */
+export interface DurationLimits {
+  /** Longest accepted, in milliseconds. @default MAX_DURATION_MS (7 days) */
+  readonly maxMs?: number;
+}
+
+/** A limit for messages: whole days when it is some (`7 days`), else as {@link formatDuration} does. */
+function formatLimit(ms: number): string {
+  const days = ms / UNIT_MS.d;
+  return Number.isInteger(days) ? `${days} day${days === 1 ? '' : 's'}` : formatDuration(ms);
 }
 
 /** Sum of `<number><unit>` components in milliseconds, or the problem as a string. */
@@ -61,10 +74,10 @@ function sumComponents(input: string): number | string {
  * (`500ms`, `30s`, `30m`, `2h`, `1h30m`, `1h 30m`, `1.5h`). Case-insensitive; rounded to whole ms.
  *
  * @throws MiyabiError `INVALID_ARGUMENT` naming `optionName` when the text is empty, negative,
- * zero, not a duration, or longer than {@link MAX_DURATION_MS} (7 days).
+ * zero, not a duration, or longer than `limits.maxMs` ({@link MAX_DURATION_MS}, 7 days, by default).
  */
-export function parseDuration(text: string, optionName = 'duration'): number {
-  const result = checkDuration(text);
+export function parseDuration(text: string, optionName = 'duration', limits: DurationLimits = {}): number {
+  const result = checkDuration(text, limits);
   if (result.ok) return result.ms;
   throw new MiyabiError('INVALID_ARGUMENT', `${optionName}: "${text.trim()}" ${result.problem}`, {
     hint: `Use a number with a unit, e.g. 30m, 90s, 1h30m or 500ms (a bare number means seconds).`,

@@ -1,5 +1,6 @@
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
+import { archiveWorkStates, holdsUnmergedWork } from './archive-work.js';
 import { assertWorktreeId } from './validate.js';
 import { issueOfWorktreeId } from './worktree-id.js';
 
@@ -12,10 +13,21 @@ export interface ArchiveEntry {
   readonly commit: string;
   readonly issueNumber: number | null;
   readonly branchName: string | null;
+  /** The branch the worktree was started from, as recorded in the archive. */
+  readonly baseBranch: string | null;
   /** Uncommitted files the archive holds. */
   readonly uncommittedPaths: readonly string[];
-  /** Commits that were on no base or remote branch, when counted. */
-  readonly unmergedCommits: number | null;
+  /**
+   * Commits of the archive that no branch, tag or remote branch contains, counted now (not when it
+   * was archived): 0 once the work was restored and merged, or reached another branch.
+   */
+  readonly unmergedCommits: number;
+  /**
+   * True while the archive is the only place some of its work is: {@link unmergedCommits}, or
+   * uncommitted files whose content neither the base nor the branch has. Dropping such an archive
+   * needs `force`; one that is false (restored and merged, say) can go without.
+   */
+  readonly unmerged: boolean;
   /** ISO 8601. */
   readonly archivedAt: string;
 }
@@ -24,28 +36,52 @@ const PREFIX = 'refs/miyabi/archive/';
 // The manager writes its metadata as JSON after this trailer in the archive commit's message.
 const TRAILER = 'Miyabi-Archive: ';
 
-/** Every archive of the repository, oldest first (one `git for-each-ref`). */
+/** Every archive of the repository, oldest first, with what of its work is still only there. */
 export async function listArchives(repoRoot: string, signal?: AbortSignal): Promise<ArchiveEntry[]> {
+  const entries = await withWorkStates(repoRoot, await readArchiveRefs(repoRoot, signal), signal);
+  return entries.sort((a, b) => a.archivedAt.localeCompare(b.archivedAt) || a.id.localeCompare(b.id));
+}
+
+type ArchiveRef = Omit<ArchiveEntry, 'unmergedCommits' | 'unmerged'>;
+
+/** The archive refs and their metadata trailers, in one `git for-each-ref` (`id` narrows it to one). */
+async function readArchiveRefs(repoRoot: string, signal?: AbortSignal, id?: string): Promise<ArchiveRef[]> {
   const format = '%(refname)%00%(objectname)%00%(creatordate:iso-strict)%00%(contents)%1e';
-  const { stdout } = await runGit(['for-each-ref', `--format=${format}`, PREFIX], { cwd: repoRoot, signal });
-  const entries: ArchiveEntry[] = [];
+  const { stdout } = await runGit(['for-each-ref', `--format=${format}`, id ? `${PREFIX}${id}` : PREFIX], {
+    cwd: repoRoot,
+    signal,
+  });
+  const read: ArchiveRef[] = [];
   for (const chunk of stdout.split('\x1e')) {
     const [ref = '', commit = '', date = '', message = ''] = chunk.replace(/^\n/, '').split('\0');
     const id = ref.slice(PREFIX.length);
     if (!ref.startsWith(PREFIX) || id === '' || id.includes('/')) continue;
     const meta = parseTrailer(message);
-    entries.push({
+    read.push({
       id,
       ref,
       commit,
       issueNumber: numberOrNull(meta.issueNumber) ?? issueOfWorktreeId(id),
-      branchName: typeof meta.branchName === 'string' ? meta.branchName : null,
+      branchName: stringOrNull(meta.branchName),
+      baseBranch: stringOrNull(meta.baseBranch),
       uncommittedPaths: Array.isArray(meta.uncommittedPaths) ? meta.uncommittedPaths.map(String) : [],
-      unmergedCommits: numberOrNull(meta.unmergedCommits),
       archivedAt: typeof meta.archivedAt === 'string' ? meta.archivedAt : date,
     });
   }
-  return entries.sort((a, b) => a.archivedAt.localeCompare(b.archivedAt) || a.id.localeCompare(b.id));
+  return read;
+}
+
+async function withWorkStates(
+  repoRoot: string,
+  refs: readonly ArchiveRef[],
+  signal: AbortSignal | undefined,
+): Promise<ArchiveEntry[]> {
+  const states = await archiveWorkStates(repoRoot, refs, signal);
+  return refs.map((entry, index): ArchiveEntry => {
+    // Never missing (one state per ref); were it, the archive would count as holding work.
+    const state = states[index] ?? { unmergedCommits: 0, uncommittedContained: false };
+    return { ...entry, unmergedCommits: state.unmergedCommits, unmerged: holdsUnmergedWork(state, entry) };
+  });
 }
 
 function parseTrailer(message: string): Record<string, unknown> {
@@ -57,6 +93,10 @@ function parseTrailer(message: string): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
 }
 
 function numberOrNull(value: unknown): number | null {
@@ -83,38 +123,36 @@ export async function dropArchive(
 ): Promise<DropArchiveResult> {
   assertWorktreeId(id);
   const ref = `${PREFIX}${id}`;
-  const entry = (await listArchives(repoRoot, options.signal)).find((archive) => archive.ref === ref);
+  const refs = (await readArchiveRefs(repoRoot, options.signal, id)).filter((archive) => archive.ref === ref);
+  const [entry] = await withWorkStates(repoRoot, refs, options.signal);
   if (!entry) {
     throw new MiyabiError('NOT_FOUND', `no archive with id '${id}'`, {
       hint: 'listArchives() lists the archives there are.',
       details: { id },
     });
   }
-  if (options.force !== true) {
-    const why = await uniqueWork(repoRoot, entry, options.signal);
-    if (why) {
-      throw new MiyabiError('UNMERGED_WORK', `archive ${id} holds ${why}; dropping it would lose that work`, {
-        hint: 'Restore it and merge or push what you want to keep, or pass force: true to drop it anyway.',
+  if (options.force !== true && entry.unmerged) {
+    throw new MiyabiError(
+      'UNMERGED_WORK',
+      `archive ${id} holds ${describeUnmerged(entry)}; dropping it would lose that work`,
+      {
+        hint: `Restore it and merge or push what you want to keep, or pass force: true (the CLI's --force) to drop it anyway.`,
         details: { id, ref, commit: entry.commit },
-      });
-    }
+      },
+    );
   }
   await runGit(['update-ref', '-d', ref, entry.commit], { cwd: repoRoot, signal: options.signal });
   return { id, ref, commit: entry.commit };
 }
 
-/** What only this archive holds: its uncommitted files, or commits no other ref contains; else undefined. */
-async function uniqueWork(
-  repoRoot: string,
-  entry: ArchiveEntry,
-  signal: AbortSignal | undefined,
-): Promise<string | undefined> {
-  if (entry.uncommittedPaths.length > 0) return `${entry.uncommittedPaths.length} uncommitted file(s)`;
-  // The archive commit's parents are the work it saved (its branch tip, an older archive).
-  const { stdout } = await runGit(
-    ['rev-list', '--count', `${entry.commit}^@`, '--not', '--branches', '--tags', '--remotes'],
-    { cwd: repoRoot, signal },
-  );
-  const commits = Number(stdout.trim());
-  return commits > 0 ? `${commits} commit(s) on no branch, tag or remote branch` : undefined;
+/** What only this archive holds, for messages: `2 commit(s) on no branch, tag or remote branch`. */
+export function describeUnmerged(entry: ArchiveEntry): string {
+  const parts: string[] = [];
+  if (entry.unmergedCommits > 0) {
+    parts.push(`${entry.unmergedCommits} commit(s) on no branch, tag or remote branch`);
+  }
+  if (parts.length === 0 || entry.uncommittedPaths.length > 0) {
+    parts.push(`${entry.uncommittedPaths.length} uncommitted file(s)`);
+  }
+  return parts.join(' and ');
 }

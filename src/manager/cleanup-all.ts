@@ -6,14 +6,18 @@ import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { currentOwner, isOwnerAlive } from '../state/owner.js';
+import { notMergedReason, resolveFilter, tooYoung } from './cleanup-filters.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished, warnForeign } from './list-worktrees.js';
 import { planRemoval } from './plan-removal.js';
 import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
-import { issueOfWorktreeId, WORKTREE_ID_FORMAT } from './worktree-id.js';
+import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
+import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
+
+/** A folder name this tool gives: a task's worktree, or a reusable one. */
+const isOurFolderName = (name: string) => WORKTREE_ID_FORMAT.test(name) || SLOT_NAME_FORMAT.test(name);
 
 /**
  * Removes every worktree this tool created (archiving whatever would be lost), reconciles vanished
@@ -21,13 +25,26 @@ import { issueOfWorktreeId, WORKTREE_ID_FORMAT } from './worktree-id.js';
  * and removed like the others; its branch is kept unless this tool created it and it holds
  * nothing of its own). Worktrees of live processes that are still
  * `active`, and worktrees this tool did not create, are left alone. `dryRun` reports only.
+ * `merged` / `olderThan` take only the worktrees that match (the others are `skipped`, with why).
  */
-export async function cleanupAll(
-  ctx: ManagerContext,
-  options: { dryRun?: boolean; signal?: AbortSignal } = {},
-): Promise<CleanupReport> {
+export async function cleanupAll(ctx: ManagerContext, options: CleanupOptions = {}): Promise<CleanupReport> {
   const dryRun = options.dryRun ?? false;
+  const deleteBranch = options.deleteBranch ?? true;
+  // Checked before anything is read or changed: bad input leaves the repository as it was.
+  const filter = resolveFilter(options);
   const { live, vanished, foreign, git } = await readWorktrees(ctx, options.signal);
+  const entryAt = new Map(git.map((entry) => [entry.path, entry]));
+  // Why the filter leaves a worktree alone (undefined: it is taken).
+  const filteredOut = async (record: WorktreeInfo | undefined, entry: GitWorktreeEntry | undefined) => {
+    if (!filter) return undefined;
+    if (!record)
+      return 'not in the registry, so its age and base are unknown: a cleanup without filters reclaims it';
+    const young = tooYoung(filter, record.createdAt);
+    if (young) return young;
+    if (!filter.merged) return undefined;
+    if (!entry) return 'git does not list it';
+    return notMergedReason(ctx.repo.root, entry, record.baseBranch, options.signal);
+  };
   warnForeign(ctx, foreign);
   const removed: RemoveResult[] = [];
   const skipped: { id: string; path: string; reason: string }[] = [];
@@ -56,8 +73,17 @@ export async function cleanupAll(
       });
       continue;
     }
+    const leftAlone = await filteredOut(record, entryAt.get(record.path));
+    if (leftAlone) {
+      skipped.push({ id: record.id, path: record.path, reason: leftAlone });
+      continue;
+    }
     try {
-      removed.push(dryRun ? await planRemoval(ctx, record) : await removeWorktree(ctx, record.id, {}));
+      removed.push(
+        dryRun
+          ? await planRemoval(ctx, record, { deleteBranch })
+          : await removeWorktree(ctx, record.id, { deleteBranch }),
+      );
     } catch (error) {
       fail(record, error);
     }
@@ -73,7 +99,7 @@ export async function cleanupAll(
     (entry) =>
       !entry.isMain &&
       entry.path.startsWith(`${ctx.worktreeDir}/`) &&
-      WORKTREE_ID_FORMAT.test(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      isOurFolderName(entry.path.slice(ctx.worktreeDir.length + 1)) &&
       !known.has(entry.path),
   );
   for (const entry of orphans) {
@@ -85,6 +111,11 @@ export async function cleanupAll(
       continue;
     }
     if (ownLockOwner(entry.locked) === undefined) continue;
+    const orphanLeftAlone = await filteredOut(undefined, entry);
+    if (orphanLeftAlone) {
+      skipped.push({ id: basename(entry.path), path: entry.path, reason: orphanLeftAlone });
+      continue;
+    }
     const adopted = await adoptOrphan(ctx, entry, dryRun);
     if (adopted === 'recorded') continue;
     if (typeof adopted === 'string') {
@@ -93,11 +124,11 @@ export async function cleanupAll(
     }
     try {
       const result = dryRun
-        ? await planRemoval(ctx, adopted, { deleteBranch: !adopted.reusedBranch })
-        : await removeWorktree(ctx, adopted.id, { deleteBranch: !adopted.reusedBranch });
+        ? await planRemoval(ctx, adopted, { deleteBranch: deleteBranch && !adopted.reusedBranch })
+        : await removeWorktree(ctx, adopted.id, { deleteBranch: deleteBranch && !adopted.reusedBranch });
       // A branch our lock says `worktree add -b` created goes when it holds nothing, as any of ours.
       removed.push(
-        result.branchDeleted || !adopted.reusedBranch
+        result.branchDeleted || !adopted.reusedBranch || !deleteBranch
           ? result
           : { ...result, branchKeptReason: ORPHAN_BRANCH_KEPT },
       );
@@ -163,20 +194,24 @@ async function adoptOrphan(
     if (creator && creator.pid !== process.pid && isOwnerAlive(creator)) {
       return `not in the registry, but process ${creator.pid} that created it is still running`;
     }
-    if (!entry.branch?.startsWith('refs/heads/')) {
+    const id = basename(entry.path);
+    // A reusable worktree is idle detached at its base: removing it archives what changed there.
+    const slot = SLOT_NAME_FORMAT.test(id) ? id : undefined;
+    if (!entry.branch?.startsWith('refs/heads/') && !slot) {
       return 'not in the registry and not on a branch: left for you to inspect';
     }
-    const id = basename(entry.path);
     const now = new Date().toISOString();
     const record: WorktreeInfo = {
       id,
       issueNumber: issueOfWorktreeId(id) ?? 0,
       path: entry.path,
-      branchName: entry.branch.slice('refs/heads/'.length),
+      branchName: entry.branch?.slice('refs/heads/'.length) ?? '',
       baseBranch: ctx.defaultBase.name,
       baseCommit: ctx.defaultBase.commit,
-      // Ours only when our lock says `worktree add -b` created it; else it may be the user's.
-      reusedBranch: !ownLockCreatedBranch(entry.locked),
+      // Ours only when our lock says `worktree add -b` created it; else it may be the user's. A
+      // reusable folder's lock speaks of its first task's branch, not of the one it holds now.
+      reusedBranch: slot !== undefined || !ownLockCreatedBranch(entry.locked),
+      ...(slot ? { slot } : {}),
       createdAt: now,
       worktreeDir: ctx.worktreeDir,
       status: 'failed',
@@ -194,7 +229,7 @@ async function adoptOrphan(
 async function removeEmptyStrays(ctx: ManagerContext): Promise<void> {
   const names = await readdir(ctx.worktreeDir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!WORKTREE_ID_FORMAT.test(name)) continue;
+    if (!isOurFolderName(name)) continue;
     const path = join(ctx.worktreeDir, name);
     const inside = await readdir(path).catch(() => null);
     if (inside && inside.length === 0) await rmdir(path).catch(() => {});

@@ -231,7 +231,9 @@ async function addWorktree(
         ...(plan.checkoutInLock ? { timeoutMs: 30 * 60_000 } : {}),
       });
       break;
-    } catch (error) {
+    } catch (caught) {
+      // Before the undo frees the space again: a full disk is said as such (the checkout writes here).
+      const error = await explainDiskFull(caught, ctx.worktreeDir);
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {
         // Nothing was created: git refuses -b before it touches anything.
         reusedBranch = true;

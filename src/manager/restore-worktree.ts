@@ -4,7 +4,7 @@ import { readArchive } from '../git/work-snapshot.js';
 import type { ManagerContext } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import type { RestoreWorktreeOptions, WorktreeInfo } from './types.js';
-import { assertWorktreeId } from './validate.js';
+import { assertIssueNumber, assertWorktreeId } from './validate.js';
 
 /**
  * Brings back a worktree removed with an archive (`refs/miyabi/archive/<id>`): a new worktree on
@@ -33,12 +33,22 @@ export async function restoreWorktree(
     });
   }
   const { metadata } = archive;
+  if (options.issueNumber !== undefined) assertIssueNumber(options.issueNumber);
+  const issueNumber = options.issueNumber ?? metadata.issueNumber;
+  // An idle reusable worktree held no branch and served no issue.
+  if (issueNumber < 1) {
+    throw new MiyabiError('INVALID_ARGUMENT', `archive ${id} is of an idle worktree that served no issue`, {
+      hint: 'Name the issue the restored worktree is for: issueNumber (CLI: --issue <n>).',
+      details: { id },
+    });
+  }
+  const archivedBranch = metadata.branchName || `restored/${id}`;
   const { branchName, created: createdBranch } = await ctx.lock.run(() =>
-    prepareBranch(root, metadata.branchName, metadata.head, id),
+    prepareBranch(root, archivedBranch, metadata.head, id),
   );
   let info: WorktreeInfo;
   try {
-    info = await createWorktree(ctx, metadata.issueNumber, {
+    info = await createWorktree(ctx, issueNumber, {
       branchName,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(await baseIfPresent(root, metadata.baseBranch)),

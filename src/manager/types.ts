@@ -208,6 +208,29 @@ export interface RemoveResult {
   readonly stoppedProcesses?: readonly number[];
 }
 
+/** Options of `WorktreeManager.cleanupAll`. */
+export interface CleanupOptions {
+  /** Only report what would be done. @default false */
+  readonly dryRun?: boolean;
+  /**
+   * Only worktrees whose checked-out commit is contained in their base branch (a branch with no
+   * commits of its own counts as merged); the others are `skipped`, with why. Uncommitted work in a
+   * merged worktree is archived as always. @default false
+   */
+  readonly merged?: boolean;
+  /**
+   * Only worktrees created at least this long ago: milliseconds, or a duration such as `'7d'`,
+   * `'36h'` (see `parseDuration`; at most ten years). With {@link merged}: those that match both.
+   */
+  readonly olderThan?: number | string;
+  /**
+   * Delete each removed worktree's branch when this tool created it and none of its work would be
+   * lost (merged, or on a remote); a branch that existed before is always kept. @default true
+   */
+  readonly deleteBranch?: boolean;
+  readonly signal?: AbortSignal;
+}
+
 export interface CleanupReport {
   readonly dryRun: boolean;
   /** Worktrees removed (or, in a dry run, that would be). */
@@ -295,4 +318,10 @@ export interface PushResult {
 
 export interface RestoreWorktreeOptions {
   readonly signal?: AbortSignal;
+  /**
+   * The issue the restored worktree is for. Needed only for the archive of an idle reusable
+   * worktree, which served no issue (it is restored on the branch `restored/<id>`).
+   * @default the archived worktree's issue
+   */
+  readonly issueNumber?: number;
 }

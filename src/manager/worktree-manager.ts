@@ -17,6 +17,8 @@ import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
 import type { Overlap, WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
+import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
+import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
@@ -24,8 +26,10 @@ import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { listWorktrees } from './list-worktrees.js';
+import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
 import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
+import { type PruneArchivesOptions, type PruneArchivesResult, pruneArchives } from './prune-archives.js';
 import { removeWorktree } from './remove-worktree.js';
 import {
   type ConflictCheckout,
@@ -38,6 +42,7 @@ import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import type {
+  CleanupOptions,
   CleanupReport,
   CreateWorktreeOptions,
   DiscoverOptions,
@@ -257,6 +262,18 @@ export class WorktreeManager {
   }
 
   /**
+   * Merges a local branch with no worktree here (a queue task's, fetched from the remote) into
+   * `into` as `mergeWorktree` does, with the same events and errors.
+   */
+  mergeFetchedBranch(
+    source: string,
+    task: FetchedBranchTask,
+    options: MergeWorktreeOptions & { readonly into: string },
+  ): Promise<MergeResult> {
+    return mergeFetchedBranch(this.#ctx, source, task, options);
+  }
+
+  /**
    * Removes a worktree without losing work: uncommitted changes (tracked and untracked, not
    * ignored) and commits in no base or remote branch are saved under `refs/miyabi/archive/<id>`
    * first (see `archived` in the result; `restoreWorktree` brings it back). The branch is deleted
@@ -277,9 +294,12 @@ export class WorktreeManager {
   /**
    * Removes every worktree this tool created (safely, as `removeWorktree`), reconciles vanished
    * ones and reclaims what crashed processes left. Never touches worktrees this tool did not
-   * create, nor `active` worktrees of other live processes. `dryRun` only reports.
+   * create, nor `active` worktrees of other live processes. `dryRun` only reports. `merged` and
+   * `olderThan` narrow it to merged or old worktrees; `deleteBranch: false` keeps every branch.
+   *
+   * @throws MiyabiError `INVALID_ARGUMENT` for a bad `olderThan`, before anything is touched.
    */
-  cleanupAll(options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<CleanupReport> {
+  cleanupAll(options?: CleanupOptions): Promise<CleanupReport> {
     return cleanupAll(this.#ctx, options);
   }
 
@@ -380,6 +400,14 @@ export class WorktreeManager {
     return this.#ctx.telemetry.batches();
   }
 
+  /**
+   * One batch's events and counts (`batchId`, else the most recent batch), ready for
+   * `renderHtmlReport`. `NOT_FOUND`, naming the recent batches, for an unknown id or none yet.
+   */
+  batchReport(options: { batchId?: string } = {}): Promise<BatchReportData> {
+    return loadBatchReport(this.#ctx.telemetry, this.repoPath, options.batchId);
+  }
+
   /** The retained raw telemetry events of every process (older ones live on as counts), oldest first. */
   telemetryEvents(scope?: TelemetryScope): Promise<WorktreeEvent[]> {
     return this.#ctx.telemetry.events(scope);
@@ -432,6 +460,15 @@ export class WorktreeManager {
    */
   dropArchive(id: string, options?: { force?: boolean; signal?: AbortSignal }): Promise<DropArchiveResult> {
     return dropArchive(this.#ctx.repo.root, id, options);
+  }
+
+  /**
+   * Drops the archives that match `merged` (their work is contained elsewhere: restored and
+   * merged, say) and/or `olderThan`; at least one is required. An archive that is the only place of
+   * some work is kept (and reported, with why) unless `force`. `dryRun` only reports.
+   */
+  pruneArchives(options: PruneArchivesOptions): Promise<PruneArchivesResult> {
+    return pruneArchives(this.#ctx.repo.root, options);
   }
 
   /**

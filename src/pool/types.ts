@@ -10,6 +10,7 @@ import type {
   WorktreeInfo,
   WorktreeStatus,
 } from '../manager/types.js';
+import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
 import type { Overlap, TaskStage } from '../telemetry/events.js';
 
@@ -120,6 +121,10 @@ interface TaskResultFields<T> {
   readonly keptIdle?: boolean;
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
+  /** With the pool's `queue`: the worker that ran the task (its `--name`, default host-pid). */
+  readonly worker?: string;
+  /** With the pool's `queue`: the host name of that worker. */
+  readonly host?: string;
 }
 
 /** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
@@ -259,6 +264,11 @@ export interface PoolConfig {
   readonly onOverlap?: OverlapPolicy;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
+  /**
+   * Send the tasks to workers through BullMQ on Redis (see `startWorker`) instead of running them
+   * here; the executor must be a `commandExecutor(argv)`. Off unless given. @default undefined
+   */
+  readonly queue?: PoolQueueOptions;
 }
 
 /** See {@link PoolConfig.onOverlap}. */

@@ -11,6 +11,9 @@ import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/typ
 import { assertIssueNumber, describe } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { checkQueueOptions } from '../queue/check-queue-options.js';
+import { commandOf } from '../queue/command-executor.js';
+import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
@@ -59,6 +62,7 @@ export interface ResolvedPoolConfig {
   readonly maxIdle: number;
   readonly radarIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
+  readonly queue: PoolQueueOptions | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -136,6 +140,7 @@ export class WorktreePool {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
     await this.validate(tasks, options);
+    if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
@@ -227,6 +232,36 @@ export class WorktreePool {
           );
       },
     });
+  }
+
+  async #executeOnQueue<T>(
+    tasks: readonly WorktreeTask[],
+    executor: TaskExecutor<T>,
+    options: ExecuteOptions,
+  ): Promise<PoolExecutionResult<T>> {
+    const argv = commandOf(executor);
+    if (!argv) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'a pool with queue sends commands to workers, not functions',
+        {
+          hint: "Pass commandExecutor(['npm', 'test']) as the executor: its argv travels in the job.",
+        },
+      );
+    }
+    const { executeOnQueue } = await import('../queue/submit-batch.js');
+    return executeOnQueue<T>(
+      {
+        manager: this.manager,
+        queue: this.config.queue as PoolQueueOptions,
+        tasks,
+        argv,
+        timeoutMs: this.config.timeoutMs,
+        failFast: this.config.failFast,
+        merge: this.config.merge,
+      },
+      options,
+    );
   }
 
   /**
@@ -392,6 +427,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     maxIdle,
     radarIntervalMs: merged.radarIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
+    queue: checkQueue(config),
   };
 }
 
@@ -554,6 +590,22 @@ function checkPullRequestOptions(
     }
   }
   return pr;
+}
+
+/** The queue option, and what cannot go with it (functions that cannot travel to a worker). */
+function checkQueue(config: PoolConfig): PoolQueueOptions | undefined {
+  const queue = checkQueueOptions(config.queue);
+  if (!queue) return undefined;
+  if (config.pullRequest !== undefined || typeof config.onConflict === 'object' || config.reuse === true) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      'queue cannot be combined with pullRequest, onConflict: { resolve } or reuse',
+      {
+        hint: 'Run those batches locally; with queue, workers run commands and the merge happens here.',
+      },
+    );
+  }
+  return queue;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

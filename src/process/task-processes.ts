@@ -8,7 +8,9 @@ export const WORKTREE_ID_VAR = 'MIYABI_WORKTREE_ID';
 
 function carriesWorktreeId(pid: number, marker: string): boolean {
   try {
-    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(marker);
+    // One substring search with the NUL separators on both sides, not an array of every variable of
+    // every process on the machine (that allocation was most of a removal's CPU on a busy machine).
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}\0`.includes(`\0${marker}\0`);
   } catch {
     // Gone, or another user's process: not ours to stop.
     return false;

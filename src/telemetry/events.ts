@@ -147,6 +147,10 @@ export interface TaskCompleteEvent extends EventBase {
   readonly conflict?: 'resolved' | 'unresolved';
   /** The pull request the task opened or updated. */
   readonly pullRequest?: string;
+  /** With a queue: the worker that ran the task (name, default host-pid). */
+  readonly worker?: string;
+  /** With a queue: that worker's host name. */
+  readonly host?: string;
 }
 /** A task of a batch, as the conflict radar names it. */
 export interface TaskRef {

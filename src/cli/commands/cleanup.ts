@@ -1,3 +1,4 @@
+import { MAX_AGE_MS, parseDuration } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
@@ -5,16 +6,28 @@ import { describeRemoval } from '../render/worktrees.js';
 import type { CommandHandler } from './index.js';
 
 /**
- * `cleanup [--dry-run] [--json]`: removes every worktree this tool created (archiving whatever
- * would be lost), drops records of vanished ones and reclaims what dead processes left; active
- * worktrees of live processes are skipped. Prints the `CleanupReport` with `--json`. Exits 1 when a
- * worktree could not be removed (it and its work are still there).
+ * `cleanup [--merged] [--older-than D] [--keep-branch] [--dry-run] [--json]`: removes every
+ * worktree this tool created (or only the merged / old ones), archiving whatever would be lost,
+ * drops records of vanished ones and reclaims what dead processes left; active worktrees of live
+ * processes are skipped. Prints the `CleanupReport` with `--json`. Exits 1 when a worktree could
+ * not be removed (it and its work are still there), 2 for a bad `--older-than` (nothing touched).
  */
 const cleanup: CommandHandler = async ({ options }, ctx) => {
   const dryRun = options.dryRun === true;
+  // Parsed before the repository is opened: a typo touches nothing.
+  const olderThan =
+    typeof options.olderThan === 'string'
+      ? parseDuration(options.olderThan, '--older-than', { maxMs: MAX_AGE_MS })
+      : undefined;
   const { manager } = await openWorkspace(ctx);
   try {
-    const report = await manager.cleanupAll({ dryRun, signal: ctx.signal });
+    const report = await manager.cleanupAll({
+      dryRun,
+      signal: ctx.signal,
+      ...(options.merged === true ? { merged: true } : {}),
+      ...(olderThan !== undefined ? { olderThan } : {}),
+      ...(options.keepBranch === true ? { deleteBranch: false } : {}),
+    });
     const { stdout } = ctx.io;
     // A worktree the run could not remove (refused, disk full) is still there: that is a failure.
     const exitCode = !dryRun && report.failed.length > 0 ? 1 : 0;

@@ -12,11 +12,13 @@ export type CommandName =
   | 'merge'
   | 'resolve'
   | 'cleanup'
+  | 'archives'
   | 'run'
   | 'report'
   | 'conflicts'
   | 'logs'
   | 'path'
+  | 'worker'
   | 'demo';
 
 /** What commander parsed for one invocation. */
@@ -42,10 +44,12 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   merge: () => import('./merge.js'),
   resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),
+  archives: () => import('./archives.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),
   conflicts: () => import('./conflicts.js'),
   logs: () => import('./logs.js'),
   path: () => import('./path.js'),
+  worker: () => import('./worker.js'),
   demo: () => import('./demo.js'),
 };

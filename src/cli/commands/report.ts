@@ -1,7 +1,13 @@
-import { MiyabiError, resolveTelemetryLocale, type WorktreeManager } from '../../index.js';
+import {
+  checkHtmlReportPath,
+  MiyabiError,
+  resolveTelemetryLocale,
+  type WorktreeManager,
+} from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
-import { writeBlock } from '../io.js';
+import { writeHtmlReport } from '../html-report.js';
+import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
 import type { CommandHandler } from './index.js';
 
@@ -12,17 +18,29 @@ const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const HINTED_BATCHES = 5;
 
 /**
- * `report [--locale en|ja] [--batch ID] [--json]`: the telemetry report of every process's history
- * of this repository (or one batch); `TelemetryStats` with `--json`. A batch the journal does not
- * know is bad input, not an all-zero report.
+ * `report [--locale en|ja] [--batch ID] [--html FILE] [--json]`: the telemetry report of every
+ * process's history of this repository (or one batch); `TelemetryStats` with `--json`. A batch the
+ * journal does not know is bad input, not an all-zero report. `--html` writes the timeline page of
+ * one batch (`--batch`, else the last one) and says where.
  */
 const report: CommandHandler = async ({ options }, ctx) => {
   const locale = resolveTelemetryLocale(typeof options.locale === 'string' ? options.locale : 'en');
   const batchId = typeof options.batch === 'string' ? checkBatchId(options.batch) : undefined;
   const scope = batchId !== undefined ? { batchId } : {};
+  const htmlFile =
+    typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
   const { manager } = await openWorkspace(ctx);
   try {
     if (batchId !== undefined) await checkKnownBatch(manager, batchId);
+    if (htmlFile !== undefined) {
+      const written = await writeHtmlReport(manager, htmlFile, batchId);
+      // With --json stdout holds the one JSON document; the line goes to stderr.
+      writeLine(
+        options.json === true ? ctx.io.stderr : ctx.io.stdout,
+        `Wrote the HTML report of ${written} to ${htmlFile}`,
+      );
+      if (options.json !== true) return 0;
+    }
     if (options.json === true) ctx.io.stdout.write(formatJson(await manager.telemetryStats(scope)));
     else writeBlock(ctx.io.stdout, await manager.telemetryReport({ locale, ...scope }));
     return 0;

@@ -2,12 +2,12 @@ import { MiyabiError, type WorktreeManager } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
-import { tryParseIssueNumber } from '../parse-issues.js';
+import { parseIssueNumber, tryParseIssueNumber } from '../parse-issues.js';
 import { formatJson } from '../render/json.js';
 import type { CommandHandler } from './index.js';
 
 /**
- * `restore <id> [--json]`: recreates a removed worktree from `refs/miyabi/archive/<id>` (its
+ * `restore <id> [--issue N] [--json]`: recreates a removed worktree from `refs/miyabi/archive/<id>` (its
  * branch and uncommitted files). An issue number works when that issue has exactly one archive.
  * Prints the new `WorktreeInfo` (it has a new id) with `--json`.
  */
@@ -15,7 +15,12 @@ const restore: CommandHandler = async ({ operands, options }, ctx) => {
   const { manager } = await openWorkspace(ctx);
   try {
     const id = await archiveId(manager, String(operands[0]), ctx.signal);
-    const worktree = await manager.restoreWorktree(id, { signal: ctx.signal });
+    const issueNumber =
+      options.issue === undefined ? undefined : parseIssueNumber(String(options.issue), '--issue');
+    const worktree = await manager.restoreWorktree(id, {
+      signal: ctx.signal,
+      ...(issueNumber !== undefined ? { issueNumber } : {}),
+    });
     if (options.json === true) {
       ctx.io.stdout.write(formatJson(worktree));
     } else {

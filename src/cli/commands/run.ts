@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { MiyabiError, type PoolPullRequestOptions, parseDuration, type WorktreeTask } from '../../index.js';
+import {
+  checkHtmlReportPath,
+  MiyabiError,
+  type PoolPullRequestOptions,
+  parseDuration,
+  type WorktreeTask,
+} from '../../index.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
@@ -11,7 +17,7 @@ import type { CommandHandler } from './index.js';
 /**
  * `run (--issues <list> | --github [owner/repo] [--label L] [--milestone M] [--query Q]) [--dry-run]
  * [--concurrency N] [--timeout D] [--fail-fast] [--keep] [--merge [--into B]] [--push [--remote R]]
- * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--json] -- <command> [args...]`
+ * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--html FILE] [--json] -- <command> [args...]`
  */
 const run: CommandHandler = async ({ operands, options }, ctx) => {
   const command = operands[0] as string[];
@@ -116,6 +122,10 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     }
   }
 
+  // Where the page goes is checked now: a typo must not cost a whole batch.
+  const htmlFile =
+    typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
+
   // GitHub first: a missing token or repository fails here, before any worktree exists.
   let tasks: WorktreeTask[] | undefined;
   let skipped: Awaited<ReturnType<typeof selectIssues>>['skipped'] | undefined;
@@ -150,6 +160,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   if (tasks && tasks.length === 0) {
     writeLine(ctx.io.stderr, 'No issue to run: the GitHub selection is empty.');
   }
+  const queue = parseQueueFlags(options);
   const outcome = await runBatch(
     {
       issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
@@ -175,6 +186,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
       json: options.json === true,
+      ...(queue ? { queue: { ...queue, remote: String(options.remote ?? 'origin') } } : {}),
+      ...(htmlFile !== undefined ? { htmlFile } : {}),
       ...(reuse
         ? {
             reuse: {
@@ -197,6 +210,30 @@ function parseRadarInterval(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^\s*0+\s*$/.test(value)) return 0;
   return parseDuration(value, '--radar-interval');
+}
+
+/** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
+function parseQueueFlags(
+  options: Readonly<Record<string, unknown>>,
+): { url: string; name?: string; timeoutMs?: number } | undefined {
+  if (typeof options.queue !== 'string') {
+    for (const flag of ['queueName', 'queueTimeout'] as const) {
+      if (options[flag] !== undefined) {
+        const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new MiyabiError('INVALID_ARGUMENT', `${name} only applies with --queue`, {
+          hint: 'Add --queue redis://host:port, or drop it.',
+        });
+      }
+    }
+    return undefined;
+  }
+  return {
+    url: options.queue,
+    ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
+    ...(typeof options.queueTimeout === 'string'
+      ? { timeoutMs: parseDuration(options.queueTimeout, '--queue-timeout') }
+      : {}),
+  };
 }
 
 /** A whole number of at least `min` given to `flag`. */

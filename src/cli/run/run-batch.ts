@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, lstat, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  commandExecutor,
   expandBranchPattern,
   formatArgv,
   formatDuration,
@@ -9,6 +10,7 @@ import {
   type MergeStrategy,
   MiyabiError,
   type PoolPullRequestOptions,
+  type PoolQueueOptions,
   runGit,
   type SkippedIssue,
   type TaskExecutor,
@@ -16,12 +18,14 @@ import {
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
+import { BIN } from '../bin-name.js';
 import { type CommandContext, openWorkspace } from '../context.js';
+import { writeHtmlReport } from '../html-report.js';
 import { writeBlock, writeLine } from '../io.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
 import { formatJson } from '../render/json.js';
-import { createProgressRenderer } from '../render/progress.js';
-import { createProgressTracker } from './progress-tracker.js';
+import { createProgressRenderer, type ProgressRenderer } from '../render/progress.js';
+import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
 
@@ -68,6 +72,12 @@ export interface RunBatchRequest {
   readonly reuse?:
     | { readonly keepPaths?: readonly string[]; readonly warm?: number; readonly maxIdle?: number }
     | undefined;
+  /** Send the tasks to workers through Redis (`--queue`) instead of running them here. */
+  readonly queue?:
+    | { readonly url: string; readonly name?: string; readonly timeoutMs?: number; readonly remote: string }
+    | undefined;
+  /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
+  readonly htmlFile?: string | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
@@ -105,7 +115,9 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     const renderer = createProgressRenderer({ stream: ctx.io.stderr, json: request.json });
     const progress = createProgressTracker(manager, request.issues, renderer);
     ctx.routeNotices?.((line) => renderer.notice(line));
-    const executor = createTaskExecutor({ command: request.command, env: request.env, progress });
+    const executor = request.queue
+      ? commandExecutor(request.command, request.env ? { env: request.env } : {})
+      : createTaskExecutor({ command: request.command, env: request.env, progress });
     // Bad input ends the command before any task: stop following, and name the flag the user typed.
     const abandon = (error: unknown): unknown => {
       progress.dispose();
@@ -135,6 +147,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
         existingBranches: request.continueBranches ? 'continue' : 'restart',
         ...(request.onOverlap !== undefined ? { onOverlap: request.onOverlap } : {}),
         ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
+        ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
         ...(request.onConflict === 'agent'
           ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
           : request.onConflict !== undefined
@@ -165,8 +178,11 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       }
       writeLine(
         stderr,
-        `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
-          `(${concurrency} at a time, timeout ${formatDuration(timeoutMs)}) in ${manager.repoPath}`,
+        request.queue
+          ? `Sending ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} to the workers of ` +
+              `queue ${request.queue.name ?? 'miyabi'} (timeout ${formatDuration(timeoutMs)} each), remote ${request.queue.remote}`
+          : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
+              `(${concurrency} at a time, timeout ${formatDuration(timeoutMs)}) in ${manager.repoPath}`,
       );
       result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
@@ -194,6 +210,14 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
       writeLine(human);
       writeBlock(human, await manager.telemetryReport({ batchId: result.batchId }));
     }
+    if (request.htmlFile !== undefined) {
+      // The batch ran: a page that cannot be written is said, and changes no task's outcome.
+      await writeHtmlReport(manager, request.htmlFile, result.batchId, result.results).then(
+        () => writeLine(human, `HTML report: ${request.htmlFile}`),
+        (error: unknown) =>
+          writeLine(ctx.io.stderr, `${BIN}: warning: could not write the HTML report: ${String(error)}`),
+      );
+    }
     if (request.json) {
       ctx.io.stdout.write(formatJson(request.skipped ? { ...result, skipped: request.skipped } : result));
     }
@@ -201,6 +225,29 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
   } finally {
     await manager.flush();
   }
+}
+
+/** The pool's queue option for `--queue`: worker counts and which worker runs each task, in the live view. */
+function queueOption(
+  queue: NonNullable<RunBatchRequest['queue']>,
+  progress: ProgressTracker,
+  renderer: ProgressRenderer,
+): PoolQueueOptions {
+  return {
+    connection: queue.url,
+    remote: queue.remote,
+    ...(queue.name !== undefined ? { name: queue.name } : {}),
+    ...(queue.timeoutMs !== undefined ? { queueTimeoutMs: queue.timeoutMs } : {}),
+    onWorkers: (connected) =>
+      renderer.notice(
+        connected === 0 ? 'waiting for workers (0 connected)' : `${plural(connected, 'worker')} connected`,
+      ),
+    onProgress: (update) =>
+      progress.output(
+        update.issueNumber,
+        update.line ? `[${update.worker}] ${update.line}` : `on ${update.worker}`,
+      ),
+  };
 }
 
 /**

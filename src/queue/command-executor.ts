@@ -1,0 +1,93 @@
+import { appendFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { MiyabiError } from '../errors.js';
+import type { TaskExecutor } from '../pool/types.js';
+import { lastLines } from '../process/last-lines.js';
+import { runCommand } from '../process/run-command.js';
+import { formatArgv } from '../setup/run-setup.js';
+
+/** How a command task ended: the result's `output` for a queue task, locally and on a worker alike. */
+export interface CommandTaskOutput {
+  readonly argv: readonly string[];
+  /** null when the command did not run to an exit (killed, not found). */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly durationMs: number;
+  /** The last lines of its output. */
+  readonly lastLines: string;
+}
+
+export interface CommandExecutorOptions {
+  /** Each line of the command's output, as it comes. */
+  readonly onLine?: (line: string, issueNumber: number) => void;
+  /** Extra environment for the command (the task's `MIYABI_*` variables are always given). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const ARGV = Symbol.for('miyabi-worktree.command-argv');
+
+/**
+ * An executor that runs `argv` in the task's worktree (own process group, killed with it on
+ * timeout or cancel; output appended to the task's log). Unlike an arbitrary function it can travel:
+ * a pool with `queue` sends its argv to the workers, which run it with this same executor.
+ */
+export function commandExecutor(
+  argv: readonly string[],
+  options: CommandExecutorOptions = {},
+): TaskExecutor<CommandTaskOutput> {
+  if (
+    !Array.isArray(argv) ||
+    argv.length === 0 ||
+    argv.some((arg) => typeof arg !== 'string') ||
+    argv[0] === ''
+  ) {
+    throw new MiyabiError('INVALID_ARGUMENT', 'commandExecutor needs a non-empty argv array of strings', {
+      hint: "e.g. commandExecutor(['npm', 'test'])",
+    });
+  }
+  const command = [...argv];
+  const executor: TaskExecutor<CommandTaskOutput> = async (worktree, task, ctx) => {
+    ctx.setOutput({ argv: command, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
+    await appendFile(ctx.logFile, `$ ${formatArgv(command)}\n`);
+    const result = await runCommand(command, {
+      cwd: worktree.path,
+      env: { ...options.env, ...ctx.env },
+      signal: ctx.signal,
+      output: { file: ctx.logFile },
+      ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line, task.issueNumber) } : {}),
+    });
+    const output: CommandTaskOutput = {
+      argv: command,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      durationMs: result.durationMs,
+      lastLines: lastLines(result.tail, 5),
+    };
+    ctx.setOutput(output);
+    if (!result.ok) {
+      const how =
+        result.exitCode !== null
+          ? `exited with code ${result.exitCode}`
+          : `was killed by ${result.signal ?? 'a signal'}`;
+      const tail = lastLines(result.tail, 2);
+      throw new MiyabiError(
+        'COMMAND_FAILED',
+        `${basename(command[0] ?? 'command')} ${how}${tail ? `: ${tail}` : ''}`,
+        {
+          hint: `Its full output is in ${ctx.logFile}`,
+          details: { exitCode: result.exitCode, signal: result.signal },
+        },
+      );
+    }
+    return output;
+  };
+  Object.defineProperty(executor, ARGV, { value: Object.freeze(command) });
+  return executor;
+}
+
+/** The argv of an executor made by {@link commandExecutor}, else undefined. */
+export function commandOf(executor: unknown): readonly string[] | undefined {
+  if (typeof executor !== 'function') return undefined;
+  const argv = (executor as unknown as Record<symbol, unknown>)[ARGV];
+  return Array.isArray(argv) ? (argv as readonly string[]) : undefined;
+}
