@@ -43,10 +43,12 @@ export { MAX_AGE_MS } from './manager/cleanup-filters.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
+export type { FollowLogOptions } from './manager/task-logs.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export type { ManagerWarning, WarningListener } from './manager/warnings.js';
+export type { StorageTotals, WorktreeDetail, WorktreeInventory } from './manager/worktree-inventory.js';
 export { WorktreeManager } from './manager/worktree-manager.js';
 export { describeError } from './pool/task-outcome.js';
 export type * from './pool/types.js';
@@ -75,12 +77,15 @@ export {
   type WorkerActivity,
 } from './queue/start-worker.js';
 export type { PoolQueueOptions, QueueTaskProgress } from './queue/types.js';
+export type { RadarScan, RadarTask } from './radar/conflict-radar.js';
+export { ConflictRadar } from './radar/conflict-radar.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
 export { formatArgv } from './setup/run-setup.js';
 export type { SkippedInclude } from './setup/worktree-include.js';
 export { openLogFile } from './state/log-file.js';
 export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
+export type { TaskLog } from './state/task-log-records.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
 export {

@@ -135,7 +135,10 @@ describe('miyabi-worktree commands', () => {
       total: 1,
       byStatus: { active: 1, idle: 0, completed: 0, failed: 0 },
     });
-    expect(status.worktrees).toEqual([info]);
+    // status adds what it measured to each WorktreeInfo (list stays the cheap call).
+    expect(status.worktrees).toEqual([
+      { ...info, ageMs: expect.any(Number), diskBytes: expect.any(Number), ahead: 0, behind: 0 },
+    ]);
     expect(status.archives).toEqual([]);
 
     // Committed work merges into main by issue number; the user's checkout is brought along, never switched.

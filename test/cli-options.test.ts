@@ -109,10 +109,11 @@ describe('miyabi-worktree command options', () => {
       'Base branch: main',
       'Config:      none (defaults)',
     ]);
-    expect(status.stdout).toMatch(/^ID\s+ISSUE\s+STATUS\s+BRANCH\s+BASE\s+AGE\s+PATH\s*$/m);
+    expect(lines[4]).toMatch(/^Disk: +worktrees \d.* · archives ~\d.* \(0\) · logs \d/);
+    expect(status.stdout).toMatch(/^ID\s+ISSUE\s+STATUS\s+BRANCH\s+BASE\s+\+\/-\s+AGE\s+DISK\s+PATH\s*$/m);
     expect(status.stdout).toMatch(
       new RegExp(
-        `^${one.id}\\s+#1\\s+active\\s+feature/issue-1\\s+main\\s+\\S+\\s+\\.worktrees/${one.id}\\s*$`,
+        `^${one.id}\\s+#1\\s+active\\s+feature/issue-1\\s+main\\s+\\+0/-0\\s+\\S+\\s+[\\d.]+ K?i?B\\s+\\.worktrees/${one.id}\\s*$`,
         'm',
       ),
     );

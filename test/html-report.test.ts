@@ -27,6 +27,8 @@ const STATS: TelemetryStats = {
   mergeConflicts: 0,
   conflictsResolved: 0,
   pullRequests: 0,
+  overlapWarnings: 0,
+  overlapConflicts: 0,
   cleanups: 2,
   errors: 1,
   totalExecutionMs: 3000,

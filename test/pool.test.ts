@@ -262,7 +262,10 @@ describe('WorktreePool', () => {
       if (task.issueNumber === 2) throw 'a plain string';
     });
     expect(result.results[1]?.error?.message).toContain('a plain string');
-    const statuses = (await manager.listWorktrees()).map((w) => [w.issueNumber, w.status]);
+    // Both were created at once: either may be the older one.
+    const statuses = (await manager.listWorktrees())
+      .map((w) => [w.issueNumber, w.status])
+      .sort(([x], [y]) => Number(x) - Number(y));
     expect(statuses).toEqual([
       [1, 'completed'],
       [2, 'failed'],

@@ -130,6 +130,8 @@ describe('telemetry across processes', () => {
       mergeConflicts: 0,
       conflictsResolved: 0,
       pullRequests: 0,
+      overlapWarnings: 0,
+      overlapConflicts: 0,
       cleanups: executions,
       errors: failures,
       totalExecutionMs: executions * 10,

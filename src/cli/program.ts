@@ -226,6 +226,14 @@ export function buildProgram(): CliProgram {
       '--continue-branches',
       'build on a task branch an earlier run left (default: archive its commits and start it fresh)',
     )
+    .option(
+      '--on-overlap <what>',
+      'when two running tasks would conflict: warn (default: an overlap line, the exit code unchanged) or stop-later (cancel the later-started task)',
+    )
+    .option(
+      '--radar-interval <duration>',
+      'time between two looks of the conflict radar at the task branches (default 2s; 0 turns it off)',
+    )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option(
       '--queue <url>',
@@ -271,6 +279,32 @@ export function buildProgram(): CliProgram {
     .option('--html <file>', 'write the HTML timeline page of one batch (--batch, else the last) to <file>')
     .option('--json', 'print the TelemetryStats as JSON')
     .action(lazy('report'));
+
+  program
+    .command('conflicts')
+    .description(
+      'the conflict radar now: live worktrees whose branches changed the same files, and which would conflict',
+    )
+    .option('--json', 'print Overlap[] ({ a, b, files, conflict, conflictPaths }) as JSON')
+    .action(lazy('conflicts'));
+
+  program
+    .command('logs')
+    .description("print a batch task's log; -f follows it until the task ends")
+    .argument('<issue|id>', 'issue number (its most recent task) or worktree id (also of a removed worktree)')
+    .option('-f, --follow', 'keep printing what the task writes until it ends')
+    .option(
+      '--json',
+      'print { ...TaskLog, text } as JSON (with -f: one JSON line per chunk, then the TaskLog)',
+    )
+    .action(lazy('logs'));
+
+  program
+    .command('path')
+    .description('print a worktree\'s folder: cd "$(miyabi-worktree path 42)"')
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--json', 'print the WorktreeInfo as JSON')
+    .action(lazy('path'));
 
   program
     .command('demo')

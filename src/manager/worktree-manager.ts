@@ -15,7 +15,8 @@ import { safeLog, silentLogger } from '../log.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
-import type { WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
+import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
+import type { Overlap, WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
 import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
 import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
@@ -36,8 +37,10 @@ import {
   mergeTargetIntoWorktree,
   verifyResolution,
 } from './resolve-conflicts.js';
+import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
+import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import type {
   CleanupOptions,
   CleanupReport,
@@ -61,8 +64,10 @@ import type {
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
+import { worktreeConflicts } from './worktree-conflicts.js';
 import { resolveWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
+import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.js';
 
 /**
  * Creates, tracks and removes git worktrees for issues, safely under parallel use.
@@ -296,6 +301,58 @@ export class WorktreeManager {
    */
   cleanupAll(options?: CleanupOptions): Promise<CleanupReport> {
     return cleanupAll(this.#ctx, options);
+  }
+
+  /**
+   * The conflict radar, now: every pair of this tool's live worktrees whose branches changed the same
+   * files since their base (`files`), and whether merging their tips would conflict (`conflict`,
+   * `conflictPaths`; computed with `git merge-tree`, no working tree). `a` is the older worktree.
+   * Worktrees kept after a batch (`autoCleanup: false`) count. A second call recomputes only the
+   * branches that moved.
+   */
+  conflicts(options: { signal?: AbortSignal } = {}): Promise<Overlap[]> {
+    return worktreeConflicts(this.#ctx, options);
+  }
+
+  /**
+   * The live worktree `issueOrId` names: an issue number (`42`, `'#42'`: its only worktree) or a
+   * worktree id. `NOT_FOUND` (live ids and the issue's archives in `details`); `INVALID_ARGUMENT`
+   * when the issue has several worktrees (their ids in the hint).
+   */
+  resolveWorktree(issueOrId: string | number, options: { signal?: AbortSignal } = {}): Promise<WorktreeInfo> {
+    return resolveWorktree(this.#ctx, issueOrId, options.signal);
+  }
+
+  /** Every pool task whose log is known (live or finished, also of removed worktrees), oldest first. */
+  taskLogs(): Promise<TaskLog[]> {
+    return readTaskLogs(this.stateDir);
+  }
+
+  /**
+   * Where a pool task's log is, and whether it ended: `issueOrId` is a worktree id (also of a
+   * removed worktree) or an issue number (its most recent task). `NOT_FOUND` lists the known ids.
+   */
+  logFile(issueOrId: string | number): Promise<TaskLog> {
+    return findTaskLog(this.stateDir, issueOrId);
+  }
+
+  /**
+   * A pool task's log as text chunks, from the start: with `follow` (the default) also what it
+   * writes next, until the task ends; then the iteration ends. Works across processes (a batch
+   * run elsewhere). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
+   */
+  async *followLog(issueOrId: string | number, options: FollowLogOptions = {}): AsyncGenerator<string, void> {
+    const record = await findTaskLog(this.stateDir, issueOrId);
+    yield* followTaskLog(this.stateDir, record, options);
+  }
+
+  /**
+   * Every live worktree with its age (`ageMs`), disk usage (`diskBytes`) and `ahead`/`behind` its
+   * base branch, plus what worktrees, archives (an estimate) and logs take on disk. Walks each
+   * worktree's folder: `listWorktrees` is the cheap call.
+   */
+  inspectWorktrees(options: { signal?: AbortSignal } = {}): Promise<WorktreeInventory> {
+    return inspectWorktrees(this.#ctx, options);
   }
 
   /** Counts by status and this manager's slot usage. */

@@ -51,6 +51,8 @@ export interface TaskRun {
     | undefined;
   /** `<logDir>/<batchId>/issue-<n>.log` */
   readonly logFile: string;
+  /** Called once the task's log file is started, so the pool can record where it is (`logs`). */
+  readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -109,6 +111,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       run.timeoutMs,
     );
     await startLog(run.logFile, worktree);
+    await run.onLogStart?.(worktree);
 
     if (needsPreparation(manager.repoPath, run.prepare)) {
       try {

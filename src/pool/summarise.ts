@@ -1,3 +1,4 @@
+import type { Overlap } from '../telemetry/events.js';
 import type { PoolExecutionResult, TaskResult } from './types.js';
 
 /** Aggregates per-task results (kept in input order) into the batch result. */
@@ -5,6 +6,7 @@ export function summarise<T>(
   batchId: string,
   results: readonly TaskResult<T>[],
   totalDurationMs: number,
+  overlaps: readonly Overlap[] = [],
 ): PoolExecutionResult<T> {
   const count = (status: TaskResult['status']) => results.filter((r) => r.status === status).length;
   const successCount = count('success');
@@ -23,6 +25,7 @@ export function summarise<T>(
       met: results.filter(metConflict).length,
       resolved: results.filter((r) => r.status === 'success' && metConflict(r)).length,
     },
+    overlaps,
   };
 }
 

@@ -12,7 +12,7 @@ import type {
 } from '../manager/types.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
-import type { TaskStage } from '../telemetry/events.js';
+import type { Overlap, TaskStage } from '../telemetry/events.js';
 
 export type { TaskStage } from '../telemetry/events.js';
 
@@ -198,6 +198,11 @@ export interface PoolExecutionResult<T = unknown> {
   readonly successRate: number;
   /** Tasks whose merge met a conflict, and how many of those were resolved and merged. */
   readonly conflicts: { readonly met: number; readonly resolved: number };
+  /**
+   * What the conflict radar saw during the batch: the latest result of each pair of task branches
+   * that changed the same files or would conflict (`a` started first). Empty without the radar.
+   */
+  readonly overlaps: readonly Overlap[];
 }
 
 export interface PoolConfig {
@@ -245,6 +250,18 @@ export interface PoolConfig {
    * Off unless given. @default undefined
    */
   readonly pullRequest?: PoolPullRequestOptions;
+  /**
+   * Conflict radar: every this many ms while the batch runs, the live task branches are compared
+   * (files both changed since the base, whether their tips would merge cleanly) and an `overlap`
+   * event is recorded for each pair whose result changed. One `git for-each-ref` per look when no
+   * branch moved. `0` turns the radar off. @default 2_000
+   */
+  readonly radarIntervalMs?: number;
+  /**
+   * What the radar does about two tasks whose branches would conflict: `warn` (an `overlap` event,
+   * nothing else) or `stop-later` (also cancels the task that started later). @default 'warn'
+   */
+  readonly onOverlap?: OverlapPolicy;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
   /**
@@ -253,6 +270,9 @@ export interface PoolConfig {
    */
   readonly queue?: PoolQueueOptions;
 }
+
+/** See {@link PoolConfig.onOverlap}. */
+export type OverlapPolicy = 'warn' | 'stop-later';
 
 export interface PoolMergeOptions {
   /** Target branch. @default each worktree's base branch */

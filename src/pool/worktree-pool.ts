@@ -16,13 +16,17 @@ import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { forgetTaskLogs } from '../state/task-log-records.js';
+import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
 import { summarise } from './summarise.js';
+import { taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
 import type {
   ConflictPolicy,
   ExecuteOptions,
+  OverlapPolicy,
   PoolConfig,
   PoolCreateOptions,
   PoolExecutionResult,
@@ -56,6 +60,8 @@ export interface ResolvedPoolConfig {
   readonly reuse: boolean;
   readonly keepPaths: readonly string[];
   readonly maxIdle: number;
+  readonly radarIntervalMs: number;
+  readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
 }
 
@@ -68,6 +74,7 @@ const DEFAULTS = {
   autoCleanup: true,
   abortGraceMs: 5_000,
   logRetention: DEFAULT_LOG_RETENTION,
+  radarIntervalMs: 2_000,
 };
 
 /**
@@ -136,22 +143,34 @@ export class WorktreePool {
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    await pruneBatchLogs(this.config.logDir, this.config.logRetention);
+    const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
+    await forgetTaskLogs(this.manager.stateDir, pruned);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
+    const stops = new Map<number, AbortController>();
+    const radar = this.#startRadar(batchId, stops);
     try {
       const results = await Promise.all(
         tasks.map(
           (task) =>
             this.#queue.add(async () => {
+              const stop = new AbortController();
+              stops.set(task.issueNumber, stop);
+              const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
+              const log = taskLogHooks(this.manager.stateDir, {
+                issueNumber: task.issueNumber,
+                batchId,
+                logFile,
+              });
               const result = await runTask({
                 manager: this.manager,
                 task,
                 executor: executor as TaskExecutor,
                 batchId,
-                batchSignal: batch.signal,
+                batchSignal: AbortSignal.any([batch.signal, stop.signal]),
                 timeoutMs: this.config.timeoutMs,
                 abortGraceMs: this.config.abortGraceMs,
                 autoCleanup: this.config.autoCleanup,
@@ -167,9 +186,15 @@ export class WorktreePool {
                   this.config.pullRequest && this.#github
                     ? { options: this.config.pullRequest, client: this.#github }
                     : undefined,
-                logFile: join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`),
-                onWorktree: (worktree, status) => this.#track(worktree, status),
-              });
+                logFile,
+                onLogStart: log.started,
+                onWorktree: (worktree, status) => {
+                  this.#track(worktree, status);
+                  if (status === 'active') radar?.add(worktree);
+                  else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
+                },
+              }).finally(() => stops.delete(task.issueNumber));
+              await log.ended(result.status);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
@@ -179,10 +204,34 @@ export class WorktreePool {
             }) as Promise<TaskResult<T>>,
         ),
       );
-      return summarise(batchId, results, Math.round(performance.now() - started));
+      await radar?.stop();
+      return summarise(batchId, results, Math.round(performance.now() - started), radar?.overlaps());
     } finally {
+      await radar?.stop();
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /** The batch's conflict radar (none with `radarIntervalMs: 0`). */
+  #startRadar(batchId: string, stops: ReadonlyMap<number, AbortController>): OverlapWatch | undefined {
+    if (this.config.radarIntervalMs === 0) return undefined;
+    return watchOverlaps({
+      manager: this.manager,
+      batchId,
+      intervalMs: this.config.radarIntervalMs,
+      onChange: (overlap) => {
+        if (this.config.onOverlap !== 'stop-later' || !overlap.conflict) return;
+        const paths = overlap.conflictPaths.join(', ');
+        stops
+          .get(overlap.b.issue)
+          ?.abort(
+            new TaskAbort(
+              'cancelled',
+              `stopped by the conflict radar: its branch conflicts with #${overlap.a.issue}'s (started first) in ${paths} (onOverlap: 'stop-later')`,
+            ),
+          );
+      },
+    });
   }
 
   async #executeOnQueue<T>(
@@ -291,13 +340,19 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     logRetention: file.logRetention,
   });
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
-  for (const key of ['maxConcurrency', 'timeoutMs', 'abortGraceMs', 'logRetention'] as const) {
+  for (const key of [
+    'maxConcurrency',
+    'timeoutMs',
+    'abortGraceMs',
+    'logRetention',
+    'radarIntervalMs',
+  ] as const) {
     const value = merged[key];
     const integerOnly = key === 'maxConcurrency' || key === 'logRetention';
     const valid =
       typeof value === 'number' &&
       Number.isFinite(value) &&
-      (key === 'abortGraceMs' ? value >= 0 : value > 0) &&
+      (key === 'abortGraceMs' || key === 'radarIntervalMs' ? value >= 0 : value > 0) &&
       (!integerOnly || Number.isSafeInteger(value)) &&
       value <= 2_147_483_647;
     if (!valid) {
@@ -370,8 +425,33 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     reuse,
     keepPaths: keepPaths.map(normaliseRelativePath),
     maxIdle,
+    radarIntervalMs: merged.radarIntervalMs,
+    onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue: checkQueue(config),
   };
+}
+
+function checkOverlapPolicy(policy: OverlapPolicy | undefined, radarIntervalMs: number): OverlapPolicy {
+  if (policy !== undefined && policy !== 'warn' && policy !== 'stop-later') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `onOverlap must be 'warn' or 'stop-later', got ${describe(policy)}`,
+      {
+        details: { option: 'onOverlap' },
+      },
+    );
+  }
+  if (policy === 'stop-later' && radarIntervalMs === 0) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      "onOverlap: 'stop-later' needs the radar, but radarIntervalMs is 0",
+      {
+        hint: 'Give radarIntervalMs a positive interval, or drop onOverlap.',
+        details: { option: 'onOverlap' },
+      },
+    );
+  }
+  return policy ?? 'warn';
 }
 
 function checkMergeOptions(merge: PoolMergeOptions | undefined): PoolMergeOptions | undefined {

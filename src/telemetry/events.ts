@@ -14,6 +14,7 @@ export type WorktreeEventType =
   | 'cleanup-start'
   | 'cleanup-complete'
   | 'task-complete'
+  | 'overlap'
   | 'error';
 
 /** Every event type, in lifecycle order: for validation and exhaustive iteration. */
@@ -32,6 +33,7 @@ export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'cleanup-start',
   'cleanup-complete',
   'task-complete',
+  'overlap',
   'error',
 ];
 
@@ -150,6 +152,35 @@ export interface TaskCompleteEvent extends EventBase {
   /** With a queue: that worker's host name. */
   readonly host?: string;
 }
+/** A task of a batch, as the conflict radar names it. */
+export interface TaskRef {
+  readonly issue: number;
+  readonly worktreeId: string;
+  readonly branch: string;
+}
+
+/**
+ * Two live task branches changed the same files since their base (`files`), and whether merging
+ * one tip into the other would conflict (`conflictPaths`). `a` is the task that started first.
+ * Plain JSON data: what `conflicts()` returns, `run --json` carries as `overlaps`, and the radar emits.
+ */
+export interface Overlap {
+  readonly a: TaskRef;
+  readonly b: TaskRef;
+  /** Paths both branches changed since their base, sorted; empty when the overlap went away. */
+  readonly files: readonly string[];
+  readonly conflict: boolean;
+  /** Paths `git merge-tree` could not merge cleanly, sorted; empty unless `conflict`. */
+  readonly conflictPaths: readonly string[];
+}
+
+/**
+ * The conflict radar saw a pair of live task branches overlap (or stop overlapping: `files` empty),
+ * once per change of the pair's result. `worktreeId`, `issueNumber` and `branch` name `b`, the later task.
+ */
+export interface OverlapEvent extends EventBase, Overlap {
+  readonly type: 'overlap';
+}
 export interface ErrorEvent extends EventBase {
   readonly type: 'error';
   /** Which step failed: create, execute, cleanup, merge, push, ... */
@@ -175,6 +206,7 @@ export type WorktreeEvent =
   | CleanupStartEvent
   | CleanupCompleteEvent
   | TaskCompleteEvent
+  | OverlapEvent
   | ErrorEvent;
 
 /** Each event type's event, for typed listeners: `manager.on('task-complete', (e) => e.status)`. */

@@ -65,6 +65,14 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
       lang === 'ja' ? `- プルリクエスト: ${stats.pullRequests}件` : `- Pull requests: ${stats.pullRequests}`,
     );
   }
+  if (stats.overlapWarnings > 0) {
+    const conflicting = stats.overlapConflicts;
+    lines.push(
+      lang === 'ja'
+        ? `- 変更の重なり: ${stats.overlapWarnings}件${conflicting > 0 ? `（競合: ${conflicting}）` : ''}`
+        : `- Overlap warnings: ${stats.overlapWarnings}${conflicting > 0 ? ` (conflicting: ${conflicting})` : ''}`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -22,6 +22,10 @@ export interface TelemetryStats {
   readonly conflictsResolved: number;
   /** Pull requests tasks opened or updated (`pullRequest`). */
   readonly pullRequests: number;
+  /** Overlaps the conflict radar reported (`overlap` events with shared files or a conflict; a pair again when its result changed). */
+  readonly overlapWarnings: number;
+  /** Of those, the ones whose branches would conflict. */
+  readonly overlapConflicts: number;
   /** Worktrees cleaned up (`cleanup-complete` events). */
   readonly cleanups: number;
   /** `error` events, from any operation. */
@@ -44,6 +48,8 @@ export interface TelemetryCounts {
   mergeConflicts: number;
   conflictsResolved: number;
   pullRequests: number;
+  overlapWarnings: number;
+  overlapConflicts: number;
   cleanups: number;
   errors: number;
   totalExecutionMs: number;
@@ -72,6 +78,8 @@ const COUNT_KEYS: readonly (keyof TelemetryCounts)[] = [
   'mergeConflicts',
   'conflictsResolved',
   'pullRequests',
+  'overlapWarnings',
+  'overlapConflicts',
   'cleanups',
   'errors',
   'totalExecutionMs',
@@ -88,6 +96,8 @@ export function emptyCounts(): TelemetryCounts {
     mergeConflicts: 0,
     conflictsResolved: 0,
     pullRequests: 0,
+    overlapWarnings: 0,
+    overlapConflicts: 0,
     cleanups: 0,
     errors: 0,
     totalExecutionMs: 0,
@@ -115,6 +125,10 @@ export function addEvent(counts: TelemetryCounts, event: WorktreeEvent): Telemet
       if (event.conflict !== undefined || event.code === 'MERGE_CONFLICT') counts.mergeConflicts++;
       if (event.conflict === 'resolved') counts.conflictsResolved++;
       if (event.pullRequest !== undefined) counts.pullRequests++;
+      break;
+    case 'overlap':
+      if (event.files.length > 0 || event.conflict) counts.overlapWarnings++;
+      if (event.conflict) counts.overlapConflicts++;
       break;
     case 'error':
       counts.errors++;
@@ -145,6 +159,8 @@ const LATER_KEYS: ReadonlySet<keyof TelemetryCounts> = new Set([
   'mergeConflicts',
   'conflictsResolved',
   'pullRequests',
+  'overlapWarnings',
+  'overlapConflicts',
 ]);
 
 /** Stages after the command: a task that ended there had a successful execution. */
@@ -180,6 +196,8 @@ export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
     mergeConflicts: counts.mergeConflicts,
     conflictsResolved: counts.conflictsResolved,
     pullRequests: counts.pullRequests,
+    overlapWarnings: counts.overlapWarnings,
+    overlapConflicts: counts.overlapConflicts,
     cleanups: counts.cleanups,
     errors: counts.errors,
     totalExecutionMs: counts.totalExecutionMs,

@@ -15,6 +15,9 @@ export type CommandName =
   | 'archives'
   | 'run'
   | 'report'
+  | 'conflicts'
+  | 'logs'
+  | 'path'
   | 'worker'
   | 'demo';
 
@@ -44,6 +47,9 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   archives: () => import('./archives.js'),
   run: () => import('./run.js'),
   report: () => import('./report.js'),
+  conflicts: () => import('./conflicts.js'),
+  logs: () => import('./logs.js'),
+  path: () => import('./path.js'),
   worker: () => import('./worker.js'),
   demo: () => import('./demo.js'),
 };

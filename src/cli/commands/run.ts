@@ -87,6 +87,22 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       },
     );
   }
+  const onOverlap = typeof options.onOverlap === 'string' ? options.onOverlap : undefined;
+  if (onOverlap !== undefined && onOverlap !== 'warn' && onOverlap !== 'stop-later') {
+    throw new MiyabiError('INVALID_ARGUMENT', `--on-overlap: "${onOverlap}" is not one of warn, stop-later`, {
+      hint: 'warn (the default) reports two tasks that would conflict; stop-later also cancels the one that started later.',
+    });
+  }
+  const radarIntervalMs = parseRadarInterval(options.radarInterval);
+  if (onOverlap === 'stop-later' && radarIntervalMs === 0) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--on-overlap stop-later needs the radar, but --radar-interval is 0',
+      {
+        hint: 'Drop --radar-interval 0, or --on-overlap.',
+      },
+    );
+  }
   const resolveAttempts =
     typeof options.resolveAttempts === 'string'
       ? parseConcurrency(options.resolveAttempts, '--resolve-attempts')
@@ -164,6 +180,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       // --pr pushes first: the pull request is opened from the pushed branch.
       push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
       onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+      onOverlap,
+      radarIntervalMs,
       continueBranches: options.continueBranches === true,
       resolveAttempts,
       logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
@@ -186,6 +204,13 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   );
   return outcome.exitCode;
 };
+
+/** `--radar-interval`: a duration, or 0 (the radar off); undefined leaves the default. */
+function parseRadarInterval(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  if (/^\s*0+\s*$/.test(value)) return 0;
+  return parseDuration(value, '--radar-interval');
+}
 
 /** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
 function parseQueueFlags(

@@ -1,26 +1,30 @@
+import { formatDuration } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
+import { formatBytes } from '../render/bytes.js';
 import { formatJson } from '../render/json.js';
 import { renderTable } from '../render/table.js';
-import { displayPath, renderWorktreeTable } from '../render/worktrees.js';
+import { displayPath } from '../render/worktrees.js';
 import type { CommandHandler } from './index.js';
 
 /**
- * `status [--json]`: `{ stats: WorktreeStats, worktrees: WorktreeInfo[], archives }` — counts by
- * status, the worktrees, and the archives of removed worktrees that `restore` can bring back.
+ * `status [--json]`: `{ stats: WorktreeStats, worktrees: WorktreeDetail[], archives, totals }` —
+ * counts by status, the worktrees with their age, disk usage and ahead/behind their base, the
+ * archives of removed worktrees that `restore` can bring back, and what worktrees, archives and
+ * logs take on disk. (`list` is the cheap listing.)
  */
 const status: CommandHandler = async ({ options }, ctx) => {
   const { manager, configSource } = await openWorkspace(ctx);
-  const [stats, worktrees, archives] = await Promise.all([
+  const [stats, { worktrees, totals }, archives] = await Promise.all([
     manager.stats(),
-    manager.listWorktrees(),
+    manager.inspectWorktrees({ signal: ctx.signal }),
     manager.listArchives({ signal: ctx.signal }),
   ]);
   await manager.flush();
   const { stdout } = ctx.io;
   if (options.json === true) {
-    stdout.write(formatJson({ stats, worktrees, archives }));
+    stdout.write(formatJson({ stats, worktrees, archives, totals }));
     return 0;
   }
   const counts = Object.entries(stats.byStatus)
@@ -33,14 +37,34 @@ const status: CommandHandler = async ({ options }, ctx) => {
   );
   writeLine(stdout, `Base branch: ${manager.baseBranch}`);
   writeLine(stdout, `Config:      ${configSource ?? 'none (defaults)'}`);
+  writeLine(
+    stdout,
+    `Disk:        worktrees ${formatBytes(totals.worktreeBytes)} · archives ~${formatBytes(totals.archiveBytes)} (${totals.archives}) · logs ${formatBytes(totals.logBytes)}`,
+  );
   if (worktrees.length > 0) {
     writeLine(stdout);
     writeBlock(
       stdout,
-      renderWorktreeTable(worktrees, {
-        repoPath: manager.repoPath,
-        width: stdout.isTTY ? stdout.columns : undefined,
-      }),
+      renderTable(
+        worktrees,
+        [
+          { header: 'ID', value: (w) => w.id },
+          { header: 'ISSUE', value: (w) => (w.issueNumber > 0 ? `#${w.issueNumber}` : '-') },
+          { header: 'STATUS', value: (w) => w.status },
+          { header: 'BRANCH', value: (w) => w.branchName || '(detached)' },
+          { header: 'BASE', value: (w) => w.baseBranch },
+          // +ahead/-behind the base branch, as git prompts show it.
+          {
+            header: '+/-',
+            value: (w) => (w.ahead === null ? '' : `+${w.ahead}/-${w.behind ?? 0}`),
+            align: 'right',
+          },
+          { header: 'AGE', value: (w) => formatDuration(w.ageMs), align: 'right' },
+          { header: 'DISK', value: (w) => formatBytes(w.diskBytes), align: 'right' },
+          { header: 'PATH', value: (w) => displayPath(w.path, manager.repoPath) },
+        ],
+        stdout.isTTY && stdout.columns ? { width: stdout.columns } : {},
+      ),
     );
   }
   if (archives.length > 0) {

@@ -1,4 +1,5 @@
 import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
+import { overlapLine } from '../render/overlaps.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
 /** Keeps one {@link TaskProgress} per task from the manager's events and the executor's reports. */
@@ -43,6 +44,11 @@ export function createProgressTracker(
     renderer.update(snapshot());
   };
   const onEvent = (event: WorktreeEvent) => {
+    // The radar's news goes above the live view (or as a line of its own off a terminal).
+    if (event.type === 'overlap') {
+      if (tasks.has(event.a.issue) && tasks.has(event.b.issue)) renderer.notice(overlapLine(event));
+      return;
+    }
     const issue = event.issueNumber;
     if (issue === undefined || !tasks.has(issue)) return;
     const state = STATE_OF_EVENT[event.type];

@@ -54,6 +54,10 @@ export interface RunBatchRequest {
     | undefined;
   /** With merge: keep a conflicted worktree (default), remove it, or hand the conflict back to the command. */
   readonly onConflict?: 'keep' | 'agent' | 'remove' | undefined;
+  /** When two running tasks would conflict: warn (default), or cancel the later-started one. */
+  readonly onOverlap?: 'warn' | 'stop-later' | undefined;
+  /** Time between two looks of the conflict radar; 0 turns it off. @default the pool's (2 s) */
+  readonly radarIntervalMs?: number | undefined;
   /** Attempts of `onConflict: 'agent'`. @default 1 */
   readonly resolveAttempts?: number | undefined;
   /** Build on task branches an earlier run left instead of archiving them and starting fresh. */
@@ -141,6 +145,8 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
             }
           : {}),
         existingBranches: request.continueBranches ? 'continue' : 'restart',
+        ...(request.onOverlap !== undefined ? { onOverlap: request.onOverlap } : {}),
+        ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
         ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
         ...(request.onConflict === 'agent'
           ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }

@@ -1,5 +1,6 @@
 import { formatDuration, type PoolExecutionResult, type TaskError, type TaskResult } from '../../index.js';
 import { BIN } from '../bin-name.js';
+import { overlapLine } from '../render/overlaps.js';
 import { renderTable, type TableColumn } from '../render/table.js';
 import type { RunTaskOutput } from './task-executor.js';
 
@@ -97,6 +98,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         : 'Interrupted: every task was stopped (process groups killed) and its worktree cleaned up; nothing was lost.',
     );
   }
+  for (const overlap of result.overlaps) lines.push(`Overlap: ${overlapLine(overlap)}`);
   if (result.conflicts.met > 0) {
     lines.push(`Conflicts: ${result.conflicts.met} met, ${result.conflicts.resolved} resolved`);
   }
