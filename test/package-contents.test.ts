@@ -1,6 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -29,15 +31,34 @@ describe('the published package', () => {
     expect(orphans).toEqual([]);
   });
 
-  it('loads no OpenTelemetry, proper-lockfile or write-file-atomic until something needs them', () => {
-    // What the entry loads on import, as CommonJS files (those three are CommonJS packages).
-    const script = `import(${JSON.stringify(`${root}dist/index.js`)}).then(() => console.log(JSON.stringify(Object.keys(require.cache))))`;
-    const loaded = JSON.parse(
-      execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }),
-    ) as string[];
-    const packages = loaded.map((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]);
-    expect(packages).not.toContain('@opentelemetry/api');
-    expect(packages).not.toContain('proper-lockfile');
-    expect(packages).not.toContain('write-file-atomic');
+  it('loads none of its heavy dependencies until something needs them', () => {
+    // Every module the entry loads, ES or CommonJS, as a resolve hook sees it (one URL per line).
+    const dir = mkdtempSync(join(tmpdir(), 'miyabi-loads-'));
+    const hooks = join(dir, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write(r.url + "\\n"); return r; }\n',
+    );
+    const register = join(dir, 'register.mjs');
+    writeFileSync(
+      register,
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+    );
+    const entry = JSON.stringify(`${root}dist/index.js`);
+    const loaded = spawnSync(process.execPath, ['--import', register, '-e', `import(${entry})`], {
+      encoding: 'utf8',
+    }).stderr.split('\n');
+    const packages = new Set(loaded.map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]));
+    // Found at all: else the check below could pass by seeing nothing.
+    expect(packages.has('p-queue')).toBe(true);
+    for (const heavy of [
+      '@opentelemetry/api',
+      'proper-lockfile',
+      'write-file-atomic',
+      'zod',
+      'pino',
+      'bullmq',
+    ])
+      expect(packages.has(heavy), heavy).toBe(false);
   });
 });
