@@ -297,6 +297,69 @@ const BENCHES = {
       Math.max(ROUNDS, 5),
     );
     row('cli', '`list --json` vs `node -e 0`', 'cli', 'node', list, '≤ 2.5');
+    // create and remove through the CLI against what they must at least cost: a node start plus the
+    // same git steps (`worktree add`, `worktree remove`, the branch deleted), with a `.env` copied.
+    writeFileSync(join(repo, '.env'), 'SECRET=1\n');
+    writeFileSync(join(repo, '.worktreeinclude'), '.env\n');
+    writeFileSync(join(repo, '.gitignore'), '.env\n.worktrees/\n');
+    let issue = 0;
+    const cliCreate = await pairs(
+      'CLI create / node -e 0 + git worktree add + cp .env',
+      async () => {
+        const n = ++issue;
+        const ms = await time(() => run(process.execPath, [CLI, 'create', String(n)], { cwd: repo }));
+        await run(process.execPath, [CLI, 'remove', String(n)], { cwd: repo });
+        return ms;
+      },
+      async () => {
+        const n = ++issue;
+        const path = join(repo, '.worktrees', `raw-${n}`);
+        const ms = await time(async () => {
+          await run(process.execPath, ['-e', '0'], { cwd: repo });
+          await git(repo, 'worktree', 'add', '-q', '-b', `raw-${n}`, path, 'main');
+          await run('cp', [join(repo, '.env'), join(path, '.env')]);
+        });
+        await git(repo, 'worktree', 'remove', '--force', path);
+        await git(repo, 'branch', '-D', '-q', `raw-${n}`);
+        return ms;
+      },
+      Math.max(ROUNDS, 5),
+    );
+    row(
+      'cli',
+      'CLI `create` vs `node -e 0` + `git worktree add` + `cp .env`',
+      'cli',
+      'raw',
+      cliCreate,
+      '≤ 1.5',
+    );
+    const cliRemove = await pairs(
+      'CLI remove / node -e 0 + git worktree remove + branch -D',
+      async () => {
+        const n = ++issue;
+        await run(process.execPath, [CLI, 'create', String(n)], { cwd: repo });
+        return time(() => run(process.execPath, [CLI, 'remove', String(n)], { cwd: repo }));
+      },
+      async () => {
+        const n = ++issue;
+        const path = join(repo, '.worktrees', `raw-${n}`);
+        await git(repo, 'worktree', 'add', '-q', '-b', `raw-${n}`, path, 'main');
+        return time(async () => {
+          await run(process.execPath, ['-e', '0'], { cwd: repo });
+          await git(repo, 'worktree', 'remove', '--force', path);
+          await git(repo, 'branch', '-D', '-q', `raw-${n}`);
+        });
+      },
+      Math.max(ROUNDS, 5),
+    );
+    row(
+      'cli',
+      'CLI `remove` vs `node -e 0` + `git worktree remove` + `branch -D`',
+      'cli',
+      'raw',
+      cliRemove,
+      '≤ 1.5',
+    );
     rmSync(repo, { recursive: true, force: true });
   },
 };
