@@ -1,4 +1,14 @@
-import { metrics, ROOT_CONTEXT, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  type ContextManager,
+  context,
+  metrics,
+  propagation,
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   AggregationTemporality,
   DataPointType,
@@ -13,9 +23,16 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WorktreePool } from '../src/index.js';
 import { METRIC_NAMES } from '../src/telemetry/otel-metrics.js';
-import { SPAN_NAMES, startTaskSpan } from '../src/telemetry/otel-spans.js';
+import {
+  activeTraceparent,
+  SPAN_NAMES as NAMES,
+  SPAN_NAMES,
+  startTaskSpan,
+} from '../src/telemetry/otel-spans.js';
 import { Telemetry } from '../src/telemetry/telemetry.js';
+import { createTempRepo } from './helpers/temp-repo.js';
 
 describe('OpenTelemetry without an SDK', () => {
   it('is a no-op: spans do not record and recording events works', async () => {
@@ -42,10 +59,12 @@ describe('OpenTelemetry with the SDK registered', () => {
   beforeAll(() => {
     expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
     expect(metrics.setGlobalMeterProvider(meterProvider)).toBe(true);
+    expect(propagation.setGlobalPropagator(new W3CTraceContextPropagator())).toBe(true);
   });
   afterAll(async () => {
     trace.disable();
     metrics.disable();
+    propagation.disable();
     await tracerProvider.shutdown();
     await meterProvider.shutdown();
   });
@@ -165,5 +184,51 @@ describe('OpenTelemetry with the SDK registered', () => {
       value: 1,
       attributes: { 'miyabi.operation': 'execute', 'miyabi.error.code': 'TIMEOUT' },
     });
+  });
+
+  // After the metric counts: a task of its own would add to them.
+  it("makes a task's span the child of a traceparent from another process (a queue's submitter)", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const spanId = '00f067aa0ba902b7';
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 1 });
+    const result = await pool.executeParallel(
+      [{ issueNumber: 5, traceparent: `00-${traceId}-${spanId}-01` }],
+      async () => 'ok',
+    );
+    expect(result.allSuccessful).toBe(true);
+    const task = spans.getFinishedSpans().find((s) => s.name === NAMES.task);
+    expect(task?.spanContext().traceId).toBe(traceId);
+    expect(task?.parentSpanContext?.spanId).toBe(spanId);
+  });
+
+  it('gives the active span as a traceparent, for the jobs a submitter sends', () => {
+    // A synchronous context manager: enough for a span made active around a synchronous call.
+    let active: Context = ROOT_CONTEXT;
+    const manager: ContextManager = {
+      active: () => active,
+      with: (ctx, fn, thisArg, ...args) => {
+        const before = active;
+        active = ctx;
+        try {
+          return fn.call(thisArg, ...args);
+        } finally {
+          active = before;
+        }
+      },
+      bind: (_ctx, target) => target,
+      enable: () => manager,
+      disable: () => manager,
+    };
+    expect(context.setGlobalContextManager(manager)).toBe(true);
+    try {
+      expect(activeTraceparent()).toBeUndefined();
+      const batch = trace.getTracer('app').startSpan('batch');
+      const sent = context.with(trace.setSpan(ROOT_CONTEXT, batch), () => activeTraceparent());
+      batch.end();
+      expect(sent).toBe(`00-${batch.spanContext().traceId}-${batch.spanContext().spanId}-01`);
+    } finally {
+      context.disable();
+    }
   });
 });

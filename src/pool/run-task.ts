@@ -6,7 +6,7 @@ import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
-import { startTaskSpan } from '../telemetry/otel-spans.js';
+import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
@@ -76,9 +76,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
   const { signal } = controller;
   const onBatchAbort = () => controller.abort(run.batchSignal.reason);
   run.batchSignal.addEventListener('abort', onBatchAbort, { once: true });
+  const parent = task.traceparent === undefined ? undefined : contextOfTraceparent(task.traceparent);
   const span = startTaskSpan({
     issueNumber: task.issueNumber,
     batchId,
+    ...(parent ? { parent } : {}),
     ...(task.agentType ? { attributes: { 'miyabi.agent.type': task.agentType } } : {}),
   });
   const progress: Progress = { status: 'success' };

@@ -28,6 +28,11 @@ export interface WorktreeTask {
   readonly baseBranch?: string;
   /** The issue's text (from `issuesFromGitHub`): the pull request's title and link come from it. */
   readonly context?: IssueContext;
+  /**
+   * W3C `traceparent` of a span in another process (a queue's submitter sets it): the task's span
+   * becomes its child. Needs an OpenTelemetry propagator registered (the SDK's default has one).
+   */
+  readonly traceparent?: string;
 }
 
 /** What an executor gets besides the worktree and the task. */

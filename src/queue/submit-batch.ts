@@ -12,6 +12,7 @@ import type {
   TaskResult,
   WorktreeTask,
 } from '../pool/types.js';
+import { activeTraceparent } from '../telemetry/otel-spans.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
@@ -101,6 +102,8 @@ export async function executeOnQueue<T>(
       }
     });
 
+    // The submitter's active span, so that each task's span on a worker is its child.
+    const traceparent = activeTraceparent();
     const payloads = tasks.map(
       (task): QueueJobPayload => ({
         v: QUEUE_PAYLOAD_VERSION,
@@ -113,6 +116,7 @@ export async function executeOnQueue<T>(
         ...(task.description !== undefined ? { description: task.description } : {}),
         argv: [...batch.argv],
         timeoutMs: batch.timeoutMs,
+        ...(traceparent !== undefined ? { traceparent } : {}),
       }),
     );
     for (const payload of payloads) issueOfJob.set(jobIdOf(payload.issueNumber), payload.issueNumber);

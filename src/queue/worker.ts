@@ -210,6 +210,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
             branchName: payload.branchName,
             baseBranch,
             ...(payload.description !== undefined ? { description: payload.description } : {}),
+            ...(payload.traceparent !== undefined ? { traceparent: payload.traceparent } : {}),
           },
         ],
         executor,

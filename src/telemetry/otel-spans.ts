@@ -128,6 +128,25 @@ function markError(api: typeof OtelApi, span: Span, error: unknown): void {
   span.setStatus({ code: api.SpanStatusCode.ERROR, message });
 }
 
+/**
+ * The W3C `traceparent` of the active span, for a task that runs in another process (a queue's
+ * worker); undefined when OpenTelemetry, a propagator or an active span is missing.
+ */
+export function activeTraceparent(): string | undefined {
+  const api = otelApi();
+  if (!api) return undefined;
+  const carrier: Record<string, string> = {};
+  api.propagation.inject(api.context.active(), carrier);
+  return carrier.traceparent;
+}
+
+/** The context a `traceparent` from another process names, as a parent for this side's spans. */
+export function contextOfTraceparent(traceparent: string): Context | undefined {
+  const api = otelApi();
+  if (!api) return undefined;
+  return api.propagation.extract(api.ROOT_CONTEXT, { traceparent });
+}
+
 /** A span that records nothing, with the API's invalid span context (all zero ids). */
 const NOOP_SPAN: Span = {
   spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 0 }),
