@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createTempRepo } from './helpers/temp-repo.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -31,8 +32,8 @@ describe('the published package', () => {
     expect(orphans).toEqual([]);
   });
 
-  it('loads none of its heavy dependencies until something needs them', () => {
-    // Every module the entry loads, ES or CommonJS, as a resolve hook sees it (one URL per line).
+  /** The packages a node process loads (ES or CommonJS), as a resolve hook sees them. */
+  function packagesLoaded(args: readonly string[], cwd = root): Set<string | undefined> {
     const dir = mkdtempSync(join(tmpdir(), 'miyabi-loads-'));
     const hooks = join(dir, 'hooks.mjs');
     writeFileSync(
@@ -44,11 +45,14 @@ describe('the published package', () => {
       register,
       `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
     );
-    const entry = JSON.stringify(`${root}dist/index.js`);
-    const loaded = spawnSync(process.execPath, ['--import', register, '-e', `import(${entry})`], {
-      encoding: 'utf8',
-    }).stderr.split('\n');
-    const packages = new Set(loaded.map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]));
+    const loaded = spawnSync(process.execPath, ['--import', register, ...args], { cwd, encoding: 'utf8' });
+    return new Set(
+      loaded.stderr.split('\n').map((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1]),
+    );
+  }
+
+  it('loads none of its heavy dependencies until something needs them', () => {
+    const packages = packagesLoaded(['-e', `import(${JSON.stringify(`${root}dist/index.js`)})`]);
     // Found at all: else the check below could pass by seeing nothing.
     expect(packages.has('p-queue')).toBe(true);
     for (const heavy of [
@@ -59,6 +63,14 @@ describe('the published package', () => {
       'pino',
       'bullmq',
     ])
+      expect(packages.has(heavy), heavy).toBe(false);
+  });
+
+  it("runs list --json without the table's text-width libraries, the config schema or a logger", () => {
+    const repo = createTempRepo();
+    const packages = packagesLoaded([`${root}dist/cli/main.js`, 'list', '--json'], repo.path);
+    expect(packages.has('commander')).toBe(true);
+    for (const heavy of ['string-width', 'slice-ansi', 'zod', 'pino', '@opentelemetry/api'])
       expect(packages.has(heavy), heavy).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { MAX_AGE_MS, parseDuration } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { describeRemoval } from '../render/worktrees.js';
+import { describeRemoval } from '../render/removal.js';
 import type { CommandHandler } from './index.js';
 
 /**

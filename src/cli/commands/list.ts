@@ -2,7 +2,6 @@ import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { renderWorktreeTable } from '../render/worktrees.js';
 import type { CommandHandler } from './index.js';
 
 /** `list [--json]`: the worktrees this tool created (`WorktreeInfo[]`), oldest first. */
@@ -19,6 +18,8 @@ const list: CommandHandler = async ({ options }, ctx) => {
       `No worktrees. Create one with '${BIN} create <issue>' or run a batch with '${BIN} run'.`,
     );
   } else {
+    // Only a table needs the text-width libraries: `list --json` starts without them.
+    const { renderWorktreeTable } = await import('../render/worktrees.js');
     writeBlock(
       stdout,
       renderWorktreeTable(worktrees, {

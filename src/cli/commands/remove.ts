@@ -1,7 +1,7 @@
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { describeRemoval } from '../render/worktrees.js';
+import { describeRemoval } from '../render/removal.js';
 import { resolveWorktree } from '../resolve-target.js';
 import type { CommandHandler } from './index.js';
 
