@@ -2,6 +2,7 @@ import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
+import { gitProcessesOf } from './helpers/git-trace.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
@@ -181,29 +182,6 @@ describe('mergeWorktree', () => {
 });
 
 describe('mergeWorktree costs', () => {
-  /** The git processes `fn` starts (not those git starts itself), as "command subcommand". */
-  async function gitProcesses(dir: string, fn: () => Promise<unknown>): Promise<string[]> {
-    const trace = join(dir, 'trace2.json');
-    process.env.GIT_TRACE2_EVENT = trace;
-    try {
-      await fn();
-    } finally {
-      delete process.env.GIT_TRACE2_EVENT;
-    }
-    return readFileSync(trace, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { event: string; sid: string; argv?: string[] })
-      .filter((event) => event.event === 'start' && !event.sid.includes('/'))
-      .map((event) =>
-        (event.argv ?? [])
-          .slice(1)
-          .filter((a) => !a.startsWith('-'))
-          .slice(0, 1)
-          .join(' '),
-      );
-  }
-
   it('merges into a branch nobody has checked out with the five git processes it needs', async () => {
     const repo = createTempRepo({ files: { 'a.txt': 'a\n' } });
     repo.git('branch', 'release');
@@ -212,7 +190,7 @@ describe('mergeWorktree costs', () => {
     commitIn(w.path, { 'feature.txt': 'feature\n' });
     repo.git('update-ref', 'refs/heads/release', repo.commit({ 'other.txt': 'other\n' }, 'moved on'));
     repo.git('reset', '-q', '--hard', 'HEAD~1');
-    const started = await gitProcesses(tempDir(), () => manager.mergeWorktree(w.id, { into: 'release' }));
+    const started = await gitProcessesOf(() => manager.mergeWorktree(w.id, { into: 'release' }), 1);
     // Merge base, merged tree, commit, compare-and-swap of the ref, changed files (the tips are
     // read from the loose refs).
     expect(started.sort()).toEqual(['commit-tree', 'diff-tree', 'merge-base', 'merge-tree', 'update-ref']);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { MiyabiError, runCommand, WorktreeManager, WorktreePool } from '../src/index.js';
+import { gitProcessesOf } from './helpers/git-trace.js';
 import { createTempRepo, git } from './helpers/temp-repo.js';
 
 /** Resolves when `signal` aborts (or never): an executor that honours its signal. */
@@ -94,27 +95,10 @@ describe('WorktreePool', () => {
   it('costs what git costs: a task in a small repository starts three git processes', async () => {
     const repo = createTempRepo();
     const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 1 });
-    const trace = join(repo.path, '..', 'trace2.json');
-    // Git's own trace of every git process started (those git starts itself carry a nested sid).
-    process.env.GIT_TRACE2_EVENT = trace;
-    try {
+    const started = await gitProcessesOf(async () => {
       const result = await pool.executeParallel([{ issueNumber: 1 }], async () => {});
       expect(result.allSuccessful).toBe(true);
-    } finally {
-      delete process.env.GIT_TRACE2_EVENT;
-    }
-    const started = readFileSync(trace, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { event: string; sid: string; argv?: string[] })
-      .filter((event) => event.event === 'start' && !event.sid.includes('/'))
-      .map((event) =>
-        event.argv
-          ?.slice(1)
-          .filter((arg) => !arg.startsWith('-c') && !arg.includes('='))
-          .slice(0, 2)
-          .join(' '),
-      );
+    });
     // Add with its checkout, remove (git checks the files are clean), delete the branch.
     expect(started).toEqual(['worktree add', 'worktree remove', 'update-ref -d']);
   });
