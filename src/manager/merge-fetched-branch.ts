@@ -1,6 +1,5 @@
-import { mergeBranch } from '../git/merge.js';
 import type { ManagerContext } from './context.js';
-import { recordFailure } from './record-failure.js';
+import { recordedMerge } from './merge-push.js';
 import type { MergeResult, MergeWorktreeOptions } from './types.js';
 
 /** Which task a branch without a worktree here belongs to (a queue task's, fetched from the remote). */
@@ -22,45 +21,16 @@ export async function mergeFetchedBranch(
   task: FetchedBranchTask,
   options: MergeWorktreeOptions & { readonly into: string },
 ): Promise<MergeResult> {
-  const started = performance.now();
   const eventBase = {
     worktreeId: task.worktreeId ?? '',
     issueNumber: task.issueNumber,
     branch: task.branchName,
     ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
   };
-  ctx.telemetry.record({ type: 'merge-start', ...eventBase, into: options.into });
-  let outcome: Awaited<ReturnType<typeof mergeBranch>>;
-  try {
-    outcome = await mergeBranch({
-      root: ctx.repo.root,
-      source,
-      into: options.into,
-      ...(options.strategy ? { strategy: options.strategy } : {}),
-      ...(options.message ? { message: options.message } : {}),
-      signal: options.signal,
-      withLock: ctx.lock.run,
-    });
-  } catch (error) {
-    throw recordFailure(ctx, 'merge', eventBase, started, error);
-  }
-  ctx.telemetry.record({
-    type: 'merge-complete',
-    ...eventBase,
-    into: outcome.into,
-    status: outcome.status,
-    commit: outcome.commit,
-    durationMs: Math.round(performance.now() - started),
+  return recordedMerge(ctx, eventBase, task.worktreeId ?? '', {
+    source,
+    into: options.into,
+    intoGiven: false,
+    options,
   });
-  return {
-    id: task.worktreeId ?? '',
-    branchName: task.branchName,
-    into: outcome.into,
-    strategy: outcome.strategy,
-    status: outcome.status,
-    commit: outcome.commit,
-    previousCommit: outcome.previousCommit,
-    updatedCheckout: outcome.updatedCheckout,
-    changedFiles: outcome.changedFiles,
-  };
 }

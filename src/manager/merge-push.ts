@@ -61,15 +61,40 @@ export async function mergeWorktree(
       hint: 'Pass into: the branch that should receive the work, e.g. main.',
     });
   }
-  const started = performance.now();
   const eventBase = eventBaseOf(record, options.batchId);
+  return recordedMerge(ctx, eventBase, id, {
+    source: record.branchName,
+    into,
+    intoGiven: options.into !== undefined,
+    options,
+  });
+}
+
+/**
+ * The merge of `source` into `into` with its events (`merge-start`, then `merge-complete` or an
+ * `error`) and log line: what `mergeWorktree` does, and a queue's submitter for a fetched branch.
+ */
+export async function recordedMerge(
+  ctx: ManagerContext,
+  eventBase: EventBase,
+  id: string,
+  merge: {
+    readonly source: string;
+    readonly into: string;
+    /** `into` was the caller's: a missing target is refused as the caller's input. */
+    readonly intoGiven: boolean;
+    readonly options: MergeWorktreeOptions;
+  },
+): Promise<MergeResult> {
+  const { source, into, options } = merge;
+  const started = performance.now();
   ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
   const outcome = await recordingFailure(ctx, 'merge', eventBase, started, () =>
     mergeIntoLocalBranch({
       root: ctx.repo.root,
-      source: record.branchName,
+      source,
       into,
-      intoGiven: options.into !== undefined,
+      intoGiven: merge.intoGiven,
       ...(options.strategy ? { strategy: options.strategy } : {}),
       ...(options.message ? { message: options.message } : {}),
       signal: options.signal,
@@ -77,30 +102,31 @@ export async function mergeWorktree(
       commonDir: ctx.repo.commonDir,
     }),
   );
+  const durationMs = Math.round(performance.now() - started);
   ctx.telemetry.record({
     type: 'merge-complete',
     ...eventBase,
     into: outcome.into,
     status: outcome.status,
     commit: outcome.commit,
-    durationMs: Math.round(performance.now() - started),
+    durationMs,
   });
   safeLog(
     ctx.logger,
     'info',
     {
       worktreeId: id,
-      issueNumber: record.issueNumber,
-      branch: record.branchName,
+      issueNumber: eventBase.issueNumber,
+      branch: eventBase.branch,
       into,
       status: outcome.status,
-      durationMs: Math.round(performance.now() - started),
+      durationMs,
     },
     'merge',
   );
   return {
     id,
-    branchName: record.branchName,
+    branchName: eventBase.branch,
     into: outcome.into,
     strategy: outcome.strategy,
     status: outcome.status,
@@ -153,7 +179,8 @@ export async function pushWorktree(
   return { id, remote, branchName: record.branchName, commit: pushed.commit, upstream: pushed.upstream };
 }
 
-interface EventBase {
+/** What every event of one task's merge or push carries. */
+export interface EventBase {
   readonly worktreeId: string;
   readonly issueNumber: number;
   readonly branch: string;
