@@ -255,6 +255,15 @@ describe('removeWorktree by two removers', () => {
     });
   }
 
+  /** Leaves on a record the removal claim of a remover that died (its pid no longer runs). */
+  async function claimByDeadRemover(repoPath: string, id: string, claim: Record<string, unknown>) {
+    const finished = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((resolve) => finished.on('exit', resolve));
+    await editRecord(repoPath, id, (r) => {
+      r.removal = { owner: { pid: finished.pid, host: hostname() }, token: 'dead', startedAt: '', ...claim };
+    });
+  }
+
   it('leaves a worktree to a live process that is removing it, and says so', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
@@ -304,12 +313,8 @@ describe('removeWorktree by two removers', () => {
       unmergedCommits: 0,
       archivedAt: new Date().toISOString(),
     });
-    const finished = spawn('true', [], { stdio: 'ignore' });
-    await new Promise((resolve) => finished.on('exit', resolve));
     const archived = { ...saved, uncommittedPaths: ['a.txt', 'new.txt'], unmergedCommits: 0 };
-    await editRecord(repo.path, w.id, (r) => {
-      r.removal = { owner: { pid: finished.pid, host: hostname() }, token: 'dead', startedAt: '', archived };
-    });
+    await claimByDeadRemover(repo.path, w.id, { archived });
     git(w.path, 'read-tree', '-u', '--reset', '4b825dc642cb6eb9a060e54bf8d69288fbee4904');
     expect(existsSync(join(w.path, 'b.txt'))).toBe(false);
 
@@ -329,16 +334,7 @@ describe('removeWorktree by two removers', () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const w = await manager.createWorktree(22);
-    const finished = spawn('true', [], { stdio: 'ignore' });
-    await new Promise((resolve) => finished.on('exit', resolve));
-    await editRecord(repo.path, w.id, (r) => {
-      r.removal = {
-        owner: { pid: finished.pid, host: hostname() },
-        token: 'dead',
-        startedAt: '',
-        archived: null,
-      };
-    });
+    await claimByDeadRemover(repo.path, w.id, { archived: null });
     repo.git('worktree', 'remove', '--force', '--force', w.path);
     mkdirSync(join(w.path, 'half'), { recursive: true });
     writeFileSync(join(w.path, 'half', 'left.txt'), 'left over\n');
@@ -355,17 +351,7 @@ describe('removeWorktree by two removers', () => {
     writeFileSync(join(w.path, 'a.txt'), 'a, edited\n');
     writeFileSync(join(w.path, 'new.txt'), 'new\n');
     // What a quick removal did before it died: claim (archiving nothing), then drop our lock.
-    const finished = spawn('true', [], { stdio: 'ignore' });
-    await new Promise((resolve) => finished.on('exit', resolve));
-    await editRecord(repo.path, w.id, (r) => {
-      r.removal = {
-        owner: { pid: finished.pid, host: hostname() },
-        token: 'dead',
-        startedAt: '',
-        archived: null,
-        unverified: true,
-      };
-    });
+    await claimByDeadRemover(repo.path, w.id, { archived: null, unverified: true });
     unlinkSync(join(git(w.path, 'rev-parse', '--absolute-git-dir'), 'locked'));
 
     const result = await manager.removeWorktree(w.id);
