@@ -195,9 +195,11 @@ describe('no silent stale branches', () => {
       unmergedCommits: 1,
       archiveRef: expect.stringMatching(/^refs\/miyabi\/archive\/issue-3-/),
     });
-    expect(result.stderr.indexOf('has 1 commit(s) from an earlier run')).toBeLessThan(
-      result.stderr.indexOf('ISSUE'),
-    );
+    // Said before the task starts: both lines must be there (indexOf of a missing one is -1).
+    const warned = result.stderr.indexOf('has 1 commit(s) from an earlier run');
+    const creating = result.stderr.indexOf('#3 creating');
+    expect(warned, result.stderr).toBeGreaterThanOrEqual(0);
+    expect(creating, result.stderr).toBeGreaterThan(warned);
     // main got the new work only; the old commit lives on in the archive.
     expect(repo.git('log', '--format=%s', 'main')).not.toContain('old work');
     expect(repo.git('show', 'main:new-3.txt')).toBe('new work');
