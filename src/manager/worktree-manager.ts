@@ -65,7 +65,12 @@ import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from 
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';
-import { resolveWorktreeDir } from './worktree-dir.js';
+import {
+  defaultWorktreeDir,
+  IN_REPO_WORKTREE_DIR,
+  resolveWorktreeDir,
+  worktreeDirNotes,
+} from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
 import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.js';
 
@@ -145,10 +150,12 @@ export class WorktreeManager {
     const file = loaded.config;
     const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
     // Independent git calls: side by side, so that opening costs one git start, not two.
-    const [worktreeDir, defaultBase] = await Promise.all([
-      resolveWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir ?? '.worktrees'),
+    const chosenDir = options.worktreeDir ?? file.worktreeDir;
+    const [fallback, defaultBase] = await Promise.all([
+      chosenDir === undefined ? defaultWorktreeDir(repo) : undefined,
       resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source),
     ]);
+    const worktreeDir = await resolveWorktreeDir(repo, chosenDir ?? fallback?.dir ?? IN_REPO_WORKTREE_DIR);
     const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,
@@ -163,6 +170,7 @@ export class WorktreeManager {
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
       warnings,
+      worktreeDirNotes: await worktreeDirNotes(repo, worktreeDir, fallback?.fallbackReason),
       excludeChecked: false,
     };
     return new WorktreeManager(ctx);
