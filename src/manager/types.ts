@@ -166,6 +166,8 @@ export interface IdleResult {
   readonly archived: ArchiveInfo | null;
   readonly branchDeleted: boolean;
   readonly branchKeptReason?: string;
+  /** Pids of processes the task left running in the worktree, stopped first (as {@link RemoveResult}'s). */
+  readonly stoppedProcesses?: readonly number[];
 }
 
 export interface RemoveWorktreeOptions {

@@ -40,7 +40,7 @@ import {
 import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
-import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
+import { type FindTaskLogOptions, type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import type {
   CleanupOptions,
   CleanupReport,
@@ -340,17 +340,21 @@ export class WorktreeManager {
    * Where a pool task's log is, and whether it ended: `issueOrId` is a worktree id (also of a
    * removed worktree) or an issue number (its most recent task). `NOT_FOUND` lists the known ids.
    */
-  logFile(issueOrId: string | number): Promise<TaskLog> {
-    return findTaskLog(this.stateDir, issueOrId);
+  logFile(issueOrId: string | number, options?: FindTaskLogOptions): Promise<TaskLog> {
+    return findTaskLog(this.stateDir, issueOrId, options);
   }
 
   /**
    * A pool task's log as text chunks, from the start: with `follow` (the default) also what it
    * writes next, until the task ends; then the iteration ends. Works across processes (a batch
-   * run elsewhere). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
+   * run elsewhere); an issue a running batch has yet to start is waited for (see {@link logFile}'s
+   * `wait`). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
    */
   async *followLog(issueOrId: string | number, options: FollowLogOptions = {}): AsyncGenerator<string, void> {
-    const record = await findTaskLog(this.stateDir, issueOrId);
+    const record = await findTaskLog(this.stateDir, issueOrId, {
+      wait: options.follow ?? true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     yield* followTaskLog(this.stateDir, record, options);
   }
 
