@@ -146,6 +146,8 @@ export async function* followTaskLog(
     if (ended) {
       const rest = decoder.end();
       if (rest !== '') yield rest;
+      // A run killed outright never wrote the closing line: say so in its place.
+      if (record.endedAt === undefined && !isOwnerAlive(record.owner)) yield killedRunLine(record);
       return;
     }
     try {
@@ -155,6 +157,11 @@ export async function* followTaskLog(
     }
     record = (await readTaskLog(stateDir, record.worktreeId)) ?? record;
   }
+}
+
+/** The closing line of a task whose run died before the task ended (`kill -9`, a crash, a reboot). */
+function killedRunLine(record: TaskLog): string {
+  return `# miyabi-worktree: ended without a closing record: the process that ran it (pid ${record.owner.pid} on ${record.owner.host}) is gone\n`;
 }
 
 /** The bytes of `path` from `offset` to its end; undefined when it does not exist. */
