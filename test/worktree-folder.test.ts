@@ -84,7 +84,10 @@ describe('the default worktree folder', () => {
  * The registry file version 0.1.0 wrote (fixture), for worktrees it made in `<repo>/.worktrees`, the
  * default then; with `dropDir`, without the `worktreeDir` field (older records).
  */
-async function repoFromOldVersion(dropDir: boolean): Promise<{ repo: TempRepo; records: WorktreeInfo[] }> {
+async function repoFromOldVersion(
+  dropDir: boolean,
+  options: { registry?: boolean } = {},
+): Promise<{ repo: TempRepo; records: WorktreeInfo[] }> {
   const repo = createTempRepo();
   const base = repo.git('rev-parse', 'HEAD');
   // Owners: processes of this host that are gone, as after the old version's CLI exited.
@@ -112,6 +115,7 @@ async function repoFromOldVersion(dropDir: boolean): Promise<{ repo: TempRepo; r
     );
   }
   writeFileSync(join(repo.path, '.git/info/exclude'), '/.worktrees/\n', { flag: 'a' });
+  if (options.registry === false) return { repo, records: file.worktrees };
   mkdirSync(join(repo.path, '.git/miyabi'), { recursive: true });
   writeFileSync(join(repo.path, '.git/miyabi/registry.json'), `${JSON.stringify(file, null, 2)}\n`);
   return { repo, records: file.worktrees };
@@ -145,4 +149,14 @@ describe('worktrees made by an earlier version in .worktrees', () => {
       expect(repo.git('worktree', 'list', '--porcelain')).not.toContain('.worktrees');
     });
   }
+
+  it('without their registry records (a crash before the write): adopted and cleaned by cleanup', async () => {
+    const { repo, records } = await repoFromOldVersion(true, { registry: false });
+    const cleaned = await runCli(['cleanup', '--json'], { cwd: repo.path });
+    expect(cleaned.code).toBe(0);
+    const report = json<{ removed: { id: string }[] }>(cleaned);
+    expect(report.removed.map((r) => r.id).sort()).toEqual(records.map((r) => r.id).sort());
+    for (const record of records) expect(existsSync(record.path)).toBe(false);
+    expect(repo.git('worktree', 'list', '--porcelain')).not.toContain('.worktrees');
+  });
 });
