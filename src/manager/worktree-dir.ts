@@ -56,6 +56,19 @@ export async function defaultWorktreeDir(repo: RepositoryInfo): Promise<DefaultW
   return { dir: beside };
 }
 
+/**
+ * The worktree folder, resolved (see {@link resolveWorktreeDir}): `chosen` (the option or the
+ * configuration's), else the default; with what to say about it at the first worktree.
+ */
+export async function chooseWorktreeDir(
+  repo: RepositoryInfo,
+  chosen: string | undefined,
+): Promise<{ dir: string; notes: ManagerWarning[] }> {
+  const fallback = chosen === undefined ? await defaultWorktreeDir(repo) : undefined;
+  const dir = await resolveWorktreeDir(repo, chosen ?? fallback?.dir ?? IN_REPO_WORKTREE_DIR);
+  return { dir, notes: await worktreeDirNotes(repo, dir, fallback?.fallbackReason) };
+}
+
 /** The folder a record's worktree was created in: records without the field were made in `.worktrees`. */
 export function recordWorktreeDir(repo: RepositoryInfo, record: WorktreeInfo): string {
   return record.worktreeDir ?? join(repo.root, IN_REPO_WORKTREE_DIR);

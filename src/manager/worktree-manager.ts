@@ -65,12 +65,7 @@ import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from 
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';
-import {
-  defaultWorktreeDir,
-  IN_REPO_WORKTREE_DIR,
-  resolveWorktreeDir,
-  worktreeDirNotes,
-} from './worktree-dir.js';
+import { chooseWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
 import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.js';
 
@@ -150,12 +145,11 @@ export class WorktreeManager {
     const file = loaded.config;
     const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
     // Independent git calls: side by side, so that opening costs one git start, not two.
-    const chosenDir = options.worktreeDir ?? file.worktreeDir;
-    const [fallback, defaultBase] = await Promise.all([
-      chosenDir === undefined ? defaultWorktreeDir(repo) : undefined,
+    const [folder, defaultBase] = await Promise.all([
+      chooseWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir),
       resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source),
     ]);
-    const worktreeDir = await resolveWorktreeDir(repo, chosenDir ?? fallback?.dir ?? IN_REPO_WORKTREE_DIR);
+    const worktreeDir = folder.dir;
     const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,
@@ -170,7 +164,7 @@ export class WorktreeManager {
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
       warnings,
-      worktreeDirNotes: await worktreeDirNotes(repo, worktreeDir, fallback?.fallbackReason),
+      worktreeDirNotes: folder.notes,
       excludeChecked: false,
     };
     return new WorktreeManager(ctx);
