@@ -43,7 +43,7 @@ export { MAX_AGE_MS } from './manager/cleanup-filters.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
-export type { FollowLogOptions } from './manager/task-logs.js';
+export type { FindTaskLogOptions, FollowLogOptions } from './manager/task-logs.js';
 export type * from './manager/types.js';
 export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';

@@ -90,7 +90,7 @@ describe('miyabi-worktree command options', () => {
     const empty = ok(await cli('status'));
     expect(empty.stdout.split('\n').slice(0, 4)).toEqual([
       `Repository:  ${repo.path}`,
-      'Worktrees:   0 in .worktrees',
+      `Worktrees:   0 in ${repo.path}.worktrees`,
       'Base branch: main',
       'Config:      none (defaults)',
     ]);
@@ -105,7 +105,7 @@ describe('miyabi-worktree command options', () => {
     const lines = status.stdout.split('\n');
     expect(lines.slice(0, 4)).toEqual([
       `Repository:  ${repo.path}`,
-      'Worktrees:   3 (2 active, 1 failed) in .worktrees',
+      `Worktrees:   3 (2 active, 1 failed) in ${repo.path}.worktrees`,
       'Base branch: main',
       'Config:      none (defaults)',
     ]);
@@ -113,7 +113,7 @@ describe('miyabi-worktree command options', () => {
     expect(status.stdout).toMatch(/^ID\s+ISSUE\s+STATUS\s+BRANCH\s+BASE\s+\+\/-\s+AGE\s+DISK\s+PATH\s*$/m);
     expect(status.stdout).toMatch(
       new RegExp(
-        `^${one.id}\\s+#1\\s+active\\s+feature/issue-1\\s+main\\s+\\+0/-0\\s+\\S+\\s+[\\d.]+ K?i?B\\s+\\.worktrees/${one.id}\\s*$`,
+        `^${one.id}\\s+#1\\s+active\\s+feature/issue-1\\s+main\\s+\\+0/-0\\s+\\S+\\s+[\\d.]+ K?i?B\\s+${one.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`,
         'm',
       ),
     );
@@ -248,7 +248,7 @@ describe('miyabi-worktree command options', () => {
     const shared = tempDir();
     mkdirSync(join(shared, 'running'));
     mkdirSync(join(shared, 'seen'));
-    const worktreesDir = join(repo.path, '.worktrees');
+    const worktreesDir = `${repo.path}.worktrees`;
     // Each task marks itself running, then polls how many tasks are running (and how many worktree
     // folders exist) until it has overlapped with a partner for a while, or waited long enough alone.
     const code = `
@@ -415,7 +415,7 @@ describe('miyabi-worktree command options', () => {
   it('works from a subfolder and from inside a linked worktree on the same main repository', async () => {
     const repo = createTempRepo({ files: { 'README.md': '# r\n', 'pkg/sub/file.txt': 'x\n' } });
     const from = (cwd: string, ...args: string[]) => runCli(args, { cwd });
-    const worktreesDir = join(repo.path, '.worktrees');
+    const worktreesDir = `${repo.path}.worktrees`;
 
     const first = json<WorktreeInfo>(ok(await from(repo.path, 'create', '1', '--json')));
     const subfolder = join(repo.path, 'pkg', 'sub');
@@ -441,7 +441,7 @@ describe('miyabi-worktree command options', () => {
     expect(json<WorktreeInfo[]>(ok(await from(third.path, 'list', '--json')))).toEqual(all);
     const status = ok(await from(inWorktree, 'status'));
     expect(status.stdout).toContain(`Repository:  ${repo.path}\n`);
-    expect(status.stdout).toContain('Worktrees:   3 (3 active) in .worktrees\n');
+    expect(status.stdout).toContain(`Worktrees:   3 (3 active) in ${worktreesDir}\n`);
 
     // Removing from inside another linked worktree works on the same registry.
     ok(await from(inWorktree, 'remove', '2'));

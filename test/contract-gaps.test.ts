@@ -298,7 +298,7 @@ describe('WorktreeManager.discover without cwd', () => {
     }
     expect(process.cwd()).toBe(original);
     expect(plain.repoPath).toBe(repo.path);
-    expect(plain.worktreeDir).toBe(join(repo.path, '.worktrees'));
+    expect(plain.worktreeDir).toBe(`${repo.path}.worktrees`);
     expect(custom.repoPath).toBe(repo.path);
     expect(custom.worktreeDir).toBe(join(repo.path, 'wt'));
     const info = await custom.createWorktree(7);
@@ -402,7 +402,7 @@ describe('WorktreePool executors', () => {
       expect(call.ctx.signal).toBeInstanceOf(AbortSignal);
       expect(call.aborted).toBe(false);
       expect(call.ctx.worktree.path).toBe(call.path);
-      expect(call.path.startsWith(`${join(repo.path, '.worktrees')}/issue-${call.issue}-`)).toBe(true);
+      expect(call.path.startsWith(`${repo.path}.worktrees/issue-${call.issue}-`)).toBe(true);
       // autoCleanup removed it after the call.
       expect(existsSync(call.path)).toBe(false);
     }

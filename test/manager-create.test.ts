@@ -32,7 +32,8 @@ describe('WorktreeManager.discover / open', () => {
     const repo = createTempRepo({ files: { 'src/a.txt': 'a\n' } });
     const fromSub = await WorktreeManager.discover({ cwd: join(repo.path, 'src') });
     expect(fromSub.repoPath).toBe(repo.path);
-    expect(fromSub.worktreeDir).toBe(join(repo.path, '.worktrees'));
+    // The default lies beside the repository: Node's lookup from a worktree never reaches its node_modules.
+    expect(fromSub.worktreeDir).toBe(`${repo.path}.worktrees`);
     const linked = join(repo.path, '..', 'linked');
     repo.git('worktree', 'add', '-q', linked, '-b', 'user-branch');
     const fromLinked = await WorktreeManager.discover({ cwd: linked, worktreeDir: 'wt' });
@@ -160,7 +161,7 @@ describe('createWorktree', () => {
       status: 'active',
     });
     expect(info.id).toMatch(/^issue-42-[0-9a-f]{8}$/);
-    expect(info.path).toBe(join(repo.path, '.worktrees', info.id));
+    expect(info.path).toBe(join(`${repo.path}.worktrees`, info.id));
     expect(info.reusedBranch).toBe(false);
     expect(new Date(info.createdAt).toISOString()).toBe(info.createdAt);
     expect(JSON.parse(JSON.stringify(info))).toEqual(info);
@@ -170,7 +171,8 @@ describe('createWorktree', () => {
     // No upstream was written (parallel adds would race on .git/config).
     expect(() => git(repo.path, 'config', '--get', 'branch.feature/issue-42.merge')).toThrow();
     expect(repo.git('status', '--porcelain', '--untracked-files=all')).toBe('');
-    expect(readFileSync(join(repo.path, '.git/info/exclude'), 'utf8')).toContain('/.worktrees/');
+    // Outside the repository: nothing to exclude.
+    expect(readFileSync(join(repo.path, '.git/info/exclude'), 'utf8')).not.toContain('worktrees');
     expect(await manager.getWorktree(info.id)).toEqual(info);
     expect(await manager.listWorktrees()).toEqual([info]);
   });

@@ -34,7 +34,10 @@ describe('WorktreeManager.followLog', () => {
     expect(ended).toBe(true);
     const text = chunks.join('');
     expect(text).toMatch(/^# miyabi-worktree: issue 6, worktree issue-6-/);
-    expect(text).toMatch(/before the barrier\nafter the barrier\n$/);
+    // Then the closing line the pool writes when the task ends.
+    expect(text).toMatch(
+      /before the barrier\nafter the barrier\n# miyabi-worktree: ended success in \S+: worktree removed\n$/,
+    );
     expect(await pool.manager.logFile('#6')).toMatchObject({ issueNumber: 6, status: 'success' });
     expect((await pool.manager.taskLogs()).map((log) => log.issueNumber)).toEqual([6]);
   });

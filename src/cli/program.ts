@@ -50,7 +50,10 @@ export function buildProgram(): CliProgram {
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
-    .option('--worktree-dir <dir>', 'folder for worktrees (default: config worktreeDir, else .worktrees)')
+    .option(
+      '--worktree-dir <dir>',
+      'folder for worktrees (default: config worktreeDir, else ../<repo folder>.worktrees)',
+    )
     .option('--verbose', 'show stack traces and git output on errors')
     .option('--log-json', 'write structured JSON logs (pino) to stderr')
     .exitOverride()

@@ -18,7 +18,7 @@ export const DEFAULT_LOG_RETENTION = 50;
  * not set them, so each default has one source of truth.
  */
 export interface MiyabiConfig {
-  /** Folder for worktrees, relative to the repository root unless absolute. */
+  /** Folder for worktrees, relative to the repository root unless absolute; unset: the manager's default, `../<repo folder>.worktrees`. */
   readonly worktreeDir?: string | undefined;
   /** Tasks (whole lifecycles) at once, 1..{@link MAX_CONCURRENCY}. */
   readonly maxConcurrency?: number | undefined;

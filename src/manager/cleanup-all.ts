@@ -1,5 +1,5 @@
 import { readdir, rmdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
@@ -14,6 +14,7 @@ import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
 import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
+import { IN_REPO_WORKTREE_DIR } from './worktree-dir.js';
 import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
 
 /** A folder name this tool gives: a task's worktree, or a reusable one. */
@@ -98,8 +99,10 @@ export async function cleanupAll(ctx: ManagerContext, options: CleanupOptions = 
   const orphans = git.filter(
     (entry) =>
       !entry.isMain &&
-      entry.path.startsWith(`${ctx.worktreeDir}/`) &&
-      isOurFolderName(entry.path.slice(ctx.worktreeDir.length + 1)) &&
+      ourFolders(ctx).some(
+        (folder) =>
+          entry.path.startsWith(`${folder}/`) && isOurFolderName(entry.path.slice(folder.length + 1)),
+      ) &&
       !known.has(entry.path),
   );
   for (const entry of orphans) {
@@ -213,7 +216,8 @@ async function adoptOrphan(
       reusedBranch: slot !== undefined || !ownLockCreatedBranch(entry.locked),
       ...(slot ? { slot } : {}),
       createdAt: now,
-      worktreeDir: ctx.worktreeDir,
+      // Today's folder, or `.worktrees` for one an earlier version made.
+      worktreeDir: dirname(entry.path),
       status: 'failed',
       updatedAt: now,
       // Its creator (dead, checked above): removal then stops any git it left running there.
@@ -227,11 +231,19 @@ async function adoptOrphan(
 
 /** Folders in our worktree dir that git does not know and that are empty (a crash before `add`). */
 async function removeEmptyStrays(ctx: ManagerContext): Promise<void> {
-  const names = await readdir(ctx.worktreeDir).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!isOurFolderName(name)) continue;
-    const path = join(ctx.worktreeDir, name);
-    const inside = await readdir(path).catch(() => null);
-    if (inside && inside.length === 0) await rmdir(path).catch(() => {});
+  for (const folder of ourFolders(ctx)) {
+    const names = await readdir(folder).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!isOurFolderName(name)) continue;
+      const path = join(folder, name);
+      const inside = await readdir(path).catch(() => null);
+      if (inside && inside.length === 0) await rmdir(path).catch(() => {});
+    }
   }
+}
+
+/** Where our worktrees may be: today's folder, and `.worktrees`, the default of earlier versions. */
+function ourFolders(ctx: ManagerContext): string[] {
+  const legacy = join(ctx.repo.root, IN_REPO_WORKTREE_DIR);
+  return legacy === ctx.worktreeDir ? [ctx.worktreeDir] : [ctx.worktreeDir, legacy];
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../state/registry.js';
 import type { RepoLock } from '../state/repo-lock.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
-import type { WarningChannel } from './warnings.js';
+import type { ManagerWarning, WarningChannel } from './warnings.js';
 
 /** What every manager operation works with; built once by `WorktreeManager`. */
 export interface ManagerContext {
@@ -25,8 +25,15 @@ export interface ManagerContext {
   readonly logger: Logger;
   /** Warnings for the caller (see `WorktreeManager.on('warning')`), also logged. */
   readonly warnings: WarningChannel;
+  /** What to say about the worktree folder at this manager's first worktree (then emptied). */
+  readonly worktreeDirNotes: ManagerWarning[];
   /** Set once `.git/info/exclude` is known to cover worktreeDir. */
   excludeChecked: boolean;
+}
+
+/** Says the worktree folder's notes (see `worktreeDirNotes`) once per manager, when it makes a worktree. */
+export function sayWorktreeDirNotes(ctx: ManagerContext): void {
+  for (const note of ctx.worktreeDirNotes.splice(0)) ctx.warnings.emit(note);
 }
 
 /** Gives back the slot a worktree holds in this manager, if any. */

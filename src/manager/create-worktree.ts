@@ -12,7 +12,7 @@ import { safeLog } from '../log.js';
 import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
-import { type ManagerContext, releaseSlot } from './context.js';
+import { type ManagerContext, releaseSlot, sayWorktreeDirNotes } from './context.js';
 import { allocatePorts } from './port-blocks.js';
 import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
@@ -274,6 +274,7 @@ async function addWorktree(
       await ensureExcluded(root, ctx.repo.commonDir, ctx.worktreeDir);
       ctx.excludeChecked = true;
     }
+    sayWorktreeDirNotes(ctx);
     const ports = await allocatePorts(ctx, await ctx.registry.read());
     if (ports) info = { ...info, ports };
     await ctx.registry.mutate((records) => [...records.filter((r) => r.id !== info.id), info]);

@@ -9,6 +9,8 @@ export function branchDecision(
   assessment: Assessment,
   deleteBranch: boolean,
 ): { branchDeleted: boolean; branchKeptReason?: string } {
+  // An idle reusable worktree is detached: it has no branch to keep or delete.
+  if (record.branchName === '') return { branchDeleted: false };
   if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: 'the branch no longer exists' };
   const keep = deleteBranch ? branchKeepReason(record, assessment) : 'deleteBranch is false';
   return keep ? { branchDeleted: false, branchKeptReason: keep } : { branchDeleted: true };

@@ -10,6 +10,7 @@ import {
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
 import type { WorktreeInfo } from './types.js';
+import { recordWorktreeDir } from './worktree-dir.js';
 import { SLOT_NAME_FORMAT } from './worktree-id.js';
 
 /** What git knows of a record's worktree entry: whether there is one, and its lock reason. */
@@ -42,7 +43,7 @@ export async function readEntryLock(ctx: ManagerContext, record: WorktreeInfo): 
 
 /**
  * Why a registry record does not name a worktree of ours, or undefined when it does: its path is
- * not directly inside the worktree folder recorded when it was made (today's setting for records
+ * not directly inside the worktree folder recorded when it was made (`.worktrees` for records
  * older than that field), or git's entry for it carries no lock at all (ours lock from birth).
  * Such a record may have been tampered with: nothing it names is deleted, archived or removed.
  */
@@ -51,7 +52,7 @@ export function foreignReason(
   record: WorktreeInfo,
   lock: EntryLock | undefined,
 ): string | undefined {
-  const folder = record.worktreeDir ?? ctx.worktreeDir;
+  const folder = recordWorktreeDir(ctx.repo, record);
   if (
     resolve(record.path) !== record.path ||
     dirname(record.path) !== folder ||

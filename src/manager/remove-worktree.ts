@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { MiyabiError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
-import { safeLog } from '../log.js';
-import { stopTaskProcesses } from '../process/task-processes.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { recordFailure } from './record-failure.js';
@@ -21,6 +19,7 @@ import {
   refuseLocked,
   refuseUnarchivable,
 } from './removal-refusals.js';
+import { stopStrayProcesses } from './stray-processes.js';
 import type {
   ArchiveInfo,
   RemovalClaim,
@@ -67,15 +66,7 @@ export async function removeWorktree(
     // A `run` that died hard leaves its agents running, and a task of ours may have left its group
     // (`setsid … &`): stop them before their work is measured and their folder deleted. One /proc
     // listing; the caller and its ancestors are never stopped.
-    const stoppedProcesses = await stopTaskProcesses(id);
-    if (stoppedProcesses.length > 0) {
-      safeLog(
-        ctx.logger,
-        'warn',
-        { worktreeId: id, pids: stoppedProcesses },
-        'stopped processes of a task still running in the worktree',
-      );
-    }
+    const stoppedProcesses = await stopStrayProcesses(ctx, id);
     if (!force && !record.removal) {
       const quick = await quickRemoval(ctx, record, { deleteBranch, signal: options.signal });
       if (quick) {

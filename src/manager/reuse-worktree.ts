@@ -5,7 +5,7 @@ import type { BaseRef } from '../git/repository.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import { readWorktreeState } from '../git/work-snapshot.js';
 import { safeLog } from '../log.js';
-import { stopTaskProcesses, WORKTREE_ID_VAR } from '../process/task-processes.js';
+import { WORKTREE_ID_VAR } from '../process/task-processes.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { allocatePorts } from './port-blocks.js';
@@ -16,6 +16,7 @@ import { settleBranch } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
 import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
 import { removeWorktree } from './remove-worktree.js';
+import { stopStrayProcesses } from './stray-processes.js';
 import type { IdleResult, IdleWorktreeOptions, RemovalClaim, StaleBranch, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
 
@@ -47,6 +48,7 @@ export async function idleWorktree(
       archived: removed.archived,
       branchDeleted: removed.branchDeleted,
       ...(removed.branchKeptReason !== undefined ? { branchKeptReason: removed.branchKeptReason } : {}),
+      ...(removed.stoppedProcesses ? { stoppedProcesses: removed.stoppedProcesses } : {}),
     };
   };
   if (!record.slot || record.status === 'idle' || maxIdle === 0) return removeInstead();
@@ -63,7 +65,7 @@ export async function idleWorktree(
   refuseForeign(ctx, record, lock);
   refuseLocked(record, lock, false);
   // Processes the task left behind would write into the next task's files.
-  await stopTaskProcesses(id);
+  const stoppedProcesses = await stopStrayProcesses(ctx, id);
   const assessment = await assess(ctx, record, { snapshot: true, signal });
   refuseUnarchivable(record, assessment);
   const token = randomUUID();
@@ -133,7 +135,13 @@ export async function idleWorktree(
       archived: archived !== null,
       branchDeleted: idle.branch.branchDeleted,
     });
-    return { idle: idle.next, removed: null, archived, ...idle.branch };
+    return {
+      idle: idle.next,
+      removed: null,
+      archived,
+      ...idle.branch,
+      ...(stoppedProcesses.length > 0 ? { stoppedProcesses } : {}),
+    };
   } catch (error) {
     // The archive is written: the next removal takes over from it at once.
     await ctx.lock

@@ -3,7 +3,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MiyabiError } from '../errors.js';
 import { isOwnerAlive } from '../state/owner.js';
-import { readTaskLog, readTaskLogs, type TaskLog } from '../state/task-log-records.js';
+import { readLiveBatchPlans, readTaskLog, readTaskLogs, type TaskLog } from '../state/task-log-records.js';
 
 export interface FollowLogOptions {
   /** Ends the iteration (quietly) when aborted. */
@@ -14,6 +14,21 @@ export interface FollowLogOptions {
   readonly pollMs?: number;
 }
 
+/** Options of `logFile` (and `followLog`'s first look). */
+export interface FindTaskLogOptions {
+  /**
+   * For an issue that a running batch has yet to start: wait until it starts and give its log (never
+   * an earlier batch's). `NOT_FOUND` when that batch ends without starting it. @default false
+   */
+  readonly wait?: boolean;
+  /** Ends the wait with `CANCELLED`. */
+  readonly signal?: AbortSignal;
+  /** Called once when the wait begins, with the batch that will run the issue. */
+  readonly onWait?: (batchId: string) => void;
+  /** Time between two looks while waiting. @default 200 */
+  readonly pollMs?: number;
+}
+
 /** Ids and issues named in a NOT_FOUND, at most. */
 const NAMED_IN_HINT = 10;
 
@@ -21,9 +36,17 @@ const NAMED_IN_HINT = 10;
  * The log of a pool task: `issueOrId` is a worktree id (also of a removed worktree), or an issue
  * number (`42`, `#42`: its most recent task). `NOT_FOUND` lists the task ids it knows.
  */
-export async function findTaskLog(stateDir: string, issueOrId: string | number): Promise<TaskLog> {
+export async function findTaskLog(
+  stateDir: string,
+  issueOrId: string | number,
+  options: FindTaskLogOptions = {},
+): Promise<TaskLog> {
   const text = String(issueOrId).trim();
   const issue = /^#?\d+$/.test(text) ? Number(text.replace('#', '')) : undefined;
+  if (issue !== undefined && options.wait) {
+    const started = await waitForStart(stateDir, issue, options);
+    if (started) return started;
+  }
   const found =
     issue === undefined
       ? await readTaskLog(stateDir, text)
@@ -48,6 +71,45 @@ export async function findTaskLog(stateDir: string, issueOrId: string | number):
       },
     },
   );
+}
+
+/**
+ * The log of `issue`'s task in the newest running batch that plans it, once that task starts;
+ * undefined when no running batch plans the issue (the most recent log is then the one to show).
+ */
+async function waitForStart(
+  stateDir: string,
+  issue: number,
+  options: FindTaskLogOptions,
+): Promise<TaskLog | undefined> {
+  let waitingFor: string | undefined;
+  for (;;) {
+    const plan = (await readLiveBatchPlans(stateDir)).filter((p) => p.issues.includes(issue)).at(-1);
+    const batchId = plan?.batchId ?? waitingFor;
+    const started =
+      batchId === undefined
+        ? undefined
+        : (await readTaskLogs(stateDir)).find((r) => r.issueNumber === issue && r.batchId === batchId);
+    if (started) return started;
+    if (!plan) {
+      if (waitingFor === undefined) return undefined;
+      throw new MiyabiError('NOT_FOUND', `issue ${issue} did not start: batch ${waitingFor} ended first`, {
+        hint: 'It was cancelled before it started (fail-fast, an interrupt, or a task that stopped the batch).',
+        details: { issueNumber: issue, batchId: waitingFor },
+      });
+    }
+    if (waitingFor !== plan.batchId) {
+      waitingFor = plan.batchId;
+      options.onWait?.(plan.batchId);
+    }
+    try {
+      await delay(options.pollMs ?? 200, undefined, { signal: options.signal });
+    } catch {
+      throw new MiyabiError('CANCELLED', `stopped waiting for issue ${issue} to start`, {
+        details: { issueNumber: issue, batchId: plan.batchId },
+      });
+    }
+  }
 }
 
 /** True once the task ended, or the process that ran it is gone (killed: it will never say so). */
@@ -84,6 +146,8 @@ export async function* followTaskLog(
     if (ended) {
       const rest = decoder.end();
       if (rest !== '') yield rest;
+      // A run killed outright never wrote the closing line: say so in its place.
+      if (record.endedAt === undefined && !isOwnerAlive(record.owner)) yield killedRunLine(record);
       return;
     }
     try {
@@ -93,6 +157,11 @@ export async function* followTaskLog(
     }
     record = (await readTaskLog(stateDir, record.worktreeId)) ?? record;
   }
+}
+
+/** The closing line of a task whose run died before the task ended (`kill -9`, a crash, a reboot). */
+function killedRunLine(record: TaskLog): string {
+  return `# miyabi-worktree: ended without a closing record: the process that ran it (pid ${record.owner.pid} on ${record.owner.host}) is gone\n`;
 }
 
 /** The bytes of `path` from `offset` to its end; undefined when it does not exist. */

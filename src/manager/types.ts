@@ -41,7 +41,8 @@ export interface WorktreeInfo {
   readonly removal?: RemovalClaim;
   /**
    * The worktree folder (absolute) when it was created: a record whose `path` is not directly inside
-   * it names no worktree of ours and is never removed. Absent in older records (today's folder applies).
+   * it names no worktree of ours and is never removed. Absent in older records: they were made in
+   * `<repo>/.worktrees`, the default of those versions.
    */
   readonly worktreeDir?: string;
   /**
@@ -77,7 +78,11 @@ export interface RemovalClaim {
 }
 
 export interface ManagerOptions {
-  /** Folder for worktrees; relative paths are relative to the main worktree root. @default '.worktrees' */
+  /**
+   * Folder for worktrees; relative paths are relative to the main worktree root. The default lies
+   * beside the repository, out of reach of Node's module lookup from the main checkout's `node_modules`.
+   * @default '../<repo folder>.worktrees' when that parent is writable and on the repository's filesystem, else '.worktrees'
+   */
   readonly worktreeDir?: string;
   /** How many worktrees this manager holds `active` at once. @default 3 */
   readonly maxConcurrency?: number;
@@ -161,6 +166,8 @@ export interface IdleResult {
   readonly archived: ArchiveInfo | null;
   readonly branchDeleted: boolean;
   readonly branchKeptReason?: string;
+  /** Pids of processes the task left running in the worktree, stopped first (as {@link RemoveResult}'s). */
+  readonly stoppedProcesses?: readonly number[];
 }
 
 export interface RemoveWorktreeOptions {

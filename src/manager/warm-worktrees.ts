@@ -5,7 +5,7 @@ import { runGit } from '../git/run-git.js';
 import { ownLockReason } from '../git/worktree-admin.js';
 import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
-import type { ManagerContext } from './context.js';
+import { type ManagerContext, sayWorktreeDirNotes } from './context.js';
 import { allocatePorts } from './port-blocks.js';
 import type { WorktreeInfo } from './types.js';
 import { assertPositiveInteger } from './validate.js';
@@ -71,6 +71,7 @@ async function warmOne(
         await ensureExcluded(ctx.repo.root, ctx.repo.commonDir, ctx.worktreeDir);
         ctx.excludeChecked = true;
       }
+      sayWorktreeDirNotes(ctx);
       const now = new Date().toISOString();
       let record: WorktreeInfo | undefined;
       const ports = await allocatePorts(ctx, await ctx.registry.read());

@@ -40,7 +40,7 @@ import {
 import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
-import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
+import { type FindTaskLogOptions, type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import type {
   CleanupOptions,
   CleanupReport,
@@ -65,7 +65,7 @@ import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from 
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';
-import { resolveWorktreeDir } from './worktree-dir.js';
+import { chooseWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
 import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.js';
 
@@ -145,10 +145,11 @@ export class WorktreeManager {
     const file = loaded.config;
     const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
     // Independent git calls: side by side, so that opening costs one git start, not two.
-    const [worktreeDir, defaultBase] = await Promise.all([
-      resolveWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir ?? '.worktrees'),
+    const [folder, defaultBase] = await Promise.all([
+      chooseWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir),
       resolveBase(repo, options.baseBranch, file.baseBranch, loaded.source),
     ]);
+    const worktreeDir = folder.dir;
     const warnings = new WarningChannel(logger);
     const ctx: ManagerContext = {
       repo,
@@ -163,6 +164,7 @@ export class WorktreeManager {
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
       warnings,
+      worktreeDirNotes: folder.notes,
       excludeChecked: false,
     };
     return new WorktreeManager(ctx);
@@ -332,17 +334,21 @@ export class WorktreeManager {
    * Where a pool task's log is, and whether it ended: `issueOrId` is a worktree id (also of a
    * removed worktree) or an issue number (its most recent task). `NOT_FOUND` lists the known ids.
    */
-  logFile(issueOrId: string | number): Promise<TaskLog> {
-    return findTaskLog(this.stateDir, issueOrId);
+  logFile(issueOrId: string | number, options?: FindTaskLogOptions): Promise<TaskLog> {
+    return findTaskLog(this.stateDir, issueOrId, options);
   }
 
   /**
    * A pool task's log as text chunks, from the start: with `follow` (the default) also what it
    * writes next, until the task ends; then the iteration ends. Works across processes (a batch
-   * run elsewhere). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
+   * run elsewhere); an issue a running batch has yet to start is waited for (see {@link logFile}'s
+   * `wait`). `NOT_FOUND` (see {@link logFile}) on the first `next()`.
    */
   async *followLog(issueOrId: string | number, options: FollowLogOptions = {}): AsyncGenerator<string, void> {
-    const record = await findTaskLog(this.stateDir, issueOrId);
+    const record = await findTaskLog(this.stateDir, issueOrId, {
+      wait: options.follow ?? true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     yield* followTaskLog(this.stateDir, record, options);
   }
 

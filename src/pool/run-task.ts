@@ -179,6 +179,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
           keptIdle: handed.idle !== null,
           ...(handed.archived ? { archiveRef: handed.archived.ref } : {}),
           archivedPaths: handed.archived?.uncommittedPaths ?? [],
+          stoppedProcesses: handed.stoppedProcesses ?? [],
         });
       }
       const removed = await span.step('cleanup', () => manager.removeWorktree(id, { batchId }));
@@ -187,6 +188,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         cleanedUp: removed.worktreeRemoved,
         ...(removed.archived ? { archiveRef: removed.archived.ref } : {}),
         archivedPaths: removed.archived?.uncommittedPaths ?? [],
+        stoppedProcesses: removed.stoppedProcesses ?? [],
       });
     } catch (cleanupError) {
       // The worktree stays for cleanupAll; a task that had succeeded so far now failed at cleanup.
@@ -261,7 +263,13 @@ function finish(
   progress: Progress,
   worktree: WorktreeInfo | undefined,
   durationMs: number,
-  removal?: { cleanedUp: boolean; keptIdle?: boolean; archiveRef?: string; archivedPaths: readonly string[] },
+  removal?: {
+    cleanedUp: boolean;
+    keptIdle?: boolean;
+    archiveRef?: string;
+    archivedPaths: readonly string[];
+    stoppedProcesses?: readonly number[];
+  },
 ): TaskResult {
   const archivedPaths = removal?.archivedPaths ?? [];
   const unmergedPaths = archivedPaths.length > 0 ? archivedPaths : (progress.uncommitted ?? []);
@@ -291,6 +299,7 @@ function finish(
     ...(run.reuse && worktree ? { reusedWorktree: (worktree.reuses ?? 0) > 0 } : {}),
     ...(removal?.keptIdle ? { keptIdle: true } : {}),
     ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
+    ...(removal?.stoppedProcesses?.length ? { stoppedProcesses: removal.stoppedProcesses } : {}),
   };
   const result: TaskResult =
     progress.status === 'success'

@@ -1,12 +1,15 @@
+import { appendFile } from 'node:fs/promises';
 import type { WorktreeInfo } from '../manager/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
-import type { ExecutionOutcome } from '../telemetry/events.js';
+import { closingLine } from './closing-line.js';
+import type { TaskResult } from './types.js';
 
 /** Records where a task's log is once it starts, and how the task ended: what `logs` reads. */
 export interface TaskLogHooks {
   /** For `runTask`'s `onLogStart`. */
   started(worktree: WorktreeInfo): Promise<void>;
-  ended(status: ExecutionOutcome): Promise<void>;
+  /** Writes the log's closing line (see `closingLine`), then records the end. */
+  ended(result: TaskResult): Promise<void>;
 }
 
 /** Best effort: a record that cannot be written never fails the task (its log only stays unknown to `logs`). */
@@ -25,8 +28,11 @@ export function taskLogHooks(
         logFile: task.logFile,
       }).catch(() => undefined);
     },
-    async ended(status) {
-      if (record) await recordTaskEnd(stateDir, record, status).catch(() => {});
+    async ended(result) {
+      if (!record) return;
+      // Before the end is recorded: a follower that sees the end has the closing line to read.
+      await appendFile(task.logFile, `${closingLine(result)}\n`).catch(() => {});
+      await recordTaskEnd(stateDir, record, result.status).catch(() => {});
     },
   };
 }

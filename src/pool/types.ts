@@ -126,6 +126,12 @@ interface TaskResultFields<T> {
   readonly keptIdle?: boolean;
   /** Set when removal saved uncommitted work or unmerged commits under this ref. */
   readonly archiveRef?: string;
+  /**
+   * Processes the task left running in its worktree (e.g. a server started with `setsid`, outside
+   * its command's process group) that removing the worktree or handing it back idle stopped: their
+   * pids. Also listed in the task's log. Absent when there were none.
+   */
+  readonly stoppedProcesses?: readonly number[];
   /** With the pool's `queue`: the worker that ran the task (its `--name`, default host-pid). */
   readonly worker?: string;
   /** With the pool's `queue`: the host name of that worker. */

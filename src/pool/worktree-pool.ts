@@ -16,7 +16,7 @@ import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import { forgetTaskLogs } from '../state/task-log-records.js';
+import { forgetTaskLogs, recordBatchPlan } from '../state/task-log-records.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -145,6 +145,12 @@ export class WorktreePool {
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
+    // Best effort: without it, `logs -f` on a task not started yet shows the issue's last log instead.
+    const forgetPlan = await recordBatchPlan(
+      this.manager.stateDir,
+      batchId,
+      tasks.map((task) => task.issueNumber),
+    ).catch(() => undefined);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
@@ -194,7 +200,7 @@ export class WorktreePool {
                   else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
                 },
               }).finally(() => stops.delete(task.issueNumber));
-              await log.ended(result.status);
+              await log.ended(result);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
@@ -208,6 +214,7 @@ export class WorktreePool {
       return summarise(batchId, results, Math.round(performance.now() - started), radar?.overlaps());
     } finally {
       await radar?.stop();
+      await forgetPlan?.().catch(() => {});
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }

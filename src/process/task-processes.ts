@@ -55,16 +55,29 @@ export function findTaskProcesses(id: string): { pid: number; pgid: number }[] {
  * Stops the processes of a task whose runner is gone (a `run` killed with SIGKILL leaves its
  * agents running in their own process groups): SIGTERM, then SIGKILL after `graceMs` (see
  * `terminate`). A whole group is signalled only when its leader carries the id (a task's group);
- * other processes alone. Resolves with the pids that were running, once they are gone (bounded).
+ * other processes alone. Resolves with the pids that were running, once they are gone (bounded);
+ * `commands` receives each one's command line, read before it was signalled.
  */
-export async function stopTaskProcesses(id: string, graceMs = 2_000): Promise<number[]> {
+export async function stopTaskProcesses(
+  id: string,
+  graceMs = 2_000,
+  options: { readonly commands?: Map<number, string> } = {},
+): Promise<number[]> {
   const found = new Map(findTaskProcesses(id).map((p) => [p.pid, p]));
   if (found.size === 0) return [];
+  const noteCommands = () => {
+    if (!options.commands) return;
+    for (const pid of found.keys()) {
+      if (!options.commands.has(pid)) options.commands.set(pid, commandLine(pid));
+    }
+  };
+  noteCommands();
   const self = selfAndAncestors();
   const target: TerminateTarget = {
     send(signal) {
       // Children started since the last signal are caught by a fresh scan.
       for (const p of findTaskProcesses(id)) found.set(p.pid, p);
+      noteCommands();
       const taskGroups = new Set(
         [...found.values()].filter((p) => p.pid === p.pgid && !self.pgids.has(p.pgid)).map((p) => p.pgid),
       );
@@ -83,4 +96,14 @@ export async function stopTaskProcesses(id: string, graceMs = 2_000): Promise<nu
   };
   await terminate(target, { graceMs });
   return [...found.keys()].sort((a, b) => a - b);
+}
+
+/** A process's command line, arguments joined by spaces (as `ps` shows it); `?` once it is gone. */
+export function commandLine(pid: number): string {
+  try {
+    const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
+    return text === '' ? '?' : text.replaceAll('\0', ' ');
+  } catch {
+    return '?';
+  }
 }

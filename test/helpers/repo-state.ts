@@ -11,8 +11,8 @@ export interface RepoState {
   readonly worktreeFolders: string[];
 }
 
-/** Captures the observable state of a repository for before/after comparisons. */
-export function repoState(repoPath: string, worktreeDir = join(repoPath, '.worktrees')): RepoState {
+/** Captures the observable state of a repository for before/after comparisons; `worktreeDir` defaults to the manager's default, beside the repository. */
+export function repoState(repoPath: string, worktreeDir = `${repoPath}.worktrees`): RepoState {
   const commonDir = git(repoPath, 'rev-parse', '--path-format=absolute', '--git-common-dir');
   const registryFile = join(commonDir, 'miyabi', 'registry.json');
   const registry = existsSync(registryFile)

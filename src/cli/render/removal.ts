@@ -5,11 +5,14 @@ import { BIN } from '../bin-name.js';
 /** What a removal did, for people: one line, plus how to restore when work was archived. */
 export function describeRemoval(result: RemoveResult, options: { readonly dryRun?: boolean } = {}): string[] {
   const verb = options.dryRun ? 'would remove' : 'removed';
-  const branch = result.branchDeleted
-    ? options.dryRun
-      ? `branch ${result.branchName} would be deleted`
-      : `branch ${result.branchName} deleted`
-    : `branch ${result.branchName} kept${result.branchKeptReason ? ` (${result.branchKeptReason})` : ''}`;
+  // An idle slot (detached, between tasks) has no branch to speak of.
+  const branch = !result.branchName
+    ? 'idle, no branch'
+    : result.branchDeleted
+      ? options.dryRun
+        ? `branch ${result.branchName} would be deleted`
+        : `branch ${result.branchName} deleted`
+      : `branch ${result.branchName} kept${result.branchKeptReason ? ` (${result.branchKeptReason})` : ''}`;
   const lines = [`${verb} ${result.id} (${result.path}); ${branch}`];
   const stopped = result.stoppedProcesses ?? [];
   if (stopped.length > 0) {
