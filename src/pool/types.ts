@@ -102,6 +102,8 @@ interface TaskResultFields<T> {
   /** Worktree path and branch, for follow-up steps (merge, push, inspection). */
   readonly worktreePath?: string;
   readonly branchName?: string;
+  /** The commit its worktree started from: the base branch's tip when the task started. */
+  readonly baseCommit?: string;
   /** The task's log file (setup output, and the command's if the executor writes it there). */
   readonly logFile?: string;
   /** What `.worktreeinclude` copying and `setup` did, when they ran. */
