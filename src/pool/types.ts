@@ -265,6 +265,12 @@ export interface PoolConfig {
    */
   readonly radarIntervalMs?: number;
   /**
+   * How often at most the radar runs `git status` in each live worktree, so that uncommitted and
+   * untracked changes count as a task's work too (a commit built through a temporary index stands
+   * in for the worktree; its own index is never touched). `0` compares commits only. @default 10_000
+   */
+  readonly radarStatusIntervalMs?: number;
+  /**
    * What the radar does about two tasks whose branches would conflict: `warn` (an `overlap` event,
    * nothing else) or `stop-later` (also cancels the task that started later). @default 'warn'
    */
