@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type OverlapEvent, type WorktreeEvent, WorktreeManager, WorktreePool } from '../src/index.js';
 import { ConflictRadar, type RadarTask } from '../src/radar/conflict-radar.js';
-import { createTempRepo, GIT_TEST_ENV, git } from './helpers/temp-repo.js';
+import { createTempRepo, GIT_TEST_ENV, git, tempDir } from './helpers/temp-repo.js';
 
 const APP = 'lib/application.js';
 const APP_TEXT = 'const app = 1;\nmodule.exports = app;\n';
@@ -151,6 +153,31 @@ describe('conflict radar in a batch', () => {
     expect(byIssue.get(first ?? 0)?.status).toBe('success');
   });
 
+  it('reports a conflict with a task whose edit of the same line is still uncommitted', async () => {
+    const repo = createTempRepo({ files: { [APP]: APP_TEXT } });
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      maxConcurrency: 2,
+      radarIntervalMs: 50,
+      radarStatusIntervalMs: 50,
+    });
+    const release = barrier();
+    const seen = firstEvent(pool, (event) => event.type === 'overlap').finally(release.open);
+    const batch = pool.executeParallel([{ issueNumber: 3 }, { issueNumber: 5 }], async (worktree, task) => {
+      const edit = `const app = ${task.issueNumber};\nmodule.exports = app;\n`;
+      // Issue 3 commits its edit; issue 5 only writes it, as an agent that commits at the end.
+      if (task.issueNumber === 3) commitIn(worktree.path, { [APP]: edit }, 'edit');
+      else writeFileSync(join(worktree.path, APP), edit);
+      await release.wait;
+    });
+    const overlap = (await seen) as OverlapEvent;
+    expect([overlap.a.issue, overlap.b.issue].sort()).toEqual([3, 5]);
+    expect(overlap).toMatchObject({ files: [APP], conflict: true, conflictPaths: [APP] });
+    const result = await batch;
+    expect(result.allSuccessful).toBe(true);
+    expect(result.overlaps).toMatchObject([{ files: [APP], conflict: true }]);
+  });
+
   it('rejects a bad onOverlap or radarIntervalMs', async () => {
     const repo = createTempRepo();
     await expect(
@@ -159,6 +186,12 @@ describe('conflict radar in a batch', () => {
     await expect(WorktreePool.create({ repoPath: repo.path, radarIntervalMs: -1 })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(/radarIntervalMs/),
+    });
+    await expect(
+      WorktreePool.create({ repoPath: repo.path, radarStatusIntervalMs: -1 }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/radarStatusIntervalMs/),
     });
     await expect(
       WorktreePool.create({ repoPath: repo.path, radarIntervalMs: 0, onOverlap: 'stop-later' }),
@@ -206,6 +239,59 @@ describe('ConflictRadar', () => {
       },
     ]);
     expect((await radar.scan(tasks)).gitCalls).toBe(1);
+  });
+
+  it('sees uncommitted and untracked work with one git status per worktree per interval, never touching its index', async () => {
+    const repo = createTempRepo({ files: { [APP]: APP_TEXT } });
+    const base = repo.git('rev-parse', 'HEAD');
+    const tasks: RadarTask[] = [1, 2, 3].map((issue) => {
+      const path = join(tempDir(), `w${issue}`);
+      repo.git('worktree', 'add', '-q', '-b', `task-${issue}`, path, base);
+      return {
+        ref: { issue, worktreeId: `w${issue}`, branch: `task-${issue}` },
+        baseCommit: base,
+        order: issue,
+        path,
+      };
+    });
+    const [one, two, three] = tasks.map((task) => task.path ?? '');
+    const index = join(repo.path, '.git', 'worktrees', 'w2', 'index');
+    const indexBefore = { bytes: readFileSync(index), mtimeMs: statSync(index).mtimeMs };
+    let now = 0;
+    const radar = new ConflictRadar(repo.path, { statusIntervalMs: 10_000, now: () => now });
+    // The first look: the for-each-ref and one status per worktree, all clean.
+    expect(await radar.scan(tasks)).toMatchObject({ overlaps: [], changed: [], gitCalls: 4 });
+    // Task 2 edits the application's line without committing; task 3 adds an untracked file.
+    writeFileSync(join(two ?? '', APP), 'const app = 20;\nmodule.exports = app;\n');
+    writeFileSync(join(three ?? '', 'notes.txt'), 'three\n');
+    // Within the interval: the for-each-ref alone, whatever changed in the folders.
+    now += 9_999;
+    expect(await radar.scan(tasks)).toMatchObject({ changed: [], gitCalls: 1 });
+    // Task 1 commits its edit of the same line.
+    commitIn(one ?? '', { [APP]: 'const app = 10;\nmodule.exports = app;\n' }, 'one');
+    now += 1;
+    const seen = await radar.scan(tasks);
+    // for-each-ref, 3 status, 2 stand-in commits (4 each), 3 diffs, 1 merge-tree for the pair sharing a file.
+    expect(seen.gitCalls).toBe(1 + 3 + 2 * 4 + 3 + 1);
+    expect(seen.changed).toEqual([
+      { a: tasks[0]?.ref, b: tasks[1]?.ref, files: [APP], conflict: true, conflictPaths: [APP] },
+    ]);
+    // The worktrees are as their tasks left them: the edit unstaged, the new file untracked, the index as it was.
+    expect(readFileSync(index).equals(indexBefore.bytes)).toBe(true);
+    expect(statSync(index).mtimeMs).toBe(indexBefore.mtimeMs);
+    expect(git(two ?? '', 'status', '--porcelain')).toBe(`M ${APP}`);
+    expect(git(three ?? '', 'status', '--porcelain')).toBe('?? notes.txt');
+    // The interval passed again and nothing changed: the status calls, no commit built again.
+    now += 10_000;
+    expect(await radar.scan(tasks)).toMatchObject({ changed: [], gitCalls: 4 });
+    // Task 2 undoes its edit: the overlap goes away at the next status.
+    writeFileSync(join(two ?? '', APP), APP_TEXT);
+    now += 10_000;
+    const gone = await radar.scan(tasks);
+    expect(gone).toMatchObject({ overlaps: [], gitCalls: 4 });
+    expect(gone.changed).toEqual([
+      { a: tasks[0]?.ref, b: tasks[1]?.ref, files: [], conflict: false, conflictPaths: [] },
+    ]);
   });
 
   it('says when an overlap goes away, and finds a file/folder clash no shared path shows', async () => {

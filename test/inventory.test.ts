@@ -55,6 +55,18 @@ describe('status: age, disk usage, ahead/behind and totals', () => {
     expect(text.stdout).toMatch(/\+2\/-1/);
   });
 
+  it('measures from the commit a worktree started at when its base branch is gone', async () => {
+    const repo = createTempRepo();
+    repo.git('branch', 'topic');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const worktree = await manager.createWorktree(1, { baseBranch: 'topic' });
+    git(worktree.path, 'commit', '-q', '--allow-empty', '-m', 'one');
+    git(worktree.path, 'commit', '-q', '--allow-empty', '-m', 'two');
+    repo.git('branch', '-D', 'topic');
+    const { worktrees } = await manager.inspectWorktrees();
+    expect(worktrees).toMatchObject([{ id: worktree.id, ahead: 2, behind: 0 }]);
+  });
+
   it('lists no worktree and zero totals in a fresh repository', async () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path });

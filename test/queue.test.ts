@@ -76,13 +76,15 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
       merge: {},
       queue: { connection: redis.url, name: queueName },
     });
+    const base = repo.git('rev-parse', 'main');
     const result = await pool.executeParallel(tasks, commandExecutor(COMMIT_FILE));
     expect(result.results.map((r) => [r.issueNumber, r.status, r.error?.message])).toEqual([
       [1, 'success', undefined],
       [2, 'success', undefined],
     ]);
     for (const r of result.results) {
-      expect(r).toMatchObject({ worker: only.name, host: only.host });
+      // Each job's worktree started from, and recorded, the batch's base commit.
+      expect(r).toMatchObject({ worker: only.name, host: only.host, baseCommit: base });
       expect(r.merge?.status).toMatch(/merged|fast-forwarded/);
       expect(r.push?.commit).toMatch(/^[0-9a-f]{40}$/);
     }

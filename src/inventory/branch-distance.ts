@@ -25,6 +25,22 @@ export async function branchDistance(
 }
 
 /**
+ * A worktree's branch against its base branch as it is now; where that branch is gone (or was a
+ * remote one), against the commit the worktree recorded as its start. Undefined without the branch.
+ */
+export async function distanceFromBase(
+  cwd: string,
+  worktree: { readonly branchName: string; readonly baseBranch: string; readonly baseCommit: string },
+  signal?: AbortSignal,
+): Promise<BranchDistance | undefined> {
+  const branch = `refs/heads/${worktree.branchName}`;
+  return (
+    (await branchDistance(cwd, `refs/heads/${worktree.baseBranch}`, branch, signal)) ??
+    branchDistance(cwd, worktree.baseCommit, branch, signal)
+  );
+}
+
+/**
  * Estimated bytes only the archives hold: objects they reach that no branch, tag or remote branch
  * does (`git rev-list --disk-usage`, git >= 2.38), as stored (compressed, maybe packed).
  */

@@ -1,6 +1,7 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isMiyabiError } from '../errors.js';
+import { baseAtTip } from '../git/base-tip.js';
 import { runGit } from '../git/run-git.js';
 import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
@@ -203,14 +204,18 @@ async function adoptOrphan(
     if (!entry.branch?.startsWith('refs/heads/') && !slot) {
       return 'not in the registry and not on a branch: left for you to inspect';
     }
+    // Its start is unknown: the base's tip now (commits only its branch has still count as unmerged).
+    const base = await baseAtTip(ctx.repo, ctx.defaultBase).catch(() => undefined);
+    if (!base)
+      return `not in the registry, and the base branch ${ctx.defaultBase.name} is gone: left for you to inspect`;
     const now = new Date().toISOString();
     const record: WorktreeInfo = {
       id,
       issueNumber: issueOfWorktreeId(id) ?? 0,
       path: entry.path,
       branchName: entry.branch?.slice('refs/heads/'.length) ?? '',
-      baseBranch: ctx.defaultBase.name,
-      baseCommit: ctx.defaultBase.commit,
+      baseBranch: base.name,
+      baseCommit: base.commit,
       // Ours only when our lock says `worktree add -b` created it; else it may be the user's. A
       // reusable folder's lock speaks of its first task's branch, not of the one it holds now.
       reusedBranch: slot !== undefined || !ownLockCreatedBranch(entry.locked),

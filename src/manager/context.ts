@@ -1,6 +1,7 @@
 import type { ReleaseSlot, Slots } from '../concurrency/slots.js';
 import type { LoadedConfig } from '../config/config-types.js';
-import type { BaseRef, RepositoryInfo } from '../git/repository.js';
+import type { BaseBranchRef } from '../git/base-tip.js';
+import type { RepositoryInfo } from '../git/repository.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../state/registry.js';
 import type { RepoLock } from '../state/repo-lock.js';
@@ -11,7 +12,8 @@ import type { ManagerWarning, WarningChannel } from './warnings.js';
 export interface ManagerContext {
   readonly repo: RepositoryInfo;
   readonly worktreeDir: string;
-  readonly defaultBase: BaseRef;
+  /** The default base branch; its commit is read when each task starts (`baseAtTip`), never kept here. */
+  readonly defaultBase: BaseBranchRef;
   /** Branch name of an issue's worktree when none is given; `{issue}` is replaced. */
   readonly branchPattern: string;
   /** The repository's configuration file, as read when the manager was made. */

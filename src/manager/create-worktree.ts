@@ -2,6 +2,7 @@ import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
 import { MiyabiError, toError } from '../errors.js';
+import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import { explainDiskFull } from '../git/disk-full.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
 import { gitStderr, isTransientGitError, lockFileInTheWay, runGit } from '../git/run-git.js';
@@ -60,7 +61,8 @@ export async function createWorktree(
   const branchName = options.branchName ?? expandBranchPattern(ctx.branchPattern, issueNumber);
   if (options.branchName !== undefined)
     await assertValidBranchName(options.branchName, 'branchName', ctx.repo.root);
-  const base: BaseRef =
+  // Only which branch: its commit is read when the task starts (after any wait for a slot).
+  const base: BaseBranchRef =
     options.baseBranch === undefined
       ? ctx.defaultBase
       : await resolveBaseBranch(ctx.repo.root, options.baseBranch);
@@ -79,7 +81,7 @@ export async function createWorktree(
     ...(options.batchId ? { batchId: options.batchId } : {}),
   };
   ctx.telemetry.record({ type: 'create-start', ...eventBase });
-  let registered: { createdBranch: boolean } | undefined;
+  let registered: { createdBranch: boolean; baseCommit: string } | undefined;
   try {
     signal?.throwIfAborted();
     if (options.reuse) {
@@ -92,11 +94,11 @@ export async function createWorktree(
         keepPaths,
         signal,
         // The same policy as a fresh create for a branch an earlier run left (under the lock).
-        inspectExistingBranch: () =>
+        inspectExistingBranch: (startBase) =>
           inspectExistingBranch(ctx, {
             issueNumber,
             branchName,
-            base,
+            base: startBase,
             restartStale: options.existingBranch === 'restart',
           }),
       });
@@ -150,7 +152,12 @@ export async function createWorktree(
     release();
     releaseSlot(ctx, id);
     if (registered) {
-      await rollback(ctx, { id, path, branchName, createdAt: registered.createdBranch ? base.commit : null });
+      await rollback(ctx, {
+        id,
+        path,
+        branchName,
+        createdAt: registered.createdBranch ? registered.baseCommit : null,
+      });
     }
     const failure =
       signal?.aborted && !(error instanceof MiyabiError && error.code === 'CANCELLED')
@@ -176,7 +183,8 @@ interface AddPlan {
   readonly path: string;
   readonly issueNumber: number;
   readonly branchName: string;
-  readonly base: BaseRef;
+  /** Its commit is read under the lock, right before `worktree add`: the tip when the task starts. */
+  readonly base: BaseBranchRef;
   /** Set for a reusable worktree: its folder name. */
   readonly slot?: string;
   /** Archive an existing branch's own commits and start it from the base. */
@@ -200,12 +208,14 @@ async function isSmallPlainTree(ctx: ManagerContext): Promise<boolean> {
 async function addWorktree(
   ctx: ManagerContext,
   plan: AddPlan,
-): Promise<{ info: WorktreeInfo; registered: { createdBranch: boolean } }> {
+): Promise<{ info: WorktreeInfo; registered: { createdBranch: boolean; baseCommit: string } }> {
   const { root } = ctx.repo;
+  // The sha, not the ref, goes to git: the commit recorded is exactly the one the worktree starts at.
+  const base = await baseAtTip(ctx.repo, plan.base);
   // The first folder this call had to create: a failed add removes it again, leaving no trace.
   const createdDir = await mkdir(ctx.worktreeDir, { recursive: true });
   const undo = async (branchWasNew: boolean) => {
-    await undoFailedAdd(ctx, plan, branchWasNew);
+    await undoFailedAdd(ctx, plan.path, branchWasNew ? { ...plan, base } : undefined);
     if (createdDir) await removeEmptyFolders(ctx.worktreeDir, createdDir);
   };
   // Try a new branch first (the common case: one git call); an existing branch is then reused.
@@ -223,7 +233,7 @@ async function addWorktree(
   for (let attempt = 1; ; attempt++) {
     const args = reusedBranch
       ? [...add(false), plan.path, plan.branchName]
-      : [...add(true), '--no-track', '-b', plan.branchName, plan.path, plan.base.ref];
+      : [...add(true), '--no-track', '-b', plan.branchName, plan.path, base.commit];
     try {
       await runGit(args, {
         cwd: root,
@@ -237,7 +247,7 @@ async function addWorktree(
       if (!reusedBranch && /a branch named .* already exists/i.test(gitStderr(error))) {
         // Nothing was created: git refuses -b before it touches anything.
         reusedBranch = true;
-        staleBranch = await inspectExistingBranch(ctx, plan);
+        staleBranch = await inspectExistingBranch(ctx, { ...plan, base });
         continue;
       }
       await undo(!reusedBranch);
@@ -257,8 +267,8 @@ async function addWorktree(
     issueNumber: plan.issueNumber,
     path: plan.path,
     branchName: plan.branchName,
-    baseBranch: plan.base.name,
-    baseCommit: plan.base.commit,
+    baseBranch: base.name,
+    baseCommit: base.commit,
     reusedBranch,
     ...(staleBranch ? { staleBranch } : {}),
     createdAt: now,
@@ -282,7 +292,7 @@ async function addWorktree(
     await undo(!reusedBranch);
     throw error;
   }
-  return { info, registered: { createdBranch: !reusedBranch } };
+  return { info, registered: { createdBranch: !reusedBranch, baseCommit: base.commit } };
 }
 
 /**
@@ -292,7 +302,7 @@ async function addWorktree(
  */
 async function inspectExistingBranch(
   ctx: ManagerContext,
-  plan: Pick<AddPlan, 'issueNumber' | 'branchName' | 'base' | 'restartStale'>,
+  plan: Pick<AddPlan, 'issueNumber' | 'branchName' | 'restartStale'> & { readonly base: BaseRef },
 ): Promise<StaleBranch | undefined> {
   const { root } = ctx.repo;
   const ref = `refs/heads/${plan.branchName}`;
@@ -353,12 +363,16 @@ function isBranchInUse(error: unknown): boolean {
   return /is already (checked out|used by worktree)|already checked out at/i.test(gitStderr(error));
 }
 
-/** Undoes a failed `worktree add`: its admin entry, its folder, and the branch if it made one. */
-async function undoFailedAdd(ctx: ManagerContext, plan: AddPlan, branchWasNew: boolean): Promise<void> {
+/** Undoes a failed `worktree add`: its admin entry, its folder, and the branch if it made one (`created`). */
+async function undoFailedAdd(
+  ctx: ManagerContext,
+  path: string,
+  created: { readonly branchName: string; readonly base: BaseRef } | undefined,
+): Promise<void> {
   const { root } = ctx.repo;
-  await runGit(['worktree', 'remove', '--force', '--force', plan.path], { cwd: root }).catch(() => {});
-  await rm(plan.path, { recursive: true, force: true }).catch(() => {});
-  if (branchWasNew) await deleteBranchIfAt(root, plan.branchName, plan.base.commit);
+  await runGit(['worktree', 'remove', '--force', '--force', path], { cwd: root }).catch(() => {});
+  await rm(path, { recursive: true, force: true }).catch(() => {});
+  if (created) await deleteBranchIfAt(root, created.branchName, created.base.commit);
 }
 
 /** Removes `dir` and its parents up to `top` while they are empty (folders a failed create made). */

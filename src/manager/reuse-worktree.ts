@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { MiyabiError } from '../errors.js';
+import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import type { BaseRef } from '../git/repository.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import { readWorktreeState } from '../git/work-snapshot.js';
@@ -158,11 +159,12 @@ export interface ClaimPlan {
   readonly id: string;
   readonly issueNumber: number;
   readonly branchName: string;
-  readonly base: BaseRef;
+  /** Its commit is read under the lock as the worktree is claimed: the tip when the task starts. */
+  readonly base: BaseBranchRef;
   readonly keepPaths: readonly string[];
   readonly signal: AbortSignal | undefined;
   /** Applies the create's policy to an existing branch (restart a stale one, or keep it); under the lock. */
-  readonly inspectExistingBranch: () => Promise<StaleBranch | undefined>;
+  readonly inspectExistingBranch: (base: BaseRef) => Promise<StaleBranch | undefined>;
 }
 
 /**
@@ -200,13 +202,12 @@ export async function claimIdleWorktree(
         })
       ).exitCode === 0;
     const now = new Date().toISOString();
-    const info: WorktreeInfo = {
+    const info: Omit<WorktreeInfo, 'baseCommit'> = {
       id: plan.id,
       issueNumber: plan.issueNumber,
       path: candidate.path,
       branchName: plan.branchName,
       baseBranch: plan.base.name,
-      baseCommit: plan.base.commit,
       reusedBranch: branchExists,
       createdAt: now,
       status: 'active',
@@ -223,9 +224,12 @@ export async function claimIdleWorktree(
       const current = records.find((r) => r.id === candidate.id);
       if (!current || !isClaimable(current)) return undefined;
       const ports = info.ports ?? (await allocatePorts(ctx, records));
-      const staleBranch = branchExists ? await plan.inspectExistingBranch() : undefined;
+      // As a fresh create does: the base's tip now, never one read earlier (a merge may have moved it).
+      const base = await baseAtTip(ctx.repo, plan.base);
+      const staleBranch = branchExists ? await plan.inspectExistingBranch(base) : undefined;
       const taken: WorktreeInfo = {
         ...info,
+        baseCommit: base.commit,
         ...(ports ? { ports } : {}),
         ...(staleBranch ? { staleBranch } : {}),
       };

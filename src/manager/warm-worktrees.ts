@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BaseRef, resolveBaseBranch } from '../git/repository.js';
+import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
+import { resolveBaseBranch } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import { ownLockReason } from '../git/worktree-admin.js';
 import { ensureExcluded } from '../state/info-exclude.js';
@@ -31,7 +32,7 @@ export async function warmWorktrees(
   options: WarmWorktreesOptions = {},
 ): Promise<WorktreeInfo[]> {
   assertPositiveInteger(count, 'count');
-  const base =
+  const base: BaseBranchRef =
     options.baseBranch === undefined
       ? ctx.defaultBase
       : await resolveBaseBranch(ctx.repo.root, options.baseBranch);
@@ -43,7 +44,7 @@ export async function warmWorktrees(
 
 async function warmOne(
   ctx: ManagerContext,
-  base: BaseRef,
+  branch: BaseBranchRef,
   signal: AbortSignal | undefined,
 ): Promise<WorktreeInfo> {
   const slot = newSlotName();
@@ -51,6 +52,7 @@ async function warmOne(
   const owner = currentOwner();
   const info = await ctx.lock.run(async () => {
     await mkdir(ctx.worktreeDir, { recursive: true });
+    const base = await baseAtTip(ctx.repo, branch);
     await runGit(
       [
         'worktree',

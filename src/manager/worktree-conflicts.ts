@@ -9,7 +9,8 @@ const radars = new WeakMap<ManagerContext, ConflictRadar>();
 
 /**
  * Overlapping work among this tool's live worktrees (idle ones hold no task): every pair whose
- * branches changed the same files since their base, or whose tips would not merge cleanly.
+ * branches (with their uncommitted changes) changed the same files since their base, or whose tips
+ * would not merge cleanly.
  */
 export async function worktreeConflicts(
   ctx: ManagerContext,
@@ -18,7 +19,8 @@ export async function worktreeConflicts(
   const worktrees = await listWorktrees(ctx, options.signal);
   let radar = radars.get(ctx);
   if (!radar) {
-    radar = new ConflictRadar(ctx.repo.root);
+    // Asked for now: each call sees the worktrees' uncommitted changes as they are.
+    radar = new ConflictRadar(ctx.repo.root, { statusIntervalMs: 0 });
     radars.set(ctx, radar);
   }
   const scan = await radar.scan(radarTasks(worktrees), options.signal);
@@ -33,5 +35,6 @@ export function radarTasks(worktrees: readonly WorktreeInfo[]): RadarTask[] {
       ref: { issue: worktree.issueNumber, worktreeId: worktree.id, branch: worktree.branchName },
       baseCommit: worktree.baseCommit,
       order,
+      path: worktree.path,
     }));
 }

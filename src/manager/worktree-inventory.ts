@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { archiveDiskUsage, branchDistance } from '../inventory/branch-distance.js';
+import { archiveDiskUsage, distanceFromBase } from '../inventory/branch-distance.js';
 import { diskUsage } from '../inventory/disk-usage.js';
 import { readTaskLogs } from '../state/task-log-records.js';
 import { listArchives } from './archives.js';
@@ -14,7 +14,10 @@ export interface WorktreeDetail extends WorktreeInfo {
   readonly ageMs: number;
   /** Bytes its folder takes on disk (allocated blocks; hard links once). */
   readonly diskBytes: number;
-  /** Commits on its branch not in its base branch; null when either branch is missing (or it is idle). */
+  /**
+   * Commits on its branch not in its base branch (or, when that branch is gone, not in the commit it
+   * started at); null when its own branch is missing (or it is idle).
+   */
   readonly ahead: number | null;
   /** Commits on its base branch not on its branch; null likewise. */
   readonly behind: number | null;
@@ -67,12 +70,7 @@ export async function inspectWorktrees(
             diskUsage(worktree.path, seen),
             worktree.branchName === '' || worktree.status === 'idle'
               ? undefined
-              : branchDistance(
-                  ctx.repo.root,
-                  `refs/heads/${worktree.baseBranch}`,
-                  `refs/heads/${worktree.branchName}`,
-                  signal,
-                ),
+              : distanceFromBase(ctx.repo.root, worktree, signal),
           ]);
           return {
             ...worktree,

@@ -20,18 +20,23 @@ export interface OverlapWatchOptions {
   readonly batchId: string;
   /** Time between two looks. */
   readonly intervalMs: number;
+  /** `git status` in each worktree at most this often (uncommitted work counts); absent: commits only. */
+  readonly statusIntervalMs?: number;
   /** Called (after the `overlap` event is recorded) for each pair whose result changed. */
   readonly onChange: (overlap: Overlap) => void;
 }
 
 /**
  * Looks at the batch's live task branches every `intervalMs` (one `git for-each-ref` when nothing
- * moved) and records an `overlap` event for each pair whose result changed: once per pair until it
+ * moved, plus a `git status` per worktree every `statusIntervalMs`) and records an `overlap` event for each pair whose result changed: once per pair until it
  * changes again. A look never overlaps the next one; a failed look is retried at the next tick.
  */
 export function watchOverlaps(options: OverlapWatchOptions): OverlapWatch {
   const { manager, batchId } = options;
-  const radar = new ConflictRadar(manager.repoPath);
+  const radar = new ConflictRadar(
+    manager.repoPath,
+    options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {},
+  );
   const tasks = new Map<string, RadarTask>();
   const latest = new Map<string, Overlap>();
   const controller = new AbortController();
@@ -83,6 +88,7 @@ export function watchOverlaps(options: OverlapWatchOptions): OverlapWatch {
         ref: { issue: worktree.issueNumber, worktreeId: worktree.id, branch: worktree.branchName },
         baseCommit: worktree.baseCommit,
         order: order++,
+        path: worktree.path,
       });
     },
     remove(worktreeId) {

@@ -286,7 +286,12 @@ function finish(
     durationMs,
     ...(progress.output !== undefined ? { output: progress.output } : {}),
     ...(worktree
-      ? { worktreePath: worktree.path, branchName: worktree.branchName, logFile: run.logFile }
+      ? {
+          worktreePath: worktree.path,
+          branchName: worktree.branchName,
+          baseCommit: worktree.baseCommit,
+          logFile: run.logFile,
+        }
       : {}),
     ...(worktree?.staleBranch ? { staleBranch: worktree.staleBranch } : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),

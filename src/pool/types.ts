@@ -102,6 +102,8 @@ interface TaskResultFields<T> {
   /** Worktree path and branch, for follow-up steps (merge, push, inspection). */
   readonly worktreePath?: string;
   readonly branchName?: string;
+  /** The commit its worktree started from: the base branch's tip when the task started. */
+  readonly baseCommit?: string;
   /** The task's log file (setup output, and the command's if the executor writes it there). */
   readonly logFile?: string;
   /** What `.worktreeinclude` copying and `setup` did, when they ran. */
@@ -268,6 +270,12 @@ export interface PoolConfig {
    * branch moved. `0` turns the radar off. @default 2_000
    */
   readonly radarIntervalMs?: number;
+  /**
+   * How often at most the radar runs `git status` in each live worktree, so that uncommitted and
+   * untracked changes count as a task's work too (a commit built through a temporary index stands
+   * in for the worktree; its own index is never touched). `0` compares commits only. @default 10_000
+   */
+  readonly radarStatusIntervalMs?: number;
   /**
    * What the radar does about two tasks whose branches would conflict: `warn` (an `overlap` event,
    * nothing else) or `stop-later` (also cancels the task that started later). @default 'warn'

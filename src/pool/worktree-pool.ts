@@ -61,6 +61,7 @@ export interface ResolvedPoolConfig {
   readonly keepPaths: readonly string[];
   readonly maxIdle: number;
   readonly radarIntervalMs: number;
+  readonly radarStatusIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
 }
@@ -75,6 +76,7 @@ const DEFAULTS = {
   abortGraceMs: 5_000,
   logRetention: DEFAULT_LOG_RETENTION,
   radarIntervalMs: 2_000,
+  radarStatusIntervalMs: 10_000,
 };
 
 /**
@@ -226,6 +228,9 @@ export class WorktreePool {
       manager: this.manager,
       batchId,
       intervalMs: this.config.radarIntervalMs,
+      ...(this.config.radarStatusIntervalMs > 0
+        ? { statusIntervalMs: this.config.radarStatusIntervalMs }
+        : {}),
       onChange: (overlap) => {
         if (this.config.onOverlap !== 'stop-later' || !overlap.conflict) return;
         const paths = overlap.conflictPaths.join(', ');
@@ -353,13 +358,16 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     'abortGraceMs',
     'logRetention',
     'radarIntervalMs',
+    'radarStatusIntervalMs',
   ] as const) {
     const value = merged[key];
     const integerOnly = key === 'maxConcurrency' || key === 'logRetention';
     const valid =
       typeof value === 'number' &&
       Number.isFinite(value) &&
-      (key === 'abortGraceMs' || key === 'radarIntervalMs' ? value >= 0 : value > 0) &&
+      (key === 'abortGraceMs' || key === 'radarIntervalMs' || key === 'radarStatusIntervalMs'
+        ? value >= 0
+        : value > 0) &&
       (!integerOnly || Number.isSafeInteger(value)) &&
       value <= 2_147_483_647;
     if (!valid) {
@@ -433,6 +441,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     keepPaths: keepPaths.map(normaliseRelativePath),
     maxIdle,
     radarIntervalMs: merged.radarIntervalMs,
+    radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue: checkQueue(config),
   };

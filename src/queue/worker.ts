@@ -153,7 +153,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       if (controller.signal.aborted) {
         return cancelledBefore(new MiyabiError('CANCELLED', cancelled ?? 'cancelled')) as WireResult;
       }
-      const baseBranch = `miyabi-base/${payload.batchId}`;
+      // One ref per base commit: jobs of one batch on other bases never move it under each other, so
+      // the worktree starts from, and records, exactly the job's base.
+      const baseBranch = `miyabi-base/${payload.batchId}-${payload.baseSha.slice(0, 12)}`;
       try {
         await serial(async () => {
           await mkdir(dirname(repo), { recursive: true });
