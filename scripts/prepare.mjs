@@ -17,7 +17,9 @@ try {
   require.resolve('typescript/package.json');
   require.resolve('esbuild/package.json');
 } catch {
-  console.log('miyabi-worktree: no dev dependencies here, so dist/ is not built (npm install, then npm run build)');
+  console.log(
+    'miyabi-worktree: no dev dependencies here, so dist/ is not built (npm install, then npm run build)',
+  );
   process.exit(0);
 }
 const npm = process.env.npm_execpath;
