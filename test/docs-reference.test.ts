@@ -116,7 +116,7 @@ describe('docs/cli.md', () => {
       if (found.missing.length > 0 || found.gone.length > 0) problems[command] = found;
     }
     expect(problems).toEqual({});
-  });
+  }, 180_000); // one CLI process per command: slow on a loaded machine
 
   it('lists every placeholder of run, and no other', () => {
     const documented = rowNames(section(cliDoc, 'Placeholders'));

@@ -97,6 +97,7 @@ describe('installing the package', () => {
       );
       expect(npx.stdout.trim()).toBe(version);
     },
-    5 * 60_000,
+    // A whole build, a pack and two installs: 3 minutes on a loaded 2-core machine.
+    10 * 60_000,
   );
 });
