@@ -1,4 +1,4 @@
-// The benchmark table of the README: each row a ratio of interleaved pairs measured in one run
+// The benchmark table of docs/benchmarks.md: each row a ratio of interleaved pairs measured in one run
 // (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
 // drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
 // Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=6). Not a test: no assertions. Other processes on the machine

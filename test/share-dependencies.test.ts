@@ -3,6 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type PrepareResult, WorktreePool } from '../src/index.js';
+import { requireBinary } from './helpers/external-binary.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 /** A repository whose ignored `node_modules` holds a package, with `share` configured. */
@@ -90,15 +91,24 @@ describe('share', () => {
     });
   });
 
-  const canMount = process.getuid?.() === 0 && existsSync('/usr/sbin/mkfs.btrfs');
-  // Runs only as root with btrfs-progs (mkfs.btrfs): it loop-mounts a btrfs image; skipped otherwise.
-  it.skipIf(!canMount)(
+  // It loop-mounts a btrfs image, so it needs root and btrfs-progs; without mkfs.btrfs it skips, and
+  // fails under MIYABI_REQUIRE_TEST_BINARIES=1 (CI installs btrfs-progs).
+  const isRoot = process.getuid?.() === 0;
+  const mkfsBtrfs = isRoot
+    ? requireBinary(
+        'mkfs.btrfs',
+        'the copy-on-write test of shared dependencies',
+        ['/usr/sbin/mkfs.btrfs', '/sbin/mkfs.btrfs'],
+        'btrfs-progs',
+      )
+    : undefined;
+  it.skipIf(!mkfsBtrfs)(
     'clone uses copy-on-write on a reflink-capable filesystem (loop-mounted btrfs)',
     async () => {
       const mountPoint = tempDir('miyabi-reflink-');
       const image = `${mountPoint}.img`;
       execFileSync('truncate', ['-s', '200M', image]);
-      execFileSync('mkfs.btrfs', ['-q', '-f', image], { stdio: 'ignore' });
+      execFileSync(mkfsBtrfs as string, ['-q', '-f', image], { stdio: 'ignore' });
       execFileSync('mount', ['-o', 'loop', image, mountPoint]);
       try {
         const repo = repoWithModules([{ path: 'node_modules', mode: 'clone' }], mountPoint);

@@ -20,16 +20,18 @@ export function findBinary(name: string, candidates: readonly string[] = []): st
 
 /**
  * Finds a binary a test file needs. Missing: prints one clear line and returns undefined (the caller
- * uses `describe.skipIf(!bin)`), or throws when CI asked for every binary to be there.
+ * uses `describe.skipIf(!bin)`), or throws when CI asked for every binary to be there. `aptPackage`:
+ * the Debian package that installs it, when its name differs.
  */
 export function requireBinary(
   name: string,
   why: string,
   candidates: readonly string[] = [],
+  aptPackage = name,
 ): string | undefined {
   const found = findBinary(name, candidates);
   if (found) return found;
-  const line = `skipping ${why}: '${name}' is not installed (apt-get install ${name})`;
+  const line = `skipping ${why}: '${name}' is not installed (apt-get install ${aptPackage})`;
   if (process.env[REQUIRE_BINARIES_VARIABLE] === '1') {
     throw new Error(`${line}, and ${REQUIRE_BINARIES_VARIABLE}=1 makes that a failure`);
   }
