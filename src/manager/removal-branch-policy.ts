@@ -3,13 +3,16 @@ import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
 import type { WorktreeInfo } from './types.js';
 
+/** The kept reason when there was no branch to delete: nothing is kept then. */
+export const BRANCH_GONE = 'the branch no longer exists';
+
 /** What removal does with the branch: delete it, or keep it and say why (a dry run reports this). */
 export function branchDecision(
   record: WorktreeInfo,
   assessment: Assessment,
   deleteBranch: boolean,
 ): { branchDeleted: boolean; branchKeptReason?: string } {
-  if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: 'the branch no longer exists' };
+  if (!assessment.branchTip) return { branchDeleted: false, branchKeptReason: BRANCH_GONE };
   const keep = deleteBranch ? branchKeepReason(record, assessment) : 'deleteBranch is false';
   return keep ? { branchDeleted: false, branchKeptReason: keep } : { branchDeleted: true };
 }
