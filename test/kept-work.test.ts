@@ -162,6 +162,39 @@ describe('kept work', () => {
   });
 });
 
+describe('cleanup --merged', () => {
+  it('deletes the task branches it kept once they are merged, never a user branch nor unmerged work', async () => {
+    const repo = createTempRepo({ files: { 'a.txt': 'base\n' } });
+    repo.git('branch', 'mine');
+    const ownFile = [
+      'sh',
+      '-c',
+      'echo x > "f-$MIYABI_ISSUE_NUMBER.txt" && git add -A && git commit -q -m task',
+    ];
+    expect((await cli(repo, 'run', '--issues', '1,2', '--', ...ownFile)).code).toBe(0);
+    repo.git('merge', '-q', '--no-edit', 'feature/issue-1');
+    const before = repoState(repo.path);
+
+    const dry = await cli(repo, 'cleanup', '--merged', '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would delete branch feature/issue-1 (merged into main)');
+    expect(dry.stdout).not.toContain('feature/issue-2');
+    expect(repoState(repo.path)).toEqual(before);
+
+    const done = await cli(repo, 'cleanup', '--merged', '--json');
+    expect(done.code).toBe(0);
+    expect(json<{ deletedBranches: unknown[] }>(done).deletedBranches).toEqual([
+      {
+        name: 'feature/issue-1',
+        commit: before.refs.match(/refs\/heads\/feature\/issue-1 (\w+)/)?.[1],
+        mergedInto: 'main',
+      },
+    ]);
+    const branches = repo.git('for-each-ref', '--format=%(refname:short)', 'refs/heads').split('\n');
+    expect(branches.sort()).toEqual(['feature/issue-2', 'main', 'mine']);
+  });
+});
+
 describe('where a run starts and ends', () => {
   it('names the base and why, and the merge target, on the first line', async () => {
     const repo = createTempRepo({ withRemote: true });

@@ -1,4 +1,5 @@
 import { runGit } from '../git/run-git.js';
+import { updateKeptBranches } from '../state/kept-branches.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
 import type { WorktreeInfo } from './types.js';
@@ -28,6 +29,10 @@ export async function settleBranch(
   options: { deleteBranch: boolean },
 ): Promise<{ branchDeleted: boolean; branchKeptReason?: string }> {
   const decision = branchDecision(record, assessment, options.deleteBranch);
+  if (!decision.branchDeleted && options.deleteBranch && !record.reusedBranch) {
+    // Ours, kept only for its commits: `cleanupAll({ merged })` deletes it once they are merged.
+    if (assessment.branchTip && assessment.branchUnmergedCommits > 0) await rememberKeptBranch(ctx, record);
+  }
   if (!decision.branchDeleted || !assessment.branchTip) return decision;
   // Compare-and-swap: a commit made since the assessment keeps the branch.
   const deleted = await runGit(
@@ -42,6 +47,14 @@ export async function settleBranch(
   return deleted
     ? { branchDeleted: true }
     : { branchDeleted: false, branchKeptReason: 'the branch moved during removal' };
+}
+
+async function rememberKeptBranch(ctx: ManagerContext, record: WorktreeInfo): Promise<void> {
+  const entry = { name: record.branchName, baseBranch: record.baseBranch, keptAt: new Date().toISOString() };
+  await updateKeptBranches(ctx.repo.stateDir, (branches) => [
+    ...branches.filter((branch) => branch.name !== entry.name),
+    entry,
+  ]);
 }
 
 /** Why the branch must stay, whatever the caller asked: it was not ours, or holds the only ref to commits. */
