@@ -8,6 +8,7 @@ export type MiyabiErrorCode =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'BRANCH_IN_USE'
+  | 'ISSUE_BUSY'
   | 'GIT_FAILED'
   | 'LOCKED'
   | 'TIMEOUT'
@@ -141,6 +142,8 @@ function defaultHint(code: MiyabiErrorCode): string {
       return 'Choose another name, or remove the existing one first.';
     case 'BRANCH_IN_USE':
       return 'The branch is checked out in another worktree; remove that worktree or pick another branch.';
+    case 'ISSUE_BUSY':
+      return "The issue's worktree is kept from an earlier run: merge it (mergeWorktree(id)), remove it (removeWorktree(id)), or pass existingBranches: 'continue' to run again in it.";
     case 'GIT_FAILED':
       return "The message quotes git's first error line (its whole output is in the error's `git.stderr`, or shown with --verbose); the repository was left as it was.";
     case 'LOCKED':

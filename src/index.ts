@@ -35,6 +35,7 @@ export {
 } from './errors.js';
 export { branchNameProblem } from './git/branch-name.js';
 export { type BranchSummary, branchSummary } from './git/branch-summary.js';
+export type { BaseSource } from './git/repository.js';
 export { type GitResult, type RunGitOptions, runGit } from './git/run-git.js';
 export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';

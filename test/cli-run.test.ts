@@ -189,25 +189,6 @@ describe('miyabi-worktree run', () => {
     expect(worktreeCount(repo)).toBe(1);
   });
 
-  it('fails every task of a command that does not exist, still printing the batch', async () => {
-    const repo = createTempRepo();
-    const result = await runCli(
-      ['run', '--issues', '1,2', '--json', '--', 'miyabi-no-such-command-xyz', '{issue}'],
-      {
-        cwd: repo.path,
-      },
-    );
-    expect(result.code).toBe(1);
-    const batch = json<RunJson>(result);
-    expect(batch).toMatchObject({ totalTasks: 2, failedCount: 2, successCount: 0 });
-    for (const task of batch.results) {
-      expect(task.status).toBe('failed');
-      expect(task.error).toMatchObject({ code: 'COMMAND_NOT_FOUND' });
-      expect(task.error?.message).toContain('command not found');
-    }
-    expect(worktreeCount(repo)).toBe(1);
-  });
-
   it('refuses bad input with exit 2, one line on stderr, and nothing changed', async () => {
     const repo = createTempRepo();
     const before = repoState(repo.path);

@@ -89,7 +89,7 @@ describe('removeWorktree', () => {
     expect(() => repo.git('show', `${ref}:debug.log`)).toThrow();
   });
 
-  it('keeps and archives a branch with unmerged commits, deletes one whose commits are pushed', async () => {
+  it('keeps a branch with unmerged commits (no archive: the branch holds them), deletes one whose commits are pushed', async () => {
     const repo = createTempRepo({ withRemote: true });
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const local = await manager.createWorktree(3);
@@ -101,9 +101,8 @@ describe('removeWorktree', () => {
     const kept = await manager.removeWorktree(local.id);
     expect(kept.branchDeleted).toBe(false);
     expect(kept.branchKeptReason).toContain('1 commit(s)');
-    expect(kept.archived?.unmergedCommits).toBe(1);
+    expect(kept.archived).toBeNull();
     expect(repo.git('rev-parse', 'feature/issue-3')).toBe(tip);
-    expect(repo.git('rev-parse', `${kept.archived?.ref}^`)).toBe(tip);
 
     const deleted = await manager.removeWorktree(pushed.id);
     expect(deleted).toMatchObject({ branchDeleted: true, archived: null });
@@ -539,7 +538,7 @@ describe('restoreWorktree', () => {
     expect(repo.git('show', `${gone.archived?.ref}:new.txt`)).toBe('precious');
   });
 
-  it('removes a worktree whose base branch is gone, still archiving its commits', async () => {
+  it('removes a worktree whose base branch is gone, keeping the branch that holds its commits', async () => {
     const repo = createTempRepo();
     repo.git('branch', 'topic');
     const manager = await WorktreeManager.open({ repoPath: repo.path });
@@ -550,7 +549,8 @@ describe('restoreWorktree', () => {
     expect(result).toMatchObject({
       worktreeRemoved: true,
       branchDeleted: false,
-      archived: { unmergedCommits: 1 },
+      branchKeptReason: expect.stringContaining('1 commit(s)'),
+      archived: null,
     });
     expect(repo.git('rev-parse', 'feature/issue-14')).toBe(tip);
   });

@@ -8,7 +8,7 @@ import { runGit } from './run-git.js';
  * A base branch as a manager keeps it: which ref, never a commit. The commit is read when a task
  * starts ({@link baseAtTip}), so a merge that moved the branch meanwhile is part of the next task's base.
  */
-export type BaseBranchRef = Pick<BaseRef, 'name' | 'ref'>;
+export type BaseBranchRef = Pick<BaseRef, 'name' | 'ref' | 'source'>;
 
 const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 

@@ -304,13 +304,16 @@ async function fastForwardCheckout(
     const stderr = gitStderr(error);
     if (/Not possible to fast-forward/i.test(stderr)) return;
     if (/would be overwritten by merge|untracked working tree files would be/i.test(stderr)) {
+      const paths = pathsFromReadTree(stderr);
+      const named =
+        paths.length > 0 ? ` (${paths.slice(0, 5).join(', ')}${paths.length > 5 ? ', …' : ''})` : '';
       throw new MiyabiError(
         'CHECKOUT_DIRTY',
-        `the checkout of '${options.into}' at ${checkoutPath} has local changes the merge would overwrite`,
+        `the checkout of '${options.into}' at ${checkoutPath} has local changes the merge would overwrite${named}`,
         {
           cause: error,
           hint: `Commit or stash them in ${checkoutPath}, then merge again. Nothing was changed.`,
-          details: { checkout: checkoutPath, paths: pathsFromReadTree(stderr) },
+          details: { checkout: checkoutPath, paths },
         },
       );
     }

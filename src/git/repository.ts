@@ -25,7 +25,12 @@ export interface BaseRef {
   /** Full ref the worktree starts from (`refs/heads/main` or `refs/remotes/origin/main`). */
   readonly ref: string;
   readonly commit: string;
+  /** Why this base: given as an option, from the configuration file, or detected (which rule). */
+  readonly source?: BaseSource;
 }
+
+/** Where a default base came from, in the order they are tried. */
+export type BaseSource = 'option' | 'config' | 'origin/HEAD' | 'main' | 'master' | 'current branch';
 
 /**
  * Finds the repository containing `cwd` (any subfolder, or inside a linked worktree) and resolves
@@ -119,7 +124,8 @@ async function discoverFromMainWorktree(start: string): Promise<RepositoryInfo |
  * else `main`, else `master`, else the main worktree's current branch.
  */
 export async function resolveDefaultBase(repo: RepositoryInfo, preferred?: string): Promise<BaseRef> {
-  if (preferred !== undefined) return resolveBaseBranch(repo.root, preferred);
+  if (preferred !== undefined)
+    return { ...(await resolveBaseBranch(repo.root, preferred)), source: 'option' };
   const { stdout } = await runGit(
     [
       'for-each-ref',
@@ -139,15 +145,20 @@ export async function resolveDefaultBase(repo: RepositoryInfo, preferred?: strin
   if (originHead?.startsWith('refs/remotes/origin/')) {
     const name = originHead.slice('refs/remotes/origin/'.length);
     const base = await resolveBaseBranch(repo.root, name).catch(() => undefined);
-    if (base) return base;
+    if (base) return { ...base, source: 'origin/HEAD' };
   }
-  for (const name of ['main', 'master']) {
+  for (const name of ['main', 'master'] as const) {
     const found = refs.get(`refs/heads/${name}`);
-    if (found) return { name, ref: `refs/heads/${name}`, commit: found.commit };
+    if (found) return { name, ref: `refs/heads/${name}`, commit: found.commit, source: name };
   }
   const { main } = repo;
   if (main?.branch && main.head) {
-    return { name: shortBranchName(main.branch), ref: main.branch, commit: main.head };
+    return {
+      name: shortBranchName(main.branch),
+      ref: main.branch,
+      commit: main.head,
+      source: 'current branch',
+    };
   }
   throw new MiyabiError(
     'NOT_FOUND',

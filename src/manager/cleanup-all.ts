@@ -10,6 +10,7 @@ import { currentOwner, isOwnerAlive } from '../state/owner.js';
 import { notMergedReason, resolveFilter, tooYoung } from './cleanup-filters.js';
 import type { ManagerContext } from './context.js';
 import { readWorktrees, reconcileVanished, warnForeign } from './list-worktrees.js';
+import { deleteMergedBranches } from './merged-branches.js';
 import { planRemoval } from './plan-removal.js';
 import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
@@ -145,7 +146,12 @@ export async function cleanupAll(ctx: ManagerContext, options: CleanupOptions = 
   const findLocks = () => reclaimStaleLocks(ctx, { dryRun, worktrees: git });
   const staleLocks = dryRun ? await findLocks() : await ctx.lock.run(findLocks);
   const notOurs = foreign.map(({ record, reason }) => ({ id: record.id, path: record.path, reason }));
-  return { dryRun, removed, skipped, failed, foreign: notOurs, reconciled, staleLocks };
+  // Branches of worktrees removed before (a run without merge) that were merged since.
+  const deletedBranches =
+    filter?.merged && deleteBranch
+      ? await deleteMergedBranches(ctx, { dryRun, worktrees: git, signal: options.signal })
+      : [];
+  return { dryRun, removed, deletedBranches, skipped, failed, foreign: notOurs, reconciled, staleLocks };
 }
 
 const ORPHAN_BRANCH_KEPT = 'the worktree had no registry record, so its branch may not be ours to delete';

@@ -49,6 +49,8 @@ export async function readWorktrees(
  * entry removed; their branches are kept, since they may hold commits.
  */
 export async function listWorktrees(ctx: ManagerContext, signal?: AbortSignal): Promise<WorktreeInfo[]> {
+  // No record, nothing to check against git: a batch's checks cost no git process then.
+  if ((await ctx.registry.read()).length === 0) return [];
   const { records, live, vanished, foreign } = await readWorktrees(ctx, signal);
   warnForeign(ctx, foreign);
   if (vanished.length === 0) return live;

@@ -8,9 +8,10 @@ export function archiveRefName(id: string): string {
 }
 
 /**
- * Saves what would be lost under refs/miyabi/archive/<id>; null when nothing would be. With
- * `commitsOnly` (a forced removal) the uncommitted files are left out, but commits nothing else
- * keeps are still saved: no removal drops the only ref to a commit.
+ * Saves what would be lost under refs/miyabi/archive/<id>; null when nothing would be. Commits on
+ * the branch need none: removal keeps a branch with unmerged commits, so it holds them. With
+ * `commitsOnly` (a forced removal) the uncommitted files are left out, but commits no branch
+ * contains (a detached HEAD's) are still saved: no removal drops the only ref to a commit.
  */
 export async function archive(
   ctx: ManagerContext,
@@ -22,7 +23,9 @@ export async function archive(
   const uncommittedPaths = snapshotTree ? assessment.uncommittedPaths : [];
   const head =
     (snapshotTree ? assessment.snapshotHead : undefined) ?? assessment.worktreeHead ?? assessment.branchTip;
-  if (!head || (!snapshotTree && assessment.unmergedCommits === 0)) return null;
+  // Only a detached HEAD's commits lack a kept ref (`worktreeHead` is set just for those).
+  const commitsWithoutRef = assessment.worktreeHead !== undefined;
+  if (!head || (!snapshotTree && !commitsWithoutRef)) return null;
   const tree = snapshotTree ?? `${head}^{tree}`;
   const { ref, commit } = await writeArchive(ctx.repo.root, tree, {
     id: record.id,

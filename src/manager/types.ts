@@ -222,7 +222,9 @@ export interface CleanupOptions {
   /**
    * Only worktrees whose checked-out commit is contained in their base branch (a branch with no
    * commits of its own counts as merged); the others are `skipped`, with why. Uncommitted work in a
-   * merged worktree is archived as always. @default false
+   * merged worktree is archived as always. Also deletes the task branches this tool created and
+   * kept when it removed their worktrees, once their base branch contains them (see
+   * `CleanupReport.deletedBranches`); never a branch the user made. @default false
    */
   readonly merged?: boolean;
   /**
@@ -238,8 +240,22 @@ export interface CleanupOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A task branch `cleanupAll({ merged })` deleted (or would): its base branch contains its tip. */
+export interface DeletedBranch {
+  readonly name: string;
+  /** Its tip when deleted. */
+  readonly commit: string;
+  /** The base branch that contains it. */
+  readonly mergedInto: string;
+}
+
 export interface CleanupReport {
   readonly dryRun: boolean;
+  /**
+   * With `merged`: task branches this tool created and kept (they held commits) whose base branch
+   * now contains them, deleted (or, in a dry run, that would be). A user's own branch is never one.
+   */
+  readonly deletedBranches: readonly DeletedBranch[];
   /** Worktrees removed (or, in a dry run, that would be). */
   readonly removed: readonly RemoveResult[];
   /** Worktrees left alone on purpose (e.g. active in a live process), with the reason. */

@@ -6,6 +6,7 @@ import { isMiyabiError, MiyabiError } from '../errors.js';
 import { branchPatternProblem } from '../git/branch-name.js';
 import {
   type BaseRef,
+  type BaseSource,
   discoverRepository,
   type RepositoryInfo,
   resolveDefaultBase,
@@ -85,6 +86,8 @@ export class WorktreeManager {
   readonly maxConcurrency: number;
   /** Default base branch (short name) for new worktrees and merges. */
   readonly baseBranch: string;
+  /** Why {@link baseBranch}: the `baseBranch` option, the configuration file, or which detection rule. */
+  readonly baseSource: BaseSource;
   /** Branch name of an issue's worktree when none is given; `{issue}` is replaced. */
   readonly branchPattern: string;
   /**
@@ -106,6 +109,7 @@ export class WorktreeManager {
     this.worktreeDir = ctx.worktreeDir;
     this.maxConcurrency = ctx.slots.capacity;
     this.baseBranch = ctx.defaultBase.name;
+    this.baseSource = ctx.defaultBase.source ?? 'option';
     this.branchPattern = ctx.branchPattern;
     this.config = ctx.config.config;
     this.configSource = ctx.config.source;
@@ -536,7 +540,7 @@ async function resolveBase(
 ): Promise<BaseRef> {
   if (option !== undefined || fromFile === undefined) return resolveDefaultBase(repo, option);
   try {
-    return await resolveDefaultBase(repo, fromFile);
+    return { ...(await resolveDefaultBase(repo, fromFile)), source: 'config' };
   } catch (error) {
     if (!isMiyabiError(error, 'NOT_FOUND')) throw error;
     throw new MiyabiError('INVALID_CONFIG', `${basename(source ?? 'config')}: baseBranch: ${error.message}`, {

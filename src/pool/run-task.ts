@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { GitHubClient } from '../github/client.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
+import { BRANCH_GONE } from '../manager/removal-branch-policy.js';
 import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
@@ -45,6 +46,8 @@ export interface TaskRun {
   readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
   readonly onConflict: ConflictPolicy;
   readonly existingBranches: 'restart' | 'continue';
+  /** The worktree an earlier run kept for this issue, to run in again (`existingBranches: 'continue'`). */
+  readonly continueIn?: WorktreeInfo | undefined;
   /** The pull request to open after the push, with the client made when the batch was checked. */
   readonly pullRequest:
     | { readonly options: PoolPullRequestOptions; readonly client: GitHubClient }
@@ -89,14 +92,16 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
   try {
     const createSpan = span.child('create');
     try {
-      worktree = await manager.createWorktree(task.issueNumber, {
-        signal,
-        batchId,
-        existingBranch: run.existingBranches === 'restart' ? 'restart' : 'reuse',
-        ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
-        ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
-        ...(run.reuse ? { reuse: true, keepPaths: run.reuse.keepPaths } : {}),
-      });
+      worktree = run.continueIn
+        ? await manager.updateStatus(run.continueIn.id, 'active')
+        : await manager.createWorktree(task.issueNumber, {
+            signal,
+            batchId,
+            existingBranch: run.existingBranches === 'restart' ? 'restart' : 'reuse',
+            ...(task.branchName !== undefined ? { branchName: task.branchName } : {}),
+            ...(task.baseBranch !== undefined ? { baseBranch: task.baseBranch } : {}),
+            ...(run.reuse ? { reuse: true, keepPaths: run.reuse.keepPaths } : {}),
+          });
       createSpan.end();
     } catch (error) {
       createSpan.end(error);
@@ -112,7 +117,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
       run.timeoutMs,
     );
-    await startLog(run.logFile, worktree);
+    await startLog(run.logFile, worktree, run.continueIn !== undefined);
     await run.onLogStart?.(worktree);
 
     if (needsPreparation(manager.repoPath, run.prepare)) {
@@ -148,10 +153,12 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
     const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
     const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
+    // A merge refused by the user's dirty checkout is theirs to clean: `merge <issue>` then finishes it.
+    const keepRefused = progress.stage === 'merge' && progress.error?.code === 'CHECKOUT_DIRTY';
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
-    const keep = !run.autoCleanup || keepConflict || abandoned;
+    const keep = !run.autoCleanup || keepConflict || keepRefused || abandoned;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
@@ -180,6 +187,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
           ...(handed.archived ? { archiveRef: handed.archived.ref } : {}),
           archivedPaths: handed.archived?.uncommittedPaths ?? [],
           stoppedProcesses: handed.stoppedProcesses ?? [],
+          branchKeptReason: handed.branchKeptReason,
         });
       }
       const removed = await span.step('cleanup', () => manager.removeWorktree(id, { batchId }));
@@ -189,6 +197,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
         ...(removed.archived ? { archiveRef: removed.archived.ref } : {}),
         archivedPaths: removed.archived?.uncommittedPaths ?? [],
         stoppedProcesses: removed.stoppedProcesses ?? [],
+        branchKeptReason: removed.branchDeleted ? undefined : removed.branchKeptReason,
       });
     } catch (cleanupError) {
       // The worktree stays for cleanupAll; a task that had succeeded so far now failed at cleanup.
@@ -269,6 +278,7 @@ function finish(
     archiveRef?: string;
     archivedPaths: readonly string[];
     stoppedProcesses?: readonly number[];
+    branchKeptReason?: string | undefined;
   },
 ): TaskResult {
   const archivedPaths = removal?.archivedPaths ?? [];
@@ -305,6 +315,9 @@ function finish(
     ...(removal?.keptIdle ? { keptIdle: true } : {}),
     ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),
     ...(removal?.stoppedProcesses?.length ? { stoppedProcesses: removal.stoppedProcesses } : {}),
+    ...(worktree && removal?.branchKeptReason && removal.branchKeptReason !== BRANCH_GONE
+      ? { keptBranch: { name: worktree.branchName, reason: removal.branchKeptReason } }
+      : {}),
   };
   const result: TaskResult =
     progress.status === 'success'
@@ -336,11 +349,11 @@ function finish(
 }
 
 /** The log file's header (and its folder): the setup and the executor append below it. */
-async function startLog(logFile: string, worktree: WorktreeInfo): Promise<void> {
+async function startLog(logFile: string, worktree: WorktreeInfo, continued: boolean): Promise<void> {
   // 0600 in a 0700 folder: command output may hold secrets.
   await openLogFile(logFile);
   await appendFile(
     logFile,
-    `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}\n`,
+    `# miyabi-worktree: issue ${worktree.issueNumber}, worktree ${worktree.id}, branch ${worktree.branchName}\n# in ${worktree.path}${continued ? ' (kept by an earlier run, continued)' : ''}\n`,
   );
 }

@@ -126,7 +126,7 @@ interface TaskResultFields<T> {
   readonly reusedWorktree?: boolean;
   /** With `reuse`: after the task (its work saved as removal saves it) the worktree was kept idle for the next one. */
   readonly keptIdle?: boolean;
-  /** Set when removal saved uncommitted work or unmerged commits under this ref. */
+  /** Set when removal saved uncommitted work or commits no branch contains under this ref. */
   readonly archiveRef?: string;
   /**
    * Processes the task left running in its worktree (e.g. a server started with `setsid`, outside
@@ -134,6 +134,8 @@ interface TaskResultFields<T> {
    * pids. Also listed in the task's log. Absent when there were none.
    */
   readonly stoppedProcesses?: readonly number[];
+  /** Set when the worktree was removed but its branch kept (it holds the task's commits): why. */
+  readonly keptBranch?: { readonly name: string; readonly reason: string };
   /** With the pool's `queue`: the worker that ran the task (its `--name`, default host-pid). */
   readonly worker?: string;
   /** With the pool's `queue`: the host name of that worker. */

@@ -141,7 +141,7 @@ export class WorktreePool {
     if (typeof executor !== 'function') {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
-    await this.validate(tasks, options);
+    const continued = await this.#validate(tasks, options);
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -190,6 +190,7 @@ export class WorktreePool {
                   : undefined,
                 onConflict: this.config.onConflict,
                 existingBranches: this.config.existingBranches,
+                continueIn: continued.get(task.issueNumber),
                 pullRequest:
                   this.config.pullRequest && this.#github
                     ? { options: this.config.pullRequest, client: this.#github }
@@ -282,8 +283,18 @@ export class WorktreePool {
    * remote that does not exist) throws here as the same `INVALID_ARGUMENT`.
    */
   async validate(tasks: readonly WorktreeTask[], options: ExecuteOptions = {}): Promise<void> {
+    await this.#validate(tasks, options);
+  }
+
+  /** {@link validate}, returning the kept worktrees the tasks continue in (`existingBranches: 'continue'`). */
+  async #validate(
+    tasks: readonly WorktreeTask[],
+    options: ExecuteOptions,
+  ): Promise<Map<number, WorktreeInfo>> {
     validateTasks(tasks);
-    await validateBatch(this.manager, tasks, this.config, options.signal);
+    // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
+    const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
+    const continued = await validateBatch(this.manager, tasks, config, options.signal);
     const pr = this.config.pullRequest;
     // The token is found (or missing: GITHUB_AUTH) before any worktree is made.
     if (pr && !this.#github) {
@@ -294,6 +305,7 @@ export class WorktreePool {
           ...(pr.baseUrl !== undefined ? { baseUrl: pr.baseUrl } : {}),
         }));
     }
+    return continued;
   }
 
   /**

@@ -37,6 +37,12 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
     }
     for (const removed of report.removed)
       for (const line of describeRemoval(removed, { dryRun })) writeLine(stdout, line);
+    for (const branch of report.deletedBranches) {
+      writeLine(
+        stdout,
+        `${dryRun ? 'would delete' : 'deleted'} branch ${branch.name} (merged into ${branch.mergedInto})`,
+      );
+    }
     for (const entry of report.reconciled) {
       writeLine(
         stdout,
@@ -57,6 +63,7 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
       writeLine(stdout, `${verbs[lock.action]} stale git lock ${lock.path}: ${lock.reason}`);
     const total =
       report.removed.length +
+      report.deletedBranches.length +
       report.reconciled.length +
       report.staleLocks.filter((l) => l.action === 'removed').length;
     const untouched = report.skipped.length + report.failed.length + report.foreign.length;

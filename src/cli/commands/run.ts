@@ -9,9 +9,8 @@ import {
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseIssueList } from '../parse-issues.js';
-import { formatJson } from '../render/json.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
-import { runBatch } from '../run/run-batch.js';
+import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -142,67 +141,51 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       };
     }
   }
-  if (options.dryRun === true) {
-    const listed = tasks ?? (issues ?? []).map((issueNumber) => ({ issueNumber }));
-    if (options.json === true) {
-      ctx.io.stdout.write(formatJson({ tasks: listed, skipped: skipped ?? [] }));
-    } else {
-      for (const task of listed) {
-        const title = 'context' in task && task.context ? `  ${task.context.title}` : '';
-        writeLine(ctx.io.stdout, `#${task.issueNumber}${title}`);
-      }
-      for (const skip of skipped ?? [])
-        writeLine(ctx.io.stdout, `skipped #${skip.issueNumber}: ${skip.reason}`);
-      writeLine(ctx.io.stderr, `Dry run: ${listed.length} issue(s) would run; nothing was started.`);
-    }
-    return 0;
-  }
   if (tasks && tasks.length === 0) {
     writeLine(ctx.io.stderr, 'No issue to run: the GitHub selection is empty.');
   }
   const queue = parseQueueFlags(options);
-  const outcome = await runBatch(
-    {
-      issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
-      ...(tasks ? { tasks } : {}),
-      ...(skipped ? { skipped } : {}),
-      ...(pullRequest ? { pullRequest } : {}),
-      command,
-      concurrency,
-      timeoutMs,
-      baseBranch: typeof options.base === 'string' ? options.base : undefined,
-      failFast: options.failFast === true,
-      keep: options.keep === true,
-      merge:
-        options.merge === true
-          ? { into: typeof options.into === 'string' ? options.into : undefined }
-          : undefined,
-      // --pr pushes first: the pull request is opened from the pushed branch.
-      push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
-      onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
-      onOverlap,
-      radarIntervalMs,
-      continueBranches: options.continueBranches === true,
-      resolveAttempts,
-      logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
-      json: options.json === true,
-      ...(queue ? { queue: { ...queue, remote: String(options.remote ?? 'origin') } } : {}),
-      ...(htmlFile !== undefined ? { htmlFile } : {}),
-      ...(reuse
-        ? {
-            reuse: {
-              ...(Array.isArray(options.keepPath) ? { keepPaths: options.keepPath as string[] } : {}),
-              ...(typeof options.warm === 'string' ? { warm: parseCount(options.warm, '--warm', 1) } : {}),
-              ...(typeof options.maxIdle === 'string'
-                ? { maxIdle: parseCount(options.maxIdle, '--max-idle', 0) }
-                : {}),
-            },
-          }
-        : {}),
-    },
-    ctx,
-  );
-  return outcome.exitCode;
+  const request: RunBatchRequest = {
+    issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
+    ...(tasks ? { tasks } : {}),
+    ...(skipped ? { skipped } : {}),
+    ...(pullRequest ? { pullRequest } : {}),
+    command,
+    concurrency,
+    timeoutMs,
+    baseBranch: typeof options.base === 'string' ? options.base : undefined,
+    failFast: options.failFast === true,
+    keep: options.keep === true,
+    merge:
+      options.merge === true
+        ? { into: typeof options.into === 'string' ? options.into : undefined }
+        : undefined,
+    // --pr pushes first: the pull request is opened from the pushed branch.
+    push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
+    onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+    onOverlap,
+    radarIntervalMs,
+    continueBranches: options.continueBranches === true,
+    resolveAttempts,
+    logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
+    json: options.json === true,
+    ...(queue ? { queue: { ...queue, remote: String(options.remote ?? 'origin') } } : {}),
+    ...(htmlFile !== undefined ? { htmlFile } : {}),
+    ...(reuse
+      ? {
+          reuse: {
+            ...(Array.isArray(options.keepPath) ? { keepPaths: options.keepPath as string[] } : {}),
+            ...(typeof options.warm === 'string' ? { warm: parseCount(options.warm, '--warm', 1) } : {}),
+            ...(typeof options.maxIdle === 'string'
+              ? { maxIdle: parseCount(options.maxIdle, '--max-idle', 0) }
+              : {}),
+          },
+        }
+      : {}),
+  };
+  // A dry run makes every check the run makes, then prints each task's plan instead of starting it.
+  if (options.dryRun === true) return (await planBatch(request, ctx)).exitCode;
+  return (await runBatch(request, ctx)).exitCode;
 };
 
 /** `--radar-interval`: a duration, or 0 (the radar off); undefined leaves the default. */

@@ -35,6 +35,9 @@ const USAGE_CODES = new Set([
   'NOT_A_REPOSITORY',
   'BARE_REPOSITORY',
   'NO_COMMITS',
+  // A rerun of an issue whose worktree is kept, or a command that is not there: refused before anything started.
+  'ISSUE_BUSY',
+  'COMMAND_NOT_FOUND',
   // No GitHub token, or a repository, milestone or issue GitHub does not know: nothing was started.
   'GITHUB_AUTH',
   'GITHUB_NOT_FOUND',

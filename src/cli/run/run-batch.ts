@@ -25,6 +25,8 @@ import { writeBlock, writeLine } from '../io.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
 import { formatJson } from '../render/json.js';
 import { createProgressRenderer, type ProgressRenderer } from '../render/progress.js';
+import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
+import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
@@ -82,6 +84,12 @@ export interface RunBatchRequest {
   readonly report?: boolean | undefined;
 }
 
+/** What `run --dry-run` would do, checked as `run` checks it: the plan of each task. */
+export interface BatchPlanOutcome {
+  readonly plans: readonly TaskPlan[];
+  readonly exitCode: number;
+}
+
 /** How a batch went, and the exit code it means. */
 export interface RunBatchOutcome {
   readonly result: RunBatchResult;
@@ -94,7 +102,34 @@ export interface RunBatchOutcome {
  * table and telemetry report at the end (on stdout, or stderr with `json`), and with `json` the
  * batch result as the one document on stdout. Throws only for bad input, before anything starts.
  */
-export async function runBatch(request: RunBatchRequest, ctx: CommandContext): Promise<RunBatchOutcome> {
+export function runBatch(request: RunBatchRequest, ctx: CommandContext): Promise<RunBatchOutcome> {
+  return startBatch(request, ctx, false);
+}
+
+/**
+ * `run --dry-run`: every check `run` makes before its first worktree (options, kept issues, merge
+ * targets, the command on PATH), then each task's issue, branch, base, target, setup and command —
+ * on stdout, or as `{ tasks, skipped }` with `json`. Creates nothing.
+ */
+export function planBatch(request: RunBatchRequest, ctx: CommandContext): Promise<BatchPlanOutcome> {
+  return startBatch(request, ctx, true);
+}
+
+async function startBatch(
+  request: RunBatchRequest,
+  ctx: CommandContext,
+  dryRun: true,
+): Promise<BatchPlanOutcome>;
+async function startBatch(
+  request: RunBatchRequest,
+  ctx: CommandContext,
+  dryRun: false,
+): Promise<RunBatchOutcome>;
+async function startBatch(
+  request: RunBatchRequest,
+  ctx: CommandContext,
+  dryRun: boolean,
+): Promise<RunBatchOutcome | BatchPlanOutcome> {
   const { manager, config } = await openWorkspace(ctx, {
     maxConcurrency: request.concurrency,
     baseBranch: request.baseBranch,
@@ -122,7 +157,7 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     const abandon = (error: unknown): unknown => {
       progress.dispose();
       ctx.routeNotices?.(undefined);
-      return asFlagError(error);
+      return asCliError(asFlagError(error));
     };
     let pool: WorktreePool;
     try {
@@ -160,15 +195,27 @@ export async function runBatch(request: RunBatchRequest, ctx: CommandContext): P
     const tasks: readonly WorktreeTask[] =
       request.tasks ?? request.issues.map((issueNumber) => ({ issueNumber }));
     const { stderr } = ctx.io;
-    for (const skip of request.skipped ?? []) {
-      writeLine(
-        stderr,
-        `Skipping #${skip.issueNumber}: ${skip.reason}${skip.title ? ` (${skip.title})` : ''}`,
-      );
-    }
     let result: RunBatchResult;
     try {
       await pool.validate(tasks, { signal: ctx.signal });
+      // Queue workers run the command on their own machines: only a local run can look for it here.
+      if (!request.queue) {
+        await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
+      }
+      const plans = planTasks(manager, pool, tasks, request.command);
+      if (dryRun) {
+        progress.dispose();
+        ctx.routeNotices?.(undefined);
+        writePlans(ctx, plans, request);
+        return { plans, exitCode: 0 };
+      }
+      writeLine(stderr, whereLine(plans));
+      for (const skip of request.skipped ?? []) {
+        writeLine(
+          stderr,
+          `Skipping #${skip.issueNumber}: ${skip.reason}${skip.title ? ` (${skip.title})` : ''}`,
+        );
+      }
       if (pool.config.reuse && request.reuse?.warm !== undefined) {
         const warmed = await pool.warm(request.reuse.warm, { signal: ctx.signal });
         writeLine(stderr, `Warmed ${plural(warmed.length, 'idle worktree')}`);
@@ -260,8 +307,15 @@ async function staleBranchNotices(
   continueBranches: boolean,
 ): Promise<string[]> {
   const lines: string[] = [];
+  // The pool refused a kept worktree without --continue-branches: any left here is continued in.
+  const kept = continueBranches ? await manager.listWorktrees() : [];
   for (const task of tasks) {
     const branch = expandBranchPattern(manager.branchPattern, task.issueNumber);
+    const worktree = kept.find((w) => w.status !== 'idle' && w.branchName === branch);
+    if (worktree) {
+      lines.push(`#${task.issueNumber}: continuing in its kept worktree ${worktree.id} (${worktree.path})`);
+      continue;
+    }
     const counted = await runGit(
       ['rev-list', '--count', `refs/heads/${branch}`, '--not', `${manager.baseBranch}`, '--'],
       { cwd: manager.repoPath, okExitCodes: [0, 128] },
@@ -275,6 +329,34 @@ async function staleBranchNotices(
     );
   }
   return lines;
+}
+
+/** `--dry-run`'s output: the plans (and skipped issues) as one JSON document, or a block per task. */
+function writePlans(ctx: CommandContext, plans: readonly TaskPlan[], request: RunBatchRequest): void {
+  const skipped = request.skipped ?? [];
+  if (request.json) {
+    ctx.io.stdout.write(formatJson({ tasks: plans, skipped }));
+    return;
+  }
+  writeLine(ctx.io.stdout, whereLine(plans));
+  for (const line of renderPlans(plans)) writeLine(ctx.io.stdout, line);
+  for (const skip of skipped) writeLine(ctx.io.stdout, `skipped #${skip.issueNumber}: ${skip.reason}`);
+  writeLine(ctx.io.stderr, `Dry run: ${plural(plans.length, 'issue')} would run; nothing was started.`);
+}
+
+/** The library's `ISSUE_BUSY` with a hint naming the commands that continue the kept worktree. */
+function asCliError(error: unknown): unknown {
+  if (!isMiyabiError(error, 'ISSUE_BUSY')) return error;
+  const issue = Number(error.details?.issueNumber);
+  const running = error.details?.running === true;
+  const hint = running
+    ? `Wait for that run to end (${BIN} list shows it), or stop it; then '${BIN} remove ${issue}'.`
+    : `Continue it: '${BIN} resolve ${issue} -- <command>' (a conflict), '${BIN} merge ${issue}', or '${BIN} remove ${issue}' (its work is saved); or rerun with --continue-branches to run again in it.`;
+  return new MiyabiError('ISSUE_BUSY', error.message, {
+    hint,
+    cause: error,
+    ...(error.details ? { details: error.details } : {}),
+  });
 }
 
 // The pool names its options; the CLI user typed flags.

@@ -57,6 +57,11 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         `#${r.issueNumber}: worktree kept at ${r.worktreePath}; continue with: ${BIN} resolve ${r.worktreeId} -- <command>`,
       );
     }
+    if (r.stage === 'merge' && !r.cleanedUp && r.worktreePath && r.error.code === 'CHECKOUT_DIRTY') {
+      lines.push(
+        `#${r.issueNumber}: worktree kept at ${r.worktreePath}; once that checkout is clean: ${BIN} merge ${r.issueNumber}`,
+      );
+    }
     for (const attempt of r.resolveAttempts ?? []) {
       lines.push(
         `#${r.issueNumber}: resolve attempt ${attempt.attempt} (${attempt.conflicts.join(', ') || 'no conflict left'}): ${attempt.outcome}${attempt.error ? ` — ${attempt.error.message}` : ''}`,
@@ -76,6 +81,11 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
       const id = r.staleBranch.archiveRef.split('/').pop() ?? '';
       lines.push(
         `#${r.issueNumber}: ${r.staleBranch.unmergedCommits} earlier commit(s) of ${r.branchName ?? 'its branch'} saved under ${r.staleBranch.archiveRef}; bring them back with: ${BIN} restore ${id}`,
+      );
+    }
+    if (r.keptBranch) {
+      lines.push(
+        `#${r.issueNumber}: its work stays on branch ${r.keptBranch.name} (kept: ${r.keptBranch.reason})`,
       );
     }
     if (r.archiveRef) {
