@@ -3,11 +3,11 @@ import {
   checkHtmlReportPath,
   MiyabiError,
   type PoolPullRequestOptions,
-  parseDuration,
   type WorktreeTask,
 } from '../../index.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
 import { formatJson } from '../render/json.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
@@ -48,7 +48,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   const concurrency =
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
   const timeoutMs =
-    typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : undefined;
+    typeof options.timeout === 'string' ? parseDurationFlag(options.timeout, '--timeout') : undefined;
   if (options.into !== undefined && options.merge !== true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--into only applies with --merge', {
       hint: 'Add --merge, or drop --into.',
@@ -209,7 +209,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
 function parseRadarInterval(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^\s*0+\s*$/.test(value)) return 0;
-  return parseDuration(value, '--radar-interval');
+  return parseDurationFlag(value, '--radar-interval');
 }
 
 /** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
@@ -231,7 +231,7 @@ function parseQueueFlags(
     url: options.queue,
     ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
     ...(typeof options.queueTimeout === 'string'
-      ? { timeoutMs: parseDuration(options.queueTimeout, '--queue-timeout') }
+      ? { timeoutMs: parseDurationFlag(options.queueTimeout, '--queue-timeout') }
       : {}),
   };
 }
