@@ -23,7 +23,9 @@ describe('the CLI speaks CLI', () => {
     ]);
     for (const result of results) {
       expect(result.code).toBe(2);
-      expect(errorLine(result.stderr, 'INVALID_ARGUMENT')).toMatch(/"\d+" has no unit: \d+ what\? e\.g\. \d+d/);
+      expect(errorLine(result.stderr, 'INVALID_ARGUMENT')).toMatch(
+        /"\d+" has no unit: \d+ what\? e\.g\. \d+d/,
+      );
     }
     expect(repoState(repo.path)).toEqual(before);
     // Zero needs no unit where it means "off".
