@@ -34,4 +34,29 @@ describe('the CLI speaks CLI', () => {
     });
     expect(off.code).toBe(0);
   });
+
+  it('refuses a malformed issue or id (path -1, logs ../x) with exit 2, not a lookup', async () => {
+    const repo = createTempRepo();
+    const before = repoState(repo.path);
+    const results = await Promise.all(
+      [
+        ['path', '-1'],
+        ['path', '../x'],
+        ['path', '0'],
+        ['logs', '../x'],
+        ['logs', '-1'],
+      ].map((args) => runCli(args, { cwd: repo.path })),
+    );
+    for (const result of results) {
+      expect(result.code).toBe(2);
+      expect(errorLine(result.stderr, 'INVALID_ARGUMENT')).toContain(
+        'expected an issue number or a worktree id',
+      );
+    }
+    expect(repoState(repo.path)).toEqual(before);
+    // A well-formed id that names nothing is still NOT_FOUND (exit 1).
+    const unknown = await runCli(['path', 'issue-1-deadbeef'], { cwd: repo.path });
+    expect(unknown.code).toBe(1);
+    errorLine(unknown.stderr, 'NOT_FOUND');
+  });
 });
