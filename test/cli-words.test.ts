@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli-process.js';
+import { json, runCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo } from './helpers/temp-repo.js';
 
@@ -58,5 +58,30 @@ describe('the CLI speaks CLI', () => {
     const unknown = await runCli(['path', 'issue-1-deadbeef'], { cwd: repo.path });
     expect(unknown.code).toBe(1);
     errorLine(unknown.stderr, 'NOT_FOUND');
+  });
+
+  it('run --no-setup skips the configured setup and .worktreeinclude, as create --no-setup does', async () => {
+    const repo = createTempRepo({
+      files: {
+        '.gitignore': 'secret.env\n',
+        '.worktreeinclude': 'secret.env\n',
+        'miyabi-worktree.config.json': JSON.stringify({
+          setup: [[process.execPath, '-e', 'process.exit(3)']],
+        }),
+      },
+    });
+    repo.write('secret.env', 'TOKEN=1\n');
+    // The task fails unless the worktree got neither the setup's run nor the included file.
+    const check = [process.execPath, '-e', "process.exit(require('fs').existsSync('secret.env') ? 4 : 0)"];
+    const skipped = await runCli(['run', '--issues', '1', '--no-setup', '--json', '--', ...check], {
+      cwd: repo.path,
+    });
+    expect(skipped.code).toBe(0);
+    expect(json<{ results: { status: string }[] }>(skipped).results).toMatchObject([{ status: 'success' }]);
+    const withSetup = await runCli(['run', '--issues', '2', '--json', '--', ...check], { cwd: repo.path });
+    expect(withSetup.code).toBe(1);
+    expect(json<{ results: { status: string; stage?: string }[] }>(withSetup).results).toMatchObject([
+      { status: 'failed', stage: 'setup' },
+    ]);
   });
 });

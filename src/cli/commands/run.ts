@@ -173,6 +173,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       baseBranch: typeof options.base === 'string' ? options.base : undefined,
       failFast: options.failFast === true,
       keep: options.keep === true,
+      noSetup: options.setup === false,
       merge:
         options.merge === true
           ? { into: typeof options.into === 'string' ? options.into : undefined }
