@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { WorktreeManager } from '../src/index.js';
 import { json, runCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
 import { createTempRepo } from './helpers/temp-repo.js';
@@ -50,7 +53,7 @@ describe('the CLI speaks CLI', () => {
     for (const result of results) {
       expect(result.code).toBe(2);
       expect(errorLine(result.stderr, 'INVALID_ARGUMENT')).toContain(
-        'expected an issue number or a worktree id',
+        'is neither an issue number nor a worktree id',
       );
     }
     expect(repoState(repo.path)).toEqual(before);
@@ -83,5 +86,48 @@ describe('the CLI speaks CLI', () => {
     expect(json<{ results: { status: string; stage?: string }[] }>(withSetup).results).toMatchObject([
       { status: 'failed', stage: 'setup' },
     ]);
+  });
+
+  it('names CLI commands in the hints of library errors; the library keeps naming its calls', async () => {
+    const repo = createTempRepo({ files: { '.gitignore': '' } });
+    const created = json<{ id: string; path: string }>(
+      await runCli(['create', '3', '--no-setup', '--json'], { cwd: repo.path }),
+    );
+    writeFileSync(join(created.path, 'draft.txt'), 'unsaved\n');
+    expect((await runCli(['remove', '3'], { cwd: repo.path })).code).toBe(0);
+    const failures = await Promise.all(
+      [
+        ['path', '3'],
+        ['archives', 'drop', 'issue-9-00000000'],
+        ['remove', 'issue-1-deadbeef'],
+        ['remove', '../x'],
+        ['path', '-1'],
+        ['merge', 'issue-1-deadbeef', '--json'],
+      ].map(async (args) => ({ args, result: await runCli(args, { cwd: repo.path }) })),
+    );
+    const hints = failures.map(({ args, result }) => {
+      expect(result.code, args.join(' ')).not.toBe(0);
+      const hint = /\(hint: (.*)\)$/.exec(result.stderr.trimEnd())?.[1] ?? '';
+      expect(hint, args.join(' ')).toContain("'miyabi-worktree ");
+      expect(hint, args.join(' ')).not.toMatch(/[A-Za-z]\(/);
+      return hint;
+    });
+    expect(hints[0]).toContain(`'miyabi-worktree restore ${created.id}' brings it back`);
+    expect(hints[1]).toContain("'miyabi-worktree archives' lists the archives");
+    // --json prints the same hint as the error line.
+    const last = failures.at(-1)?.result;
+    expect(last && json<{ error: { hint: string } }>(last).error.hint).toBe(hints.at(-1));
+
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    await expect(manager.resolveWorktree(3)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      hint: `It was removed; its work was archived: restoreWorktree('${created.id}') brings it back.`,
+    });
+    await expect(manager.getWorktree('issue-1-deadbeef')).rejects.toMatchObject({
+      hint: 'List what exists with listWorktrees().',
+    });
+    await expect(manager.dropArchive('issue-9-00000000')).rejects.toMatchObject({
+      hint: 'listArchives() lists the archives there are.',
+    });
   });
 });

@@ -43,7 +43,11 @@ export async function resolveWorktree(
     issue === undefined ? `no worktree with id '${trimmed}'` : `no worktree for issue ${issue}`,
     {
       hint: newest
-        ? `It was removed; its work was archived: restoreWorktree('${newest.id}') brings it back.`
+        ? [
+            'It was removed; its work was archived: ',
+            { call: 'restoreWorktree', id: newest.id },
+            ' brings it back.',
+          ]
         : `Live worktrees: ${worktrees.map((w) => `${w.id} (#${w.issueNumber})`).join(', ') || 'none'}.`,
       details: {
         ...(issue === undefined ? { id: trimmed } : { issueNumber: issue }),

@@ -51,9 +51,15 @@ export function parseIssueOrId(value: unknown): IssueOrId {
   if (digits === undefined && isWorktreeId(text)) return { id: text };
   throw new MiyabiError(
     'INVALID_ARGUMENT',
-    `expected an issue number or a worktree id, got ${describe(value)}`,
+    typeof value === 'string' || typeof value === 'number'
+      ? `'${text}' is neither an issue number nor a worktree id`
+      : `expected an issue number or a worktree id, got ${describe(value)}`,
     {
-      hint: 'Pass an issue number (e.g. 42) or a worktree id (e.g. issue-42-1a2b3c4d); listWorktrees() lists them.',
+      hint: [
+        'Pass an issue number (e.g. 42) or a worktree id (e.g. issue-42-1a2b3c4d); ',
+        { call: 'listWorktrees' },
+        ' lists them.',
+      ],
     },
   );
 }
@@ -66,7 +72,7 @@ function isWorktreeId(value: unknown): value is string {
 export function assertWorktreeId(value: unknown): asserts value is string {
   if (!isWorktreeId(value)) {
     throw new MiyabiError('INVALID_ARGUMENT', `worktree id ${describe(value)} is malformed`, {
-      hint: 'Ids look like issue-42-1a2b3c4d; listWorktrees() lists them.',
+      hint: ['Ids look like issue-42-1a2b3c4d; ', { call: 'listWorktrees' }, ' lists them.'],
     });
   }
 }

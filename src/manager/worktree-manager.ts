@@ -534,7 +534,7 @@ async function resolveBase(
   } catch (error) {
     if (!isMiyabiError(error, 'NOT_FOUND')) throw error;
     throw new MiyabiError('INVALID_CONFIG', `${basename(source ?? 'config')}: baseBranch: ${error.message}`, {
-      hint: error.hint,
+      hint: error.hintParts,
       cause: error,
       details: { file: source, baseBranch: fromFile },
     });

@@ -293,7 +293,7 @@ function asFlagError(error: unknown): unknown {
   const flag = typeof option === 'string' ? FLAG_OF_OPTION[option] : undefined;
   if (!flag || !error.message.startsWith(`${option}`)) return error;
   return new MiyabiError('INVALID_ARGUMENT', `${flag}${error.message.slice(String(option).length)}`, {
-    hint: error.hint,
+    hint: error.hintParts,
     cause: error,
     ...(error.details ? { details: error.details } : {}),
   });
