@@ -130,4 +130,20 @@ describe('the CLI speaks CLI', () => {
       hint: 'listArchives() lists the archives there are.',
     });
   });
+
+  it("shows a failure's error line, not the stack frame or runtime banner printed after it", async () => {
+    const repo = createTempRepo();
+    const script = "console.log('compiling'); throw new TypeError('boom: the widget is undefined')";
+    const result = await runCli(['run', '--issues', '1', '--json', '--', process.execPath, '-e', script], {
+      cwd: repo.path,
+    });
+    expect(result.code).toBe(1);
+    const [failed] = json<{ results: { error?: { message: string } }[] }>(result).results;
+    expect(failed?.error?.message).toBe('node exited with code 1: TypeError: boom: the widget is undefined');
+    // The live view (a line per change off a terminal) says the same.
+    expect(result.stderr).toMatch(
+      / #1 failed \([^)]*\): node exited with code 1: TypeError: boom: the widget/,
+    );
+    expect(result.stderr).not.toMatch(/#1 failed.*(Node\.js v|at node:internal)/);
+  });
 });
