@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { WorktreeManager } from '../src/index.js';
 import { json, runCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
-import { createTempRepo } from './helpers/temp-repo.js';
+import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 /** The one error line of a failed command, checked for its code. */
 function errorLine(stderr: string, code: string): string {
@@ -145,5 +145,59 @@ describe('the CLI speaks CLI', () => {
       / #1 failed \([^)]*\): node exited with code 1: TypeError: boom: the widget/,
     );
     expect(result.stderr).not.toMatch(/#1 failed.*(Node\.js v|at node:internal)/);
+  });
+
+  it('list and status show how the last task ended beside the worktree status, also in --json', async () => {
+    const repo = createTempRepo({ files: { 'shared.txt': 'base\n' } });
+    const barrier = tempDir();
+    // #1 and #2 change the same line, both from the same base (each waits until the other started):
+    // the second merge conflicts. #3's command fails.
+    const script = `const n = process.env.MIYABI_ISSUE_NUMBER;
+      if (n === '3') process.exit(5);
+      const fs = require('fs');
+      const { execFileSync } = require('child_process');
+      fs.writeFileSync(${JSON.stringify(barrier)} + '/' + n, '');
+      const other = ${JSON.stringify(barrier)} + '/' + (n === '1' ? '2' : '1');
+      while (!fs.existsSync(other)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      fs.writeFileSync('shared.txt', 'from ' + n + '\\n');
+      execFileSync('git', ['commit', '-qam', 'change ' + n]);`;
+    const run = await runCli(
+      [
+        'run',
+        '--issues',
+        '1-3',
+        '--merge',
+        '--keep',
+        '--concurrency',
+        '3',
+        '--',
+        process.execPath,
+        '-e',
+        script,
+      ],
+      { cwd: repo.path },
+    );
+    expect(run.code).toBe(1);
+    type Listed = {
+      issueNumber: number;
+      status: string;
+      lastTask?: { status: string; stage?: string; code?: string };
+    };
+    const listed = json<Listed[]>(await runCli(['list', '--json'], { cwd: repo.path }));
+    const conflicted = listed.find((w) => w.lastTask?.code === 'MERGE_CONFLICT');
+    const merged = listed.find((w) => w.lastTask?.status === 'success');
+    const failed = listed.find((w) => w.issueNumber === 3);
+    expect(merged).toMatchObject({ status: 'completed', lastTask: { status: 'success' } });
+    expect(conflicted).toMatchObject({ status: 'failed', lastTask: { status: 'failed', stage: 'merge' } });
+    expect(failed).toMatchObject({ status: 'failed', lastTask: { status: 'failed', stage: 'execute' } });
+    const table = (await runCli(['list'], { cwd: repo.path })).stdout;
+    expect(table).toMatch(/LAST TASK/);
+    expect(table).toMatch(new RegExp(`#${merged?.issueNumber}\\s+completed\\s+success\\s`));
+    expect(table).toMatch(new RegExp(`#${conflicted?.issueNumber}\\s+failed\\s+conflict\\s`));
+    expect(table).toMatch(/#3\s+failed\s+failed at execute\s/);
+    const status = await runCli(['status'], { cwd: repo.path });
+    expect(status.stdout).toMatch(new RegExp(`#${conflicted?.issueNumber}\\s+failed\\s+conflict\\s`));
+    const detailed = json<{ worktrees: Listed[] }>(await runCli(['status', '--json'], { cwd: repo.path }));
+    expect(detailed.worktrees.map((w) => w.lastTask?.status).sort()).toEqual(['failed', 'failed', 'success']);
   });
 });

@@ -1,12 +1,13 @@
 import type { WorktreeInfo } from '../manager/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
-import type { ExecutionOutcome } from '../telemetry/events.js';
+import type { TaskResult } from './types.js';
 
 /** Records where a task's log is once it starts, and how the task ended: what `logs` reads. */
 export interface TaskLogHooks {
   /** For `runTask`'s `onLogStart`. */
   started(worktree: WorktreeInfo): Promise<void>;
-  ended(status: ExecutionOutcome): Promise<void>;
+  /** How the task ended: its status, and where and why when it did not succeed. */
+  ended(result: Pick<TaskResult, 'status' | 'stage' | 'error'>): Promise<void>;
 }
 
 /** Best effort: a record that cannot be written never fails the task (its log only stays unknown to `logs`). */
@@ -25,8 +26,9 @@ export function taskLogHooks(
         logFile: task.logFile,
       }).catch(() => undefined);
     },
-    async ended(status) {
-      if (record) await recordTaskEnd(stateDir, record, status).catch(() => {});
+    async ended(result) {
+      const end = { status: result.status, stage: result.stage, code: result.error?.code };
+      if (record) await recordTaskEnd(stateDir, record, end).catch(() => {});
     },
   };
 }

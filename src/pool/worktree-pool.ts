@@ -194,7 +194,7 @@ export class WorktreePool {
                   else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
                 },
               }).finally(() => stops.delete(task.issueNumber));
-              await log.ended(result.status);
+              await log.ended(result);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
