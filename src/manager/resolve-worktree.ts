@@ -48,7 +48,9 @@ export async function resolveWorktree(
             { call: 'restoreWorktree', id: newest.id },
             ' brings it back.',
           ]
-        : `Live worktrees: ${worktrees.map((w) => `${w.id} (#${w.issueNumber})`).join(', ') || 'none'}.`,
+        : worktrees.length > 0
+          ? `Live worktrees: ${worktrees.map((w) => `${w.id} (#${w.issueNumber})`).join(', ')}.`
+          : ['There is no live worktree; ', { call: 'listArchives' }, ' lists the work of removed ones.'],
       details: {
         ...(issue === undefined ? { id: trimmed } : { issueNumber: issue }),
         known: worktrees.map((w) => w.id),

@@ -13,7 +13,6 @@ import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
-import { resolveWorktree } from '../resolve-target.js';
 import { expandPlaceholders } from '../run/placeholders.js';
 import type { CommandHandler } from './index.js';
 
@@ -34,7 +33,7 @@ const resolve: CommandHandler = async ({ operands, options }, ctx) => {
       : DEFAULT_TIMEOUT_MS;
   const { manager } = await openWorkspace(ctx);
   try {
-    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });
     const into = typeof options.into === 'string' ? options.into : undefined;
     const checkout = await manager.mergeTargetIntoWorktree(worktree.id, {
       signal: ctx.signal,
