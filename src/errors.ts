@@ -145,7 +145,7 @@ export function toError(value: unknown): Error {
 }
 
 /** A hint's text, each step named by `name`. */
-export function renderHint(parts: readonly HintPart[], name: (step: HintStep) => string): string {
+function renderHint(parts: readonly HintPart[], name: (step: HintStep) => string): string {
   return parts.map((part) => (typeof part === 'string' ? part : name(part))).join('');
 }
 
