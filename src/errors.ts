@@ -60,8 +60,24 @@ export interface MergeConflict {
   readonly message?: string;
 }
 
+/**
+ * A step a hint points to, named by the library call that takes it: the library's hint says
+ * `listArchives()`, the CLI's says `miyabi-worktree archives`. Plain data.
+ */
+export type HintStep =
+  | { readonly call: 'listWorktrees' | 'listArchives' | 'cleanupAll' }
+  | { readonly call: 'restoreWorktree'; readonly id: string }
+  | { readonly call: 'dropArchive'; readonly id?: string }
+  | { readonly call: 'pruneArchives'; readonly merged?: true; readonly olderThan?: string }
+  /** An option of the call that failed (the CLI's `--force`). */
+  | { readonly option: 'force' };
+
+/** A hint as text and steps: each interface names the steps in its own words. */
+export type HintPart = string | HintStep;
+
 export interface MiyabiErrorOptions {
-  readonly hint?: string;
+  /** What a person can do about it: text, or text and {@link HintStep}s. @default the code's own hint */
+  readonly hint?: string | readonly HintPart[];
   readonly cause?: unknown;
   readonly git?: GitFailure;
   readonly conflicts?: readonly MergeConflict[];
@@ -78,7 +94,10 @@ export interface MiyabiErrorOptions {
 export class MiyabiError extends Error {
   override readonly name = 'MiyabiError';
   readonly code: MiyabiErrorCode;
+  /** What a person can do about it, in the library's words (`listWorktrees()`). */
   readonly hint: string;
+  /** The hint with its steps kept apart: the CLI names its own commands for them. */
+  readonly hintParts: readonly HintPart[];
   readonly git: GitFailure | undefined;
   readonly conflicts: readonly MergeConflict[] | undefined;
   readonly details: Readonly<Record<string, unknown>> | undefined;
@@ -86,7 +105,9 @@ export class MiyabiError extends Error {
   constructor(code: MiyabiErrorCode, message: string, options: MiyabiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.hint = options.hint ?? defaultHint(code);
+    const hint = options.hint ?? defaultHint(code);
+    this.hintParts = typeof hint === 'string' ? [hint] : hint;
+    this.hint = renderHint(this.hintParts, libraryStep);
     this.git = options.git;
     this.conflicts = options.conflicts;
     this.details = options.details;
@@ -124,7 +145,29 @@ export function toError(value: unknown): Error {
   }
 }
 
-function defaultHint(code: MiyabiErrorCode): string {
+/** A hint's text, each step named by `name`. */
+function renderHint(parts: readonly HintPart[], name: (step: HintStep) => string): string {
+  return parts.map((part) => (typeof part === 'string' ? part : name(part))).join('');
+}
+
+/** A step as a library call (or option) a caller of the library makes. */
+function libraryStep(step: HintStep): string {
+  if ('option' in step) return `pass ${step.option}`;
+  switch (step.call) {
+    case 'restoreWorktree':
+      return `restoreWorktree('${step.id}')`;
+    case 'dropArchive':
+      return step.id === undefined ? 'dropArchive(id)' : `dropArchive('${step.id}')`;
+    case 'pruneArchives':
+      return step.olderThan === undefined
+        ? 'pruneArchives({ merged: true })'
+        : `pruneArchives({ olderThan: '${step.olderThan}' })`;
+    default:
+      return `${step.call}()`;
+  }
+}
+
+function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
   switch (code) {
     case 'NOT_A_REPOSITORY':
       return 'Run it inside a git repository, or pass cwd/repoPath pointing at one.';
@@ -137,7 +180,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'INVALID_CONFIG':
       return 'Fix the configuration key named in the message.';
     case 'NOT_FOUND':
-      return 'List what exists with listWorktrees().';
+      return ['List what exists with ', { call: 'listWorktrees' }, '.'];
     case 'ALREADY_EXISTS':
       return 'Choose another name, or remove the existing one first.';
     case 'BRANCH_IN_USE':
@@ -147,7 +190,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'GIT_FAILED':
       return "The message quotes git's first error line (its whole output is in the error's `git.stderr`, or shown with --verbose); the repository was left as it was.";
     case 'LOCKED':
-      return 'Another process holds the lock; wait for it, or run cleanupAll() if it died.';
+      return ['Another process holds the lock; wait for it, or run ', { call: 'cleanupAll' }, ' if it died.'];
     case 'TIMEOUT':
       return 'Raise the timeout, or make the task faster.';
     case 'CANCELLED':
@@ -163,7 +206,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'CHECKOUT_BUSY':
       return 'Finish or abort the merge/rebase in the target checkout, then try again.';
     case 'WORKTREE_DIRTY':
-      return 'Commit the changes, or pass force to discard them.';
+      return ['Commit the changes, or ', { option: 'force' }, ' to discard them.'];
     case 'COMMAND_NOT_FOUND':
       return 'Check the command name and your PATH.';
     case 'COMMAND_FAILED':
@@ -173,7 +216,7 @@ function defaultHint(code: MiyabiErrorCode): string {
     case 'CONFLICT_UNRESOLVED':
       return 'Finish the resolution in the worktree (no conflict markers, merge committed), then try again.';
     case 'UNMERGED_WORK':
-      return 'Merge or push that work first, or pass force to delete it anyway.';
+      return ['Merge or push that work first, or ', { option: 'force' }, ' to delete it anyway.'];
     case 'FOREIGN_WORKTREE':
       return 'The registry names a worktree this tool did not create; it was left alone. Remove it with git worktree remove if it is yours to delete.';
     case 'PORTS_EXHAUSTED':

@@ -27,6 +27,8 @@ export { loadConfig } from './config/load-config.js';
 export { relativePathProblem } from './config/relative-path.js';
 export {
   type GitFailure,
+  type HintPart,
+  type HintStep,
   isMiyabiError,
   type MergeConflict,
   MiyabiError,

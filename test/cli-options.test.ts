@@ -110,7 +110,9 @@ describe('miyabi-worktree command options', () => {
       'Config:      none (defaults)',
     ]);
     expect(lines[4]).toMatch(/^Disk: +worktrees \d.* · archives ~\d.* \(0\) · logs \d/);
-    expect(status.stdout).toMatch(/^ID\s+ISSUE\s+STATUS\s+BRANCH\s+BASE\s+\+\/-\s+AGE\s+DISK\s+PATH\s*$/m);
+    expect(status.stdout).toMatch(
+      /^ID\s+ISSUE\s+STATUS\s+LAST TASK\s+BRANCH\s+BASE\s+\+\/-\s+AGE\s+DISK\s+PATH\s*$/m,
+    );
     expect(status.stdout).toMatch(
       new RegExp(
         `^${one.id}\\s+#1\\s+active\\s+feature/issue-1\\s+main\\s+\\+0/-0\\s+\\S+\\s+[\\d.]+ K?i?B\\s+${one.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`,
@@ -118,7 +120,9 @@ describe('miyabi-worktree command options', () => {
       ),
     );
     expect(status.stdout).toMatch(new RegExp(`^${two.id}\\s+#2\\s+active\\s+feature/issue-2\\s`, 'm'));
-    expect(status.stdout).toMatch(/^issue-3-[0-9a-f]{8}\s+#3\s+failed\s+feature\/issue-3\s/m);
+    expect(status.stdout).toMatch(
+      /^issue-3-[0-9a-f]{8}\s+#3\s+failed\s+failed at execute\s+feature\/issue-3\s/m,
+    );
     expect(status.stderr).toBe('');
   });
 

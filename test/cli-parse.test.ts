@@ -153,6 +153,20 @@ describe('parseDuration', () => {
     expect(error.hint).toContain('30m');
   });
 
+  it('refuses a bare number other than 0 when a unit is required (a flag: 7 what?)', () => {
+    const error = catchMiyabi(() => parseDuration('7', '--older-than', { requireUnit: true }));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toBe('--older-than: "7" has no unit: 7 what? e.g. 7d, 7h or 7m');
+    expect(error.hint).not.toContain('bare number means seconds');
+    expect(parseDuration('7d', '--older-than', { requireUnit: true })).toBe(7 * 86_400_000);
+    // Zero needs no unit: it says "longer than zero", not "7 what?".
+    expect(catchMiyabi(() => parseDuration('0', '--timeout', { requireUnit: true })).message).toContain(
+      'longer than zero',
+    );
+    // Configuration strings keep reading a bare number as seconds.
+    expect(parseDuration('7', 'timeout')).toBe(7_000);
+  });
+
   it('reports problems without throwing through checkDuration', () => {
     expect(checkDuration('2m')).toEqual({ ok: true, ms: 120_000 });
     expect(checkDuration('nope')).toEqual({ ok: false, problem: 'is not a duration' });
@@ -172,6 +186,11 @@ describe('formatDuration', () => {
     [3_599_400, '59m 59s'],
     [3_599_600, '1h 00m'],
     [7_380_000, '2h 03m'],
+    [86_340_000, '23h 59m'],
+    [86_400_000, '1d 00h'],
+    [86_399_999, '1d 00h'],
+    [3 * 86_400_000 + 4 * 3_600_000 + 1_000, '3d 04h'],
+    [10 * 86_400_000, '10d 00h'],
     [-5, '0ms'],
     [Number.NaN, '0ms'],
   ])('formats %d ms as %j', (ms, text) => {

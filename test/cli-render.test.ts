@@ -156,9 +156,13 @@ describe('renderFrame', () => {
         '✖ #7 failed    2.0s',
         '⠹ #8 running   5.0s',
         '· #9 queued',
-        '  … 6 more',
+        '  … 6 finished',
         '7/9 finished · 6 succeeded · 1 failed · 1 running · 1 queued',
       ].join('\n'),
+    );
+    // The folded line says what it folds: finished tasks, and queued ones when even they do not fit.
+    expect(renderFrame(many, T0 + 5_000, 60, { maxLines: 3 }).split('\n')[1]).toBe(
+      '  … 7 finished, 1 queued',
     );
   });
 

@@ -82,7 +82,7 @@ export async function openWorkspace(
     // A base branch that does not exist is the user's input, not a failure of ours.
     if (isMiyabiError(error, 'NOT_FOUND') && options.baseBranch !== undefined) {
       throw new MiyabiError('INVALID_ARGUMENT', `--base: ${error.message}`, {
-        hint: error.hint,
+        hint: error.hintParts,
         cause: error,
       });
     }

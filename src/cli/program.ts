@@ -225,6 +225,7 @@ export function buildProgram(): CliProgram {
     .option('--reviewer <login>', 'ask this login to review each pull request (repeatable)', collect)
     .option('--github-api-url <url>', 'GitHub REST API root (GitHub Enterprise: https://HOST/api/v3)')
     .option('--base <branch>', 'branch the worktrees start from')
+    .option('--no-setup', 'skip .worktreeinclude copying, share and setup commands (as create --no-setup)')
     .option(
       '--continue-branches',
       'build on a task branch an earlier run left (default: archive its commits and start it fresh)',

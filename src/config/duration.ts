@@ -26,8 +26,13 @@ export function checkDuration(text: string, options: DurationLimits = {}): Durat
   const input = text.trim().toLowerCase();
   if (input === '') return { ok: false, problem: 'is empty' };
   if (input.startsWith('-')) return { ok: false, problem: 'is negative' };
+  const bare = BARE.test(input);
+  // `cleanup --older-than 7` read as 7 seconds: a flag's bare number is refused (zero needs no unit).
+  if (bare && options.requireUnit === true && Number(input) !== 0) {
+    return { ok: false, problem: `has no unit: ${input} what? e.g. ${input}d, ${input}h or ${input}m` };
+  }
   // A bare number means seconds, like `sleep 90` and `timeout 90`.
-  const total = BARE.test(input) ? Number(input) * 1000 : sumComponents(input);
+  const total = bare ? Number(input) * 1000 : sumComponents(input);
   if (typeof total === 'string') return { ok: false, problem: total };
   const ms = Math.round(total);
   if (!Number.isFinite(ms)) return { ok: false, problem: 'is not a duration' };
@@ -40,6 +45,11 @@ export function checkDuration(text: string, options: DurationLimits = {}): Durat
 export interface DurationLimits {
   /** Longest accepted, in milliseconds. @default MAX_DURATION_MS (7 days) */
   readonly maxMs?: number;
+  /**
+   * Refuse a bare number other than `0` (`7` could be seconds or days): command-line flags do;
+   * configuration strings keep reading one as seconds. @default false
+   */
+  readonly requireUnit?: boolean;
 }
 
 /** A limit for messages: whole days when it is some (`7 days`), else as {@link formatDuration} does. */
@@ -80,13 +90,13 @@ export function parseDuration(text: string, optionName = 'duration', limits: Dur
   const result = checkDuration(text, limits);
   if (result.ok) return result.ms;
   throw new MiyabiError('INVALID_ARGUMENT', `${optionName}: "${text.trim()}" ${result.problem}`, {
-    hint: `Use a number with a unit, e.g. 30m, 90s, 1h30m or 500ms (a bare number means seconds).`,
+    hint: `Use a number with a unit, e.g. 30m, 90s, 1h30m or 500ms${limits.requireUnit === true ? '' : ' (a bare number means seconds)'}.`,
     details: { option: optionName },
   });
 }
 
 /**
- * Formats milliseconds for people: `450ms`, `2.3s`, `1m 05s`, `2h 03m`.
+ * Formats milliseconds for people: `450ms`, `2.3s`, `1m 05s`, `2h 03m`, `3d 04h`.
  * Negative and non-finite values show as `0ms`.
  */
 export function formatDuration(ms: number): string {
@@ -98,7 +108,10 @@ export function formatDuration(ms: number): string {
   const seconds = Math.round(value / 1000);
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${pad2(seconds % 60)}s`;
   const minutes = Math.round(value / 60_000);
-  return `${Math.floor(minutes / 60)}h ${pad2(minutes % 60)}m`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)}h ${pad2(minutes % 60)}m`;
+  // `170h 00m` is hard to read as a week: days from a day on.
+  const hours = Math.round(value / 3_600_000);
+  return `${Math.floor(hours / 24)}d ${pad2(hours % 24)}h`;
 }
 
 function pad2(value: number): string {

@@ -127,7 +127,7 @@ export async function dropArchive(
   const [entry] = await withWorkStates(repoRoot, refs, options.signal);
   if (!entry) {
     throw new MiyabiError('NOT_FOUND', `no archive with id '${id}'`, {
-      hint: 'listArchives() lists the archives there are.',
+      hint: [{ call: 'listArchives' }, ' lists the archives there are.'],
       details: { id },
     });
   }

@@ -36,7 +36,15 @@ export async function pruneArchives(
   const filter = resolveFilter({ merged: options?.merged, olderThan: options?.olderThan });
   if (!filter) {
     throw new MiyabiError('INVALID_ARGUMENT', 'pruneArchives needs merged: true or olderThan', {
-      hint: "e.g. pruneArchives({ merged: true }) or pruneArchives({ olderThan: '30d' }); dropArchive(id) drops one.",
+      hint: [
+        'e.g. ',
+        { call: 'pruneArchives', merged: true },
+        ' or ',
+        { call: 'pruneArchives', olderThan: '30d' },
+        '; ',
+        { call: 'dropArchive' },
+        ' drops one.',
+      ],
     });
   }
   const dryRun = options.dryRun === true;

@@ -3,29 +3,23 @@ import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
 import { listWorktrees } from './list-worktrees.js';
 import type { WorktreeInfo } from './types.js';
-import { describe } from './validate.js';
+import { parseIssueOrId } from './validate.js';
 
 /**
  * The live worktree `issueOrId` names: a number (`42`, `'42'`, `'#42'`) is the only worktree of
  * that issue, anything else a worktree id.
  *
  * @throws MiyabiError `NOT_FOUND` (the ids of live worktrees, and of the issue's archives, in
- * `details`), `INVALID_ARGUMENT` when the issue has several worktrees or the value is empty.
+ * `details`), `INVALID_ARGUMENT` when the issue has several worktrees or the value is neither an
+ * issue number nor a well-formed id (`-1`, `../x`).
  */
 export async function resolveWorktree(
   ctx: ManagerContext,
   issueOrId: string | number,
   signal?: AbortSignal,
 ): Promise<WorktreeInfo> {
-  const text = typeof issueOrId === 'number' ? String(issueOrId) : issueOrId;
-  if (typeof text !== 'string' || text.trim() === '') {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `expected an issue number or a worktree id, got ${describe(issueOrId)}`,
-    );
-  }
-  const trimmed = text.trim();
-  const issue = /^#?\d+$/.test(trimmed) ? Number(trimmed.replace('#', '')) : undefined;
+  const { issue, id } = parseIssueOrId(issueOrId);
+  const trimmed = id ?? String(issue);
   const worktrees = await listWorktrees(ctx, signal);
   const matches = worktrees.filter((w) => (issue === undefined ? w.id === trimmed : w.issueNumber === issue));
   const [only] = matches;
@@ -49,8 +43,14 @@ export async function resolveWorktree(
     issue === undefined ? `no worktree with id '${trimmed}'` : `no worktree for issue ${issue}`,
     {
       hint: newest
-        ? `It was removed; its work was archived: restoreWorktree('${newest.id}') brings it back.`
-        : `Live worktrees: ${worktrees.map((w) => `${w.id} (#${w.issueNumber})`).join(', ') || 'none'}.`,
+        ? [
+            'It was removed; its work was archived: ',
+            { call: 'restoreWorktree', id: newest.id },
+            ' brings it back.',
+          ]
+        : worktrees.length > 0
+          ? `Live worktrees: ${worktrees.map((w) => `${w.id} (#${w.issueNumber})`).join(', ')}.`
+          : ['There is no live worktree; ', { call: 'listArchives' }, ' lists the work of removed ones.'],
       details: {
         ...(issue === undefined ? { id: trimmed } : { issueNumber: issue }),
         known: worktrees.map((w) => w.id),

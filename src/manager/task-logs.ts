@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { MiyabiError } from '../errors.js';
 import { isOwnerAlive } from '../state/owner.js';
 import { readLiveBatchPlans, readTaskLog, readTaskLogs, type TaskLog } from '../state/task-log-records.js';
+import { parseIssueOrId } from './validate.js';
 
 export interface FollowLogOptions {
   /** Ends the iteration (quietly) when aborted. */
@@ -34,15 +35,16 @@ const NAMED_IN_HINT = 10;
 
 /**
  * The log of a pool task: `issueOrId` is a worktree id (also of a removed worktree), or an issue
- * number (`42`, `#42`: its most recent task). `NOT_FOUND` lists the task ids it knows.
+ * number (`42`, `#42`: its most recent task). `NOT_FOUND` lists the task ids it knows;
+ * `INVALID_ARGUMENT` for neither (`-1`, `../x`).
  */
 export async function findTaskLog(
   stateDir: string,
   issueOrId: string | number,
   options: FindTaskLogOptions = {},
 ): Promise<TaskLog> {
-  const text = String(issueOrId).trim();
-  const issue = /^#?\d+$/.test(text) ? Number(text.replace('#', '')) : undefined;
+  const { issue, id } = parseIssueOrId(issueOrId);
+  const text = id ?? String(issue);
   if (issue !== undefined && options.wait) {
     const started = await waitForStart(stateDir, issue, options);
     if (started) return started;

@@ -1,6 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Owner } from '../state/owner.js';
 import type { StaleLockInfo } from '../state/stale-git-locks.js';
+import type { ExecutionOutcome, TaskStage } from '../telemetry/events.js';
 
 /** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
 export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';
@@ -54,6 +55,23 @@ export interface WorktreeInfo {
   readonly reuses?: number;
   /** Ports this worktree holds (config `ports`), first is `MIYABI_PORT`; kept across reuse. Absent without `ports`. */
   readonly ports?: readonly number[];
+  /**
+   * How the last pool task in it ended (beside `status`, which says where the worktree is). Read
+   * from the task's log record when listed, never stored; absent while none has ended.
+   */
+  readonly lastTask?: LastTask;
+}
+
+/** How a worktree's last pool task ended. Plain data. */
+export interface LastTask {
+  readonly status: ExecutionOutcome;
+  /** Where an unsuccessful task ended (`setup`, `execute`, `merge`, ...). */
+  readonly stage?: TaskStage;
+  /** Its error code: `MERGE_CONFLICT` for a conflict. */
+  readonly code?: string;
+  readonly batchId: string;
+  /** ISO 8601. */
+  readonly endedAt: string;
 }
 
 /**

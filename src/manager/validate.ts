@@ -34,11 +34,45 @@ export function assertPositiveInteger(value: unknown, option: string): asserts v
   }
 }
 
+/** What an `issueOrId` argument names: an issue (`42`, `'#42'`) or a worktree id. */
+export type IssueOrId =
+  | { readonly issue: number; readonly id?: never }
+  | { readonly id: string; readonly issue?: never };
+
+/**
+ * Reads an `issueOrId` argument. Anything that is neither a positive issue number nor a
+ * well-formed id (`-1`, `0`, `../x`) is bad input, refused before any lookup.
+ */
+export function parseIssueOrId(value: unknown): IssueOrId {
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const digits = /^#?(\d+)$/.exec(text)?.[1];
+  const issue = Number(digits);
+  if (digits !== undefined && Number.isSafeInteger(issue) && issue > 0) return { issue };
+  if (digits === undefined && isWorktreeId(text)) return { id: text };
+  throw new MiyabiError(
+    'INVALID_ARGUMENT',
+    typeof value === 'string' || typeof value === 'number'
+      ? `'${text}' is neither an issue number nor a worktree id`
+      : `expected an issue number or a worktree id, got ${describe(value)}`,
+    {
+      hint: [
+        'Pass an issue number (e.g. 42) or a worktree id (e.g. issue-42-1a2b3c4d); ',
+        { call: 'listWorktrees' },
+        ' lists them.',
+      ],
+    },
+  );
+}
+
+function isWorktreeId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) && !value.includes('..');
+}
+
 /** Worktree ids are folder names we generated: refuse anything else before it reaches a path or ref. */
 export function assertWorktreeId(value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) || value.includes('..')) {
+  if (!isWorktreeId(value)) {
     throw new MiyabiError('INVALID_ARGUMENT', `worktree id ${describe(value)} is malformed`, {
-      hint: 'Ids look like issue-42-1a2b3c4d; listWorktrees() lists them.',
+      hint: ['Ids look like issue-42-1a2b3c4d; ', { call: 'listWorktrees' }, ' lists them.'],
     });
   }
 }

@@ -5,6 +5,7 @@ import { diskUsage } from '../inventory/disk-usage.js';
 import { readTaskLogs } from '../state/task-log-records.js';
 import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
+import { withLastTasks } from './last-task.js';
 import { listWorktrees } from './list-worktrees.js';
 import type { WorktreeInfo } from './types.js';
 
@@ -54,7 +55,7 @@ export async function inspectWorktrees(
 ): Promise<WorktreeInventory> {
   const { signal } = options;
   const [worktrees, archives, archiveBytes, logBytes] = await Promise.all([
-    listWorktrees(ctx, signal),
+    listWorktrees(ctx, signal).then((live) => withLastTasks(ctx.repo.stateDir, live)),
     listArchives(ctx.repo.root, signal),
     archiveDiskUsage(ctx.repo.root, signal),
     logUsage(ctx.repo.stateDir),

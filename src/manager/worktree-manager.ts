@@ -26,6 +26,7 @@ import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } 
 import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
+import { withLastTasks } from './last-task.js';
 import { listWorktrees } from './list-worktrees.js';
 import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
 import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
@@ -213,8 +214,8 @@ export class WorktreeManager {
   }
 
   /** Worktrees this tool created (in any process), oldest first; vanished ones are reconciled away. */
-  listWorktrees(): Promise<WorktreeInfo[]> {
-    return listWorktrees(this.#ctx);
+  async listWorktrees(): Promise<WorktreeInfo[]> {
+    return withLastTasks(this.stateDir, await listWorktrees(this.#ctx));
   }
 
   /**
@@ -544,7 +545,7 @@ async function resolveBase(
   } catch (error) {
     if (!isMiyabiError(error, 'NOT_FOUND')) throw error;
     throw new MiyabiError('INVALID_CONFIG', `${basename(source ?? 'config')}: baseBranch: ${error.message}`, {
-      hint: error.hint,
+      hint: error.hintParts,
       cause: error,
       details: { file: source, baseBranch: fromFile },
     });

@@ -32,7 +32,8 @@ export function taskLogHooks(
       if (!record) return;
       // Before the end is recorded: a follower that sees the end has the closing line to read.
       await appendFile(task.logFile, `${closingLine(result)}\n`).catch(() => {});
-      await recordTaskEnd(stateDir, record, result.status).catch(() => {});
+      const end = { status: result.status, stage: result.stage, code: result.error?.code };
+      await recordTaskEnd(stateDir, record, end).catch(() => {});
     },
   };
 }

@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { ExecutionOutcome } from '../telemetry/events.js';
+import type { ExecutionOutcome, TaskStage } from '../telemetry/events.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
 import { currentOwner, isOwnerAlive, type Owner } from './owner.js';
 
@@ -19,6 +19,10 @@ export interface TaskLog {
   readonly endedAt?: string;
   /** How the task ended, once it did. */
   readonly status?: ExecutionOutcome;
+  /** Where an unsuccessful task ended (its `TaskResult.stage`). */
+  readonly stage?: TaskStage;
+  /** Its error code, e.g. `MERGE_CONFLICT`. */
+  readonly code?: string;
   /** The process running the batch: a task whose process is gone has ended too. */
   readonly owner: Owner;
 }
@@ -30,20 +34,23 @@ const ID = /^[A-Za-z0-9._-]+$/;
 /** Records that a task started, with its log file: what `logs` and `followLog` find it by. */
 export async function recordTaskStart(
   stateDir: string,
-  task: Omit<TaskLog, 'startedAt' | 'owner' | 'endedAt' | 'status'>,
+  task: Omit<TaskLog, 'startedAt' | 'owner' | 'endedAt' | 'status' | 'stage' | 'code'>,
 ): Promise<TaskLog> {
   const record: TaskLog = { ...task, startedAt: new Date().toISOString(), owner: currentOwner() };
   await write(stateDir, record);
   return record;
 }
 
+/** How a task ended, as its record keeps it. */
+export type TaskEnd = Pick<TaskLog, 'status' | 'stage' | 'code'> & { readonly status: ExecutionOutcome };
+
 /** Records how a started task ended. */
-export async function recordTaskEnd(
-  stateDir: string,
-  record: TaskLog,
-  status: ExecutionOutcome,
-): Promise<void> {
-  await write(stateDir, { ...record, endedAt: new Date().toISOString(), status });
+export async function recordTaskEnd(stateDir: string, record: TaskLog, end: TaskEnd): Promise<void> {
+  await write(stateDir, { ...record, endedAt: new Date().toISOString(), ...definedOnly(end) });
+}
+
+function definedOnly(end: TaskEnd): TaskEnd {
+  return Object.fromEntries(Object.entries(end).filter(([, value]) => value !== undefined)) as TaskEnd;
 }
 
 /** The record of one worktree id, or undefined. */

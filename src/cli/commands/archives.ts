@@ -3,12 +3,12 @@ import {
   isMiyabiError,
   MAX_AGE_MS,
   MiyabiError,
-  parseDuration,
   type WorktreeManager,
 } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { type CommandContext, openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
 import { renderTable } from '../render/table.js';
 import type { CommandHandler, CommandInput } from './index.js';
@@ -58,7 +58,7 @@ function parseRequest({ operands, options }: CommandInput): ArchivesRequest {
   const merged = options.merged === true;
   const olderThanMs =
     typeof options.olderThan === 'string'
-      ? parseDuration(options.olderThan, '--older-than', { maxMs: MAX_AGE_MS })
+      ? parseDurationFlag(options.olderThan, '--older-than', { maxMs: MAX_AGE_MS })
       : undefined;
   const force = options.force === true;
   const dryRun = options.dryRun === true;

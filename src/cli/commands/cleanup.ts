@@ -1,6 +1,7 @@
-import { MAX_AGE_MS, parseDuration } from '../../index.js';
+import { MAX_AGE_MS } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
 import { describeRemoval } from '../render/removal.js';
 import type { CommandHandler } from './index.js';
@@ -17,7 +18,7 @@ const cleanup: CommandHandler = async ({ options }, ctx) => {
   // Parsed before the repository is opened: a typo touches nothing.
   const olderThan =
     typeof options.olderThan === 'string'
-      ? parseDuration(options.olderThan, '--older-than', { maxMs: MAX_AGE_MS })
+      ? parseDurationFlag(options.olderThan, '--older-than', { maxMs: MAX_AGE_MS })
       : undefined;
   const { manager } = await openWorkspace(ctx);
   try {

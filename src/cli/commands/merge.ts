@@ -2,7 +2,6 @@ import { type MergeStrategy, MiyabiError } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { resolveWorktree } from '../resolve-target.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -20,7 +19,7 @@ const merge: CommandHandler = async ({ operands, options }, ctx) => {
     options.squash === true ? 'squash' : options.ffOnly === true ? 'ff-only' : 'merge';
   const { manager } = await openWorkspace(ctx);
   try {
-    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });
     const result = await manager.mergeWorktree(worktree.id, {
       strategy,
       signal: ctx.signal,

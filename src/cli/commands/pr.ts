@@ -2,7 +2,6 @@ import { openWorktreePullRequest } from '../../index.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
-import { resolveWorktree } from '../resolve-target.js';
 import { connectGitHub } from '../run/github-source.js';
 import type { CommandHandler } from './index.js';
 
@@ -13,7 +12,7 @@ import type { CommandHandler } from './index.js';
 const pr: CommandHandler = async ({ operands, options }, ctx) => {
   const { manager } = await openWorkspace(ctx);
   try {
-    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });
     // The token and repository are checked before the push.
     const { repo, client } = await connectGitHub(
       {

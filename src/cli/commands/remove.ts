@@ -2,7 +2,6 @@ import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
 import { describeRemoval } from '../render/removal.js';
-import { resolveWorktree } from '../resolve-target.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -13,7 +12,7 @@ import type { CommandHandler } from './index.js';
 const remove: CommandHandler = async ({ operands, options }, ctx) => {
   const { manager } = await openWorkspace(ctx);
   try {
-    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });
     const result = await manager.removeWorktree(worktree.id, {
       deleteBranch: options.keepBranch !== true,
       force: options.force === true,

@@ -4,7 +4,6 @@ import {
   lastLines,
   MiyabiError,
   openLogFile,
-  parseDuration,
   runCommand,
   type WorktreeManager,
   worktreeEnvironment,
@@ -12,8 +11,8 @@ import {
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
-import { resolveWorktree } from '../resolve-target.js';
 import { expandPlaceholders } from '../run/placeholders.js';
 import type { CommandHandler } from './index.js';
 
@@ -29,10 +28,12 @@ const DEFAULT_TIMEOUT_MS = 1_800_000;
 const resolve: CommandHandler = async ({ operands, options }, ctx) => {
   const command = (operands[1] as string[] | undefined) ?? [];
   const timeoutMs =
-    typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : DEFAULT_TIMEOUT_MS;
+    typeof options.timeout === 'string'
+      ? parseDurationFlag(options.timeout, '--timeout')
+      : DEFAULT_TIMEOUT_MS;
   const { manager } = await openWorkspace(ctx);
   try {
-    const worktree = await resolveWorktree(manager, String(operands[0]));
+    const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });
     const into = typeof options.into === 'string' ? options.into : undefined;
     const checkout = await manager.mergeTargetIntoWorktree(worktree.id, {
       signal: ctx.signal,

@@ -3,11 +3,11 @@ import {
   checkHtmlReportPath,
   MiyabiError,
   type PoolPullRequestOptions,
-  parseDuration,
   type WorktreeTask,
 } from '../../index.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
@@ -47,7 +47,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   const concurrency =
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
   const timeoutMs =
-    typeof options.timeout === 'string' ? parseDuration(options.timeout, '--timeout') : undefined;
+    typeof options.timeout === 'string' ? parseDurationFlag(options.timeout, '--timeout') : undefined;
   if (options.into !== undefined && options.merge !== true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--into only applies with --merge', {
       hint: 'Add --merge, or drop --into.',
@@ -156,6 +156,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     baseBranch: typeof options.base === 'string' ? options.base : undefined,
     failFast: options.failFast === true,
     keep: options.keep === true,
+    noSetup: options.setup === false,
     merge:
       options.merge === true
         ? { into: typeof options.into === 'string' ? options.into : undefined }
@@ -192,7 +193,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
 function parseRadarInterval(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^\s*0+\s*$/.test(value)) return 0;
-  return parseDuration(value, '--radar-interval');
+  return parseDurationFlag(value, '--radar-interval');
 }
 
 /** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
@@ -214,7 +215,7 @@ function parseQueueFlags(
     url: options.queue,
     ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
     ...(typeof options.queueTimeout === 'string'
-      ? { timeoutMs: parseDuration(options.queueTimeout, '--queue-timeout') }
+      ? { timeoutMs: parseDurationFlag(options.queueTimeout, '--queue-timeout') }
       : {}),
   };
 }

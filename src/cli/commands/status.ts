@@ -5,7 +5,7 @@ import { writeBlock, writeLine } from '../io.js';
 import { formatBytes } from '../render/bytes.js';
 import { formatJson } from '../render/json.js';
 import { renderTable } from '../render/table.js';
-import { displayPath } from '../render/worktrees.js';
+import { displayPath, lastTaskText } from '../render/worktrees.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -51,6 +51,7 @@ const status: CommandHandler = async ({ options }, ctx) => {
           { header: 'ID', value: (w) => w.id },
           { header: 'ISSUE', value: (w) => (w.issueNumber > 0 ? `#${w.issueNumber}` : '-') },
           { header: 'STATUS', value: (w) => w.status },
+          { header: 'LAST TASK', value: lastTaskText },
           { header: 'BRANCH', value: (w) => w.branchName || '(detached)' },
           { header: 'BASE', value: (w) => w.baseBranch },
           // +ahead/-behind the base branch, as git prompts show it.

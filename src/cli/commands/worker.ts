@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { formatArgv, MiyabiError, parseDuration, startWorker, type WorkerActivity } from '../../index.js';
+import { formatArgv, MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
+import { parseDurationFlag } from '../parse-duration-flag.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -39,10 +40,10 @@ const worker: CommandHandler = async ({ options }, ctx) => {
     ...(Array.isArray(options.allow) ? { allow: options.allow as string[] } : {}),
     ...(typeof options.queueName === 'string' ? { queueName: options.queueName } : {}),
     ...(typeof options.lockDuration === 'string'
-      ? { lockDurationMs: parseDuration(options.lockDuration, '--lock-duration') }
+      ? { lockDurationMs: parseDurationFlag(options.lockDuration, '--lock-duration') }
       : {}),
     ...(typeof options.stalledInterval === 'string'
-      ? { stalledIntervalMs: parseDuration(options.stalledInterval, '--stalled-interval') }
+      ? { stalledIntervalMs: parseDurationFlag(options.stalledInterval, '--stalled-interval') }
       : {}),
     logger: ctx.logger,
     onJob: report,

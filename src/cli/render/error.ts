@@ -1,4 +1,5 @@
 import { isMiyabiError } from '../../index.js';
+import { cliHint } from './hint.js';
 
 /** Exit code for bad usage or input (`INVALID_ARGUMENT`, `INVALID_CONFIG`). */
 export const EXIT_USAGE = 2;
@@ -11,7 +12,7 @@ export const EXIT_INTERRUPTED = 130;
  */
 export function formatError(error: unknown, options: { readonly verbose?: boolean } = {}): string {
   const head = isMiyabiError(error)
-    ? `error [${error.code}] ${oneLine(error.message)}${conflictList(error.conflicts)} (hint: ${oneLine(error.hint)})`
+    ? `error [${error.code}] ${oneLine(error.message)}${conflictList(error.conflicts)} (hint: ${oneLine(cliHint(error.hintParts))})`
     : `error: ${oneLine(error instanceof Error ? error.message : String(error))}`;
   if (!options.verbose) return head;
   const extra: string[] = [];

@@ -1,4 +1,5 @@
 import { isMiyabiError, toError } from '../../index.js';
+import { cliHint } from './hint.js';
 
 /**
  * The `--json` document for a value: 2-space indented, newline-terminated. Library objects are
@@ -10,7 +11,8 @@ export function formatJson(value: unknown): string {
 
 /** `{ "error": { code, message, hint, ... } }` for a failure in `--json` mode. */
 export function errorJson(error: unknown): { readonly error: Record<string, unknown> } {
-  if (isMiyabiError(error)) return { error: error.toJSON() };
+  // The same hint as the error line: in CLI words.
+  if (isMiyabiError(error)) return { error: { ...error.toJSON(), hint: cliHint(error.hintParts) } };
   const plain = toError(error);
   return { error: { name: plain.name, message: plain.message } };
 }

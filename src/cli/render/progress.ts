@@ -47,7 +47,7 @@ export function isFinalState(state: TaskState): boolean {
 
 /** Options of {@link renderFrame}. */
 export interface RenderFrameOptions {
-  /** At most this many lines (summary included); the rest are folded into a "… N more" line. */
+  /** At most this many lines (summary included); the rest are folded into a "… N finished" line. */
   readonly maxLines?: number;
 }
 
@@ -77,14 +77,14 @@ export function renderFrame(
     const last = task.lastLine ? sanitizeLine(task.lastLine) : '';
     return truncateToWidth(last ? `${head}  ${last}` : head.trimEnd(), columns);
   });
-  const hidden = states.length - shown.length;
-  if (hidden > 0) lines.push(truncateToWidth(`  … ${hidden} more`, columns));
+  const hidden = states.filter((task) => !shown.includes(task));
+  if (hidden.length > 0) lines.push(truncateToWidth(`  … ${hiddenLine(hidden)}`, columns));
   lines.push(truncateToWidth(summaryLine(states), columns));
   return lines.join('\n');
 }
 
 /**
- * The tasks that fit in `maxLines` (one is kept for the summary, one for "… N more"): active
+ * The tasks that fit in `maxLines` (one is kept for the summary, one for "… N finished"): active
  * tasks first, then failures, then queued, then the rest; shown in input order.
  */
 function selectShown(states: readonly TaskProgress[], maxLines: number | undefined): readonly TaskProgress[] {
@@ -106,6 +106,22 @@ function selectShown(states: readonly TaskProgress[], maxLines: number | undefin
       .map(({ index }) => index),
   );
   return states.filter((_, index) => chosen.has(index));
+}
+
+/** What the folded tasks are (`6 finished`, `6 finished, 2 queued`): mostly finished ones, never "more". */
+function hiddenLine(hidden: readonly TaskProgress[]): string {
+  const finished = hidden.filter((task) => isFinalState(task.state)).length;
+  const queued = hidden.filter((task) => task.state === 'queued').length;
+  const running = hidden.length - finished - queued;
+  const parts = [
+    [finished, 'finished'],
+    [running, 'running'],
+    [queued, 'queued'],
+  ] as const;
+  return parts
+    .filter(([count]) => count > 0)
+    .map(([count, label]) => `${count} ${label}`)
+    .join(', ');
 }
 
 function symbolFor(state: TaskState, now: number): string {

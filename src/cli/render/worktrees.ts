@@ -4,7 +4,7 @@ import { formatDuration } from '../../index.js';
 import { renderTable } from './table.js';
 
 /**
- * Worktrees as an aligned table: id, issue, status, branch, age and path (relative to the
+ * Worktrees as an aligned table: id, issue, status, last task, branch, age and path (relative to the
  * repository root when inside it).
  */
 export function renderWorktreeTable(
@@ -19,6 +19,7 @@ export function renderWorktreeTable(
       // An idle reusable worktree holds no issue and no branch (detached at its base).
       { header: 'ISSUE', value: (w) => (w.issueNumber > 0 ? `#${w.issueNumber}` : '-') },
       { header: 'STATUS', value: (w) => w.status },
+      { header: 'LAST TASK', value: lastTaskText },
       { header: 'BRANCH', value: (w) => w.branchName || '(detached)' },
       { header: 'BASE', value: (w) => w.baseBranch },
       { header: 'AGE', value: (w) => formatDuration(now - Date.parse(w.createdAt)), align: 'right' },
@@ -26,6 +27,17 @@ export function renderWorktreeTable(
     ],
     options.width ? { width: options.width } : {},
   );
+}
+
+/**
+ * How a worktree's last task ended, beside its status: `success`, `failed at setup`, `conflict`,
+ * `timeout`, `cancelled`; empty when none has ended.
+ */
+export function lastTaskText(worktree: WorktreeInfo): string {
+  const last = worktree.lastTask;
+  if (!last) return '';
+  if (last.code === 'MERGE_CONFLICT') return 'conflict';
+  return last.status === 'failed' && last.stage ? `failed at ${last.stage}` : last.status;
 }
 
 /** `path` relative to `root` when it lies inside it, else as is. */

@@ -68,6 +68,8 @@ export interface RunBatchRequest {
   /** Absolute folder for the logs; default `<git common dir>/miyabi/logs`. */
   readonly logDir?: string | undefined;
   readonly json: boolean;
+  /** `--no-setup`: no `.worktreeinclude` copying, `share` or setup commands, whatever the config says. */
+  readonly noSetup?: boolean | undefined;
   /** Extra environment for every task's setup and command. */
   readonly env?: Readonly<Record<string, string>> | undefined;
   /** Reuse worktrees (`--reuse`): kept paths, idle worktrees to create first, cap on idle ones. */
@@ -170,6 +172,7 @@ async function startBatch(
         ...(request.push ? { push: { remote: request.push.remote } } : {}),
         ...(request.pullRequest ? { pullRequest: request.pullRequest } : {}),
         ...(request.logDir !== undefined ? { logDir: request.logDir } : {}),
+        ...(request.noSetup ? { prepare: { include: false, setup: [], share: [] } } : {}),
         // --keep leaves each worktree as its task left it: never handed to another, whatever the config says.
         ...(request.keep ? { reuse: false } : {}),
         ...(request.reuse
@@ -372,7 +375,7 @@ function asFlagError(error: unknown): unknown {
   const flag = typeof option === 'string' ? FLAG_OF_OPTION[option] : undefined;
   if (!flag || !error.message.startsWith(`${option}`)) return error;
   return new MiyabiError('INVALID_ARGUMENT', `${flag}${error.message.slice(String(option).length)}`, {
-    hint: error.hint,
+    hint: error.hintParts,
     cause: error,
     ...(error.details ? { details: error.details } : {}),
   });

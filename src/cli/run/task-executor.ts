@@ -11,6 +11,7 @@ import {
   toError,
   writeIssueFile,
 } from '../../index.js';
+import { errorLine } from './error-line.js';
 import { expandPlaceholders } from './placeholders.js';
 import type { ProgressTracker } from './progress-tracker.js';
 
@@ -85,7 +86,7 @@ function commandFailure(result: CommandResult, logFile: string): MiyabiError {
     result.exitCode !== null
       ? `exited with code ${result.exitCode}`
       : `was killed by ${result.signal ?? 'a signal'}`;
-  const tail = lastLines(result.tail, 2);
+  const tail = errorLine(result.tail);
   const program = basename(result.argv[0] ?? 'command');
   return new MiyabiError('COMMAND_FAILED', `${program} ${how}${tail ? `: ${tail}` : ''}`, {
     hint: `Its full output is in ${logFile}`,

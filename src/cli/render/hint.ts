@@ -1,0 +1,29 @@
+import type { HintPart, HintStep } from '../../index.js';
+import { BIN } from '../bin-name.js';
+
+/**
+ * A library error's hint in CLI words: each step the library names as a call
+ * (`restoreWorktree('…')`) becomes the command that takes it (`'miyabi-worktree restore …'`).
+ * The one place the CLI turns library hints into its own, for the error line and `--json` alike.
+ */
+export function cliHint(parts: readonly HintPart[]): string {
+  return parts.map((part) => (typeof part === 'string' ? part : cliStep(part))).join('');
+}
+
+function cliStep(step: HintStep): string {
+  if ('option' in step) return `add --${step.option}`;
+  switch (step.call) {
+    case 'listWorktrees':
+      return `'${BIN} list'`;
+    case 'listArchives':
+      return `'${BIN} archives'`;
+    case 'cleanupAll':
+      return `'${BIN} cleanup'`;
+    case 'restoreWorktree':
+      return `'${BIN} restore ${step.id}'`;
+    case 'dropArchive':
+      return `'${BIN} archives drop ${step.id ?? '<id>'}'`;
+    case 'pruneArchives':
+      return `'${BIN} archives prune ${step.olderThan === undefined ? '--merged' : `--older-than ${step.olderThan}`}'`;
+  }
+}
