@@ -25,6 +25,8 @@ export {
 } from './config/duration.js';
 export { loadConfig } from './config/load-config.js';
 export { relativePathProblem } from './config/relative-path.js';
+export type * from './core/types.js';
+export { WORKTREE_STATUSES } from './core/types.js';
 export {
   type GitFailure,
   isMiyabiError,
@@ -44,8 +46,6 @@ export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
 export type { FollowLogOptions } from './manager/task-logs.js';
-export type * from './manager/types.js';
-export { WORKTREE_STATUSES } from './manager/types.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export type { ManagerWarning, WarningListener } from './manager/warnings.js';
 export type { StorageTotals, WorktreeDetail, WorktreeInventory } from './manager/worktree-inventory.js';

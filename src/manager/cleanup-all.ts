@@ -1,5 +1,6 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { ownLockCreatedBranch, ownLockOwner } from '../git/worktree-admin.js';
@@ -13,7 +14,6 @@ import { planRemoval } from './plan-removal.js';
 import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
 
 /** A folder name this tool gives: a task's worktree, or a reusable one. */

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
+import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from '../core/types.js';
 import { MiyabiError, toError } from '../errors.js';
 import { explainDiskFull } from '../git/disk-full.js';
 import { assertValidBranchName, type BaseRef, resolveBaseBranch } from '../git/repository.js';
@@ -16,7 +17,6 @@ import { type ManagerContext, releaseSlot } from './context.js';
 import { allocatePorts } from './port-blocks.js';
 import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
 import { newSlotName, newWorktreeId } from './worktree-id.js';
 

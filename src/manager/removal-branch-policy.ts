@@ -1,7 +1,7 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { runGit } from '../git/run-git.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
-import type { WorktreeInfo } from './types.js';
 
 /** What removal does with the branch: delete it, or keep it and say why (a dry run reports this). */
 export function branchDecision(

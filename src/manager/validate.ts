@@ -1,5 +1,5 @@
+import { WORKTREE_STATUSES, type WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
-import { WORKTREE_STATUSES, type WorktreeStatus } from './types.js';
 
 /** Issue numbers are positive safe integers: they end up in branch and folder names. */
 export function assertIssueNumber(value: unknown): asserts value is number {

@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
 import { archiveDiskUsage, branchDistance } from '../inventory/branch-distance.js';
 import { diskUsage } from '../inventory/disk-usage.js';
 import { readTaskLogs } from '../state/task-log-records.js';
 import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
 import { listWorktrees } from './list-worktrees.js';
-import type { WorktreeInfo } from './types.js';
 
 /** A live worktree with what `status` shows about it. Plain JSON data. */
 export interface WorktreeDetail extends WorktreeInfo {

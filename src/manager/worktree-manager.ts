@@ -2,6 +2,26 @@ import { basename } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
 import { DEFAULT_CONFIG, type LoadedConfig, type MiyabiConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
+import type {
+  CleanupOptions,
+  CleanupReport,
+  CreateWorktreeOptions,
+  DiscoverOptions,
+  IdleResult,
+  IdleWorktreeOptions,
+  ManagerOptions,
+  MergeResult,
+  MergeWorktreeOptions,
+  OpenOptions,
+  PushResult,
+  PushWorktreeOptions,
+  RemoveResult,
+  RemoveWorktreeOptions,
+  RestoreWorktreeOptions,
+  WorktreeInfo,
+  WorktreeStats,
+  WorktreeStatus,
+} from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { branchPatternProblem } from '../git/branch-name.js';
 import {
@@ -41,26 +61,6 @@ import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
-import type {
-  CleanupOptions,
-  CleanupReport,
-  CreateWorktreeOptions,
-  DiscoverOptions,
-  IdleResult,
-  IdleWorktreeOptions,
-  ManagerOptions,
-  MergeResult,
-  MergeWorktreeOptions,
-  OpenOptions,
-  PushResult,
-  PushWorktreeOptions,
-  RemoveResult,
-  RemoveWorktreeOptions,
-  RestoreWorktreeOptions,
-  WorktreeInfo,
-  WorktreeStats,
-  WorktreeStatus,
-} from './types.js';
 import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';

@@ -1,4 +1,4 @@
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import type { ExecutionOutcome } from '../telemetry/events.js';
 

@@ -1,7 +1,3 @@
-import type { GitHubClient } from '../github/client.js';
-import type { PullRequestResult } from '../github/pull-request.js';
-import type { GitHubRepo, IssueContext } from '../github/types.js';
-import type { Logger } from '../log.js';
 import type {
   MergeResult,
   MergeStrategy,
@@ -9,7 +5,11 @@ import type {
   StaleBranch,
   WorktreeInfo,
   WorktreeStatus,
-} from '../manager/types.js';
+} from '../core/types.js';
+import type { GitHubClient } from '../github/client.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import type { GitHubRepo, IssueContext } from '../github/types.js';
+import type { Logger } from '../log.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
 import type { Overlap, TaskStage } from '../telemetry/events.js';
