@@ -83,8 +83,6 @@ export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js
 export { formatArgv } from './setup/run-setup.js';
 export type { SkippedInclude } from './setup/worktree-include.js';
 export { openLogFile } from './state/log-file.js';
-export type { Owner } from './state/owner.js';
-export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type { TaskLog } from './state/task-log-records.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';

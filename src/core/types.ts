@@ -1,6 +1,18 @@
 import type { Logger } from '../log.js';
-import type { Owner } from '../state/owner.js';
-import type { StaleLockInfo } from '../state/stale-git-locks.js';
+
+/** Who created a record: lets cleanup tell a live process's worktree from one a dead process left. */
+export interface Owner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** A `*.lock` file a killed git process left in the git common dir, and what cleanup did about it. */
+export interface StaleLockInfo {
+  readonly path: string;
+  /** `would-remove` in a dry run; `kept` while a git process may still hold it. */
+  readonly action: 'removed' | 'would-remove' | 'kept';
+  readonly reason: string;
+}
 
 /** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
 export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';

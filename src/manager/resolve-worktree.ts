@@ -1,9 +1,9 @@
+import { describe } from '../core/describe.js';
 import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
 import { listWorktrees } from './list-worktrees.js';
-import { describe } from './validate.js';
 
 /**
  * The live worktree `issueOrId` names: a number (`42`, `'42'`, `'#42'`) is the only worktree of

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
 import { DEFAULT_CONFIG, type LoadedConfig, type MiyabiConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
+import { describe } from '../core/describe.js';
 import type {
   CleanupOptions,
   CleanupReport,
@@ -61,7 +62,7 @@ import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
 import { type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
-import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
+import { assertPositiveInteger, assertStatus, assertWorktreeId } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
 import { WarningChannel, type WarningListener } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';

@@ -1,3 +1,4 @@
+import type { TaskStatus, WorktreeTask } from '../core/task.js';
 import type {
   MergeResult,
   MergeStrategy,
@@ -8,32 +9,14 @@ import type {
 } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { PullRequestResult } from '../github/pull-request.js';
-import type { GitHubRepo, IssueContext } from '../github/types.js';
+import type { GitHubRepo } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
 import type { Overlap, TaskStage } from '../telemetry/events.js';
 
+export type { TaskStatus, WorktreeTask } from '../core/task.js';
 export type { TaskStage } from '../telemetry/events.js';
-
-/** One unit of work: an issue to be handled in its own worktree. */
-export interface WorktreeTask {
-  readonly issueNumber: number;
-  readonly description?: string;
-  readonly agentType?: string;
-  readonly metadata?: Readonly<Record<string, unknown>>;
-  /** Branch to use instead of `feature/issue-<n>`. */
-  readonly branchName?: string;
-  /** Base branch for this task's worktree instead of the manager's default. */
-  readonly baseBranch?: string;
-  /** The issue's text (from `issuesFromGitHub`): the pull request's title and link come from it. */
-  readonly context?: IssueContext;
-  /**
-   * W3C `traceparent` of a span in another process (a queue's submitter sets it): the task's span
-   * becomes its child. Needs an OpenTelemetry propagator registered (the SDK's default has one).
-   */
-  readonly traceparent?: string;
-}
 
 /** What an executor gets besides the worktree and the task. */
 export interface TaskContext<T = unknown> {
@@ -70,8 +53,6 @@ export type TaskExecutor<T = unknown> = (
   task: WorktreeTask,
   ctx: TaskContext<T>,
 ) => Promise<T>;
-
-export type TaskStatus = 'success' | 'failed' | 'timeout' | 'cancelled';
 
 /** A failure as plain data (JSON-serialisable). */
 export interface TaskError {

@@ -1,3 +1,5 @@
+import type { TaskStatus } from '../core/task.js';
+
 /** Lifecycle event names, in the order a task normally produces them. */
 export type WorktreeEventType =
   | 'slot-wait'
@@ -52,7 +54,7 @@ export const TASK_STAGES: readonly TaskStage[] = [
 ];
 
 /** How a task execution ended (on `execute-complete`). */
-export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
+export type ExecutionOutcome = TaskStatus;
 
 /** Every execution outcome; all but `success` count as failed executions. */
 export const EXECUTION_OUTCOMES: readonly ExecutionOutcome[] = ['success', 'failed', 'timeout', 'cancelled'];
