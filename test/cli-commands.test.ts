@@ -82,7 +82,7 @@ describe('miyabi-worktree commands', () => {
   it('refuses a config file with a wrong type or an unknown key: exit 2, one line naming the key', async () => {
     const repo = createTempRepo();
     const cases: [object, RegExp][] = [
-      [{ maxConcurrency: 'three' }, /maxConcurrency: expected a positive integer, got "three"/],
+      [{ maxConcurrency: 'three' }, /maxConcurrency: expected an integer from 1 to 64, got "three"/],
       [{ worktreDir: '../wt' }, /unknown key "worktreDir" \(did you mean "worktreeDir"\?\)/],
       [{ setup: 'npm ci' }, /setup: expected an array of commands/],
     ];

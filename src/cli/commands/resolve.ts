@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import {
-  formatArgv,
-  lastLines,
+  DEFAULT_TIMEOUT_MS,
   MiyabiError,
-  openLogFile,
   parseDuration,
   runCommand,
   type WorktreeManager,
   worktreeEnvironment,
 } from '../../index.js';
+import { formatArgv, lastLines, openLogFile } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
@@ -16,8 +15,6 @@ import { formatJson } from '../render/json.js';
 import { resolveWorktree } from '../resolve-target.js';
 import { expandPlaceholders } from '../run/placeholders.js';
 import type { CommandHandler } from './index.js';
-
-const DEFAULT_TIMEOUT_MS = 1_800_000;
 
 /**
  * `resolve <issue|id> [--into B] [--timeout D] [--json] [-- <command>]`: merges the target into the

@@ -1,4 +1,5 @@
-import { isMiyabiError, toError } from '../../index.js';
+import { isMiyabiError } from '../../index.js';
+import { toError } from '../../internal.js';
 
 /**
  * The `--json` document for a value: 2-space indented, newline-terminated. Library objects are
