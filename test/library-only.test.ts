@@ -37,6 +37,8 @@ describe('the library is the only door', () => {
     repo.write('.env', 'TOKEN=from-the-main-checkout\n');
     const report = await runLibraryProgram(repo.path);
     expect(report.maxConcurrency).toBe(2);
+    expect([...report.completed].sort()).toEqual(['1:success', '2:failed']);
+    expect([1, 2]).toContain(report.firstCreated);
     expect(report.setup).toHaveLength(1);
     const [one, two] = report.results;
     expect(one).toMatchObject({ status: 'success', output: 'issue 1 done', push: { remote: 'origin' } });
