@@ -91,7 +91,7 @@ export interface RemovalClaim {
 export interface ManagerOptions {
   /** Folder for worktrees; relative paths are relative to the main worktree root. @default '.worktrees' */
   readonly worktreeDir?: string;
-  /** How many worktrees this manager holds `active` at once. @default 3 */
+  /** How many worktrees this manager holds `active` at once, 1 to `MAX_CONCURRENCY` (64). @default `DEFAULT_CONCURRENCY` (3) */
   readonly maxConcurrency?: number;
   /** Default base branch; else origin/HEAD, main, master, the current branch. */
   readonly baseBranch?: string;
