@@ -118,6 +118,9 @@ describe('the library is the only door', () => {
       'branchSummary',
       'checkDuration',
       'buildBatchTimeline',
+      'truncateIssueText',
+      'WORKTREE_ID_VAR',
+      'QUEUE_PAYLOAD_VERSION',
     ];
     expect(entry.filter((name) => gone.includes(name))).toEqual([]);
   });

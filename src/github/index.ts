@@ -12,7 +12,6 @@ export {
   ISSUE_PLACEHOLDERS,
   ISSUE_TEXT_LIMIT_BYTES,
   issueEnvironment,
-  truncateIssueText,
   writeIssueFile,
 } from './issue-text.js';
 export { type IssuesFromGitHubOptions, type IssuesFromGitHubResult, issuesFromGitHub } from './issues.js';
