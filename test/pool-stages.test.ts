@@ -96,6 +96,31 @@ describe('pool stages, events and up-front validation', () => {
     );
   });
 
+  it('a throwing or rejecting event listener breaks no operation nor the listeners after it; many listeners warn of no leak', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      manager.on('event', () => {
+        throw new Error('listener bug');
+      });
+      manager.on('create-complete', async () => {
+        throw new Error('async listener bug');
+      });
+      const seen: string[][] = Array.from({ length: 12 }, () => []);
+      for (const list of seen) manager.on('event', (event) => list.push(event.type));
+      const made = await manager.createWorktree(3);
+      expect(made.status).toBe('active');
+      for (const list of seen) expect(list).toContain('create-complete');
+      await manager.removeWorktree(made.id);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('keeps only the newest logRetention batch log folders, and nothing else in the folder is touched', async () => {
     const repo = createTempRepo();
     const logDir = tempDir();

@@ -113,6 +113,8 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
   private constructor(ctx: ManagerContext) {
     super();
     this.#ctx = ctx;
+    // One listener per running task (a queue worker's jobs) is normal use, not a leak to warn about.
+    this.setMaxListeners(0);
     refuseUnknownNames(this);
     ctx.telemetry.on('event', (event) => {
       deliver(this, 'event', event, ctx.logger);
