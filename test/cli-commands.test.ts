@@ -1,7 +1,6 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WorktreeManager } from '../src/index.js';
 import type {
   CleanupReport,
   MergeResult,
@@ -9,7 +8,8 @@ import type {
   RemoveResult,
   WorktreeInfo,
   WorktreeStats,
-} from '../src/manager/types.js';
+} from '../src/core/types.js';
+import { WorktreeManager } from '../src/index.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli, startCli } from './helpers/cli-process.js';
 import { repoState, worktreePaths } from './helpers/repo-state.js';
@@ -82,7 +82,7 @@ describe('miyabi-worktree commands', () => {
   it('refuses a config file with a wrong type or an unknown key: exit 2, one line naming the key', async () => {
     const repo = createTempRepo();
     const cases: [object, RegExp][] = [
-      [{ maxConcurrency: 'three' }, /maxConcurrency: expected a positive integer, got "three"/],
+      [{ maxConcurrency: 'three' }, /maxConcurrency: expected an integer from 1 to 64, got "three"/],
       [{ worktreDir: '../wt' }, /unknown key "worktreDir" \(did you mean "worktreeDir"\?\)/],
       [{ setup: 'npm ci' }, /setup: expected an array of commands/],
     ];

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
-import type { MergeResult, PushResult, RemoveResult, WorktreeInfo } from '../src/manager/types.js';
+import type { MergeResult, PushResult, RemoveResult, WorktreeInfo } from '../src/core/types.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli } from './helpers/cli-process.js';

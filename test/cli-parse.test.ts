@@ -5,7 +5,8 @@ import {
   parseIssueNumber,
   tryParseIssueNumber,
 } from '../src/cli/parse-issues.js';
-import { checkDuration, formatDuration, MAX_DURATION_MS, parseDuration } from '../src/config/duration.js';
+import { checkDuration, formatDuration, parseDuration } from '../src/config/duration.js';
+import { MAX_DURATION_MS } from '../src/core/limits.js';
 import { MiyabiError } from '../src/errors.js';
 
 /** Calls `fn`, expects a MiyabiError, and returns it for further assertions. */

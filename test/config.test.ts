@@ -109,7 +109,7 @@ describe('loadConfig', () => {
     const error = await rejection(loadConfig(root));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(error.message).toBe(
-      'package.json: miyabi-worktree.maxConcurrency: expected a positive integer, got "two"',
+      'package.json: miyabi-worktree.maxConcurrency: expected an integer from 1 to 64, got "two"',
     );
   });
 
@@ -184,12 +184,12 @@ describe('loadConfig', () => {
 
 describe('parseConfig', () => {
   it.each([
-    [{ maxConcurrency: 'three' }, 'maxConcurrency: expected a positive integer, got "three"'],
-    [{ maxConcurrency: 0 }, 'maxConcurrency: expected a positive integer, got 0'],
-    [{ maxConcurrency: -2 }, 'maxConcurrency: expected a positive integer, got -2'],
-    [{ maxConcurrency: 2.5 }, 'maxConcurrency: expected a positive integer, got 2.5'],
-    [{ maxConcurrency: 65 }, 'maxConcurrency: expected at most 64, got 65'],
-    [{ maxConcurrency: null }, 'maxConcurrency: expected a positive integer, got null'],
+    [{ maxConcurrency: 'three' }, 'maxConcurrency: expected an integer from 1 to 64, got "three"'],
+    [{ maxConcurrency: 0 }, 'maxConcurrency: expected an integer from 1 to 64, got 0'],
+    [{ maxConcurrency: -2 }, 'maxConcurrency: expected an integer from 1 to 64, got -2'],
+    [{ maxConcurrency: 2.5 }, 'maxConcurrency: expected an integer from 1 to 64, got 2.5'],
+    [{ maxConcurrency: 65 }, 'maxConcurrency: expected an integer from 1 to 64, got 65'],
+    [{ maxConcurrency: null }, 'maxConcurrency: expected an integer from 1 to 64, got null'],
     [{ worktreeDir: 3 }, 'worktreeDir: expected a string (a folder path), got 3'],
     [{ worktreeDir: '' }, 'worktreeDir: expected a non-empty folder path, got ""'],
     [{ timeout: 'soon' }, 'timeout: "soon" is not a duration'],

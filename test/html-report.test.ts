@@ -4,12 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import {
-  buildBatchTimeline,
-  renderHtmlReport,
-  type TelemetryStats,
-  type WorktreeEvent,
-} from '../src/index.js';
+import { renderHtmlReport, type TelemetryStats, type WorktreeEvent } from '../src/index.js';
+import { buildBatchTimeline } from '../src/telemetry/html-report/batch-timeline.js';
 import { runCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { repoState } from './helpers/repo-state.js';

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,8 @@ describe('the library is the only door', () => {
     repo.write('.env', 'TOKEN=from-the-main-checkout\n');
     const report = await runLibraryProgram(repo.path);
     expect(report.maxConcurrency).toBe(2);
+    expect([...report.completed].sort()).toEqual(['1:success', '2:failed']);
+    expect([1, 2]).toContain(report.firstCreated);
     expect(report.setup).toHaveLength(1);
     const [one, two] = report.results;
     expect(one).toMatchObject({ status: 'success', output: 'issue 1 done', push: { remote: 'origin' } });
@@ -54,7 +56,7 @@ describe('the library is the only door', () => {
     expect(readFileSync(one?.logFile as string, 'utf8')).toContain('# miyabi-worktree: issue 1');
   });
 
-  it('no file in src/cli imports from src/* except through the package entry', () => {
+  it('no file in src/cli imports from src/* except through the package entry and the one internal module', () => {
     const cli = join(root, 'src', 'cli');
     const offenders: string[] = [];
     const walk = (dir: string): void => {
@@ -65,12 +67,61 @@ describe('the library is the only door', () => {
           for (const match of readFileSync(path, 'utf8').matchAll(/(?:from|import\()\s*'(\.[^']+)'/g)) {
             const target = join(dirname(path), match[1] as string);
             const inCli = target.startsWith(`${cli}/`);
-            if (!inCli && target !== join(root, 'src', 'index.js')) offenders.push(`${path}: ${match[1]}`);
+            const door =
+              target === join(root, 'src', 'index.js') || target === join(root, 'src', 'internal.js');
+            if (!inCli && !door) offenders.push(`${path}: ${match[1]}`);
           }
         }
       }
     };
     walk(cli);
     expect(offenders).toEqual([]);
+  });
+
+  it('the internal module is no second door: it exports nothing public, and the package does not expose it', async () => {
+    const entry = Object.keys(await import(join(root, 'dist', 'index.js')));
+    const internal = Object.keys(await import(join(root, 'dist', 'internal.js')));
+    expect(internal.length).toBeGreaterThan(0);
+    expect(internal.filter((name) => entry.includes(name))).toEqual([]);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: object };
+    expect(Object.keys(pkg.exports)).toEqual(['.', './package.json']);
+    // Resolved by the package's own name, as a user's import would be: refused by the exports map.
+    const selfImport = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', "await import('miyabi-worktree/dist/internal.js')"],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(selfImport.stderr).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  });
+
+  it('exports no CLI plumbing and none of the dead names', async () => {
+    const entry = Object.keys(await import(join(root, 'dist', 'index.js')));
+    // Found at all: else the check below could pass by seeing nothing.
+    expect(entry).toContain('WorktreeManager');
+    const gone = [
+      'checkHtmlReportPath',
+      'formatArgv',
+      'openLogFile',
+      'toError',
+      'resolveTelemetryLocale',
+      'issuePlaceholderValues',
+      'apiUrlForHost',
+      'forceStopProcessGroups',
+      'lastLines',
+      'killAllProcessGroups',
+      'liveProcessGroupCount',
+      'escapeHtml',
+      'parseQueueJob',
+      'toGitHubError',
+      'relativePathProblem',
+      'describeError',
+      'branchSummary',
+      'checkDuration',
+      'buildBatchTimeline',
+      'truncateIssueText',
+      'WORKTREE_ID_VAR',
+      'QUEUE_PAYLOAD_VERSION',
+    ];
+    expect(entry.filter((name) => gone.includes(name))).toEqual([]);
   });
 });

@@ -13,10 +13,10 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CleanupReport } from '../src/core/types.js';
 import { snapshotWorktree, writeArchive } from '../src/git/work-snapshot.js';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
 import { silentLogger } from '../src/log.js';
-import type { CleanupReport } from '../src/manager/types.js';
 import { Registry } from '../src/state/registry.js';
 import { RepoLock } from '../src/state/repo-lock.js';
 import { eventually } from './helpers/cli-process.js';

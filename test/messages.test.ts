@@ -1,6 +1,6 @@
 import { expect, describe as group, it } from 'vitest';
+import { describe } from '../src/core/describe.js';
 import { MiyabiError, WorktreeManager } from '../src/index.js';
-import { describe } from '../src/manager/validate.js';
 import { createTempRepo } from './helpers/temp-repo.js';
 
 async function message(promise: Promise<unknown>): Promise<string> {

@@ -19,11 +19,12 @@ describe('the published package', () => {
     const files = (pack?.files ?? []).map((file) => file.path);
     expect(files).toContain('dist/index.js');
     expect(files.filter((path) => path.endsWith('.map'))).toEqual([]);
-    // The code ships bundled: the two entries and their chunks, nothing else (no stale modules).
+    // The code ships bundled: the three entries and their chunks, nothing else (no stale modules).
     const code = files.filter((path) => path.endsWith('.js'));
     expect(code.filter((path) => !path.startsWith('dist/chunks/')).sort()).toEqual([
       'dist/cli/main.js',
       'dist/index.js',
+      'dist/internal.js',
     ]);
     // Every type declaration shipped has its source: a build leaves nothing behind from deleted files.
     const orphans = files

@@ -1,4 +1,4 @@
-import { type EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -78,19 +78,47 @@ describe('pool stages, events and up-front validation', () => {
     });
   });
 
-  it('delivers typed per-event listeners, also through events.once', async () => {
+  it('delivers typed per-event listeners, also through events.once, with no cast', async () => {
     const repo = createTempRepo();
     const pool = await WorktreePool.create({ repoPath: repo.path });
     const completed: TaskCompleteEvent[] = [];
     pool.manager.on('task-complete', (event) => completed.push(event));
-    const created = once(pool.manager as unknown as EventEmitter, 'create-complete');
+    const created = once(pool.manager, 'create-complete');
     const result = await pool.executeParallel([{ issueNumber: 6 }], async () => 'ok');
     const [event] = (await created) as [{ type: string; worktreeId: string }];
     expect(event).toMatchObject({ type: 'create-complete', worktreeId: result.results[0]?.worktreeId });
     expect(completed.map((e) => [e.type, e.status, e.issueNumber])).toEqual([
       ['task-complete', 'success', 6],
     ]);
-    expect(() => pool.manager.on('nope' as never, () => {})).toThrow(/unknown event name "nope"/);
+    // A JavaScript caller's typo is refused, not left waiting for an event that never comes.
+    expect(() => Reflect.apply(pool.manager.on, pool.manager, ['nope', () => {}])).toThrow(
+      /unknown event name "nope"/,
+    );
+  });
+
+  it('a throwing or rejecting event listener breaks no operation nor the listeners after it; many listeners warn of no leak', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      manager.on('event', () => {
+        throw new Error('listener bug');
+      });
+      manager.on('create-complete', async () => {
+        throw new Error('async listener bug');
+      });
+      const seen: string[][] = Array.from({ length: 12 }, () => []);
+      for (const list of seen) manager.on('event', (event) => list.push(event.type));
+      const made = await manager.createWorktree(3);
+      expect(made.status).toBe('active');
+      for (const list of seen) expect(list).toContain('create-complete');
+      await manager.removeWorktree(made.id);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('keeps only the newest logRetention batch log folders, and nothing else in the folder is touched', async () => {
@@ -114,7 +142,7 @@ describe('pool stages, events and up-front validation', () => {
     const repo = createTempRepo();
     const manager = await WorktreeManager.open({ repoPath: repo.path, maxConcurrency: 1 });
     const first = await manager.createWorktree(1);
-    const waiting = once(manager as unknown as EventEmitter, 'slot-wait');
+    const waiting = once(manager, 'slot-wait');
     const controller = new AbortController();
     const second = manager.createWorktree(2, { signal: controller.signal });
     const [event] = (await waiting) as [{ heldBy: string[]; issueNumber: number }];

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { liveProcessGroupCount, MiyabiError, runCommand } from '../src/index.js';
+import { MiyabiError, runCommand } from '../src/index.js';
+import { liveProcessGroupCount } from '../src/process/process-groups.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 function alive(pid: number): boolean {

@@ -1,17 +1,18 @@
-import { MAX_CONCURRENCY, MiyabiError } from '../index.js';
+import { MiyabiError, OPTION_RANGES } from '../index.js';
+import { rangeText } from '../internal.js';
 
 /**
- * Parses `--concurrency N`: an integer from 1 to {@link MAX_CONCURRENCY}.
+ * Parses `--concurrency N`: an integer in the range `maxConcurrency` has everywhere (1 to 64).
  *
- * @throws MiyabiError `INVALID_ARGUMENT` naming the option.
+ * @throws MiyabiError `INVALID_ARGUMENT` naming the option and the range.
  */
 export function parseConcurrency(text: string, optionName = '--concurrency'): number {
+  const range = OPTION_RANGES.maxConcurrency;
   const trimmed = text.trim();
   const value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (Number.isSafeInteger(value) && value >= 1 && value <= MAX_CONCURRENCY) return value;
-  throw new MiyabiError(
-    'INVALID_ARGUMENT',
-    `${optionName}: "${trimmed}" is not a whole number from 1 to ${MAX_CONCURRENCY}`,
-    { hint: `e.g. ${optionName} 4`, details: { option: optionName } },
-  );
+  if (Number.isSafeInteger(value) && value >= range.min && value <= range.max) return value;
+  throw new MiyabiError('INVALID_ARGUMENT', `${optionName}: "${trimmed}" is not ${rangeText(range)}`, {
+    hint: `e.g. ${optionName} 4`,
+    details: { option: optionName },
+  });
 }

@@ -1,5 +1,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_RADAR_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  MAX_CONCURRENCY,
+} from '../index.js';
 import { BIN } from './bin-name.js';
 import type { CommandName } from './commands/index.js';
 
@@ -148,7 +154,10 @@ export function buildProgram(): CliProgram {
       'resolver command and arguments, after -- (no shell); {conflicts} and MIYABI_CONFLICTS list the paths',
     )
     .option('--into <branch>', "target branch (default: the worktree's base branch)")
-    .option('--timeout <duration>', 'time limit of the resolver command (default: 30m)')
+    .option(
+      '--timeout <duration>',
+      `time limit of the resolver command (default: ${DEFAULT_TIMEOUT_MS / 60_000}m)`,
+    )
     .option('--json', 'print { path, conflicts } (or the MergeResult once merged) as JSON')
     .action(lazy('resolve'));
 
@@ -187,10 +196,13 @@ export function buildProgram(): CliProgram {
     .option('--milestone <title|number>', 'GitHub issues in this milestone')
     .option('--query <search>', 'GitHub issues a search finds, e.g. "no:assignee label:bug"')
     .option('--dry-run', 'list the issues the batch would take, with titles, and start nothing')
-    .option('--concurrency <n>', 'tasks at once (default: config maxConcurrency, else 3)')
+    .option(
+      '--concurrency <n>',
+      `tasks at once, 1 to ${MAX_CONCURRENCY} (default: config maxConcurrency, else ${DEFAULT_CONCURRENCY})`,
+    )
     .option(
       '--timeout <duration>',
-      'per-task time limit, e.g. 30m, 90s, 1h30m (default: config timeout, else 30m)',
+      `per-task time limit, e.g. 30m, 90s, 1h30m (default: config timeout, else ${DEFAULT_TIMEOUT_MS / 60_000}m)`,
     )
     .option('--fail-fast', 'stop every task at the first failure or timeout')
     .option('--keep', 'keep the worktrees after the tasks (default: remove each as soon as it ends)')
@@ -236,7 +248,7 @@ export function buildProgram(): CliProgram {
     )
     .option(
       '--radar-interval <duration>',
-      'time between two looks of the conflict radar at the task branches (default 2s; 0 turns it off)',
+      `time between two looks of the conflict radar at the task branches (default ${DEFAULT_RADAR_INTERVAL_MS / 1000}s; 0 turns it off)`,
     )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option(

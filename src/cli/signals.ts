@@ -1,4 +1,4 @@
-import { forceStopProcessGroups } from '../index.js';
+import { forceStopProcessGroups } from '../internal.js';
 import { BIN } from './bin-name.js';
 import { type OutputStream, writeLine } from './io.js';
 import { EXIT_INTERRUPTED } from './render/error.js';

@@ -1,15 +1,15 @@
 import * as z from 'zod';
+import { inRange, MAX_DURATION_MS, OPTION_RANGES, type OptionRange, rangeText } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem, branchPatternProblem } from '../git/branch-name.js';
 import {
   CONFIG_FILE_NAME,
   DEFAULT_CONFIG,
   DEFAULT_PORTS,
-  MAX_CONCURRENCY,
   type MiyabiConfig,
   type PortsConfig,
 } from './config-types.js';
-import { checkDuration, MAX_DURATION_MS } from './duration.js';
+import { checkDuration } from './duration.js';
 import { normaliseRelativePath, relativePathProblem } from './relative-path.js';
 
 /**
@@ -73,6 +73,18 @@ const durationField = z.unknown().transform((value, ctx): number => {
   return z.NEVER;
 });
 
+/** A number in one of the shared ranges, refused in the words the pool and the CLI use. */
+const rangedField = (range: OptionRange) =>
+  z.unknown().transform((value, ctx): number => {
+    if (inRange(value, range)) return value;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected ${rangeText(range)}, got ${show(value)}`,
+      input: value,
+    });
+    return z.NEVER;
+  });
+
 const baseBranchField = z.string({ error: 'expected a string (a branch name)' }).superRefine((value, ctx) => {
   const problem = branchNameProblem(value);
   if (problem)
@@ -111,12 +123,7 @@ const configSchema = z.strictObject(
       .string({ error: 'expected a string (a folder path)' })
       .min(1, { error: 'expected a non-empty folder path' })
       .optional(),
-    maxConcurrency: z
-      .number({ error: positiveInt })
-      .int({ error: positiveInt })
-      .positive({ error: positiveInt })
-      .max(MAX_CONCURRENCY, { error: `expected at most ${MAX_CONCURRENCY}` })
-      .optional(),
+    maxConcurrency: rangedField(OPTION_RANGES.maxConcurrency).optional(),
     timeout: durationField.optional(),
     baseBranch: baseBranchField.optional(),
     branchPattern: branchPatternField.optional(),
@@ -136,12 +143,7 @@ const configSchema = z.strictObject(
     keepPaths: z
       .array(relativePathField, { error: 'expected an array of paths, e.g. ["node_modules"]' })
       .optional(),
-    maxIdle: z
-      .number({ error: positiveInt })
-      .int({ error: positiveInt })
-      .nonnegative({ error: 'expected 0 or more' })
-      .max(MAX_CONCURRENCY * 4, { error: `expected at most ${MAX_CONCURRENCY * 4}` })
-      .optional(),
+    maxIdle: rangedField(OPTION_RANGES.maxIdle).optional(),
     ports: z
       .strictObject(
         {
@@ -176,12 +178,7 @@ const configSchema = z.strictObject(
         { error: 'expected an array like [{ "path": "node_modules", "mode": "clone" }]' },
       )
       .optional(),
-    logRetention: z
-      .number({ error: positiveInt })
-      .int({ error: positiveInt })
-      .positive({ error: positiveInt })
-      .max(10_000, { error: 'expected at most 10000' })
-      .optional(),
+    logRetention: rangedField(OPTION_RANGES.logRetention).optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

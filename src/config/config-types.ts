@@ -2,14 +2,10 @@
 export const CONFIG_FILE_NAME = 'miyabi-worktree.config.json';
 /** The key holding the configuration inside the root `package.json`. */
 export const PACKAGE_JSON_KEY = 'miyabi-worktree';
-/** Upper bound of `maxConcurrency`. */
-export const MAX_CONCURRENCY = 64;
 /** Branch name of a task's worktree when nothing else is configured. */
 export const DEFAULT_BRANCH_PATTERN = 'feature/issue-{issue}';
 /** Time budget of all `setup` commands of one worktree together: 10 minutes. */
 export const DEFAULT_SETUP_TIMEOUT_MS = 600_000;
-/** Batch log folders kept when the configuration does not say. */
-export const DEFAULT_LOG_RETENTION = 50;
 
 /**
  * The repository's configuration (`miyabi-worktree.config.json`, or the `"miyabi-worktree"` key of
@@ -20,7 +16,7 @@ export const DEFAULT_LOG_RETENTION = 50;
 export interface MiyabiConfig {
   /** Folder for worktrees, relative to the repository root unless absolute; unset: the manager's default, `../<repo folder>.worktrees`. */
   readonly worktreeDir?: string | undefined;
-  /** Tasks (whole lifecycles) at once, 1..{@link MAX_CONCURRENCY}. */
+  /** Tasks (whole lifecycles) at once, 1..`MAX_CONCURRENCY` (64). */
   readonly maxConcurrency?: number | undefined;
   /** Per-task timeout in milliseconds (the file's `timeout`, e.g. `"30m"`). */
   readonly timeoutMs?: number | undefined;

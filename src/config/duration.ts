@@ -1,7 +1,5 @@
+import { MAX_DURATION_MS } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
-
-/** Longest duration accepted anywhere (7 days): anything longer is almost surely a typo. */
-export const MAX_DURATION_MS = 7 * 24 * 60 * 60 * 1000;
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;
 type Unit = keyof typeof UNIT_MS;

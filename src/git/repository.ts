@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { describe } from '../core/describe.js';
 import { MiyabiError } from '../errors.js';
-import { describe } from '../manager/validate.js';
 import { branchNameProblem, GENERATED_BRANCH_CHARACTERS } from './branch-name.js';
 import { gitStderr, runGit } from './run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees, shortBranchName } from './worktree-list.js';

@@ -1,6 +1,5 @@
 // The GitHub integration: issues in, pull requests out. Octokit loads only when a client is made.
 
-export { toGitHubError } from './api-errors.js';
 export {
   createGitHubClient,
   DEFAULT_GITHUB_API_URL,
@@ -13,15 +12,13 @@ export {
   ISSUE_PLACEHOLDERS,
   ISSUE_TEXT_LIMIT_BYTES,
   issueEnvironment,
-  issuePlaceholderValues,
-  truncateIssueText,
   writeIssueFile,
 } from './issue-text.js';
 export { type IssuesFromGitHubOptions, type IssuesFromGitHubResult, issuesFromGitHub } from './issues.js';
 export { type OriginRepoOptions, repoFromOrigin } from './origin-repo.js';
 export { type PrBodyCommit, type PrBodyInput, prBody } from './pr-body.js';
 export { openOrUpdatePullRequest, type PullRequestOptions, type PullRequestResult } from './pull-request.js';
-export { apiUrlForHost, parseRepoSlug, type RemoteRepo, repoFromRemoteUrl } from './repo-slug.js';
+export { parseRepoSlug, type RemoteRepo, repoFromRemoteUrl } from './repo-slug.js';
 export { type ResolvedToken, resolveGitHubToken, type TokenSource } from './token.js';
 export type {
   GitHubConnectionOptions,

@@ -1,20 +1,12 @@
+import type { IssueContext, WorktreeTask } from '../core/task.js';
 import type { Logger } from '../log.js';
-import type { WorktreeTask } from '../pool/types.js';
+
+export type { IssueContext };
 
 /** A repository on GitHub, as `owner/repo` names it. */
 export interface GitHubRepo {
   readonly owner: string;
   readonly repo: string;
-}
-
-/** What an agent is told about its issue: delivered through placeholders, environment and a file. */
-export interface IssueContext {
-  readonly title: string;
-  /** Markdown as GitHub stores it; `''` for an issue without a body. */
-  readonly body: string;
-  /** The issue's page (html_url). */
-  readonly url: string;
-  readonly labels: readonly string[];
 }
 
 /**

@@ -1,5 +1,5 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { branchSummary } from '../git/branch-summary.js';
-import type { WorktreeInfo } from '../manager/types.js';
 import type { GitHubClient } from './client.js';
 import { issueContext } from './issue-task.js';
 import { getIssue } from './issues.js';

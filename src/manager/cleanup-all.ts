@@ -1,5 +1,6 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError } from '../errors.js';
 import { baseAtTip } from '../git/base-tip.js';
 import { runGit } from '../git/run-git.js';
@@ -15,7 +16,6 @@ import { planRemoval } from './plan-removal.js';
 import { isBeingRemovedError } from './removal-claim.js';
 import { removeWorktree } from './remove-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CleanupOptions, CleanupReport, RemoveResult, WorktreeInfo } from './types.js';
 import { IN_REPO_WORKTREE_DIR } from './worktree-dir.js';
 import { issueOfWorktreeId, SLOT_NAME_FORMAT, WORKTREE_ID_FORMAT } from './worktree-id.js';
 

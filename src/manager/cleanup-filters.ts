@@ -1,11 +1,9 @@
 import { formatDuration, parseDuration } from '../config/duration.js';
+import { describe } from '../core/describe.js';
+import { MAX_AGE_MS } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
-import { describe } from './validate.js';
-
-/** Longest age an `olderThan` option accepts (ten years): anything longer is a typo. */
-export const MAX_AGE_MS = 3650 * 86_400_000;
 
 /** Which worktrees (or archives) a housekeeping call takes; both set: those that match both. */
 export interface AgeAndMergeFilter {

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { expandBranchPattern } from '../config/config-types.js';
+import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from '../core/types.js';
 import { MiyabiError, toError } from '../errors.js';
 import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import { explainDiskFull } from '../git/disk-full.js';
@@ -17,7 +18,6 @@ import { type ManagerContext, releaseSlot, sayWorktreeDirNotes } from './context
 import { allocatePorts } from './port-blocks.js';
 import { claimIdleWorktree } from './reuse-worktree.js';
 import { reclaimStaleLocks } from './stale-locks.js';
-import type { CreateWorktreeOptions, StaleBranch, WorktreeInfo } from './types.js';
 import { assertIssueNumber } from './validate.js';
 import { newSlotName, newWorktreeId } from './worktree-id.js';
 

@@ -1,5 +1,5 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { readTaskLog } from '../state/task-log-records.js';
-import type { WorktreeInfo } from './types.js';
 
 /**
  * The worktrees with how each one's last pool task ended (`lastTask`), from the tasks' log

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type { WorktreeInfo } from '../core/types.js';
 import { runGit } from '../git/run-git.js';
 import { type GitWorktreeEntry, listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { foreignReason } from './removal-refusals.js';
-import type { WorktreeInfo } from './types.js';
 
 /** A registry record whose worktree no longer exists in git or on disk. */
 export interface VanishedWorktree {

@@ -1,6 +1,6 @@
+import type { MergeResult, MergeWorktreeOptions } from '../core/types.js';
 import type { ManagerContext } from './context.js';
 import { recordedMerge } from './merge-push.js';
-import type { MergeResult, MergeWorktreeOptions } from './types.js';
 
 /** Which task a branch without a worktree here belongs to (a queue task's, fetched from the remote). */
 export interface FetchedBranchTask {

@@ -1,4 +1,11 @@
 import { existsSync } from 'node:fs';
+import type {
+  MergeResult,
+  MergeWorktreeOptions,
+  PushResult,
+  PushWorktreeOptions,
+  WorktreeInfo,
+} from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { mergeBranch } from '../git/merge.js';
 import { pushBranch } from '../git/push.js';
@@ -7,13 +14,6 @@ import { safeLog } from '../log.js';
 import type { ManagerContext } from './context.js';
 import { recordFailure } from './record-failure.js';
 import { foreignReason, readEntryLock } from './removal-refusals.js';
-import type {
-  MergeResult,
-  MergeWorktreeOptions,
-  PushResult,
-  PushWorktreeOptions,
-  WorktreeInfo,
-} from './types.js';
 import { assertWorktreeId } from './validate.js';
 import { noLocalBranch } from './verify-targets.js';
 

@@ -1,8 +1,8 @@
+import type { DeletedBranch } from '../core/types.js';
 import { runGit } from '../git/run-git.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { type KeptBranch, readKeptBranches, updateKeptBranches } from '../state/kept-branches.js';
 import type { ManagerContext } from './context.js';
-import type { DeletedBranch } from './types.js';
 
 /**
  * Deletes the task branches this tool created and kept (they held commits) whose tip their base

@@ -1,3 +1,4 @@
+import type { RemoveResult, WorktreeInfo } from '../core/types.js';
 import { findTaskProcesses } from '../process/task-processes.js';
 import type { ManagerContext } from './context.js';
 import { archiveRefName } from './removal-archive.js';
@@ -5,7 +6,6 @@ import { assess, assessBranch } from './removal-assessment.js';
 import { branchDecision } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved } from './removal-claim.js';
 import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
-import type { RemoveResult, WorktreeInfo } from './types.js';
 
 /**
  * What `removeWorktree` would do, without changing anything (for `cleanupAll({ dryRun })`): the

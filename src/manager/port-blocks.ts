@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import type { ManagerContext } from './context.js';
-import type { WorktreeInfo } from './types.js';
 
 /**
  * A block of `ports.count` ports for a new worktree (config `ports`), or undefined without that

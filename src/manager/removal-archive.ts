@@ -1,7 +1,7 @@
+import type { ArchiveInfo, WorktreeInfo } from '../core/types.js';
 import { writeArchive } from '../git/work-snapshot.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
-import type { ArchiveInfo, WorktreeInfo } from './types.js';
 
 export function archiveRefName(id: string): string {
   return `refs/miyabi/archive/${id}`;

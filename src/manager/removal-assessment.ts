@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
+import type { WorktreeInfo } from '../core/types.js';
 import { isInterruptedCheckout } from '../git/interrupted-checkout.js';
 import { unarchivableRepositories } from '../git/nested-repositories.js';
 import { runGit } from '../git/run-git.js';
 import { countUnmergedCommits, readWorktreeState, snapshotWorktree } from '../git/work-snapshot.js';
 import type { ManagerContext } from './context.js';
-import type { WorktreeInfo } from './types.js';
 
 /** What removing a worktree would lose, measured before anything is touched. */
 export interface Assessment {

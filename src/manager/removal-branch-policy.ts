@@ -1,8 +1,8 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { runGit } from '../git/run-git.js';
 import { updateKeptBranches } from '../state/kept-branches.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
-import type { WorktreeInfo } from './types.js';
 
 /** The kept reason when there was no branch to delete: nothing is kept then. */
 export const BRANCH_GONE = 'the branch no longer exists';

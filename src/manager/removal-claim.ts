@@ -1,7 +1,7 @@
+import type { RemovalClaim, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { isOwnerAlive } from '../state/owner.js';
 import type { ManagerContext } from './context.js';
-import type { RemovalClaim, WorktreeInfo } from './types.js';
 
 /** Rewrites the removal claim of one record (the caller holds the repository lock). */
 export async function setClaim(

@@ -1,6 +1,6 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { runGit } from '../git/run-git.js';
 import { readIndexEntryCount, SMALL_TREE_FILES } from '../git/worktree-admin.js';
-import type { WorktreeInfo } from './types.js';
 
 const EMPTY_TREE_SHA1 = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
 const EMPTY_TREE_SHA256 = '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ArchiveInfo, RemoveResult, WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { readLooseRef } from '../git/loose-ref.js';
 import { runGit } from '../git/run-git.js';
@@ -17,7 +18,6 @@ import { archive } from './removal-archive.js';
 import { assessBranch } from './removal-assessment.js';
 import { settleBranch } from './removal-branch-policy.js';
 import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
-import type { ArchiveInfo, RemoveResult, WorktreeInfo } from './types.js';
 
 /**
  * The common removal (a small worktree still on its branch) in one lock section, without a

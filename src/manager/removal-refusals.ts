@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import {
   isOwnLock,
@@ -9,7 +10,6 @@ import {
 } from '../git/worktree-admin.js';
 import type { ManagerContext } from './context.js';
 import type { Assessment } from './removal-assessment.js';
-import type { WorktreeInfo } from './types.js';
 import { recordWorktreeDir } from './worktree-dir.js';
 import { SLOT_NAME_FORMAT } from './worktree-id.js';
 

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type {
+  ArchiveInfo,
+  RemovalClaim,
+  RemoveResult,
+  RemoveWorktreeOptions,
+  WorktreeInfo,
+} from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { gitStderr, runGit } from '../git/run-git.js';
 import { currentOwner } from '../state/owner.js';
@@ -20,13 +27,6 @@ import {
   refuseUnarchivable,
 } from './removal-refusals.js';
 import { stopStrayProcesses } from './stray-processes.js';
-import type {
-  ArchiveInfo,
-  RemovalClaim,
-  RemoveResult,
-  RemoveWorktreeOptions,
-  WorktreeInfo,
-} from './types.js';
 import { assertWorktreeId } from './validate.js';
 
 /**

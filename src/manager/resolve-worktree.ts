@@ -1,8 +1,8 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
 import { listWorktrees } from './list-worktrees.js';
-import type { WorktreeInfo } from './types.js';
 import { parseIssueOrId } from './validate.js';
 
 /**

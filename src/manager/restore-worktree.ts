@@ -1,9 +1,9 @@
+import type { RestoreWorktreeOptions, WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { readArchive } from '../git/work-snapshot.js';
 import type { ManagerContext } from './context.js';
 import { createWorktree } from './create-worktree.js';
-import type { RestoreWorktreeOptions, WorktreeInfo } from './types.js';
 import { assertIssueNumber, assertWorktreeId } from './validate.js';
 
 /**

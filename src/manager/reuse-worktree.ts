@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type {
+  IdleResult,
+  IdleWorktreeOptions,
+  RemovalClaim,
+  StaleBranch,
+  WorktreeInfo,
+} from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import type { BaseRef } from '../git/repository.js';
@@ -18,7 +25,6 @@ import { refuseIfBeingRemoved, setClaim } from './removal-claim.js';
 import { readEntryLock, refuseForeign, refuseLocked, refuseUnarchivable } from './removal-refusals.js';
 import { removeWorktree } from './remove-worktree.js';
 import { stopStrayProcesses } from './stray-processes.js';
-import type { IdleResult, IdleWorktreeOptions, RemovalClaim, StaleBranch, WorktreeInfo } from './types.js';
 import { assertWorktreeId } from './validate.js';
 
 /**

@@ -1,7 +1,8 @@
+import type { StaleLockInfo } from '../core/types.js';
 import type { GitWorktreeEntry } from '../git/worktree-list.js';
 import { listGitWorktrees } from '../git/worktree-list.js';
 import { safeLog } from '../log.js';
-import { reclaimStaleGitLocks, type StaleLockInfo } from '../state/stale-git-locks.js';
+import { reclaimStaleGitLocks } from '../state/stale-git-locks.js';
 import type { ManagerContext } from './context.js';
 
 /**

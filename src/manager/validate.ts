@@ -1,5 +1,6 @@
+import { describe } from '../core/describe.js';
+import { WORKTREE_STATUSES, type WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
-import { WORKTREE_STATUSES, type WorktreeStatus } from './types.js';
 
 /** Issue numbers are positive safe integers: they end up in branch and folder names. */
 export function assertIssueNumber(value: unknown): asserts value is number {
@@ -74,32 +75,5 @@ export function assertWorktreeId(value: unknown): asserts value is string {
     throw new MiyabiError('INVALID_ARGUMENT', `worktree id ${describe(value)} is malformed`, {
       hint: ['Ids look like issue-42-1a2b3c4d; ', { call: 'listWorktrees' }, ' lists them.'],
     });
-  }
-}
-
-/**
- * How a bad value is shown in a message: its JSON form (numbers as JavaScript writes them, so NaN
- * and Infinity are not shown as `null`) and its type.
- */
-export function describe(value: unknown): string {
-  return `${show(value)} (${value === null ? 'null' : typeof value})`;
-}
-
-function show(value: unknown): string {
-  switch (typeof value) {
-    case 'number':
-      return Object.is(value, -0) ? '-0' : String(value);
-    case 'bigint':
-      return `${value}n`;
-    case 'undefined':
-    case 'symbol':
-    case 'function':
-      return String(value).split('\n')[0] ?? '';
-    default:
-      try {
-        return JSON.stringify(value) ?? String(value);
-      } catch {
-        return String(value);
-      }
   }
 }

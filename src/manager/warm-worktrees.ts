@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
 import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import { resolveBaseBranch } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
@@ -8,7 +9,6 @@ import { ensureExcluded } from '../state/info-exclude.js';
 import { currentOwner } from '../state/owner.js';
 import { type ManagerContext, sayWorktreeDirNotes } from './context.js';
 import { allocatePorts } from './port-blocks.js';
-import type { WorktreeInfo } from './types.js';
 import { assertPositiveInteger } from './validate.js';
 import { newSlotName } from './worktree-id.js';
 

@@ -1,8 +1,8 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { ConflictRadar, type RadarTask } from '../radar/conflict-radar.js';
 import type { Overlap } from '../telemetry/events.js';
 import type { ManagerContext } from './context.js';
 import { listWorktrees } from './list-worktrees.js';
-import type { WorktreeInfo } from './types.js';
 
 /** Radars kept per manager context, so a second call only recomputes what moved. */
 const radars = new WeakMap<ManagerContext, ConflictRadar>();

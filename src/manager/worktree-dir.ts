@@ -1,11 +1,11 @@
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import type { RepositoryInfo } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import { assertNoControlCharacters, relativeInside } from '../state/info-exclude.js';
-import type { WorktreeInfo } from './types.js';
 import type { ManagerWarning } from './warnings.js';
 
 /** The folder inside the repository: the fallback default, and that of records older than `worktreeDir`. */

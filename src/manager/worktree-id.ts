@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { WORKTREE_STATUSES, type WorktreeStatus } from './types.js';
+import { WORKTREE_STATUSES, type WorktreeStatus } from '../core/types.js';
 
 /** The ids (and folder names) this tool gives worktrees: `issue-<n>-<8 hex>`. */
 export const WORKTREE_ID_FORMAT = /^issue-(\d+)-[0-9a-f]{8}$/;

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
 import { archiveDiskUsage, distanceFromBase } from '../inventory/branch-distance.js';
 import { diskUsage } from '../inventory/disk-usage.js';
 import { readTaskLogs } from '../state/task-log-records.js';
@@ -7,7 +8,6 @@ import { listArchives } from './archives.js';
 import type { ManagerContext } from './context.js';
 import { withLastTasks } from './last-task.js';
 import { listWorktrees } from './list-worktrees.js';
-import type { WorktreeInfo } from './types.js';
 
 /** A live worktree with what `status` shows about it. Plain JSON data. */
 export interface WorktreeDetail extends WorktreeInfo {

@@ -1,48 +1,10 @@
+import { EventEmitter } from 'node:events';
 import { basename } from 'node:path';
 import { Slots } from '../concurrency/slots.js';
 import { DEFAULT_CONFIG, type LoadedConfig, type MiyabiConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
-import { isMiyabiError, MiyabiError } from '../errors.js';
-import { branchPatternProblem } from '../git/branch-name.js';
-import {
-  type BaseRef,
-  type BaseSource,
-  discoverRepository,
-  type RepositoryInfo,
-  resolveDefaultBase,
-} from '../git/repository.js';
-import { uncommittedPaths } from '../git/work-snapshot.js';
-import { safeLog, silentLogger } from '../log.js';
-import type { PrepareResult } from '../setup/prepare-worktree.js';
-import { Registry } from '../state/registry.js';
-import { RepoLock } from '../state/repo-lock.js';
-import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
-import type { Overlap, WorktreeEvent, WorktreeEventInput, WorktreeEventMap } from '../telemetry/events.js';
-import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
-import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
-import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
-import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
-import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
-import { cleanupAll } from './cleanup-all.js';
-import { type ManagerContext, releaseSlot } from './context.js';
-import { createWorktree } from './create-worktree.js';
-import { withLastTasks } from './last-task.js';
-import { listWorktrees } from './list-worktrees.js';
-import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
-import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
-import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
-import { type PruneArchivesOptions, type PruneArchivesResult, pruneArchives } from './prune-archives.js';
-import { removeWorktree } from './remove-worktree.js';
-import {
-  type ConflictCheckout,
-  type ConflictOptions,
-  mergeTargetIntoWorktree,
-  verifyResolution,
-} from './resolve-conflicts.js';
-import { resolveWorktree } from './resolve-worktree.js';
-import { restoreWorktree } from './restore-worktree.js';
-import { idleWorktree } from './reuse-worktree.js';
-import { type FindTaskLogOptions, type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
+import { describe } from '../core/describe.js';
+import { assertOptionInRange, DEFAULT_CONCURRENCY } from '../core/limits.js';
 import type {
   CleanupOptions,
   CleanupReport,
@@ -62,10 +24,52 @@ import type {
   WorktreeInfo,
   WorktreeStats,
   WorktreeStatus,
-} from './types.js';
-import { assertPositiveInteger, assertStatus, assertWorktreeId, describe } from './validate.js';
+} from '../core/types.js';
+import { isMiyabiError, MiyabiError } from '../errors.js';
+import { branchPatternProblem } from '../git/branch-name.js';
+import {
+  type BaseRef,
+  type BaseSource,
+  discoverRepository,
+  type RepositoryInfo,
+  resolveDefaultBase,
+} from '../git/repository.js';
+import { uncommittedPaths } from '../git/work-snapshot.js';
+import { safeLog, silentLogger } from '../log.js';
+import type { PrepareResult } from '../setup/prepare-worktree.js';
+import { Registry } from '../state/registry.js';
+import { RepoLock } from '../state/repo-lock.js';
+import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
+import type { Overlap, WorktreeEvent, WorktreeEventInput } from '../telemetry/events.js';
+import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
+import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
+import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
+import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
+import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
+import { cleanupAll } from './cleanup-all.js';
+import { type ManagerContext, releaseSlot } from './context.js';
+import { createWorktree } from './create-worktree.js';
+import { withLastTasks } from './last-task.js';
+import { listWorktrees } from './list-worktrees.js';
+import { deliver, refuseUnknownNames, type WorktreeManagerEvents } from './manager-events.js';
+import { type FetchedBranchTask, mergeFetchedBranch } from './merge-fetched-branch.js';
+import { liveRecord, mergeWorktree, pushWorktree } from './merge-push.js';
+import { type PrepareWorktreeOptions, prepareWorktreeOf } from './prepare-worktree.js';
+import { type PruneArchivesOptions, type PruneArchivesResult, pruneArchives } from './prune-archives.js';
+import { removeWorktree } from './remove-worktree.js';
+import {
+  type ConflictCheckout,
+  type ConflictOptions,
+  mergeTargetIntoWorktree,
+  verifyResolution,
+} from './resolve-conflicts.js';
+import { resolveWorktree } from './resolve-worktree.js';
+import { restoreWorktree } from './restore-worktree.js';
+import { idleWorktree } from './reuse-worktree.js';
+import { type FindTaskLogOptions, type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
+import { assertStatus, assertWorktreeId } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
-import { WarningChannel, type WarningListener } from './warnings.js';
+import { WarningChannel } from './warnings.js';
 import { worktreeConflicts } from './worktree-conflicts.js';
 import { chooseWorktreeDir } from './worktree-dir.js';
 import { countByStatus } from './worktree-id.js';
@@ -77,8 +81,14 @@ import { inspectWorktrees, type WorktreeInventory } from './worktree-inventory.j
  * Get one with {@link WorktreeManager.discover} (from any folder of a repository) or
  * {@link WorktreeManager.open}. State is persisted in the repository's git common dir, so every
  * process working on the repository sees the same worktrees, statuses and telemetry.
+ *
+ * An `EventEmitter` typed by {@link WorktreeManagerEvents}: `on('event', fn)` gets every lifecycle
+ * event, `on('task-complete', fn)` (any event type) just those, typed; `events.once` works as is.
+ * A listener that throws never breaks an operation. `'warning'` delivers `ManagerWarning`s: things a
+ * person should hear about though the operation went on, such as an unreadable registry that even a
+ * read moved aside (also logged at `warn`). An unknown event name is refused (`INVALID_ARGUMENT`).
  */
-export class WorktreeManager {
+export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
   /** Absolute main worktree root. */
   readonly repoPath: string;
   /** Absolute folder where worktrees are created. */
@@ -105,7 +115,16 @@ export class WorktreeManager {
   readonly #ctx: ManagerContext;
 
   private constructor(ctx: ManagerContext) {
+    super();
     this.#ctx = ctx;
+    // One listener per running task (a queue worker's jobs) is normal use, not a leak to warn about.
+    this.setMaxListeners(0);
+    refuseUnknownNames(this);
+    ctx.telemetry.on('event', (event) => {
+      deliver(this, 'event', event, ctx.logger);
+      deliver(this, event.type, event, ctx.logger);
+    });
+    ctx.warnings.on((warning) => deliver(this, 'warning', warning, ctx.logger));
     this.repoPath = ctx.repo.root;
     this.worktreeDir = ctx.worktreeDir;
     this.maxConcurrency = ctx.slots.capacity;
@@ -132,7 +151,7 @@ export class WorktreeManager {
   }
 
   static async #build(cwd: string, options: ManagerOptions): Promise<WorktreeManager> {
-    if (options.maxConcurrency !== undefined) assertPositiveInteger(options.maxConcurrency, 'maxConcurrency');
+    if (options.maxConcurrency !== undefined) assertOptionInRange('maxConcurrency', options.maxConcurrency);
     if (options.branchPattern !== undefined) assertBranchPattern(options.branchPattern);
     if (options.config !== undefined && typeof options.config !== 'boolean') {
       throw new MiyabiError(
@@ -148,7 +167,7 @@ export class WorktreeManager {
     const loaded = options.config === false ? NO_CONFIG : await loadConfig(repo.root);
     for (const warning of loaded.warnings) safeLog(logger, 'warn', { source: loaded.source }, warning);
     const file = loaded.config;
-    const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? 3;
+    const maxConcurrency = options.maxConcurrency ?? file.maxConcurrency ?? DEFAULT_CONCURRENCY;
     // Independent git calls: side by side, so that opening costs one git start, not two.
     const [folder, defaultBase] = await Promise.all([
       chooseWorktreeDir(repo, options.worktreeDir ?? file.worktreeDir),
@@ -480,53 +499,6 @@ export class WorktreeManager {
    */
   pruneArchives(options: PruneArchivesOptions): Promise<PruneArchivesResult> {
     return pruneArchives(this.#ctx.repo.root, options);
-  }
-
-  /**
-   * Subscribes to lifecycle events: `'event'` for all of them, or one type (`'task-complete'`,
-   * `'execute-complete'`, ...) with its event typed. Works with `once`/`on` from `node:events`
-   * (which, as for any emitter, also settle on an `'error'` event). A listener that throws never
-   * breaks an operation. `'warning'` delivers `ManagerWarning`s: things a person should hear
-   * about though the operation went on, such as an unreadable registry that even a read moved aside
-   * (also logged at `warn`).
-   */
-  on(name: 'warning', listener: WarningListener): this;
-  on<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
-  on(name: string, listener: (value: never) => unknown): this {
-    if (name === 'warning') this.#ctx.warnings.on(listener as WarningListener);
-    else
-      this.#ctx.telemetry.on(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
-    return this;
-  }
-
-  off(name: 'warning', listener: WarningListener): this;
-  off<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this;
-  off(name: string, listener: (value: never) => unknown): this {
-    if (name === 'warning') this.#ctx.warnings.off(listener as WarningListener);
-    else
-      this.#ctx.telemetry.off(name as keyof WorktreeEventMap, listener as (event: WorktreeEvent) => unknown);
-    return this;
-  }
-
-  once<K extends keyof WorktreeEventMap>(name: K, listener: (event: WorktreeEventMap[K]) => unknown): this {
-    this.#ctx.telemetry.once(name, listener);
-    return this;
-  }
-
-  /** Alias of {@link on}, for `node:events` helpers. */
-  addListener<K extends keyof WorktreeEventMap>(
-    name: K,
-    listener: (event: WorktreeEventMap[K]) => unknown,
-  ): this {
-    return this.on(name, listener);
-  }
-
-  /** Alias of {@link off}, for `node:events` helpers. */
-  removeListener<K extends keyof WorktreeEventMap>(
-    name: K,
-    listener: (event: WorktreeEventMap[K]) => unknown,
-  ): this {
-    return this.off(name, listener);
   }
 }
 

@@ -1,6 +1,6 @@
+import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { openWorktreePullRequest } from '../github/worktree-pull-request.js';
-import type { WorktreeInfo } from '../manager/types.js';
 import type { TaskRun } from './run-task.js';
 import { fail, type Progress } from './task-outcome.js';
 

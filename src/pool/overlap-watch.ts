@@ -1,4 +1,4 @@
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { ConflictRadar, type RadarTask } from '../radar/conflict-radar.js';
 import type { Overlap } from '../telemetry/events.js';

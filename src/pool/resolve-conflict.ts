@@ -1,4 +1,4 @@
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { merge } from './follow-ups.js';
 import type { TaskRun } from './run-task.js';
 import { settleExecutor } from './settle-executor.js';

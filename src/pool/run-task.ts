@@ -1,8 +1,8 @@
 import { appendFile } from 'node:fs/promises';
+import type { WorktreeInfo, WorktreeStatus } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import { needsPreparation } from '../manager/prepare-worktree.js';
 import { BRANCH_GONE } from '../manager/removal-branch-policy.js';
-import type { WorktreeInfo, WorktreeStatus } from '../manager/types.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';

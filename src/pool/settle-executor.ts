@@ -1,4 +1,4 @@
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import type { TaskRun } from './run-task.js';
 import type { ExecutorOutcome } from './task-outcome.js';
 import type { TaskExecutor } from './types.js';

@@ -1,5 +1,5 @@
 import { appendFile } from 'node:fs/promises';
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import { closingLine } from './closing-line.js';
 import type { TaskResult } from './types.js';

@@ -1,6 +1,6 @@
+import type { MergeResult, PushResult } from '../core/types.js';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { PullRequestResult } from '../github/pull-request.js';
-import type { MergeResult, PushResult } from '../manager/types.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
 import type { TaskStage } from '../telemetry/events.js';
 import type { ResolveAttempt, TaskError, TaskResult, TaskStatus } from './types.js';

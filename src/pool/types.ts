@@ -1,7 +1,4 @@
-import type { GitHubClient } from '../github/client.js';
-import type { PullRequestResult } from '../github/pull-request.js';
-import type { GitHubRepo, IssueContext } from '../github/types.js';
-import type { Logger } from '../log.js';
+import type { TaskStatus, WorktreeTask } from '../core/task.js';
 import type {
   MergeResult,
   MergeStrategy,
@@ -9,31 +6,17 @@ import type {
   StaleBranch,
   WorktreeInfo,
   WorktreeStatus,
-} from '../manager/types.js';
+} from '../core/types.js';
+import type { GitHubClient } from '../github/client.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import type { GitHubRepo } from '../github/types.js';
+import type { Logger } from '../log.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
 import type { Overlap, TaskStage } from '../telemetry/events.js';
 
+export type { TaskStatus, WorktreeTask } from '../core/task.js';
 export type { TaskStage } from '../telemetry/events.js';
-
-/** One unit of work: an issue to be handled in its own worktree. */
-export interface WorktreeTask {
-  readonly issueNumber: number;
-  readonly description?: string;
-  readonly agentType?: string;
-  readonly metadata?: Readonly<Record<string, unknown>>;
-  /** Branch to use instead of `feature/issue-<n>`. */
-  readonly branchName?: string;
-  /** Base branch for this task's worktree instead of the manager's default. */
-  readonly baseBranch?: string;
-  /** The issue's text (from `issuesFromGitHub`): the pull request's title and link come from it. */
-  readonly context?: IssueContext;
-  /**
-   * W3C `traceparent` of a span in another process (a queue's submitter sets it): the task's span
-   * becomes its child. Needs an OpenTelemetry propagator registered (the SDK's default has one).
-   */
-  readonly traceparent?: string;
-}
 
 /** What an executor gets besides the worktree and the task. */
 export interface TaskContext<T = unknown> {
@@ -70,8 +53,6 @@ export type TaskExecutor<T = unknown> = (
   task: WorktreeTask,
   ctx: TaskContext<T>,
 ) => Promise<T>;
-
-export type TaskStatus = 'success' | 'failed' | 'timeout' | 'cancelled';
 
 /** A failure as plain data (JSON-serialisable). */
 export interface TaskError {
@@ -221,15 +202,15 @@ export interface PoolExecutionResult<T = unknown> {
 }
 
 export interface PoolConfig {
-  /** Task lifecycles (create → execute → cleanup) at once. @default 3 */
+  /** Task lifecycles (create → execute → cleanup) at once, 1 to `MAX_CONCURRENCY` (64). @default `DEFAULT_CONCURRENCY` (3) */
   readonly maxConcurrency?: number;
-  /** Per-task execution budget. @default 1_800_000 (30 min) */
+  /** Per-task execution budget in ms, at most `MAX_DURATION_MS` (7 days). @default `DEFAULT_TIMEOUT_MS` (1_800_000: 30 min) */
   readonly timeoutMs?: number;
   /** First failure or timeout cancels in-flight tasks and skips queued ones. @default false */
   readonly failFast?: boolean;
   /** Remove each task's worktree (safely: nothing lost) as soon as it ends. @default true */
   readonly autoCleanup?: boolean;
-  /** How long an aborted executor may take to settle before its task is settled anyway. @default 5_000 */
+  /** How long an aborted executor may take to settle before its task is settled anyway. @default `DEFAULT_ABORT_GRACE_MS` (5_000) */
   readonly abortGraceMs?: number;
   /**
    * Merge each successful task's branch back (safely: no checkout is switched, a conflict changes
@@ -248,7 +229,7 @@ export interface PoolConfig {
   readonly reuse?: boolean;
   /** With `reuse`: ignored paths kept between tasks. @default the configuration's `keepPaths` (['node_modules', '.venv', 'target']) */
   readonly keepPaths?: readonly string[];
-  /** With `reuse`: idle worktrees kept at most; others are removed. @default the configuration's `maxIdle`, else maxConcurrency */
+  /** With `reuse`: idle worktrees kept at most (0 to `MAX_IDLE`, 256); others are removed. @default the configuration's `maxIdle`, else maxConcurrency */
   readonly maxIdle?: number;
   /**
    * A task's branch that already exists with commits not in its base (an earlier run's): `restart`
@@ -257,7 +238,7 @@ export interface PoolConfig {
   readonly existingBranches?: 'restart' | 'continue';
   /** What to do with a task whose merge conflicts (see {@link ConflictPolicy}). @default 'keep' */
   readonly onConflict?: ConflictPolicy;
-  /** Batch log folders kept in `logDir` (the oldest are deleted as a batch starts). @default the config's `logRetention`, else 50 */
+  /** Batch log folders kept in `logDir` (the oldest are deleted as a batch starts). 1 to `MAX_LOG_RETENTION` (10_000). @default the config's `logRetention`, else `DEFAULT_LOG_RETENTION` (50) */
   readonly logRetention?: number;
   /**
    * Open (or update) a pull request for each successful task's pushed branch, against its base
@@ -269,7 +250,7 @@ export interface PoolConfig {
    * Conflict radar: every this many ms while the batch runs, the live task branches are compared
    * (files both changed since the base, whether their tips would merge cleanly) and an `overlap`
    * event is recorded for each pair whose result changed. One `git for-each-ref` per look when no
-   * branch moved. `0` turns the radar off. @default 2_000
+   * branch moved. `0` turns the radar off. @default `DEFAULT_RADAR_INTERVAL_MS` (2_000)
    */
   readonly radarIntervalMs?: number;
   /**

@@ -1,7 +1,7 @@
 import { expandBranchPattern } from '../config/config-types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
-import type { WorktreeInfo } from '../manager/types.js';
 import { verifyFollowUpTargets } from '../manager/verify-targets.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { isOwnerAlive } from '../state/owner.js';

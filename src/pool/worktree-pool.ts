@@ -1,14 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { DEFAULT_CONFIG, DEFAULT_LOG_RETENTION, type MiyabiConfig } from '../config/config-types.js';
+import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
+import { describe } from '../core/describe.js';
+import {
+  assertOptionInRange,
+  DEFAULT_ABORT_GRACE_MS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LOG_RETENTION,
+  DEFAULT_RADAR_INTERVAL_MS,
+  DEFAULT_RADAR_STATUS_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+} from '../core/limits.js';
+import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem } from '../git/branch-name.js';
 import { createGitHubClient, type GitHubClient } from '../github/client.js';
 import { parseRepoSlug } from '../github/repo-slug.js';
-import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../manager/types.js';
-import { assertIssueNumber, describe } from '../manager/validate.js';
+import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
@@ -69,14 +79,14 @@ export interface ResolvedPoolConfig {
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
 
 const DEFAULTS = {
-  maxConcurrency: 3,
-  timeoutMs: 1_800_000,
+  maxConcurrency: DEFAULT_CONCURRENCY,
+  timeoutMs: DEFAULT_TIMEOUT_MS,
   failFast: false,
   autoCleanup: true,
-  abortGraceMs: 5_000,
+  abortGraceMs: DEFAULT_ABORT_GRACE_MS,
   logRetention: DEFAULT_LOG_RETENTION,
-  radarIntervalMs: 2_000,
-  radarStatusIntervalMs: 10_000,
+  radarIntervalMs: DEFAULT_RADAR_INTERVAL_MS,
+  radarStatusIntervalMs: DEFAULT_RADAR_STATUS_INTERVAL_MS,
 };
 
 /**
@@ -371,27 +381,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     'logRetention',
     'radarIntervalMs',
     'radarStatusIntervalMs',
-  ] as const) {
-    const value = merged[key];
-    const integerOnly = key === 'maxConcurrency' || key === 'logRetention';
-    const valid =
-      typeof value === 'number' &&
-      Number.isFinite(value) &&
-      (key === 'abortGraceMs' || key === 'radarIntervalMs' || key === 'radarStatusIntervalMs'
-        ? value >= 0
-        : value > 0) &&
-      (!integerOnly || Number.isSafeInteger(value)) &&
-      value <= 2_147_483_647;
-    if (!valid) {
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        `${key} must be a ${integerOnly ? 'positive integer' : 'positive finite number of milliseconds'}, got ${describe(value)}`,
-        {
-          hint: `Pass ${key}: ${DEFAULTS[key]} or another ${integerOnly ? 'positive integer' : 'duration in ms'}.`,
-        },
-      );
-    }
-  }
+  ] as const)
+    assertOptionInRange(key, merged[key]);
   for (const key of ['failFast', 'autoCleanup'] as const) {
     if (typeof merged[key] !== 'boolean') {
       throw new MiyabiError('INVALID_ARGUMENT', `${key} must be true or false, got ${describe(merged[key])}`);
@@ -417,12 +408,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     }
   }
   const maxIdle = config.maxIdle ?? file.maxIdle ?? merged.maxConcurrency;
-  if (typeof maxIdle !== 'number' || !Number.isSafeInteger(maxIdle) || maxIdle < 0) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `maxIdle must be 0 or a positive integer, got ${describe(maxIdle)}`,
-    );
-  }
+  assertOptionInRange('maxIdle', maxIdle);
   if (reuse && !merged.autoCleanup) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',

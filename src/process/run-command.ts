@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
+import { describe } from '../core/describe.js';
 import { MiyabiError } from '../errors.js';
-import { describe } from '../manager/validate.js';
 import { OutputTail } from './output-tail.js';
 import { forgetGroup, newProcessesRefused, rememberGroup } from './process-groups.js';
 import { withoutRepositoryEnv } from './repository-env.js';

@@ -1,4 +1,4 @@
-import type { WorktreeInfo } from '../manager/types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { WORKTREE_ID_VAR } from './task-processes.js';
 
 /**

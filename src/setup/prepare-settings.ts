@@ -1,7 +1,7 @@
 import type { MiyabiConfig } from '../config/config-types.js';
 import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
+import { describe } from '../core/describe.js';
 import { MiyabiError } from '../errors.js';
-import { describe } from '../manager/validate.js';
 import type { PrepareSettings } from './prepare-worktree.js';
 
 /**

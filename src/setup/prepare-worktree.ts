@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import type { ShareEntry } from '../config/config-types.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
-import type { WorktreeInfo } from '../manager/types.js';
 import { lastLines } from '../process/last-lines.js';
 import { runCommand } from '../process/run-command.js';
 import { ensureExcludedLinks } from '../state/info-exclude.js';

@@ -1,11 +1,6 @@
 import { hostname } from 'node:os';
+import type { Owner } from '../core/types.js';
 import { HAS_PROC, readProcStat } from '../process/proc-stat.js';
-
-/** Who created a record: lets cleanup tell a live process's worktree from one a dead process left. */
-export interface Owner {
-  readonly pid: number;
-  readonly host: string;
-}
 
 export function currentOwner(): Owner {
   return { pid: process.pid, host: hostname() };

@@ -1,8 +1,8 @@
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WORKTREE_STATUSES, type WorktreeInfo } from '../core/types.js';
+import type { ManagerWarning } from '../core/warning.js';
 import { type Logger, safeLog } from '../log.js';
-import { WORKTREE_STATUSES, type WorktreeInfo } from '../manager/types.js';
-import type { ManagerWarning } from '../manager/warnings.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
 import { withStateErrors } from './state-errors.js';
 

@@ -1,13 +1,6 @@
 import { readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-
-/** A git `*.lock` file found by cleanup, and what was done with it. */
-export interface StaleLockInfo {
-  readonly path: string;
-  /** `would-remove` in a dry run; `kept` while a git process may still hold it. */
-  readonly action: 'removed' | 'would-remove' | 'kept';
-  readonly reason: string;
-}
+import type { StaleLockInfo } from '../core/types.js';
 
 export interface StaleLockOptions {
   /** Folders a git process of this repository may stand in: the checkouts and the common dir. */

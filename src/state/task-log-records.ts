@@ -1,8 +1,9 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { ExecutionOutcome, TaskStage } from '../telemetry/events.js';
+import type { TaskStatus as ExecutionOutcome, TaskStage } from '../core/task.js';
+import type { Owner } from '../core/types.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
-import { currentOwner, isOwnerAlive, type Owner } from './owner.js';
+import { currentOwner, isOwnerAlive } from './owner.js';
 
 /** Where a pool task's log is, and whether the task is still running. Plain JSON data. */
 export interface TaskLog {

@@ -1,3 +1,7 @@
+import type { TaskStage, TaskStatus } from '../core/task.js';
+
+export type { TaskStage };
+
 /** Lifecycle event names, in the order a task normally produces them. */
 export type WorktreeEventType =
   | 'slot-wait'
@@ -37,9 +41,6 @@ export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'error',
 ];
 
-/** Where a task's lifecycle was when it ended unsuccessfully (on `task-complete` and in results). */
-export type TaskStage = 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'pr' | 'cleanup';
-
 /** Every stage, in lifecycle order. */
 export const TASK_STAGES: readonly TaskStage[] = [
   'create',
@@ -52,7 +53,7 @@ export const TASK_STAGES: readonly TaskStage[] = [
 ];
 
 /** How a task execution ended (on `execute-complete`). */
-export type ExecutionOutcome = 'success' | 'failed' | 'timeout' | 'cancelled';
+export type ExecutionOutcome = TaskStatus;
 
 /** Every execution outcome; all but `success` count as failed executions. */
 export const EXECUTION_OUTCOMES: readonly ExecutionOutcome[] = ['success', 'failed', 'timeout', 'cancelled'];

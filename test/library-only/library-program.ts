@@ -1,4 +1,5 @@
 // A program that uses only the package entry, as a user of the published package would.
+import { once } from 'node:events';
 import { isMiyabiError, runCommand, type TaskExecutor, type TaskResult, WorktreePool } from 'miyabi-worktree';
 
 /** What the program saw, for the test to check. */
@@ -10,6 +11,10 @@ export interface ProgramReport {
   readonly archives: readonly string[];
   readonly refusedDrop: string | undefined;
   readonly dropped: string | undefined;
+  /** `<issue>:<status>` of each `task-complete` event, as a typed listener saw it. */
+  readonly completed: readonly string[];
+  /** The issue of the first `create-complete`, awaited with `events.once` (no cast). */
+  readonly firstCreated: number;
 }
 
 /**
@@ -36,7 +41,13 @@ export async function runLibraryProgram(repoPath: string): Promise<ProgramReport
     if (!run.ok) throw new Error(`agent exited with ${String(run.exitCode)}`);
     return `issue ${task.issueNumber} done`;
   };
+  // The manager is an EventEmitter typed by its events: no cast for `events.once`, typed listeners.
+  // (`once` also settles on an `error` event, as for any emitter: the first create comes before any.)
+  const firstCreated = once(pool.manager, 'create-complete');
+  const completed: string[] = [];
+  pool.manager.on('task-complete', (event) => completed.push(`${event.issueNumber}:${event.status}`));
   const result = await pool.executeParallel([{ issueNumber: 1 }, { issueNumber: 2 }], agent);
+  const [first] = (await firstCreated) as [{ issueNumber: number }];
   const archives = await pool.manager.listArchives();
   const second = archives.find((archive) => archive.issueNumber === 2);
   let refusedDrop: string | undefined;
@@ -59,5 +70,7 @@ export async function runLibraryProgram(repoPath: string): Promise<ProgramReport
     archives: archives.map((archive) => archive.id),
     refusedDrop,
     dropped,
+    completed,
+    firstCreated: first.issueNumber,
   };
 }

@@ -1,4 +1,5 @@
-import { formatArgv, isMiyabiError, MiyabiError } from '../../index.js';
+import { isMiyabiError, MiyabiError } from '../../index.js';
+import { formatArgv } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';

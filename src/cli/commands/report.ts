@@ -1,12 +1,9 @@
-import {
-  checkHtmlReportPath,
-  MiyabiError,
-  resolveTelemetryLocale,
-  type WorktreeManager,
-} from '../../index.js';
+import { MiyabiError, type WorktreeManager } from '../../index.js';
+import { resolveTelemetryLocale } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeHtmlReport } from '../html-report.js';
+import { checkHtmlReportPath } from '../html-report-path.js';
 import { writeBlock, writeLine } from '../io.js';
 import { formatJson } from '../render/json.js';
 import type { CommandHandler } from './index.js';

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import {
-  formatArgv,
-  lastLines,
+  DEFAULT_TIMEOUT_MS,
   MiyabiError,
-  openLogFile,
   runCommand,
   type WorktreeManager,
   worktreeEnvironment,
 } from '../../index.js';
+import { formatArgv, lastLines, openLogFile } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
@@ -15,8 +14,6 @@ import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
 import { expandPlaceholders } from '../run/placeholders.js';
 import type { CommandHandler } from './index.js';
-
-const DEFAULT_TIMEOUT_MS = 1_800_000;
 
 /**
  * `resolve <issue|id> [--into B] [--timeout D] [--json] [-- <command>]`: merges the target into the

@@ -1,10 +1,6 @@
 import { resolve } from 'node:path';
-import {
-  checkHtmlReportPath,
-  MiyabiError,
-  type PoolPullRequestOptions,
-  type WorktreeTask,
-} from '../../index.js';
+import { MAX_IDLE, MiyabiError, type PoolPullRequestOptions, type WorktreeTask } from '../../index.js';
+import { checkHtmlReportPath } from '../html-report-path.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
@@ -220,13 +216,13 @@ function parseQueueFlags(
   };
 }
 
-/** A whole number of at least `min` given to `flag`. */
+/** A whole number from `min` to `MAX_IDLE` (the most idle worktrees anything keeps) given to `flag`. */
 function parseCount(text: string, flag: string, min: number): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > 256) {
+  if (!Number.isSafeInteger(value) || value < min || value > MAX_IDLE) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
-      `${flag} must be a whole number from ${min} to 256, got "${text}"`,
+      `${flag} must be a whole number from ${min} to ${MAX_IDLE}, got "${text}"`,
     );
   }
   return value;

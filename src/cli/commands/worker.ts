@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { formatArgv, MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
+import { MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
+import { formatArgv } from '../../internal.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';

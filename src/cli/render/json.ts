@@ -1,4 +1,5 @@
-import { isMiyabiError, toError } from '../../index.js';
+import { isMiyabiError } from '../../index.js';
+import { toError } from '../../internal.js';
 import { cliHint } from './hint.js';
 
 /**

@@ -2,11 +2,11 @@ import { basename } from 'node:path';
 import {
   type BaseSource,
   expandBranchPattern,
-  formatArgv,
   type WorktreeManager,
   type WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
+import { formatArgv } from '../../internal.js';
 
 /** What a task of `run` would do: `--dry-run` prints it (and `--json` gives it as is). */
 export interface TaskPlan {

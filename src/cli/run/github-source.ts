@@ -1,5 +1,4 @@
 import {
-  apiUrlForHost,
   createGitHubClient,
   type GitHubClient,
   type GitHubRepo,
@@ -10,6 +9,7 @@ import {
   repoFromOrigin,
   type SkippedIssue,
 } from '../../index.js';
+import { apiUrlForHost } from '../../internal.js';
 import type { CommandContext } from '../context.js';
 
 /** The GitHub flags of `run` (and `pr`), as commander parsed them. */

@@ -1,4 +1,5 @@
-import { type IssueContext, issuePlaceholderValues, type WorktreeInfo } from '../../index.js';
+import type { IssueContext, WorktreeInfo } from '../../index.js';
+import { issuePlaceholderValues } from '../../internal.js';
 
 /** The placeholders `run` replaces in the command's arguments: raw text, to be quoted in a shell. */
 export const PLACEHOLDERS = ['{issue}', '{branch}', '{path}', '{id}', '{port}', '{conflicts}'] as const;

@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import {
   commandExecutor,
   expandBranchPattern,
-  formatArgv,
   formatDuration,
   isMiyabiError,
   type MergeStrategy,
@@ -18,6 +17,7 @@ import {
   WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
+import { formatArgv } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { type CommandContext, openWorkspace } from '../context.js';
 import { writeHtmlReport } from '../html-report.js';
@@ -30,9 +30,6 @@ import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
-
-/** Default per-task timeout of `run` when neither `--timeout` nor the config sets one: 30 minutes. */
-export const DEFAULT_RUN_TIMEOUT_MS = 1_800_000;
 
 /** Everything `run` (and `demo`) asks for, parsed and validated. */
 export interface RunBatchRequest {
@@ -147,8 +144,6 @@ async function startBatch(
         },
       );
     }
-    const concurrency = request.concurrency ?? config.maxConcurrency ?? 3;
-    const timeoutMs = request.timeoutMs ?? config.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
     const renderer = createProgressRenderer({ stream: ctx.io.stderr, json: request.json });
     const progress = createProgressTracker(manager, request.issues, renderer);
     ctx.routeNotices?.((line) => renderer.notice(line));
@@ -164,8 +159,9 @@ async function startBatch(
     let pool: WorktreePool;
     try {
       pool = new WorktreePool(manager, {
-        maxConcurrency: concurrency,
-        timeoutMs,
+        // Unset flags leave the config file's value, else the pool's default: the pool resolves them.
+        ...(request.concurrency !== undefined ? { maxConcurrency: request.concurrency } : {}),
+        ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
         failFast: request.failFast,
         autoCleanup: !request.keep,
         ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
@@ -230,9 +226,9 @@ async function startBatch(
         stderr,
         request.queue
           ? `Sending ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} to the workers of ` +
-              `queue ${request.queue.name ?? 'miyabi'} (timeout ${formatDuration(timeoutMs)} each), remote ${request.queue.remote}`
+              `queue ${request.queue.name ?? 'miyabi'} (timeout ${formatDuration(pool.config.timeoutMs)} each), remote ${request.queue.remote}`
           : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
-              `(${concurrency} at a time, timeout ${formatDuration(timeoutMs)}) in ${manager.repoPath}`,
+              `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );
       result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {

@@ -2,15 +2,13 @@ import { appendFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   type CommandResult,
-  formatArgv,
   issueEnvironment,
-  lastLines,
   MiyabiError,
   runCommand,
   type TaskExecutor,
-  toError,
   writeIssueFile,
 } from '../../index.js';
+import { formatArgv, lastLines, toError } from '../../internal.js';
 import { errorLine } from './error-line.js';
 import { expandPlaceholders } from './placeholders.js';
 import type { ProgressTracker } from './progress-tracker.js';

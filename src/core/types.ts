@@ -1,7 +1,19 @@
 import type { Logger } from '../log.js';
-import type { Owner } from '../state/owner.js';
-import type { StaleLockInfo } from '../state/stale-git-locks.js';
-import type { ExecutionOutcome, TaskStage } from '../telemetry/events.js';
+import type { TaskStatus as ExecutionOutcome, TaskStage } from './task.js';
+
+/** Who created a record: lets cleanup tell a live process's worktree from one a dead process left. */
+export interface Owner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+/** A `*.lock` file a killed git process left in the git common dir, and what cleanup did about it. */
+export interface StaleLockInfo {
+  readonly path: string;
+  /** `would-remove` in a dry run; `kept` while a git process may still hold it. */
+  readonly action: 'removed' | 'would-remove' | 'kept';
+  readonly reason: string;
+}
 
 /** Where a worktree is in its life: `active` holds a concurrency slot; the others do not. */
 export type WorktreeStatus = 'active' | 'idle' | 'completed' | 'failed';
@@ -102,7 +114,7 @@ export interface ManagerOptions {
    * @default '../<repo folder>.worktrees' when that parent is writable and on the repository's filesystem, else '.worktrees'
    */
   readonly worktreeDir?: string;
-  /** How many worktrees this manager holds `active` at once. @default 3 */
+  /** How many worktrees this manager holds `active` at once, 1 to `MAX_CONCURRENCY` (64). @default `DEFAULT_CONCURRENCY` (3) */
   readonly maxConcurrency?: number;
   /** Default base branch; else origin/HEAD, main, master, the current branch. */
   readonly baseBranch?: string;

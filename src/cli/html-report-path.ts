@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { MiyabiError } from '../../errors.js';
+import { MiyabiError } from '../index.js';
 
 /**
  * Checks where an HTML report is to be written, before any work starts: its folder must exist and

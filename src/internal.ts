@@ -1,0 +1,12 @@
+// Plumbing the CLI shares with the library that is no part of the public API: bundled as its own
+// entry (dist/internal.js) for the CLI, and absent from package.json's `exports` map, so users cannot
+// import it. Everything public goes through index.ts.
+export { rangeText } from './core/limits.js';
+export { toError } from './errors.js';
+export { issuePlaceholderValues } from './github/issue-text.js';
+export { apiUrlForHost } from './github/repo-slug.js';
+export { forceStopProcessGroups } from './process/forced-stop.js';
+export { lastLines } from './process/last-lines.js';
+export { formatArgv } from './setup/run-setup.js';
+export { openLogFile } from './state/log-file.js';
+export { resolveTelemetryLocale } from './telemetry/report.js';
