@@ -130,6 +130,25 @@ interface TaskResultFields<T> {
   readonly worker?: string;
   /** With the pool's `queue`: the host name of that worker. */
   readonly host?: string;
+  /**
+   * Set when a later operation (`merge` of the kept worktree, or `resolve` which ends in one)
+   * changed the outcome after the batch: when, by what, and the outcome before.
+   */
+  readonly settledLater?: SettledLater;
+}
+
+/** How a task's outcome changed after its batch (see {@link TaskResultFields.settledLater}). */
+export interface SettledLater {
+  /** ISO 8601. */
+  readonly at: string;
+  /** The operation: `merge` (also what the CLI's `resolve` ends with). */
+  readonly by: 'merge';
+  /** The outcome the batch had recorded. */
+  readonly previous: {
+    readonly status: Exclude<TaskStatus, 'success'>;
+    readonly stage: TaskStage;
+    readonly error: TaskError;
+  };
 }
 
 /** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
@@ -197,6 +216,8 @@ export interface PoolExecutionResult<T = unknown> {
   readonly failedCount: number;
   readonly timeoutCount: number;
   readonly cancelledCount: number;
+  /** Of the cancelled tasks, those cancelled before they started (no worktree was made for them). */
+  readonly notStartedCount: number;
   /** True when every task succeeded (also for an empty batch). */
   readonly allSuccessful: boolean;
   /** Percentage 0–100 of tasks that succeeded; 0 for an empty batch. */

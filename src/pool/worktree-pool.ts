@@ -17,6 +17,7 @@ import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
+import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -143,6 +144,7 @@ export class WorktreePool {
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
     const batch = new AbortController();
@@ -195,6 +197,7 @@ export class WorktreePool {
                 },
               }).finally(() => stops.delete(task.issueNumber));
               await log.ended(result.status);
+              await recorder.taskEnded(result);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
@@ -205,7 +208,18 @@ export class WorktreePool {
         ),
       );
       await radar?.stop();
-      return summarise(batchId, results, Math.round(performance.now() - started), radar?.overlaps());
+      // Every count of the batch derives from its record, which a later `merge` may rewrite.
+      const record = await recorder.finish(
+        results,
+        radar?.overlaps() ?? [],
+        Math.round(performance.now() - started),
+      );
+      return summarise(
+        batchId,
+        record.results as TaskResult<T>[],
+        record.totalDurationMs ?? 0,
+        record.overlaps,
+      );
     } finally {
       await radar?.stop();
       options.signal?.removeEventListener('abort', onCallerAbort);
@@ -250,7 +264,8 @@ export class WorktreePool {
       );
     }
     const { executeOnQueue } = await import('../queue/submit-batch.js');
-    return executeOnQueue<T>(
+    const startedAt = new Date();
+    const result = await executeOnQueue<T>(
       {
         manager: this.manager,
         queue: this.config.queue as PoolQueueOptions,
@@ -261,6 +276,14 @@ export class WorktreePool {
         merge: this.config.merge,
       },
       options,
+    );
+    const recorder = await startBatchRecord(this.manager, result.batchId, tasks, this.config, startedAt);
+    const record = await recorder.finish(result.results, result.overlaps, result.totalDurationMs);
+    return summarise(
+      result.batchId,
+      record.results as TaskResult<T>[],
+      result.totalDurationMs,
+      record.overlaps,
     );
   }
 

@@ -25,7 +25,9 @@ export function resolveTelemetryLocale(locale: unknown = 'en'): TelemetryLocale 
 
 /**
  * The seven-line report of `stats` (no trailing newline): English by default, or Japanese.
- * Average time in seconds with two decimals, success rate with one.
+ * Average time in seconds with two decimals, success rate with one. "Executed" counts the tasks
+ * that started; tasks cancelled before that, merge conflicts, pull requests and overlaps are extra
+ * lines after the seven, only when non-zero.
  */
 export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLocale = 'en'): string {
   const lang = resolveTelemetryLocale(locale);
@@ -52,6 +54,13 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
           `- Success rate: ${rate}%`,
         ];
   // Figures added after the seven lines appear only when non-zero, so the report keeps its shape.
+  if (stats.notStarted > 0) {
+    lines.push(
+      lang === 'ja'
+        ? `- 開始前に取消: ${stats.notStarted}件`
+        : `- Cancelled before starting: ${stats.notStarted}`,
+    );
+  }
   if (stats.mergeConflicts > 0) {
     const resolved = stats.conflictsResolved;
     lines.push(
