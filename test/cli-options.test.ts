@@ -338,6 +338,7 @@ describe('miyabi-worktree command options', () => {
       failedCount: 1,
       timeoutCount: 0,
       cancelledCount: 2,
+      notStartedCount: 2,
       allSuccessful: false,
       successRate: 0,
     });

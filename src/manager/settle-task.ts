@@ -33,6 +33,8 @@ export async function settleTaskLater(
     if (!current || !result || result.status === 'success' || result.stage !== outcome.stage) {
       return undefined;
     }
+    // A merge into another branch than the batch's target completes nothing the batch asked for.
+    if (current.target.merge !== undefined && outcome.merge.into !== current.target.merge) return undefined;
     // An "up-to-date" merge of a task that committed nothing merged none of its work.
     if (outcome.merge.status === 'up-to-date' && result.error.code === 'NOTHING_COMMITTED') return undefined;
     settled = settledResult(current, result, outcome);

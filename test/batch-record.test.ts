@@ -1,0 +1,375 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
+import type { BatchSummary } from '../src/manager/batch-history.js';
+import type { PoolExecutionResult } from '../src/pool/types.js';
+import type { TelemetryStats } from '../src/telemetry/stats.js';
+import { type CliResult, json, runCli } from './helpers/cli-process.js';
+import { createTempRepo, type TempRepo, tempDir } from './helpers/temp-repo.js';
+
+type RunJson = PoolExecutionResult<RunTaskOutput>;
+
+/** The figures every view of a batch must agree on. */
+interface Counts {
+  readonly tasks: number;
+  readonly executed: number;
+  readonly succeeded: number;
+  /** Started tasks that did not succeed. */
+  readonly failed: number;
+  readonly notStarted: number;
+  readonly errors: number;
+  /** One decimal, as printed. */
+  readonly rate: string;
+}
+
+const number = (text: string, pattern: RegExp, absent?: number): number => {
+  const found = pattern.exec(text)?.[1];
+  if (found === undefined && absent !== undefined) return absent;
+  expect(found, `${pattern} in:\n${text}`).toBeDefined();
+  return Number(found);
+};
+
+/** From the run summary's last line, `3 tasks: 2 succeeded · 1 failed in 1.2s (batch-…)`. */
+function fromSummary(text: string): Counts {
+  const line = /^(\d+) tasks?: (.*) in .* \(batch-[^)]+\)$/m.exec(text);
+  expect(line, text).not.toBeNull();
+  const part = (label: string) => number(line?.[2] ?? '', new RegExp(`(\\d+) ${label}(?: ·|$)`), 0);
+  const tasks = Number(line?.[1]);
+  const succeeded = part('succeeded');
+  const notStarted = part('cancelled before starting');
+  const failed = part('failed') + part('timed out') + part('cancelled');
+  return {
+    tasks,
+    executed: succeeded + failed,
+    succeeded,
+    failed,
+    notStarted,
+    errors: tasks - succeeded,
+    rate: ((succeeded / tasks) * 100).toFixed(1),
+  };
+}
+
+function fromEnglish(text: string): Counts {
+  const executed = number(text, /^- Executed: (\d+) \(/m);
+  const notStarted = number(text, /^- Cancelled before starting: (\d+)$/m, 0);
+  return {
+    tasks: executed + notStarted,
+    executed,
+    succeeded: number(text, /\(succeeded: (\d+),/),
+    failed: number(text, /, failed: (\d+)\)/),
+    notStarted,
+    errors: number(text, /^- Errors: (\d+)$/m),
+    rate: /^- Success rate: ([\d.]+)%$/m.exec(text)?.[1] ?? 'missing',
+  };
+}
+
+function fromJapanese(text: string): Counts {
+  const executed = number(text, /^- 実行: (\d+)回/m);
+  const notStarted = number(text, /^- 開始前に取消: (\d+)件$/m, 0);
+  // Seven lines, and an extra one only for what is non-zero.
+  expect(text.trimEnd().split('\n').length).toBeGreaterThanOrEqual(7);
+  return {
+    tasks: executed + notStarted,
+    executed,
+    succeeded: number(text, /（成功: (\d+),/),
+    failed: number(text, /, 失敗: (\d+)）/),
+    notStarted,
+    errors: number(text, /^- エラー: (\d+)回$/m),
+    rate: /^- 成功率: ([\d.]+)%$/m.exec(text)?.[1] ?? 'missing',
+  };
+}
+
+/** The count cards of the HTML page. */
+function fromHtml(page: string): Counts {
+  const card = (label: string, absent?: number) =>
+    number(page, new RegExp(`data-count="${label}"><span class="value">(\\d+)`), absent);
+  return {
+    tasks: card('tasks'),
+    executed: card('executed'),
+    succeeded: card('succeeded'),
+    failed: card('failed'),
+    notStarted: card('cancelled before starting', 0),
+    errors: card('errors'),
+    rate: /data-count="success rate"><span class="value">([\d.]+)%/.exec(page)?.[1] ?? 'missing',
+  };
+}
+
+function fromRunJson(batch: RunJson): Counts {
+  const failed = batch.failedCount + batch.timeoutCount + batch.cancelledCount - batch.notStartedCount;
+  return {
+    tasks: batch.totalTasks,
+    executed: batch.successCount + failed,
+    succeeded: batch.successCount,
+    failed,
+    notStarted: batch.notStartedCount,
+    errors: batch.totalTasks - batch.successCount,
+    rate: batch.successRate.toFixed(1),
+  };
+}
+
+function fromStats(stats: TelemetryStats): Counts {
+  return {
+    tasks: stats.tasks,
+    executed: stats.executions,
+    succeeded: stats.successfulExecutions,
+    failed: stats.failedExecutions,
+    notStarted: stats.notStarted,
+    errors: stats.errors,
+    rate: stats.successRate.toFixed(1),
+  };
+}
+
+/** `report` of the batch in every form: English, Japanese, HTML and `--json`. */
+async function reportViews(repo: TempRepo, batchId: string) {
+  const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+  const page = join(tempDir(), 'batch.html');
+  const [en, ja, html, stats, last] = await Promise.all([
+    cli('report', '--batch', batchId),
+    cli('report', '--batch', batchId, '--locale', 'ja'),
+    cli('report', '--batch', batchId, '--html', page),
+    cli('report', '--batch', batchId, '--json'),
+    // The last batch is the default: the same report.
+    cli('report'),
+  ]);
+  for (const result of [en, ja, html, stats, last]) expect(result.stderr).toBe('');
+  expect(last.stdout).toBe(en.stdout);
+  return {
+    english: fromEnglish(en.stdout),
+    japanese: fromJapanese(ja.stdout),
+    html: fromHtml(readFileSync(page, 'utf8')),
+    json: fromStats(json<TelemetryStats>(stats)),
+    stats: json<TelemetryStats>(stats),
+    text: en.stdout,
+  };
+}
+
+/** `run ... --json` whose summary (on stderr with --json) and own report are checked too. */
+async function runViews(repo: TempRepo, args: readonly string[]) {
+  const result: CliResult = await runCli(['run', '--json', ...args], { cwd: repo.path });
+  const batch = json<RunJson>(result);
+  const reportAt = result.stderr.indexOf('📊');
+  return {
+    result,
+    batch,
+    summary: fromSummary(result.stderr.slice(0, reportAt)),
+    runReport: fromEnglish(result.stderr.slice(reportAt)),
+    runJson: fromRunJson(batch),
+  };
+}
+
+const node = process.execPath;
+
+describe('one record per batch: every view counts the same tasks', () => {
+  it('a setup failure: 3 tasks, 2 succeeded, 1 failed, in the summary, report (en, ja), HTML and --json', async () => {
+    const repo = createTempRepo();
+    repo.commit(
+      {
+        'miyabi-worktree.config.json': JSON.stringify({
+          setup: [[node, '-e', "process.exit(process.env.MIYABI_ISSUE_NUMBER === '2' ? 4 : 0)"]],
+        }),
+      },
+      'setup fails for #2',
+    );
+    const run = await runViews(repo, ['--issues', '1,2,3', '--', node, '-e', '0']);
+    expect(run.batch.results.map((r) => [r.issueNumber, r.status, r.stage])).toEqual([
+      [1, 'success', undefined],
+      [2, 'failed', 'setup'],
+      [3, 'success', undefined],
+    ]);
+    expect(run.result.code).toBe(1);
+    const expected: Counts = {
+      tasks: 3,
+      executed: 3,
+      succeeded: 2,
+      failed: 1,
+      notStarted: 0,
+      errors: 1,
+      rate: '66.7',
+    };
+    const views = await reportViews(repo, run.batch.batchId);
+    expect({
+      summary: run.summary,
+      runReport: run.runReport,
+      runJson: run.runJson,
+      english: views.english,
+      japanese: views.japanese,
+      html: views.html,
+      json: views.json,
+    }).toEqual({
+      summary: expected,
+      runReport: expected,
+      runJson: expected,
+      english: expected,
+      japanese: expected,
+      html: expected,
+      json: expected,
+    });
+  });
+
+  it('a cancellation: the running task counts as failed, the queued one as cancelled before starting', async () => {
+    const repo = createTempRepo();
+    const shared = tempDir();
+    // #2 says it runs and waits to be stopped; #1 fails once #2 runs; fail-fast stops #2, and #3
+    // (queued behind two slots) never starts.
+    const agent = `
+      const fs = require('fs'), path = require('path');
+      const n = process.env.MIYABI_ISSUE_NUMBER, dir = process.argv[1];
+      if (n === '2') { fs.writeFileSync(path.join(dir, 'running-2'), ''); setInterval(() => {}, 1000); }
+      else if (n === '1') {
+        const wait = setInterval(() => {
+          if (fs.existsSync(path.join(dir, 'running-2'))) { clearInterval(wait); process.exit(1); }
+        }, 10);
+      }`;
+    const run = await runViews(repo, [
+      '--issues',
+      '1,2,3',
+      '--concurrency',
+      '2',
+      '--fail-fast',
+      '--',
+      node,
+      '-e',
+      agent,
+      shared,
+    ]);
+    expect(run.batch.results.map((r) => [r.issueNumber, r.status])).toEqual([
+      [1, 'failed'],
+      [2, 'cancelled'],
+      [3, 'cancelled'],
+    ]);
+    expect(run.batch.results[2]?.worktreeId).toBe('');
+    expect(run.result.code).toBe(1);
+    const expected: Counts = {
+      tasks: 3,
+      executed: 2,
+      succeeded: 0,
+      failed: 2,
+      notStarted: 1,
+      errors: 3,
+      rate: '0.0',
+    };
+    expect(run.result.stderr).toMatch(/^3 tasks: 1 failed · 1 cancelled · 1 cancelled before starting in /m);
+    const views = await reportViews(repo, run.batch.batchId);
+    expect(views.text).toContain('- Cancelled before starting: 1');
+    expect({
+      summary: run.summary,
+      runReport: run.runReport,
+      runJson: run.runJson,
+      english: views.english,
+      japanese: views.japanese,
+      html: views.html,
+      json: views.json,
+    }).toEqual({
+      summary: expected,
+      runReport: expected,
+      runJson: expected,
+      english: expected,
+      japanese: expected,
+      html: expected,
+      json: expected,
+    });
+    // The list says how the batch went.
+    const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
+    expect(list).toEqual([
+      expect.objectContaining({
+        id: run.batch.batchId,
+        outcome: 'failed',
+        tasks: 3,
+        succeeded: 0,
+        failed: 2,
+        notStarted: 1,
+      }),
+    ]);
+  });
+
+  describe('a resolved conflict', () => {
+    // Normal run: #2 changes same.txt (which main changed since `start`), the others a file of their
+    // own. As a resolver (MIYABI_CONFLICTS names a file of paths): keep both sides, commit the merge.
+    const AGENT = `
+      const fs = require('fs'), { execFileSync } = require('child_process');
+      const list = process.env.MIYABI_CONFLICTS, n = process.env.MIYABI_ISSUE_NUMBER;
+      if (list) {
+        for (const path of fs.readFileSync(list, 'utf8').split('\\n').filter(Boolean)) {
+          const kept = fs.readFileSync(path, 'utf8').split('\\n').filter((l) => !/^(<{7}|={7}|>{7})/.test(l));
+          fs.writeFileSync(path, kept.join('\\n'));
+        }
+        execFileSync('git', ['add', '-A']);
+        execFileSync('git', ['commit', '-q', '--no-edit']);
+      } else {
+        const file = n === '2' ? 'same.txt' : 'file-' + n + '.txt';
+        fs.writeFileSync(file, 'line from ' + n + '\\n');
+        execFileSync('git', ['add', file]);
+        execFileSync('git', ['commit', '-q', '-m', 'fix ' + n]);
+      }`;
+    const conflictingRepo = () => {
+      const repo = createTempRepo();
+      repo.commit({ 'same.txt': 'line\n' }, 'a line #2 changes');
+      repo.git('branch', 'start');
+      repo.commit({ 'same.txt': 'main changed it\n' }, 'main changes the same line');
+      return repo;
+    };
+    const expected: Counts = {
+      tasks: 2,
+      executed: 2,
+      succeeded: 2,
+      failed: 0,
+      notStarted: 0,
+      errors: 0,
+      rate: '100.0',
+    };
+    const runArgs = ['--issues', '1,2', '--base', 'start', '--merge', '--into', 'main'];
+
+    it('by the agent during the batch: 2 succeeded, 0 errors, 1 conflict resolved, everywhere', async () => {
+      const repo = conflictingRepo();
+      const run = await runViews(repo, [...runArgs, '--on-conflict', 'agent', '--', node, '-e', AGENT]);
+      expect(run.result.code).toBe(0);
+      expect(run.batch.conflicts).toEqual({ met: 1, resolved: 1 });
+      const views = await reportViews(repo, run.batch.batchId);
+      expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
+      expect(views.text).toContain('- Merge conflicts: 1 (resolved: 1)');
+      expect({
+        summary: run.summary,
+        runReport: run.runReport,
+        runJson: run.runJson,
+        english: views.english,
+        japanese: views.japanese,
+        html: views.html,
+        json: views.json,
+      }).toEqual({
+        summary: expected,
+        runReport: expected,
+        runJson: expected,
+        english: expected,
+        japanese: expected,
+        html: expected,
+        json: expected,
+      });
+    });
+
+    it('later by resolve: the batch record is rewritten, and every report of the batch says so', async () => {
+      const repo = conflictingRepo();
+      const run = await runViews(repo, [...runArgs, '--', node, '-e', AGENT]);
+      expect(run.result.code).toBe(1);
+      expect(run.batch.results[1]).toMatchObject({ status: 'failed', stage: 'merge' });
+      expect(run.summary).toEqual({ ...expected, succeeded: 1, failed: 1, errors: 1, rate: '50.0' });
+
+      const resolved = await runCli(['resolve', '2', '--into', 'main', '--', node, '-e', AGENT], {
+        cwd: repo.path,
+      });
+      expect(resolved.code).toBe(0);
+      expect(repo.git('show', 'main:same.txt')).toContain('line from 2');
+      const views = await reportViews(repo, run.batch.batchId);
+      expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
+      expect(views.text).toContain('- Merge conflicts: 1 (resolved: 1)');
+      expect({
+        english: views.english,
+        japanese: views.japanese,
+        html: views.html,
+        json: views.json,
+      }).toEqual({ english: expected, japanese: expected, html: expected, json: expected });
+      const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
+      expect(list).toEqual([expect.objectContaining({ id: run.batch.batchId, outcome: 'success' })]);
+    });
+  });
+});
