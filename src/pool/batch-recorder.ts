@@ -1,4 +1,3 @@
-import { runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { type BatchOptions, type BatchRecord, updateBatchRecord } from '../state/batch-records.js';
 import { currentOwner } from '../state/owner.js';
@@ -27,20 +26,13 @@ export async function startBatchRecord(
   startedAt: Date = new Date(),
 ): Promise<BatchRecorder> {
   const base = manager.baseBranch;
-  const commit = await runGit(['rev-parse', '-q', '--verify', `${base}^{commit}`], {
-    cwd: manager.repoPath,
-    okExitCodes: [0, 1, 128],
-  }).then(
-    (found) => (found.exitCode === 0 ? found.stdout.trim() : undefined),
-    () => undefined,
-  );
   const issues = tasks.map((task) => task.issueNumber);
   let record: BatchRecord = {
     version: 1,
     id: batchId,
     startedAt: startedAt.toISOString(),
     owner: currentOwner(),
-    base: { branch: base, ...(commit ? { commit } : {}) },
+    base: { branch: base },
     target: {
       ...(config.merge ? { merge: config.merge.into ?? base } : {}),
       ...(config.push ? { push: config.push.remote ?? 'origin' } : {}),

@@ -39,8 +39,8 @@ export interface BatchRecord {
   readonly endedAt?: string;
   /** The process that ran the batch. */
   readonly owner: Owner;
-  /** The base branch the tasks start from (unless a task names its own), and its commit when the batch started. */
-  readonly base: { readonly branch: string; readonly commit?: string };
+  /** The base branch the tasks start from (unless a task names its own; each worktree records its own base). */
+  readonly base: { readonly branch: string };
   /** Where successful tasks go: the merge target branch, the push remote (absent when not asked for). */
   readonly target: { readonly merge?: string; readonly push?: string };
   readonly options: BatchOptions;
