@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
+import { WorktreePool } from '../src/index.js';
 import type { BatchSummary } from '../src/manager/batch-history.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
+import type { BatchRecord } from '../src/state/batch-records.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli } from './helpers/cli-process.js';
 import { createTempRepo, type TempRepo, tempDir } from './helpers/temp-repo.js';
@@ -371,5 +373,56 @@ describe('one record per batch: every view counts the same tasks', () => {
       const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
       expect(list).toEqual([expect.objectContaining({ id: run.batch.batchId, outcome: 'success' })]);
     });
+  });
+});
+
+describe('the batch records, from the library', () => {
+  it('keeps one file per batch; the report is the last batch unless asked for all or one', async () => {
+    const repo = createTempRepo();
+    const pool = await WorktreePool.create({ repoPath: repo.path, maxConcurrency: 2 });
+    const first = await pool.executeParallel(
+      [1, 2, 3].map((issueNumber) => ({ issueNumber })),
+      async (_worktree, task) => {
+        if (task.issueNumber === 3) throw new Error('agent crashed');
+      },
+    );
+    const second = await pool.executeSimple([4, 5], async () => 'done');
+    const { manager } = pool;
+
+    // The record: results, options, base and target, as plain JSON.
+    const file = join(manager.stateDir, 'batches', `${first.batchId}.json`);
+    const onDisk = JSON.parse(readFileSync(file, 'utf8')) as BatchRecord;
+    expect(onDisk).toMatchObject({
+      id: first.batchId,
+      issues: [1, 2, 3],
+      base: { branch: 'main' },
+      target: {},
+      options: { maxConcurrency: 2, failFast: false, autoCleanup: true, onConflict: 'keep' },
+    });
+    expect(onDisk.endedAt).toEqual(expect.any(String));
+    expect(onDisk.results).toEqual(JSON.parse(JSON.stringify(first.results)));
+    expect(await manager.batchRecord()).toMatchObject({ id: second.batchId });
+
+    // The last batch by default (the README's telemetryReport()), every batch with `all`.
+    expect(await manager.telemetryStats()).toMatchObject({ tasks: 2, creates: 2, successRate: 100 });
+    expect(await manager.telemetryReport()).toBe(await manager.telemetryReport({ batchId: second.batchId }));
+    expect(await manager.telemetryReport()).toContain('- Created: 2\n');
+    expect(await manager.telemetryStats({ all: true })).toMatchObject({
+      tasks: 5,
+      executions: 5,
+      successfulExecutions: 4,
+      failedExecutions: 1,
+      errors: 1,
+      successRate: 80,
+    });
+    expect(await manager.telemetryStats({ batchId: first.batchId })).toMatchObject({ tasks: 3, errors: 1 });
+    await expect(manager.telemetryStats({ batchId: 'batch-unknown' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { recentBatches: [second.batchId, first.batchId] },
+    });
+    expect(await manager.listBatches()).toEqual([
+      expect.objectContaining({ id: first.batchId, outcome: 'failed', tasks: 3, succeeded: 2, failed: 1 }),
+      expect.objectContaining({ id: second.batchId, outcome: 'success', tasks: 2, succeeded: 2, failed: 0 }),
+    ]);
   });
 });
