@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
@@ -424,5 +424,36 @@ describe('the batch records, from the library', () => {
       expect.objectContaining({ id: first.batchId, outcome: 'failed', tasks: 3, succeeded: 2, failed: 1 }),
       expect.objectContaining({ id: second.batchId, outcome: 'success', tasks: 2, succeeded: 2, failed: 0 }),
     ]);
+  });
+});
+
+describe('report --list, --all, --batch', () => {
+  it('lists the batches, and refuses two selections at once (exit 2, nothing written)', async () => {
+    const repo = createTempRepo();
+    const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+    const empty = await cli('report', '--list');
+    expect(empty).toMatchObject({
+      code: 0,
+      stdout: 'No batch has been recorded yet: miyabi-worktree run starts one.\n',
+    });
+    const run = await cli('run', '--issues', '1,2', '--json', '--', node, '-e', '0');
+    const { batchId } = json<RunJson>(run);
+    const list = await cli('report', '--list');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^BATCH\s+STARTED\s+TASKS\s+OUTCOME\s+COUNTS$/m);
+    expect(list.stdout).toMatch(new RegExp(`^${batchId}\\s+\\S+Z\\s+2\\s+success\\s+2 succeeded$`, 'm'));
+    const page = join(tempDir(), 'page.html');
+    for (const args of [
+      ['--all', '--batch', batchId],
+      ['--list', '--all'],
+      ['--all', '--html', page],
+      ['--list', '--html', page],
+    ]) {
+      const refused = await cli('report', ...args);
+      expect({ args, code: refused.code, stdout: refused.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toContain('INVALID_ARGUMENT');
+    }
+    expect(existsSync(page)).toBe(false);
   });
 });
