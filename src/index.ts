@@ -88,6 +88,7 @@ export { openLogFile } from './state/log-file.js';
 export type { Owner } from './state/owner.js';
 export type { StaleLockInfo } from './state/stale-git-locks.js';
 export type { TaskLog } from './state/task-log-records.js';
+export { taskStarted } from './telemetry/batch-stats.js';
 export type * from './telemetry/events.js';
 export { EXECUTION_OUTCOMES, TASK_STAGES, WORKTREE_EVENT_TYPES } from './telemetry/events.js';
 export {

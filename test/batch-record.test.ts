@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { summaryLine, type TaskProgress } from '../src/cli/render/progress.js';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
 import { WorktreePool } from '../src/index.js';
 import type { BatchSummary } from '../src/manager/batch-history.js';
@@ -455,5 +456,16 @@ describe('report --list, --all, --batch', () => {
       expect(refused.stderr).toContain('INVALID_ARGUMENT');
     }
     expect(existsSync(page)).toBe(false);
+  });
+});
+
+describe('the live view', () => {
+  it('counts tasks cancelled before they started apart, as the summary and the report do', () => {
+    const states: TaskProgress[] = [
+      { issueNumber: 1, state: 'failed' },
+      { issueNumber: 2, state: 'cancelled' },
+      { issueNumber: 3, state: 'cancelled', notStarted: true },
+    ];
+    expect(summaryLine(states)).toBe('3/3 finished · 1 failed · 1 cancelled · 1 cancelled before starting');
   });
 });

@@ -1,4 +1,4 @@
-import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
+import { type TaskResult, taskStarted, type WorktreeEvent, type WorktreeManager } from '../../index.js';
 import { overlapLine } from '../render/overlaps.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
@@ -93,6 +93,7 @@ export function createProgressTracker(
           startedAt: current.startedAt ?? now() - result.durationMs,
           endedAt: current.endedAt ?? now(),
           ...(lastLine !== undefined ? { lastLine } : {}),
+          ...(taskStarted(result) ? {} : { notStarted: true }),
         });
       }
       renderer.done(snapshot());
