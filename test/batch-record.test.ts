@@ -1,15 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { summaryLine, type TaskProgress } from '../src/cli/render/progress.js';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
-import { WorktreePool } from '../src/index.js';
+import { WorktreeManager, WorktreePool } from '../src/index.js';
 import type { BatchSummary } from '../src/manager/batch-history.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import type { BatchRecord } from '../src/state/batch-records.js';
 import type { TelemetryStats } from '../src/telemetry/stats.js';
 import { type CliResult, json, runCli } from './helpers/cli-process.js';
-import { createTempRepo, type TempRepo, tempDir } from './helpers/temp-repo.js';
+import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 type RunJson = PoolExecutionResult<RunTaskOutput>;
 
@@ -373,6 +373,48 @@ describe('one record per batch: every view counts the same tasks', () => {
       }).toEqual({ english: expected, japanese: expected, html: expected, json: expected });
       const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
       expect(list).toEqual([expect.objectContaining({ id: run.batch.batchId, outcome: 'success' })]);
+    });
+
+    it('later by merge <issue> after a hand resolution; a merge into another branch settles nothing', async () => {
+      const repo = conflictingRepo();
+      const run = await runViews(repo, [...runArgs, '--', node, '-e', AGENT]);
+      const kept = run.batch.results[1];
+      expect(kept).toMatchObject({ status: 'failed', stage: 'merge', error: { code: 'MERGE_CONFLICT' } });
+      const path = kept?.worktreePath as string;
+      // Resolved by hand in the kept worktree.
+      expect(() => git(path, 'merge', '-q', 'main')).toThrow(/git merge/);
+      writeFileSync(join(path, 'same.txt'), 'both\n');
+      git(path, 'commit', '-qam', 'resolved by hand');
+      repo.git('branch', 'elsewhere', 'start');
+      const cli = (...args: string[]) => runCli(args, { cwd: repo.path });
+      expect((await cli('merge', '2', '--into', 'elsewhere')).code).toBe(0);
+      const manager = await WorktreeManager.open({ repoPath: repo.path });
+      expect((await manager.batchRecord(run.batch.batchId)).results[1]).toMatchObject({ status: 'failed' });
+
+      expect((await cli('merge', '2', '--into', 'main')).code).toBe(0);
+      const record = await manager.batchRecord(run.batch.batchId);
+      expect(record.results[1]).toMatchObject({
+        status: 'success',
+        merge: { into: 'main' },
+        settledLater: {
+          by: 'merge',
+          previous: { status: 'failed', stage: 'merge', error: { code: 'MERGE_CONFLICT' } },
+        },
+      });
+      expect(record.results[1]?.error).toBeUndefined();
+      const views = await reportViews(repo, run.batch.batchId);
+      expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
+      expect({
+        english: views.english,
+        japanese: views.japanese,
+        html: views.html,
+        json: views.json,
+      }).toEqual({
+        english: expected,
+        japanese: expected,
+        html: expected,
+        json: expected,
+      });
     });
   });
 });
