@@ -161,6 +161,21 @@ async function runViews(repo: TempRepo, args: readonly string[]) {
   };
 }
 
+/** The counts of the run's own views: its summary, the report it printed, its `--json`. */
+function runCounts(run: Awaited<ReturnType<typeof runViews>>) {
+  return { summary: run.summary, runReport: run.runReport, runJson: run.runJson };
+}
+
+/** The counts of `report`'s views of the batch. */
+function reportCounts(views: Awaited<ReturnType<typeof reportViews>>) {
+  return { english: views.english, japanese: views.japanese, html: views.html, json: views.json };
+}
+
+/** Every view says `expected` (named, so a disagreement shows which view). */
+function expectCounts(views: Readonly<Record<string, Counts>>, expected: Counts): void {
+  expect(views).toEqual(Object.fromEntries(Object.keys(views).map((name) => [name, expected])));
+}
+
 const node = process.execPath;
 
 describe('one record per batch: every view counts the same tasks', () => {
@@ -191,23 +206,7 @@ describe('one record per batch: every view counts the same tasks', () => {
       rate: '66.7',
     };
     const views = await reportViews(repo, run.batch.batchId);
-    expect({
-      summary: run.summary,
-      runReport: run.runReport,
-      runJson: run.runJson,
-      english: views.english,
-      japanese: views.japanese,
-      html: views.html,
-      json: views.json,
-    }).toEqual({
-      summary: expected,
-      runReport: expected,
-      runJson: expected,
-      english: expected,
-      japanese: expected,
-      html: expected,
-      json: expected,
-    });
+    expectCounts({ ...runCounts(run), ...reportCounts(views) }, expected);
   });
 
   it('a cancellation: the running task counts as failed, the queued one as cancelled before starting', async () => {
@@ -255,23 +254,7 @@ describe('one record per batch: every view counts the same tasks', () => {
     expect(run.result.stderr).toMatch(/^3 tasks: 1 failed · 1 cancelled · 1 cancelled before starting in /m);
     const views = await reportViews(repo, run.batch.batchId);
     expect(views.text).toContain('- Cancelled before starting: 1');
-    expect({
-      summary: run.summary,
-      runReport: run.runReport,
-      runJson: run.runJson,
-      english: views.english,
-      japanese: views.japanese,
-      html: views.html,
-      json: views.json,
-    }).toEqual({
-      summary: expected,
-      runReport: expected,
-      runJson: expected,
-      english: expected,
-      japanese: expected,
-      html: expected,
-      json: expected,
-    });
+    expectCounts({ ...runCounts(run), ...reportCounts(views) }, expected);
     // The list says how the batch went.
     const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
     expect(list).toEqual([
@@ -331,23 +314,7 @@ describe('one record per batch: every view counts the same tasks', () => {
       const views = await reportViews(repo, run.batch.batchId);
       expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
       expect(views.text).toContain('- Merge conflicts: 1 (resolved: 1)');
-      expect({
-        summary: run.summary,
-        runReport: run.runReport,
-        runJson: run.runJson,
-        english: views.english,
-        japanese: views.japanese,
-        html: views.html,
-        json: views.json,
-      }).toEqual({
-        summary: expected,
-        runReport: expected,
-        runJson: expected,
-        english: expected,
-        japanese: expected,
-        html: expected,
-        json: expected,
-      });
+      expectCounts({ ...runCounts(run), ...reportCounts(views) }, expected);
     });
 
     it('later by resolve: the batch record is rewritten, and every report of the batch says so', async () => {
@@ -365,12 +332,7 @@ describe('one record per batch: every view counts the same tasks', () => {
       const views = await reportViews(repo, run.batch.batchId);
       expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
       expect(views.text).toContain('- Merge conflicts: 1 (resolved: 1)');
-      expect({
-        english: views.english,
-        japanese: views.japanese,
-        html: views.html,
-        json: views.json,
-      }).toEqual({ english: expected, japanese: expected, html: expected, json: expected });
+      expectCounts(reportCounts(views), expected);
       const list = json<BatchSummary[]>(await runCli(['report', '--list', '--json'], { cwd: repo.path }));
       expect(list).toEqual([expect.objectContaining({ id: run.batch.batchId, outcome: 'success' })]);
     });
@@ -404,17 +366,7 @@ describe('one record per batch: every view counts the same tasks', () => {
       expect(record.results[1]?.error).toBeUndefined();
       const views = await reportViews(repo, run.batch.batchId);
       expect(views.stats).toMatchObject({ mergeConflicts: 1, conflictsResolved: 1 });
-      expect({
-        english: views.english,
-        japanese: views.japanese,
-        html: views.html,
-        json: views.json,
-      }).toEqual({
-        english: expected,
-        japanese: expected,
-        html: expected,
-        json: expected,
-      });
+      expectCounts(reportCounts(views), expected);
     });
   });
 });

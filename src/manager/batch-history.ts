@@ -1,8 +1,8 @@
 import { MiyabiError } from '../errors.js';
-import { type BatchRecord, isBatchId, readBatchRecord, readBatchRecords } from '../state/batch-records.js';
+import { type BatchRecord, readBatchRecord, readBatchRecords } from '../state/batch-records.js';
 import { isOwnerAlive } from '../state/owner.js';
 import { statsOfResults } from '../telemetry/batch-stats.js';
-import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
+import { normalizeScope, type TelemetryScope, type TelemetryStats } from '../telemetry/stats.js';
 
 /** One line of `listBatches()`: a batch, its size and how it went. Plain JSON data. */
 export interface BatchSummary {
@@ -61,45 +61,18 @@ export async function batchStats(stateDir: string, scope: TelemetryScope = {}): 
 
 /** The records a scope selects, least recent first. */
 async function selectBatches(stateDir: string, scope: TelemetryScope): Promise<BatchRecord[]> {
-  if (typeof scope !== 'object' || scope === null) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `scope must be an object like { batchId, since, all }, got ${typeof scope}`,
-    );
-  }
-  const { batchId, since, all } = scope;
-  if (batchId !== undefined && !isBatchId(batchId)) {
-    throw new MiyabiError('INVALID_ARGUMENT', `batchId must be a batch id, got ${JSON.stringify(batchId)}`, {
-      hint: 'listBatches() lists the batch ids of this repository.',
-    });
-  }
+  const all = scope?.all;
   if (all !== undefined && typeof all !== 'boolean') {
     throw new MiyabiError('INVALID_ARGUMENT', `all must be true or false, got ${JSON.stringify(all)}`);
   }
-  const sinceMs = since === undefined ? undefined : parseSince(since);
+  const { sinceMs, batchId } = normalizeScope(scope) ?? {};
   if (batchId !== undefined) {
     const record = await batchRecord(stateDir, batchId);
     return sinceMs === undefined || Date.parse(record.startedAt) >= sinceMs ? [record] : [];
   }
   const records = await readBatchRecords(stateDir);
   if (sinceMs !== undefined) return records.filter((record) => Date.parse(record.startedAt) >= sinceMs);
-  if (all === true) return records;
-  return records.slice(-1);
-}
-
-function parseSince(since: Date | string): number {
-  const ms =
-    since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : Number.NaN;
-  if (Number.isNaN(ms)) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `since must be a Date or an ISO 8601 string, got ${String(since)}`,
-      {
-        hint: "Pass e.g. new Date(Date.now() - 86_400_000) or '2025-01-31T00:00:00Z'.",
-      },
-    );
-  }
-  return ms;
+  return all === true ? records : records.slice(-1);
 }
 
 function summariseBatch(record: BatchRecord): BatchSummary {

@@ -5,7 +5,6 @@ import {
   MiyabiError,
   resolveTelemetryLocale,
   type TelemetryScope,
-  type WorktreeManager,
 } from '../../index.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
@@ -16,9 +15,6 @@ import type { CommandHandler } from './index.js';
 
 // What the pool names batches (`batch-<time>-<hex>`), and never a path: no `/`, `\`, nor a leading dot.
 const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-
-// Batch ids named in the hint when the one asked for is unknown.
-const HINTED_BATCHES = 5;
 
 /**
  * `report [--locale en|ja] [--batch ID | --all | --list] [--html FILE] [--json]`: the report of the
@@ -44,10 +40,9 @@ const report: CommandHandler = async ({ options }, ctx) => {
       else writeBlock(ctx.io.stdout, await batchList(batches));
       return 0;
     }
-    if (batchId !== undefined) await checkKnownBatch(manager, batchId);
     if (htmlFile !== undefined) {
       const written = await writeHtmlReport(manager, htmlFile, batchId).catch((error: unknown) => {
-        throw isMiyabiError(error, 'NOT_FOUND') ? noBatchYet() : error;
+        throw asUsageError(error, batchId);
       });
       // With --json stdout holds the one JSON document; the line goes to stderr.
       writeLine(
@@ -56,8 +51,12 @@ const report: CommandHandler = async ({ options }, ctx) => {
       );
       if (options.json !== true) return 0;
     }
-    if (options.json === true) ctx.io.stdout.write(formatJson(await manager.telemetryStats(scope)));
-    else writeBlock(ctx.io.stdout, await manager.telemetryReport({ locale, ...scope }));
+    try {
+      if (options.json === true) ctx.io.stdout.write(formatJson(await manager.telemetryStats(scope)));
+      else writeBlock(ctx.io.stdout, await manager.telemetryReport({ locale, ...scope }));
+    } catch (error) {
+      throw asUsageError(error, batchId);
+    }
     return 0;
   } finally {
     await manager.flush();
@@ -87,17 +86,24 @@ function checkBatchId(value: string): string {
   });
 }
 
-/** Refuses a batch id no batch record has, naming the recent ones. */
-async function checkKnownBatch(manager: WorktreeManager, batchId: string): Promise<void> {
-  const known = (await manager.listBatches()).map((batch) => batch.id);
-  if (known.includes(batchId)) return;
-  const recent = known.slice(-HINTED_BATCHES).reverse();
+/** The library's `NOT_FOUND` for a batch, as the CLI says it: `--batch` named no recorded batch (exit 2). */
+function asUsageError(error: unknown, batchId: string | undefined): unknown {
+  if (!isMiyabiError(error, 'NOT_FOUND')) return error;
+  if (batchId === undefined) return noBatchYet();
+  const recent = error.details?.recentBatches;
   const listed =
-    recent.length > 0 ? `recent batches: ${recent.join(', ')}` : 'no batch has been recorded yet';
-  throw new MiyabiError('INVALID_ARGUMENT', `--batch: no batch '${batchId}' is recorded in this repository`, {
-    hint: `Run '${BIN} report --list' for every batch; ${listed}.`,
-    details: { batchId, recentBatches: recent },
-  });
+    Array.isArray(recent) && recent.length > 0
+      ? `recent batches: ${recent.join(', ')}`
+      : 'no batch has been recorded yet';
+  return new MiyabiError(
+    'INVALID_ARGUMENT',
+    `--batch: no batch '${batchId}' is recorded in this repository`,
+    {
+      hint: `Run '${BIN} report --list' for every batch; ${listed}.`,
+      cause: error,
+      ...(error.details ? { details: error.details } : {}),
+    },
+  );
 }
 
 function noBatchYet(): MiyabiError {
