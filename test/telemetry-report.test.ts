@@ -55,12 +55,10 @@ describe('telemetry stats', () => {
     telemetry.record({ type: 'error', ...e, operation: 'cleanup', message: 'boom' });
     telemetry.record({ type: 'cleanup-complete', ...e, durationMs: 3, archived: true, branchDeleted: false });
     expect(await telemetry.stats()).toEqual({
-      tasks: 5,
       creates: 5,
       executions: 5,
       successfulExecutions: 2,
       failedExecutions: 3,
-      notStarted: 0,
       followUpFailures: 0,
       mergeConflicts: 0,
       conflictsResolved: 0,
@@ -78,12 +76,10 @@ describe('telemetry stats', () => {
   it('reports zeros, not NaN, when nothing executed', async () => {
     const stats = await new Telemetry().stats();
     expect(stats).toEqual({
-      tasks: 0,
       creates: 0,
       executions: 0,
       successfulExecutions: 0,
       failedExecutions: 0,
-      notStarted: 0,
       followUpFailures: 0,
       mergeConflicts: 0,
       conflictsResolved: 0,

@@ -1,5 +1,5 @@
 import { MiyabiError } from '../errors.js';
-import type { TelemetryStats } from './stats.js';
+import type { EventStats, TelemetryStats } from './stats.js';
 
 /** Languages the report is written in. */
 export type TelemetryLocale = 'en' | 'ja';
@@ -29,7 +29,10 @@ export function resolveTelemetryLocale(locale: unknown = 'en'): TelemetryLocale 
  * that started; tasks cancelled before that, merge conflicts, pull requests and overlaps are extra
  * lines after the seven, only when non-zero.
  */
-export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLocale = 'en'): string {
+export function formatTelemetryReport(
+  stats: EventStats & Partial<Pick<TelemetryStats, 'notStarted'>>,
+  locale: TelemetryLocale = 'en',
+): string {
   const lang = resolveTelemetryLocale(locale);
   const seconds = finite(stats.averageExecutionMs / 1000).toFixed(2);
   const rate = finite(stats.successRate).toFixed(1);
@@ -54,11 +57,10 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
           `- Success rate: ${rate}%`,
         ];
   // Figures added after the seven lines appear only when non-zero, so the report keeps its shape.
-  if (stats.notStarted > 0) {
+  const notStarted = stats.notStarted ?? 0;
+  if (notStarted > 0) {
     lines.push(
-      lang === 'ja'
-        ? `- 開始前に取消: ${stats.notStarted}件`
-        : `- Cancelled before starting: ${stats.notStarted}`,
+      lang === 'ja' ? `- 開始前に取消: ${notStarted}件` : `- Cancelled before starting: ${notStarted}`,
     );
   }
   if (stats.mergeConflicts > 0) {

@@ -47,6 +47,13 @@ export interface TelemetryStats {
   readonly successRate: number;
 }
 
+/**
+ * The journal's figures of telemetry events (`Telemetry.stats`), kept for the event history: the
+ * report's figures ({@link TelemetryStats}) come from batch records, which also know tasks that
+ * never started.
+ */
+export type EventStats = Omit<TelemetryStats, 'tasks' | 'notStarted'>;
+
 /** The additive part of {@link TelemetryStats}: what can be summed across files and processes. */
 export interface TelemetryCounts {
   creates: number;
@@ -198,18 +205,16 @@ export function parseCounts(value: unknown): TelemetryCounts | undefined {
 }
 
 /** The derived figures: average and success rate (percent), both 0 when nothing executed. */
-export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
+export function toTelemetryStats(counts: TelemetryCounts): EventStats {
   const { executions } = counts;
   // Never below zero, even for a journal with task-complete events whose execute-complete was compacted away.
   const demoted = Math.min(counts.followUpFailures, counts.successfulExecutions);
   const successfulExecutions = counts.successfulExecutions - demoted;
   return {
-    tasks: executions,
     creates: counts.creates,
     executions,
     successfulExecutions,
     failedExecutions: counts.failedExecutions + demoted,
-    notStarted: 0,
     followUpFailures: counts.followUpFailures,
     mergeConflicts: counts.mergeConflicts,
     conflictsResolved: counts.conflictsResolved,
