@@ -197,12 +197,13 @@ export class WorktreePool {
                 },
               }).finally(() => stops.delete(task.issueNumber));
               await log.ended(result.status);
-              await recorder.taskEnded(result);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
                 );
               }
+              // Written in the background, in order (never rejects): the slot goes to the next task now.
+              void recorder.taskEnded(result);
               return result as TaskResult<T>;
             }) as Promise<TaskResult<T>>,
         ),
