@@ -9,4 +9,5 @@ export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';
+export { taskStarted } from './telemetry/batch-stats.js';
 export { resolveTelemetryLocale } from './telemetry/report.js';

@@ -203,11 +203,12 @@ describe('miyabi-worktree commands', () => {
     expect((await cli('remove', back.id, '--force')).code).toBe(0);
     expect(worktreePaths(repo.path)).toEqual([repo.path]);
 
-    const stats = await cli('report', '--json');
-    expect(json<TelemetryStats>(stats)).toMatchObject({ creates: 3, cleanups: 3, executions: 0 });
+    // The report counts batches' tasks: worktrees made one by one are no batch.
+    const stats = await cli('report', '--all', '--json');
+    expect(json<TelemetryStats>(stats)).toMatchObject({ tasks: 0, creates: 0, cleanups: 0, executions: 0 });
     const ja = await cli('report', '--locale', 'ja');
     expect(ja.stdout).toContain('📊 Worktree実行レポート');
-    expect(ja.stdout).toContain('- 作成: 3回');
+    expect(ja.stdout).toContain('- 作成: 0回');
     const badLocale = await cli('report', '--locale', 'fr');
     expect(badLocale.code).toBe(2);
   }, 180_000); // a dozen CLI processes in a row: slow on a loaded 2-core machine
@@ -327,7 +328,7 @@ describe('miyabi-worktree commands', () => {
     }
     // Every task of both batches ran and was cleaned up as usual.
     expect(repoState(repo.path)).toEqual(before);
-    const stats = json<TelemetryStats>(await runCli(['report', '--json'], { cwd: repo.path }));
+    const stats = json<TelemetryStats>(await runCli(['report', '--all', '--json'], { cwd: repo.path }));
     expect(stats).toMatchObject({ creates: 3, successfulExecutions: 3, cleanups: 3 });
   });
 
@@ -400,7 +401,7 @@ describe('miyabi-worktree commands', () => {
     expect(none.code).toBe(2);
     expect(none.stdout).toBe('');
     expect(expectOneErrorLine(none.stderr, 'INVALID_ARGUMENT')).toMatch(
-      /--batch: the telemetry journal has no batch 'batch-unknown' .*no batch has been recorded yet/,
+      /--batch: no batch 'batch-unknown' is recorded in this repository .*no batch has been recorded yet/,
     );
 
     const run = await cli('run', '--issues', '1', '--json', '--', process.execPath, '-e', '0');

@@ -342,6 +342,7 @@ describe('miyabi-worktree command options', () => {
       failedCount: 1,
       timeoutCount: 0,
       cancelledCount: 2,
+      notStartedCount: 2,
       allSuccessful: false,
       successRate: 0,
     });
@@ -361,7 +362,8 @@ describe('miyabi-worktree command options', () => {
     expect(human.stdout).toMatch(/^#1\s+failed/m);
     expect(human.stdout).toMatch(/^#2\s+cancelled/m);
     expect(human.stdout).toMatch(/^#3\s+cancelled/m);
-    expect(human.stdout).toMatch(/^3 tasks: 1 failed · 2 cancelled in /m);
+    // Queued tasks that fail-fast cancelled never started: said so, as the report says it.
+    expect(human.stdout).toMatch(/^3 tasks: 1 failed · 2 cancelled before starting in /m);
     expect(readdirSync(ranAgain)).toEqual(['ran-1']);
   });
 

@@ -15,10 +15,12 @@ const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-arti
 const chromium = requireBinary('chromium', 'the HTML report test', ['/usr/bin/chromium']);
 
 const STATS: TelemetryStats = {
+  tasks: 2,
   creates: 2,
   executions: 2,
   successfulExecutions: 1,
   failedExecutions: 1,
+  notStarted: 0,
   followUpFailures: 0,
   mergeConflicts: 0,
   conflictsResolved: 0,

@@ -289,11 +289,13 @@ export function buildProgram(): CliProgram {
 
   program
     .command('report')
-    .description('telemetry report of every run in this repository')
+    .description('report of the last run batch (--batch ID one batch, --all every batch, --list the batches)')
     .option('--locale <locale>', 'en or ja', 'en')
-    .option('--batch <id>', 'only the events of one run batch')
-    .option('--html <file>', 'write the HTML timeline page of one batch (--batch, else the last) to <file>')
-    .option('--json', 'print the TelemetryStats as JSON')
+    .option('--batch <id>', 'the report of one run batch')
+    .option('--all', 'the report of every run batch (all time)')
+    .option('--list', 'list the run batches: id, date, size, outcome')
+    .option('--html <file>', 'write the HTML timeline page of the batch (--batch, else the last) to <file>')
+    .option('--json', 'print the TelemetryStats (with --list: the batches) as JSON')
     .action(lazy('report'));
 
   program

@@ -1,7 +1,10 @@
+import type { PullRequestResult } from '../core/task-result.js';
 import { MiyabiError } from '../errors.js';
 import { createGitHubClient, type GitHubClient, withSignal } from './client.js';
 import { repoSlug, toRepo } from './repo-slug.js';
 import type { GitHubConnectionOptions, GitHubRepo } from './types.js';
+
+export type { PullRequestResult };
 
 export interface PullRequestOptions extends GitHubConnectionOptions {
   /** The repository the pull request is opened in: `owner/repo` or `{ owner, repo }`. */
@@ -20,14 +23,6 @@ export interface PullRequestOptions extends GitHubConnectionOptions {
   readonly labels?: readonly string[] | undefined;
   /** An existing client (its token and base URL win over `token`/`baseUrl`). */
   readonly client?: GitHubClient | undefined;
-}
-
-export interface PullRequestResult {
-  /** The pull request's page. */
-  readonly url: string;
-  readonly number: number;
-  /** False when an open pull request for the branch existed and was updated instead. */
-  readonly created: boolean;
 }
 
 // GitHub refuses a body over 65,536 characters.

@@ -37,15 +37,18 @@ import {
 import { uncommittedPaths } from '../git/work-snapshot.js';
 import { safeLog, silentLogger } from '../log.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
+import type { BatchRecord } from '../state/batch-records.js';
 import { Registry } from '../state/registry.js';
 import { RepoLock } from '../state/repo-lock.js';
 import { readTaskLogs, type TaskLog } from '../state/task-log-records.js';
 import type { Overlap, WorktreeEvent, WorktreeEventInput } from '../telemetry/events.js';
 import { loadBatchReport } from '../telemetry/html-report/batch-report.js';
 import type { BatchReportData } from '../telemetry/html-report/render-html-report.js';
+import { formatTelemetryReport, resolveTelemetryLocale } from '../telemetry/report.js';
 import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
+import { type BatchSummary, batchRecord, batchStats, listBatches } from './batch-history.js';
 import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
@@ -66,6 +69,7 @@ import {
 import { resolveWorktree } from './resolve-worktree.js';
 import { restoreWorktree } from './restore-worktree.js';
 import { idleWorktree } from './reuse-worktree.js';
+import { settleTaskLater } from './settle-task.js';
 import { type FindTaskLogOptions, type FollowLogOptions, findTaskLog, followTaskLog } from './task-logs.js';
 import { assertStatus, assertWorktreeId } from './validate.js';
 import { type WarmWorktreesOptions, warmWorktrees } from './warm-worktrees.js';
@@ -283,8 +287,16 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
    * (else `CHECKOUT_DIRTY`, nothing changed). Conflicts: `MERGE_CONFLICT` with `conflicts`, nothing
    * changed. Concurrent merges into one target serialise and all land. Only committed work is merged.
    */
-  mergeWorktree(id: string, options?: MergeWorktreeOptions): Promise<MergeResult> {
-    return mergeWorktree(this.#ctx, id, options);
+  async mergeWorktree(id: string, options?: MergeWorktreeOptions): Promise<MergeResult> {
+    const merged = await mergeWorktree(this.#ctx, id, options);
+    // A merge outside a batch may settle a batch task that failed at its merge (a kept conflict).
+    if (options?.batchId === undefined) {
+      await settleTaskLater(this.stateDir, id, { by: 'merge', stage: 'merge', merge: merged }).catch(
+        (error: unknown) =>
+          safeLog(this.#ctx.logger, 'warn', { err: String(error), id }, 'could not rewrite the batch record'),
+      );
+    }
+    return merged;
   }
 
   /**
@@ -399,16 +411,36 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
   }
 
   /**
-   * Counts over every process's history of this repository (or a `since` / `batchId` scope):
-   * creates, executions and their outcomes, cleanups, errors, durations. `successRate` is 0–100.
+   * The report's figures, from batch records: the most recent batch by default (all zero before
+   * the first), `{ batchId }` one batch, `{ all: true }` every batch, `{ since }` batches started
+   * since then. The same figures as the batch's `PoolExecutionResult`, the CLI's summary and `--json`.
+   * `successRate` is 0–100. `NOT_FOUND` for an unknown `batchId`.
    */
   telemetryStats(scope?: TelemetryScope): Promise<TelemetryStats> {
-    return this.#ctx.telemetry.stats(scope);
+    return batchStats(this.stateDir, scope);
   }
 
-  /** The human-readable seven-line report, English by default or `locale: 'ja'`. */
-  telemetryReport(options?: TelemetryReportOptions): Promise<string> {
-    return this.#ctx.telemetry.report(options);
+  /**
+   * The human-readable seven-line report of {@link telemetryStats} (same scope: the most recent
+   * batch by default), English by default or `locale: 'ja'`; extra lines only when non-zero.
+   */
+  async telemetryReport(options: TelemetryReportOptions = {}): Promise<string> {
+    const { locale, ...scope } = options;
+    const language = resolveTelemetryLocale(locale ?? 'en');
+    return formatTelemetryReport(await batchStats(this.stateDir, scope), language);
+  }
+
+  /** Every recorded batch (id, dates, size, outcome), least recently started first. */
+  listBatches(): Promise<BatchSummary[]> {
+    return listBatches(this.stateDir);
+  }
+
+  /**
+   * A batch's record (`<state dir>/batches/<id>.json`): its options, base, target, task results and
+   * overlaps; the most recent batch without `batchId`. `NOT_FOUND` (naming recent ones) otherwise.
+   */
+  batchRecord(batchId?: string): Promise<BatchRecord> {
+    return batchRecord(this.stateDir, batchId);
   }
 
   /** Waits until every event recorded so far is in the shared journal (call before exiting). */
@@ -434,8 +466,9 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
    * One batch's events and counts (`batchId`, else the most recent batch), ready for
    * `renderHtmlReport`. `NOT_FOUND`, naming the recent batches, for an unknown id or none yet.
    */
-  batchReport(options: { batchId?: string } = {}): Promise<BatchReportData> {
-    return loadBatchReport(this.#ctx.telemetry, this.repoPath, options.batchId);
+  async batchReport(options: { batchId?: string } = {}): Promise<BatchReportData> {
+    const record = await batchRecord(this.stateDir, options.batchId);
+    return loadBatchReport(this.#ctx.telemetry, this.repoPath, record);
   }
 
   /** The retained raw telemetry events of every process (older ones live on as counts), oldest first. */

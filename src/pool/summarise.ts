@@ -1,7 +1,8 @@
+import { metConflict, taskStarted } from '../telemetry/batch-stats.js';
 import type { Overlap } from '../telemetry/events.js';
 import type { PoolExecutionResult, TaskResult } from './types.js';
 
-/** Aggregates per-task results (kept in input order) into the batch result. */
+/** Aggregates per-task results (kept in input order; a batch record's) into the batch result. */
 export function summarise<T>(
   batchId: string,
   results: readonly TaskResult<T>[],
@@ -19,6 +20,7 @@ export function summarise<T>(
     failedCount: count('failed'),
     timeoutCount: count('timeout'),
     cancelledCount: count('cancelled'),
+    notStartedCount: results.filter((r) => !taskStarted(r)).length,
     allSuccessful: successCount === results.length,
     successRate: results.length === 0 ? 0 : (successCount / results.length) * 100,
     conflicts: {
@@ -27,8 +29,4 @@ export function summarise<T>(
     },
     overlaps,
   };
-}
-
-function metConflict(result: TaskResult<unknown>): boolean {
-  return (result.resolveAttempts?.length ?? 0) > 0 || result.error?.code === 'MERGE_CONFLICT';
 }

@@ -1,22 +1,26 @@
-import type { TaskStatus, WorktreeTask } from '../core/task.js';
-import type {
-  MergeResult,
-  MergeStrategy,
-  PushResult,
-  StaleBranch,
-  WorktreeInfo,
-  WorktreeStatus,
-} from '../core/types.js';
+import type { WorktreeTask } from '../core/task.js';
+import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
-import type { PullRequestResult } from '../github/pull-request.js';
 import type { GitHubRepo } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type { PoolQueueOptions } from '../queue/types.js';
-import type { PrepareResult, PrepareSettings } from '../setup/prepare-worktree.js';
-import type { Overlap, TaskStage } from '../telemetry/events.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import type { Overlap } from '../telemetry/events.js';
 
 export type { TaskStatus, WorktreeTask } from '../core/task.js';
+export type {
+  PullRequestResult,
+  ResolveAttempt,
+  SettledLater,
+  TaskError,
+  TaskResult,
+  TaskSucceeded,
+  TaskUnsuccessful,
+  UnmergedWork,
+} from '../core/task-result.js';
 export type { TaskStage } from '../telemetry/events.js';
+
+import type { TaskResult } from '../core/task-result.js';
 
 /** What an executor gets besides the worktree and the task. */
 export interface TaskContext<T = unknown> {
@@ -54,86 +58,6 @@ export type TaskExecutor<T = unknown> = (
   ctx: TaskContext<T>,
 ) => Promise<T>;
 
-/** A failure as plain data (JSON-serialisable). */
-export interface TaskError {
-  readonly message: string;
-  readonly code?: string;
-  readonly hint?: string;
-  /** For `MERGE_CONFLICT`: the conflicting paths. */
-  readonly conflicts?: readonly string[];
-}
-
-/** Uncommitted changes a task left that were not merged (archived when its worktree was removed). */
-export interface UnmergedWork {
-  /** The changed paths, relative to the worktree. */
-  readonly paths: readonly string[];
-  /** Where they were saved (`refs/miyabi/archive/<id>`); absent while the worktree is kept. */
-  readonly archiveRef?: string;
-}
-
-/** What every task result carries, whatever its status. */
-interface TaskResultFields<T> {
-  readonly issueNumber: number;
-  /** Empty when the worktree was never created (the task failed or was cancelled before). */
-  readonly worktreeId: string;
-  /** Whole lifecycle: create, setup, execute, merge, push and cleanup. */
-  readonly durationMs: number;
-  /** What the executor returned, or last passed to `ctx.setOutput` (also for failed tasks). */
-  readonly output?: T;
-  /** Worktree path and branch, for follow-up steps (merge, push, inspection). */
-  readonly worktreePath?: string;
-  readonly branchName?: string;
-  /** The commit its worktree started from: the base branch's tip when the task started. */
-  readonly baseCommit?: string;
-  /** The task's log file (setup output, and the command's if the executor writes it there). */
-  readonly logFile?: string;
-  /** What `.worktreeinclude` copying and `setup` did, when they ran. */
-  readonly prepare?: PrepareResult;
-  /** With the pool's `merge`: what the merge did (absent when it failed: see `error`). */
-  readonly merge?: MergeResult;
-  /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
-  readonly push?: PushResult;
-  /** With the pool's `pullRequest`: the pull request opened or updated (also when only its reviewers or labels failed). */
-  readonly pr?: PullRequestResult;
-  /** Uncommitted changes the task left that were not merged. */
-  readonly unmergedWork?: UnmergedWork;
-  /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
-  readonly staleBranch?: StaleBranch;
-  /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
-  readonly resolveAttempts?: readonly ResolveAttempt[];
-  /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */
-  readonly cleanedUp: boolean;
-  /** With `reuse`: the task ran in an idle worktree an earlier task had used (reset for it). */
-  readonly reusedWorktree?: boolean;
-  /** With `reuse`: after the task (its work saved as removal saves it) the worktree was kept idle for the next one. */
-  readonly keptIdle?: boolean;
-  /** Set when removal saved uncommitted work or commits no branch contains under this ref. */
-  readonly archiveRef?: string;
-  /**
-   * Processes the task left running in its worktree (e.g. a server started with `setsid`, outside
-   * its command's process group) that removing the worktree or handing it back idle stopped: their
-   * pids. Also listed in the task's log. Absent when there were none.
-   */
-  readonly stoppedProcesses?: readonly number[];
-  /** Set when the worktree was removed but its branch kept (it holds the task's commits): why. */
-  readonly keptBranch?: { readonly name: string; readonly reason: string };
-  /** With the pool's `queue`: the worker that ran the task (its `--name`, default host-pid). */
-  readonly worker?: string;
-  /** With the pool's `queue`: the host name of that worker. */
-  readonly host?: string;
-}
-
-/** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
-export interface ResolveAttempt {
-  readonly attempt: number;
-  /** The paths that conflicted when the target was merged into the task's branch. */
-  readonly conflicts: readonly string[];
-  /** `resolved`: merged back afterwards; `failed`: see `error`. */
-  readonly outcome: 'resolved' | 'failed';
-  readonly durationMs: number;
-  readonly error?: TaskError;
-}
-
 /**
  * What a batch with `merge` does with a task whose merge conflicts: `keep` its worktree for you to
  * resolve (the default), `remove` it as usual (its work archived), or hand the conflict back to a
@@ -150,34 +74,6 @@ export type ConflictPolicy =
       readonly attempts?: number;
     };
 
-/** A task whose command and every follow-up asked for (merge, push) succeeded. */
-export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
-  readonly status: 'success';
-  readonly stage?: undefined;
-  readonly error?: undefined;
-}
-
-/** A task that did not succeed: where (`stage`) and why (`error`). */
-export interface TaskUnsuccessful<
-  T = unknown,
-  S extends Exclude<TaskStatus, 'success'> = Exclude<TaskStatus, 'success'>,
-> extends TaskResultFields<T> {
-  readonly status: S;
-  /** The lifecycle stage the task ended in. */
-  readonly stage: TaskStage;
-  readonly error: TaskError;
-}
-
-/**
- * How a task ended, as one value: every count, the report, the CLI's table, live view, JSON and exit
- * code derive from it. `success` only when the command and every follow-up asked for succeeded.
- */
-export type TaskResult<T = unknown> =
-  | TaskSucceeded<T>
-  | TaskUnsuccessful<T, 'failed'>
-  | TaskUnsuccessful<T, 'timeout'>
-  | TaskUnsuccessful<T, 'cancelled'>;
-
 export interface PoolExecutionResult<T = unknown> {
   readonly batchId: string;
   readonly totalTasks: number;
@@ -188,6 +84,8 @@ export interface PoolExecutionResult<T = unknown> {
   readonly failedCount: number;
   readonly timeoutCount: number;
   readonly cancelledCount: number;
+  /** Of the cancelled tasks, those cancelled before they started (no worktree was made for them). */
+  readonly notStartedCount: number;
   /** True when every task succeeded (also for an empty batch). */
   readonly allSuccessful: boolean;
   /** Percentage 0–100 of tasks that succeeded; 0 for an empty batch. */

@@ -27,6 +27,7 @@ import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs, recordBatchPlan } from '../state/task-log-records.js';
+import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -155,6 +156,7 @@ export class WorktreePool {
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
     // Best effort: without it, `logs -f` on a task not started yet shows the issue's last log instead.
@@ -219,12 +221,25 @@ export class WorktreePool {
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
                 );
               }
+              // Written in the background, in order (never rejects): the slot goes to the next task now.
+              void recorder.taskEnded(result);
               return result as TaskResult<T>;
             }) as Promise<TaskResult<T>>,
         ),
       );
       await radar?.stop();
-      return summarise(batchId, results, Math.round(performance.now() - started), radar?.overlaps());
+      // Every count of the batch derives from its record, which a later `merge` may rewrite.
+      const record = await recorder.finish(
+        results,
+        radar?.overlaps() ?? [],
+        Math.round(performance.now() - started),
+      );
+      return summarise(
+        batchId,
+        record.results as TaskResult<T>[],
+        record.totalDurationMs ?? 0,
+        record.overlaps,
+      );
     } finally {
       await radar?.stop();
       await forgetPlan?.().catch(() => {});
@@ -273,7 +288,8 @@ export class WorktreePool {
       );
     }
     const { executeOnQueue } = await import('../queue/submit-batch.js');
-    return executeOnQueue<T>(
+    const startedAt = new Date();
+    const result = await executeOnQueue<T>(
       {
         manager: this.manager,
         queue: this.config.queue as PoolQueueOptions,
@@ -284,6 +300,14 @@ export class WorktreePool {
         merge: this.config.merge,
       },
       options,
+    );
+    const recorder = await startBatchRecord(this.manager, result.batchId, tasks, this.config, startedAt);
+    const record = await recorder.finish(result.results, result.overlaps, result.totalDurationMs);
+    return summarise(
+      result.batchId,
+      record.results as TaskResult<T>[],
+      result.totalDurationMs,
+      record.overlaps,
     );
   }
 

@@ -1,5 +1,6 @@
 import { appendFile } from 'node:fs/promises';
 import type { ShareEntry } from '../config/config-types.js';
+import type { PrepareResult } from '../core/prepare-result.js';
 import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { lastLines } from '../process/last-lines.js';
@@ -7,8 +8,10 @@ import { runCommand } from '../process/run-command.js';
 import { ensureExcludedLinks } from '../state/info-exclude.js';
 import { openLogFile } from '../state/log-file.js';
 import { formatArgv, runSetupCommands, type SetupCommandRunner } from './run-setup.js';
-import { type SharedPath, shareDependencies } from './share-dependencies.js';
+import { shareDependencies } from './share-dependencies.js';
 import { copyWorktreeInclude, type SkippedInclude, WORKTREE_INCLUDE_FILE } from './worktree-include.js';
+
+export type { PrepareResult };
 
 /** What a new worktree gets before its task runs. */
 export interface PrepareSettings {
@@ -20,17 +23,6 @@ export interface PrepareSettings {
   readonly setupTimeoutMs?: number;
   /** Ignored folders of the main checkout given to the worktree before setup. @default the config's `share` ([]) */
   readonly share?: readonly ShareEntry[];
-}
-
-/** What preparing a new worktree did. */
-export interface PrepareResult {
-  /** Files copied from the main checkout because `.worktreeinclude` lists them. */
-  readonly copied: readonly string[];
-  readonly skipped: readonly SkippedInclude[];
-  /** What each `share` entry did (clone by reflink or copy, symlink, skipped) and how long it took. */
-  readonly shared: readonly SharedPath[];
-  /** Setup commands that ran, in order. */
-  readonly setup: readonly { readonly argv: readonly string[]; readonly durationMs: number }[];
 }
 
 export interface PrepareOptions {

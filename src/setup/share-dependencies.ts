@@ -2,21 +2,10 @@ import { constants } from 'node:fs';
 import { copyFile, cp, lstat, mkdir, opendir, rm, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ShareEntry } from '../config/config-types.js';
+import type { SharedPath } from '../core/prepare-result.js';
 import { runCommand } from '../process/run-command.js';
 
-/** What happened to one `share` entry of a new worktree. */
-export interface SharedPath {
-  readonly path: string;
-  readonly mode: ShareEntry['mode'];
-  /**
-   * `reflink`: copy-on-write clone (no data copied); `copy`: a plain copy (the filesystem cannot
-   * clone); `symlink`: a link to the main checkout's folder; `skipped`: see `note`.
-   */
-  readonly method: 'reflink' | 'copy' | 'symlink' | 'skipped';
-  readonly durationMs: number;
-  /** Why it was skipped (the source does not exist, the worktree has it already). */
-  readonly note?: string;
-}
+export type { SharedPath };
 
 /**
  * Gives a new worktree the main checkout's ignored dependency folders before `setup` runs, so that

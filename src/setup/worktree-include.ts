@@ -1,36 +1,14 @@
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readlink, realpath, symlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { SkippedInclude } from '../core/prepare-result.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 
+export type { SkippedInclude };
+
 /** The file, at the repository root, listing (in gitignore syntax) ignored files to copy. */
 export const WORKTREE_INCLUDE_FILE = '.worktreeinclude';
-
-/** A file that matched but was not copied, and why. */
-export interface SkippedInclude {
-  /** Path relative to the repository root (`/`-separated, as git prints it). */
-  readonly path: string;
-  /**
-   * - `not-ignored`: the pattern matched a file git does not ignore (it would show in `git status`),
-   * - `nested-repository`: the pattern matched a nested repository's folder (never copied),
-   * - `exists`: the worktree already has that file (never overwritten),
-   * - `symlink-outside`: a symlink whose target is absolute or leaves the repository,
-   * - `not-a-file`: neither a file nor a symlink any more when copied,
-   * - `unsafe-destination`: the worktree has a file, a dangling link or a symlinked folder on the way,
-   * - `copy-failed`: any other file system error (see `error`).
-   */
-  readonly reason:
-    | 'not-ignored'
-    | 'nested-repository'
-    | 'exists'
-    | 'symlink-outside'
-    | 'not-a-file'
-    | 'unsafe-destination'
-    | 'copy-failed';
-  /** For `copy-failed`: the file system's message (`EIO: i/o error, copyfile ...`). */
-  readonly error?: string;
-}
 
 export interface CopyWorktreeIncludeResult {
   /** Relative paths copied into the worktree, in git's (sorted) order. */

@@ -1,5 +1,5 @@
 import { MiyabiError } from '../errors.js';
-import type { TelemetryStats } from './stats.js';
+import type { EventStats, TelemetryStats } from './stats.js';
 
 /** Languages the report is written in. */
 export type TelemetryLocale = 'en' | 'ja';
@@ -25,9 +25,14 @@ export function resolveTelemetryLocale(locale: unknown = 'en'): TelemetryLocale 
 
 /**
  * The seven-line report of `stats` (no trailing newline): English by default, or Japanese.
- * Average time in seconds with two decimals, success rate with one.
+ * Average time in seconds with two decimals, success rate with one. "Executed" counts the tasks
+ * that started; tasks cancelled before that, merge conflicts, pull requests and overlaps are extra
+ * lines after the seven, only when non-zero.
  */
-export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLocale = 'en'): string {
+export function formatTelemetryReport(
+  stats: EventStats & Partial<Pick<TelemetryStats, 'notStarted'>>,
+  locale: TelemetryLocale = 'en',
+): string {
   const lang = resolveTelemetryLocale(locale);
   const seconds = finite(stats.averageExecutionMs / 1000).toFixed(2);
   const rate = finite(stats.successRate).toFixed(1);
@@ -52,6 +57,12 @@ export function formatTelemetryReport(stats: TelemetryStats, locale: TelemetryLo
           `- Success rate: ${rate}%`,
         ];
   // Figures added after the seven lines appear only when non-zero, so the report keeps its shape.
+  const notStarted = stats.notStarted ?? 0;
+  if (notStarted > 0) {
+    lines.push(
+      lang === 'ja' ? `- 開始前に取消: ${notStarted}件` : `- Cancelled before starting: ${notStarted}`,
+    );
+  }
   if (stats.mergeConflicts > 0) {
     const resolved = stats.conflictsResolved;
     lines.push(

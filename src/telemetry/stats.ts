@@ -1,41 +1,58 @@
 import { MiyabiError } from '../errors.js';
 import type { WorktreeEvent } from './events.js';
 
-/** What `telemetryStats()` returns: every process's recorded history of the repository, or a scope of it. */
+/**
+ * What `telemetryStats()` returns: the figures of the report, computed from batch records (the last
+ * batch by default; see `TelemetryScope`) by one function, so that they agree with the run's
+ * summary, `--json`, the HTML page and the exit code.
+ */
 export interface TelemetryStats {
-  /** Worktrees created (`create-complete` events). */
+  /** Tasks of the batch(es), started or not. */
+  readonly tasks: number;
+  /** Worktrees the tasks created (a reused idle worktree was created earlier and is not counted). */
   readonly creates: number;
-  /** Executions that ended (`execute-complete` events). */
+  /** Tasks that started (reached any stage: a worktree, or a create that failed). */
   readonly executions: number;
   /**
-   * Executions whose task succeeded as a whole: the command and every follow-up asked for (merge,
-   * push). A command that exited 0 but whose merge conflicted counts as failed.
+   * Tasks that succeeded as a whole: the command and every follow-up asked for (merge, push,
+   * pull request). A command that exited 0 but whose merge conflicted counts as failed until a
+   * later `merge` lands it.
    */
   readonly successfulExecutions: number;
-  /** Executions that ended failed, timed out or cancelled, or whose follow-up (merge, push, cleanup) failed. */
+  /** Every other outcome of a started task: failed, timed out or cancelled while running. */
   readonly failedExecutions: number;
-  /** Tasks whose command succeeded but whose merge, push or cleanup then failed (`task-complete` events). */
+  /** Tasks cancelled before they started (fail-fast, an interrupt): counted in `tasks`, not in `executions`. */
+  readonly notStarted: number;
+  /** Tasks whose command succeeded but whose merge, push, pull request or cleanup then failed. */
   readonly followUpFailures: number;
   /** Tasks whose merge met a conflict (resolved or not). */
   readonly mergeConflicts: number;
-  /** Of those, the ones whose conflict was resolved and merged (`onConflict` with a resolver). */
+  /** Of those, the ones merged in the end (by a resolver, or a later `resolve` / `merge`). */
   readonly conflictsResolved: number;
   /** Pull requests tasks opened or updated (`pullRequest`). */
   readonly pullRequests: number;
-  /** Overlaps the conflict radar reported (`overlap` events with shared files or a conflict; a pair again when its result changed). */
+  /** Overlapping pairs the conflict radar reported (shared files or a conflict). */
   readonly overlapWarnings: number;
   /** Of those, the ones whose branches would conflict. */
   readonly overlapConflicts: number;
-  /** Worktrees cleaned up (`cleanup-complete` events). */
+  /** Tasks whose worktree was cleaned up (removed, or reset and kept idle) after them. */
   readonly cleanups: number;
-  /** `error` events, from any operation. */
+  /** Tasks that did not succeed (`tasks - successfulExecutions`). */
   readonly errors: number;
+  /** Whole lifecycles of the started tasks, summed. */
   readonly totalExecutionMs: number;
   /** `totalExecutionMs / executions`; 0 when there were none. */
   readonly averageExecutionMs: number;
-  /** Percentage 0–100 of executions that succeeded (80 means 80.0%); 0 when there were none. */
+  /** Percentage 0–100 of tasks that succeeded (80 means 80.0%); 0 when there were none. */
   readonly successRate: number;
 }
+
+/**
+ * The journal's figures of telemetry events (`Telemetry.stats`), kept for the event history: the
+ * report's figures ({@link TelemetryStats}) come from batch records, which also know tasks that
+ * never started.
+ */
+export type EventStats = Omit<TelemetryStats, 'tasks' | 'notStarted'>;
 
 /** The additive part of {@link TelemetryStats}: what can be summed across files and processes. */
 export interface TelemetryCounts {
@@ -55,12 +72,18 @@ export interface TelemetryCounts {
   totalExecutionMs: number;
 }
 
-/** Narrows stats to part of the history. Both given: events that match both. */
+/**
+ * Which batches `telemetryStats` / `telemetryReport` count: none of these fields means the most
+ * recent batch (all zero before the first). With both `since` and `batchId`: that batch, if it
+ * started at or after `since`.
+ */
 export interface TelemetryScope {
-  /** Only events at or after this instant. */
+  /** Batches started at or after this instant. */
   readonly since?: Date | string;
-  /** Only events of this pool batch. */
+  /** This pool batch (`NOT_FOUND` when no record of it exists; `listBatches()` lists them). */
   readonly batchId?: string;
+  /** Every batch recorded in this repository (all time). @default false */
+  readonly all?: boolean;
 }
 
 /** A validated {@link TelemetryScope}. */
@@ -182,7 +205,7 @@ export function parseCounts(value: unknown): TelemetryCounts | undefined {
 }
 
 /** The derived figures: average and success rate (percent), both 0 when nothing executed. */
-export function toTelemetryStats(counts: TelemetryCounts): TelemetryStats {
+export function toTelemetryStats(counts: TelemetryCounts): EventStats {
   const { executions } = counts;
   // Never below zero, even for a journal with task-complete events whose execute-complete was compacted away.
   const demoted = Math.min(counts.followUpFailures, counts.successfulExecutions);

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_MEMORY_EVENTS, MemoryEventStore } from './memory-store.js';
 import { recordEventMetrics } from './otel-metrics.js';
 import { formatTelemetryReport, resolveTelemetryLocale, type TelemetryLocale } from './report.js';
 import {
+  type EventStats,
   foldEvents,
   inScope,
   mergeCounts,
@@ -14,7 +15,6 @@ import {
   normalizeScope,
   type TelemetryCounts,
   type TelemetryScope,
-  type TelemetryStats,
   toTelemetryStats,
 } from './stats.js';
 
@@ -134,7 +134,7 @@ export class Telemetry {
    * Stats over every process's history of the repository, or over a scope of it. A `since` that
    * reaches back past the retained raw history logs a warning: compacted events cannot be dated.
    */
-  async stats(scope?: TelemetryScope): Promise<TelemetryStats> {
+  async stats(scope?: TelemetryScope): Promise<EventStats> {
     const normalized = normalizeScope(scope);
     await this.flush();
     return toTelemetryStats(normalized ? await this.#scopedCounts(normalized) : await this.#allTimeCounts());

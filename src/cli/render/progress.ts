@@ -25,6 +25,8 @@ export interface TaskProgress {
   readonly endedAt?: number | undefined;
   /** The last line the task printed (any control characters are cleaned up here). */
   readonly lastLine?: string | undefined;
+  /** Cancelled before it started (from its result): counted apart, as the summary and report do. */
+  readonly notStarted?: boolean | undefined;
 }
 
 const FINAL_STATES: ReadonlySet<TaskState> = new Set(['success', 'failed', 'timeout', 'cancelled']);
@@ -138,11 +140,13 @@ export function summaryLine(states: readonly TaskProgress[]): string {
   const count = (predicate: (state: TaskState) => boolean) =>
     states.filter((task) => predicate(task.state)).length;
   const finished = count(isFinalState);
+  const notStarted = states.filter((task) => task.notStarted === true).length;
   const parts = [
     [count((state) => state === 'success'), 'succeeded'],
     [count((state) => state === 'failed'), 'failed'],
     [count((state) => state === 'timeout'), 'timed out'],
-    [count((state) => state === 'cancelled'), 'cancelled'],
+    [count((state) => state === 'cancelled') - notStarted, 'cancelled'],
+    [notStarted, 'cancelled before starting'],
     [count((state) => !isFinalState(state) && state !== 'queued'), 'running'],
     [count((state) => state === 'queued'), 'queued'],
   ] as const;

@@ -1,4 +1,5 @@
 import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
+import { taskStarted } from '../../internal.js';
 import { overlapLine } from '../render/overlaps.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
@@ -93,6 +94,7 @@ export function createProgressTracker(
           startedAt: current.startedAt ?? now() - result.durationMs,
           endedAt: current.endedAt ?? now(),
           ...(lastLine !== undefined ? { lastLine } : {}),
+          ...(taskStarted(result) ? {} : { notStarted: true }),
         });
       }
       renderer.done(snapshot());

@@ -258,7 +258,7 @@ async function startBatch(
     }
     if (request.htmlFile !== undefined) {
       // The batch ran: a page that cannot be written is said, and changes no task's outcome.
-      await writeHtmlReport(manager, request.htmlFile, result.batchId, result.results).then(
+      await writeHtmlReport(manager, request.htmlFile, result.batchId).then(
         () => writeLine(human, `HTML report: ${request.htmlFile}`),
         (error: unknown) =>
           writeLine(ctx.io.stderr, `${BIN}: warning: could not write the HTML report: ${String(error)}`),

@@ -116,13 +116,14 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
   return lines.join('\n');
 }
 
-/** `3 succeeded · 1 failed · 1 timed out in 5.2s (batch-…)` */
+/** `3 succeeded · 1 failed · 1 timed out in 5.2s (batch-…)`: the batch record's counts, as the report's. */
 export function totalLine(result: RunBatchResult): string {
   const parts = [
     [result.successCount, 'succeeded'],
     [result.failedCount, 'failed'],
     [result.timeoutCount, 'timed out'],
-    [result.cancelledCount, 'cancelled'],
+    [result.cancelledCount - result.notStartedCount, 'cancelled'],
+    [result.notStartedCount, 'cancelled before starting'],
   ] as const;
   const shown = parts.filter(([count]) => count > 0).map(([count, label]) => `${count} ${label}`);
   const tasks = `${result.totalTasks} task${result.totalTasks === 1 ? '' : 's'}`;

@@ -1,36 +1,23 @@
-import { MiyabiError } from '../../errors.js';
+import type { BatchRecord } from '../../state/batch-records.js';
+import { statsOfResults } from '../batch-stats.js';
 import type { Telemetry } from '../telemetry.js';
 import type { BatchReportData } from './render-html-report.js';
 
-// Batch ids named in the hint when the one asked for is unknown.
-const HINTED_BATCHES = 5;
-
 /**
- * A batch's events and counts for `renderHtmlReport`: `batchId`, else the most recent batch.
- * `NOT_FOUND` (naming the recent batches) for an unknown id, or when no batch was recorded yet.
+ * A batch's data for `renderHtmlReport`: its retained events draw the timeline; its counts and
+ * task rows come from its record, as the summary's and the report's do.
  */
 export async function loadBatchReport(
   telemetry: Telemetry,
   repoPath: string,
-  batchId?: string,
+  record: BatchRecord,
 ): Promise<BatchReportData> {
-  const known = await telemetry.batches();
-  const id = batchId ?? known.at(-1);
-  if (id === undefined) {
-    throw new MiyabiError('NOT_FOUND', 'no batch has been recorded in this repository yet', {
-      hint: "Run a batch first (WorktreePool.executeParallel, or the CLI's run).",
-    });
-  }
-  if (!known.includes(id)) {
-    const recent = known.slice(-HINTED_BATCHES).reverse();
-    throw new MiyabiError('NOT_FOUND', `the telemetry journal has no batch '${id}'`, {
-      hint: recent.length > 0 ? `Recent batches: ${recent.join(', ')}.` : 'No batch has been recorded yet.',
-      details: { batchId: id, recentBatches: recent },
-    });
-  }
-  const [events, stats] = await Promise.all([
-    telemetry.events({ batchId: id }),
-    telemetry.stats({ batchId: id }),
-  ]);
-  return { batchId: id, events, stats, repoPath };
+  const events = await telemetry.events({ batchId: record.id });
+  return {
+    batchId: record.id,
+    events,
+    stats: statsOfResults(record.results, record.overlaps),
+    repoPath,
+    results: record.results,
+  };
 }

@@ -148,8 +148,9 @@ export function buildBatchTimeline(
 }
 
 /**
- * The timelines completed by the results: a task still `unfinished` by its events takes its result's
- * outcome, and a result with no events at all (cancelled while queued) gets a row without bars.
+ * The timelines completed by the results: a task takes its result's outcome (the batch record's,
+ * which a later merge may have changed), and a result with no events at all (cancelled while
+ * queued) gets a row without bars.
  */
 function withResults(
   tasks: readonly TaskTimeline[],
@@ -183,7 +184,7 @@ function withResults(
         endMs: batchStartMs,
         durationMs: result.durationMs,
       });
-    } else if (known.outcome === 'unfinished') {
+    } else {
       out[index] = {
         ...known,
         ...fromResult,

@@ -13,13 +13,13 @@ export interface BatchReportData {
   readonly batchId: string;
   /** The batch's retained telemetry events (any order); unknown types are ignored. */
   readonly events: readonly WorktreeEvent[];
-  /** The batch's counts, as `telemetryStats({ batchId })` gives them. */
+  /** The batch's counts, as `telemetryStats({ batchId })` gives them: the count cards show these. */
   readonly stats: TelemetryStats;
   /** The repository's main worktree root, shown in the header. */
   readonly repoPath?: string;
   /**
-   * The batch's task results when at hand (`PoolExecutionResult.results`): tasks cancelled before
-   * they started have no events, and get their row from here.
+   * The batch's task results (its record's, `PoolExecutionResult.results`): each row's outcome comes
+   * from here, and tasks cancelled before they started, which have no events, get their row.
    */
   readonly results?: readonly TaskOutcomeInput[];
 }
@@ -56,11 +56,7 @@ export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptio
 <h1>Batch <code>${data.batchId}</code></h1>
 <p class="meta">${data.repoPath ? html`<code>${data.repoPath}</code> · ` : ''}started ${started} · ran ${formatDuration(timeline.endMs - timeline.startMs)} · ${timeline.tasks.length} task(s), at most ${timeline.peakConcurrency} at once</p>
 </header>
-<section aria-labelledby="counts"><h2 id="counts">Counts</h2>${countCards(
-    data.stats,
-    timeline.tasks.map((t) => t.outcome),
-    timeline.overlaps,
-  )}</section>
+<section aria-labelledby="counts"><h2 id="counts">Counts</h2>${countCards(data.stats)}</section>
 <section aria-labelledby="timeline"><h2 id="timeline">Timeline</h2>${
     timeline.tasks.length > 0
       ? html`${phaseLegend()}${timelineTable(timeline, scale, localHost)}`
@@ -74,29 +70,33 @@ export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptio
   return page.toString();
 }
 
-function countCards(
-  stats: TelemetryStats,
-  outcomes: readonly string[],
-  overlaps: readonly { readonly conflict: boolean }[],
-): SafeHtml {
-  const count = (outcome: string) => outcomes.filter((o) => o === outcome).length;
+/** The report's figures (the batch record's, as `report` prints them), one card each. */
+function countCards(stats: TelemetryStats): SafeHtml {
   const cards: { label: string; value: string | number; tone?: string }[] = [
-    { label: 'tasks', value: outcomes.length },
-    { label: 'succeeded', value: count('success'), tone: 'success' },
-    { label: 'failed', value: count('failed'), tone: count('failed') > 0 ? 'failed' : undefined },
-    { label: 'timed out', value: count('timeout'), tone: count('timeout') > 0 ? 'timeout' : undefined },
-    { label: 'cancelled', value: count('cancelled') },
+    { label: 'tasks', value: stats.tasks },
+    { label: 'executed', value: stats.executions },
+    { label: 'succeeded', value: stats.successfulExecutions, tone: 'success' },
+    {
+      label: 'failed',
+      value: stats.failedExecutions,
+      tone: stats.failedExecutions > 0 ? 'failed' : undefined,
+    },
     { label: 'created', value: stats.creates },
     { label: 'cleaned up', value: stats.cleanups },
     { label: 'errors', value: stats.errors },
     { label: 'average execution', value: formatDuration(stats.averageExecutionMs) },
     { label: 'success rate', value: `${stats.successRate.toFixed(1)}%` },
   ];
+  // As in the report: later figures only when non-zero.
+  if (stats.notStarted > 0) cards.push({ label: 'cancelled before starting', value: stats.notStarted });
   if (stats.mergeConflicts > 0) cards.push({ label: 'merge conflicts', value: stats.mergeConflicts });
+  if (stats.conflictsResolved > 0) {
+    cards.push({ label: 'conflicts resolved', value: stats.conflictsResolved, tone: 'success' });
+  }
   if (stats.pullRequests > 0) cards.push({ label: 'pull requests', value: stats.pullRequests });
-  if (overlaps.length > 0) {
-    cards.push({ label: 'overlapping pairs', value: overlaps.length });
-    cards.push({ label: 'conflicting pairs', value: overlaps.filter((pair) => pair.conflict).length });
+  if (stats.overlapWarnings > 0) {
+    cards.push({ label: 'overlapping pairs', value: stats.overlapWarnings });
+    cards.push({ label: 'conflicting pairs', value: stats.overlapConflicts });
   }
   return html`<ul class="cards">${cards.map(
     (card) =>

@@ -1,0 +1,139 @@
+// A task's outcome: the one shape the pool returns, the batch record stores and every view counts.
+import type { PrepareResult } from './prepare-result.js';
+import type { TaskStage, TaskStatus } from './task.js';
+import type { MergeResult, PushResult, StaleBranch } from './types.js';
+
+export interface PullRequestResult {
+  /** The pull request's page. */
+  readonly url: string;
+  readonly number: number;
+  /** False when an open pull request for the branch existed and was updated instead. */
+  readonly created: boolean;
+}
+
+/** A failure as plain data (JSON-serialisable). */
+export interface TaskError {
+  readonly message: string;
+  readonly code?: string;
+  readonly hint?: string;
+  /** For `MERGE_CONFLICT`: the conflicting paths. */
+  readonly conflicts?: readonly string[];
+}
+
+/** Uncommitted changes a task left that were not merged (archived when its worktree was removed). */
+export interface UnmergedWork {
+  /** The changed paths, relative to the worktree. */
+  readonly paths: readonly string[];
+  /** Where they were saved (`refs/miyabi/archive/<id>`); absent while the worktree is kept. */
+  readonly archiveRef?: string;
+}
+
+/** What every task result carries, whatever its status. */
+interface TaskResultFields<T> {
+  readonly issueNumber: number;
+  /** Empty when the worktree was never created (the task failed or was cancelled before). */
+  readonly worktreeId: string;
+  /** Whole lifecycle: create, setup, execute, merge, push and cleanup. */
+  readonly durationMs: number;
+  /** What the executor returned, or last passed to `ctx.setOutput` (also for failed tasks). */
+  readonly output?: T;
+  /** Worktree path and branch, for follow-up steps (merge, push, inspection). */
+  readonly worktreePath?: string;
+  readonly branchName?: string;
+  /** The commit its worktree started from: the base branch's tip when the task started. */
+  readonly baseCommit?: string;
+  /** The task's log file (setup output, and the command's if the executor writes it there). */
+  readonly logFile?: string;
+  /** What `.worktreeinclude` copying and `setup` did, when they ran. */
+  readonly prepare?: PrepareResult;
+  /** With the pool's `merge`: what the merge did (absent when it failed: see `error`). */
+  readonly merge?: MergeResult;
+  /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
+  readonly push?: PushResult;
+  /** With the pool's `pullRequest`: the pull request opened or updated (also when only its reviewers or labels failed). */
+  readonly pr?: PullRequestResult;
+  /** Uncommitted changes the task left that were not merged. */
+  readonly unmergedWork?: UnmergedWork;
+  /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
+  readonly staleBranch?: StaleBranch;
+  /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
+  readonly resolveAttempts?: readonly ResolveAttempt[];
+  /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */
+  readonly cleanedUp: boolean;
+  /** With `reuse`: the task ran in an idle worktree an earlier task had used (reset for it). */
+  readonly reusedWorktree?: boolean;
+  /** With `reuse`: after the task (its work saved as removal saves it) the worktree was kept idle for the next one. */
+  readonly keptIdle?: boolean;
+  /** Set when removal saved uncommitted work or commits no branch contains under this ref. */
+  readonly archiveRef?: string;
+  /**
+   * Processes the task left running in its worktree (e.g. a server started with `setsid`, outside
+   * its command's process group) that removing the worktree or handing it back idle stopped: their
+   * pids. Also listed in the task's log. Absent when there were none.
+   */
+  readonly stoppedProcesses?: readonly number[];
+  /** Set when the worktree was removed but its branch kept (it holds the task's commits): why. */
+  readonly keptBranch?: { readonly name: string; readonly reason: string };
+  /** With the pool's `queue`: the worker that ran the task (its `--name`, default host-pid). */
+  readonly worker?: string;
+  /** With the pool's `queue`: the host name of that worker. */
+  readonly host?: string;
+  /**
+   * Set when a later operation (`merge` of the kept worktree, or `resolve` which ends in one)
+   * changed the outcome after the batch: when, by what, and the outcome before.
+   */
+  readonly settledLater?: SettledLater;
+}
+
+/** How a task's outcome changed after its batch (see {@link TaskResultFields.settledLater}). */
+export interface SettledLater {
+  /** ISO 8601. */
+  readonly at: string;
+  /** The operation: `merge` (also what the CLI's `resolve` ends with). */
+  readonly by: 'merge';
+  /** The outcome the batch had recorded. */
+  readonly previous: {
+    readonly status: Exclude<TaskStatus, 'success'>;
+    readonly stage: TaskStage;
+    readonly error: TaskError;
+  };
+}
+
+/** One attempt to resolve a task's merge conflict by handing it back to a resolver. */
+export interface ResolveAttempt {
+  readonly attempt: number;
+  /** The paths that conflicted when the target was merged into the task's branch. */
+  readonly conflicts: readonly string[];
+  /** `resolved`: merged back afterwards; `failed`: see `error`. */
+  readonly outcome: 'resolved' | 'failed';
+  readonly durationMs: number;
+  readonly error?: TaskError;
+}
+
+/** A task whose command and every follow-up asked for (merge, push) succeeded. */
+export interface TaskSucceeded<T = unknown> extends TaskResultFields<T> {
+  readonly status: 'success';
+  readonly stage?: undefined;
+  readonly error?: undefined;
+}
+
+/** A task that did not succeed: where (`stage`) and why (`error`). */
+export interface TaskUnsuccessful<
+  T = unknown,
+  S extends Exclude<TaskStatus, 'success'> = Exclude<TaskStatus, 'success'>,
+> extends TaskResultFields<T> {
+  readonly status: S;
+  /** The lifecycle stage the task ended in. */
+  readonly stage: TaskStage;
+  readonly error: TaskError;
+}
+
+/**
+ * How a task ended, as one value: every count, the report, the CLI's table, live view, JSON and exit
+ * code derive from it. `success` only when the command and every follow-up asked for succeeded.
+ */
+export type TaskResult<T = unknown> =
+  | TaskSucceeded<T>
+  | TaskUnsuccessful<T, 'failed'>
+  | TaskUnsuccessful<T, 'timeout'>
+  | TaskUnsuccessful<T, 'cancelled'>;
