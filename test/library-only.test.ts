@@ -19,7 +19,8 @@ describe('the library is the only door', () => {
         stdio: 'pipe',
       },
     );
-  });
+    // tsc alone takes ~13 s of CPU: with other test files on 2 cores, far more than the 60 s default.
+  }, 240_000);
 
   it('does config + include + setup + pool + merge + push + archives with no CLI code', async () => {
     const repo = createTempRepo({ withRemote: true });

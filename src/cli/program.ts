@@ -195,7 +195,10 @@ export function buildProgram(): CliProgram {
     .option('--label <name>', 'GitHub issues with this label (repeatable: all of them)', collect)
     .option('--milestone <title|number>', 'GitHub issues in this milestone')
     .option('--query <search>', 'GitHub issues a search finds, e.g. "no:assignee label:bug"')
-    .option('--dry-run', 'print each task\'s plan (issue, branch, base, target, setup, command) after every check run makes, and start nothing')
+    .option(
+      '--dry-run',
+      "print each task's plan (issue, branch, base, target, setup, command) after every check run makes, and start nothing",
+    )
     .option(
       '--concurrency <n>',
       `tasks at once, 1 to ${MAX_CONCURRENCY} (default: config maxConcurrency, else ${DEFAULT_CONCURRENCY})`,
@@ -240,7 +243,7 @@ export function buildProgram(): CliProgram {
     .option('--no-setup', 'skip .worktreeinclude copying, share and setup commands (as create --no-setup)')
     .option(
       '--continue-branches',
-      'build on a task branch an earlier run left, or continue in the worktree it kept (default: archive a left branch\'s commits and start it fresh; refuse a kept worktree with ISSUE_BUSY)',
+      "build on a task branch an earlier run left, or continue in the worktree it kept (default: archive a left branch's commits and start it fresh; refuse a kept worktree with ISSUE_BUSY)",
     )
     .option(
       '--on-overlap <what>',
