@@ -131,6 +131,30 @@ describe('the CLI speaks CLI', () => {
     });
   });
 
+  it("gives a task's failure in run --json the CLI's hint, while the library's result keeps its own", async () => {
+    // A nested repository with a commit on none of its remotes: no archive can hold it, so the
+    // task's removal is refused (WORKTREE_DIRTY) with a hint that names the force option.
+    const nested = [
+      'sh',
+      '-c',
+      'git init -q sub && echo x > sub/f && git -C sub add f && git -C sub -c user.name=a -c user.email=a@b commit -qm x',
+    ];
+    const repo = createTempRepo();
+    const run = await runCli(['run', '--issues', '1', '--json', '--', ...nested], { cwd: repo.path });
+    expect(run.code).toBe(1);
+    const [task] = json<{ results: { stage: string; error: { code: string; hint: string } }[] }>(run).results;
+    expect(task).toMatchObject({ stage: 'cleanup', error: { code: 'WORKTREE_DIRTY' } });
+    expect(task?.error.hint).toContain('add --force to remove them anyway');
+    expect(task?.error).not.toHaveProperty('hintParts');
+
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const [kept] = await manager.listWorktrees();
+    await expect(manager.removeWorktree(kept?.id as string)).rejects.toMatchObject({
+      code: 'WORKTREE_DIRTY',
+      hint: expect.stringContaining('pass force to remove them anyway'),
+    });
+  });
+
   it("shows a failure's error line, not the stack frame or runtime banner printed after it", async () => {
     const repo = createTempRepo();
     const script = "console.log('compiling'); throw new TypeError('boom: the widget is undefined')";

@@ -74,4 +74,12 @@ describe('the published package', () => {
     for (const heavy of ['string-width', 'slice-ansi', 'zod', 'pino', '@opentelemetry/api'])
       expect(packages.has(heavy), heavy).toBe(false);
   });
+
+  it('answers --version without loading the library or the command table', () => {
+    const packages = packagesLoaded([`${root}dist/cli/main.js`, '--version']);
+    // The library's first dependency and the CLI parser: neither is needed to print a version.
+    for (const heavy of ['p-queue', 'commander']) expect(packages.has(heavy), heavy).toBe(false);
+    // And `--help` still reads the library's limits (found at all: else the above proves nothing).
+    expect(packagesLoaded([`${root}dist/cli/main.js`, '--help']).has('p-queue')).toBe(true);
+  });
 });

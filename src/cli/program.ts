@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import {
   DEFAULT_CONCURRENCY,
@@ -8,6 +7,7 @@ import {
 } from '../index.js';
 import { BIN } from './bin-name.js';
 import type { CommandName } from './commands/index.js';
+import { readVersion } from './version.js';
 
 const EXAMPLES = `
 Examples:
@@ -404,18 +404,6 @@ function knowsCommand(program: Command, name: string): boolean {
 function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
-}
-
-function readVersion(): string {
-  try {
-    // The package's own manifest by name (its exports allow it): found wherever the bundler put this code.
-    const manifest = createRequire(import.meta.url)('miyabi-worktree/package.json') as {
-      version?: string;
-    };
-    return manifest.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
 }
 
 // What --force gives up and what it never does: no removal drops the only ref to a commit.

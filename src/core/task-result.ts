@@ -1,4 +1,5 @@
 // A task's outcome: the one shape the pool returns, the batch record stores and every view counts.
+import type { HintPart } from '../errors.js';
 import type { PrepareResult } from './prepare-result.js';
 import type { TaskStage, TaskStatus } from './task.js';
 import type { MergeResult, PushResult, StaleBranch } from './types.js';
@@ -15,7 +16,13 @@ export interface PullRequestResult {
 export interface TaskError {
   readonly message: string;
   readonly code?: string;
+  /** What a person can do, in the library's words (calls such as `restoreWorktree('…')`). */
   readonly hint?: string;
+  /**
+   * The same hint with its steps kept apart, when it names any: a front end renders them as its own
+   * commands (the CLI's `run --json` does).
+   */
+  readonly hintParts?: readonly HintPart[];
   /** For `MERGE_CONFLICT`: the conflicting paths. */
   readonly conflicts?: readonly string[];
 }

@@ -136,7 +136,11 @@ export async function dropArchive(
       'UNMERGED_WORK',
       `archive ${id} holds ${describeUnmerged(entry)}; dropping it would lose that work`,
       {
-        hint: `Restore it and merge or push what you want to keep, or pass force: true (the CLI's --force) to drop it anyway.`,
+        hint: [
+          'Restore it and merge or push what you want to keep, or ',
+          { option: 'force' },
+          ' to drop it anyway.',
+        ],
         details: { id, ref, commit: entry.commit },
       },
     );

@@ -86,7 +86,11 @@ export function refuseLocked(record: WorktreeInfo, lock: EntryLock, force: boole
   const { reason } = lock;
   if (reason === undefined || isOwnLock(reason) || force) return;
   throw new MiyabiError('LOCKED', `worktree ${record.id} is locked${reason ? ` (${reason})` : ''}`, {
-    hint: `Unlock it with: git worktree unlock ${record.path} — or pass force to remove it anyway.`,
+    hint: [
+      `Unlock it with: git worktree unlock ${record.path} — or `,
+      { option: 'force' },
+      ' to remove it anyway.',
+    ],
     details: { id: record.id, reason },
   });
 }
@@ -98,7 +102,11 @@ export function refuseUnarchivable(record: WorktreeInfo, assessment: Assessment)
     'WORKTREE_DIRTY',
     `worktree ${record.id} holds repositories whose work cannot be archived: ${assessment.unarchivable.join('; ')}`,
     {
-      hint: 'Commit and push their work (or move them out of the worktree), then remove again; force removes them anyway.',
+      hint: [
+        'Commit and push their work (or move them out of the worktree), then remove again; ',
+        { option: 'force' },
+        ' to remove them anyway.',
+      ],
       details: { id: record.id, repositories: assessment.unarchivable },
     },
   );

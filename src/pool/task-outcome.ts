@@ -89,6 +89,8 @@ export function describeError(error: unknown, signal: AbortSignal | undefined): 
       message: err.message,
       code: err.code,
       hint: err.hint,
+      // Only when it names a step: a plain-text hint reads the same everywhere.
+      ...(err.hintParts.some((part) => typeof part !== 'string') ? { hintParts: err.hintParts } : {}),
       ...(err.conflicts ? { conflicts: err.conflicts.map((conflict) => conflict.path) } : {}),
     };
   }

@@ -10,6 +10,15 @@ export function cliHint(parts: readonly HintPart[]): string {
   return parts.map((part) => (typeof part === 'string' ? part : cliStep(part))).join('');
 }
 
+/** A task's error (`run --json`) with its hint in CLI words when it names steps; `hintParts` dropped. */
+export function cliTaskError<E extends { readonly hint?: string; readonly hintParts?: readonly HintPart[] }>(
+  error: E,
+): E {
+  if (!error.hintParts) return error;
+  const { hintParts, ...rest } = error;
+  return { ...rest, hint: cliHint(hintParts) } as unknown as E;
+}
+
 function cliStep(step: HintStep): string {
   if ('option' in step) return `add --${step.option}`;
   switch (step.call) {

@@ -23,6 +23,7 @@ import { type CommandContext, openWorkspace } from '../context.js';
 import { writeHtmlReport } from '../html-report.js';
 import { writeBlock, writeLine } from '../io.js';
 import { EXIT_INTERRUPTED } from '../render/error.js';
+import { cliTaskError } from '../render/hint.js';
 import { formatJson } from '../render/json.js';
 import { createProgressRenderer, type ProgressRenderer } from '../render/progress.js';
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
@@ -265,7 +266,12 @@ async function startBatch(
       );
     }
     if (request.json) {
-      ctx.io.stdout.write(formatJson(request.skipped ? { ...result, skipped: request.skipped } : result));
+      // The library's hints name calls; a CLI user gets the commands.
+      const results = result.results.map((task) =>
+        task.error ? { ...task, error: cliTaskError(task.error) } : task,
+      );
+      const shown = { ...result, results };
+      ctx.io.stdout.write(formatJson(request.skipped ? { ...shown, skipped: request.skipped } : shown));
     }
     return { result, exitCode: interrupted ? EXIT_INTERRUPTED : result.allSuccessful ? 0 : 1 };
   } finally {
