@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskLog, WorktreeInfo } from '../src/index.js';
-import { type CliProcess, eventually, json, runCli, startCli as start } from './helpers/cli-process.js';
+import { eventually, json, runCli, stoppedAfterEachTest } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 /** A task that prints a line, waits for `barrier` to exist, prints another and ends. */
@@ -15,16 +15,7 @@ function twoLinesAround(barrier: string): string[] {
   ];
 }
 
-// A failed expectation must not leave a CLI (and its task) waiting for a barrier that never comes.
-const running: CliProcess[] = [];
-afterEach(() => {
-  for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
-});
-function startCli(...args: Parameters<typeof start>): CliProcess {
-  const cli = start(...args);
-  running.push(cli);
-  return cli;
-}
+const startCli = stoppedAfterEachTest();
 
 describe('logs and path', () => {
   it('logs -f follows a running task and ends when the task ends; path names its worktree', async () => {

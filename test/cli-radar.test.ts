@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Overlap, PoolExecutionResult } from '../src/index.js';
-import { type CliProcess, eventually, json, runCli, startCli as start } from './helpers/cli-process.js';
+import { eventually, json, runCli, stoppedAfterEachTest } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 const APP = 'lib/application.js';
@@ -17,16 +17,7 @@ function editAndWait(barrier?: string): string[] {
   ];
 }
 
-// A failed expectation must not leave a CLI (and its task) waiting for a barrier that never comes.
-const running: CliProcess[] = [];
-afterEach(() => {
-  for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
-});
-function startCli(...args: Parameters<typeof start>): CliProcess {
-  const cli = start(...args);
-  running.push(cli);
-  return cli;
-}
+const startCli = stoppedAfterEachTest();
 
 describe('conflict radar in the CLI', () => {
   it('shows "#a ↔ #b conflict in <path>" while both tasks run, and carries overlaps in run --json', async () => {

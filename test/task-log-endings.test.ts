@@ -1,26 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskLog } from '../src/index.js';
-import {
-  type CliProcess,
-  eventually,
-  json,
-  processAlive,
-  runCli,
-  startCli as start,
-} from './helpers/cli-process.js';
+import { eventually, json, processAlive, runCli, stoppedAfterEachTest } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
-const running: CliProcess[] = [];
-afterEach(() => {
-  for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
-});
-function startCli(...args: Parameters<typeof start>): CliProcess {
-  const cli = start(...args);
-  running.push(cli);
-  return cli;
-}
+const startCli = stoppedAfterEachTest();
 
 function lastLine(text: string): string {
   return text.trimEnd().split('\n').at(-1) ?? '';

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 /** The built binary (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -88,4 +89,20 @@ export async function eventually(
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * `startCli` for one test file whose CLIs are stopped after each test: a failed expectation must not
+ * leave a CLI (and its task) waiting for a barrier that never comes. Call it at the file's top level.
+ */
+export function stoppedAfterEachTest(): typeof startCli {
+  const running: CliProcess[] = [];
+  afterEach(() => {
+    for (const cli of running.splice(0)) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
+  });
+  return (args, options) => {
+    const cli = startCli(args, options);
+    running.push(cli);
+    return cli;
+  };
 }
