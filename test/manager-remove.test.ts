@@ -438,6 +438,20 @@ describe('removeWorktree with repositories inside', () => {
     expect(report.failed[0]?.reason).toContain('WORKTREE_DIRTY');
     expect(existsSync(nested.path)).toBe(true);
 
+    // A repository the agent made but never committed in: git cannot add it, yet its files are work.
+    const unborn = await manager.createWorktree(4);
+    git(unborn.path, 'init', '-q', '-b', 'main', 'draft');
+    writeFileSync(join(unborn.path, 'draft', 'plan.md'), 'only here\n');
+    writeFileSync(join(unborn.path, 'beside.txt'), 'archived\n');
+    const unbornRefused = await manager.removeWorktree(unborn.id).catch((e: unknown) => e as MiyabiError);
+    expect(unbornRefused).toMatchObject({ code: 'WORKTREE_DIRTY' });
+    expect((unbornRefused as MiyabiError).message).toContain(
+      'draft/: uncommitted changes in a nested repository',
+    );
+    expect(readFileSync(join(unborn.path, 'draft', 'plan.md'), 'utf8')).toBe('only here\n');
+    const forced = await manager.removeWorktree(unborn.id, { force: true });
+    expect(forced.worktreeRemoved).toBe(true);
+
     // A submodule the agent changed and committed in: its objects live in the worktree's admin folder.
     const withSub = await manager.createWorktree(2);
     git(withSub.path, '-c', 'protocol.file.allow=always', 'submodule', 'update', '-q', '--init');

@@ -98,7 +98,11 @@ export async function snapshotWorktree(
     // Starting from the real index keeps git's stat cache, so `add -A` does not rehash every file.
     await copyFile(indexPath, tempIndex).catch(() => {});
     const env = { GIT_INDEX_FILE: tempIndex, ...objects.env };
-    await runGit(['add', '-A', '--', '.'], { cwd: worktreePath, env, signal: options.signal });
+    // git refuses to add a nested repository with no commit ("does not have a commit checked out"):
+    // it is left out here, and removal refuses what it holds as work no archive can keep.
+    const unborn = await unbornNestedRepositories(worktreePath, state, options.signal);
+    const excluded = unborn.map((path) => `:(exclude)${path}`);
+    await runGit(['add', '-A', '--', '.', ...excluded], { cwd: worktreePath, env, signal: options.signal });
     const { stdout: tree } = await runGit(['write-tree'], { cwd: worktreePath, env });
     await objects.publish();
     return { tree: tree.trim(), head, uncommittedPaths: state.uncommittedPaths };
@@ -231,4 +235,24 @@ export async function identityEnv(cwd: string): Promise<Record<string, string> |
     GIT_COMMITTER_EMAIL: 'miyabi-worktree@localhost',
   };
   return fallbackIdentity;
+}
+
+/** Untracked nested repositories whose HEAD has no commit yet (`git init` and nothing committed). */
+async function unbornNestedRepositories(
+  worktreePath: string,
+  state: WorktreeState,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const unborn: string[] = [];
+  // Only when the status listed one: the usual worktree starts no git process here.
+  for (const nested of state.nestedRepositories) {
+    if (nested.submodule) continue;
+    const head = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD'], {
+      cwd: join(worktreePath, nested.path),
+      signal,
+      okExitCodes: [0, 1],
+    });
+    if (head.exitCode !== 0) unborn.push(nested.path);
+  }
+  return unborn;
 }
