@@ -80,6 +80,11 @@ export {
 export type { PoolQueueOptions, QueueTaskProgress } from './queue/types.js';
 export type { RadarScan, RadarTask } from './radar/conflict-radar.js';
 export { ConflictRadar } from './radar/conflict-radar.js';
+export {
+  expandTaskArgv,
+  TASK_PLACEHOLDERS,
+  type TaskArgvValues,
+} from './setup/expand-task-argv.js';
 export type { PrepareResult, PrepareSettings } from './setup/prepare-worktree.js';
 export type { SkippedInclude } from './setup/worktree-include.js';
 export type { BatchOptions, BatchRecord } from './state/batch-records.js';

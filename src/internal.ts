@@ -3,10 +3,10 @@
 // import it. Everything public goes through index.ts.
 export { rangeText } from './core/limits.js';
 export { toError } from './errors.js';
-export { issuePlaceholderValues } from './github/issue-text.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
+export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';
 export { taskStarted } from './telemetry/batch-stats.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ISSUE_TEXT_PLACEHOLDERS, PLACEHOLDERS } from '../src/cli/run/placeholders.js';
+import { ISSUE_PLACEHOLDERS, TASK_PLACEHOLDERS } from '../src/index.js';
 import { CLI } from './helpers/cli-process.js';
 import { createTempRepo } from './helpers/temp-repo.js';
 
@@ -120,7 +120,7 @@ describe('docs/cli.md', () => {
 
   it('lists every placeholder of run, and no other', () => {
     const documented = rowNames(section(cliDoc, 'Placeholders'));
-    expect(drift([...PLACEHOLDERS, ...ISSUE_TEXT_PLACEHOLDERS], documented)).toEqual(NO_DRIFT);
+    expect(drift([...TASK_PLACEHOLDERS, ...ISSUE_PLACEHOLDERS], documented)).toEqual(NO_DRIFT);
   });
 
   it('lists every environment variable the code sets or reads, and no other', () => {

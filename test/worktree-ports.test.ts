@@ -2,8 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expandPlaceholders } from '../src/cli/run/placeholders.js';
-import { WorktreeManager, WorktreePool, worktreeEnvironment } from '../src/index.js';
+import { expandTaskArgv, WorktreeManager, WorktreePool, worktreeEnvironment } from '../src/index.js';
 import { json, runCli } from './helpers/cli-process.js';
 import { createTempRepo, type TempRepo } from './helpers/temp-repo.js';
 
@@ -38,7 +37,7 @@ describe('port blocks', () => {
         MIYABI_PORT: String(base + 3),
         MIYABI_PORTS: `${base + 3},${base + 4},${base + 5}`,
       });
-      expect(expandPlaceholders(['--port={port}'], a)).toEqual([`--port=${base + 3}`]);
+      expect(expandTaskArgv(['--port={port}'], a)).toEqual([`--port=${base + 3}`]);
       // Another process sees them.
       const listed = json<{ id: string; ports: number[] }[]>(
         await runCli(['list', '--json'], { cwd: repo.path }),

@@ -4,10 +4,13 @@ import { MiyabiError } from '../errors.js';
 import type { TaskExecutor } from '../pool/types.js';
 import { lastLines } from '../process/last-lines.js';
 import { runCommand } from '../process/run-command.js';
+import { expandTaskArgv } from '../setup/expand-task-argv.js';
+import { issueCommandEnvironment } from '../setup/issue-command-env.js';
 import { formatArgv } from '../setup/run-setup.js';
 
 /** How a command task ended: the result's `output` for a queue task, locally and on a worker alike. */
 export interface CommandTaskOutput {
+  /** The command as run (placeholders replaced). */
   readonly argv: readonly string[];
   /** null when the command did not run to an exit (killed, not found). */
   readonly exitCode: number | null;
@@ -28,8 +31,11 @@ const ARGV = Symbol.for('miyabi-worktree.command-argv');
 
 /**
  * An executor that runs `argv` in the task's worktree (own process group, killed with it on
- * timeout or cancel; output appended to the task's log). Unlike an arbitrary function it can travel:
- * a pool with `queue` sends its argv to the workers, which run it with this same executor.
+ * timeout or cancel; output appended to the task's log), its placeholders replaced by
+ * `expandTaskArgv` against that worktree and the task's issue context, which also gives it
+ * `MIYABI_ISSUE_*` and `MIYABI_ISSUE_FILE`. Unlike an arbitrary function it can travel: a pool with
+ * `queue` sends its argv (placeholders unexpanded) and the task's issue context to the workers,
+ * which run it with this same executor.
  */
 export function commandExecutor(
   argv: readonly string[],
@@ -47,17 +53,19 @@ export function commandExecutor(
   }
   const command = [...argv];
   const executor: TaskExecutor<CommandTaskOutput> = async (worktree, task, ctx) => {
-    ctx.setOutput({ argv: command, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
-    await appendFile(ctx.logFile, `$ ${formatArgv(command)}\n`);
-    const result = await runCommand(command, {
+    const argv = expandTaskArgv(command, { ...worktree, conflicts: ctx.conflicts, context: task.context });
+    ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
+    const issueEnv = await issueCommandEnvironment(task.context, ctx.logFile);
+    await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
+    const result = await runCommand(argv, {
       cwd: worktree.path,
-      env: { ...options.env, ...ctx.env },
+      env: { ...options.env, ...issueEnv, ...ctx.env },
       signal: ctx.signal,
       output: { file: ctx.logFile },
       ...(options.onLine ? { onLine: (line: string) => options.onLine?.(line, task.issueNumber) } : {}),
     });
     const output: CommandTaskOutput = {
-      argv: command,
+      argv,
       exitCode: result.exitCode,
       signal: result.signal,
       durationMs: result.durationMs,
@@ -72,7 +80,7 @@ export function commandExecutor(
       const tail = lastLines(result.tail, 2);
       throw new MiyabiError(
         'COMMAND_FAILED',
-        `${basename(command[0] ?? 'command')} ${how}${tail ? `: ${tail}` : ''}`,
+        `${basename(argv[0] ?? 'command')} ${how}${tail ? `: ${tail}` : ''}`,
         {
           hint: `Its full output is in ${ctx.logFile}`,
           details: { exitCode: result.exitCode, signal: result.signal },
@@ -85,7 +93,7 @@ export function commandExecutor(
   return executor;
 }
 
-/** The argv of an executor made by {@link commandExecutor}, else undefined. */
+/** The argv (placeholders unexpanded) of an executor made by {@link commandExecutor}, else undefined. */
 export function commandOf(executor: unknown): readonly string[] | undefined {
   if (typeof executor !== 'function') return undefined;
   const argv = (executor as unknown as Record<symbol, unknown>)[ARGV];

@@ -2,15 +2,21 @@ import { createRequire } from 'node:module';
 import type { z as Zod } from 'zod';
 import { MiyabiError } from '../errors.js';
 
-/** The job payload's shape version: a worker refuses a payload of any other version. */
-export const QUEUE_PAYLOAD_VERSION = 1;
+/**
+ * The job payload's shape version a submitter writes. 2 added `context` and made the worker expand
+ * placeholders: a worker of version 1 refuses it (`QUEUE_PAYLOAD`) rather than run `{issue}` literally.
+ */
+export const QUEUE_PAYLOAD_VERSION = 2;
+
+/** The versions this worker reads: a version 1 job (argv unexpanded, no issue text) runs as before. */
+const READABLE_VERSIONS = [1, QUEUE_PAYLOAD_VERSION] as const;
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /** One task as a queue job carries it: everything a worker needs, argv never a shell string. */
 function buildSchema(z: typeof Zod) {
   return z.object({
-    v: z.literal(QUEUE_PAYLOAD_VERSION),
+    v: z.union([z.literal(READABLE_VERSIONS[0]), z.literal(READABLE_VERSIONS[1])]),
     batchId: z.string().min(1).max(200),
     /** The shared remote's URL as the submitter sees it; a worker's clone must have it as `origin`. */
     remote: z.string().min(1),
@@ -21,7 +27,17 @@ function buildSchema(z: typeof Zod) {
     issueNumber: z.number().int().positive(),
     branchName: z.string().min(1),
     description: z.string().optional(),
+    /** The command with its placeholders unexpanded: the worker expands them against its worktree. */
     argv: z.array(z.string()).min(1),
+    /** The task's issue text (`WorktreeTask.context`): placeholders, `MIYABI_ISSUE_*`, `MIYABI_ISSUE_FILE`. */
+    context: z
+      .object({
+        title: z.string(),
+        body: z.string(),
+        url: z.string(),
+        labels: z.array(z.string()),
+      })
+      .optional(),
     timeoutMs: z.number().int().positive(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
@@ -43,11 +59,11 @@ export function parseQueueJob(data: unknown): QueueJobPayload {
   const parsed = queueJobSchema().safeParse(data);
   if (parsed.success) return parsed.data;
   const version = typeof data === 'object' && data !== null ? (data as { v?: unknown }).v : undefined;
-  if (version !== QUEUE_PAYLOAD_VERSION) {
+  if (!(READABLE_VERSIONS as readonly unknown[]).includes(version)) {
     throw new MiyabiError(
       'QUEUE_PAYLOAD',
-      `job payload version ${JSON.stringify(version ?? null)} is not this worker's version ${QUEUE_PAYLOAD_VERSION}`,
-      { details: { version: version ?? null, expected: QUEUE_PAYLOAD_VERSION } },
+      `job payload version ${JSON.stringify(version ?? null)} is not one this worker reads (${READABLE_VERSIONS.join(', ')})`,
+      { details: { version: version ?? null, expected: [...READABLE_VERSIONS] } },
     );
   }
   const issue = parsed.error.issues[0];

@@ -115,6 +115,7 @@ export async function executeOnQueue<T>(
         branchName: task.branchName ?? expandBranchPattern(manager.branchPattern, task.issueNumber),
         ...(task.description !== undefined ? { description: task.description } : {}),
         argv: [...batch.argv],
+        ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
         timeoutMs: batch.timeoutMs,
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),

@@ -212,6 +212,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
             branchName: payload.branchName,
             baseBranch,
             ...(payload.description !== undefined ? { description: payload.description } : {}),
+            ...(payload.context !== undefined ? { context: payload.context } : {}),
             ...(payload.traceparent !== undefined ? { traceparent: payload.traceparent } : {}),
           },
         ],

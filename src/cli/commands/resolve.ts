@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import {
   DEFAULT_TIMEOUT_MS,
+  expandTaskArgv,
   MiyabiError,
   runCommand,
   type WorktreeManager,
@@ -12,7 +13,6 @@ import { openWorkspace } from '../context.js';
 import { writeLine } from '../io.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 import { formatJson } from '../render/json.js';
-import { expandPlaceholders } from '../run/placeholders.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -92,7 +92,7 @@ async function runResolver(
   onLine: (line: string) => void,
 ): Promise<void> {
   const worktree = await manager.getWorktree(id);
-  const argv = expandPlaceholders(command, worktree, checkout.conflicts);
+  const argv = expandTaskArgv(command, { ...worktree, conflicts: checkout.conflicts });
   const logFile = await openLogFile(join(manager.stateDir, 'logs', 'resolve', `${id}.log`));
   const result = await runCommand(argv, {
     cwd: checkout.path,

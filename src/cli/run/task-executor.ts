@@ -2,15 +2,13 @@ import { appendFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   type CommandResult,
-  issueEnvironment,
+  expandTaskArgv,
   MiyabiError,
   runCommand,
   type TaskExecutor,
-  writeIssueFile,
 } from '../../index.js';
-import { formatArgv, lastLines, toError } from '../../internal.js';
+import { formatArgv, issueCommandEnvironment, lastLines, toError } from '../../internal.js';
 import { errorLine } from './error-line.js';
-import { expandPlaceholders } from './placeholders.js';
 import type { ProgressTracker } from './progress-tracker.js';
 
 /** The `output` of a `run` task: how its command ended (the pool's result says where its log is). */
@@ -43,15 +41,14 @@ export interface TaskExecutorOptions {
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
   return async (worktree, task, ctx) => {
-    const argv = expandPlaceholders(options.command, worktree, ctx.conflicts, task.context);
+    const argv = expandTaskArgv(options.command, {
+      ...worktree,
+      conflicts: ctx.conflicts,
+      context: task.context,
+    });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
     try {
-      // The issue's whole body goes beside the log (never into the worktree, where git would see it).
-      const issueEnv = task.context
-        ? issueEnvironment(task.context, {
-            file: await writeIssueFile(task.context, `${ctx.logFile.replace(/\.log$/, '')}.issue.md`),
-          })
-        : {};
+      const issueEnv = await issueCommandEnvironment(task.context, ctx.logFile);
       await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
       const result = await runCommand(argv, {
         cwd: worktree.path,
