@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandExecutor, type PoolExecutionResult, WorktreePool } from '../src/index.js';
 import { type CliProcess, json, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
+import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
@@ -172,6 +173,131 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     expect((await pool.executeParallel(tasks, commandExecutor(command))).allSuccessful).toBe(true);
     expect(repo.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
   }, 180_000);
+
+  it('the worker expands the placeholders against its worktree: issue 1 lands "issue 1 feature/issue-1", not the literal text', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'));
+    const submitter = startCli(
+      [
+        'run',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--issues',
+        '1,2',
+        '--merge',
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        'echo "issue {issue} {branch}" > out; git add -A; git commit -qm "t {issue}"',
+      ],
+      { cwd: repo.path },
+    );
+    processes.push(submitter);
+    const done = await submitter.done;
+    const result = json<PoolExecutionResult>(done);
+    // Each task's branch on the remote holds its own expansion (the worker pushed them).
+    for (const issue of [1, 2]) {
+      const branch = `feature/issue-${issue}`;
+      expect(git(repo.remote as string, 'log', '-1', '--format=%s', branch)).toBe(`t ${issue}`);
+      expect(git(repo.remote as string, 'show', `${branch}:out`)).toBe(`issue ${issue} ${branch}`);
+    }
+    expect(result.results[0]).toMatchObject({ issueNumber: 1, status: 'success', worker: 'only' });
+    // Both wrote `out`, each its own text now: the second merge conflicts (the literal text never did).
+    expect(result.results[1]).toMatchObject({ issueNumber: 2, status: 'failed', stage: 'merge' });
+    expect(repo.git('show', 'main:out')).toBe('issue 1 feature/issue-1');
+    expect(repo.git('log', '--format=%s', 'main')).toMatch(/^t 1$/m);
+    expect(repo.git('log', '--format=%s', 'main')).not.toContain('{issue}');
+  });
+
+  it('a --github batch gives the remote agent {title}, MIYABI_ISSUE_TITLE and MIYABI_ISSUE_FILE', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const token = 'ghp_queueTOKEN0123456789abcdef';
+    let server: FakeGitHub | undefined;
+    try {
+      server = await startFakeGitHub({
+        token,
+        issues: [
+          {
+            number: 3,
+            title: 'Crash when "$HOME" has `spaces`',
+            body: 'Steps\0 to reproduce',
+            labels: ['ready'],
+          },
+          { number: 4, title: 'Second', body: 'two', labels: ['ready', 'ui'] },
+        ],
+      });
+      await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'));
+      // The agent writes what it was told into a file of its own name, then commits it.
+      const agent = [
+        'node',
+        '-e',
+        `const fs = require('node:fs'), { execFileSync } = require('node:child_process');
+         const n = process.env.MIYABI_ISSUE_NUMBER;
+         fs.writeFileSync('told-' + n + '.json', JSON.stringify({
+           argv: process.argv.slice(1),
+           title: process.env.MIYABI_ISSUE_TITLE,
+           labels: process.env.MIYABI_ISSUE_LABELS,
+           fileBody: fs.readFileSync(process.env.MIYABI_ISSUE_FILE, 'utf8'),
+         }));
+         execFileSync('git', ['add', '-A']);
+         execFileSync('git', ['commit', '-q', '-m', 'Work on ' + n]);`,
+        'Fix #{issue}: {title}',
+        '{labels} {url}',
+      ];
+      const submitter = startCli(
+        [
+          'run',
+          '--queue',
+          redis.url,
+          '--queue-name',
+          queueName,
+          '--github',
+          'octo/hello',
+          '--label',
+          'ready',
+          '--github-api-url',
+          server.url,
+          '--merge',
+          '--json',
+          '--',
+          ...agent,
+        ],
+        { cwd: repo.path, env: { GITHUB_TOKEN: token, GH_TOKEN: '' } },
+      );
+      processes.push(submitter);
+      const done = await submitter.done;
+      expect(json<PoolExecutionResult>(done).results.map((r) => [r.issueNumber, r.status, r.worker])).toEqual(
+        [
+          [3, 'success', 'only'],
+          [4, 'success', 'only'],
+        ],
+      );
+      const told = (issue: number) =>
+        JSON.parse(repo.git('show', `main:told-${issue}.json`)) as {
+          argv: string[];
+          title: string;
+          labels: string;
+          fileBody: string;
+        };
+      expect(told(3)).toEqual({
+        argv: ['Fix #3: Crash when "$HOME" has `spaces`', 'ready https://github.example/octo/hello/issues/3'],
+        title: 'Crash when "$HOME" has `spaces`',
+        labels: 'ready',
+        fileBody: 'Steps\0 to reproduce',
+      });
+      expect(told(4)).toMatchObject({
+        argv: ['Fix #4: Second', expect.stringMatching(/^ready,ui /)],
+        title: 'Second',
+      });
+    } finally {
+      await server?.close();
+    }
+  });
 
   it('hands the task of a worker killed with SIGKILL mid-task to another worker, which finishes it', async () => {
     const repo = createTempRepo({ withRemote: true });
