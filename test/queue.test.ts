@@ -112,6 +112,48 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     ]);
   });
 
+  it('commandExecutor tells an agent the same locally and on a worker: placeholders, MIYABI_ISSUE_*, MIYABI_ISSUE_FILE', async () => {
+    const context = {
+      title: 'Fix {id}: "quoted"',
+      body: 'line\nmore',
+      url: 'https://x.example/1',
+      labels: ['a', 'b'],
+    };
+    const tasks = [{ issueNumber: 5, context }, { issueNumber: 6 }];
+    // The agent commits what it was told; {path} and {id} differ by machine, so they are told apart.
+    const command = [
+      'sh',
+      '-c',
+      'printf "%s|%s|%s|%s\\n" "$1" "$MIYABI_ISSUE_TITLE" "$MIYABI_ISSUE_LABELS" "$(cat "$MIYABI_ISSUE_FILE" 2>/dev/null)" > "told-$MIYABI_ISSUE_NUMBER" && ' +
+        'test "$2" = "$PWD" && git add -A && git commit -qm "t {issue}"',
+      'told',
+      '#{issue} {branch} {title} {labels} {url} {body} {conflicts}',
+      '{path}',
+    ];
+    const local = createTempRepo();
+    const here = await WorktreePool.create({ repoPath: local.path, merge: {} });
+    const localResult = await here.executeParallel(tasks, commandExecutor(command));
+    expect(localResult.results.map((r) => r.status)).toEqual(['success', 'success']);
+
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await worker(queueName, join(tempDir(), 'clone'));
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      merge: {},
+      queue: { connection: redis.url, name: queueName },
+    });
+    const remoteResult = await pool.executeParallel(tasks, commandExecutor(command));
+    expect(remoteResult.results.map((r) => r.status)).toEqual(['success', 'success']);
+    expect(repo.git('show', 'main:told-5')).toBe(
+      '#5 feature/issue-5 Fix {id}: "quoted" a,b https://x.example/1 line\nmore |Fix {id}: "quoted"|a,b|line\nmore',
+    );
+    // Without an issue context the issue placeholders stay, and no MIYABI_ISSUE_* is set.
+    expect(repo.git('show', 'main:told-6')).toBe('#6 feature/issue-6 {title} {labels} {url} {body} |||');
+    expect(repo.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
+    expect(repo.git('log', '--format=%s', 'main')).toMatch(/^t 5$/m);
+  });
+
   it('fails a job whose payload is of another version, before touching any repository', async () => {
     const queueName = nextQueue();
     const clone = join(tempDir(), 'never-made');
