@@ -195,6 +195,41 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     }
   });
 
+  it("runs a version-1 job (an older submitter's) and expands its placeholders on the worker", async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await worker(queueName, join(tempDir(), 'clone'));
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(queueName, { connection });
+    const eventsConnection = connection.duplicate();
+    const events = new QueueEvents(queueName, { connection: eventsConnection });
+    try {
+      await events.waitUntilReady();
+      const job = await queue.add('x', {
+        v: 1,
+        batchId: 'old-submitter',
+        remote: repo.git('remote', 'get-url', 'origin'),
+        baseSha: repo.git('rev-parse', 'main'),
+        baseBranch: 'main',
+        issueNumber: 3,
+        branchName: 'feature/issue-3',
+        argv: ['sh', '-c', 'echo "{issue} {branch}" > out && git add -A && git commit -qm "t {issue}"'],
+        timeoutMs: 60_000,
+      });
+      const result = await job.waitUntilFinished(events);
+      expect(result).toMatchObject({
+        status: 'success',
+        output: { argv: ['sh', '-c', expect.stringContaining('"3 feature/issue-3"')] },
+      });
+      expect(git(repo.remote as string, 'show', 'feature/issue-3:out')).toBe('3 feature/issue-3');
+    } finally {
+      await events.close();
+      await queue.close();
+      connection.disconnect();
+      eventsConnection.disconnect();
+    }
+  });
+
   it('refuses a job from another remote (REMOTE_MISMATCH) and argv outside --allow, leaving the clone as it was', async () => {
     const repo = createTempRepo({ withRemote: true });
     const other = createTempRepo({ withRemote: true });
