@@ -10,12 +10,12 @@ export type QueueSupport =
   | { readonly queue: 'honoured'; readonly how: string }
   | {
       readonly queue: 'refused';
-      /** Said after "<option>: ", starting "with queue, …". */
+      /** Said after "<option>: "; starts "with queue, ". */
       readonly why: string;
       readonly accepts?: (value: unknown, options: PoolCreateOptions) => boolean;
     };
 
-const REUSE_ONLY = 'only applies with reuse, and with queue workers make a fresh worktree for each job';
+const REUSE_ONLY = 'with queue, workers make a fresh worktree for each job: there is no reuse it applies to';
 const NO_RADAR = 'with queue, the conflict radar does not run (the task branches are on the workers)';
 
 /**
@@ -84,7 +84,7 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   pullRequest: { queue: 'refused', why: 'with queue, pull requests are not opened' },
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
-  onOverlap: { queue: 'refused', why: `it needs the conflict radar, and ${NO_RADAR}` },
+  onOverlap: { queue: 'refused', why: `${NO_RADAR}, and it acts on the radar's findings` },
 };
 
 /**

@@ -399,6 +399,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
   });
+  // First: with queue, an option it does not honour is the one thing to say.
+  const queue = checkQueue(config);
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
   for (const key of [
     'maxConcurrency',
@@ -467,7 +469,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarIntervalMs: merged.radarIntervalMs,
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
-    queue: checkQueue(config),
+    queue,
   };
 }
 
