@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ISSUE_PLACEHOLDERS, TASK_PLACEHOLDERS } from '../src/index.js';
+import { QUEUE_SUPPORT } from '../src/pool/runner-support.js';
 import { CLI } from './helpers/cli-process.js';
 import { createTempRepo } from './helpers/temp-repo.js';
 
@@ -240,6 +241,10 @@ describe('docs/api.md', () => {
     const options = optionsOf('WorktreePool', 'create');
     expect(options).toContain('maxConcurrency');
     expect(drift(options, rowNames(section(apiDoc, 'Pool options')))).toEqual(NO_DRIFT);
+  });
+
+  it('says for every option of WorktreePool.create whether the queue runner honours it, and no other', () => {
+    expect(drift(optionsOf('WorktreePool', 'create'), Object.keys(QUEUE_SUPPORT))).toEqual(NO_DRIFT);
   });
 
   it('documents every option of WorktreeManager.discover and .open, and no other', () => {

@@ -31,6 +31,7 @@ import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
+import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
@@ -135,7 +136,8 @@ export class WorktreePool {
     const manager = options.repoPath
       ? await WorktreeManager.open({ repoPath: options.repoPath, ...managerOptions })
       : await WorktreeManager.discover({ ...(options.cwd ? { cwd: options.cwd } : {}), ...managerOptions });
-    return new WorktreePool(manager, { ...options, maxConcurrency: manager.maxConcurrency });
+    // Resolved as the manager resolved it; passed on only when given, so that queue can tell.
+    return new WorktreePool(manager, options);
   }
 
   /**
@@ -397,6 +399,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
   });
+  // First: with queue, an option it does not honour is the one thing to say.
+  const queue = checkQueue(config);
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
   for (const key of [
     'maxConcurrency',
@@ -465,7 +469,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarIntervalMs: merged.radarIntervalMs,
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
-    queue: checkQueue(config),
+    queue,
   };
 }
 
@@ -630,19 +634,10 @@ function checkPullRequestOptions(
   return pr;
 }
 
-/** The queue option, and what cannot go with it (functions that cannot travel to a worker). */
+/** The queue option, and no option the queue runner does not honour (checked before anything connects). */
 function checkQueue(config: PoolConfig): PoolQueueOptions | undefined {
   const queue = checkQueueOptions(config.queue);
-  if (!queue) return undefined;
-  if (config.pullRequest !== undefined || typeof config.onConflict === 'object' || config.reuse === true) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      'queue cannot be combined with pullRequest, onConflict: { resolve } or reuse',
-      {
-        hint: 'Run those batches locally; with queue, workers run commands and the merge happens here.',
-      },
-    );
-  }
+  refuseUnsupportedOnQueue(config);
   return queue;
 }
 

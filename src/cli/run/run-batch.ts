@@ -368,6 +368,20 @@ function asCliError(error: unknown): unknown {
 const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   'merge.into': '--into',
   'push.remote': '--remote',
+  // The pool's refusals with queue (src/pool/runner-support.ts), of options a `run` flag sets.
+  maxConcurrency: '--concurrency',
+  autoCleanup: '--keep',
+  push: '--push',
+  prepare: '--no-setup',
+  reuse: '--reuse',
+  keepPaths: '--keep-path',
+  maxIdle: '--max-idle',
+  existingBranches: '--continue-branches',
+  onConflict: '--on-conflict',
+  pullRequest: '--pr',
+  logDir: '--log-dir',
+  radarIntervalMs: '--radar-interval',
+  onOverlap: '--on-overlap',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */
@@ -377,7 +391,7 @@ function asFlagError(error: unknown): unknown {
   const flag = typeof option === 'string' ? FLAG_OF_OPTION[option] : undefined;
   if (!flag || !error.message.startsWith(`${option}`)) return error;
   return new MiyabiError('INVALID_ARGUMENT', `${flag}${error.message.slice(String(option).length)}`, {
-    hint: error.hintParts,
+    hint: error.details?.queue === 'refused' ? `Drop ${flag}, or run without --queue.` : error.hintParts,
     cause: error,
     ...(error.details ? { details: error.details } : {}),
   });
