@@ -194,7 +194,10 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
       '--json',
       ...extra,
       '--',
-      ...COMMIT_FILE,
+      'sh',
+      '-c',
+      // The task says whether the worker's secret reached its environment.
+      'echo "issue $MIYABI_ISSUE_NUMBER [$MIYABI_QUEUE_SECRET]" > task-1.txt && git add -A && git commit -qm t',
     ];
     for (const file of [join(dir, 'missing'), empty]) {
       const done = await startCli(runArgs('--secret-file', file), { cwd: repo.path }).done;
@@ -244,6 +247,7 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     const ran = await startCli(runArgs('--secret-file', secretFile), { cwd: repo.path }).done;
     expect(ran.code, ran.stderr).toBe(0);
     expect(json<PoolExecutionResult>(ran).results[0]?.status).toBe('success');
+    expect(repo.git('show', 'main:task-1.txt')).toBe('issue 1 []');
     expect(repo.git('ls-tree', '--name-only', 'main').split('\n').sort()).toEqual([
       'README.md',
       'task-1.txt',

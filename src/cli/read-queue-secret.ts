@@ -7,18 +7,18 @@ export const QUEUE_SECRET_ENV = 'MIYABI_QUEUE_SECRET';
 
 /**
  * The queue's shared secret: the contents of `--secret-file` (surrounding whitespace trimmed), else
- * `$MIYABI_QUEUE_SECRET`, else undefined. A file that is missing, unreadable or empty is
- * `INVALID_ARGUMENT` naming the file, never its contents.
+ * `$MIYABI_QUEUE_SECRET`, else undefined. The variable is taken out of `env` either way. A file
+ * that is missing, unreadable or empty is `INVALID_ARGUMENT` naming the file, never its contents.
  */
 export function readQueueSecret(
   secretFile: unknown,
   cwd: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): string | undefined {
-  if (typeof secretFile !== 'string') {
-    const fromEnv = env[QUEUE_SECRET_ENV]?.trim();
-    return fromEnv ? fromEnv : undefined;
-  }
+  const fromEnv = env[QUEUE_SECRET_ENV]?.trim();
+  // No task, hook or git process started from here inherits it: an agent must not be able to sign jobs.
+  delete env[QUEUE_SECRET_ENV];
+  if (typeof secretFile !== 'string') return fromEnv ? fromEnv : undefined;
   const path = resolve(cwd, secretFile);
   let text: string;
   try {
