@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   commandExecutor,
+  isMiyabiError,
   type PoolExecutionResult,
   type QueueWorker,
   startWorker,
@@ -115,6 +116,22 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
       'README.md',
       'task-1.txt',
     ]);
+  });
+
+  it('refuses an empty secret at the pool and the worker (INVALID_ARGUMENT) before connecting', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      queue: { connection: redis.url, name: nextQueue(), secret: '' },
+    }).catch((e: unknown) => e);
+    expect(isMiyabiError(pool, 'INVALID_ARGUMENT')).toBe(true);
+    expect((pool as Error).message).toMatch(/queue\.secret must be a non-empty string/);
+    const started = await startWorker({
+      connection: redis.url,
+      repo: join(tempDir(), 'w'),
+      secret: '',
+    }).catch((e: unknown) => e);
+    expect(isMiyabiError(started, 'INVALID_ARGUMENT')).toBe(true);
   });
 
   it('refuses a signed job whose payload (its command, its batch id) was changed, or that expired', async () => {
