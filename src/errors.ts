@@ -33,6 +33,7 @@ export type MiyabiErrorCode =
   | 'STATE_UNAVAILABLE'
   | 'QUEUE_UNAVAILABLE'
   | 'QUEUE_PAYLOAD'
+  | 'QUEUE_UNTRUSTED'
   | 'REMOTE_MISMATCH'
   | 'COMMAND_NOT_ALLOWED';
 
@@ -235,6 +236,8 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return 'Start Redis (redis-server --port 6379 --bind 127.0.0.1) or fix the --queue URL, then try again.';
     case 'QUEUE_PAYLOAD':
       return 'The submitter and the worker run different miyabi-worktree versions: upgrade the older one.';
+    case 'QUEUE_UNTRUSTED':
+      return "Sign the batch with the workers' secret (MIYABI_QUEUE_SECRET or run --secret-file; queue.secret in the library), and check who can write to this Redis.";
     case 'REMOTE_MISMATCH':
       return "Give the worker a --repo folder cloned from the batch's remote (or a new folder: it is cloned on first use).";
     case 'COMMAND_NOT_ALLOWED':

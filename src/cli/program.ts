@@ -264,6 +264,10 @@ export function buildProgram(): CliProgram {
       'with --queue: how long a task may wait for a worker (default: no limit)',
     )
     .option(
+      '--secret-file <file>',
+      "with --queue: file holding the workers' shared secret that signs each job (default: $MIYABI_QUEUE_SECRET)",
+    )
+    .option(
       '--html <file>',
       'write the HTML timeline page of the batch to <file> afterwards (its folder must exist)',
     )
@@ -287,6 +291,10 @@ export function buildProgram(): CliProgram {
     .option('--queue-name <name>', "the queue's name (default miyabi)")
     .option('--lock-duration <duration>', "a dead worker's task is free again after this (default 30s)")
     .option('--stalled-interval <duration>', "how often to look for dead workers' tasks (default 30s)")
+    .option(
+      '--secret-file <file>',
+      'run only jobs signed with the shared secret in this file (default: $MIYABI_QUEUE_SECRET; none: any job runs)',
+    )
     .option('--json', 'print each task taken and ended as a JSON line on stdout')
     .action(lazy('worker'));
 

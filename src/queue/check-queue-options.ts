@@ -1,4 +1,5 @@
 import { MiyabiError } from '../errors.js';
+import { checkQueueSecret } from './sign-job.js';
 import type { PoolQueueOptions } from './types.js';
 
 /** The pool's `queue` option checked, before anything connects. */
@@ -34,5 +35,6 @@ export function checkQueueOptions(queue: PoolQueueOptions | undefined): PoolQueu
       );
     }
   }
+  checkQueueSecret(queue.secret, 'queue.secret');
   return queue;
 }

@@ -18,6 +18,7 @@ import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
 
@@ -121,13 +122,18 @@ export async function executeOnQueue<T>(
       }),
     );
     for (const payload of payloads) issueOfJob.set(jobIdOf(payload.issueNumber), payload.issueNumber);
+    const attempts = queueOptions.attempts ?? 2;
+    // Valid while a worker may still take the job: the wait for one, then every attempt's run.
+    const expiresAt =
+      Date.now() + (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) + attempts * batch.timeoutMs;
+    const secret = queueOptions.secret;
     const jobs = await queue.addBulk(
       payloads.map((payload) => ({
         name: `issue-${payload.issueNumber}`,
-        data: payload,
+        data: secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
         opts: {
           jobId: jobIdOf(payload.issueNumber),
-          attempts: queueOptions.attempts ?? 2,
+          attempts,
           removeOnComplete: { age: 86_400 },
           removeOnFail: { age: 86_400 },
         },

@@ -13,6 +13,12 @@ export interface PoolQueueOptions {
   readonly queueTimeoutMs?: number;
   /** Attempts per task: a failed attempt (worker error, not the command's failure) is retried from the base. @default 2 */
   readonly attempts?: number;
+  /**
+   * Shared secret that signs each job (HMAC-SHA256 over the payload's bytes, its batch id and an
+   * expiry); workers started with the same `secret` refuse any job not signed with it
+   * (`QUEUE_UNTRUSTED`). Never sent, logged or stored. @default undefined (jobs unsigned)
+   */
+  readonly secret?: string;
   /** Told how many workers are connected, at start and whenever it changes. */
   readonly onWorkers?: (connected: number) => void;
   /** Told when a worker takes a task, and each line of its output (throttled by the worker). */

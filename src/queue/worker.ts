@@ -15,6 +15,7 @@ import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
+import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
 
@@ -31,6 +32,12 @@ export interface QueueWorkerOptions {
   readonly name?: string;
   /** Programs (argv[0], exactly) this worker runs; others fail with `COMMAND_NOT_ALLOWED`. @default any */
   readonly allow?: readonly string[];
+  /**
+   * Shared secret of the trusted submitters (their pool's `queue.secret`): a job not signed with it,
+   * or expired, fails `QUEUE_UNTRUSTED` before any repository is touched, and is not retried.
+   * @default undefined (any job is run: whoever can write to Redis can run commands here)
+   */
+  readonly secret?: string;
   /**
    * How long a job's lock lasts without renewal (renewed every half of it while the worker lives):
    * a dead worker's job is free again after this. Shorter finds dead workers sooner; too short
@@ -59,6 +66,13 @@ export type WorkerActivity =
       readonly issueNumber: number;
       readonly status: string;
       readonly code?: string;
+    }
+  | {
+      /** A job this worker would not run (untrusted, another version, a program outside `allow`): failed, not retried. */
+      readonly kind: 'refused';
+      readonly jobId: string;
+      readonly code: string;
+      readonly message: string;
     };
 
 export interface QueueWorker {
@@ -85,6 +99,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const name = options.name ?? `${host}-${process.pid}`;
   const logger = options.logger ?? silentLogger;
   const allow = options.allow;
+  const secret = checkQueueSecret(options.secret, 'secret');
   const redis = await connectRedis(url, { logger });
   const subscriber = await connectRedis(url, { logger }).catch(async (error: unknown) => {
     await closeRedis(redis);
@@ -102,11 +117,15 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
 
   const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<WireResult> => {
     const refuse = (error: unknown): never => {
+      const code = error instanceof MiyabiError ? error.code : 'QUEUE_PAYLOAD';
+      const message = error instanceof Error ? error.message : String(error);
+      safeLog(logger, 'warn', { jobId: job.id, code }, message);
+      options.onJob?.({ kind: 'refused', jobId: job.id ?? '', code, message });
       throw new UnrecoverableError(encodeFailure(error, name, host));
     };
     let payload: QueueJobPayload;
     try {
-      payload = parseQueueJob(job.data);
+      payload = parseQueueJob(openJob(job.data, secret));
     } catch (error) {
       return refuse(error);
     }

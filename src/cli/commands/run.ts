@@ -5,6 +5,7 @@ import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
+import { readQueueSecret } from '../read-queue-secret.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
@@ -117,6 +118,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     }
   }
 
+  // Queue flags (and the secret file) are checked before GitHub is asked or anything is enqueued.
+  const queue = parseQueueFlags(options, ctx.globals.cwd);
   // Where the page goes is checked now: a typo must not cost a whole batch.
   const htmlFile =
     typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
@@ -140,7 +143,6 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   if (tasks && tasks.length === 0) {
     writeLine(ctx.io.stderr, 'No issue to run: the GitHub selection is empty.');
   }
-  const queue = parseQueueFlags(options);
   const request: RunBatchRequest = {
     issues: tasks ? tasks.map((task) => task.issueNumber) : (issues ?? []),
     ...(tasks ? { tasks } : {}),
@@ -192,12 +194,13 @@ function parseRadarInterval(value: unknown): number | undefined {
   return parseDurationFlag(value, '--radar-interval');
 }
 
-/** `--queue`, `--queue-name`, `--queue-timeout`: the latter two only with the first. */
+/** `--queue`, `--queue-name`, `--queue-timeout`, `--secret-file`: the others only with the first. */
 function parseQueueFlags(
   options: Readonly<Record<string, unknown>>,
-): { url: string; name?: string; timeoutMs?: number } | undefined {
+  cwd: string,
+): { url: string; name?: string; timeoutMs?: number; secret?: string } | undefined {
   if (typeof options.queue !== 'string') {
-    for (const flag of ['queueName', 'queueTimeout'] as const) {
+    for (const flag of ['queueName', 'queueTimeout', 'secretFile'] as const) {
       if (options[flag] !== undefined) {
         const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         throw new MiyabiError('INVALID_ARGUMENT', `${name} only applies with --queue`, {
@@ -207,8 +210,10 @@ function parseQueueFlags(
     }
     return undefined;
   }
+  const secret = readQueueSecret(options.secretFile, cwd);
   return {
     url: options.queue,
+    ...(secret !== undefined ? { secret } : {}),
     ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
     ...(typeof options.queueTimeout === 'string'
       ? { timeoutMs: parseDurationFlag(options.queueTimeout, '--queue-timeout') }

@@ -76,7 +76,14 @@ export interface RunBatchRequest {
     | undefined;
   /** Send the tasks to workers through Redis (`--queue`) instead of running them here. */
   readonly queue?:
-    | { readonly url: string; readonly name?: string; readonly timeoutMs?: number; readonly remote: string }
+    | {
+        readonly url: string;
+        readonly name?: string;
+        readonly timeoutMs?: number;
+        readonly remote: string;
+        /** Signs each job (`--secret-file` or `$MIYABI_QUEUE_SECRET`). */
+        readonly secret?: string;
+      }
     | undefined;
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
   readonly htmlFile?: string | undefined;
@@ -290,6 +297,7 @@ function queueOption(
     remote: queue.remote,
     ...(queue.name !== undefined ? { name: queue.name } : {}),
     ...(queue.timeoutMs !== undefined ? { queueTimeoutMs: queue.timeoutMs } : {}),
+    ...(queue.secret !== undefined ? { secret: queue.secret } : {}),
     onWorkers: (connected) =>
       renderer.notice(
         connected === 0 ? 'waiting for workers (0 connected)' : `${plural(connected, 'worker')} connected`,
