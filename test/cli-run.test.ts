@@ -119,6 +119,18 @@ describe('miyabi-worktree run', () => {
     expect(registry(repo)).toEqual([]);
   });
 
+  it("keeps the queue's shared secret out of a local batch's tasks (an agent could sign jobs with it)", async () => {
+    const repo = createTempRepo();
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion
+    const seen = 'printf %s "${MIYABI_QUEUE_SECRET:-none}" > seen.txt && git add -A && git commit -qm seen';
+    const result = await runCli(['run', '--issues', '1', '--merge', '--', 'sh', '-c', seen], {
+      cwd: repo.path,
+      env: { MIYABI_QUEUE_SECRET: 'do-not-share' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(repo.git('show', 'main:seen.txt')).toBe('none');
+  });
+
   it('fails a task on a non-zero exit with its exit code and last output, times out another, and exits 1', async () => {
     const repo = createTempRepo();
     const code = `
