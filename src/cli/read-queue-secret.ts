@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MiyabiError } from '../index.js';
+import { QUEUE_SECRET_ENV, takeQueueSecret } from './queue-secret-env.js';
 
-/** The environment variable that holds the queue's shared secret when `--secret-file` is not given. */
-export const QUEUE_SECRET_ENV = 'MIYABI_QUEUE_SECRET';
+export { QUEUE_SECRET_ENV };
 
 /**
  * The queue's shared secret: the contents of `--secret-file` (surrounding whitespace trimmed), else
- * `$MIYABI_QUEUE_SECRET`, else undefined. The variable is taken out of `env` either way. A file
+ * `$MIYABI_QUEUE_SECRET` (taken out of the environment as the binary started), else undefined. A file
  * that is missing, unreadable or empty is `INVALID_ARGUMENT` naming the file, never its contents.
  */
 export function readQueueSecret(
@@ -15,9 +15,7 @@ export function readQueueSecret(
   cwd: string,
   env: Record<string, string | undefined> = process.env,
 ): string | undefined {
-  const fromEnv = env[QUEUE_SECRET_ENV]?.trim();
-  // No task, hook or git process started from here inherits it: an agent must not be able to sign jobs.
-  delete env[QUEUE_SECRET_ENV];
+  const fromEnv = takeQueueSecret(env);
   if (typeof secretFile !== 'string') return fromEnv ? fromEnv : undefined;
   const path = resolve(cwd, secretFile);
   let text: string;

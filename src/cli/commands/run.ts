@@ -5,7 +5,7 @@ import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
-import { QUEUE_SECRET_ENV, readQueueSecret } from '../read-queue-secret.js';
+import { readQueueSecret } from '../read-queue-secret.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
@@ -208,8 +208,6 @@ function parseQueueFlags(
         });
       }
     }
-    // A local batch's agents must not read the queue's secret either: with it they could sign jobs.
-    delete process.env[QUEUE_SECRET_ENV];
     return undefined;
   }
   const secret = readQueueSecret(options.secretFile, cwd);
