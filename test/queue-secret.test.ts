@@ -13,7 +13,7 @@ import {
   WorktreePool,
 } from '../src/index.js';
 import { signJob } from '../src/queue/sign-job.js';
-import { json, stoppedAfterEachTest } from './helpers/cli-process.js';
+import { json, saidOnStderr, stoppedAfterEachTest } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
@@ -244,7 +244,7 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
         cwd: dir,
       },
     );
-    await said(open, /waiting for jobs/);
+    await saidOnStderr(open, /waiting for jobs/);
     expect(open.stderr()).toMatch(/^warning: no shared secret .*runs any job/m);
     open.child.kill('SIGTERM');
     await open.done;
@@ -253,7 +253,7 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
       ['worker', '--queue', redis.url, '--queue-name', queueName, '--repo', join(dir, 'clone'), '--json'],
       { cwd: dir, env: { MIYABI_QUEUE_SECRET: SECRET } },
     );
-    await said(guarded, /waiting for jobs/);
+    await saidOnStderr(guarded, /waiting for jobs/);
     expect(guarded.stderr()).not.toMatch(/warning/);
     const refused = await startCli(runArgs(), { cwd: repo.path }).done;
     expect(refused.code).toBe(1);
@@ -302,20 +302,3 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     expect(dumps.join('\n')).not.toContain(SECRET);
   }, 120_000);
 });
-
-/** Resolves once `pattern` appears in the process's stderr. */
-function said(proc: ReturnType<typeof startCli>, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (pattern.test(proc.stderr())) {
-        proc.child.stderr?.off('data', check);
-        resolve();
-      }
-    };
-    proc.child.stderr?.on('data', check);
-    proc.child.once('exit', (code) =>
-      reject(new Error(`exited ${code} before saying ${pattern}:\n${proc.stderr()}`)),
-    );
-    check();
-  });
-}

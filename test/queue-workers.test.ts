@@ -2,30 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandExecutor, type PoolExecutionResult, WorktreePool } from '../src/index.js';
-import { type CliProcess, json, startCli } from './helpers/cli-process.js';
+import { type CliProcess, json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue tests');
-
-/** Resolves once `pattern` appears in the process's stderr (what it says is the observable state). */
-function saidOnStderr(proc: CliProcess, pattern: RegExp): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (pattern.test(proc.stderr())) {
-        proc.child.stderr?.off('data', check);
-        resolve();
-      }
-    };
-    proc.child.stderr?.on('data', check);
-    proc.child.once('exit', (code) =>
-      reject(new Error(`exited ${code} before saying ${pattern}:\n${proc.stderr()}`)),
-    );
-    check();
-  });
-}
 
 /** Resolves once `path` exists, watching its folder's changes through the task's own writes. */
 async function fileAppears(path: string, within = 30_000): Promise<void> {

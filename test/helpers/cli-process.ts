@@ -106,3 +106,20 @@ export function stoppedAfterEachTest(): typeof startCli {
     return cli;
   };
 }
+
+/** Resolves once `pattern` appears in the process's stderr (what it says is the observable state). */
+export function saidOnStderr(proc: CliProcess, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (pattern.test(proc.stderr())) {
+        proc.child.stderr?.off('data', check);
+        resolve();
+      }
+    };
+    proc.child.stderr?.on('data', check);
+    proc.child.once('exit', (code) =>
+      reject(new Error(`exited ${code} before saying ${pattern}:\n${proc.stderr()}`)),
+    );
+    check();
+  });
+}
