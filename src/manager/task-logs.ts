@@ -2,8 +2,9 @@ import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MiyabiError } from '../errors.js';
+import { readRunningBatchRecords } from '../state/batch-records.js';
 import { isOwnerAlive } from '../state/owner.js';
-import { readLiveBatchPlans, readTaskLog, readTaskLogs, type TaskLog } from '../state/task-log-records.js';
+import { readTaskLog, readTaskLogs, type TaskLog } from '../state/task-log-records.js';
 import { parseIssueOrId } from './validate.js';
 
 export interface FollowLogOptions {
@@ -86,8 +87,9 @@ async function waitForStart(
 ): Promise<TaskLog | undefined> {
   let waitingFor: string | undefined;
   for (;;) {
-    const plan = (await readLiveBatchPlans(stateDir)).filter((p) => p.issues.includes(issue)).at(-1);
-    const batchId = plan?.batchId ?? waitingFor;
+    // The running batch that will run the issue: its record lists the issues from the start.
+    const plan = (await readRunningBatchRecords(stateDir)).filter((r) => r.issues.includes(issue)).at(-1);
+    const batchId = plan?.id ?? waitingFor;
     const started =
       batchId === undefined
         ? undefined
@@ -100,15 +102,15 @@ async function waitForStart(
         details: { issueNumber: issue, batchId: waitingFor },
       });
     }
-    if (waitingFor !== plan.batchId) {
-      waitingFor = plan.batchId;
-      options.onWait?.(plan.batchId);
+    if (waitingFor !== plan.id) {
+      waitingFor = plan.id;
+      options.onWait?.(plan.id);
     }
     try {
       await delay(options.pollMs ?? 200, undefined, { signal: options.signal });
     } catch {
       throw new MiyabiError('CANCELLED', `stopped waiting for issue ${issue} to start`, {
-        details: { issueNumber: issue, batchId: plan.batchId },
+        details: { issueNumber: issue, batchId: plan.id },
       });
     }
   }

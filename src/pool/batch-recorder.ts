@@ -52,8 +52,10 @@ export async function startBatchRecord(
       () => {},
     );
   };
+  // On disk before any task starts: `logs -f <issue>` waits on the running batch's issues.
+  await save((current) => current);
   // Writes in the order tasks end; one at a time.
-  let chain: Promise<void> = save((current) => current);
+  let chain: Promise<void> = Promise.resolve();
   const order = (results: readonly TaskResult[]) =>
     [...results].sort((a, b) => issues.indexOf(a.issueNumber) - issues.indexOf(b.issueNumber));
   return {

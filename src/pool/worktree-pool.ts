@@ -26,7 +26,7 @@ import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import { forgetTaskLogs, recordBatchPlan } from '../state/task-log-records.js';
+import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
@@ -161,12 +161,6 @@ export class WorktreePool {
     const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
-    // Best effort: without it, `logs -f` on a task not started yet shows the issue's last log instead.
-    const forgetPlan = await recordBatchPlan(
-      this.manager.stateDir,
-      batchId,
-      tasks.map((task) => task.issueNumber),
-    ).catch(() => undefined);
     const batch = new AbortController();
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
@@ -244,7 +238,6 @@ export class WorktreePool {
       );
     } finally {
       await radar?.stop();
-      await forgetPlan?.().catch(() => {});
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }

@@ -4,6 +4,7 @@ import type { Overlap } from '../core/overlap.js';
 import type { TaskResult } from '../core/task-result.js';
 import type { MergeStrategy, Owner } from '../core/types.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
+import { isOwnerAlive } from './owner.js';
 import { RepoLock } from './repo-lock.js';
 import { withStateErrors } from './state-errors.js';
 
@@ -87,6 +88,14 @@ export async function readBatchRecords(stateDir: string): Promise<BatchRecord[]>
   return records
     .filter((record): record is BatchRecord => record !== undefined)
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
+}
+
+/** The records of local batches still running (not ended, their process alive), oldest first. */
+export async function readRunningBatchRecords(stateDir: string): Promise<BatchRecord[]> {
+  return (await readBatchRecords(stateDir)).filter(
+    (record) =>
+      record.endedAt === undefined && record.options.queue === undefined && isOwnerAlive(record.owner),
+  );
 }
 
 /**

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import type { TaskStatus as ExecutionOutcome, TaskStage } from '../core/task.js';
 import type { Owner } from '../core/types.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
-import { currentOwner, isOwnerAlive } from './owner.js';
+import { currentOwner } from './owner.js';
 
 /** Where a pool task's log is, and whether the task is still running. Plain JSON data. */
 export interface TaskLog {
@@ -89,69 +89,6 @@ export async function forgetTaskLogs(stateDir: string, folders: readonly string[
       rm(join(stateDir, FOLDER, `${record.worktreeId}.json`), { force: true }).catch(() => {}),
     ),
   );
-}
-
-/** The issues a batch of this repository is running: written when it starts, deleted when it ends. */
-export interface BatchPlan {
-  readonly batchId: string;
-  readonly issues: readonly number[];
-  /** The process running the batch: a plan whose process is gone is over. */
-  readonly owner: Owner;
-}
-
-// Beside the task records (a folder, so that `readTaskLogs` never reads a plan as a task).
-const PLANS = join(FOLDER, 'batches');
-
-/**
- * Records that batch `batchId` will run `issues`, so that `logs -f <issue>` waits for a task that
- * has not started rather than showing an earlier batch's log. Returns what deletes it again.
- */
-export async function recordBatchPlan(
-  stateDir: string,
-  batchId: string,
-  issues: readonly number[],
-): Promise<() => Promise<void>> {
-  const dir = join(stateDir, PLANS);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = join(dir, `${batchId}.json`);
-  const plan: BatchPlan = { batchId, issues: [...issues], owner: currentOwner() };
-  const writeFileAtomic = await loadWriteFileAtomic();
-  await writeFileAtomic(file, `${JSON.stringify(plan)}\n`, { fsync: false, mode: 0o600 });
-  return () => rm(file, { force: true });
-}
-
-/** The plans of batches still running (a killed batch's plan is deleted here), oldest batch id first. */
-export async function readLiveBatchPlans(stateDir: string): Promise<BatchPlan[]> {
-  const dir = join(stateDir, PLANS);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((name) => ID.test(name));
-  const plans = await Promise.all(
-    names.map(async (name) => {
-      const file = join(dir, name);
-      const plan = parsePlan(await readFile(file, 'utf8').catch(() => ''));
-      if (plan && isOwnerAlive(plan.owner)) return plan;
-      // Killed before it could delete its plan (or unreadable): the batch runs no more.
-      if (plan) await rm(file, { force: true }).catch(() => {});
-      return undefined;
-    }),
-  );
-  return plans
-    .filter((plan): plan is BatchPlan => plan !== undefined)
-    .sort((a, b) => a.batchId.localeCompare(b.batchId));
-}
-
-function parsePlan(text: string): BatchPlan | undefined {
-  try {
-    const value = JSON.parse(text) as Partial<BatchPlan>;
-    if (
-      typeof value.batchId !== 'string' ||
-      !Array.isArray(value.issues) ||
-      typeof value.owner?.pid !== 'number'
-    )
-      return undefined;
-    return value as BatchPlan;
-  } catch {
-    return undefined;
-  }
 }
 
 async function write(stateDir: string, record: TaskLog): Promise<void> {
