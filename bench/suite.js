@@ -1,7 +1,7 @@
 // The benchmark table of docs/benchmarks.md: each row a ratio of interleaved pairs measured in one run
 // (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
 // drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
-// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=6). Not a test: no assertions. Other processes on the machine
+// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=12 --wait=2). Not a test: no assertions. Other processes on the machine
 // load it too: compare ratios, not absolute times.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -364,9 +364,15 @@ const BENCHES = {
   },
 };
 
-/** Throughput of one `run --queue` batch with 1, 2 and 3 worker processes, on a redis-server of its own. */
+/**
+ * The queue as agents load it: `--tasks` (12) tasks that each wait `--wait` (2 s, an agent waiting on
+ * its model) on 1, 2 and 4 worker processes of concurrency 1, each batch merged at the submitter; the
+ * rows are speed-ups (1 worker's time / N workers'), so 4× is the limit. Then the queue's own cost: the
+ * same no-op tasks through the queue with one worker against a local pool of concurrency 1.
+ */
 BENCHES.queue = async () => {
-  const TASKS = Number(flag('tasks', 6));
+  const TASKS = Number(flag('tasks', 12));
+  const WAIT_S = Number(flag('wait', 2));
   const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) =>
     existsSync(path),
   );
@@ -374,7 +380,7 @@ BENCHES.queue = async () => {
     log('queue: skipped, redis-server is not installed (apt-get install redis-server)');
     return;
   }
-  log(`queue: ${TASKS} tasks with 1, 2 and 3 workers`);
+  log(`queue: ${TASKS} tasks waiting ${WAIT_S} s each, on 1, 2 and 4 workers`);
   const { spawn } = await import('node:child_process');
   const { createServer } = await import('node:net');
   const port = await new Promise((resolve) => {
@@ -402,25 +408,31 @@ BENCHES.queue = async () => {
     });
   await saying(redis, /Ready to accept connections/);
   const { commandExecutor } = await import('../dist/index.js');
-  const command = [
-    'sh',
-    '-c',
-    'echo "$MIYABI_ISSUE_NUMBER" > "t-$MIYABI_ISSUE_NUMBER" && git add -A && git commit -qm t',
-  ];
+  const commit = 'echo "$MIYABI_ISSUE_NUMBER" > "t-$MIYABI_ISSUE_NUMBER" && git add -A && git commit -qm t';
+  const waiting = ['sh', '-c', `sleep ${WAIT_S} && ${commit}`];
+  const noop = ['sh', '-c', commit];
+  const tasks = Array.from({ length: TASKS }, (_, i) => ({ issueNumber: i + 1 }));
   let batchNumber = 0;
-  /** Starts `count` worker processes, runs one merged batch through them, stops them: the batch's ms. */
-  const batch = async (count) => {
+  /** A repository with a bare remote of its own, so that batches never share branches. */
+  const freshRepo = async () => {
     const dir = join(root, `queue-${++batchNumber}`);
     const repo = await makeRepo(join(`queue-${batchNumber}`, 'repo'), 10);
     await git(dir, 'init', '-q', '--bare', '-b', 'main', 'origin.git');
     await git(repo, 'remote', 'add', 'origin', join(dir, 'origin.git'));
     await git(repo, 'push', '-q', 'origin', 'main');
+    return { dir, repo };
+  };
+  /** Starts `count` worker processes (their clones made before the clock starts), runs one merged batch through them: its ms. */
+  const batch = async (count, command) => {
+    const { dir, repo } = await freshRepo();
     const queueName = `bench-${batchNumber}`;
     const workers = [];
     for (let i = 0; i < count; i++) {
+      const clone = join(dir, `worker-${i}`);
+      await git(dir, 'clone', '-q', join(dir, 'origin.git'), clone);
       const child = spawn(
         process.execPath,
-        [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--repo', join(dir, `worker-${i}`)],
+        [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--repo', clone],
         { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       workers.push(child);
@@ -429,9 +441,9 @@ BENCHES.queue = async () => {
     const pool = await WorktreePool.create({
       repoPath: repo,
       merge: {},
+      maxConcurrency: TASKS,
       queue: { connection: url, name: queueName },
     });
-    const tasks = Array.from({ length: TASKS }, (_, i) => ({ issueNumber: i + 1 }));
     let ok = false;
     const ms = await time(async () => {
       ok = (await pool.executeParallel(tasks, commandExecutor(command))).allSuccessful;
@@ -446,22 +458,44 @@ BENCHES.queue = async () => {
     );
     return ms;
   };
+  /** The same tasks through a local pool of concurrency 1, merged: its ms. */
+  const local = async (command) => {
+    const { repo } = await freshRepo();
+    const pool = await WorktreePool.create({ repoPath: repo, merge: {}, maxConcurrency: 1 });
+    let ok = false;
+    const ms = await time(async () => {
+      ok = (await pool.executeParallel(tasks, commandExecutor(command))).allSuccessful;
+    });
+    if (!ok) throw new Error('local batch did not succeed');
+    await pool.manager.flush();
+    return ms;
+  };
   try {
-    for (const count of [2, 3]) {
+    for (const count of [2, 4]) {
+      // a = 1 worker, b = N workers: a/b is the speed-up.
       const result = await pairs(
-        `${count} workers / 1 worker`,
-        () => batch(count),
-        () => batch(1),
+        `1 worker / ${count} workers`,
+        () => batch(1, waiting),
+        () => batch(count, waiting),
       );
       row(
         'queue',
-        `run --queue, ${TASKS} tasks: ${count} workers vs 1 (tasks/s ${((TASKS * 1000) / result.a).toFixed(2)} vs ${((TASKS * 1000) / result.b).toFixed(2)})`,
-        `${count}w`,
+        `scale-out: \`run --queue --merge\`, ${TASKS} tasks waiting ${WAIT_S} s: speed-up of ${count} workers (concurrency 1) over 1`,
         '1w',
+        `${count}w`,
         result,
-        'flat on 2 cores',
+        count === 4 ? '≥ 3.3 (limit 4)' : `limit ${count}`,
       );
     }
+    const cost = await pairs('queue (1 worker) / local (concurrency 1), no-op', () => batch(1, noop), () => local(noop));
+    row(
+      'queue',
+      `the queue's own cost: ${TASKS} no-op tasks merged, 1 worker vs a local pool of concurrency 1 (${Math.round((cost.a - cost.b) / TASKS)} ms more per task)`,
+      'queue',
+      'local',
+      cost,
+      '',
+    );
   } finally {
     redis.kill('SIGTERM');
     rmSync(redisDir, { recursive: true, force: true });
