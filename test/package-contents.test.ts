@@ -18,6 +18,8 @@ describe('the published package', () => {
     ) as { files: { path: string }[] }[];
     const files = (pack?.files ?? []).map((file) => file.path);
     expect(files).toContain('dist/index.js');
+    // package.json says MIT: the licence text travels with the code.
+    expect(files).toContain('LICENSE');
     expect(files.filter((path) => path.endsWith('.map'))).toEqual([]);
     // The code ships bundled: the three entries and their chunks, nothing else (no stale modules).
     const code = files.filter((path) => path.endsWith('.js'));
