@@ -7,6 +7,7 @@ import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { endedEarly } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
 import type { WorktreeEvent } from '../telemetry/events.js';
@@ -156,17 +157,16 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       if (cancelled !== undefined) controller.abort(new Error(cancelled));
       const cancelledBefore = (error: unknown): WireResult | undefined =>
         controller.signal.aborted
-          ? ({
-              issueNumber: payload.issueNumber,
-              worktreeId: '',
-              durationMs: Math.round(performance.now() - takenAt),
-              cleanedUp: false,
-              status: 'cancelled',
-              stage: 'create',
-              error: describeError(error, controller.signal),
+          ? {
+              ...endedEarly({
+                issueNumber: payload.issueNumber,
+                status: 'cancelled',
+                error: describeError(error, controller.signal),
+                durationMs: Math.round(performance.now() - takenAt),
+              }),
               worker: name,
               host,
-            } as WireResult)
+            }
           : undefined;
       // A batch cancelled before this job was taken: end it without touching the repository.
       if (controller.signal.aborted) {
