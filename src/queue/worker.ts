@@ -10,10 +10,12 @@ import { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedEarly } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { WorktreeEvent } from '../telemetry/events.js';
 import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js';
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
+import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
@@ -130,14 +132,10 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     } catch (error) {
       return refuse(error);
     }
-    const program = payload.argv[0] ?? '';
-    if (allow && !allow.includes(program)) {
-      refuse(
-        new MiyabiError(
-          'COMMAND_NOT_ALLOWED',
-          `this worker does not run '${program}' (allowed: ${allow.join(', ') || 'nothing'})`,
-        ),
-      );
+    try {
+      refuseOutsideAllow(payload.argv[0] ?? '', allow, 'the command');
+    } catch (error) {
+      refuse(error);
     }
     const jobId = job.id ?? '';
     const takenAt = performance.now();
@@ -197,7 +195,22 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           refuse(error);
         throw new Error(encodeFailure(error, name, host));
       }
-      manager ??= await WorktreeManager.open({ repoPath: repo, maxConcurrency: concurrency, logger });
+      let prepare: Required<PrepareSettings>;
+      try {
+        prepare = await jobPrepareSettings(repo, payload, allow, controller.signal);
+      } catch (error) {
+        const cancelled = cancelledBefore(error);
+        if (cancelled) return cancelled;
+        // No attempt could run it: a setup outside --allow, or a configuration at the base that is invalid.
+        return refuse(error);
+      }
+      // The base is the job's own ref: a remote whose HEAD names a missing branch leaves the clone none.
+      manager ??= await WorktreeManager.open({
+        repoPath: repo,
+        maxConcurrency: concurrency,
+        logger,
+        baseBranch,
+      });
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
           send({ kind: 'event', worker: name, host, event });
@@ -209,13 +222,21 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         timeoutMs: payload.timeoutMs,
         push: { remote: 'origin' },
         autoCleanup: true,
-        // Idle worktrees are switched to the next task's branch instead of made and removed each time.
-        reuse: true,
-        maxIdle: concurrency,
+        // The submitter's `reuse` (version 3); older submitters' jobs reuse worktrees, as workers did then.
+        ...(payload.v >= 3
+          ? {
+              reuse: payload.reuse !== undefined,
+              ...(payload.reuse
+                ? { keepPaths: payload.reuse.keepPaths, maxIdle: payload.reuse.maxIdle }
+                : {}),
+            }
+          : { reuse: true, maxIdle: concurrency }),
         existingBranches: 'restart',
+        prepare,
       });
       let lastSent = 0;
       const executor = commandExecutor(payload.argv, {
+        ...(payload.env ? { env: payload.env } : {}),
         onLine: (line) => {
           // At most four lines a second travel: the live view shows the last one.
           const now = Date.now();
