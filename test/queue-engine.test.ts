@@ -223,4 +223,31 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     expect(result.results.map((r) => r.reusedWorktree)).toEqual([false, true]);
     expect(result.results[0]?.keptIdle).toBe(true);
   });
+
+  it("existingBranches 'continue' builds on the task branch as the remote has it (no archive, the earlier commit kept)", async () => {
+    const repo = createTempRepo({ withRemote: true });
+    repo.git('checkout', '-q', '-b', 'feature/issue-11');
+    const earlier = repo.commit({ 'earlier.txt': 'earlier work\n' }, 'earlier run');
+    repo.git('push', '-q', 'origin', 'feature/issue-11');
+    repo.git('checkout', '-q', 'main');
+    repo.git('branch', '-q', '-D', 'feature/issue-11');
+    const queueName = nextQueue();
+    await worker(queueName, join(tempDir(), 'clone'));
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      existingBranches: 'continue',
+      queue: { connection: redis.url, name: queueName },
+    });
+    const result = await pool.executeParallel(
+      [{ issueNumber: 11 }],
+      commandExecutor(['sh', '-c', 'echo more > more.txt && git add -A && git commit -qm more']),
+    );
+    expect(result.results[0]?.status, result.results[0]?.error?.message).toBe('success');
+    const remote = repo.remote as string;
+    expect(git(remote, 'rev-parse', 'feature/issue-11^')).toBe(earlier);
+    expect(git(remote, 'ls-tree', '--name-only', 'feature/issue-11').split('\n')).toEqual(
+      expect.arrayContaining(['earlier.txt', 'more.txt']),
+    );
+    expect(git(remote, 'for-each-ref', 'refs/miyabi/archive/')).toBe('');
+  });
 });

@@ -120,7 +120,6 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
 // The run flags that set each refused option (flags the pool never sees, like --keep-path without --reuse, are left out).
 const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: string[] }>> = {
   autoCleanup: { flag: '--keep', args: ['--keep'] },
-  existingBranches: { flag: '--continue-branches', args: ['--continue-branches'] },
   onConflict: { flag: '--on-conflict', args: ['--merge', '--on-conflict', 'remove'] },
   logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },

@@ -69,9 +69,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   keepPaths: { queue: 'honoured', how: 'travels in each job with reuse' },
   maxIdle: { queue: 'honoured', how: "travels in each job with reuse; bounds the worker's idle worktrees" },
   existingBranches: {
-    queue: 'refused',
-    why: "with queue, each task's branch starts afresh from its base on a worker",
-    accepts: (value) => value === 'restart',
+    queue: 'honoured',
+    how: "travels in each job; with 'continue' the worker builds on the task's branch as the remote has it",
   },
   onConflict: {
     queue: 'refused',

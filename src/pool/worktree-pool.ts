@@ -268,6 +268,7 @@ export class WorktreePool {
         ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
         : undefined,
       prepare: this.#prepareGiven,
+      existingBranches: this.config.existingBranches,
       signal,
     });
   }

@@ -57,6 +57,8 @@ function buildSchema(z: typeof Zod) {
           .optional(),
       })
       .optional(),
+    /** The pool's `existingBranches: 'continue'` (v3): build on the remote's task branch. */
+    existingBranches: z.literal('continue').optional(),
     /** Extra environment of the task's command (v3), as a local run gives it. */
     env: z.record(z.string(), z.string()).optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */

@@ -35,6 +35,8 @@ export interface QueueRunnerOptions {
   readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
   /** The pool's `prepare` option as given: each worker puts it on the configuration at the job's base. */
   readonly prepare: PrepareSettings | undefined;
+  /** The pool's `existingBranches`: with `continue` each worker builds on the remote's task branch. */
+  readonly existingBranches: 'restart' | 'continue';
   /** The batch's signal (fail-fast, the caller's abort): workers are told to stop its running jobs. */
   readonly signal: AbortSignal;
 }
@@ -292,6 +294,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         : {}),
       ...(options.prepare ? { prepare: plainPrepare(options.prepare) } : {}),
       ...(env ? { env } : {}),
+      ...(options.existingBranches === 'continue' ? { existingBranches: 'continue' as const } : {}),
       ...(traceparent !== undefined ? { traceparent } : {}),
     });
 

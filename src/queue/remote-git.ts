@@ -195,6 +195,26 @@ export async function archiveRemoteBranch(
   return archive;
 }
 
+/**
+ * With `existingBranches: 'continue'`: the clone's `branch` set to the remote's (just fetched), so the
+ * task builds on what earlier runs pushed. `git branch -f` refuses a branch checked out in a worktree.
+ * A branch the remote lacks is left as it is (the task then starts from its base).
+ */
+export async function followRemoteBranch(repo: string, branch: string, signal?: AbortSignal): Promise<void> {
+  const seen = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], {
+    cwd: repo,
+    signal,
+    okExitCodes: [0, 1],
+  });
+  const sha = seen.stdout.trim();
+  if (seen.exitCode !== 0 || sha === '') return;
+  await runGit(['branch', '--quiet', '--no-track', '-f', branch, sha], { cwd: repo, signal }).catch(
+    (error: unknown) => {
+      throw gitFailure(`could not set ${branch} to the remote's to continue it`, error);
+    },
+  );
+}
+
 function gitFailure(what: string, error: unknown): MiyabiError {
   return new MiyabiError('GIT_FAILED', `${what}: ${firstLine(gitStderr(error)) || 'no message'}`, {
     cause: error,

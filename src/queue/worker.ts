@@ -17,7 +17,7 @@ import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
-import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
+import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -179,13 +179,18 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
           await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
-          await archiveRemoteBranch(
-            repo,
-            payload.branchName,
-            payload.batchId,
-            payload.issueNumber,
-            controller.signal,
-          );
+          // `continue` builds on the task's branch as the remote has it; else an earlier one is archived there.
+          if (payload.existingBranches === 'continue') {
+            await followRemoteBranch(repo, payload.branchName, controller.signal);
+          } else {
+            await archiveRemoteBranch(
+              repo,
+              payload.branchName,
+              payload.batchId,
+              payload.issueNumber,
+              controller.signal,
+            );
+          }
         });
       } catch (error) {
         // Cancelled before any worktree existed: the task ends cancelled, not failed (and is not retried).
@@ -231,7 +236,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
                 : {}),
             }
           : { reuse: true, maxIdle: concurrency }),
-        existingBranches: 'restart',
+        existingBranches: payload.existingBranches ?? 'restart',
         prepare,
       });
       let lastSent = 0;
