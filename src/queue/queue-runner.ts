@@ -99,11 +99,6 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root })
     ).stdout.trim();
     await events.waitUntilReady();
-    events.on('progress', ({ jobId, data }) => {
-      const issueNumber = issueOfJob.get(jobId);
-      if (issueNumber === undefined || typeof data !== 'object' || data === null) return;
-      onJobProgress(issueNumber, data as WireProgress);
-    });
     const onJobProgress = (issueNumber: number, update: WireProgress) => {
       if (update.kind === 'taken') {
         takenBy.set(issueNumber, { worker: update.worker, host: update.host });
@@ -121,6 +116,11 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         manager.recordEvent({ ...event, batchId } as Parameters<WorktreeManager['recordEvent']>[0]);
       }
     };
+    events.on('progress', ({ jobId, data }) => {
+      const issueNumber = issueOfJob.get(jobId);
+      if (issueNumber === undefined || typeof data !== 'object' || data === null) return;
+      onJobProgress(issueNumber, data as WireProgress);
+    });
 
     /** Takes a job no worker has taken off the queue and settles its task; false when a worker has it. */
     const takeOff = async (issueNumber: number, make: (waitedMs: number) => TaskResult): Promise<boolean> => {
@@ -219,8 +219,21 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const fromQueue = new Promise<TaskResult>((settle) =>
         live.set(issueNumber, { job, settle, enqueuedAt: Date.now() }),
       );
-      // Aborted between the tip read and the enqueue: the batch's cancel may have missed this job.
-      if (batchSignal.aborted) onBatchAbort();
+      // Aborted while this job was being enqueued: the batch's cancel may have missed it.
+      if (batchSignal.aborted) {
+        const reason = abortMessage(batchSignal.reason);
+        onBatchAbort();
+        void cancelling?.then(() =>
+          takeOff(issueNumber, (durationMs) =>
+            endedEarly({
+              issueNumber,
+              status: 'cancelled',
+              error: { message: reason, code: 'CANCELLED' },
+              durationMs,
+            }),
+          ),
+        );
+      }
       let timer: NodeJS.Timeout | undefined;
       const queueTimeoutMs = queueOptions.queueTimeoutMs;
       if (queueTimeoutMs !== undefined) {
