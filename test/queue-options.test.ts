@@ -46,7 +46,6 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
 /** Values of refused options that do what the queue does anyway: accepted. */
 const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
   autoCleanup: true,
-  reuse: false,
   existingBranches: 'restart',
   radarIntervalMs: 0,
   radarStatusIntervalMs: 0,
@@ -59,8 +58,18 @@ const honoured = options.filter((option) => QUEUE_SUPPORT[option].queue === 'hon
 
 describe('pool options with queue (one table: src/pool/runner-support.ts)', () => {
   it('the table says something of both kinds', () => {
-    expect(honoured).toEqual(expect.arrayContaining(['timeoutMs', 'failFast', 'merge', 'queue']));
-    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'reuse', 'logDir', 'maxConcurrency']));
+    expect(honoured).toEqual(
+      expect.arrayContaining([
+        'timeoutMs',
+        'failFast',
+        'merge',
+        'queue',
+        'maxConcurrency',
+        'reuse',
+        'prepare',
+      ]),
+    );
+    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'logDir']));
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {
@@ -110,11 +119,7 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
 
 // The run flags that set each refused option (flags the pool never sees, like --keep-path without --reuse, are left out).
 const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: string[] }>> = {
-  maxConcurrency: { flag: '--concurrency', args: ['--concurrency', '2'] },
   autoCleanup: { flag: '--keep', args: ['--keep'] },
-  prepare: { flag: '--no-setup', args: ['--no-setup'] },
-  reuse: { flag: '--reuse', args: ['--reuse'] },
-  existingBranches: { flag: '--continue-branches', args: ['--continue-branches'] },
   onConflict: { flag: '--on-conflict', args: ['--merge', '--on-conflict', 'remove'] },
   logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },
@@ -138,7 +143,20 @@ describe('run --queue with a flag the queue does not honour', () => {
     expect(repoState(repo.path)).toEqual(before);
   });
 
-  it('accepts --push, --fail-fast, --timeout and --merge (the batch then waits on Redis, which is not there)', async () => {
+  it('refuses --warm with --queue (idle worktrees would be made here, not on the workers)', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const before = repoState(repo.path);
+    const result = await runCli(
+      ['run', '--queue', QUEUE.connection, '--issues', '1', '--reuse', '--warm', '1', '--', 'true'],
+      { cwd: repo.path },
+    );
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.trim().split('\n')[0]).toContain('--warm: with queue, ');
+    expect(result.stderr).not.toMatch(/QUEUE_UNAVAILABLE|could not connect/i);
+    expect(repoState(repo.path)).toEqual(before);
+  });
+
+  it('accepts --push, --fail-fast, --timeout, --merge, --concurrency, --no-setup and --reuse with --keep-path and --max-idle (the batch then waits on Redis, which is not there)', async () => {
     const repo = createTempRepo({ withRemote: true });
     const result = await runCli(
       [
@@ -152,6 +170,14 @@ describe('run --queue with a flag the queue does not honour', () => {
         '--timeout',
         '1m',
         '--merge',
+        '--concurrency',
+        '2',
+        '--no-setup',
+        '--reuse',
+        '--keep-path',
+        'node_modules',
+        '--max-idle',
+        '1',
         '--',
         'true',
       ],

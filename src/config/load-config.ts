@@ -14,19 +14,32 @@ import { parseJsonText } from './parse-json-text.js';
  * @throws MiyabiError `INVALID_CONFIG` naming the file, and the key path or the JSON position.
  */
 export async function loadConfig(repoRoot: string): Promise<LoadedConfig> {
-  const filePath = join(repoRoot, CONFIG_FILE_NAME);
-  const packagePath = join(repoRoot, 'package.json');
-  const fileText = await readOptional(filePath, CONFIG_FILE_NAME);
+  return loadConfigFrom(
+    (name) => readOptional(join(repoRoot, name), name),
+    (name) => join(repoRoot, name),
+  );
+}
+
+/**
+ * {@link loadConfig} over any source of the two files: `read` gives a file's text, or null when it
+ * does not exist (a queue worker reads them at a job's commit); `where` names it as the `source`.
+ */
+export async function loadConfigFrom(
+  read: (name: string) => Promise<string | null>,
+  where: (name: string) => string,
+): Promise<LoadedConfig> {
+  const fileText = await read(CONFIG_FILE_NAME);
+  const packageText = await read('package.json');
   if (fileText !== null) {
     const data = await parseJsonText(fileText, CONFIG_FILE_NAME);
     const { parseConfig } = await import('./config-schema.js');
     const config = parseConfig(data, CONFIG_FILE_NAME);
-    const warnings = (await packageHasKey(packagePath))
-      ? [`package.json "${PACKAGE_JSON_KEY}" is ignored because ${CONFIG_FILE_NAME} exists`]
-      : [];
-    return { config, source: filePath, warnings };
+    const warnings =
+      packageText !== null && textHasKey(packageText)
+        ? [`package.json "${PACKAGE_JSON_KEY}" is ignored because ${CONFIG_FILE_NAME} exists`]
+        : [];
+    return { config, source: where(CONFIG_FILE_NAME), warnings };
   }
-  const packageText = await readOptional(packagePath, 'package.json');
   if (packageText === null) return { config: DEFAULT_CONFIG, source: null, warnings: [] };
   const manifest = await parseJsonText(packageText, 'package.json');
   if (!isRecord(manifest) || !(PACKAGE_JSON_KEY in manifest)) {
@@ -34,7 +47,7 @@ export async function loadConfig(repoRoot: string): Promise<LoadedConfig> {
   }
   const { parseConfig } = await import('./config-schema.js');
   const config = parseConfig(manifest[PACKAGE_JSON_KEY], 'package.json', [PACKAGE_JSON_KEY]);
-  return { config, source: packagePath, warnings: [] };
+  return { config, source: where('package.json'), warnings: [] };
 }
 
 async function readOptional(path: string, label: string): Promise<string | null> {
@@ -50,9 +63,9 @@ async function readOptional(path: string, label: string): Promise<string | null>
   }
 }
 
-async function packageHasKey(path: string): Promise<boolean> {
+function textHasKey(text: string): boolean {
   try {
-    const manifest: unknown = JSON.parse(await readFile(path, 'utf8'));
+    const manifest: unknown = JSON.parse(text);
     return isRecord(manifest) && PACKAGE_JSON_KEY in manifest;
   } catch {
     // Only used for a warning: an unreadable package.json does not matter here.

@@ -14,6 +14,11 @@ export interface MergeBranchOptions {
   readonly root: string;
   /** Branch to merge (short name). */
   readonly source: string;
+  /**
+   * The name the merge commit's message gives the branch, when `source` is a temporary ref standing
+   * for it (a queue task's fetched branch). @default source
+   */
+  readonly sourceName?: string;
   /** Target branch (short name); must be a local branch. */
   readonly into: string;
   readonly strategy?: MergeStrategy;
@@ -168,8 +173,8 @@ async function planMerge(
   const message =
     options.message ??
     (strategy === 'squash'
-      ? `Squashed merge of branch '${options.source}' into ${options.into}`
-      : `Merge branch '${options.source}' into ${options.into}`);
+      ? `Squashed merge of branch '${options.sourceName ?? options.source}' into ${options.into}`
+      : `Merge branch '${options.sourceName ?? options.source}' into ${options.into}`);
   const parents = strategy === 'squash' ? ['-p', target] : ['-p', target, '-p', source];
   const { stdout } = await runGitAsUser(['commit-tree', tree, ...parents, '-F', '-'], {
     cwd: root,

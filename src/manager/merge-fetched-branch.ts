@@ -29,6 +29,8 @@ export async function mergeFetchedBranch(
   };
   return recordedMerge(ctx, eventBase, task.worktreeId ?? '', {
     source,
+    // The task's branch, not the temporary ref it was fetched into, names the merge.
+    sourceName: task.branchName,
     into: options.into,
     intoGiven: false,
     options,

@@ -80,6 +80,8 @@ export async function recordedMerge(
   id: string,
   merge: {
     readonly source: string;
+    /** The branch `source` stands for, in the merge commit's message (a fetched branch's name). */
+    readonly sourceName?: string;
     readonly into: string;
     /** `into` was the caller's: a missing target is refused as the caller's input. */
     readonly intoGiven: boolean;
@@ -93,6 +95,7 @@ export async function recordedMerge(
     mergeIntoLocalBranch({
       root: ctx.repo.root,
       source,
+      ...(merge.sourceName !== undefined ? { sourceName: merge.sourceName } : {}),
       into,
       intoGiven: merge.intoGiven,
       ...(options.strategy ? { strategy: options.strategy } : {}),

@@ -15,7 +15,6 @@ export type QueueSupport =
       readonly accepts?: (value: unknown, options: PoolCreateOptions) => boolean;
     };
 
-const REUSE_ONLY = 'with queue, workers make a fresh worktree for each job: there is no reuse it applies to';
 const NO_RADAR = 'with queue, the conflict radar does not run (the task branches are on the workers)';
 
 /**
@@ -38,8 +37,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     why: 'with queue, worktrees are made on the workers, in their own folders',
   },
   maxConcurrency: {
-    queue: 'refused',
-    why: "with queue, each worker's own concurrency bounds the tasks it runs; the batch does not bound its jobs in flight",
+    queue: 'honoured',
+    how: "the batch's jobs in flight at once (left out: all of them; each worker's own concurrency bounds what it runs)",
   },
   abortGraceMs: {
     queue: 'refused',
@@ -60,20 +59,18 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
       (options.queue?.remote ?? 'origin'),
   },
   prepare: {
-    queue: 'refused',
-    why: "with queue, each worker prepares worktrees from its own clone's configuration",
+    queue: 'honoured',
+    how: "travels in each job; the worker puts it on the configuration at the job's base commit",
   },
   reuse: {
-    queue: 'refused',
-    why: 'with queue, workers make a fresh worktree for each job',
-    accepts: (value) => value === false,
+    queue: 'honoured',
+    how: "travels in each job; the worker's pool takes and hands back idle worktrees",
   },
-  keepPaths: { queue: 'refused', why: REUSE_ONLY },
-  maxIdle: { queue: 'refused', why: REUSE_ONLY },
+  keepPaths: { queue: 'honoured', how: 'travels in each job with reuse' },
+  maxIdle: { queue: 'honoured', how: "travels in each job with reuse; bounds the worker's idle worktrees" },
   existingBranches: {
-    queue: 'refused',
-    why: "with queue, each task's branch starts afresh from its base on a worker",
-    accepts: (value) => value === 'restart',
+    queue: 'honoured',
+    how: "travels in each job; with 'continue' the worker builds on the task's branch as the remote has it",
   },
   onConflict: {
     queue: 'refused',

@@ -22,19 +22,19 @@ import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
-import { commandOf } from '../queue/command-executor.js';
+import { commandEnvOf, commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
+import { localRunner } from './local-runner.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
-import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
-import { taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
+import type { TaskRunner } from './task-runner.js';
 import type {
   ConflictPolicy,
   ExecuteOptions,
@@ -103,6 +103,8 @@ export class WorktreePool {
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
   #github: GitHubClient | undefined;
+  /** The `prepare` option as given (a queue's workers put it on the configuration at each job's base). */
+  readonly #prepareGiven: PrepareSettings | undefined;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -118,7 +120,12 @@ export class WorktreePool {
     const resolved = validateConfig(config, manager.config);
     const logDir = resolved.logDir === '' ? join(manager.stateDir, 'logs') : resolved.logDir;
     this.config = { ...resolved, logDir: isAbsolute(logDir) ? logDir : resolve(manager.repoPath, logDir) };
-    this.#queue = new PQueue({ concurrency: this.config.maxConcurrency });
+    this.#prepareGiven = config.prepare;
+    // With queue and no maxConcurrency given, every job of the batch is in flight: the workers bound them.
+    this.#queue = new PQueue({
+      concurrency:
+        this.config.queue && config.maxConcurrency === undefined ? Infinity : this.config.maxConcurrency,
+    });
   }
 
   /** Opens the repository (from `repoPath`, else `cwd`, else the process cwd) and makes a pool on it. */
@@ -155,63 +162,37 @@ export class WorktreePool {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
     const continued = await this.#validate(tasks, options);
-    if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
-    const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
-    await forgetTaskLogs(this.manager.stateDir, pruned);
     const batch = new AbortController();
+    // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
+    const stops = new Map<number, AbortController>();
+    let radar: OverlapWatch | undefined;
+    const onWorktree = (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => {
+      this.#track(worktree, status);
+      if (status === 'active') radar?.add(worktree);
+      else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
+    };
+    const runner = await this.#runner(executor as TaskExecutor, continued, batchId, batch.signal, onWorktree);
+    let finished = false;
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
-    const stops = new Map<number, AbortController>();
-    const radar = this.#startRadar(batchId, stops);
     try {
+      const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
+      const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
+      await forgetTaskLogs(this.manager.stateDir, pruned);
+      // A queue's task branches are on its workers: nothing here for the radar to compare.
+      radar = this.config.queue ? undefined : this.#startRadar(batchId, stops);
       const results = await Promise.all(
         tasks.map(
           (task) =>
             this.#queue.add(async () => {
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
-              const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
-              const log = taskLogHooks(this.manager.stateDir, {
-                issueNumber: task.issueNumber,
-                batchId,
-                logFile,
-              });
-              const result = await runTask({
-                manager: this.manager,
-                task,
-                executor: executor as TaskExecutor,
-                batchId,
-                batchSignal: AbortSignal.any([batch.signal, stop.signal]),
-                timeoutMs: this.config.timeoutMs,
-                abortGraceMs: this.config.abortGraceMs,
-                autoCleanup: this.config.autoCleanup,
-                prepare: this.config.prepare,
-                merge: this.config.merge,
-                push: this.config.push,
-                reuse: this.config.reuse
-                  ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
-                  : undefined,
-                onConflict: this.config.onConflict,
-                existingBranches: this.config.existingBranches,
-                continueIn: continued.get(task.issueNumber),
-                pullRequest:
-                  this.config.pullRequest && this.#github
-                    ? { options: this.config.pullRequest, client: this.#github }
-                    : undefined,
-                logFile,
-                onLogStart: log.started,
-                onWorktree: (worktree, status) => {
-                  this.#track(worktree, status);
-                  if (status === 'active') radar?.add(worktree);
-                  else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
-                },
-              }).finally(() => stops.delete(task.issueNumber));
-              await log.ended(result);
+              const result = await runner
+                .run({ task, batchId, signal: AbortSignal.any([batch.signal, stop.signal]) })
+                .finally(() => stops.delete(task.issueNumber));
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
@@ -219,14 +200,16 @@ export class WorktreePool {
               }
               // Written in the background, in order (never rejects): the slot goes to the next task now.
               void recorder.taskEnded(result);
-              return result as TaskResult<T>;
-            }) as Promise<TaskResult<T>>,
+              return result;
+            }) as Promise<TaskResult>,
         ),
       );
       await radar?.stop();
+      finished = true;
+      const final = await runner.finish(results);
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
       const record = await recorder.finish(
-        results,
+        final,
         radar?.overlaps() ?? [],
         Math.round(performance.now() - started),
       );
@@ -237,9 +220,57 @@ export class WorktreePool {
         record.overlaps,
       );
     } finally {
+      if (!finished) await runner.close();
       await radar?.stop();
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  /** Where the batch's tasks run: here, or (with `queue`) on its workers, opened for this batch. */
+  async #runner(
+    executor: TaskExecutor,
+    continued: ReadonlyMap<number, WorktreeInfo>,
+    batchId: string,
+    signal: AbortSignal,
+    onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
+  ): Promise<TaskRunner> {
+    const queue = this.config.queue;
+    if (!queue) {
+      return localRunner({
+        manager: this.manager,
+        config: this.config,
+        executor,
+        continued,
+        github: this.#github,
+        onWorktree,
+      });
+    }
+    const argv = commandOf(executor);
+    if (!argv) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'a pool with queue sends commands to workers, not functions',
+        {
+          hint: "Pass commandExecutor(['npm', 'test']) as the executor: its argv travels in the job.",
+        },
+      );
+    }
+    const { openQueueRunner } = await import('../queue/queue-runner.js');
+    return openQueueRunner({
+      manager: this.manager,
+      queue,
+      batchId,
+      argv,
+      env: commandEnvOf(executor),
+      timeoutMs: this.config.timeoutMs,
+      merge: this.config.merge,
+      reuse: this.config.reuse
+        ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
+        : undefined,
+      prepare: this.#prepareGiven,
+      existingBranches: this.config.existingBranches,
+      signal,
+    });
   }
 
   /** The batch's conflict radar (none with `radarIntervalMs: 0`). */
@@ -265,45 +296,6 @@ export class WorktreePool {
           );
       },
     });
-  }
-
-  async #executeOnQueue<T>(
-    tasks: readonly WorktreeTask[],
-    executor: TaskExecutor<T>,
-    options: ExecuteOptions,
-  ): Promise<PoolExecutionResult<T>> {
-    const argv = commandOf(executor);
-    if (!argv) {
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        'a pool with queue sends commands to workers, not functions',
-        {
-          hint: "Pass commandExecutor(['npm', 'test']) as the executor: its argv travels in the job.",
-        },
-      );
-    }
-    const { executeOnQueue } = await import('../queue/submit-batch.js');
-    const startedAt = new Date();
-    const result = await executeOnQueue<T>(
-      {
-        manager: this.manager,
-        queue: this.config.queue as PoolQueueOptions,
-        tasks,
-        argv,
-        timeoutMs: this.config.timeoutMs,
-        failFast: this.config.failFast,
-        merge: this.config.merge,
-      },
-      options,
-    );
-    const recorder = await startBatchRecord(this.manager, result.batchId, tasks, this.config, startedAt);
-    const record = await recorder.finish(result.results, result.overlaps, result.totalDurationMs);
-    return summarise(
-      result.batchId,
-      record.results as TaskResult<T>[],
-      result.totalDurationMs,
-      record.overlaps,
-    );
   }
 
   /**

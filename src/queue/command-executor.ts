@@ -28,6 +28,7 @@ export interface CommandExecutorOptions {
 }
 
 const ARGV = Symbol.for('miyabi-worktree.command-argv');
+const ENV = Symbol.for('miyabi-worktree.command-env');
 
 /**
  * An executor that runs `argv` in the task's worktree (own process group, killed with it on
@@ -90,6 +91,7 @@ export function commandExecutor(
     return output;
   };
   Object.defineProperty(executor, ARGV, { value: Object.freeze(command) });
+  if (options.env) Object.defineProperty(executor, ENV, { value: Object.freeze({ ...options.env }) });
   return executor;
 }
 
@@ -98,4 +100,11 @@ export function commandOf(executor: unknown): readonly string[] | undefined {
   if (typeof executor !== 'function') return undefined;
   const argv = (executor as unknown as Record<symbol, unknown>)[ARGV];
   return Array.isArray(argv) ? (argv as readonly string[]) : undefined;
+}
+
+/** The extra environment (`env` option) of an executor made by {@link commandExecutor}: it travels with its argv. */
+export function commandEnvOf(executor: unknown): Readonly<Record<string, string>> | undefined {
+  if (typeof executor !== 'function') return undefined;
+  const env = (executor as unknown as Record<symbol, unknown>)[ENV];
+  return typeof env === 'object' && env !== null ? (env as Readonly<Record<string, string>>) : undefined;
 }

@@ -1,6 +1,7 @@
 import { MiyabiError } from '../errors.js';
 import { firstLine, gitStderr, runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { failedAt } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import type { PoolMergeOptions, TaskResult } from '../pool/types.js';
 
@@ -160,10 +161,5 @@ function failed(
   stage: 'merge' | 'push' = 'merge',
 ): TaskResult {
   const described = describeError(error, signal);
-  return {
-    ...result,
-    status: described.code === 'CANCELLED' ? 'cancelled' : 'failed',
-    stage,
-    error: described,
-  } as TaskResult;
+  return failedAt(result, described.code === 'CANCELLED' ? 'cancelled' : 'failed', stage, described);
 }

@@ -4,19 +4,24 @@ import { MiyabiError } from '../errors.js';
 
 /**
  * The job payload's shape version a submitter writes. 2 added `context` and made the worker expand
- * placeholders: a worker of version 1 refuses it (`QUEUE_PAYLOAD`) rather than run `{issue}` literally.
+ * placeholders; 3 added `reuse`, `prepare` and `env`, which an older worker would ignore: it refuses
+ * the job (`QUEUE_PAYLOAD`) instead.
  */
-export const QUEUE_PAYLOAD_VERSION = 2;
+export const QUEUE_PAYLOAD_VERSION = 3;
 
-/** The versions this worker reads: a version 1 job (argv unexpanded, no issue text) runs as before. */
-const READABLE_VERSIONS = [1, QUEUE_PAYLOAD_VERSION] as const;
+/** The versions this worker reads: a version 1 or 2 job runs as before (reusing worktrees, no env). */
+const READABLE_VERSIONS = [1, 2, QUEUE_PAYLOAD_VERSION] as const;
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /** One task as a queue job carries it: everything a worker needs, argv never a shell string. */
 function buildSchema(z: typeof Zod) {
   return z.object({
-    v: z.union([z.literal(READABLE_VERSIONS[0]), z.literal(READABLE_VERSIONS[1])]),
+    v: z.union([
+      z.literal(READABLE_VERSIONS[0]),
+      z.literal(READABLE_VERSIONS[1]),
+      z.literal(READABLE_VERSIONS[2]),
+    ]),
     batchId: z.string().min(1).max(200),
     /** The shared remote's URL as the submitter sees it; a worker's clone must have it as `origin`. */
     remote: z.string().min(1),
@@ -39,6 +44,23 @@ function buildSchema(z: typeof Zod) {
       })
       .optional(),
     timeoutMs: z.number().int().positive(),
+    /** The pool's `reuse` (v3): the worker's pool takes idle worktrees and hands them back idle. */
+    reuse: z.object({ keepPaths: z.array(z.string()), maxIdle: z.number().int().nonnegative() }).optional(),
+    /** The pool's `prepare` option as given (v3): on top of the configuration at `baseSha`. */
+    prepare: z
+      .object({
+        include: z.boolean().optional(),
+        setup: z.array(z.array(z.string()).min(1)).optional(),
+        setupTimeoutMs: z.number().int().positive().optional(),
+        share: z
+          .array(z.object({ path: z.string(), mode: z.union([z.literal('clone'), z.literal('symlink')]) }))
+          .optional(),
+      })
+      .optional(),
+    /** The pool's `existingBranches: 'continue'` (v3): build on the remote's task branch. */
+    existingBranches: z.literal('continue').optional(),
+    /** Extra environment of the task's command (v3), as a local run gives it. */
+    env: z.record(z.string(), z.string()).optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

@@ -4,8 +4,13 @@ import { MiyabiError } from '../errors.js';
 import { firstLine, gitStderr, runGit } from '../git/run-git.js';
 
 /** Where the submitter keeps a base commit the remote has on no branch. */
-export function batchBaseRef(batchId: string): string {
-  return `refs/miyabi/batches/${batchId}/base`;
+export function batchBaseRef(batchId: string, sha: string): string {
+  return `refs/miyabi/batches/${batchId}/base-${sha}`;
+}
+
+/** Every base ref of a batch (an older submitter's single `base` among them), for one fetch. */
+function batchBaseRefs(batchId: string): string {
+  return `refs/miyabi/batches/${batchId}/*`;
 }
 
 /** Where a worker keeps an earlier attempt's pushed branch before a new attempt replaces it. */
@@ -45,9 +50,9 @@ function isLocalPath(url: string): boolean {
 }
 
 /**
- * Makes sure workers can fetch `sha` from `remote`: refreshes the remote-tracking branches, and when
- * none contains the commit pushes it to `refs/miyabi/batches/<id>/base` (never to a branch).
- * Returns the ref pushed, if any, and the remote-tracking tips read (for the merge's lease).
+ * Makes sure workers can fetch `sha` from `remote`: refreshes the remote-tracking branches (unless
+ * `fetch: false`: already done for this batch), and when none contains the commit pushes it to
+ * `refs/miyabi/batches/<id>/base-<sha>` (never to a branch). Returns the ref pushed, if any.
  */
 export async function ensureBaseOnRemote(
   root: string,
@@ -55,18 +60,21 @@ export async function ensureBaseOnRemote(
   sha: string,
   batchId: string,
   signal?: AbortSignal,
+  options: { readonly fetch?: boolean } = {},
 ): Promise<string | undefined> {
-  await runGit(['fetch', '--quiet', remote], { cwd: root, signal, timeoutMs: 10 * 60_000 }).catch(
-    (error: unknown) => {
-      throw gitFailure(`could not fetch from '${remote}'`, error);
-    },
-  );
+  if (options.fetch !== false) {
+    await runGit(['fetch', '--quiet', remote], { cwd: root, signal, timeoutMs: 10 * 60_000 }).catch(
+      (error: unknown) => {
+        throw gitFailure(`could not fetch from '${remote}'`, error);
+      },
+    );
+  }
   const holders = await runGit(
     ['for-each-ref', '--count=1', '--contains', sha, '--format=%(refname)', `refs/remotes/${remote}/`],
     { cwd: root, signal },
   );
   if (holders.stdout.trim() !== '') return undefined;
-  const ref = batchBaseRef(batchId);
+  const ref = batchBaseRef(batchId, sha);
   await runGit(['push', '--quiet', remote, `${sha}:${ref}`], {
     cwd: root,
     signal,
@@ -127,8 +135,8 @@ export async function fetchBase(
     throw gitFailure('could not fetch from origin', error);
   });
   if (await hasCommit(repo, sha, signal)) return;
-  const ref = batchBaseRef(batchId);
-  await runGit(['fetch', '--quiet', 'origin', `+${ref}:${ref}`], {
+  const refs = batchBaseRefs(batchId);
+  await runGit(['fetch', '--quiet', 'origin', `+${refs}:${refs}`], {
     cwd: repo,
     signal,
     okExitCodes: [0, 1, 128],
@@ -185,6 +193,26 @@ export async function archiveRemoteBranch(
     throw gitFailure(`could not archive the earlier attempt's ${branch} on origin`, error);
   });
   return archive;
+}
+
+/**
+ * With `existingBranches: 'continue'`: the clone's `branch` set to the remote's (just fetched), so the
+ * task builds on what earlier runs pushed. `git branch -f` refuses a branch checked out in a worktree.
+ * A branch the remote lacks is left as it is (the task then starts from its base).
+ */
+export async function followRemoteBranch(repo: string, branch: string, signal?: AbortSignal): Promise<void> {
+  const seen = await runGit(['rev-parse', '--verify', '--quiet', `refs/remotes/origin/${branch}`], {
+    cwd: repo,
+    signal,
+    okExitCodes: [0, 1],
+  });
+  const sha = seen.stdout.trim();
+  if (seen.exitCode !== 0 || sha === '') return;
+  await runGit(['branch', '--quiet', '--no-track', '-f', branch, sha], { cwd: repo, signal }).catch(
+    (error: unknown) => {
+      throw gitFailure(`could not set ${branch} to the remote's to continue it`, error);
+    },
+  );
 }
 
 function gitFailure(what: string, error: unknown): MiyabiError {

@@ -7,14 +7,17 @@ import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { endedEarly } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { WorktreeEvent } from '../telemetry/events.js';
 import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js';
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
+import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
-import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
+import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -129,14 +132,10 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     } catch (error) {
       return refuse(error);
     }
-    const program = payload.argv[0] ?? '';
-    if (allow && !allow.includes(program)) {
-      refuse(
-        new MiyabiError(
-          'COMMAND_NOT_ALLOWED',
-          `this worker does not run '${program}' (allowed: ${allow.join(', ') || 'nothing'})`,
-        ),
-      );
+    try {
+      refuseOutsideAllow(payload.argv[0] ?? '', allow, 'the command');
+    } catch (error) {
+      refuse(error);
     }
     const jobId = job.id ?? '';
     const takenAt = performance.now();
@@ -156,17 +155,16 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       if (cancelled !== undefined) controller.abort(new Error(cancelled));
       const cancelledBefore = (error: unknown): WireResult | undefined =>
         controller.signal.aborted
-          ? ({
-              issueNumber: payload.issueNumber,
-              worktreeId: '',
-              durationMs: Math.round(performance.now() - takenAt),
-              cleanedUp: false,
-              status: 'cancelled',
-              stage: 'create',
-              error: describeError(error, controller.signal),
+          ? {
+              ...endedEarly({
+                issueNumber: payload.issueNumber,
+                status: 'cancelled',
+                error: describeError(error, controller.signal),
+                durationMs: Math.round(performance.now() - takenAt),
+              }),
               worker: name,
               host,
-            } as WireResult)
+            }
           : undefined;
       // A batch cancelled before this job was taken: end it without touching the repository.
       if (controller.signal.aborted) {
@@ -181,13 +179,18 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
           await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
-          await archiveRemoteBranch(
-            repo,
-            payload.branchName,
-            payload.batchId,
-            payload.issueNumber,
-            controller.signal,
-          );
+          // `continue` builds on the task's branch as the remote has it; else an earlier one is archived there.
+          if (payload.existingBranches === 'continue') {
+            await followRemoteBranch(repo, payload.branchName, controller.signal);
+          } else {
+            await archiveRemoteBranch(
+              repo,
+              payload.branchName,
+              payload.batchId,
+              payload.issueNumber,
+              controller.signal,
+            );
+          }
         });
       } catch (error) {
         // Cancelled before any worktree existed: the task ends cancelled, not failed (and is not retried).
@@ -197,7 +200,22 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           refuse(error);
         throw new Error(encodeFailure(error, name, host));
       }
-      manager ??= await WorktreeManager.open({ repoPath: repo, maxConcurrency: concurrency, logger });
+      let prepare: Required<PrepareSettings>;
+      try {
+        prepare = await jobPrepareSettings(repo, payload, allow, controller.signal);
+      } catch (error) {
+        const cancelled = cancelledBefore(error);
+        if (cancelled) return cancelled;
+        // No attempt could run it: a setup outside --allow, or a configuration at the base that is invalid.
+        return refuse(error);
+      }
+      // The base is the job's own ref: a remote whose HEAD names a missing branch leaves the clone none.
+      manager ??= await WorktreeManager.open({
+        repoPath: repo,
+        maxConcurrency: concurrency,
+        logger,
+        baseBranch,
+      });
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
           send({ kind: 'event', worker: name, host, event });
@@ -209,13 +227,21 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         timeoutMs: payload.timeoutMs,
         push: { remote: 'origin' },
         autoCleanup: true,
-        // Idle worktrees are switched to the next task's branch instead of made and removed each time.
-        reuse: true,
-        maxIdle: concurrency,
-        existingBranches: 'restart',
+        // The submitter's `reuse` (version 3); older submitters' jobs reuse worktrees, as workers did then.
+        ...(payload.v >= 3
+          ? {
+              reuse: payload.reuse !== undefined,
+              ...(payload.reuse
+                ? { keepPaths: payload.reuse.keepPaths, maxIdle: payload.reuse.maxIdle }
+                : {}),
+            }
+          : { reuse: true, maxIdle: concurrency }),
+        existingBranches: payload.existingBranches ?? 'restart',
+        prepare,
       });
       let lastSent = 0;
       const executor = commandExecutor(payload.argv, {
+        ...(payload.env ? { env: payload.env } : {}),
         onLine: (line) => {
           // At most four lines a second travel: the live view shows the last one.
           const now = Date.now();

@@ -59,6 +59,13 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       });
     }
   }
+  if (options.warm !== undefined && typeof options.queue === 'string') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--warm: with queue, idle worktrees would be made here, where no task runs; workers make their own',
+      { hint: 'Drop --warm, or run without --queue.' },
+    );
+  }
   if (reuse && options.keep === true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--reuse and --keep exclude each other', {
       hint: '--reuse hands each worktree back idle for the next task; --keep leaves it as the task left it.',

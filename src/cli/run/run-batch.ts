@@ -234,7 +234,7 @@ async function startBatch(
         stderr,
         request.queue
           ? `Sending ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} to the workers of ` +
-              `queue ${request.queue.name ?? 'miyabi'} (timeout ${formatDuration(pool.config.timeoutMs)} each), remote ${request.queue.remote}`
+              `queue ${request.queue.name ?? 'miyabi'} (${request.concurrency !== undefined ? `${request.concurrency} at a time, ` : ''}timeout ${formatDuration(pool.config.timeoutMs)} each), remote ${request.queue.remote}`
           : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
               `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import type { WorktreeInfo } from '../core/types.js';
+import type { GitHubClient } from '../github/client.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { runTask } from './run-task.js';
+import { taskLogHooks } from './task-log-hooks.js';
+import type { TaskRunner } from './task-runner.js';
+import type { TaskExecutor } from './types.js';
+import type { ResolvedPoolConfig } from './worktree-pool.js';
+
+export interface LocalRunnerOptions {
+  readonly manager: WorktreeManager;
+  readonly config: ResolvedPoolConfig;
+  readonly executor: TaskExecutor;
+  /** Kept worktrees the tasks continue in (`existingBranches: 'continue'`), by issue. */
+  readonly continued: ReadonlyMap<number, WorktreeInfo>;
+  readonly github: GitHubClient | undefined;
+  /** Told as a worktree changes hands (the pool's stats and radar). */
+  readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
+}
+
+/** Runs each task here, in a worktree of this repository (`runTask`), with its log recorded for `logs`. */
+export function localRunner(options: LocalRunnerOptions): TaskRunner {
+  const { manager, config } = options;
+  return {
+    async run({ task, batchId, signal }) {
+      const logFile = join(config.logDir, batchId, `issue-${task.issueNumber}.log`);
+      const log = taskLogHooks(manager.stateDir, { issueNumber: task.issueNumber, batchId, logFile });
+      const result = await runTask({
+        manager,
+        task,
+        executor: options.executor,
+        batchId,
+        batchSignal: signal,
+        timeoutMs: config.timeoutMs,
+        abortGraceMs: config.abortGraceMs,
+        autoCleanup: config.autoCleanup,
+        prepare: config.prepare,
+        merge: config.merge,
+        push: config.push,
+        reuse: config.reuse ? { keepPaths: config.keepPaths, maxIdle: config.maxIdle } : undefined,
+        onConflict: config.onConflict,
+        existingBranches: config.existingBranches,
+        continueIn: options.continued.get(task.issueNumber),
+        pullRequest:
+          config.pullRequest && options.github
+            ? { options: config.pullRequest, client: options.github }
+            : undefined,
+        logFile,
+        onLogStart: log.started,
+        onWorktree: options.onWorktree,
+      });
+      await log.ended(result);
+      return result;
+    },
+    async finish(results) {
+      return results;
+    },
+    async close() {},
+  };
+}

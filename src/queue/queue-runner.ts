@@ -1,0 +1,428 @@
+import { type Job, Queue, QueueEvents } from 'bullmq';
+import { expandBranchPattern } from '../config/config-types.js';
+import { formatDuration } from '../config/duration.js';
+import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
+import { resolveBaseBranch } from '../git/repository.js';
+import { runGit } from '../git/run-git.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { endedEarly } from '../pool/ended-early.js';
+import { abortMessage, describeError } from '../pool/task-outcome.js';
+import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
+import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
+import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import { activeTraceparent } from '../telemetry/otel-spans.js';
+import { publishCancel } from './cancel-channel.js';
+import { closeRedis, connectRedis } from './connection.js';
+import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
+import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
+import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
+import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
+import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
+
+/** What the pool hands over to run its batch's tasks on the queue. */
+export interface QueueRunnerOptions {
+  readonly manager: WorktreeManager;
+  readonly queue: PoolQueueOptions;
+  readonly batchId: string;
+  /** The command, placeholders unexpanded: the worker expands them against its worktree. */
+  readonly argv: readonly string[];
+  /** The command's extra environment (`commandExecutor`'s `env`), as a local run gives it. */
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly timeoutMs: number;
+  readonly merge: PoolMergeOptions | undefined;
+  /** The pool's `reuse`, applied by each worker's pool. */
+  readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
+  /** The pool's `prepare` option as given: each worker puts it on the configuration at the job's base. */
+  readonly prepare: PrepareSettings | undefined;
+  /** The pool's `existingBranches`: with `continue` each worker builds on the remote's task branch. */
+  readonly existingBranches: 'restart' | 'continue';
+  /** The batch's signal (fail-fast, the caller's abort): workers are told to stop its running jobs. */
+  readonly signal: AbortSignal;
+}
+
+/** How often the submitter counts connected workers (for "waiting for workers"). */
+const WORKER_POLL_MS = 1_000;
+
+/** States of a job no worker has taken yet: such a job can be taken off the queue. */
+const WAITING = ['waiting', 'prioritized', 'delayed', 'waiting-children'];
+
+/** Never sent to a worker: it would let the job's command sign jobs of its own. */
+const NEVER_TRAVELS = new Set(['MIYABI_QUEUE_SECRET']);
+
+/**
+ * Opens the queue for one batch (Redis first: an unreachable queue fails before the remote is written
+ * to) and returns the runner that sends each task as one job: the base branch's tip read as the task
+ * is dispatched (pushed where workers can fetch it when the remote lacks it), the job enqueued, its
+ * result awaited, and a success merged here (one merge at a time). `finish` pushes the merged targets
+ * with a lease and closes the connection.
+ */
+export async function openQueueRunner(options: QueueRunnerOptions): Promise<TaskRunner> {
+  const { manager, batchId, signal: batchSignal } = options;
+  const queueOptions = options.queue;
+  const root = manager.repoPath;
+  const queueName = queueOptions.name ?? DEFAULT_QUEUE_NAME;
+  const remoteName = queueOptions.remote ?? 'origin';
+  const remote = await remoteUrl(root, remoteName, batchSignal);
+  const redis = await connectRedis(queueOptions.connection);
+  const eventsRedis = await connectRedis(queueOptions.connection).catch(async (error: unknown) => {
+    await closeRedis(redis);
+    throw error;
+  });
+  const queue = new Queue(queueName, { connection: redis });
+  const events = new QueueEvents(queueName, { connection: eventsRedis });
+  // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
+  queue.on('error', () => undefined);
+  events.on('error', () => undefined);
+  const cleanups: (() => void)[] = [];
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      for (const cleanup of cleanups) cleanup();
+      await events.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await closeRedis(eventsRedis);
+      await closeRedis(redis);
+    })();
+    return closed;
+  };
+
+  const jobIdOf = (issueNumber: number) => `${batchId}-${issueNumber}`;
+  const issueOfJob = new Map<string, number>();
+  const takenBy = new Map<number, { worker: string; host: string }>();
+  // A task's job, and how to settle it from here (taken off the queue) before its worker ends it.
+  const live = new Map<number, { job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }>();
+  const merged = new Map<number, string>();
+  let mergeTurn: Promise<unknown> = Promise.resolve();
+  try {
+    const commonDir = (
+      await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root })
+    ).stdout.trim();
+    await events.waitUntilReady();
+    const onJobProgress = (issueNumber: number, update: WireProgress) => {
+      if (update.kind === 'taken') {
+        takenBy.set(issueNumber, { worker: update.worker, host: update.host });
+        queueOptions.onProgress?.({ issueNumber, worker: update.worker, host: update.host });
+      } else if (update.kind === 'line') {
+        queueOptions.onProgress?.({
+          issueNumber,
+          worker: update.worker,
+          host: update.host,
+          line: update.line,
+        });
+      } else if (update.kind === 'event' && update.event.type !== 'task-complete') {
+        // The worker's events join this batch's journal; the task's end is recorded here, after the merge.
+        const { timestamp: _t, pid: _p, ...event } = update.event;
+        manager.recordEvent({ ...event, batchId } as Parameters<WorktreeManager['recordEvent']>[0]);
+      }
+    };
+    events.on('progress', ({ jobId, data }) => {
+      const issueNumber = issueOfJob.get(jobId);
+      if (issueNumber === undefined || typeof data !== 'object' || data === null) return;
+      onJobProgress(issueNumber, data as WireProgress);
+    });
+
+    /** Takes a job no worker has taken off the queue and settles its task; false when a worker has it. */
+    const takeOff = async (issueNumber: number, make: (waitedMs: number) => TaskResult): Promise<boolean> => {
+      const entry = live.get(issueNumber);
+      if (!entry || !WAITING.includes(await entry.job.getState())) return false;
+      // An active job is locked by its worker: removing it fails, and the worker is told instead.
+      const removed = await entry.job.remove().then(
+        () => true,
+        () => false,
+      );
+      if (removed) entry.settle(make(Date.now() - entry.enqueuedAt));
+      return removed;
+    };
+    let cancelling: Promise<void> | undefined;
+    const onBatchAbort = () => {
+      const reason = abortMessage(batchSignal.reason);
+      cancelling ??= (async () => {
+        await publishCancel(redis, queueName, { batchId, reason }).catch(() => undefined);
+        for (const issueNumber of [...live.keys()]) {
+          await takeOff(issueNumber, (durationMs) =>
+            endedEarly({
+              issueNumber,
+              status: 'cancelled',
+              error: { message: reason, code: 'CANCELLED' },
+              durationMs,
+            }),
+          );
+        }
+      })();
+    };
+    batchSignal.addEventListener('abort', onBatchAbort, { once: true });
+    cleanups.push(() => batchSignal.removeEventListener('abort', onBatchAbort));
+
+    let connected = -1;
+    const countWorkers = async () => {
+      const count = await queue.getWorkersCount().catch(() => connected);
+      if (count !== connected) {
+        connected = count;
+        queueOptions.onWorkers?.(count);
+      }
+    };
+    await countWorkers();
+    const poll = setInterval(() => void countWorkers(), WORKER_POLL_MS);
+    cleanups.push(() => clearInterval(poll));
+
+    const bases = dispatchBases({ root, commonDir, remoteName, batchId });
+    // The submitter's active span, so that each task's span on a worker is its child.
+    const traceparent = activeTraceparent();
+    const attempts = queueOptions.attempts ?? 2;
+    const secret = queueOptions.secret;
+    const env = travellingEnv(options.env);
+
+    const run = async ({ task, signal }: RunnerTask): Promise<TaskResult> => {
+      const { issueNumber } = task;
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      if (signal.aborted) {
+        const message = `not started: ${abortMessage(signal.reason)}`;
+        return endedEarly({
+          issueNumber,
+          status: 'cancelled',
+          error: { message, code: 'CANCELLED' },
+          durationMs: 0,
+        });
+      }
+      const baseBranch = task.baseBranch ?? manager.baseBranch;
+      let payload: QueueJobPayload;
+      try {
+        // The tip now, as this task is dispatched: the merges of the tasks before it are in its base.
+        const baseSha = await bases.tipOnRemote(baseBranch, signal);
+        payload = jobPayload(task, { baseSha, baseBranch });
+      } catch (error) {
+        const status = signal.aborted ? 'cancelled' : 'failed';
+        return endedEarly({
+          issueNumber,
+          status,
+          error: describeError(error, signal),
+          durationMs: elapsed(),
+        });
+      }
+      const jobId = jobIdOf(issueNumber);
+      issueOfJob.set(jobId, issueNumber);
+      // Valid while a worker may still take the job: the wait for one, then every attempt's run.
+      const expiresAt =
+        Date.now() + (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) + attempts * options.timeoutMs;
+      const job = await queue.add(
+        `issue-${issueNumber}`,
+        secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
+        {
+          jobId,
+          attempts,
+          removeOnComplete: { age: 86_400 },
+          removeOnFail: { age: 86_400 },
+        },
+      );
+      const fromQueue = new Promise<TaskResult>((settle) =>
+        live.set(issueNumber, { job, settle, enqueuedAt: Date.now() }),
+      );
+      // Aborted while this job was being enqueued: the batch's cancel may have missed it.
+      if (batchSignal.aborted) {
+        const reason = abortMessage(batchSignal.reason);
+        onBatchAbort();
+        void cancelling?.then(() =>
+          takeOff(issueNumber, (durationMs) =>
+            endedEarly({
+              issueNumber,
+              status: 'cancelled',
+              error: { message: reason, code: 'CANCELLED' },
+              durationMs,
+            }),
+          ),
+        );
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const queueTimeoutMs = queueOptions.queueTimeoutMs;
+      if (queueTimeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const message = `no worker took the task within ${formatDuration(queueTimeoutMs)} (--queue-timeout)`;
+          void takeOff(issueNumber, (durationMs) =>
+            endedEarly({ issueNumber, status: 'timeout', error: { message, code: 'TIMEOUT' }, durationMs }),
+          );
+        }, queueTimeoutMs);
+      }
+      const fromJob = job.waitUntilFinished(events).then(
+        (value: WireResult) => fromWire(value),
+        (error: unknown) => {
+          const failure = decodeFailure(error instanceof Error ? error.message : String(error));
+          const who = takenBy.get(issueNumber);
+          const { worker, host, ...taskError } = failure;
+          return endedEarly({
+            issueNumber,
+            status: taskError.code === 'CANCELLED' ? 'cancelled' : 'failed',
+            error: taskError,
+            durationMs: elapsed(),
+            worker: worker ?? who?.worker,
+            host: host ?? who?.host,
+          });
+        },
+      );
+      let result = await Promise.race([fromQueue, fromJob]).finally(() => {
+        clearTimeout(timer);
+        live.delete(issueNumber);
+      });
+      if (options.merge && result.status === 'success') {
+        const into = options.merge.into ?? baseBranch;
+        const toMerge = result;
+        const merging = mergeTurn.then(() =>
+          mergeAtSubmitter({
+            manager,
+            remote: remoteName,
+            batchId,
+            result: toMerge,
+            into,
+            merge: options.merge ?? {},
+            signal: batchSignal,
+          }),
+        );
+        mergeTurn = merging;
+        result = await merging;
+        if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
+          merged.set(issueNumber, into);
+        }
+      }
+      return result;
+    };
+
+    const jobPayload = (
+      task: WorktreeTask,
+      base: { baseSha: string; baseBranch: string },
+    ): QueueJobPayload => ({
+      v: QUEUE_PAYLOAD_VERSION,
+      batchId,
+      remote,
+      baseSha: base.baseSha,
+      baseBranch: base.baseBranch,
+      issueNumber: task.issueNumber,
+      branchName: task.branchName ?? expandBranchPattern(manager.branchPattern, task.issueNumber),
+      ...(task.description !== undefined ? { description: task.description } : {}),
+      argv: [...options.argv],
+      ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
+      timeoutMs: options.timeoutMs,
+      ...(options.reuse
+        ? { reuse: { keepPaths: [...options.reuse.keepPaths], maxIdle: options.reuse.maxIdle } }
+        : {}),
+      ...(options.prepare ? { prepare: plainPrepare(options.prepare) } : {}),
+      ...(env ? { env } : {}),
+      ...(options.existingBranches === 'continue' ? { existingBranches: 'continue' as const } : {}),
+      ...(traceparent !== undefined ? { traceparent } : {}),
+    });
+
+    return {
+      run,
+      async finish(results) {
+        try {
+          await cancelling;
+          const targets = new Map<string, number[]>();
+          for (const [issueNumber, into] of merged) {
+            const index = results.findIndex((result) => result.issueNumber === issueNumber);
+            if (index >= 0) targets.set(into, [...(targets.get(into) ?? []), index]);
+          }
+          const final = await pushTargets({
+            manager,
+            remote: remoteName,
+            targets,
+            results,
+            signal: undefined,
+          });
+          for (const result of final) recordTaskComplete(manager, batchId, result);
+          return final;
+        } finally {
+          await close();
+        }
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * The tip of a base branch as each task is dispatched, made fetchable by the workers: the first look
+ * fetches the remote; a tip no remote-tracking branch holds (a merge made here) is pushed under the
+ * batch's refs. One look at a time, so two dispatches never push the same commit twice.
+ */
+function dispatchBases(at: { root: string; commonDir: string; remoteName: string; batchId: string }) {
+  const refs = new Map<string, Promise<BaseBranchRef>>();
+  const onRemote = new Set<string>();
+  let fetched = false;
+  let turn: Promise<unknown> = Promise.resolve();
+  return {
+    tipOnRemote(name: string, signal: AbortSignal): Promise<string> {
+      const look = turn.then(async () => {
+        let ref = refs.get(name);
+        if (!ref) {
+          ref = resolveBaseBranch(at.root, name);
+          refs.set(name, ref);
+        }
+        const tip = await baseAtTip({ root: at.root, commonDir: at.commonDir }, await ref, signal);
+        if (!onRemote.has(tip.commit)) {
+          await ensureBaseOnRemote(at.root, at.remoteName, tip.commit, at.batchId, signal, {
+            fetch: !fetched,
+          });
+          fetched = true;
+          onRemote.add(tip.commit);
+        }
+        return tip.commit;
+      });
+      turn = look.catch(() => undefined);
+      return look;
+    },
+  };
+}
+
+/** The command's extra environment without what must stay here; undefined when nothing is left. */
+function travellingEnv(
+  env: Readonly<Record<string, string>> | undefined,
+): Record<string, string> | undefined {
+  if (!env) return undefined;
+  const kept = Object.entries(env).filter(([name]) => !NEVER_TRAVELS.has(name));
+  return kept.length > 0 ? Object.fromEntries(kept) : undefined;
+}
+
+function plainPrepare(prepare: PrepareSettings): NonNullable<QueueJobPayload['prepare']> {
+  return {
+    ...(prepare.include !== undefined ? { include: prepare.include } : {}),
+    ...(prepare.setup !== undefined ? { setup: prepare.setup.map((argv) => [...argv]) } : {}),
+    ...(prepare.setupTimeoutMs !== undefined ? { setupTimeoutMs: prepare.setupTimeoutMs } : {}),
+    ...(prepare.share !== undefined
+      ? { share: prepare.share.map((entry) => ({ path: entry.path, mode: entry.mode })) }
+      : {}),
+  };
+}
+
+/** A worker's result as this side's: its local paths mean nothing here. */
+function fromWire(value: WireResult): TaskResult {
+  const { worktreePath: _path, logFile: _log, ...rest } = value;
+  if (rest.status === 'success') return { ...rest, status: 'success' };
+  return {
+    ...rest,
+    status: rest.status,
+    stage: rest.stage ?? 'execute',
+    error: rest.error ?? { message: 'failed' },
+  };
+}
+
+function recordTaskComplete(manager: WorktreeManager, batchId: string, result: TaskResult): void {
+  // A task no worker took has no worktree, so no lifecycle events: its result says why.
+  if (result.worktreeId === '') return;
+  manager.recordEvent({
+    type: 'task-complete',
+    worktreeId: result.worktreeId,
+    issueNumber: result.issueNumber,
+    ...(result.branchName ? { branch: result.branchName } : {}),
+    batchId,
+    durationMs: result.durationMs,
+    status: result.status,
+    ...(result.status !== 'success'
+      ? { stage: result.stage, ...(result.error.code ? { code: result.error.code } : {}) }
+      : {}),
+    ...(result.worker ? { worker: result.worker } : {}),
+    ...(result.host ? { host: result.host } : {}),
+  });
+}
