@@ -18,6 +18,7 @@ import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { remoteQueue } from './remote-queue.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -50,9 +51,11 @@ export async function executeOnQueue<T>(
   const started = performance.now();
   const root = manager.repoPath;
   const signal = options.signal;
-  const queueName = queueOptions.name ?? DEFAULT_QUEUE_NAME;
   const remoteName = queueOptions.remote ?? 'origin';
   const remote = await remoteUrl(root, remoteName, signal);
+  // One queue per remote: only workers whose clone serves it see the batch.
+  const target = remoteQueue(queueOptions.name ?? DEFAULT_QUEUE_NAME, remote);
+  const queueName = target.id;
   // Redis first: an unreachable queue fails before the remote is written to.
   const redis = await connectRedis(queueOptions.connection);
   const eventsRedis = await connectRedis(queueOptions.connection).catch(async (error: unknown) => {
@@ -60,8 +63,8 @@ export async function executeOnQueue<T>(
     throw error;
   });
   const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-  const queue = new Queue(queueName, { connection: redis });
-  const events = new QueueEvents(queueName, { connection: eventsRedis });
+  const queue = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
+  const events = new QueueEvents(target.bullName, { connection: eventsRedis, prefix: target.prefix });
   // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
@@ -118,6 +121,7 @@ export async function executeOnQueue<T>(
         argv: [...batch.argv],
         ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
         timeoutMs: batch.timeoutMs,
+        ...(queueOptions.queueTimeoutMs !== undefined ? { queueTimeoutMs: queueOptions.queueTimeoutMs } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),
     );
