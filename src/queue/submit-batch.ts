@@ -15,6 +15,7 @@ import type {
 import { activeTraceparent } from '../telemetry/otel-spans.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
+import { type IssueLease, takeIssueLease } from './issue-lease.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
@@ -69,7 +70,15 @@ export async function executeOnQueue<T>(
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   const cleanups: (() => void)[] = [];
+  let lease: IssueLease | undefined;
   try {
+    // Before the remote is written to: another live batch on these issues refuses this one.
+    lease = await takeIssueLease(
+      redis,
+      queueName,
+      tasks.map((task) => task.issueNumber),
+      batchId,
+    );
     const bases = new Map<string, string>();
     for (const task of tasks) {
       const base = task.baseBranch ?? manager.baseBranch;
@@ -276,6 +285,7 @@ export async function executeOnQueue<T>(
     return summarise(batchId, final as TaskResult<T>[], Math.round(performance.now() - started));
   } finally {
     for (const cleanup of cleanups) cleanup();
+    await lease?.release();
     await events.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
     await closeRedis(eventsRedis);

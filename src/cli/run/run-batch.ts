@@ -362,6 +362,14 @@ function asCliError(error: unknown): unknown {
   if (!isMiyabiError(error, 'ISSUE_BUSY')) return error;
   const issue = Number(error.details?.issueNumber);
   const running = error.details?.running === true;
+  // Another submitter's batch holds the issue on the queue: the library's hint names no call.
+  if (error.details?.lease === true) {
+    return new MiyabiError('ISSUE_BUSY', error.message, {
+      hint: `Wait for that batch to end (its lease lasts while its submitter runs, 30 s more after a crash), or run again without #${issue} in --issues.`,
+      cause: error,
+      ...(error.details ? { details: error.details } : {}),
+    });
+  }
   const hint = running
     ? `Wait for that run to end (${BIN} list shows it), or stop it; then '${BIN} remove ${issue}'.`
     : `Continue it: '${BIN} resolve ${issue} -- <command>' (a conflict), '${BIN} merge ${issue}', or '${BIN} remove ${issue}' (its work is saved); or rerun with --continue-branches to run again in it.`;
