@@ -340,6 +340,9 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
       queueName,
       '--issues',
       '2,3',
+      // Bounded: without the lease this batch would wait behind the first one.
+      '--queue-timeout',
+      '3s',
       '--json',
       '--',
       ...command,
