@@ -383,3 +383,82 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
     expect(rerun.code, rerun.stderr).toBe(0);
   }, 120_000);
 });
+
+describe.skipIf(!redisServer)("a worker's archives, announced truthfully", () => {
+  let redis: TestRedis;
+  const processes: CliProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis(redisServer as string);
+  });
+  afterEach(async () => {
+    await Promise.all(
+      processes.splice(0).map((proc) => {
+        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
+        return proc.done;
+      }),
+    );
+  });
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+
+  it("names the worker and its clone by default (restore works there, not here); with --share-archives 'restore <id>' works at the submitter", async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const clone = join(tempDir(), 'clone');
+    const worker = startCli(
+      [
+        'worker',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        'a',
+        '--repo',
+        clone,
+        '--remote',
+        repo.remote as string,
+        '--name',
+        'w',
+      ],
+      { cwd: tempDir() },
+    );
+    processes.push(worker);
+    await saidOnStderr(worker, /waiting for jobs/);
+    // The task leaves uncommitted work and fails: the worker archives it when it removes the worktree.
+    const command = ['sh', '-c', 'echo "wip $MIYABI_ISSUE_NUMBER" > wip.txt; exit 3'];
+    const run = (issue: string, ...extra: string[]) =>
+      startCli(
+        ['run', '--queue', redis.url, '--queue-name', 'a', '--issues', issue, ...extra, '--', ...command],
+        {
+          cwd: repo.path,
+        },
+      ).done;
+
+    const told = await run('4');
+    expect(told.code).toBe(1);
+    const line = `${told.stdout}${told.stderr}`.split('\n').find((l) => l.startsWith('#4: work saved under'));
+    const id = line?.match(/refs\/miyabi\/archive\/(\S+);/)?.[1] ?? '';
+    expect(line).toBe(
+      `#4: work saved under refs/miyabi/archive/${id}; it is on worker w (host ${hostname()}) in its clone ${clone}: bring it back there with: cd ${clone} && miyabi-worktree restore ${id} (or rerun with --share-archives)`,
+    );
+    // True: not here, there.
+    expect((await startCli(['restore', id], { cwd: repo.path }).done).code).not.toBe(0);
+    const there = await startCli(['restore', id, '--json'], { cwd: clone }).done;
+    expect(there.code, there.stderr).toBe(0);
+    expect(readFileSync(join(json<{ path: string }>(there).path, 'wip.txt'), 'utf8')).toBe('wip 4\n');
+
+    // Another issue: issue 4's work is restored in the clone now.
+    const shared = await run('5', '--share-archives', '--json');
+    const result = json<PoolExecutionResult>(shared).results[0];
+    expect(result?.archivedOn, shared.stdout).toEqual({
+      worker: 'w',
+      host: hostname(),
+      repo: clone,
+      shared: true,
+    });
+    const sharedId = result?.archiveRef?.split('/').pop() ?? '';
+    const here = await startCli(['restore', sharedId, '--json'], { cwd: repo.path }).done;
+    expect(here.code, here.stderr).toBe(0);
+    expect(readFileSync(join(json<{ path: string }>(here).path, 'wip.txt'), 'utf8')).toBe('wip 5\n');
+  }, 120_000);
+});

@@ -268,6 +268,10 @@ export function buildProgram(): CliProgram {
       "with --queue: file holding the workers' shared secret that signs each job (default: $MIYABI_QUEUE_SECRET)",
     )
     .option(
+      '--share-archives',
+      "with --queue: workers push the work they archive to the remote (refs/miyabi/archive/…) and it is fetched here, so 'restore <id>' works here (publishes unfinished work; default: it stays in the worker's clone)",
+    )
+    .option(
       '--html <file>',
       'write the HTML timeline page of the batch to <file> afterwards (its folder must exist)',
     )

@@ -39,6 +39,8 @@ function buildSchema(z: typeof Zod) {
       })
       .optional(),
     timeoutMs: z.number().int().positive(),
+    /** The submitter's `shareArchives`: push the task's archives to the remote for it to fetch. */
+    shareArchives: z.boolean().optional(),
     /** The submitter's `queueTimeoutMs`: a task refused by workers fails after it (10 minutes when absent). */
     queueTimeoutMs: z.number().int().positive().optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */

@@ -20,6 +20,7 @@ import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
 import { remoteQueue } from './remote-queue.js';
+import { fetchSharedArchives } from './share-archives.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -130,6 +131,7 @@ export async function executeOnQueue<T>(
         argv: [...batch.argv],
         ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
         timeoutMs: batch.timeoutMs,
+        ...(queueOptions.shareArchives === true ? { shareArchives: true } : {}),
         ...(queueOptions.queueTimeoutMs !== undefined ? { queueTimeoutMs: queueOptions.queueTimeoutMs } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),
@@ -253,6 +255,8 @@ export async function executeOnQueue<T>(
         );
         let result = await Promise.race([fromQueue, fromJob]);
         settled.add(issueNumber);
+        // Archives the worker shared are fetched here, so `restore <id>` works at this side.
+        result = await fetchSharedArchives(root, remoteName, result, signal);
         if (batch.merge && result.status === 'success') {
           const into = batch.merge.into ?? payload.baseBranch;
           const toMerge = result;

@@ -17,6 +17,7 @@ import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclai
 import { DEFAULT_REFUSAL_TIMEOUT_MS, REFUSAL_RETRY_MS, recordRefusal } from './refusals.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
 import { remoteQueue } from './remote-queue.js';
+import { placeArchives } from './share-archives.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -300,7 +301,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         ...(result.error?.code ? { code: result.error.code } : {}),
       });
       await sending;
-      return { ...result, worker: name, host } as WireResult;
+      const placed = await placeArchives(
+        result,
+        { worker: name, host, repo },
+        payload.shareArchives === true,
+        logger,
+      );
+      return { ...placed, worker: name, host } as WireResult;
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager.off('event', onEvent);

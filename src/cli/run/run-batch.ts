@@ -83,6 +83,8 @@ export interface RunBatchRequest {
         readonly remote: string;
         /** Signs each job (`--secret-file` or `$MIYABI_QUEUE_SECRET`). */
         readonly secret?: string;
+        /** `--share-archives`: workers push their archives to the remote; fetched here. */
+        readonly shareArchives?: boolean;
       }
     | undefined;
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
@@ -298,6 +300,7 @@ function queueOption(
     ...(queue.name !== undefined ? { name: queue.name } : {}),
     ...(queue.timeoutMs !== undefined ? { queueTimeoutMs: queue.timeoutMs } : {}),
     ...(queue.secret !== undefined ? { secret: queue.secret } : {}),
+    ...(queue.shareArchives ? { shareArchives: true } : {}),
     onWorkers: (connected) =>
       renderer.notice(
         connected === 0 ? 'waiting for workers (0 connected)' : `${plural(connected, 'worker')} connected`,
