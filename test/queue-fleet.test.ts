@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +12,7 @@ import {
   type WorkerActivity,
   WorktreePool,
 } from '../src/index.js';
+import { recordRefusal, refusalNote } from '../src/queue/refusals.js';
 import { remoteQueue } from '../src/queue/remote-queue.js';
 import { type CliProcess, json, processAlive, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
@@ -211,8 +213,22 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
     const client = new Redis(redis.url);
     const target = remoteQueue(queueName, repo.remote as string);
     const recorded = await client.hgetall(`miyabi:queue:${target.id}:refusals:${first?.jobId}`);
-    client.disconnect();
     expect(Object.keys(recorded)).toEqual(['picky']);
+    // A job some worker refuses while another (connected) has not fails once it waited the queue timeout.
+    const bull = new Queue(target.bullName, { connection: client, prefix: target.prefix });
+    const refusal = { worker: 'picky', host: 'h', code: 'NOT_FOUND', message: 'no base' };
+    const fresh = { id: 'fresh', timestamp: Date.now() };
+    expect(await recordRefusal(client, bull, target, fresh, refusal, 60_000)).toBeUndefined();
+    const old = { id: 'old', timestamp: Date.now() - 5_000 };
+    const late = await recordRefusal(client, bull, target, old, refusal, 1_000);
+    expect(late?.code).toBe('NOT_FOUND');
+    expect(late?.message).toBe(
+      'no worker took the task within 1 s (--queue-timeout): picky (NOT_FOUND: no base)',
+    );
+    // ...and a submitter that takes it off the queue at its timeout says the same reasons.
+    expect(await refusalNote(client, target.id, 'old')).toBe('; refused by picky (NOT_FOUND: no base)');
+    await bull.close();
+    client.disconnect();
 
     // Every connected worker refuses: the task fails, naming each worker and its reason.
     const strict = nextQueue();

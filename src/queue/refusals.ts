@@ -46,6 +46,12 @@ export async function readRefusals(redis: Redis, queueId: string, jobId: string)
     });
 }
 
+/** `; refused by w1 (CODE: …); …` for a job some worker refused, else empty. */
+export async function refusalNote(redis: Redis, queueId: string, jobId: string): Promise<string> {
+  const refusals = await readRefusals(redis, queueId, jobId).catch(() => []);
+  return refusals.length > 0 ? `; refused by ${describeRefusals(refusals)}` : '';
+}
+
 /** The refusals in one line: `w1 (NOT_FOUND: …); w2 (COMMAND_NOT_ALLOWED: …)`. */
 export function describeRefusals(refusals: readonly Refusal[]): string {
   return refusals.map((r) => `${r.worker} (${r.code}: ${r.message})`).join('; ');

@@ -18,6 +18,7 @@ import { closeRedis, connectRedis } from './connection.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
+import { refusalNote } from './refusals.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
 import { remoteQueue } from './remote-queue.js';
 import { fetchSharedArchives } from './share-archives.js';
@@ -189,7 +190,10 @@ export async function executeOnQueue<T>(
           () => true,
           () => false,
         );
-        if (removed) settlers.get(issueNumber)?.(offQueue(issueNumber, status, code, message));
+        // A task workers refused says who and why, not only that none took it.
+        const refused =
+          status === 'timeout' && removed ? await refusalNote(redis, queueName, job.id ?? '') : '';
+        if (removed) settlers.get(issueNumber)?.(offQueue(issueNumber, status, code, `${message}${refused}`));
       }
     };
     let cancelling: Promise<void> | undefined;
