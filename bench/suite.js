@@ -420,7 +420,18 @@ BENCHES.queue = async () => {
     for (let i = 0; i < count; i++) {
       const child = spawn(
         process.execPath,
-        [CLI, 'worker', '--queue', url, '--queue-name', queueName, '--repo', join(dir, `worker-${i}`)],
+        [
+          CLI,
+          'worker',
+          '--queue',
+          url,
+          '--queue-name',
+          queueName,
+          '--repo',
+          join(dir, `worker-${i}`),
+          '--remote',
+          join(dir, 'origin.git'),
+        ],
         { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       workers.push(child);

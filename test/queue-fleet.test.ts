@@ -160,6 +160,28 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
     }
   }, 120_000);
 
+  it('worker: a --repo that is a file, or a new clone without --remote, is exit 2 at start (one line naming --remote)', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const repo = createTempRepo({ withRemote: true });
+    const onFile = await startCli(
+      ['worker', '--queue', redis.url, '--repo', file, '--remote', repo.remote as string],
+      {
+        cwd: dir,
+      },
+    ).done;
+    expect(onFile.code).toBe(2);
+    expect(onFile.stderr).toMatch(/is a file, not a folder/);
+    const noRemote = await startCli(['worker', '--queue', redis.url, '--repo', join(dir, 'new')], {
+      cwd: dir,
+    }).done;
+    expect(noRemote.code).toBe(2);
+    expect(noRemote.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noRemote.stderr).toMatch(/does not exist yet.*Pass --remote/);
+    expect(existsSync(join(dir, 'new'))).toBe(false);
+  });
+
   it('a worker that refuses a job (--allow) leaves it to the others; once every connected worker refused it, it fails with their reasons', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
