@@ -487,7 +487,11 @@ BENCHES.queue = async () => {
         count === 4 ? '≥ 3.3 (limit 4)' : `limit ${count}`,
       );
     }
-    const cost = await pairs('queue (1 worker) / local (concurrency 1), no-op', () => batch(1, noop), () => local(noop));
+    const cost = await pairs(
+      'queue (1 worker) / local (concurrency 1), no-op',
+      () => batch(1, noop),
+      () => local(noop),
+    );
     row(
       'queue',
       `the queue's own cost: ${TASKS} no-op tasks merged, 1 worker vs a local pool of concurrency 1 (${Math.round((cost.a - cost.b) / TASKS)} ms more per task)`,

@@ -6,6 +6,7 @@ export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
+export { isLocalPath } from './queue/remote-git.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -12,6 +12,7 @@ import {
   type WorkerActivity,
   WorktreePool,
 } from '../src/index.js';
+import { remoteQueue } from '../src/queue/remote-queue.js';
 import { signJob } from '../src/queue/sign-job.js';
 import { json, saidOnStderr, stoppedAfterEachTest } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
@@ -51,10 +52,11 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     await redis?.dispose();
   });
 
-  async function worker(queueName: string, repo: string, activities: WorkerActivity[] = []) {
+  async function worker(queueName: string, repo: string, remote: string, activities: WorkerActivity[] = []) {
     const started = await startWorker({
       connection: redis.url,
       repo,
+      remote,
       queueName,
       secret: SECRET,
       onJob: (activity) => activities.push(activity),
@@ -70,7 +72,7 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     git(join(clone, '..'), 'clone', '-q', repo.remote as string, clone);
     const before = cloneState(clone);
     const activities: WorkerActivity[] = [];
-    await worker(queueName, clone, activities);
+    await worker(queueName, clone, repo.remote as string, activities);
     const tasks = [{ issueNumber: 1 }];
     const queue = { connection: redis.url, name: queueName };
 
@@ -89,7 +91,8 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     expect(badlySigned.results[0]?.error?.message).toMatch(/signature does not match/);
     // No retry: a job no attempt may run fails on its first.
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const bull = new Queue(queueName, { connection });
+    const target = remoteQueue(queueName, repo.remote as string);
+    const bull = new Queue(target.bullName, { connection, prefix: target.prefix });
     try {
       for (const batch of [refused, badlySigned]) {
         expect((await bull.getJob(`${batch.batchId}-1`))?.attemptsMade).toBe(1);
@@ -136,13 +139,20 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
 
   it('refuses a signed job whose payload (its command, its batch id) was changed, or that expired', async () => {
     const queueName = nextQueue();
-    const clone = join(tempDir(), 'never-made');
+    const clone = join(tempDir(), 'clone');
     const activities: WorkerActivity[] = [];
-    await worker(queueName, clone, activities);
+    const started = await worker(
+      queueName,
+      clone,
+      createTempRepo({ withRemote: true }).remote as string,
+      activities,
+    );
+    const before = cloneState(clone);
+    const target = remoteQueue(queueName, started.remote);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(queueName, { connection });
+    const queue = new Queue(target.bullName, { connection, prefix: target.prefix });
     const eventsConnection = connection.duplicate();
-    const events = new QueueEvents(queueName, { connection: eventsConnection });
+    const events = new QueueEvents(target.bullName, { connection: eventsConnection, prefix: target.prefix });
     const payload = {
       v: 1,
       batchId: 'batch-signed',
@@ -181,8 +191,8 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
       expect(moved.body).not.toBe(signed.body);
       expect(await reasonOf(moved)).toMatchObject({ code: 'QUEUE_UNTRUSTED' });
       expect(activities.map((a) => a.kind)).toEqual(['refused', 'refused', 'refused']);
-      // Refused before any repository was touched: the clone was never made.
-      expect(existsSync(clone)).toBe(false);
+      // Refused before any repository was touched: the clone is as it was.
+      expect(cloneState(clone)).toBe(before);
     } finally {
       await events.close();
       await queue.close();
@@ -239,7 +249,17 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     client.disconnect();
 
     const open = startCli(
-      ['worker', '--queue', redis.url, '--queue-name', nextQueue(), '--repo', join(dir, 'o')],
+      [
+        'worker',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        nextQueue(),
+        '--repo',
+        join(dir, 'o'),
+        '--remote',
+        repo.remote as string,
+      ],
       {
         cwd: dir,
       },
@@ -250,7 +270,18 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
     await open.done;
 
     const guarded = startCli(
-      ['worker', '--queue', redis.url, '--queue-name', queueName, '--repo', join(dir, 'clone'), '--json'],
+      [
+        'worker',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--repo',
+        join(dir, 'clone'),
+        '--remote',
+        repo.remote as string,
+        '--json',
+      ],
       { cwd: dir, env: { MIYABI_QUEUE_SECRET: SECRET } },
     );
     await saidOnStderr(guarded, /waiting for jobs/);
@@ -276,6 +307,7 @@ describe.skipIf(!redisServer)('signed queue jobs (a shared secret on a real redi
       .split('\n')
       .map((line) => JSON.parse(line) as WorkerActivity);
     expect(lines.map((l) => [l.kind, 'code' in l ? l.code : undefined])).toEqual([
+      ['ready', undefined],
       ['refused', 'QUEUE_UNTRUSTED'],
       ['start', undefined],
       ['end', undefined],

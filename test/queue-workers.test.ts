@@ -72,9 +72,27 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     await redis?.dispose();
   });
 
-  async function startWorkerProcess(queueName: string, name: string, repo: string, extra: string[] = []) {
+  async function startWorkerProcess(
+    queueName: string,
+    name: string,
+    repo: string,
+    remote: string | undefined,
+    extra: string[] = [],
+  ) {
     const proc = startCli(
-      ['worker', '--queue', redis.url, '--queue-name', queueName, '--repo', repo, '--name', name, ...extra],
+      [
+        'worker',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--repo',
+        repo,
+        '--name',
+        name,
+        ...(remote !== undefined ? ['--remote', remote] : []),
+        ...extra,
+      ],
       { cwd: tempDir() },
     );
     processes.push(proc);
@@ -115,7 +133,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     const home = tempDir();
     const barrier = tempDir();
     await Promise.all(
-      ['w1', 'w2', 'w3'].map((name) => startWorkerProcess(queueName, name, join(home, name))),
+      ['w1', 'w2', 'w3'].map((name) => startWorkerProcess(queueName, name, join(home, name), repo.remote)),
     );
     // The first three tasks wait until three have arrived: each worker (one task at a time) holds one.
     const command = [
@@ -160,7 +178,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
   it('the worker expands the placeholders against its worktree: issue 1 lands "issue 1 feature/issue-1", not the literal text', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'));
+    await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'), repo.remote);
     const submitter = startCli(
       [
         'run',
@@ -214,7 +232,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
           { number: 4, title: 'Second', body: 'two', labels: ['ready', 'ui'] },
         ],
       });
-      await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'));
+      await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'), repo.remote);
       // The agent writes what it was told into a file of its own name, then commits it.
       const agent = [
         'node',
@@ -288,7 +306,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     const home = tempDir();
     const marks = tempDir();
     const timings = ['--lock-duration', '2s', '--stalled-interval', '1s'];
-    const victim = await startWorkerProcess(queueName, 'victim', join(home, 'victim'), timings);
+    const victim = await startWorkerProcess(queueName, 'victim', join(home, 'victim'), repo.remote, timings);
     // First attempt: records its pid and hangs; the next attempt (a fresh worktree from the base) commits.
     const command = [
       'sh',
@@ -318,7 +336,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     strayPids.push(firstPid);
     victim.child.kill('SIGKILL');
     await victim.done;
-    await startWorkerProcess(queueName, 'rescuer', join(home, 'rescuer'), timings);
+    await startWorkerProcess(queueName, 'rescuer', join(home, 'rescuer'), repo.remote, timings);
     const done = await submitter.done;
     const result = json<PoolExecutionResult>(done);
     expect(result.results[0]).toMatchObject({ status: 'success', worker: 'rescuer' });
@@ -331,7 +349,7 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
     const marks = tempDir();
-    await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'));
+    await startWorkerProcess(queueName, 'only', join(tempDir(), 'clone'), repo.remote);
     const command = [
       'sh',
       '-c',

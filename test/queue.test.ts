@@ -4,6 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandExecutor, isMiyabiError, type QueueWorker, startWorker, WorktreePool } from '../src/index.js';
+import { remoteQueue } from '../src/queue/remote-queue.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { freePort, startRedis, type TestRedis } from './helpers/redis-server.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
@@ -35,9 +36,16 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
   async function worker(
     queueName: string,
     repo: string,
+    remote: string | undefined,
     extra: { allow?: string[]; concurrency?: number } = {},
   ) {
-    const started = await startWorker({ connection: redis.url, repo, queueName, ...extra });
+    const started = await startWorker({
+      connection: redis.url,
+      repo,
+      queueName,
+      ...(remote !== undefined ? { remote } : {}),
+      ...extra,
+    });
     workers.push(started);
     return started;
   }
@@ -69,7 +77,7 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     repo.git('checkout', '-q', 'main');
     repo.git('branch', '-q', '-D', 'feature/issue-2');
     const queueName = nextQueue();
-    const only = await worker(queueName, join(tempDir(), 'clone'));
+    const only = await worker(queueName, join(tempDir(), 'clone'), repo.remote);
     const tasks = [1, 2].map((issueNumber) => ({ issueNumber }));
     const pool = await WorktreePool.create({
       repoPath: repo.path,
@@ -137,7 +145,7 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
 
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'clone'));
+    await worker(queueName, join(tempDir(), 'clone'), repo.remote);
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       merge: {},
@@ -156,12 +164,14 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
 
   it('fails a job whose payload is of another version, before touching any repository', async () => {
     const queueName = nextQueue();
-    const clone = join(tempDir(), 'never-made');
-    await worker(queueName, clone);
+    const clone = join(tempDir(), 'clone');
+    const started = await worker(queueName, clone, createTempRepo({ withRemote: true }).remote);
+    const refs = git(clone, 'for-each-ref');
+    const target = remoteQueue(queueName, started.remote);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(queueName, { connection });
+    const queue = new Queue(target.bullName, { connection, prefix: target.prefix });
     const eventsConnection = connection.duplicate();
-    const events = new QueueEvents(queueName, { connection: eventsConnection });
+    const events = new QueueEvents(target.bullName, { connection: eventsConnection, prefix: target.prefix });
     try {
       await events.waitUntilReady();
       const job = await queue.add(
@@ -186,7 +196,7 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
       expect(reason.message).toMatch(/version 99 is not one this worker reads \(1, 2, 3\)/);
       // Unrecoverable: no retry of a payload no attempt can read.
       expect((await queue.getJob(job.id as string))?.attemptsMade).toBe(1);
-      expect(existsSync(clone)).toBe(false);
+      expect(git(clone, 'for-each-ref')).toBe(refs);
     } finally {
       await events.close();
       await queue.close();
@@ -198,11 +208,12 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
   it("runs a version-1 job (an older submitter's) and expands its placeholders on the worker", async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'clone'));
+    const started = await worker(queueName, join(tempDir(), 'clone'), repo.remote);
+    const target = remoteQueue(queueName, started.remote);
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(queueName, { connection });
+    const queue = new Queue(target.bullName, { connection, prefix: target.prefix });
     const eventsConnection = connection.duplicate();
-    const events = new QueueEvents(queueName, { connection: eventsConnection });
+    const events = new QueueEvents(target.bullName, { connection: eventsConnection, prefix: target.prefix });
     try {
       await events.waitUntilReady();
       const job = await queue.add('x', {
@@ -230,24 +241,37 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
     }
   });
 
-  it('refuses a job from another remote (REMOTE_MISMATCH) and argv outside --allow, leaving the clone as it was', async () => {
+  it("never gives a worker another remote's job (it serves its own remote's queue), and refuses argv outside --allow, leaving the clone as it was", async () => {
     const repo = createTempRepo({ withRemote: true });
     const other = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
     const clone = join(tempDir(), 'clone');
     git(join(clone, '..'), 'clone', '-q', other.remote as string, clone);
     const refs = git(clone, 'for-each-ref');
-    await worker(queueName, clone);
+    const misfit = await worker(queueName, clone, undefined);
+    const seen: number[] = [];
     const pool = await WorktreePool.create({
       repoPath: repo.path,
-      queue: { connection: redis.url, name: queueName },
+      queue: {
+        connection: redis.url,
+        name: queueName,
+        queueTimeoutMs: 1_000,
+        onWorkers: (n) => seen.push(n),
+      },
     });
-    const mismatch = await pool.executeParallel([{ issueNumber: 1 }], commandExecutor(['true']));
-    expect(mismatch.results[0]?.error?.code).toBe('REMOTE_MISMATCH');
+    const unserved = await pool.executeParallel([{ issueNumber: 1 }], commandExecutor(['true']));
+    expect(unserved.results[0]).toMatchObject({ status: 'timeout', error: { code: 'TIMEOUT' } });
+    expect(seen).toEqual([0]);
+    expect(misfit.queue).toBe(remoteQueue(queueName, other.remote as string).id);
+    expect(misfit.queue).not.toBe(remoteQueue(queueName, repo.remote as string).id);
     expect(git(clone, 'for-each-ref')).toBe(refs);
+    // Another spelling of a worker's remote (a trailing slash, `.git`) is the same queue.
+    expect(remoteQueue(queueName, `${repo.remote}/`).id).toBe(
+      remoteQueue(queueName, repo.remote as string).id,
+    );
 
     const allowQueue = nextQueue();
-    await worker(allowQueue, join(tempDir(), 'fresh'), { allow: ['git'] });
+    await worker(allowQueue, join(tempDir(), 'fresh'), repo.remote, { allow: ['git'] });
     const allowPool = await WorktreePool.create({
       repoPath: repo.path,
       queue: { connection: redis.url, name: allowQueue },
@@ -279,7 +303,7 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
   it('fail-fast stops a task running on a worker (its process group killed) and takes waiting ones off', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'clone'), { concurrency: 2 });
+    await worker(queueName, join(tempDir(), 'clone'), repo.remote, { concurrency: 2 });
     const dir = tempDir();
     // Issue 2 fails once issue 1 runs; the others hold until killed (issue 3 waits: concurrency 2).
     const command = [
@@ -314,13 +338,14 @@ describe.skipIf(!redisServer)('queue (BullMQ on a real redis-server)', () => {
 
   it('loses nothing when Redis restarts mid-batch (append-only file): worker and submitter reconnect', async () => {
     const own = await startRedis(redisServer as string);
+    const repo = createTempRepo({ withRemote: true });
     const restartable = await startWorker({
       connection: own.url,
       repo: join(tempDir(), 'clone'),
+      remote: repo.remote as string,
       queueName: 'r',
     });
     try {
-      const repo = createTempRepo({ withRemote: true });
       const dir = tempDir();
       // Issue 1 holds until the test says go (after the restart); issue 2 waits in the queue meanwhile.
       const command = [

@@ -261,11 +261,15 @@ export function buildProgram(): CliProgram {
     .option('--queue-name <name>', "with --queue: the queue's name (default miyabi)")
     .option(
       '--queue-timeout <duration>',
-      'with --queue: how long a task may wait for a worker (default: no limit)',
+      'with --queue: how long a task may wait for a worker (default: no limit; a task workers refuse fails after 10m)',
     )
     .option(
       '--secret-file <file>',
       "with --queue: file holding the workers' shared secret that signs each job (default: $MIYABI_QUEUE_SECRET)",
+    )
+    .option(
+      '--share-archives',
+      "with --queue: workers push the work they archive to the remote (refs/miyabi/archive/…) and it is fetched here, so 'restore <id>' works here (publishes unfinished work; default: it stays in the worker's clone)",
     )
     .option(
       '--html <file>',
@@ -284,18 +288,28 @@ export function buildProgram(): CliProgram {
     .option('--concurrency <n>', 'tasks at once (default 1)')
     .option(
       '--repo <path>',
-      "folder of this worker's clone, cloned from the remote on first use (default ./miyabi-worker)",
+      "folder of this worker's clone, cloned from --remote on start when it does not exist (default ./miyabi-worker)",
+    )
+    .option(
+      '--remote <url>',
+      "the shared remote this worker serves (its queue is <queue-name>:<hash of the URL>); needed while --repo does not exist (default: the clone's origin)",
     )
     .option('--name <name>', "this worker's name, shown on its tasks (default <host>-<pid>)")
     .option('--allow <program>', 'run only commands whose program (argv[0]) is this (repeatable)', collect)
-    .option('--queue-name <name>', "the queue's name (default miyabi)")
+    .option(
+      '--queue-name <name>',
+      "the queue's base name: it serves <name>:<hash of its remote> (default miyabi)",
+    )
     .option('--lock-duration <duration>', "a dead worker's task is free again after this (default 30s)")
     .option('--stalled-interval <duration>', "how often to look for dead workers' tasks (default 30s)")
     .option(
       '--secret-file <file>',
       'run only jobs signed with the shared secret in this file (default: $MIYABI_QUEUE_SECRET; none: any job runs)',
     )
-    .option('--json', 'print each task taken and ended as a JSON line on stdout')
+    .option(
+      '--json',
+      'print its queue, what it reclaimed, and each task taken, refused and ended as a JSON line on stdout',
+    )
     .action(lazy('worker'));
 
   program

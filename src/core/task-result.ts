@@ -86,10 +86,28 @@ interface TaskResultFields<T> {
   /** With the pool's `queue`: the host name of that worker. */
   readonly host?: string;
   /**
+   * With the pool's `queue`, when the worker archived work (`archiveRef`, `unmergedWork.archiveRef`,
+   * `staleBranch.archiveRef`): where those archives are. Restorable here only when `shared`.
+   */
+  readonly archivedOn?: ArchiveLocation;
+  /**
    * Set when a later operation (`merge` of the kept worktree, or `resolve` which ends in one)
    * changed the outcome after the batch: when, by what, and the outcome before.
    */
   readonly settledLater?: SettledLater;
+}
+
+/** Where a worker's archives of a task are (see {@link TaskResultFields.archivedOn}). */
+export interface ArchiveLocation {
+  readonly worker: string;
+  readonly host: string;
+  /** The worker's clone: `restoreWorktree(id)` there brings the work back. */
+  readonly repo: string;
+  /**
+   * True when (with `queue.shareArchives`) the worker pushed them to the remote under the same
+   * `refs/miyabi/archive/…` and this side fetched them: `restoreWorktree(id)` works here too.
+   */
+  readonly shared: boolean;
 }
 
 /** How a task's outcome changed after its batch (see {@link TaskResultFields.settledLater}). */

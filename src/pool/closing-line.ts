@@ -40,7 +40,12 @@ export function closingLine(result: TaskResult): string {
           ? `worktree kept: ${result.worktreePath}`
           : 'no worktree',
   );
-  if (result.archiveRef) parts.push(`work saved under ${result.archiveRef}`);
+  if (result.archiveRef) {
+    const away = result.archivedOn && !result.archivedOn.shared ? result.archivedOn : undefined;
+    parts.push(
+      `work saved under ${result.archiveRef}${away ? ` in worker ${away.worker}'s clone ${away.repo}` : ''}`,
+    );
+  }
   if (result.stoppedProcesses?.length) {
     parts.push(
       `stopped ${result.stoppedProcesses.length} stray process(es): ${result.stoppedProcesses.join(' ')}`,

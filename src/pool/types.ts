@@ -9,6 +9,7 @@ import type { Overlap } from '../telemetry/events.js';
 
 export type { TaskStatus, WorktreeTask } from '../core/task.js';
 export type {
+  ArchiveLocation,
   PullRequestResult,
   ResolveAttempt,
   SettledLater,

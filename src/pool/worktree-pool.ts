@@ -173,7 +173,14 @@ export class WorktreePool {
       if (status === 'active') radar?.add(worktree);
       else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
     };
-    const runner = await this.#runner(executor as TaskExecutor, continued, batchId, batch.signal, onWorktree);
+    const runner = await this.#runner(
+      tasks,
+      executor as TaskExecutor,
+      continued,
+      batchId,
+      batch.signal,
+      onWorktree,
+    );
     let finished = false;
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
@@ -228,6 +235,7 @@ export class WorktreePool {
 
   /** Where the batch's tasks run: here, or (with `queue`) on its workers, opened for this batch. */
   async #runner(
+    tasks: readonly WorktreeTask[],
     executor: TaskExecutor,
     continued: ReadonlyMap<number, WorktreeInfo>,
     batchId: string,
@@ -260,6 +268,7 @@ export class WorktreePool {
       manager: this.manager,
       queue,
       batchId,
+      issueNumbers: tasks.map((task) => task.issueNumber),
       argv,
       env: commandEnvOf(executor),
       timeoutMs: this.config.timeoutMs,

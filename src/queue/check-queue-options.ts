@@ -35,6 +35,12 @@ export function checkQueueOptions(queue: PoolQueueOptions | undefined): PoolQueu
       );
     }
   }
+  if (queue.shareArchives !== undefined && typeof queue.shareArchives !== 'boolean') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `queue.shareArchives must be true or false, got ${JSON.stringify(queue.shareArchives)}`,
+    );
+  }
   checkQueueSecret(queue.secret, 'queue.secret');
   return queue;
 }

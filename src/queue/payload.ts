@@ -61,6 +61,10 @@ function buildSchema(z: typeof Zod) {
     existingBranches: z.literal('continue').optional(),
     /** Extra environment of the task's command (v3), as a local run gives it. */
     env: z.record(z.string(), z.string()).optional(),
+    /** The submitter's `shareArchives`: push the task's archives to the remote for it to fetch. */
+    shareArchives: z.boolean().optional(),
+    /** The submitter's `queueTimeoutMs`: a task refused by workers fails after it (10 minutes when absent). */
+    queueTimeoutMs: z.number().int().positive().optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

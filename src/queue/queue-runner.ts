@@ -13,9 +13,13 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
+import { type IssueLease, takeIssueLease } from './issue-lease.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
+import { refusalNote } from './refusals.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { remoteQueue } from './remote-queue.js';
+import { fetchSharedArchives } from './share-archives.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -25,6 +29,8 @@ export interface QueueRunnerOptions {
   readonly manager: WorktreeManager;
   readonly queue: PoolQueueOptions;
   readonly batchId: string;
+  /** The batch's issues: leased in Redis for as long as the batch runs (`ISSUE_BUSY` for another batch). */
+  readonly issueNumbers: readonly number[];
   /** The command, placeholders unexpanded: the worker expands them against its worktree. */
   readonly argv: readonly string[];
   /** The command's extra environment (`commandExecutor`'s `env`), as a local run gives it. */
@@ -61,24 +67,28 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   const { manager, batchId, signal: batchSignal } = options;
   const queueOptions = options.queue;
   const root = manager.repoPath;
-  const queueName = queueOptions.name ?? DEFAULT_QUEUE_NAME;
   const remoteName = queueOptions.remote ?? 'origin';
   const remote = await remoteUrl(root, remoteName, batchSignal);
+  // One queue per remote: only workers whose clone serves it see the batch.
+  const target = remoteQueue(queueOptions.name ?? DEFAULT_QUEUE_NAME, remote);
+  const queueName = target.id;
   const redis = await connectRedis(queueOptions.connection);
   const eventsRedis = await connectRedis(queueOptions.connection).catch(async (error: unknown) => {
     await closeRedis(redis);
     throw error;
   });
-  const queue = new Queue(queueName, { connection: redis });
-  const events = new QueueEvents(queueName, { connection: eventsRedis });
+  const queue = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
+  const events = new QueueEvents(target.bullName, { connection: eventsRedis, prefix: target.prefix });
   // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   const cleanups: (() => void)[] = [];
   let closed: Promise<void> | undefined;
+  let lease: IssueLease | undefined;
   const close = () => {
     closed ??= (async () => {
       for (const cleanup of cleanups) cleanup();
+      await lease?.release();
       await events.close().catch(() => undefined);
       await queue.close().catch(() => undefined);
       await closeRedis(eventsRedis);
@@ -95,6 +105,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   const merged = new Map<number, string>();
   let mergeTurn: Promise<unknown> = Promise.resolve();
   try {
+    // Before the remote is written to: another live batch on these issues refuses this one.
+    lease = await takeIssueLease(redis, queueName, options.issueNumbers, batchId);
     const commonDir = (
       await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root })
     ).stdout.trim();
@@ -239,9 +251,18 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       if (queueTimeoutMs !== undefined) {
         timer = setTimeout(() => {
           const message = `no worker took the task within ${formatDuration(queueTimeoutMs)} (--queue-timeout)`;
-          void takeOff(issueNumber, (durationMs) =>
-            endedEarly({ issueNumber, status: 'timeout', error: { message, code: 'TIMEOUT' }, durationMs }),
-          );
+          void (async () => {
+            // A task workers refused says who and why, not only that none took it.
+            const refused = await refusalNote(redis, queueName, jobId);
+            await takeOff(issueNumber, (durationMs) =>
+              endedEarly({
+                issueNumber,
+                status: 'timeout',
+                error: { message: `${message}${refused}`, code: 'TIMEOUT' },
+                durationMs,
+              }),
+            );
+          })();
         }, queueTimeoutMs);
       }
       const fromJob = job.waitUntilFinished(events).then(
@@ -264,6 +285,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         clearTimeout(timer);
         live.delete(issueNumber);
       });
+      // Archives the worker shared are fetched here, so `restore <id>` works at this side.
+      result = await fetchSharedArchives(root, remoteName, result, batchSignal);
       if (options.merge && result.status === 'success') {
         const into = options.merge.into ?? baseBranch;
         const toMerge = result;
@@ -308,6 +331,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       ...(options.prepare ? { prepare: plainPrepare(options.prepare) } : {}),
       ...(env ? { env } : {}),
       ...(options.existingBranches === 'continue' ? { existingBranches: 'continue' as const } : {}),
+      ...(queueOptions.shareArchives === true ? { shareArchives: true } : {}),
+      ...(queueOptions.queueTimeoutMs !== undefined ? { queueTimeoutMs: queueOptions.queueTimeoutMs } : {}),
       ...(traceparent !== undefined ? { traceparent } : {}),
     });
 

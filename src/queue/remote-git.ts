@@ -34,17 +34,20 @@ export async function remoteUrl(root: string, remote: string, signal?: AbortSign
   return isLocalPath(url) ? resolve(root, url) : url;
 }
 
-/** Two spellings of one remote (a trailing slash or `.git` aside) are the same remote. */
-export function sameRemote(a: string, b: string): boolean {
-  const norm = (url: string) =>
-    url
-      .trim()
-      .replace(/\/+$/, '')
-      .replace(/\.git$/, '');
-  return norm(a) === norm(b);
+/** A remote's URL without what does not make it another remote (surrounding space, trailing `/`, `.git`). */
+export function normalizeRemote(url: string): string {
+  return url
+    .trim()
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
 }
 
-function isLocalPath(url: string): boolean {
+/** Two spellings of one remote (a trailing slash or `.git` aside) are the same remote. */
+export function sameRemote(a: string, b: string): boolean {
+  return normalizeRemote(a) === normalizeRemote(b);
+}
+
+export function isLocalPath(url: string): boolean {
   // Not scheme://, not scp-like host:path.
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && (isAbsolute(url) || !/^[^/]+:/.test(url));
 }

@@ -19,6 +19,13 @@ export interface PoolQueueOptions {
    * (`QUEUE_UNTRUSTED`). Never sent, logged or stored. @default undefined (jobs unsigned)
    */
   readonly secret?: string;
+  /**
+   * Workers push the archives they make of a task's work (`refs/miyabi/archive/…`) to the remote,
+   * and this side fetches them, so `restoreWorktree(id)` works here. Opt-in: it publishes unfinished
+   * work to the shared remote. Without it a result's `archivedOn` names the worker and its clone.
+   * @default false
+   */
+  readonly shareArchives?: boolean;
   /** Told how many workers are connected, at start and whenever it changes. */
   readonly onWorkers?: (connected: number) => void;
   /** Told when a worker takes a task, and each line of its output (throttled by the worker). */

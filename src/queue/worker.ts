@@ -1,12 +1,11 @@
-import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { resolve } from 'node:path';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
-import { WorktreeManager } from '../manager/worktree-manager.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedEarly } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
@@ -17,17 +16,31 @@ import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
+import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclaim-clone.js';
+import { DEFAULT_REFUSAL_TIMEOUT_MS, REFUSAL_RETRY_MS, recordRefusal } from './refusals.js';
 import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
+import { remoteQueue } from './remote-queue.js';
+import { placeArchives } from './share-archives.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
+import { openCloneManager, openWorkerClone } from './worker-clone.js';
 
 export interface QueueWorkerOptions {
   /** Redis URL of the queue. */
   readonly connection: string;
-  /** Folder of this worker's clone of the batches' remote: cloned on the first job when it does not exist. */
+  /** Folder of this worker's clone of the batches' remote: cloned on start (from `remote`) when it does not exist. */
   readonly repo: string;
-  /** The BullMQ queue's name. @default 'miyabi' */
+  /**
+   * The shared remote this worker serves (a URL, or a path resolved against the current folder):
+   * needed when `repo` does not exist yet; when it does, its `origin` must be this remote
+   * (`REMOTE_MISMATCH`). @default the `origin` of the existing clone at `repo`
+   */
+  readonly remote?: string;
+  /**
+   * The queue's base name: the worker serves `<queueName>:<first 8 hex of sha1(remote URL)>`, the
+   * queue of its clone's remote, so it only sees jobs it can serve. @default 'miyabi'
+   */
   readonly queueName?: string;
   /** Jobs at once. @default 1 */
   readonly concurrency?: number;
@@ -71,16 +84,27 @@ export type WorkerActivity =
       readonly code?: string;
     }
   | {
-      /** A job this worker would not run (untrusted, another version, a program outside `allow`): failed, not retried. */
+      /**
+       * A job this worker would not run (untrusted, another version, a program outside `allow`, a
+       * base it cannot fetch). `delayed`: left to the other workers; `failed`: every connected
+       * worker refused it, or it waited past the queue timeout, or it is untrusted (never retried).
+       */
       readonly kind: 'refused';
       readonly jobId: string;
       readonly code: string;
       readonly message: string;
+      readonly outcome: 'delayed' | 'failed';
     };
 
 export interface QueueWorker {
   readonly name: string;
   readonly host: string;
+  /** The queue it serves: `<queueName>:<hash of its remote>`. */
+  readonly queue: string;
+  /** The remote its clone serves. */
+  readonly remote: string;
+  /** What a killed predecessor left in the clone, archived and removed on start (as `cleanupAll` does). */
+  readonly reclaimed: readonly ReclaimedWorktree[];
   /** Stops taking jobs; running ones are cancelled when `cancelRunning`, else awaited. */
   close(options?: { cancelRunning?: boolean }): Promise<void>;
 }
@@ -93,7 +117,6 @@ export interface QueueWorker {
 export async function startWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const url = checkRedisUrl(options.connection, 'connection');
   const repo = resolve(options.repo);
-  const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
   const concurrency = options.concurrency ?? 1;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     throw new MiyabiError('INVALID_ARGUMENT', `concurrency must be a positive integer, got ${concurrency}`);
@@ -108,8 +131,25 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     await closeRedis(redis);
     throw error;
   });
+  let remote: string;
+  let manager: WorktreeManager;
+  let reclaimed: ReclaimedWorktree[];
+  try {
+    remote = await openWorkerClone(repo, options.remote, process.cwd());
+    manager = await openCloneManager(repo, concurrency, logger);
+    // Before any job: a killed predecessor's agents and `active` worktrees would otherwise stay.
+    reclaimed = await reclaimClone(manager, logger);
+  } catch (error) {
+    await closeRedis(subscriber);
+    await closeRedis(redis);
+    throw error;
+  }
+  const target = remoteQueue(options.queueName ?? DEFAULT_QUEUE_NAME, remote);
+  const queueName = target.id;
+  // Only to see which workers are connected (for refusals): this worker's jobs come from `worker`.
+  const peers = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
+  peers.on('error', () => undefined);
   const running = new Map<string, string>();
-  let manager: WorktreeManager | undefined;
   let gitTurn: Promise<unknown> = Promise.resolve();
   // One clone, fetch or ref update at a time in this worker's repository.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
@@ -118,24 +158,38 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     return next;
   };
 
-  const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<WireResult> => {
-    const refuse = (error: unknown): never => {
+  const processor = async (job: Job, token?: string, signal?: AbortSignal): Promise<WireResult> => {
+    // A job this worker cannot serve is left to the others (delayed), and fails once all refused it.
+    const refuse = async (error: unknown, timeoutMs = DEFAULT_REFUSAL_TIMEOUT_MS): Promise<never> => {
       const code = error instanceof MiyabiError ? error.code : 'QUEUE_PAYLOAD';
       const message = error instanceof Error ? error.message : String(error);
-      safeLog(logger, 'warn', { jobId: job.id, code }, message);
-      options.onJob?.({ kind: 'refused', jobId: job.id ?? '', code, message });
-      throw new UnrecoverableError(encodeFailure(error, name, host));
+      const final =
+        code === 'QUEUE_UNTRUSTED'
+          ? error
+          : await recordRefusal(redis, peers, target, job, { worker: name, host, code, message }, timeoutMs);
+      safeLog(logger, 'warn', { jobId: job.id, code, outcome: final ? 'failed' : 'delayed' }, message);
+      options.onJob?.({
+        kind: 'refused',
+        jobId: job.id ?? '',
+        code,
+        message,
+        outcome: final ? 'failed' : 'delayed',
+      });
+      if (final) throw new UnrecoverableError(encodeFailure(final, name, host));
+      await job.moveToDelayed(Date.now() + REFUSAL_RETRY_MS, token);
+      throw new DelayedError();
     };
     let payload: QueueJobPayload;
     try {
       payload = parseQueueJob(openJob(job.data, secret));
     } catch (error) {
-      return refuse(error);
+      return refuse(error, looseQueueTimeout(job.data));
     }
+    const refusalTimeout = payload.queueTimeoutMs ?? DEFAULT_REFUSAL_TIMEOUT_MS;
     try {
       refuseOutsideAllow(payload.argv[0] ?? '', allow, 'the command');
     } catch (error) {
-      refuse(error);
+      await refuse(error, refusalTimeout);
     }
     const jobId = job.id ?? '';
     const takenAt = performance.now();
@@ -175,7 +229,6 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const baseBranch = `miyabi-base/${payload.batchId}-${payload.baseSha.slice(0, 12)}`;
       try {
         await serial(async () => {
-          await mkdir(dirname(repo), { recursive: true });
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
           await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
@@ -197,7 +250,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         const cancelled = cancelledBefore(error);
         if (cancelled) return cancelled;
         if (error instanceof MiyabiError && (error.code === 'REMOTE_MISMATCH' || error.code === 'NOT_FOUND'))
-          refuse(error);
+          await refuse(error, refusalTimeout);
         throw new Error(encodeFailure(error, name, host));
       }
       let prepare: Required<PrepareSettings>;
@@ -207,15 +260,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         const cancelled = cancelledBefore(error);
         if (cancelled) return cancelled;
         // No attempt could run it: a setup outside --allow, or a configuration at the base that is invalid.
-        return refuse(error);
+        return refuse(error, refusalTimeout);
       }
-      // The base is the job's own ref: a remote whose HEAD names a missing branch leaves the clone none.
-      manager ??= await WorktreeManager.open({
-        repoPath: repo,
-        maxConcurrency: concurrency,
-        logger,
-        baseBranch,
-      });
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
           send({ kind: 'event', worker: name, host, event });
@@ -274,17 +320,30 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         ...(result.error?.code ? { code: result.error.code } : {}),
       });
       await sending;
-      return { ...result, worker: name, host } as WireResult;
+      const placed = await placeArchives(
+        result,
+        { worker: name, host, repo },
+        payload.shareArchives === true,
+        logger,
+      );
+      return { ...placed, worker: name, host } as WireResult;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (onEvent) manager?.off('event', onEvent);
+      if (onEvent) manager.off('event', onEvent);
       running.delete(jobId);
-      await manager?.flush().catch(() => undefined);
+      // The batch's base branches go once no job of it runs here (a later one makes them again).
+      await serial(() =>
+        [...running.values()].includes(payload.batchId)
+          ? Promise.resolve()
+          : removeBatchBases(repo, payload.batchId),
+      ).catch(() => undefined);
+      await manager.flush().catch(() => undefined);
     }
   };
 
-  const worker = new Worker(queueName, processor, {
+  const worker = new Worker(target.bullName, processor, {
     connection: redis,
+    prefix: target.prefix,
     concurrency,
     name,
     lockDuration: options.lockDurationMs ?? 30_000,
@@ -308,9 +367,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   return {
     name,
     host,
+    queue: queueName,
+    remote,
+    reclaimed,
     async close(closeOptions = {}) {
       if (closeOptions.cancelRunning) worker.cancelAllJobs('the worker is stopping');
       await worker.close();
+      await peers.close().catch(() => undefined);
       await closeRedis(subscriber);
       await closeRedis(redis);
     },
@@ -318,3 +381,14 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
 }
 
 export type { Redis };
+
+/** The `queueTimeoutMs` of a job this worker cannot read (another version), when it says one. */
+function looseQueueTimeout(data: unknown): number {
+  const value =
+    typeof data === 'object' && data !== null
+      ? (data as { queueTimeoutMs?: unknown }).queueTimeoutMs
+      : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
+    ? value
+    : DEFAULT_REFUSAL_TIMEOUT_MS;
+}

@@ -205,9 +205,9 @@ function parseRadarInterval(value: unknown): number | undefined {
 function parseQueueFlags(
   options: Readonly<Record<string, unknown>>,
   cwd: string,
-): { url: string; name?: string; timeoutMs?: number; secret?: string } | undefined {
+): { url: string; name?: string; timeoutMs?: number; secret?: string; shareArchives?: boolean } | undefined {
   if (typeof options.queue !== 'string') {
-    for (const flag of ['queueName', 'queueTimeout', 'secretFile'] as const) {
+    for (const flag of ['queueName', 'queueTimeout', 'secretFile', 'shareArchives'] as const) {
       if (options[flag] !== undefined) {
         const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         throw new MiyabiError('INVALID_ARGUMENT', `${name} only applies with --queue`, {
@@ -221,6 +221,7 @@ function parseQueueFlags(
   return {
     url: options.queue,
     ...(secret !== undefined ? { secret } : {}),
+    ...(options.shareArchives === true ? { shareArchives: true } : {}),
     ...(typeof options.queueName === 'string' ? { name: options.queueName } : {}),
     ...(typeof options.queueTimeout === 'string'
       ? { timeoutMs: parseDurationFlag(options.queueTimeout, '--queue-timeout') }

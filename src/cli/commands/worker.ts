@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
-import { formatArgv } from '../../internal.js';
+import { isMiyabiError, MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
+import { formatArgv, isLocalPath } from '../../internal.js';
+import { BIN } from '../bin-name.js';
 import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
@@ -33,13 +34,16 @@ const worker: CommandHandler = async ({ options }, ctx) => {
       activity.kind === 'start'
         ? `#${activity.issueNumber} started: ${formatArgv(activity.argv)}`
         : activity.kind === 'refused'
-          ? `job ${activity.jobId} refused (${activity.code}): ${activity.message}`
+          ? `job ${activity.jobId} refused (${activity.code}): ${activity.message}${activity.outcome === 'delayed' ? ' — left to the other workers' : ' — failed'}`
           : `#${activity.issueNumber} ${activity.status}${activity.code ? ` (${activity.code})` : ''}`,
     );
   };
   const started = await startWorker({
     connection: options.queue,
     repo,
+    ...(typeof options.remote === 'string'
+      ? { remote: resolveRemoteFlag(options.remote, ctx.globals.cwd) }
+      : {}),
     concurrency,
     ...(typeof options.name === 'string' ? { name: options.name } : {}),
     ...(Array.isArray(options.allow) ? { allow: options.allow as string[] } : {}),
@@ -53,7 +57,21 @@ const worker: CommandHandler = async ({ options }, ctx) => {
       : {}),
     logger: ctx.logger,
     onJob: report,
+  }).catch((error: unknown) => {
+    throw withCliHint(error);
   });
+  for (const left of started.reclaimed) {
+    if (json) stdout.write(`${JSON.stringify({ kind: 'reclaimed', ...left })}\n`);
+    else
+      writeLine(
+        stderr,
+        `reclaimed ${left.id} (${left.branchName}) a stopped worker left${left.stoppedProcesses.length ? `: stopped ${left.stoppedProcesses.join(' ')}` : ''}${left.archiveRef ? `; its work is under ${left.archiveRef}: ${BIN} restore ${left.id.split('/').pop()} (in ${repo})` : ''}`,
+      );
+  }
+  if (json)
+    stdout.write(
+      `${JSON.stringify({ kind: 'ready', worker: started.name, queue: started.queue, remote: started.remote, repo })}\n`,
+    );
   if (secret === undefined) {
     writeLine(
       stderr,
@@ -62,7 +80,7 @@ const worker: CommandHandler = async ({ options }, ctx) => {
   }
   writeLine(
     stderr,
-    `worker ${started.name} waiting for jobs (${concurrency} at a time) in ${repo}; Ctrl-C stops it`,
+    `worker ${started.name} waiting for jobs (${concurrency} at a time) of queue ${started.queue} (${started.remote}) in ${repo}; Ctrl-C stops it`,
   );
   await new Promise<void>((done) => {
     if (ctx.signal.aborted) done();
@@ -74,3 +92,18 @@ const worker: CommandHandler = async ({ options }, ctx) => {
 };
 
 export default worker;
+
+/** A local path given to `--remote` is taken from where the command runs. */
+function resolveRemoteFlag(remote: string, cwd: string): string {
+  return isLocalPath(remote) ? resolve(cwd, remote) : remote;
+}
+
+/** The library's hints about `remote` in the CLI's words. */
+function withCliHint(error: unknown): unknown {
+  if (isMiyabiError(error, 'INVALID_ARGUMENT') && error.details?.option === 'remote') {
+    return new MiyabiError('INVALID_ARGUMENT', error.message, {
+      hint: `Pass --remote <url of the shared remote>: e.g. ${BIN} worker --queue redis://127.0.0.1:6379 --remote git@host:org/repo.git`,
+    });
+  }
+  return error;
+}

@@ -83,6 +83,8 @@ export interface RunBatchRequest {
         readonly remote: string;
         /** Signs each job (`--secret-file` or `$MIYABI_QUEUE_SECRET`). */
         readonly secret?: string;
+        /** `--share-archives`: workers push their archives to the remote; fetched here. */
+        readonly shareArchives?: boolean;
       }
     | undefined;
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
@@ -298,6 +300,7 @@ function queueOption(
     ...(queue.name !== undefined ? { name: queue.name } : {}),
     ...(queue.timeoutMs !== undefined ? { queueTimeoutMs: queue.timeoutMs } : {}),
     ...(queue.secret !== undefined ? { secret: queue.secret } : {}),
+    ...(queue.shareArchives ? { shareArchives: true } : {}),
     onWorkers: (connected) =>
       renderer.notice(
         connected === 0 ? 'waiting for workers (0 connected)' : `${plural(connected, 'worker')} connected`,
@@ -362,6 +365,14 @@ function asCliError(error: unknown): unknown {
   if (!isMiyabiError(error, 'ISSUE_BUSY')) return error;
   const issue = Number(error.details?.issueNumber);
   const running = error.details?.running === true;
+  // Another submitter's batch holds the issue on the queue: the library's hint names no call.
+  if (error.details?.lease === true) {
+    return new MiyabiError('ISSUE_BUSY', error.message, {
+      hint: `Wait for that batch to end (its lease lasts while its submitter runs, 30 s more after a crash), or run again without #${issue} in --issues.`,
+      cause: error,
+      ...(error.details ? { details: error.details } : {}),
+    });
+  }
   const hint = running
     ? `Wait for that run to end (${BIN} list shows it), or stop it; then '${BIN} remove ${issue}'.`
     : `Continue it: '${BIN} resolve ${issue} -- <command>' (a conflict), '${BIN} merge ${issue}', or '${BIN} remove ${issue}' (its work is saved); or rerun with --continue-branches to run again in it.`;

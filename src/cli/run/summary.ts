@@ -2,6 +2,7 @@ import { formatDuration, type PoolExecutionResult, type TaskError, type TaskResu
 import { BIN } from '../bin-name.js';
 import { overlapLine } from '../render/overlaps.js';
 import { renderTable, type TableColumn } from '../render/table.js';
+import { restoreAdvice } from './restore-advice.js';
 import type { RunTaskOutput } from './task-executor.js';
 
 /** A `run` batch result: the pool's result, each task's `output` known for every task that ran. */
@@ -80,7 +81,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
     if (r.staleBranch?.archiveRef) {
       const id = r.staleBranch.archiveRef.split('/').pop() ?? '';
       lines.push(
-        `#${r.issueNumber}: ${r.staleBranch.unmergedCommits} earlier commit(s) of ${r.branchName ?? 'its branch'} saved under ${r.staleBranch.archiveRef}; bring them back with: ${BIN} restore ${id}`,
+        `#${r.issueNumber}: ${r.staleBranch.unmergedCommits} earlier commit(s) of ${r.branchName ?? 'its branch'} saved under ${r.staleBranch.archiveRef}; ${restoreAdvice(r, id, 'them')}`,
       );
     }
     if (r.keptBranch) {
@@ -90,9 +91,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
     }
     if (r.archiveRef) {
       const id = r.archiveRef.split('/').pop() ?? r.worktreeId;
-      lines.push(
-        `#${r.issueNumber}: work saved under ${r.archiveRef}; bring it back with: ${BIN} restore ${id}`,
-      );
+      lines.push(`#${r.issueNumber}: work saved under ${r.archiveRef}; ${restoreAdvice(r, id, 'it')}`);
     }
   }
   const logs = result.results.map((r) => r.logFile).filter((file): file is string => file !== undefined);
