@@ -38,7 +38,12 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
   async function worker(
     queueName: string,
     repo: string,
-    extra: { allow?: string[]; concurrency?: number; onJob?: (activity: WorkerActivity) => void } = {},
+    extra: {
+      remote?: string;
+      allow?: string[];
+      concurrency?: number;
+      onJob?: (activity: WorkerActivity) => void;
+    } = {},
   ) {
     const started = await startWorker({ connection: redis.url, repo, queueName, ...extra });
     workers.push(started);
@@ -53,6 +58,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     let inFlight = 0;
     let most = 0;
     await worker(queueName, join(tempDir(), 'clone'), {
+      remote: repo.remote as string,
       concurrency: 3,
       onJob: (activity) => {
         if (activity.kind === 'start') most = Math.max(most, ++inFlight);
@@ -99,7 +105,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
   it('merge commits at the submitter name the task branch, not the transport ref', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'clone'));
+    await worker(queueName, join(tempDir(), 'clone'), { remote: repo.remote as string });
     // main moves on here after the base was read: the merge is a real merge commit, not a fast-forward.
     const pool = await WorktreePool.create({
       repoPath: repo.path,
@@ -123,7 +129,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     const repo = createTempRepo({ withRemote: true });
     git(repo.remote as string, 'symbolic-ref', 'HEAD', 'refs/heads/gone');
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'fresh-clone'));
+    await worker(queueName, join(tempDir(), 'fresh-clone'), { remote: repo.remote as string });
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       queue: { connection: redis.url, name: queueName },
@@ -153,7 +159,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
       'new setup',
     );
     const queueName = nextQueue();
-    await worker(queueName, clone);
+    await worker(queueName, clone, { remote: repo.remote as string });
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       queue: { connection: redis.url, name: queueName },
@@ -170,7 +176,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     );
     const allowQueue = nextQueue();
     const fresh = join(tempDir(), 'allow-clone');
-    await worker(allowQueue, fresh, { allow: ['sh'] });
+    await worker(allowQueue, fresh, { remote: repo.remote as string, allow: ['sh'] });
     const allowPool = await WorktreePool.create({
       repoPath: repo.path,
       queue: { connection: redis.url, name: allowQueue },
@@ -195,7 +201,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     });
     const queueName = nextQueue();
     const clone = join(tempDir(), 'clone');
-    await worker(queueName, clone);
+    await worker(queueName, clone, { remote: repo.remote as string });
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       maxConcurrency: 1,
@@ -232,7 +238,7 @@ describe.skipIf(!redisServer)('one batch engine on the queue (real redis-server,
     repo.git('checkout', '-q', 'main');
     repo.git('branch', '-q', '-D', 'feature/issue-11');
     const queueName = nextQueue();
-    await worker(queueName, join(tempDir(), 'clone'));
+    await worker(queueName, join(tempDir(), 'clone'), { remote: repo.remote as string });
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       existingBranches: 'continue',

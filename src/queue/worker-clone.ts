@@ -56,18 +56,20 @@ export async function openWorkerClone(
 }
 
 /**
- * The manager of a worker's clone. A remote whose HEAD names a missing branch (after a rename) leaves
- * the clone no default base: it then takes any branch the remote has, since every job brings its own.
+ * The manager of a worker's clone, or undefined while the clone has no branch at all (a fresh clone of
+ * a remote whose HEAD names a missing branch: nothing to reclaim; the first job's base makes one). When
+ * branches exist but none is a default base, it takes any of them, since every job brings its own.
  */
 export async function openCloneManager(
   repo: string,
   concurrency: number,
   logger: Logger,
-): Promise<WorktreeManager> {
+): Promise<WorktreeManager | undefined> {
   const options = { repoPath: repo, maxConcurrency: concurrency, logger };
   try {
     return await WorktreeManager.open(options);
   } catch (error) {
+    if (error instanceof MiyabiError && error.code === 'NO_COMMITS') return undefined;
     if (!(error instanceof MiyabiError && error.code === 'NOT_FOUND')) throw error;
     const { stdout } = await runGit(
       ['for-each-ref', '--format=%(refname)', 'refs/heads/', 'refs/remotes/origin/'],

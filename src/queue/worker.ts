@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
-import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedEarly } from '../pool/ended-early.js';
 import { describeError } from '../pool/task-outcome.js';
 import { WorktreePool } from '../pool/worktree-pool.js';
@@ -132,13 +132,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     throw error;
   });
   let remote: string;
-  let manager: WorktreeManager;
+  let manager: WorktreeManager | undefined;
   let reclaimed: ReclaimedWorktree[];
   try {
     remote = await openWorkerClone(repo, options.remote, process.cwd());
     manager = await openCloneManager(repo, concurrency, logger);
     // Before any job: a killed predecessor's agents and `active` worktrees would otherwise stay.
-    reclaimed = await reclaimClone(manager, logger);
+    reclaimed = manager ? await reclaimClone(manager, logger) : [];
   } catch (error) {
     await closeRedis(subscriber);
     await closeRedis(redis);
@@ -260,13 +260,20 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         const cancelled = cancelledBefore(error);
         if (cancelled) return cancelled;
         // No attempt could run it: a setup outside --allow, or a configuration at the base that is invalid.
-        return refuse(error, refusalTimeout);
+        return await refuse(error, refusalTimeout);
       }
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
           send({ kind: 'event', worker: name, host, event });
         }
       };
+      // The base is the job's own ref: a clone with no branch yet (a dangling remote HEAD) opens on it.
+      manager ??= await WorktreeManager.open({
+        repoPath: repo,
+        maxConcurrency: concurrency,
+        logger,
+        baseBranch,
+      });
       manager.on('event', onEvent);
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
@@ -329,7 +336,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       return { ...placed, worker: name, host } as WireResult;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (onEvent) manager.off('event', onEvent);
+      if (onEvent) manager?.off('event', onEvent);
       running.delete(jobId);
       // The batch's base branches go once no job of it runs here (a later one makes them again).
       await serial(() =>
@@ -337,7 +344,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           ? Promise.resolve()
           : removeBatchBases(repo, payload.batchId),
       ).catch(() => undefined);
-      await manager.flush().catch(() => undefined);
+      await manager?.flush().catch(() => undefined);
     }
   };
 
