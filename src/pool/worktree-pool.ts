@@ -293,6 +293,15 @@ export class WorktreePool {
         timeoutMs: this.config.timeoutMs,
         failFast: this.config.failFast,
         merge: this.config.merge,
+        followUps: {
+          autoCleanup: this.config.autoCleanup,
+          onConflict: this.config.onConflict,
+          pullRequest:
+            this.config.pullRequest && this.#github
+              ? { options: this.config.pullRequest, client: this.#github }
+              : undefined,
+          logDir: this.config.logDir,
+        },
       },
       options,
     );

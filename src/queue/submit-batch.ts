@@ -13,6 +13,7 @@ import type {
   WorktreeTask,
 } from '../pool/types.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
+import { afterRemoteTask, type RemoteTaskContext } from './after-remote-task.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
@@ -31,6 +32,8 @@ export interface QueueBatch {
   readonly timeoutMs: number;
   readonly failFast: boolean;
   readonly merge: PoolMergeOptions | undefined;
+  /** What the submitter does after each task: keep it here, open its pull request (see `afterRemoteTask`). */
+  readonly followUps: Pick<RemoteTaskContext, 'autoCleanup' | 'onConflict' | 'pullRequest' | 'logDir'>;
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -260,6 +263,15 @@ export async function executeOnQueue<T>(
             mergeTargets.set(into, [...(mergeTargets.get(into) ?? []), index]);
           }
         }
+        result = await afterRemoteTask(result, {
+          ...batch.followUps,
+          manager,
+          remote: remoteName,
+          batchId,
+          task: tasks[index] as WorktreeTask,
+          baseBranch: payload.baseBranch,
+          signal,
+        });
         if (batch.failFast && (result.status === 'failed' || result.status === 'timeout')) {
           void cancel(`fail-fast: issue ${issueNumber} ended ${result.status}`);
         }
