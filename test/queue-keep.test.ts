@@ -58,13 +58,16 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
       autoCleanup: false,
       queue: { connection: redis.url, name: queueName },
     });
+    // Issue 3 commits, then fails: its branch is kept here too, as a local --keep keeps it.
+    const command = ['sh', '-c', `${commitFile()[2]} && test "$MIYABI_ISSUE_NUMBER" != 3`];
     const result = await pool.executeParallel(
-      [{ issueNumber: 1 }, { issueNumber: 2 }],
-      commandExecutor(commitFile()),
+      [1, 2, 3].map((issueNumber) => ({ issueNumber })),
+      commandExecutor(command),
     );
-    expect(result.results.map((r) => [r.issueNumber, r.status, r.error?.message])).toEqual([
+    expect(result.results.map((r) => [r.issueNumber, r.status, r.stage])).toEqual([
       [1, 'success', undefined],
       [2, 'success', undefined],
+      [3, 'failed', 'execute'],
     ]);
     const listed = await pool.manager.listWorktrees();
     for (const r of result.results) {
@@ -72,7 +75,7 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
       expect(kept, JSON.stringify(r)).toMatchObject({
         issueNumber: r.issueNumber,
         branchName: `feature/issue-${r.issueNumber}`,
-        status: 'completed',
+        status: r.status === 'success' ? 'completed' : 'failed',
         path: r.worktreePath,
       });
       expect(r).toMatchObject({ cleanedUp: false, worker: only.name });
@@ -82,21 +85,24 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
       expect((await pool.manager.resolveWorktree(r.issueNumber)).id).toBe(r.worktreeId);
       // Its log here says where it is kept, and `logs` finds it.
       const log = await pool.manager.logFile(r.issueNumber);
-      expect(log).toMatchObject({ worktreeId: r.worktreeId, status: 'success', batchId: result.batchId });
+      expect(log).toMatchObject({ worktreeId: r.worktreeId, status: r.status, batchId: result.batchId });
       expect(readFileSync(log.logFile, 'utf8')).toContain(`kept here as worktree ${r.worktreeId}`);
     }
     // Issue 2's local commit is in an archive, not lost.
-    const archives = repo.git('for-each-ref', '--format=%(objectname) %(refname)', 'refs/miyabi/archive/');
-    expect(
-      archives.split('\n').some((line) => repo.git('rev-parse', `${line.split(' ')[0]}^1`) === local),
-    ).toBe(true);
+    const archives = repo.git('for-each-ref', '--format=%(objectname)', 'refs/miyabi/archive/');
+    const archivedHeads = archives
+      .split('\n')
+      .filter(Boolean)
+      .map((archive) => repo.git('rev-parse', `${archive}^1`));
+    expect(archivedHeads).toContain(local);
     // The batch record (what report, --json and the exit code read) names the kept worktrees.
     const record = await pool.manager.batchReport({ batchId: result.batchId });
     expect(JSON.stringify(record)).toContain(result.results[0]?.worktreeId);
-    // cleanup removes them as it removes a local batch's: their branches are merged, nothing is archived.
+    // cleanup removes them as it removes a local batch's, keeping the unmerged branch of issue 3.
     const cleaned = await runCli(['cleanup', '--json'], { cwd: repo.path });
     expect(cleaned.code, cleaned.stderr).toBe(0);
     expect(await pool.manager.listWorktrees()).toEqual([]);
+    expect(repo.git('rev-parse', 'feature/issue-3')).toBe(result.results[2]?.push?.commit);
   });
 
   it("a conflicting task is kept here (onConflict 'keep'): resolved in its worktree, `merge <issue>` lands it and settles the batch", async () => {

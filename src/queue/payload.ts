@@ -39,6 +39,8 @@ function buildSchema(z: typeof Zod) {
       })
       .optional(),
     timeoutMs: z.number().int().positive(),
+    /** The submitter keeps its tasks (`autoCleanup: false`): a task that did not succeed pushes its branch too. */
+    keep: z.boolean().optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

@@ -121,6 +121,7 @@ export async function executeOnQueue<T>(
         argv: [...batch.argv],
         ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
         timeoutMs: batch.timeoutMs,
+        ...(batch.followUps.autoCleanup ? {} : { keep: true }),
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),
     );

@@ -14,6 +14,7 @@ import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
+import { pushKeptBranch } from './push-kept-branch.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
@@ -238,8 +239,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         executor,
         { signal: controller.signal },
       );
-      const result = batch.results[0];
-      if (!result) throw new Error('the local pool returned no result');
+      const ran = batch.results[0];
+      if (!ran) throw new Error('the local pool returned no result');
+      const result = payload.keep ? await pushKeptBranch(repo, ran, payload.baseSha, controller.signal) : ran;
       options.onJob?.({
         kind: 'end',
         jobId,
