@@ -147,6 +147,79 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
     expect(settled).toMatchObject({ status: 'success', settledLater: { by: 'merge' } });
   });
 
+  it('onConflict { resolve } hands a conflict back as a job: a worker resolves it on the task branch with the target merged in, and it lands here', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const only = await worker(queueName);
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      merge: {},
+      onConflict: {
+        // The resolver is told the conflicting paths, resolves them and commits (concluding the merge).
+        resolve: commandExecutor([
+          'sh',
+          '-c',
+          'test "$(cat "$MIYABI_CONFLICTS")" = same.txt && echo both > same.txt && git add -A && git commit -qm resolved',
+        ]),
+      },
+      queue: { connection: redis.url, name: queueName },
+    });
+    const result = await pool.executeParallel(
+      [{ issueNumber: 1 }, { issueNumber: 2 }],
+      commandExecutor(commitFile(true)),
+    );
+    expect(
+      result.results.map((r) => r.status),
+      JSON.stringify(result.results.map((r) => r.error)),
+    ).toEqual(['success', 'success']);
+    const handedBack = result.results.find((r) => r.resolveAttempts !== undefined);
+    expect(handedBack?.resolveAttempts).toMatchObject([
+      { attempt: 1, conflicts: ['same.txt'], outcome: 'resolved' },
+    ]);
+    expect(handedBack).toMatchObject({
+      worker: only.name,
+      merge: { status: expect.stringMatching(/merged|fast-forwarded/) },
+    });
+    // The resolution landed on main and on the remote; the resolved branch is on the remote too.
+    expect(repo.git('show', 'main:same.txt')).toBe('both');
+    expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+    const branch = `feature/issue-${handedBack?.issueNumber}`;
+    expect(git(repo.remote as string, 'rev-parse', branch)).toBe(handedBack?.push?.commit);
+    expect(result.conflicts).toEqual({ met: 1, resolved: 1 });
+    // Nothing kept here, nothing left on the worker.
+    expect(await pool.manager.listWorktrees()).toEqual([]);
+  });
+
+  it('a hand-back the resolver cannot settle keeps the task here, at the branch as its agent left it', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await worker(queueName);
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      merge: {},
+      onConflict: { resolve: commandExecutor(['sh', '-c', 'exit 4']), attempts: 2 },
+      queue: { connection: redis.url, name: queueName },
+    });
+    const result = await pool.executeParallel(
+      [{ issueNumber: 1 }, { issueNumber: 2 }],
+      commandExecutor(commitFile(true)),
+    );
+    const failed = result.results.find((r) => r.status !== 'success');
+    expect(failed, JSON.stringify(result.results)).toMatchObject({
+      status: 'failed',
+      stage: 'merge',
+      cleanedUp: false,
+    });
+    expect(failed?.resolveAttempts?.map((a) => a.outcome)).toEqual(['failed', 'failed']);
+    const kept = await pool.manager.listWorktrees();
+    expect(kept.map((w) => [w.issueNumber, w.status, w.id])).toEqual([
+      [failed?.issueNumber, 'failed', failed?.worktreeId],
+    ]);
+    expect(git(kept[0]?.path as string, 'rev-parse', 'HEAD')).toBe(
+      git(repo.remote as string, 'rev-parse', `feature/issue-${failed?.issueNumber}`),
+    );
+  });
+
   it("onConflict 'remove' keeps nothing here: the conflicting branch stays on the remote only", async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();

@@ -51,12 +51,12 @@ const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
   radarIntervalMs: 0,
   radarStatusIntervalMs: 0,
   push: { remote: 'origin' },
-  onConflict: 'remove',
 };
 
 /** What an honoured option needs beside it to be valid at all (a pull request is opened from a pushed branch). */
 const WITH: Partial<Record<keyof PoolCreateOptions, PoolCreateOptions>> = {
   pullRequest: { push: {} },
+  onConflict: { merge: {} },
 };
 
 const options = Object.keys(QUEUE_SUPPORT) as (keyof PoolCreateOptions)[];
@@ -66,9 +66,17 @@ const honoured = options.filter((option) => QUEUE_SUPPORT[option].queue === 'hon
 describe('pool options with queue (one table: src/pool/runner-support.ts)', () => {
   it('the table says something of both kinds', () => {
     expect(honoured).toEqual(
-      expect.arrayContaining(['timeoutMs', 'failFast', 'merge', 'queue', 'autoCleanup', 'pullRequest']),
+      expect.arrayContaining([
+        'timeoutMs',
+        'failFast',
+        'merge',
+        'queue',
+        'autoCleanup',
+        'pullRequest',
+        'onConflict',
+      ]),
     );
-    expect(refused).toEqual(expect.arrayContaining(['onConflict', 'reuse', 'logDir', 'maxConcurrency']));
+    expect(refused).toEqual(expect.arrayContaining(['reuse', 'logDir', 'maxConcurrency']));
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {
@@ -127,7 +135,6 @@ const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: strin
   prepare: { flag: '--no-setup', args: ['--no-setup'] },
   reuse: { flag: '--reuse', args: ['--reuse'] },
   existingBranches: { flag: '--continue-branches', args: ['--continue-branches'] },
-  onConflict: { flag: '--on-conflict', args: ['--merge', '--on-conflict', 'agent'] },
   logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },
   onOverlap: { flag: '--on-overlap', args: ['--on-overlap', 'warn'] },

@@ -75,10 +75,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     accepts: (value) => value === 'restart',
   },
   onConflict: {
-    queue: 'refused',
-    why: "with queue, a hand-back ({ resolve }) is not sent to a worker yet; 'keep' and 'remove' apply here",
-    // A conflicted task's branch gets a worktree here ('keep') or stays only on the remote ('remove').
-    accepts: (value) => value === 'keep' || value === 'remove',
+    queue: 'honoured',
+    how: "'keep' and 'remove' apply here; a hand-back ({ resolve }: a commandExecutor) is a job on a worker",
   },
   logRetention: { queue: 'refused', why: 'with queue, no task logs are written here to prune' },
   logDir: { queue: 'refused', why: "with queue, task output stays in the workers' logs" },

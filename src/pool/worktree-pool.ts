@@ -282,6 +282,17 @@ export class WorktreePool {
         },
       );
     }
+    const policy = this.config.onConflict;
+    if (typeof policy === 'object' && !commandOf(policy.resolve)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'onConflict: a pool with queue hands conflicts back to workers as commands, not functions',
+        {
+          hint: "Pass onConflict: { resolve: commandExecutor(['claude', '-p', '…']) }: its argv travels in the job.",
+          details: { option: 'onConflict' },
+        },
+      );
+    }
     const { executeOnQueue } = await import('../queue/submit-batch.js');
     const startedAt = new Date();
     const result = await executeOnQueue<T>(

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
-import { keepsWorktree } from '../pool/keep-policy.js';
+import { endedInConflict, keepsWorktree } from '../pool/keep-policy.js';
 import { describeError } from '../pool/task-outcome.js';
 import type { ConflictPolicy, PoolPullRequestOptions, TaskResult, WorktreeTask } from '../pool/types.js';
 import { fetchTaskCommit } from './fetch-task-branch.js';
+import { handBackOnQueue, type QueueHandBack } from './hand-back.js';
 import { keepAtSubmitter, recordKeptLog } from './keep-at-submitter.js';
 import { pullRequestAtSubmitter } from './pull-request-at-submitter.js';
 
@@ -28,14 +29,26 @@ export interface RemoteTaskContext {
   /** The pool's log folder: the task's log is `<logDir>/<batchId>/issue-<n>.log`. */
   readonly logDir: string;
   readonly signal: AbortSignal | undefined;
+  /** How a conflicted task is handed back on the queue (`onConflict: { resolve }`). */
+  readonly handBack?: QueueHandBack;
 }
 
 /**
  * The follow-ups a local task does in its worktree, done here for a task a worker ran (its branch
- * is on the remote): its pull request, then keeping it — a local worktree of its branch — when the
- * pool keeps a local task that ended so (`keepsWorktree`). The one call site in the queue runner.
+ * is on the remote): a conflict's hand-back (a job on a worker), its pull request, then keeping it
+ * — a local worktree of its branch — when the pool keeps a local task that ended so
+ * (`keepsWorktree`). The one call site in the queue runner.
  */
-export async function afterRemoteTask(result: TaskResult, context: RemoteTaskContext): Promise<TaskResult> {
+export async function afterRemoteTask(done: TaskResult, context: RemoteTaskContext): Promise<TaskResult> {
+  const policy = context.onConflict;
+  const result =
+    typeof policy === 'object' && context.handBack && endedInConflict(ending(done))
+      ? await handBackOnQueue(done, policy, context.handBack, {
+          root: context.manager.repoPath,
+          remote: context.remote,
+          signal: context.signal,
+        }).catch((error: unknown) => failedAt(done, 'merge', error, context, 'not handed back'))
+      : done;
   const branch = result.branchName;
   const pushed = result.push?.commit;
   const wantsPr = context.pullRequest !== undefined && result.status === 'success';
@@ -85,13 +98,15 @@ function ending(result: TaskResult) {
  */
 function failedAt(
   result: TaskResult,
-  stage: 'pr' | 'cleanup',
+  stage: 'pr' | 'cleanup' | 'merge',
   error: unknown,
   context: RemoteTaskContext,
+  /** Said of a task that had failed already. */
+  what = 'not kept here',
 ): TaskResult {
   const described = describeError(error, context.signal);
   if (result.status !== 'success') {
-    const message = `${result.error.message}; not kept here: ${described.message}`;
+    const message = `${result.error.message}; ${what}: ${described.message}`;
     return { ...result, error: { ...result.error, message } };
   }
   return {

@@ -1,15 +1,12 @@
 import { appendFile } from 'node:fs/promises';
 import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
-import { runGit } from '../git/run-git.js';
-import { writeArchive } from '../git/work-snapshot.js';
-import { listGitWorktrees } from '../git/worktree-list.js';
-import { newWorktreeId } from '../manager/worktree-id.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { closingLine } from '../pool/closing-line.js';
 import type { TaskResult } from '../pool/types.js';
 import { openLogFile } from '../state/log-file.js';
 import { recordTaskEnd, recordTaskStart } from '../state/task-log-records.js';
+import { pointBranchAt } from './point-branch.js';
 
 export interface KeepAtSubmitter {
   readonly manager: WorktreeManager;
@@ -34,7 +31,14 @@ export async function keepAtSubmitter(result: TaskResult, keep: KeepAtSubmitter)
   const { manager } = keep;
   const branch = result.branchName;
   if (!branch) throw new MiyabiError('NOT_FOUND', 'the worker reported no task branch to keep');
-  await setBranch(manager, branch, result.issueNumber, keep);
+  await pointBranchAt({
+    root: manager.repoPath,
+    branch,
+    commit: keep.commit,
+    issueNumber: result.issueNumber,
+    baseBranch: keep.baseBranch,
+    signal: keep.signal,
+  });
   const created = await manager.createWorktree(result.issueNumber, {
     branchName: branch,
     baseBranch: keep.baseBranch,
@@ -43,55 +47,6 @@ export async function keepAtSubmitter(result: TaskResult, keep: KeepAtSubmitter)
     ...(keep.signal ? { signal: keep.signal } : {}),
   });
   return manager.updateStatus(created.id, result.status === 'success' ? 'completed' : 'failed');
-}
-
-/** Points `refs/heads/<branch>` at the pushed commit, by compare-and-swap, losing no local commit. */
-async function setBranch(
-  manager: WorktreeManager,
-  branch: string,
-  issueNumber: number,
-  keep: KeepAtSubmitter,
-): Promise<void> {
-  const root = manager.repoPath;
-  const ref = `refs/heads/${branch}`;
-  const found = await runGit(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
-    cwd: root,
-    okExitCodes: [0, 1],
-  });
-  const old = found.exitCode === 0 ? found.stdout.trim() : '';
-  if (old === keep.commit) return;
-  if (old !== '') {
-    const holder = (await listGitWorktrees(root)).find((entry) => entry.branch === ref);
-    if (holder) {
-      throw new MiyabiError(
-        'BRANCH_IN_USE',
-        `${branch} is checked out in ${holder.path}: the task was not kept here`,
-        {
-          hint: `Switch ${holder.path} to another branch, then fetch ${branch} from the remote.`,
-          details: { branch, path: holder.path },
-        },
-      );
-    }
-    const counted = await runGit(['rev-list', '--count', old, '--not', keep.commit], { cwd: root });
-    const unmergedCommits = Number(counted.stdout.trim());
-    // Commits only this branch holds here: archived (restorable) before the branch moves.
-    if (unmergedCommits > 0) {
-      await writeArchive(root, `${old}^{tree}`, {
-        id: newWorktreeId(issueNumber),
-        issueNumber,
-        branchName: branch,
-        baseBranch: keep.baseBranch,
-        head: old,
-        uncommittedPaths: [],
-        unmergedCommits,
-        archivedAt: new Date().toISOString(),
-      });
-    }
-  }
-  await runGit(['update-ref', '-m', 'miyabi-worktree: keep a queue task here', ref, keep.commit, old], {
-    cwd: root,
-    signal: keep.signal,
-  });
 }
 
 /**

@@ -8,15 +8,25 @@ import { MiyabiError } from '../errors.js';
  */
 export const QUEUE_PAYLOAD_VERSION = 2;
 
+/**
+ * A hand-back job's version (`handBack` set): a worker that does not know hand-backs refuses it
+ * (`QUEUE_PAYLOAD`) rather than run the resolver as a fresh task from the base.
+ */
+export const HAND_BACK_PAYLOAD_VERSION = 3;
+
 /** The versions this worker reads: a version 1 job (argv unexpanded, no issue text) runs as before. */
-const READABLE_VERSIONS = [1, QUEUE_PAYLOAD_VERSION] as const;
+const READABLE_VERSIONS = [1, QUEUE_PAYLOAD_VERSION, HAND_BACK_PAYLOAD_VERSION] as const;
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
 /** One task as a queue job carries it: everything a worker needs, argv never a shell string. */
 function buildSchema(z: typeof Zod) {
   return z.object({
-    v: z.union([z.literal(READABLE_VERSIONS[0]), z.literal(READABLE_VERSIONS[1])]),
+    v: z.union([
+      z.literal(READABLE_VERSIONS[0]),
+      z.literal(READABLE_VERSIONS[1]),
+      z.literal(READABLE_VERSIONS[2]),
+    ]),
     batchId: z.string().min(1).max(200),
     /** The shared remote's URL as the submitter sees it; a worker's clone must have it as `origin`. */
     remote: z.string().min(1),
@@ -41,6 +51,20 @@ function buildSchema(z: typeof Zod) {
     timeoutMs: z.number().int().positive(),
     /** The submitter keeps its tasks (`autoCleanup: false`): a task that did not succeed pushes its branch too. */
     keep: z.boolean().optional(),
+    /**
+     * A conflicted task handed back (`onConflict: { resolve }`): `argv` is the resolver's. The worker
+     * continues the task's branch from `branchCommit`, merges `targetSha` into it, runs the resolver
+     * on the conflicts (up to `attempts` times), and pushes the resolved branch.
+     */
+    handBack: z
+      .object({
+        branchCommit: z.string().regex(OID),
+        targetSha: z.string().regex(OID),
+        /** The target's name at the submitter (for the worktree's messages). */
+        into: z.string().min(1),
+        attempts: z.number().int().positive(),
+      })
+      .optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

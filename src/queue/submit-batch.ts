@@ -216,54 +216,92 @@ export async function executeOnQueue<T>(
     const poll = setInterval(() => void countWorkers(), WORKER_POLL_MS);
     cleanups.push(() => clearInterval(poll));
 
+    const outcomeOf = (job: Job, issueNumber: number): Promise<TaskResult> =>
+      job.waitUntilFinished(events).then(
+        (value: WireResult) => fromWire(value),
+        (error: unknown) => {
+          const failure = decodeFailure(error instanceof Error ? error.message : String(error));
+          const who = takenBy.get(issueNumber);
+          const { worker, host, ...taskError } = failure;
+          return {
+            issueNumber,
+            worktreeId: '',
+            durationMs: Date.now() - enqueuedAt,
+            cleanedUp: false,
+            status: taskError.code === 'CANCELLED' ? 'cancelled' : 'failed',
+            stage: 'create',
+            error: taskError,
+            ...((worker ?? who?.worker) ? { worker: worker ?? who?.worker } : {}),
+            ...((host ?? who?.host) ? { host: host ?? who?.host } : {}),
+          } as TaskResult;
+        },
+      );
+
+    // A task's follow-up job (its hand-back): enqueued and awaited like the task's own, and taken
+    // off or stopped with it by fail-fast and cancel.
+    let followUps = 0;
+    const runJob = async (payload: QueueJobPayload): Promise<TaskResult> => {
+      const { issueNumber } = payload;
+      const expires =
+        Date.now() + (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) + attempts * batch.timeoutMs;
+      const job = await queue.add(
+        `issue-${issueNumber}`,
+        secret !== undefined ? signJob(payload, secret, expires) : payload,
+        {
+          jobId: `${jobIdOf(issueNumber)}-${++followUps}`,
+          attempts,
+          removeOnComplete: { age: 86_400 },
+          removeOnFail: { age: 86_400 },
+        },
+      );
+      issueOfJob.set(job.id ?? '', issueNumber);
+      jobs.push(job);
+      settled.delete(issueNumber);
+      const fromQueue = new Promise<TaskResult>((resolve) => settlers.set(issueNumber, resolve));
+      try {
+        return await Promise.race([fromQueue, outcomeOf(job, issueNumber)]);
+      } finally {
+        settled.add(issueNumber);
+      }
+    };
+
     const mergeTargets = new Map<string, number[]>();
     let mergeTurn: Promise<unknown> = Promise.resolve();
+    // A successful task merged here with `merge`, one at a time; its target then pushed at the end.
+    const mergeHere = async (
+      done: TaskResult,
+      payload: QueueJobPayload,
+      index: number,
+    ): Promise<TaskResult> => {
+      if (!batch.merge || done.status !== 'success') return done;
+      const into = batch.merge.into ?? payload.baseBranch;
+      const merged = mergeTurn.then(() =>
+        mergeAtSubmitter({
+          manager,
+          remote: remoteName,
+          batchId,
+          result: done,
+          into,
+          merge: batch.merge ?? {},
+          signal,
+        }),
+      );
+      mergeTurn = merged;
+      const result = (await merged) as TaskResult;
+      if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
+        mergeTargets.set(into, [...(mergeTargets.get(into) ?? []), index]);
+      }
+      return result;
+    };
     const results = await Promise.all(
       jobs.map(async (job: Job, index): Promise<TaskResult> => {
         const payload = payloads[index] as QueueJobPayload;
         const { issueNumber } = payload;
         const fromQueue = new Promise<TaskResult>((resolve) => settlers.set(issueNumber, resolve));
-        const fromJob = job.waitUntilFinished(events).then(
-          (value: WireResult) => fromWire(value),
-          (error: unknown) => {
-            const failure = decodeFailure(error instanceof Error ? error.message : String(error));
-            const who = takenBy.get(issueNumber);
-            const { worker, host, ...taskError } = failure;
-            return {
-              issueNumber,
-              worktreeId: '',
-              durationMs: Date.now() - enqueuedAt,
-              cleanedUp: false,
-              status: taskError.code === 'CANCELLED' ? 'cancelled' : 'failed',
-              stage: 'create',
-              error: taskError,
-              ...((worker ?? who?.worker) ? { worker: worker ?? who?.worker } : {}),
-              ...((host ?? who?.host) ? { host: host ?? who?.host } : {}),
-            } as TaskResult;
-          },
-        );
+        const fromJob = outcomeOf(job, issueNumber);
         let result = await Promise.race([fromQueue, fromJob]);
         settled.add(issueNumber);
-        if (batch.merge && result.status === 'success') {
-          const into = batch.merge.into ?? payload.baseBranch;
-          const toMerge = result;
-          const merged = mergeTurn.then(() =>
-            mergeAtSubmitter({
-              manager,
-              remote: remoteName,
-              batchId,
-              result: toMerge,
-              into,
-              merge: batch.merge ?? {},
-              signal,
-            }),
-          );
-          mergeTurn = merged;
-          result = (await merged) as TaskResult;
-          if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
-            mergeTargets.set(into, [...(mergeTargets.get(into) ?? []), index]);
-          }
-        }
+        result = await mergeHere(result, payload, index);
         result = await afterRemoteTask(result, {
           ...batch.followUps,
           manager,
@@ -272,6 +310,12 @@ export async function executeOnQueue<T>(
           task: tasks[index] as WorktreeTask,
           baseBranch: payload.baseBranch,
           signal,
+          handBack: {
+            payload,
+            into: batch.merge?.into ?? payload.baseBranch,
+            run: runJob,
+            merge: (back) => mergeHere(back, payload, index),
+          },
         });
         if (batch.failFast && (result.status === 'failed' || result.status === 'timeout')) {
           void cancel(`fail-fast: issue ${issueNumber} ended ${result.status}`);

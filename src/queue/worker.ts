@@ -13,6 +13,7 @@ import type { WorktreeEvent } from '../telemetry/events.js';
 import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js';
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
+import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { pushKeptBranch } from './push-kept-branch.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
@@ -182,13 +183,16 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
           await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
-          await archiveRemoteBranch(
-            repo,
-            payload.branchName,
-            payload.batchId,
-            payload.issueNumber,
-            controller.signal,
-          );
+          // A hand-back continues the task's pushed branch; a first attempt moves an earlier one aside.
+          if (payload.handBack) await prepareHandBack(repo, payload, payload.handBack, controller.signal);
+          else
+            await archiveRemoteBranch(
+              repo,
+              payload.branchName,
+              payload.batchId,
+              payload.issueNumber,
+              controller.signal,
+            );
         });
       } catch (error) {
         // Cancelled before any worktree existed: the task ends cancelled, not failed (and is not retried).
@@ -205,6 +209,17 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         }
       };
       manager.on('event', onEvent);
+      let lastSent = 0;
+      const command = commandExecutor(payload.argv, {
+        onLine: (line) => {
+          // At most four lines a second travel: the live view shows the last one.
+          const now = Date.now();
+          if (now - lastSent < 250 || line.trim() === '') return;
+          lastSent = now;
+          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
+        },
+      });
+      const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: payload.timeoutMs,
@@ -214,17 +229,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         reuse: true,
         maxIdle: concurrency,
         existingBranches: 'restart',
+        ...handBack?.options,
       });
-      let lastSent = 0;
-      const executor = commandExecutor(payload.argv, {
-        onLine: (line) => {
-          // At most four lines a second travel: the live view shows the last one.
-          const now = Date.now();
-          if (now - lastSent < 250 || line.trim() === '') return;
-          lastSent = now;
-          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
-        },
-      });
+      const executor = handBack?.executor ?? command;
       const batch = await pool.executeParallel(
         [
           {
@@ -241,7 +248,11 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       const ran = batch.results[0];
       if (!ran) throw new Error('the local pool returned no result');
-      const result = payload.keep ? await pushKeptBranch(repo, ran, payload.baseSha, controller.signal) : ran;
+      const result = payload.handBack
+        ? await finishHandBack(repo, manager, payload, ran)
+        : payload.keep
+          ? await pushKeptBranch(repo, ran, payload.baseSha, controller.signal)
+          : ran;
       options.onJob?.({
         kind: 'end',
         jobId,
