@@ -2,7 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHubClient } from '../src/github/client.js';
-import { commandExecutor, type QueueWorker, startWorker, WorktreePool } from '../src/index.js';
+import {
+  commandExecutor,
+  type QueueWorker,
+  startWorker,
+  WorktreeManager,
+  WorktreePool,
+} from '../src/index.js';
 import { readBatchRecord } from '../src/state/batch-records.js';
 import { runCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
@@ -37,8 +43,8 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
     await redis?.dispose();
   });
 
-  async function worker(queueName: string) {
-    const started = await startWorker({ connection: redis.url, repo: join(tempDir(), 'clone'), queueName });
+  async function worker(queueName: string, repo = join(tempDir(), 'clone')) {
+    const started = await startWorker({ connection: redis.url, repo, queueName });
     workers.push(started);
     return started;
   }
@@ -193,7 +199,8 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
   it('a hand-back the resolver cannot settle keeps the task here, at the branch as its agent left it', async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
-    await worker(queueName);
+    const clone = join(tempDir(), 'clone');
+    await worker(queueName, clone);
     const pool = await WorktreePool.create({
       repoPath: repo.path,
       merge: {},
@@ -218,6 +225,10 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
     expect(git(kept[0]?.path as string, 'rev-parse', 'HEAD')).toBe(
       git(repo.remote as string, 'rev-parse', `feature/issue-${failed?.issueNumber}`),
     );
+    // The worker kept nothing of the hand-back: only its idle worktrees, ready for the next job.
+    const onWorker = await (await WorktreeManager.open({ repoPath: clone })).listWorktrees();
+    expect(onWorker.filter((w) => w.status !== 'idle')).toEqual([]);
+    expect(git(clone, 'branch', '--list', 'miyabi-target/*')).toBe('');
   });
 
   it("onConflict 'remove' keeps nothing here: the conflicting branch stays on the remote only", async () => {
