@@ -9,6 +9,7 @@ import {
   WorktreeManager,
   WorktreePool,
 } from '../src/index.js';
+import { parseQueueJob } from '../src/queue/payload.js';
 import { readBatchRecord } from '../src/state/batch-records.js';
 import { runCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
@@ -331,5 +332,32 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
     expect(repo.git('rev-parse', 'feature/issue-3')).toBe(
       git(repo.remote as string, 'rev-parse', 'feature/issue-3'),
     );
+  });
+});
+
+describe('hand-back job payloads', () => {
+  const job = {
+    v: 2,
+    batchId: 'b',
+    remote: '/nowhere',
+    baseSha: 'a'.repeat(40),
+    baseBranch: 'main',
+    issueNumber: 1,
+    branchName: 'feature/issue-1',
+    argv: ['resolve'],
+    timeoutMs: 1000,
+  };
+  const handBack = { branchCommit: 'b'.repeat(40), targetSha: 'c'.repeat(40), into: 'main', attempts: 1 };
+
+  it('version 3 is the hand-back alone: neither a v3 job without handBack nor a v2 job with one is run', () => {
+    expect(parseQueueJob({ ...job, v: 3, handBack }).handBack).toEqual(handBack);
+    for (const malformed of [
+      { ...job, v: 3 },
+      { ...job, handBack },
+    ]) {
+      expect(() => parseQueueJob(malformed)).toThrow(
+        expect.objectContaining({ code: 'QUEUE_PAYLOAD', message: expect.stringMatching(/handBack/) }),
+      );
+    }
   });
 });

@@ -83,6 +83,16 @@ export type QueueJobPayload = Zod.infer<ReturnType<typeof buildSchema>>;
 /** The payload checked, or `QUEUE_PAYLOAD` naming what is wrong (a version skew says so first). */
 export function parseQueueJob(data: unknown): QueueJobPayload {
   const parsed = queueJobSchema().safeParse(data);
+  // Version 3 is the hand-back's alone: run as a fresh task, its resolver would start from the base.
+  if (
+    parsed.success &&
+    (parsed.data.v === HAND_BACK_PAYLOAD_VERSION) !== (parsed.data.handBack !== undefined)
+  ) {
+    throw new MiyabiError(
+      'QUEUE_PAYLOAD',
+      `job payload is malformed: version ${parsed.data.v} ${parsed.data.handBack ? 'cannot carry' : 'needs'} handBack`,
+    );
+  }
   if (parsed.success) return parsed.data;
   const version = typeof data === 'object' && data !== null ? (data as { v?: unknown }).v : undefined;
   if (!(READABLE_VERSIONS as readonly unknown[]).includes(version)) {
