@@ -232,6 +232,38 @@ describe.skipIf(!redisServer)('queue tasks kept and pull requests opened at the 
     expect(git(clone, 'branch', '--list', 'miyabi-target/*')).toBe('');
   });
 
+  it('run --queue --merge --on-conflict agent: the agent resolves its own conflict on a worker, told the paths in $MIYABI_CONFLICTS', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    await worker(queueName);
+    // One command for both: a task run writes its issue; a hand-back (MIYABI_CONFLICTS set) resolves.
+    const agent =
+      'if [ -n "$MIYABI_CONFLICTS" ]; then echo both > same.txt; else echo "$MIYABI_ISSUE_NUMBER" > same.txt; fi; git add -A && git commit -qm "t $MIYABI_ISSUE_NUMBER"';
+    const ran = await runCli(
+      [
+        'run',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--issues',
+        '1,2',
+        '--merge',
+        '--on-conflict',
+        'agent',
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        agent,
+      ],
+      { cwd: repo.path },
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(repo.git('show', 'main:same.txt')).toBe('both');
+    expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+  });
+
   it("onConflict 'remove' keeps nothing here: the conflicting branch stays on the remote only", async () => {
     const repo = createTempRepo({ withRemote: true });
     const queueName = nextQueue();
