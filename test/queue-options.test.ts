@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMiyabiError, type PoolCreateOptions, WorktreePool } from '../src/index.js';
+import { commandExecutor, isMiyabiError, type PoolCreateOptions, WorktreePool } from '../src/index.js';
 import { QUEUE_SUPPORT } from '../src/pool/runner-support.js';
 import { runCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
@@ -34,10 +34,10 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   keepPaths: () => ['node_modules'],
   maxIdle: () => 1,
   existingBranches: () => 'continue',
-  onConflict: () => 'remove',
+  onConflict: () => ({ resolve: commandExecutor(['true']) }),
   logRetention: () => 5,
   logDir: () => join(tempDir(), 'logs'),
-  pullRequest: () => ({ repo: 'owner/repo' }),
+  pullRequest: () => ({ repo: 'owner/repo', token: 'ghp_queueOptionsTest0123456789' }),
   radarIntervalMs: () => 5_000,
   radarStatusIntervalMs: () => 5_000,
   onOverlap: () => 'warn',
@@ -50,6 +50,12 @@ const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
   radarIntervalMs: 0,
   radarStatusIntervalMs: 0,
   push: { remote: 'origin' },
+};
+
+/** What an honoured option needs beside it to be valid at all (a pull request is opened from a pushed branch). */
+const WITH: Partial<Record<keyof PoolCreateOptions, PoolCreateOptions>> = {
+  pullRequest: { push: {} },
+  onConflict: { merge: {} },
 };
 
 const options = Object.keys(QUEUE_SUPPORT) as (keyof PoolCreateOptions)[];
@@ -67,9 +73,12 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
         'maxConcurrency',
         'reuse',
         'prepare',
+        'autoCleanup',
+        'pullRequest',
+        'onConflict',
       ]),
     );
-    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'logDir']));
+    expect(refused).toEqual(expect.arrayContaining(['worktreeDir', 'logDir']));
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {
@@ -95,7 +104,12 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
   it.each(honoured)('accepts %s with queue', async (option) => {
     const repo = createTempRepo({ withRemote: true });
     const value = GIVEN[option](repo.path);
-    const pool = await WorktreePool.create({ repoPath: repo.path, queue: QUEUE, [option]: value });
+    const pool = await WorktreePool.create({
+      repoPath: repo.path,
+      queue: QUEUE,
+      ...WITH[option],
+      [option]: value,
+    });
     expect(pool.config.queue).toBeDefined();
     // The batch's own checks pass too; they connect to nothing.
     await pool.validate([{ issueNumber: 1 }]);
@@ -119,8 +133,6 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
 
 // The run flags that set each refused option (flags the pool never sees, like --keep-path without --reuse, are left out).
 const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: string[] }>> = {
-  autoCleanup: { flag: '--keep', args: ['--keep'] },
-  onConflict: { flag: '--on-conflict', args: ['--merge', '--on-conflict', 'remove'] },
   logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },
   onOverlap: { flag: '--on-overlap', args: ['--on-overlap', 'warn'] },

@@ -22,8 +22,16 @@ export interface WorktreePullRequestOptions {
   /** The task's run time and last output lines, for the body. */
   readonly durationMs?: number;
   readonly lastLines?: string;
+  /**
+   * The local ref whose commits and files the body lists, when the branch has no local copy (a
+   * queue task's, fetched into a remote-tracking ref). @default the worktree's branch
+   */
+  readonly summaryHead?: string;
   readonly signal?: AbortSignal;
 }
+
+/** What a pull request is opened from: a worktree, or a pushed task branch described like one. */
+export type PullRequestSource = Pick<WorktreeInfo, 'issueNumber' | 'branchName' | 'baseBranch' | 'path'>;
 
 /**
  * Opens (or updates) the pull request of a worktree's pushed branch against its base branch: title
@@ -32,7 +40,7 @@ export interface WorktreePullRequestOptions {
  * `pr` command both go through here.
  */
 export async function openWorktreePullRequest(
-  worktree: WorktreeInfo,
+  worktree: PullRequestSource,
   options: WorktreePullRequestOptions,
 ): Promise<PullRequestResult> {
   const { client, signal } = options;
@@ -46,7 +54,7 @@ export async function openWorktreePullRequest(
   const summary = await branchSummary({
     cwd: worktree.path,
     base: worktree.baseBranch,
-    head: worktree.branchName,
+    head: options.summaryHead ?? worktree.branchName,
     ...(signal ? { signal } : {}),
   }).catch(() => undefined);
   return openOrUpdatePullRequest({

@@ -1,8 +1,11 @@
 import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
-import { openWorktreePullRequest } from '../github/worktree-pull-request.js';
+import type { GitHubClient } from '../github/client.js';
+import type { PullRequestResult } from '../github/pull-request.js';
+import { openWorktreePullRequest, type PullRequestSource } from '../github/worktree-pull-request.js';
 import type { TaskRun } from './run-task.js';
 import { fail, type Progress } from './task-outcome.js';
+import type { PoolPullRequestOptions, WorktreeTask } from './types.js';
 
 /**
  * Merges the task's branch. A branch with nothing to merge while the worktree holds changes is
@@ -67,29 +70,56 @@ export async function pullRequest(
   signal: AbortSignal,
   durationMs: number,
 ) {
-  const { options, client } = run.pullRequest!;
-  const { task } = run;
+  const opened = await openTaskPullRequest(worktree, {
+    ...run.pullRequest!,
+    task: run.task,
+    durationMs,
+    lastLines: outputLastLines(progress.output),
+    signal,
+  });
+  if (opened.pr) progress.pr = opened.pr;
+  if (opened.error !== undefined) fail(progress, 'pr', opened.error, signal);
+}
+
+/**
+ * A task's pull request, opened or updated, for a local worktree and a queue task's pushed branch
+ * alike: what was made (also when only its reviewers or labels failed) and the error, if any.
+ */
+export async function openTaskPullRequest(
+  source: PullRequestSource,
+  request: {
+    readonly options: PoolPullRequestOptions;
+    readonly client: GitHubClient;
+    readonly task: WorktreeTask;
+    readonly durationMs: number;
+    readonly lastLines: string | undefined;
+    readonly summaryHead?: string;
+    readonly signal: AbortSignal | undefined;
+  },
+): Promise<{ pr?: PullRequestResult; error?: unknown }> {
+  const { options, task, signal, lastLines } = request;
   try {
-    const lastLines = outputLastLines(progress.output);
-    progress.pr = await openWorktreePullRequest(worktree, {
-      client,
+    const pr = await openWorktreePullRequest(source, {
+      client: request.client,
       repo: options.repo,
       ...(task.context ? { issue: task.context } : {}),
       ...(task.description ? { fallbackTitle: task.description } : {}),
       ...(options.draft !== undefined ? { draft: options.draft } : {}),
       ...(options.reviewers ? { reviewers: options.reviewers } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
-      durationMs,
+      durationMs: request.durationMs,
       ...(lastLines !== undefined ? { lastLines } : {}),
-      signal,
+      ...(request.summaryHead !== undefined ? { summaryHead: request.summaryHead } : {}),
+      ...(signal ? { signal } : {}),
     });
+    return { pr };
   } catch (error) {
     // The pull request exists even when its reviewers or labels failed: the result still names it.
     const details = isMiyabiError(error) ? error.details : undefined;
     if (details && typeof details.url === 'string' && typeof details.number === 'number') {
-      progress.pr = { url: details.url, number: details.number, created: details.created === true };
+      return { pr: { url: details.url, number: details.number, created: details.created === true }, error };
     }
-    fail(progress, 'pr', error, signal);
+    return { error };
   }
 }
 

@@ -9,6 +9,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
 import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
+import { keepsWorktree } from './keep-policy.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
 import {
@@ -150,15 +151,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     clearTimeout(timer);
 
     const finalStatus: WorktreeStatus = progress.status === 'success' ? 'completed' : 'failed';
-    // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
-    const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
-    const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
-    // A merge refused by the user's dirty checkout is theirs to clean: `merge <issue>` then finishes it.
-    const keepRefused = progress.stage === 'merge' && progress.error?.code === 'CHECKOUT_DIRTY';
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
-    const keep = !run.autoCleanup || keepConflict || keepRefused || abandoned;
+    const keep =
+      keepsWorktree({ ...progress, resolveAttempts: progress.resolveAttempts?.length }, run) || abandoned;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);

@@ -46,9 +46,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     accepts: (value) => value === DEFAULT_ABORT_GRACE_MS,
   },
   autoCleanup: {
-    queue: 'refused',
-    why: 'with queue, worktrees live on the workers, which remove each one as its task ends',
-    accepts: (value) => value === true,
+    queue: 'honoured',
+    how: "false: each task's pushed branch gets a worktree here, kept as a local task's (see afterRemoteTask)",
   },
   push: {
     queue: 'refused',
@@ -73,12 +72,15 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     how: "travels in each job; with 'continue' the worker builds on the task's branch as the remote has it",
   },
   onConflict: {
-    queue: 'refused',
-    why: "with queue, a conflicting task's branch stays on the remote: there is no worktree here to keep, remove or hand back",
+    queue: 'honoured',
+    how: "'keep' and 'remove' apply here; a hand-back ({ resolve }: a commandExecutor) is a job on a worker",
   },
   logRetention: { queue: 'refused', why: 'with queue, no task logs are written here to prune' },
   logDir: { queue: 'refused', why: "with queue, task output stays in the workers' logs" },
-  pullRequest: { queue: 'refused', why: 'with queue, pull requests are not opened' },
+  pullRequest: {
+    queue: 'honoured',
+    how: 'opened here for each successful task, from the branch its worker pushed',
+  },
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   onOverlap: { queue: 'refused', why: `${NO_RADAR}, and it acts on the radar's findings` },

@@ -263,6 +263,17 @@ export class WorktreePool {
         },
       );
     }
+    const policy = this.config.onConflict;
+    if (typeof policy === 'object' && !commandOf(policy.resolve)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'onConflict: a pool with queue hands conflicts back to workers as commands, not functions',
+        {
+          hint: "Pass onConflict: { resolve: commandExecutor(['claude', '-p', '…']) }: its argv travels in the job.",
+          details: { option: 'onConflict' },
+        },
+      );
+    }
     const { openQueueRunner } = await import('../queue/queue-runner.js');
     return openQueueRunner({
       manager: this.manager,
@@ -278,6 +289,15 @@ export class WorktreePool {
         : undefined,
       prepare: this.#prepareGiven,
       existingBranches: this.config.existingBranches,
+      followUps: {
+        autoCleanup: this.config.autoCleanup,
+        onConflict: this.config.onConflict,
+        pullRequest:
+          this.config.pullRequest && this.#github
+            ? { options: this.config.pullRequest, client: this.#github }
+            : undefined,
+        logDir: this.config.logDir,
+      },
       signal,
     });
   }

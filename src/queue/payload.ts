@@ -4,7 +4,7 @@ import { MiyabiError } from '../errors.js';
 
 /**
  * The job payload's shape version a submitter writes. 2 added `context` and made the worker expand
- * placeholders; 3 added `reuse`, `prepare` and `env`, which an older worker would ignore: it refuses
+ * placeholders; 3 added `reuse`, `prepare`, `env`, `keep` and `handBack`, which an older worker would ignore: it refuses
  * the job (`QUEUE_PAYLOAD`) instead.
  */
 export const QUEUE_PAYLOAD_VERSION = 3;
@@ -65,6 +65,22 @@ function buildSchema(z: typeof Zod) {
     shareArchives: z.boolean().optional(),
     /** The submitter's `queueTimeoutMs`: a task refused by workers fails after it (10 minutes when absent). */
     queueTimeoutMs: z.number().int().positive().optional(),
+    /** The submitter keeps its tasks (`autoCleanup: false`): a task that did not succeed pushes its branch too. */
+    keep: z.boolean().optional(),
+    /**
+     * A conflicted task handed back (`onConflict: { resolve }`): `argv` is the resolver's. The worker
+     * continues the task's branch from `branchCommit`, merges `targetSha` into it, runs the resolver
+     * on the conflicts (up to `attempts` times), and pushes the resolved branch.
+     */
+    handBack: z
+      .object({
+        branchCommit: z.string().regex(OID),
+        targetSha: z.string().regex(OID),
+        /** The target's name at the submitter (for the worktree's messages). */
+        into: z.string().min(1),
+        attempts: z.number().int().positive(),
+      })
+      .optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

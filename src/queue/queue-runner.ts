@@ -11,6 +11,7 @@ import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
 import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
+import { afterRemoteTask, type RemoteTaskContext } from './after-remote-task.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
@@ -43,6 +44,8 @@ export interface QueueRunnerOptions {
   readonly prepare: PrepareSettings | undefined;
   /** The pool's `existingBranches`: with `continue` each worker builds on the remote's task branch. */
   readonly existingBranches: 'restart' | 'continue';
+  /** What the submitter does after each task: keep it here, open its pull request, hand a conflict back. */
+  readonly followUps: Pick<RemoteTaskContext, 'autoCleanup' | 'onConflict' | 'pullRequest' | 'logDir'>;
   /** The batch's signal (fail-fast, the caller's abort): workers are told to stop its running jobs. */
   readonly signal: AbortSignal;
 }
@@ -185,35 +188,16 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
     const secret = queueOptions.secret;
     const env = travellingEnv(options.env);
 
-    const run = async ({ task, signal }: RunnerTask): Promise<TaskResult> => {
-      const { issueNumber } = task;
-      const started = performance.now();
-      const elapsed = () => Math.round(performance.now() - started);
-      if (signal.aborted) {
-        const message = `not started: ${abortMessage(signal.reason)}`;
-        return endedEarly({
-          issueNumber,
-          status: 'cancelled',
-          error: { message, code: 'CANCELLED' },
-          durationMs: 0,
-        });
-      }
-      const baseBranch = task.baseBranch ?? manager.baseBranch;
-      let payload: QueueJobPayload;
-      try {
-        // The tip now, as this task is dispatched: the merges of the tasks before it are in its base.
-        const baseSha = await bases.tipOnRemote(baseBranch, signal);
-        payload = jobPayload(task, { baseSha, baseBranch });
-      } catch (error) {
-        const status = signal.aborted ? 'cancelled' : 'failed';
-        return endedEarly({
-          issueNumber,
-          status,
-          error: describeError(error, signal),
-          durationMs: elapsed(),
-        });
-      }
-      const jobId = jobIdOf(issueNumber);
+    /**
+     * Enqueues one job of a task (its own, or a follow-up such as its hand-back) and waits for its
+     * result; fail-fast, cancel and `queueTimeoutMs` take it off the queue while no worker has it.
+     */
+    const awaitJob = async (
+      payload: QueueJobPayload,
+      jobId: string,
+      elapsed: () => number,
+    ): Promise<TaskResult> => {
+      const { issueNumber } = payload;
       issueOfJob.set(jobId, issueNumber);
       // Valid while a worker may still take the job: the wait for one, then every attempt's run.
       const expiresAt =
@@ -281,33 +265,83 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           });
         },
       );
-      let result = await Promise.race([fromQueue, fromJob]).finally(() => {
+      return Promise.race([fromQueue, fromJob]).finally(() => {
         clearTimeout(timer);
         live.delete(issueNumber);
       });
-      // Archives the worker shared are fetched here, so `restore <id>` works at this side.
-      result = await fetchSharedArchives(root, remoteName, result, batchSignal);
-      if (options.merge && result.status === 'success') {
-        const into = options.merge.into ?? baseBranch;
-        const toMerge = result;
-        const merging = mergeTurn.then(() =>
-          mergeAtSubmitter({
-            manager,
-            remote: remoteName,
-            batchId,
-            result: toMerge,
-            into,
-            merge: options.merge ?? {},
-            signal: batchSignal,
-          }),
-        );
-        mergeTurn = merging;
-        result = await merging;
-        if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
-          merged.set(issueNumber, into);
-        }
+    };
+
+    // A successful task merged here with `merge`, one at a time; its target pushed at `finish`.
+    const mergeHere = async (done: TaskResult, baseBranch: string): Promise<TaskResult> => {
+      if (!options.merge || done.status !== 'success') return done;
+      const into = options.merge.into ?? baseBranch;
+      const merging = mergeTurn.then(() =>
+        mergeAtSubmitter({
+          manager,
+          remote: remoteName,
+          batchId,
+          result: done,
+          into,
+          merge: options.merge ?? {},
+          signal: batchSignal,
+        }),
+      );
+      mergeTurn = merging;
+      const result = await merging;
+      if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
+        merged.set(done.issueNumber, into);
       }
       return result;
+    };
+    let followUpJobs = 0;
+
+    const run = async ({ task, signal }: RunnerTask): Promise<TaskResult> => {
+      const { issueNumber } = task;
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      if (signal.aborted) {
+        const message = `not started: ${abortMessage(signal.reason)}`;
+        return endedEarly({
+          issueNumber,
+          status: 'cancelled',
+          error: { message, code: 'CANCELLED' },
+          durationMs: 0,
+        });
+      }
+      const baseBranch = task.baseBranch ?? manager.baseBranch;
+      let payload: QueueJobPayload;
+      try {
+        // The tip now, as this task is dispatched: the merges of the tasks before it are in its base.
+        const baseSha = await bases.tipOnRemote(baseBranch, signal);
+        payload = jobPayload(task, { baseSha, baseBranch });
+      } catch (error) {
+        const status = signal.aborted ? 'cancelled' : 'failed';
+        return endedEarly({
+          issueNumber,
+          status,
+          error: describeError(error, signal),
+          durationMs: elapsed(),
+        });
+      }
+      let result = await awaitJob(payload, jobIdOf(issueNumber), elapsed);
+      // Archives the worker shared are fetched here, so `restore <id>` works at this side.
+      result = await fetchSharedArchives(root, remoteName, result, batchSignal);
+      result = await mergeHere(result, baseBranch);
+      return afterRemoteTask(result, {
+        ...options.followUps,
+        manager,
+        remote: remoteName,
+        batchId,
+        task,
+        baseBranch,
+        signal: batchSignal,
+        handBack: {
+          payload,
+          into: options.merge?.into ?? baseBranch,
+          run: (back) => awaitJob(back, `${jobIdOf(issueNumber)}-${++followUpJobs}`, elapsed),
+          merge: (back) => mergeHere(back, baseBranch),
+        },
+      });
     };
 
     const jobPayload = (
@@ -325,6 +359,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       argv: [...options.argv],
       ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
       timeoutMs: options.timeoutMs,
+      ...(options.followUps.autoCleanup ? {} : { keep: true }),
       ...(options.reuse
         ? { reuse: { keepPaths: [...options.reuse.keepPaths], maxIdle: options.reuse.maxIdle } }
         : {}),

@@ -14,8 +14,10 @@ import type { WorktreeEvent } from '../telemetry/events.js';
 import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js';
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
+import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
+import { pushKeptBranch } from './push-kept-branch.js';
 import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclaim-clone.js';
 import { DEFAULT_REFUSAL_TIMEOUT_MS, REFUSAL_RETRY_MS, recordRefusal } from './refusals.js';
 import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
@@ -232,8 +234,11 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           await ensureClone(repo, payload.remote, controller.signal);
           await fetchBase(repo, payload.baseSha, payload.batchId, controller.signal);
           await runGit(['update-ref', `refs/heads/${baseBranch}`, payload.baseSha], { cwd: repo });
-          // `continue` builds on the task's branch as the remote has it; else an earlier one is archived there.
-          if (payload.existingBranches === 'continue') {
+          // A hand-back continues the task's pushed branch; `continue` builds on the task's branch as
+          // the remote has it; else an earlier one is archived there.
+          if (payload.handBack) {
+            await prepareHandBack(repo, payload, payload.handBack, controller.signal);
+          } else if (payload.existingBranches === 'continue') {
             await followRemoteBranch(repo, payload.branchName, controller.signal);
           } else {
             await archiveRemoteBranch(
@@ -275,6 +280,18 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         baseBranch,
       });
       manager.on('event', onEvent);
+      let lastSent = 0;
+      const command = commandExecutor(payload.argv, {
+        ...(payload.env ? { env: payload.env } : {}),
+        onLine: (line) => {
+          // At most four lines a second travel: the live view shows the last one.
+          const now = Date.now();
+          if (now - lastSent < 250 || line.trim() === '') return;
+          lastSent = now;
+          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
+        },
+      });
+      const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: payload.timeoutMs,
@@ -291,18 +308,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           : { reuse: true, maxIdle: concurrency }),
         existingBranches: payload.existingBranches ?? 'restart',
         prepare,
+        ...handBack?.options,
       });
-      let lastSent = 0;
-      const executor = commandExecutor(payload.argv, {
-        ...(payload.env ? { env: payload.env } : {}),
-        onLine: (line) => {
-          // At most four lines a second travel: the live view shows the last one.
-          const now = Date.now();
-          if (now - lastSent < 250 || line.trim() === '') return;
-          lastSent = now;
-          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
-        },
-      });
+      const executor = handBack?.executor ?? command;
       const batch = await pool.executeParallel(
         [
           {
@@ -317,8 +325,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         executor,
         { signal: controller.signal },
       );
-      const result = batch.results[0];
-      if (!result) throw new Error('the local pool returned no result');
+      const ran = batch.results[0];
+      if (!ran) throw new Error('the local pool returned no result');
+      const result = payload.handBack
+        ? await finishHandBack(repo, manager, payload, ran)
+        : payload.keep
+          ? await pushKeptBranch(repo, ran, payload.baseSha, controller.signal)
+          : ran;
       options.onJob?.({
         kind: 'end',
         jobId,
