@@ -2,6 +2,7 @@
 // entry (dist/internal.js) for the CLI, and absent from package.json's `exports` map, so users cannot
 // import it. Everything public goes through index.ts.
 export { rangeText } from './core/limits.js';
+export { checkSize, formatBytes, formatSize } from './core/size.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';

@@ -12,6 +12,7 @@ import {
   DEFAULT_RADAR_INTERVAL_MS,
   DEFAULT_RADAR_STATUS_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
+  sizeOption,
 } from '../core/limits.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
@@ -21,6 +22,7 @@ import { parseRepoSlug } from '../github/repo-slug.js';
 import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { MemorySampler } from '../process/memory-sampler.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
@@ -28,6 +30,7 @@ import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
+import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
@@ -76,6 +79,10 @@ export interface ResolvedPoolConfig {
   readonly radarStatusIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
+  /** Bytes; undefined: no limit. */
+  readonly maxMemory: number | undefined;
+  /** Bytes; undefined: no hold. */
+  readonly minFreeMemory: number | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -103,6 +110,8 @@ export class WorktreePool {
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
   #github: GitHubClient | undefined;
+  /** Measures (and with `maxMemory` bounds) every task's processes; reads /proc only while a task runs. */
+  readonly #sampler = new MemorySampler();
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -168,11 +177,13 @@ export class WorktreePool {
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
     const stops = new Map<number, AbortController>();
     const radar = this.#startRadar(batchId, stops);
+    const admission = admitByMemory(this.manager, batchId, this.config.minFreeMemory);
     try {
       const results = await Promise.all(
         tasks.map(
           (task) =>
             this.#queue.add(async () => {
+              await admission.admit(task.issueNumber, batch.signal);
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
               const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
@@ -204,13 +215,17 @@ export class WorktreePool {
                     ? { options: this.config.pullRequest, client: this.#github }
                     : undefined,
                 logFile,
+                bounds: { sampler: this.#sampler, maxMemory: this.config.maxMemory },
                 onLogStart: log.started,
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
                   if (status === 'active') radar?.add(worktree);
                   else if (status === 'removed' || status === 'idle') radar?.remove(worktree.id);
                 },
-              }).finally(() => stops.delete(task.issueNumber));
+              }).finally(() => {
+                stops.delete(task.issueNumber);
+                admission.release();
+              });
               await log.ended(result);
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
@@ -291,6 +306,7 @@ export class WorktreePool {
         tasks,
         argv,
         timeoutMs: this.config.timeoutMs,
+        maxMemory: this.config.maxMemory,
         failFast: this.config.failFast,
         merge: this.config.merge,
       },
@@ -392,6 +408,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
   });
+  const maxMemory = sizeOption('maxMemory', config.maxMemory ?? file.maxMemory);
+  const minFreeMemory = sizeOption('minFreeMemory', config.minFreeMemory ?? file.minFreeMemory);
   // First: with queue, an option it does not honour is the one thing to say.
   const queue = checkQueue(config);
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
@@ -463,6 +481,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue,
+    maxMemory,
+    minFreeMemory,
   };
 }
 

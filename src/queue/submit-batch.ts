@@ -29,6 +29,8 @@ export interface QueueBatch {
   readonly tasks: readonly WorktreeTask[];
   readonly argv: readonly string[];
   readonly timeoutMs: number;
+  /** Bytes: travels in each job (`maxMemory`). */
+  readonly maxMemory?: number | undefined;
   readonly failFast: boolean;
   readonly merge: PoolMergeOptions | undefined;
 }
@@ -118,6 +120,7 @@ export async function executeOnQueue<T>(
         argv: [...batch.argv],
         ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
         timeoutMs: batch.timeoutMs,
+        ...(batch.maxMemory !== undefined ? { maxMemory: batch.maxMemory } : {}),
         ...(traceparent !== undefined ? { traceparent } : {}),
       }),
     );

@@ -207,6 +207,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: payload.timeoutMs,
+        ...(payload.maxMemory !== undefined ? { maxMemory: payload.maxMemory } : {}),
         push: { remote: 'origin' },
         autoCleanup: true,
         // Idle worktrees are switched to the next task's branch instead of made and removed each time.

@@ -6,6 +6,7 @@ export type { Overlap, TaskRef, TaskStage };
 /** Lifecycle event names, in the order a task normally produces them. */
 export type WorktreeEventType =
   | 'slot-wait'
+  | 'memory-wait'
   | 'create-start'
   | 'create-complete'
   | 'setup-start'
@@ -25,6 +26,7 @@ export type WorktreeEventType =
 /** Every event type, in lifecycle order: for validation and exhaustive iteration. */
 export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'slot-wait',
+  'memory-wait',
   'create-start',
   'create-complete',
   'setup-start',
@@ -77,6 +79,18 @@ export interface SlotWaitEvent extends EventBase {
   readonly type: 'slot-wait';
   /** The active worktrees holding this manager's slots; one must leave `active` first. */
   readonly heldBy: readonly string[];
+}
+/**
+ * A pool task waits to start (`minFreeMemory`): available memory is below the minimum while other
+ * tasks of its batch run. Recorded once per task held; `worktreeId` is empty (none exists yet).
+ */
+export interface MemoryWaitEvent extends EventBase {
+  readonly type: 'memory-wait';
+  /** Memory available when it began to wait, in bytes (see `minFreeMemory`). */
+  readonly availableBytes: number;
+  readonly minFreeBytes: number;
+  /** Tasks of the batch running then. */
+  readonly running: number;
 }
 export interface CreateStartEvent extends EventBase {
   readonly type: 'create-start';
@@ -174,6 +188,7 @@ export interface ErrorEvent extends EventBase {
 /** Every event the manager and the pool emit, discriminated by `type`. Plain JSON data. */
 export type WorktreeEvent =
   | SlotWaitEvent
+  | MemoryWaitEvent
   | CreateStartEvent
   | CreateCompleteEvent
   | SetupStartEvent
