@@ -7,6 +7,7 @@ import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
+import { taskCostFields } from '../telemetry/events.js';
 import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
 import { resolveConflict } from './resolve-conflict.js';
@@ -351,6 +352,7 @@ function finish(
       ...(result.stage !== undefined ? { stage: result.stage } : {}),
       ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
       ...(progress.pr ? { pullRequest: progress.pr.url } : {}),
+      ...taskCostFields(result),
       ...(progress.resolveAttempts?.length
         ? { conflict: result.status === 'success' ? ('resolved' as const) : ('unresolved' as const) }
         : {}),

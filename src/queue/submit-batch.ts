@@ -12,6 +12,7 @@ import type {
   TaskResult,
   WorktreeTask,
 } from '../pool/types.js';
+import { taskCostFields } from '../telemetry/events.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
@@ -303,6 +304,7 @@ function recordTaskComplete(manager: WorktreeManager, batchId: string, result: T
       ? { stage: result.stage, ...(result.error.code ? { code: result.error.code } : {}) }
       : {}),
     ...(result.worker ? { worker: result.worker } : {}),
+    ...taskCostFields(result),
     ...(result.host ? { host: result.host } : {}),
   });
 }

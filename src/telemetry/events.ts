@@ -1,5 +1,6 @@
 import type { Overlap, TaskRef } from '../core/overlap.js';
 import type { TaskStage, TaskStatus } from '../core/task.js';
+import type { TaskResult, TaskUsage } from '../core/task-result.js';
 
 export type { Overlap, TaskRef, TaskStage };
 
@@ -167,6 +168,11 @@ export interface TaskCompleteEvent extends EventBase {
   readonly worker?: string;
   /** With a queue: that worker's host name. */
   readonly host?: string;
+  /** Its command's memory peak in bytes and CPU seconds (`TaskResult.resources`), when measured. */
+  readonly peakRssBytes?: number;
+  readonly cpuSeconds?: number;
+  /** The tokens and cost its agent reported (`TaskResult.usage`): the `miyabi.task.tokens` and `miyabi.task.cost` metrics. */
+  readonly usage?: TaskUsage;
 }
 
 /**
@@ -217,3 +223,15 @@ export type WorktreeEventInput = WorktreeEvent extends infer E
     ? Omit<E, 'timestamp'> & { timestamp?: string }
     : never
   : never;
+
+/** A result's resources and usage as `task-complete` fields (none when absent). */
+export function taskCostFields(
+  result: Pick<TaskResult, 'resources' | 'usage'>,
+): Pick<TaskCompleteEvent, 'peakRssBytes' | 'cpuSeconds' | 'usage'> {
+  return {
+    ...(result.resources
+      ? { peakRssBytes: result.resources.peakRssBytes, cpuSeconds: result.resources.cpuSeconds }
+      : {}),
+    ...(result.usage ? { usage: result.usage } : {}),
+  };
+}
