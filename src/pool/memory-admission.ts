@@ -37,7 +37,8 @@ export function admitByMemory(
           announced = true;
           manager.recordEvent({
             type: 'memory-wait',
-            worktreeId: '',
+            // No worktree exists yet: the issue stands in for it.
+            worktreeId: `issue-${issueNumber}`,
             issueNumber,
             batchId,
             availableBytes: free,

@@ -83,7 +83,7 @@ export interface SlotWaitEvent extends EventBase {
 }
 /**
  * A pool task waits to start (`minFreeMemory`): available memory is below the minimum while other
- * tasks of its batch run. Recorded once per task held; `worktreeId` is empty (none exists yet).
+ * tasks of its batch run. Recorded once per task held; `worktreeId` is `issue-<n>` (no worktree exists yet).
  */
 export interface MemoryWaitEvent extends EventBase {
   readonly type: 'memory-wait';

@@ -56,6 +56,8 @@ export function createProgressTracker(
     if (state) return patch(issue, { state });
     if (event.type === 'task-complete') return patch(issue, { state: event.status });
     if (event.type === 'memory-wait') {
+      // On its row, and as a line of its own (off a terminal rows show only state changes).
+      renderer.notice(`#${issue} ${memoryWaitLine(event)}`);
       return patch(issue, { lastLine: memoryWaitLine(event) });
     }
     if (event.type === 'merge-complete' || event.type === 'push-complete') {

@@ -132,6 +132,8 @@ export function buildBatchTimeline(
       if (pair) overlaps.push(pair);
       continue;
     }
+    // Said before the task's worktree existed: its row's wait bar already covers the hold.
+    if (item.event.type === 'memory-wait') continue;
     const id = item.event.worktreeId;
     if (typeof id !== 'string' || id === '') continue;
     const list = byTask.get(id) ?? [];
