@@ -12,8 +12,8 @@ import type {
   TaskResult,
   WorktreeTask,
 } from '../pool/types.js';
-import { taskCostFields } from '../telemetry/events.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
+import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';

@@ -1,6 +1,6 @@
 import type { Overlap, TaskRef } from '../core/overlap.js';
 import type { TaskStage, TaskStatus } from '../core/task.js';
-import type { TaskResult, TaskUsage } from '../core/task-result.js';
+import type { TaskUsage } from '../core/task-result.js';
 
 export type { Overlap, TaskRef, TaskStage };
 
@@ -223,15 +223,3 @@ export type WorktreeEventInput = WorktreeEvent extends infer E
     ? Omit<E, 'timestamp'> & { timestamp?: string }
     : never
   : never;
-
-/** A result's resources and usage as `task-complete` fields (none when absent). */
-export function taskCostFields(
-  result: Pick<TaskResult, 'resources' | 'usage'>,
-): Pick<TaskCompleteEvent, 'peakRssBytes' | 'cpuSeconds' | 'usage'> {
-  return {
-    ...(result.resources
-      ? { peakRssBytes: result.resources.peakRssBytes, cpuSeconds: result.resources.cpuSeconds }
-      : {}),
-    ...(result.usage ? { usage: result.usage } : {}),
-  };
-}
