@@ -7,6 +7,8 @@ export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
+// For `npm run bench -- sampler` only: the batch without sampling replaces its `watch`.
+export { MemorySampler } from './process/memory-sampler.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';

@@ -79,8 +79,6 @@ export class MemorySampler {
       exceeded: undefined,
     };
     this.#watches.set(worktreeId, watch);
-    // A process that started before the watch is found by the next full scan, not by its novelty.
-    this.#lastEnvironmentScan = Number.NEGATIVE_INFINITY;
     if (!this.#timer) {
       this.#timer = setInterval(() => this.sample(), this.#intervalMs);
       this.#timer.unref();
@@ -118,7 +116,14 @@ export class MemorySampler {
 
     const usages = new Map<number, ProcUsage>();
     for (const pid of pids) {
-      if (this.#self.has(pid) || (this.#foreign.has(pid) && !owner.has(pid) && !fullScan)) continue;
+      if (this.#self.has(pid)) continue;
+      if (this.#foreign.has(pid) && !owner.has(pid)) {
+        // The full scan reads the environment first, the stat only of the few that name a task.
+        const escaped = fullScan ? this.#byEnvironment(pid) : undefined;
+        if (!escaped) continue;
+        owner.set(pid, escaped);
+        this.#foreign.delete(pid);
+      }
       const usage = readProcUsage(pid);
       if (usage) usages.set(pid, usage);
     }
