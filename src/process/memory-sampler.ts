@@ -58,6 +58,8 @@ export class MemorySampler {
   #timer: NodeJS.Timeout | undefined;
   #lastEnvironmentScan = Number.NEGATIVE_INFINITY;
   #self: Set<number> | undefined;
+  /** This process's `comm`: a child that still has it may not have exec'd its command yet. */
+  #selfComm: string | undefined;
 
   constructor(options: MemorySamplerOptions = {}) {
     this.#intervalMs = options.intervalMs ?? MEMORY_SAMPLE_INTERVAL_MS;
@@ -106,6 +108,7 @@ export class MemorySampler {
     const pids = listProcessIds();
     if (!pids) return;
     this.#self ??= selfAndAncestors().pids;
+    this.#selfComm ??= readProcUsage(process.pid)?.comm;
     const now = performance.now();
     const fullScan = now - this.#lastEnvironmentScan >= this.#environmentScanMs;
     if (fullScan) this.#lastEnvironmentScan = now;
@@ -137,8 +140,9 @@ export class MemorySampler {
       const found = ownerOf(usage.ppid) ?? this.#byEnvironment(pid);
       resolving.delete(pid);
       if (found) owner.set(pid, found);
-      // A child of this process may not have exec'd its command yet: look at it again next time.
-      else if (!this.#self?.has(usage.ppid)) this.#foreign.add(pid);
+      // A child of this process that still has its name may not have exec'd its command yet: look
+      // at it again next time (a git this process runs has exec'd, and is no task's).
+      else if (!this.#self?.has(usage.ppid) || usage.comm !== this.#selfComm) this.#foreign.add(pid);
       return found;
     };
     for (const pid of usages.keys()) ownerOf(pid);

@@ -8,6 +8,8 @@ export interface ProcUsage {
   readonly pid: number;
   readonly ppid: number;
   readonly pgid: number;
+  /** The program's name as the kernel keeps it (`comm`, at most 15 characters). */
+  readonly comm: string;
   /** Running or sleeping: not a zombie (a zombie holds no memory). */
   readonly live: boolean;
   /** Resident memory in bytes. */
@@ -57,6 +59,7 @@ export function readProcUsage(pid: number): ProcUsage | undefined {
     pid,
     ppid: Number(f[1]),
     pgid: Number(f[2]),
+    comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
     live: state !== 'Z' && state !== 'X',
     rssBytes: ticks(21) * pageBytes(),
     ownCpuSeconds: (ticks(11) + ticks(12)) / TICKS_PER_SECOND,
