@@ -143,7 +143,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
 
     let outcome: ExecutorOutcome | undefined;
     if (progress.status === 'success') {
-      const watch = await watchExecution(run.bounds, worktree, controller, run.logFile);
+      const watch = watchExecution(run.bounds, worktree, controller);
       outcome = await execute(run, worktree, progress, { signal, env, span });
       await endExecution(watch, progress, run.logFile);
     }

@@ -1,4 +1,4 @@
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { formatBytes } from '../core/size.js';
 import type { TaskUsage } from '../core/task-result.js';
 import type { WorktreeInfo } from '../core/types.js';
@@ -27,16 +27,14 @@ export function usageEnvironment(logFile: string): Record<string, string> {
 
 /**
  * Starts measuring the task's command (and, with `maxMemory`, bounding it: above the limit its
- * processes are killed and `controller` aborts with {@link MemoryLimitAbort}). A usage file an
- * earlier run of the same log left is removed first, so only this run's counts.
+ * processes are killed and `controller` aborts with {@link MemoryLimitAbort}). Synchronous: the
+ * command starts right after (a usage file is per batch and task, so none is left from before).
  */
-export async function watchExecution(
+export function watchExecution(
   bounds: TaskBounds | undefined,
   worktree: WorktreeInfo,
   controller: AbortController,
-  logFile: string,
-): Promise<MemoryWatch | undefined> {
-  await rm(usageFile(logFile), { force: true });
+): MemoryWatch | undefined {
   if (!bounds) return undefined;
   const limit = bounds.maxMemory;
   return bounds.sampler.watch(worktree.id, {
