@@ -17,6 +17,8 @@ if (process.env.MIYABI_ISSUE_NUMBER === '1') {
   }, 20);
   setInterval(() => {}, 1000);
 } else {
+  // Long enough to be sampled (every 250 ms).
+  const end = Date.now() + 600; while (Date.now() < end) {}
   require('node:fs').writeFileSync(process.env.MIYABI_USAGE_FILE, JSON.stringify({ inputTokens: 10, costUsd: 0.5 }));
 }
 `;

@@ -91,7 +91,10 @@ interface TaskResultFields<T> {
   readonly unmergedWork?: UnmergedWork;
   /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
   readonly staleBranch?: StaleBranch;
-  /** What the task's command used (memory peak, CPU seconds); absent when no command ran or off Linux. */
+  /**
+   * What the task's processes used (memory peak, CPU seconds); absent when none was sampled (an
+   * in-process executor, or a command that lived less than one 250 ms sample) or off Linux.
+   */
   readonly resources?: TaskResources;
   /** The tokens and cost the agent wrote to `$MIYABI_USAGE_FILE`; absent when it wrote none (or none valid). */
   readonly usage?: TaskUsage;

@@ -7,8 +7,8 @@ import { killGroup } from './process-groups.js';
 import { commandLine, selfAndAncestors, WORKTREE_ID_VAR } from './task-processes.js';
 
 export interface MemoryWatch {
-  /** Ends the watch; what the task used. */
-  stop(): TaskResources;
+  /** Ends the watch; what the task's processes used, or undefined when it had none (or no /proc). */
+  stop(): TaskResources | undefined;
 }
 
 interface Member {
@@ -29,6 +29,8 @@ interface Watch {
   /** CPU seconds of members that are gone (frozen at their last sample). */
   goneCpu: number;
   peakRssBytes: number;
+  /** Whether any process of the task was sampled (an in-process executor has none). */
+  seen: boolean;
   exceeded: MemoryLimitHit | undefined;
 }
 
@@ -78,6 +80,7 @@ export class MemorySampler {
       members: new Map(),
       goneCpu: 0,
       peakRssBytes: 0,
+      seen: false,
       exceeded: undefined,
     };
     this.#watches.set(worktreeId, watch);
@@ -93,6 +96,7 @@ export class MemorySampler {
           this.#timer = undefined;
           this.#foreign.clear();
         }
+        if (!watch.seen) return undefined;
         return {
           peakRssBytes: watch.peakRssBytes,
           cpuSeconds: round(cpuOf(watch)),
@@ -200,6 +204,7 @@ export class MemorySampler {
         });
       }
     }
+    if (watch.members.size > 0) watch.seen = true;
     watch.peakRssBytes = Math.max(watch.peakRssBytes, total);
     if (watch.limitBytes === undefined) return;
     if (!watch.exceeded && total > watch.limitBytes) {
