@@ -1,7 +1,7 @@
 // The benchmark table of docs/benchmarks.md: each row a ratio of interleaved pairs measured in one run
 // (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
 // drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
-// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=12 --wait=2). Not a test: no assertions. Other processes on the machine
+// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=12 --wait=2), sampler. Not a test: no assertions. Other processes on the machine
 // load it too: compare ratios, not absolute times.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -503,6 +503,107 @@ BENCHES.queue = async () => {
   } finally {
     redis.kill('SIGTERM');
     rmSync(redisDir, { recursive: true, force: true });
+  }
+};
+
+/**
+ * The memory sampler's cost (issue 25): a batch of real commands (each a node process that works
+ * ~300 ms of CPU with a child of its own) with the pool's sampler as it is vs with its `watch`
+ * replaced by one that reads nothing; and the sampler alone, watching 16 live task processes for 3 s,
+ * against 3 s of this process idle: its CPU per second of sampling.
+ */
+BENCHES.sampler = async () => {
+  const { commandExecutor } = await import('../dist/index.js');
+  const { MemorySampler } = await import('../dist/internal.js');
+  const realWatch = MemorySampler.prototype.watch;
+  const noWatch = () => ({ stop: () => ({ peakRssBytes: 0, cpuSeconds: 0 }) });
+  log('sampler: a batch with and without it');
+  const repo = await makeRepo('sampler', 100);
+  const tasks = 8;
+  const work = [
+    process.execPath,
+    '-e',
+    "require('node:child_process').spawn('sleep', ['0.5']); const end = Date.now() + 300; while (Date.now() < end) {}",
+  ];
+  let cpuWith = 0;
+  let cpuWithout = 0;
+  const batch = async (round, sampled) => {
+    MemorySampler.prototype.watch = sampled ? realWatch : noWatch;
+    const pool = await WorktreePool.create({
+      repoPath: repo,
+      maxConcurrency: 4,
+      worktreeDir: join(root, `sampler-wt-${round}-${sampled}`),
+      radarIntervalMs: 0,
+      config: false,
+    });
+    const cpu = process.cpuUsage();
+    const ms = await time(async () => {
+      const result = await pool.executeParallel(
+        Array.from({ length: tasks }, (_, i) => ({ issueNumber: round * 100 + i + 1 + (sampled ? 50 : 0) })),
+        commandExecutor(work),
+      );
+      if (!result.allSuccessful) throw new Error('sampler bench: a task failed');
+    });
+    const used = process.cpuUsage(cpu);
+    if (sampled) cpuWith += (used.user + used.system) / 1000;
+    else cpuWithout += (used.user + used.system) / 1000;
+    await pool.manager.flush();
+    return ms;
+  };
+  try {
+    const result = await pairs(
+      'with / without sampler',
+      (round) => batch(round, true),
+      (round) => batch(round, false),
+    );
+    row(
+      'sampler',
+      `batch of ${tasks} commands (concurrency 4) with the memory sampler vs without (this process's CPU: ${Math.round(cpuWith / ROUNDS)} vs ${Math.round(cpuWithout / ROUNDS)} ms a batch)`,
+      'with',
+      'without',
+      result,
+      '≤ 1.05',
+    );
+  } finally {
+    MemorySampler.prototype.watch = realWatch;
+    rmSync(repo, { recursive: true, force: true });
+  }
+
+  log('sampler alone: 16 watched processes for 3 s vs idle');
+  const { spawn } = await import('node:child_process');
+  const children = Array.from({ length: 16 }, (_, i) =>
+    spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      env: { ...process.env, MIYABI_WORKTREE_ID: `bench-${i}` },
+      stdio: 'ignore',
+    }),
+  );
+  const cpuOver = async (sampling) => {
+    const sampler = new MemorySampler();
+    const watches = sampling ? children.map((_, i) => sampler.watch(`bench-${i}`)) : [];
+    const cpu = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const used = process.cpuUsage(cpu);
+    for (const watch of watches) watch.stop();
+    return (used.user + used.system) / 1000;
+  };
+  try {
+    const alone = await pairs(
+      'sampling / idle (CPU ms in 3 s)',
+      () => cpuOver(true),
+      () => cpuOver(false),
+    );
+    rows.push({
+      name: 'sampler',
+      what: `the sampler alone, 16 task processes watched for 3 s (${Math.round(alone.a / 3)} ms of CPU a second, ${(alone.a / 30).toFixed(1)}% of a core), vs idle`,
+      a: 'sampling',
+      b: 'idle',
+      ms: [alone.a, alone.b],
+      // Idle is ~0: the column holds the share of one core the sampling took instead of a ratio.
+      ratio: alone.a / 3000,
+      goal: '< 0.02 of a core',
+    });
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
   }
 };
 

@@ -35,7 +35,8 @@ export type MiyabiErrorCode =
   | 'QUEUE_PAYLOAD'
   | 'QUEUE_UNTRUSTED'
   | 'REMOTE_MISMATCH'
-  | 'COMMAND_NOT_ALLOWED';
+  | 'COMMAND_NOT_ALLOWED'
+  | 'MEMORY_LIMIT';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -242,5 +243,7 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return "Give the worker a --repo folder cloned from the batch's remote (or a new folder: it is cloned on first use).";
     case 'COMMAND_NOT_ALLOWED':
       return "Add the program to the worker's --allow list, or submit a command it allows.";
+    case 'MEMORY_LIMIT':
+      return 'Raise maxMemory (run --max-memory), or make the task use less: the message names the process that held the most.';
   }
 }

@@ -29,6 +29,7 @@ export {
   MAX_DURATION_MS,
   MAX_IDLE,
   MAX_LOG_RETENTION,
+  MIN_MEMORY_BYTES,
   OPTION_RANGES,
   type OptionRange,
   type RangedOption,

@@ -1,11 +1,14 @@
 // Plumbing the CLI shares with the library that is no part of the public API: bundled as its own
 // entry (dist/internal.js) for the CLI, and absent from package.json's `exports` map, so users cannot
 // import it. Everything public goes through index.ts.
-export { rangeText } from './core/limits.js';
+export { inRange as inRangeOf, rangeText } from './core/limits.js';
+export { checkSize, formatBytes, formatSize } from './core/size.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
+// For `npm run bench -- sampler` only: the batch without sampling replaces its `watch`.
+export { MemorySampler } from './process/memory-sampler.js';
 export { isLocalPath } from './queue/remote-git.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';

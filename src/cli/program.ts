@@ -208,6 +208,14 @@ export function buildProgram(): CliProgram {
       `per-task time limit, e.g. 30m, 90s, 1h30m (default: config timeout, else ${DEFAULT_TIMEOUT_MS / 60_000}m)`,
     )
     .option('--fail-fast', 'stop every task at the first failure or timeout')
+    .option(
+      '--max-memory <size>',
+      "memory limit per task, e.g. 4G: above it the task's processes are killed and it fails with MEMORY_LIMIT (default: config maxMemory, else none)",
+    )
+    .option(
+      '--min-free-memory <size>',
+      'start no new task while less memory than this is available, e.g. 2G; never holds the only running task (default: config minFreeMemory, else none)',
+    )
     .option('--keep', 'keep the worktrees after the tasks (default: remove each as soon as it ends)')
     .option(
       '--reuse',

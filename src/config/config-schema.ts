@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { inRange, MAX_DURATION_MS, OPTION_RANGES, type OptionRange, rangeText } from '../core/limits.js';
+import { checkSize } from '../core/size.js';
 import { MiyabiError } from '../errors.js';
 import { branchNameProblem, branchPatternProblem } from '../git/branch-name.js';
 import {
@@ -77,6 +78,24 @@ const durationField = z.unknown().transform((value, ctx): number => {
 const rangedField = (range: OptionRange) =>
   z.unknown().transform((value, ctx): number => {
     if (inRange(value, range)) return value;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected ${rangeText(range)}, got ${show(value)}`,
+      input: value,
+    });
+    return z.NEVER;
+  });
+
+/** A memory size: `"4G"` (a unit is needed) or a number of bytes, within its shared range. */
+const sizeField = (range: OptionRange) =>
+  z.unknown().transform((value, ctx): number => {
+    const parsed = typeof value === 'string' ? checkSize(value) : undefined;
+    if (parsed && !parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" ${parsed.problem}`, input: value });
+      return z.NEVER;
+    }
+    const bytes = parsed?.ok ? parsed.bytes : value;
+    if (inRange(bytes, range)) return bytes;
     ctx.addIssue({
       code: 'custom',
       message: `expected ${rangeText(range)}, got ${show(value)}`,
@@ -179,6 +198,8 @@ const configSchema = z.strictObject(
       )
       .optional(),
     logRetention: rangedField(OPTION_RANGES.logRetention).optional(),
+    maxMemory: sizeField(OPTION_RANGES.maxMemory).optional(),
+    minFreeMemory: sizeField(OPTION_RANGES.minFreeMemory).optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

@@ -43,6 +43,10 @@ export interface MiyabiConfig {
   readonly share: readonly ShareEntry[];
   /** Batch log folders kept under the log folder; older ones are deleted when a batch starts. @default 50 */
   readonly logRetention?: number | undefined;
+  /** Memory limit per task in bytes (the file's `maxMemory`, e.g. `"4G"`); none when absent. */
+  readonly maxMemory?: number | undefined;
+  /** No new task starts while less memory than this is available, in bytes (`minFreeMemory`, e.g. `"2G"`). */
+  readonly minFreeMemory?: number | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

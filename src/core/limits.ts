@@ -1,7 +1,9 @@
 // The limits and defaults of the numeric options, declared once: the configuration file's schema, the
 // pool's and the manager's option checks and the CLI's help and parsers all read them from here.
+import { totalmem } from 'node:os';
 import { MiyabiError } from '../errors.js';
 import { describe } from './describe.js';
+import { checkSize, formatSize } from './size.js';
 
 /** Task lifecycles (or active worktrees) at once when nothing says otherwise. @default 3 */
 export const DEFAULT_CONCURRENCY = 3;
@@ -26,12 +28,21 @@ export const MAX_LOG_RETENTION = 10_000;
 /** Upper bound of `maxIdle`: four idle worktrees per possible slot. @default 256 */
 export const MAX_IDLE = MAX_CONCURRENCY * 4;
 
+/** Smallest memory size `maxMemory` and `minFreeMemory` accept: 16 MiB (less is a typo or a unit mix-up). @default 16_777_216 */
+export const MIN_MEMORY_BYTES = 16 * 1024 ** 2;
+/** How often the memory sampler reads /proc (process tree and resident memory). @default 250 */
+export const MEMORY_SAMPLE_INTERVAL_MS = 250;
+/** How often at most the sampler scans every process's environment for a task's escapees. @default 2_000 */
+export const MEMORY_ENVIRONMENT_SCAN_MS = 2_000;
+
 /** The range a numeric option accepts. */
 export interface OptionRange {
   readonly min: number;
   readonly max: number;
   /** Whole numbers only (else any finite number, e.g. milliseconds). */
   readonly integer: boolean;
+  /** A memory size in bytes (written with a unit: `512M`, `4G`). */
+  readonly size?: true;
 }
 
 /** Every range-checked numeric option of the pool, the manager and the configuration file. */
@@ -43,12 +54,20 @@ export const OPTION_RANGES = {
   radarStatusIntervalMs: { min: 0, max: MAX_DURATION_MS, integer: false },
   logRetention: { min: 1, max: MAX_LOG_RETENTION, integer: true },
   maxIdle: { min: 0, max: MAX_IDLE, integer: true },
+  maxMemory: { min: MIN_MEMORY_BYTES, max: Number.MAX_SAFE_INTEGER, integer: true, size: true },
+  // Above the machine's total memory the hold would never lift.
+  minFreeMemory: { min: MIN_MEMORY_BYTES, max: totalmem(), integer: true, size: true },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;
 
 /** `an integer from 1 to 64`, `a number of milliseconds from 1 to 604800000`: one wording everywhere. */
 export function rangeText(range: OptionRange): string {
+  if (range.size) {
+    const top =
+      range.max >= Number.MAX_SAFE_INTEGER ? '' : ` to ${formatSize(range.max)} (this machine's memory)`;
+    return `a size with a unit (e.g. 512M, 4G) from ${formatSize(range.min)}${top}`;
+  }
   return `${range.integer ? 'an integer' : 'a number of milliseconds'} from ${range.min} to ${range.max}`;
 }
 
@@ -73,6 +92,30 @@ export function assertOptionInRange(option: RangedOption, value: unknown): asser
   if (inRange(value, range)) return;
   throw new MiyabiError('INVALID_ARGUMENT', `${option} must be ${rangeText(range)}, got ${describe(value)}`, {
     hint: `Pass ${option}: a value from ${range.min} to ${range.max}, or leave it out for the default.`,
+    details: { option },
+  });
+}
+
+/**
+ * Checks a memory-size option (`maxMemory`, `minFreeMemory`): bytes, or a text with a unit (`'4G'`);
+ * undefined stays undefined (the option is off).
+ *
+ * @throws MiyabiError `INVALID_ARGUMENT` naming the option, the range and the value.
+ */
+export function sizeOption(option: 'maxMemory' | 'minFreeMemory', value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const range: OptionRange = OPTION_RANGES[option];
+  const parsed = typeof value === 'string' ? checkSize(value) : undefined;
+  if (parsed && !parsed.ok) {
+    throw new MiyabiError('INVALID_ARGUMENT', `${option}: "${value}" ${parsed.problem}`, {
+      hint: `Pass ${option}: '4G' (or a number of bytes), or leave it out.`,
+      details: { option },
+    });
+  }
+  const bytes = parsed?.ok ? parsed.bytes : value;
+  if (inRange(bytes, range)) return bytes;
+  throw new MiyabiError('INVALID_ARGUMENT', `${option} must be ${rangeText(range)}, got ${describe(value)}`, {
+    hint: `Pass ${option}: a size from ${formatSize(range.min)}${range.max < Number.MAX_SAFE_INTEGER ? ` to ${formatSize(range.max)}` : ''}, or leave it out.`,
     details: { option },
   });
 }

@@ -35,6 +35,34 @@ export interface UnmergedWork {
   readonly archiveRef?: string;
 }
 
+/** What a task's processes used, sampled from /proc while its command ran (Linux). */
+export interface TaskResources {
+  /** The most resident memory its processes held together at one sample (every ~250 ms), in bytes. */
+  readonly peakRssBytes: number;
+  /** CPU seconds (user + system) of its processes and of the children they waited for. */
+  readonly cpuSeconds: number;
+  /** With the pool's `maxMemory`: the sample that found the task above it (its processes were killed then). */
+  readonly memoryLimit?: MemoryLimitHit;
+}
+
+/** A task found above `maxMemory`: the limit, what its processes held then, and the one that held the most. */
+export interface MemoryLimitHit {
+  readonly limitBytes: number;
+  readonly totalBytes: number;
+  readonly top: { readonly pid: number; readonly rssBytes: number; readonly command: string };
+}
+
+/**
+ * What an agent reported about its own cost in `$MIYABI_USAGE_FILE` (JSON with any of these fields;
+ * others are ignored).
+ */
+export interface TaskUsage {
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly costUsd?: number;
+  readonly model?: string;
+}
+
 /** What every task result carries, whatever its status. */
 interface TaskResultFields<T> {
   readonly issueNumber: number;
@@ -63,6 +91,13 @@ interface TaskResultFields<T> {
   readonly unmergedWork?: UnmergedWork;
   /** The task's branch existed with commits not in its base: how many, and where they were archived if restarted. */
   readonly staleBranch?: StaleBranch;
+  /**
+   * What the task's processes used (memory peak, CPU seconds); absent when none was sampled (an
+   * in-process executor, or a command that lived less than one 250 ms sample) or off Linux.
+   */
+  readonly resources?: TaskResources;
+  /** The tokens and cost the agent wrote to `$MIYABI_USAGE_FILE`; absent when it wrote none (or none valid). */
+  readonly usage?: TaskUsage;
   /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
   readonly resolveAttempts?: readonly ResolveAttempt[];
   /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { WorktreeInfo } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
+import type { MemorySampler } from '../process/memory-sampler.js';
 import { runTask } from './run-task.js';
 import { taskLogHooks } from './task-log-hooks.js';
 import type { TaskRunner } from './task-runner.js';
@@ -15,6 +16,8 @@ export interface LocalRunnerOptions {
   /** Kept worktrees the tasks continue in (`existingBranches: 'continue'`), by issue. */
   readonly continued: ReadonlyMap<number, WorktreeInfo>;
   readonly github: GitHubClient | undefined;
+  /** The pool's sampler: measures each task's processes and stops them above `maxMemory`. */
+  readonly sampler: MemorySampler;
   /** Told as a worktree changes hands (the pool's stats and radar). */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -47,6 +50,7 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
             ? { options: config.pullRequest, client: options.github }
             : undefined,
         logFile,
+        bounds: { sampler: options.sampler, maxMemory: config.maxMemory },
         onLogStart: log.started,
         onWorktree: options.onWorktree,
       });

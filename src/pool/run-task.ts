@@ -8,10 +8,12 @@ import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
 import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js';
+import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
 import { keepsWorktree } from './keep-policy.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
+import { endExecution, type TaskBounds, usageEnvironment, watchExecution } from './task-bounds.js';
 import {
   abortMessage,
   classify,
@@ -57,6 +59,8 @@ export interface TaskRun {
   readonly logFile: string;
   /** Called once the task's log file is started, so the pool can record where it is (`logs`). */
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
+  /** The pool's memory sampler and `maxMemory`: what measures and bounds the command. */
+  readonly bounds?: TaskBounds | undefined;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -112,7 +116,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     run.onWorktree(worktree, 'active');
     span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
     // MIYABI_CONFLICTS is empty in a task's normal run; a resolver gets the file of paths.
-    const env = { ...worktreeEnvironment(worktree, batchId), MIYABI_CONFLICTS: '' };
+    const env = {
+      ...worktreeEnvironment(worktree, batchId),
+      MIYABI_CONFLICTS: '',
+      ...usageEnvironment(run.logFile),
+    };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
     timer = setTimeout(
       () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
@@ -136,7 +144,9 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
 
     let outcome: ExecutorOutcome | undefined;
     if (progress.status === 'success') {
+      const watch = watchExecution(run.bounds, worktree, controller);
       outcome = await execute(run, worktree, progress, { signal, env, span });
+      await endExecution(watch, progress, run.logFile);
     }
     if (progress.status === 'success' && run.merge) {
       await merge(run, worktree, progress, signal);
@@ -292,6 +302,8 @@ function finish(
     worktreeId: worktree?.id ?? '',
     durationMs,
     ...(progress.output !== undefined ? { output: progress.output } : {}),
+    ...(progress.resources ? { resources: progress.resources } : {}),
+    ...(progress.usage ? { usage: progress.usage } : {}),
     ...(worktree
       ? {
           worktreePath: worktree.path,
@@ -337,6 +349,7 @@ function finish(
       ...(result.stage !== undefined ? { stage: result.stage } : {}),
       ...(result.error?.code !== undefined ? { code: result.error.code } : {}),
       ...(progress.pr ? { pullRequest: progress.pr.url } : {}),
+      ...taskCostFields(result),
       ...(progress.resolveAttempts?.length
         ? { conflict: result.status === 'success' ? ('resolved' as const) : ('unresolved' as const) }
         : {}),

@@ -84,6 +84,11 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   onOverlap: { queue: 'refused', why: `${NO_RADAR}, and it acts on the radar's findings` },
+  maxMemory: { queue: 'honoured', how: "travels in each job; the worker's pool stops a task above it" },
+  minFreeMemory: {
+    queue: 'refused',
+    why: "with queue, tasks start on the workers' machines, whose free memory the submitter cannot see",
+  },
 };
 
 /**

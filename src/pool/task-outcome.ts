@@ -1,3 +1,4 @@
+import type { TaskResources, TaskUsage } from '../core/task-result.js';
 import type { MergeResult, PushResult } from '../core/types.js';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { PullRequestResult } from '../github/pull-request.js';
@@ -15,6 +16,11 @@ export class TaskAbort extends Error {
   }
 }
 
+/** A task's processes went above `maxMemory` and were killed: the task fails with `MEMORY_LIMIT`. */
+export class MemoryLimitAbort extends Error {
+  readonly code = 'MEMORY_LIMIT';
+}
+
 export type ExecutorOutcome =
   | { kind: 'value'; value: unknown }
   | { kind: 'error'; error: unknown }
@@ -26,6 +32,8 @@ export interface Progress {
   stage?: TaskStage;
   error?: TaskError;
   output?: unknown;
+  resources?: TaskResources;
+  usage?: TaskUsage;
   prepare?: PrepareResult;
   merge?: MergeResult;
   push?: PushResult;
@@ -63,6 +71,12 @@ export function classify(
   if (signal.aborted) {
     // Whatever the executor did after its signal aborted, the abort decides the outcome.
     const reason = signal.reason;
+    if (reason instanceof MemoryLimitAbort) {
+      return {
+        status: 'failed',
+        error: describeError(new MiyabiError('MEMORY_LIMIT', reason.message), undefined),
+      };
+    }
     if (reason instanceof TaskAbort && reason.kind === 'timeout') {
       return { status: 'timeout', error: { message: reason.message, code: 'TIMEOUT' } };
     }

@@ -10,13 +10,16 @@ import type { Overlap } from '../telemetry/events.js';
 export type { TaskStatus, WorktreeTask } from '../core/task.js';
 export type {
   ArchiveLocation,
+  MemoryLimitHit,
   PullRequestResult,
   ResolveAttempt,
   SettledLater,
   TaskError,
+  TaskResources,
   TaskResult,
   TaskSucceeded,
   TaskUnsuccessful,
+  TaskUsage,
   UnmergedWork,
 } from '../core/task-result.js';
 export type { TaskStage } from '../telemetry/events.js';
@@ -163,6 +166,23 @@ export interface PoolConfig {
    * nothing else) or `stop-later` (also cancels the task that started later). @default 'warn'
    */
   readonly onOverlap?: OverlapPolicy;
+  /**
+   * A memory limit per task: bytes, or a size with a unit (`'4G'`, `'512M'`), at least
+   * `MIN_MEMORY_BYTES` (16M). When the resident memory of the task's processes together (its
+   * command's process group, their descendants and `setsid` escapees found by the worktree id)
+   * goes above it, they are killed and the task fails at `execute` with `MEMORY_LIMIT`, naming
+   * its peak and the process that held the most. Sampled from /proc every 250 ms (Linux only).
+   * Off unless given. @default the configuration's `maxMemory` (none)
+   */
+  readonly maxMemory?: number | string;
+  /**
+   * Admission by free memory: bytes or a size with a unit, from 16M up to the machine's memory. No
+   * new task starts while available memory (the smaller of `MemAvailable` and, inside a memory
+   * cgroup, its limit minus its usage) is below it — unless none of the batch's tasks is running,
+   * so a batch always makes progress. A held task is announced by a `memory-wait` event.
+   * Off unless given. @default the configuration's `minFreeMemory` (none)
+   */
+  readonly minFreeMemory?: number | string;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
   /**

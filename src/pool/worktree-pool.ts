@@ -12,6 +12,7 @@ import {
   DEFAULT_RADAR_INTERVAL_MS,
   DEFAULT_RADAR_STATUS_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
+  sizeOption,
 } from '../core/limits.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
@@ -21,6 +22,7 @@ import { parseRepoSlug } from '../github/repo-slug.js';
 import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { MemorySampler } from '../process/memory-sampler.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandEnvOf, commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
@@ -29,6 +31,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
 import { localRunner } from './local-runner.js';
+import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
@@ -76,6 +79,10 @@ export interface ResolvedPoolConfig {
   readonly radarStatusIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
+  /** Bytes; undefined: no limit. */
+  readonly maxMemory: number | undefined;
+  /** Bytes; undefined: no hold. */
+  readonly minFreeMemory: number | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -105,6 +112,8 @@ export class WorktreePool {
   #github: GitHubClient | undefined;
   /** The `prepare` option as given (a queue's workers put it on the configuration at each job's base). */
   readonly #prepareGiven: PrepareSettings | undefined;
+  /** Measures (and with `maxMemory` bounds) every task's processes; reads /proc only while a task runs. */
+  readonly #sampler = new MemorySampler();
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -185,6 +194,7 @@ export class WorktreePool {
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
     if (options.signal?.aborted) onCallerAbort();
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const admission = admitByMemory(this.manager, batchId, this.config.minFreeMemory);
     try {
       const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
       const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
@@ -195,11 +205,15 @@ export class WorktreePool {
         tasks.map(
           (task) =>
             this.#queue.add(async () => {
+              await admission.admit(task.issueNumber, batch.signal);
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
               const result = await runner
                 .run({ task, batchId, signal: AbortSignal.any([batch.signal, stop.signal]) })
-                .finally(() => stops.delete(task.issueNumber));
+                .finally(() => {
+                  stops.delete(task.issueNumber);
+                  admission.release();
+                });
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
                   new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
@@ -250,6 +264,7 @@ export class WorktreePool {
         executor,
         continued,
         github: this.#github,
+        sampler: this.#sampler,
         onWorktree,
       });
     }
@@ -283,6 +298,7 @@ export class WorktreePool {
       argv,
       env: commandEnvOf(executor),
       timeoutMs: this.config.timeoutMs,
+      maxMemory: this.config.maxMemory,
       merge: this.config.merge,
       reuse: this.config.reuse
         ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
@@ -413,6 +429,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
   });
+  const maxMemory = sizeOption('maxMemory', config.maxMemory ?? file.maxMemory);
+  const minFreeMemory = sizeOption('minFreeMemory', config.minFreeMemory ?? file.minFreeMemory);
   // First: with queue, an option it does not honour is the one thing to say.
   const queue = checkQueue(config);
   const merged = { ...DEFAULTS, ...fromFile, ...definedOnly(config) };
@@ -484,6 +502,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue,
+    maxMemory,
+    minFreeMemory,
   };
 }
 

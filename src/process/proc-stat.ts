@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { readProcUsage } from './proc-usage.js';
 
 /** Whether this system has Linux's /proc (else callers fall back to what kill(pid, 0) says). */
 export const HAS_PROC = existsSync('/proc/self/stat');
@@ -14,16 +15,8 @@ export interface ProcStat {
 
 /** Reads /proc/<pid>/stat; undefined when the process is gone or there is no /proc. */
 export function readProcStat(pid: number): ProcStat | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // Fields after the parenthesised command (which may hold spaces): state, ppid, pgrp, ...
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = fields[0] ?? '';
-  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), live: state !== 'Z' && state !== 'X' };
+  const usage = readProcUsage(pid);
+  return usage && { pid, ppid: usage.ppid, pgid: usage.pgid, live: usage.live };
 }
 
 /** Every process id /proc lists (one directory read); undefined when there is no /proc to read. */

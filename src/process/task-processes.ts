@@ -18,7 +18,7 @@ function carriesWorktreeId(pid: number, marker: string): boolean {
 }
 
 /** This process and its ancestors: never stopped, even if they carry the id (an agent removing its own worktree). */
-function selfAndAncestors(): { pids: Set<number>; pgids: Set<number> } {
+export function selfAndAncestors(): { pids: Set<number>; pgids: Set<number> } {
   const pids = new Set<number>();
   const pgids = new Set<number>();
   let pid = process.pid;

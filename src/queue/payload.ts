@@ -81,6 +81,8 @@ function buildSchema(z: typeof Zod) {
         attempts: z.number().int().positive(),
       })
       .optional(),
+    /** The pool's `maxMemory` in bytes: the worker's pool stops the task above it. */
+    maxMemory: z.number().int().positive().optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

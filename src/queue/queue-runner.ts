@@ -11,6 +11,7 @@ import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
 import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
+import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { afterRemoteTask, type RemoteTaskContext } from './after-remote-task.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
@@ -37,6 +38,8 @@ export interface QueueRunnerOptions {
   /** The command's extra environment (`commandExecutor`'s `env`), as a local run gives it. */
   readonly env: Readonly<Record<string, string>> | undefined;
   readonly timeoutMs: number;
+  /** Bytes: travels in each job; the worker's pool stops the task above it. */
+  readonly maxMemory: number | undefined;
   readonly merge: PoolMergeOptions | undefined;
   /** The pool's `reuse`, applied by each worker's pool. */
   readonly reuse: { readonly keepPaths: readonly string[]; readonly maxIdle: number } | undefined;
@@ -359,6 +362,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       argv: [...options.argv],
       ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
       timeoutMs: options.timeoutMs,
+      ...(options.maxMemory !== undefined ? { maxMemory: options.maxMemory } : {}),
       ...(options.followUps.autoCleanup ? {} : { keep: true }),
       ...(options.reuse
         ? { reuse: { keepPaths: [...options.reuse.keepPaths], maxIdle: options.reuse.maxIdle } }
@@ -483,6 +487,7 @@ function recordTaskComplete(manager: WorktreeManager, batchId: string, result: T
       ? { stage: result.stage, ...(result.error.code ? { code: result.error.code } : {}) }
       : {}),
     ...(result.worker ? { worker: result.worker } : {}),
+    ...taskCostFields(result),
     ...(result.host ? { host: result.host } : {}),
   });
 }

@@ -295,6 +295,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: payload.timeoutMs,
+        ...(payload.maxMemory !== undefined ? { maxMemory: payload.maxMemory } : {}),
         push: { remote: 'origin' },
         autoCleanup: true,
         // The submitter's `reuse` (version 3); older submitters' jobs reuse worktrees, as workers did then.

@@ -51,6 +51,43 @@ export function statsOfResults(
     totalExecutionMs,
     averageExecutionMs: started.length > 0 ? totalExecutionMs / started.length : 0,
     successRate: results.length > 0 ? (succeeded / results.length) * 100 : 0,
+    ...resourcesOf(results),
+    ...usageOf(results),
+  };
+}
+
+/** The highest memory peak of the measured tasks (and whose), and their CPU seconds together. */
+function resourcesOf(results: readonly TaskResult<unknown>[]): Pick<TelemetryStats, 'resources'> {
+  const measured = results.filter((r) => r.resources !== undefined);
+  if (measured.length === 0) return {};
+  const peak = measured.reduce((a, b) =>
+    (b.resources?.peakRssBytes ?? 0) > (a.resources?.peakRssBytes ?? 0) ? b : a,
+  );
+  const cpuSeconds = measured.reduce((sum, r) => sum + (r.resources?.cpuSeconds ?? 0), 0);
+  return {
+    resources: {
+      peakRssBytes: peak.resources?.peakRssBytes ?? 0,
+      peakIssueNumber: peak.issueNumber,
+      cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+      memoryLimited: measured.filter((r) => r.resources?.memoryLimit !== undefined).length,
+    },
+  };
+}
+
+/** The tokens and cost the agents reported, summed over the tasks that wrote a usage file. */
+function usageOf(results: readonly TaskResult<unknown>[]): Pick<TelemetryStats, 'usage'> {
+  const reported = results.flatMap((r) => (r.usage ? [r.usage] : []));
+  if (reported.length === 0) return {};
+  const sum = (key: 'inputTokens' | 'outputTokens' | 'costUsd') =>
+    reported.reduce((total, usage) => total + (usage[key] ?? 0), 0);
+  return {
+    usage: {
+      tasks: reported.length,
+      inputTokens: sum('inputTokens'),
+      outputTokens: sum('outputTokens'),
+      // Cents of cents: floating sums must not print 0.30000000000000004.
+      costUsd: Math.round(sum('costUsd') * 10_000) / 10_000,
+    },
   };
 }
 

@@ -1,11 +1,13 @@
 import type { Overlap, TaskRef } from '../core/overlap.js';
 import type { TaskStage, TaskStatus } from '../core/task.js';
+import type { TaskUsage } from '../core/task-result.js';
 
 export type { Overlap, TaskRef, TaskStage };
 
 /** Lifecycle event names, in the order a task normally produces them. */
 export type WorktreeEventType =
   | 'slot-wait'
+  | 'memory-wait'
   | 'create-start'
   | 'create-complete'
   | 'setup-start'
@@ -25,6 +27,7 @@ export type WorktreeEventType =
 /** Every event type, in lifecycle order: for validation and exhaustive iteration. */
 export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'slot-wait',
+  'memory-wait',
   'create-start',
   'create-complete',
   'setup-start',
@@ -77,6 +80,18 @@ export interface SlotWaitEvent extends EventBase {
   readonly type: 'slot-wait';
   /** The active worktrees holding this manager's slots; one must leave `active` first. */
   readonly heldBy: readonly string[];
+}
+/**
+ * A pool task waits to start (`minFreeMemory`): available memory is below the minimum while other
+ * tasks of its batch run. Recorded once per task held; `worktreeId` is `issue-<n>` (no worktree exists yet).
+ */
+export interface MemoryWaitEvent extends EventBase {
+  readonly type: 'memory-wait';
+  /** Memory available when it began to wait, in bytes (see `minFreeMemory`). */
+  readonly availableBytes: number;
+  readonly minFreeBytes: number;
+  /** Tasks of the batch running then. */
+  readonly running: number;
 }
 export interface CreateStartEvent extends EventBase {
   readonly type: 'create-start';
@@ -153,6 +168,11 @@ export interface TaskCompleteEvent extends EventBase {
   readonly worker?: string;
   /** With a queue: that worker's host name. */
   readonly host?: string;
+  /** Its command's memory peak in bytes and CPU seconds (`TaskResult.resources`), when measured. */
+  readonly peakRssBytes?: number;
+  readonly cpuSeconds?: number;
+  /** The tokens and cost its agent reported (`TaskResult.usage`): the `miyabi.task.tokens` and `miyabi.task.cost` metrics. */
+  readonly usage?: TaskUsage;
 }
 
 /**
@@ -174,6 +194,7 @@ export interface ErrorEvent extends EventBase {
 /** Every event the manager and the pool emit, discriminated by `type`. Plain JSON data. */
 export type WorktreeEvent =
   | SlotWaitEvent
+  | MemoryWaitEvent
   | CreateStartEvent
   | CreateCompleteEvent
   | SetupStartEvent

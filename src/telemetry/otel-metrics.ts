@@ -1,5 +1,5 @@
 import type { Counter, Histogram, MeterProvider } from '@opentelemetry/api';
-import type { WorktreeEvent } from './events.js';
+import type { TaskCompleteEvent, WorktreeEvent } from './events.js';
 import { otelApi } from './otel-api.js';
 
 /** Instrumentation scope of every tracer and meter of this library. */
@@ -14,6 +14,8 @@ export const METRIC_NAMES = Object.freeze({
   taskDuration: 'miyabi.task.duration',
   createDuration: 'miyabi.worktree.create.duration',
   cleanupDuration: 'miyabi.worktree.cleanup.duration',
+  taskTokens: 'miyabi.task.tokens',
+  taskCost: 'miyabi.task.cost',
 });
 
 /** Attribute keys shared by spans and metrics. */
@@ -25,6 +27,8 @@ export const ATTRIBUTES = Object.freeze({
   outcome: 'miyabi.task.outcome',
   operation: 'miyabi.operation',
   errorCode: 'miyabi.error.code',
+  tokenType: 'miyabi.token.type',
+  model: 'miyabi.model',
 });
 
 // Tasks run from milliseconds to the 30-minute default timeout; the SDK's default buckets stop at 10 s.
@@ -40,6 +44,8 @@ interface Instruments {
   readonly taskDuration: Histogram;
   readonly createDuration: Histogram;
   readonly cleanupDuration: Histogram;
+  readonly taskTokens: Counter;
+  readonly taskCost: Counter;
 }
 
 // The metrics API has no proxy provider: instruments made before an SDK registers stay no-ops.
@@ -75,6 +81,14 @@ function instruments(): Instruments | undefined {
     taskDuration: histogram(METRIC_NAMES.taskDuration, 'Task execution time, by outcome'),
     createDuration: histogram(METRIC_NAMES.createDuration, 'Time to create a worktree'),
     cleanupDuration: histogram(METRIC_NAMES.cleanupDuration, 'Time to clean up a worktree'),
+    taskTokens: meter.createCounter(METRIC_NAMES.taskTokens, {
+      unit: '{token}',
+      description: "Tokens the tasks' agents reported ($MIYABI_USAGE_FILE), by type (input, output)",
+    }),
+    taskCost: meter.createCounter(METRIC_NAMES.taskCost, {
+      unit: 'USD',
+      description: "Cost the tasks' agents reported ($MIYABI_USAGE_FILE)",
+    }),
   };
   cached = { provider, instruments: made };
   return made;
@@ -96,6 +110,9 @@ export function recordEventMetrics(event: WorktreeEvent): void {
       m.tasks.add(1, { [ATTRIBUTES.outcome]: event.status });
       m.taskDuration.record(event.durationMs, { [ATTRIBUTES.outcome]: event.status });
       break;
+    case 'task-complete':
+      if (event.usage) recordUsage(m, event.usage);
+      break;
     case 'cleanup-complete':
       m.worktreesCleanedUp.add(1);
       m.cleanupDuration.record(event.durationMs);
@@ -109,4 +126,15 @@ export function recordEventMetrics(event: WorktreeEvent): void {
     default:
       break;
   }
+}
+
+function recordUsage(m: Instruments, usage: NonNullable<TaskCompleteEvent['usage']>): void {
+  const model = usage.model !== undefined ? { [ATTRIBUTES.model]: usage.model } : {};
+  if (usage.inputTokens !== undefined) {
+    m.taskTokens.add(usage.inputTokens, { [ATTRIBUTES.tokenType]: 'input', ...model });
+  }
+  if (usage.outputTokens !== undefined) {
+    m.taskTokens.add(usage.outputTokens, { [ATTRIBUTES.tokenType]: 'output', ...model });
+  }
+  if (usage.costUsd !== undefined) m.taskCost.add(usage.costUsd, model);
 }

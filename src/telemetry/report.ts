@@ -1,3 +1,4 @@
+import { formatBytes } from '../core/size.js';
 import { MiyabiError } from '../errors.js';
 import type { EventStats, TelemetryStats } from './stats.js';
 
@@ -30,7 +31,7 @@ export function resolveTelemetryLocale(locale: unknown = 'en'): TelemetryLocale 
  * lines after the seven, only when non-zero.
  */
 export function formatTelemetryReport(
-  stats: EventStats & Partial<Pick<TelemetryStats, 'notStarted'>>,
+  stats: EventStats & Partial<Pick<TelemetryStats, 'notStarted' | 'resources' | 'usage'>>,
   locale: TelemetryLocale = 'en',
 ): string {
   const lang = resolveTelemetryLocale(locale);
@@ -84,7 +85,36 @@ export function formatTelemetryReport(
         : `- Overlap warnings: ${stats.overlapWarnings}${conflicting > 0 ? ` (conflicting: ${conflicting})` : ''}`,
     );
   }
+  lines.push(...costLines(stats, lang));
   return lines.join('\n');
+}
+
+/**
+ * Tasks stopped at the memory limit (with the batch's peak and CPU time), and the agents' tokens and
+ * cost: only when non-zero, like every line after the seven (peak and CPU of every task are in `--json`).
+ */
+function costLines(stats: Pick<TelemetryStats, 'resources' | 'usage'>, lang: TelemetryLocale): string[] {
+  const lines: string[] = [];
+  const { resources, usage } = stats;
+  if (resources && resources.memoryLimited > 0) {
+    const peak = formatBytes(resources.peakRssBytes);
+    const cpu = resources.cpuSeconds.toFixed(2);
+    lines.push(
+      lang === 'ja'
+        ? `- メモリ上限で停止: ${resources.memoryLimited}件（最大メモリ: ${peak} #${resources.peakIssueNumber}、CPU時間: ${cpu}秒）`
+        : `- Stopped at the memory limit: ${resources.memoryLimited} (peak memory: ${peak} #${resources.peakIssueNumber}, CPU time: ${cpu}s)`,
+    );
+  }
+  if (usage) {
+    const tokens = `${usage.inputTokens.toLocaleString('en-US')} / ${usage.outputTokens.toLocaleString('en-US')}`;
+    const cost = `$${usage.costUsd.toFixed(2)}`;
+    lines.push(
+      lang === 'ja'
+        ? `- トークン（入力 / 出力）: ${tokens}、費用: ${cost}（${usage.tasks}タスク）`
+        : `- Tokens (in / out): ${tokens}, cost: ${cost} (${usage.tasks} ${usage.tasks === 1 ? 'task' : 'tasks'})`,
+    );
+  }
+  return lines;
 }
 
 function finite(value: number): number {

@@ -45,6 +45,27 @@ export interface TelemetryStats {
   readonly averageExecutionMs: number;
   /** Percentage 0–100 of tasks that succeeded (80 means 80.0%); 0 when there were none. */
   readonly successRate: number;
+  /**
+   * What the tasks' commands used (`TaskResult.resources`): the highest memory peak, whose task it
+   * was, and the CPU seconds together. Absent when no command was measured.
+   */
+  readonly resources?: {
+    readonly peakRssBytes: number;
+    readonly peakIssueNumber: number;
+    readonly cpuSeconds: number;
+    /** Tasks stopped above `maxMemory` (`MEMORY_LIMIT`). */
+    readonly memoryLimited: number;
+  };
+  /**
+   * What the tasks' agents reported in `$MIYABI_USAGE_FILE` (`TaskResult.usage`), summed over the
+   * `tasks` that wrote one. Absent when none did.
+   */
+  readonly usage?: {
+    readonly tasks: number;
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly costUsd: number;
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import { writeLine } from '../io.js';
 import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
+import { parseSizeFlag } from '../parse-size-flag.js';
 import { readQueueSecret } from '../read-queue-secret.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
@@ -45,6 +46,12 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     typeof options.concurrency === 'string' ? parseConcurrency(options.concurrency) : undefined;
   const timeoutMs =
     typeof options.timeout === 'string' ? parseDurationFlag(options.timeout, '--timeout') : undefined;
+  const maxMemory =
+    typeof options.maxMemory === 'string' ? parseSizeFlag(options.maxMemory, 'maxMemory') : undefined;
+  const minFreeMemory =
+    typeof options.minFreeMemory === 'string'
+      ? parseSizeFlag(options.minFreeMemory, 'minFreeMemory')
+      : undefined;
   if (options.into !== undefined && options.merge !== true) {
     throw new MiyabiError('INVALID_ARGUMENT', '--into only applies with --merge', {
       hint: 'Add --merge, or drop --into.',
@@ -158,6 +165,8 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     command,
     concurrency,
     timeoutMs,
+    maxMemory,
+    minFreeMemory,
     baseBranch: typeof options.base === 'string' ? options.base : undefined,
     failFast: options.failFast === true,
     keep: options.keep === true,

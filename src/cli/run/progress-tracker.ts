@@ -1,5 +1,5 @@
 import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
-import { taskStarted } from '../../internal.js';
+import { formatBytes, taskStarted } from '../../internal.js';
 import { overlapLine } from '../render/overlaps.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
@@ -55,6 +55,11 @@ export function createProgressTracker(
     const state = STATE_OF_EVENT[event.type];
     if (state) return patch(issue, { state });
     if (event.type === 'task-complete') return patch(issue, { state: event.status });
+    if (event.type === 'memory-wait') {
+      // On its row, and as a line of its own (off a terminal rows show only state changes).
+      renderer.notice(`#${issue} ${memoryWaitLine(event)}`);
+      return patch(issue, { lastLine: memoryWaitLine(event) });
+    }
     if (event.type === 'merge-complete' || event.type === 'push-complete') {
       return patch(issue, {
         lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}`,
@@ -115,6 +120,10 @@ const STATE_OF_EVENT: Partial<Record<WorktreeEvent['type'], TaskState>> = {
 
 function mergeLine(event: Extract<WorktreeEvent, { type: 'merge-complete' }>): string {
   return event.status === 'up-to-date' ? 'nothing to merge' : `${event.status} into ${event.into}`;
+}
+
+function memoryWaitLine(event: Extract<WorktreeEvent, { type: 'memory-wait' }>): string {
+  return `waiting for memory: ${formatBytes(event.availableBytes)} available, --min-free-memory ${formatBytes(event.minFreeBytes)} (${event.running} running)`;
 }
 
 function isFinal(state: TaskState): boolean {

@@ -46,6 +46,10 @@ export interface RunBatchRequest {
   /** Flags; `undefined` leaves the config's value (or the default). */
   readonly concurrency?: number | undefined;
   readonly timeoutMs?: number | undefined;
+  /** `--max-memory` in bytes. */
+  readonly maxMemory?: number | undefined;
+  /** `--min-free-memory` in bytes. */
+  readonly minFreeMemory?: number | undefined;
   readonly baseBranch?: string | undefined;
   readonly failFast: boolean;
   readonly keep: boolean;
@@ -172,6 +176,8 @@ async function startBatch(
         // Unset flags leave the config file's value, else the pool's default: the pool resolves them.
         ...(request.concurrency !== undefined ? { maxConcurrency: request.concurrency } : {}),
         ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+        ...(request.maxMemory !== undefined ? { maxMemory: request.maxMemory } : {}),
+        ...(request.minFreeMemory !== undefined ? { minFreeMemory: request.minFreeMemory } : {}),
         failFast: request.failFast,
         autoCleanup: !request.keep,
         ...(request.merge ? { merge: definedOnly(request.merge) } : {}),
@@ -401,6 +407,7 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   logDir: '--log-dir',
   radarIntervalMs: '--radar-interval',
   onOverlap: '--on-overlap',
+  minFreeMemory: '--min-free-memory',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */

@@ -1,3 +1,4 @@
+import type { TaskUsage } from '../../core/task-result.js';
 import type { WorktreeEvent } from '../events.js';
 
 /** A stretch of a task's life drawn as one bar. */
@@ -41,6 +42,10 @@ export interface TaskTimeline {
   readonly endMs: number;
   /** The task's own duration (its `task-complete`'s, else from its create to its last event), wait excluded. */
   readonly durationMs: number;
+  /** What its command used (from its result), when measured. */
+  readonly resources?: { readonly peakRssBytes: number; readonly cpuSeconds: number } | undefined;
+  /** The tokens and cost its agent reported (from its result), when it did. */
+  readonly usage?: TaskUsage | undefined;
 }
 
 /**
@@ -57,6 +62,8 @@ export interface TaskOutcomeInput {
   readonly durationMs: number;
   readonly worker?: string | undefined;
   readonly host?: string | undefined;
+  readonly resources?: { readonly peakRssBytes: number; readonly cpuSeconds: number } | undefined;
+  readonly usage?: TaskUsage | undefined;
 }
 
 /** One pair of tasks that changed the same files (an `overlap` event), read tolerantly. */
@@ -125,6 +132,8 @@ export function buildBatchTimeline(
       if (pair) overlaps.push(pair);
       continue;
     }
+    // Said before the task's worktree existed: its row's wait bar already covers the hold.
+    if (item.event.type === 'memory-wait') continue;
     const id = item.event.worktreeId;
     if (typeof id !== 'string' || id === '') continue;
     const list = byTask.get(id) ?? [];
@@ -170,6 +179,8 @@ function withResults(
       stage: result.stage ?? null,
       code: result.error?.code ?? null,
       error: result.error?.message ?? null,
+      ...(result.resources ? { resources: result.resources } : {}),
+      ...(result.usage ? { usage: result.usage } : {}),
     };
     const where = { worker: result.worker ?? null, host: result.host ?? null };
     if (!known) {

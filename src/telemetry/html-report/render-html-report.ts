@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { formatDuration } from '../../config/duration.js';
+import { formatBytes } from '../../core/size.js';
 import type { WorktreeEvent } from '../events.js';
 import type { TelemetryStats } from '../stats.js';
 import { buildBatchTimeline, type TaskOutcomeInput } from './batch-timeline.js';
@@ -97,6 +98,27 @@ function countCards(stats: TelemetryStats): SafeHtml {
   if (stats.overlapWarnings > 0) {
     cards.push({ label: 'overlapping pairs', value: stats.overlapWarnings });
     cards.push({ label: 'conflicting pairs', value: stats.overlapConflicts });
+  }
+  if (stats.resources) {
+    cards.push({
+      label: 'peak memory',
+      value: `${formatBytes(stats.resources.peakRssBytes)} (#${stats.resources.peakIssueNumber})`,
+    });
+    cards.push({ label: 'CPU time', value: `${stats.resources.cpuSeconds.toFixed(2)} s` });
+    if (stats.resources.memoryLimited > 0) {
+      cards.push({
+        label: 'stopped at the memory limit',
+        value: stats.resources.memoryLimited,
+        tone: 'failed',
+      });
+    }
+  }
+  if (stats.usage) {
+    cards.push({
+      label: 'tokens in / out',
+      value: `${stats.usage.inputTokens.toLocaleString('en-US')} / ${stats.usage.outputTokens.toLocaleString('en-US')}`,
+    });
+    cards.push({ label: 'cost', value: `$${stats.usage.costUsd.toFixed(2)}` });
   }
   return html`<ul class="cards">${cards.map(
     (card) =>

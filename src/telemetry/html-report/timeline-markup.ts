@@ -1,4 +1,5 @@
 import { formatDuration } from '../../config/duration.js';
+import { formatBytes } from '../../core/size.js';
 import type { BatchTimeline, PhaseSpan, TaskTimeline, TimelinePhase } from './batch-timeline.js';
 import { TIMELINE_PHASES } from './batch-timeline.js';
 import { html, type SafeHtml } from './safe-html.js';
@@ -47,6 +48,7 @@ function taskRow(task: TaskTimeline, timeline: BatchTimeline, scale: TimeScale, 
   const name = task.issueNumber !== null ? `#${task.issueNumber}` : task.worktreeId;
   const where = task.worker ?? task.host ?? localHost;
   const detail = [task.stage, task.code].filter((part): part is string => part !== null).join(', ');
+  const cost = costDetail(task);
   const markers = timeline.overlaps.filter(
     (pair) => pair.a.worktreeId === task.worktreeId || pair.b.worktreeId === task.worktreeId,
   );
@@ -56,10 +58,29 @@ function taskRow(task: TaskTimeline, timeline: BatchTimeline, scale: TimeScale, 
     (pair) =>
       html`<rect class="overlap-marker${pair.conflict ? ' conflict' : ''}" x="${scale.x(pair.atMs) - 1}" y="0" width="2" height="${ROW_HEIGHT}"><title>${pair.conflict ? 'conflict' : 'overlap'}: #${pair.a.issue ?? '?'} ↔ #${pair.b.issue ?? '?'}</title></rect>`,
   )}</svg></td>
-<td class="outcome"><span class="badge outcome-${task.outcome}" title="${task.error ?? ''}">${task.outcome}</span>${detail ? html`<span class="detail">${detail}</span>` : ''}<span class="detail">${formatDuration(task.durationMs)}</span></td>
+<td class="outcome"><span class="badge outcome-${task.outcome}" title="${task.error ?? ''}">${task.outcome}</span>${detail ? html`<span class="detail">${detail}</span>` : ''}<span class="detail">${formatDuration(task.durationMs)}</span>${cost ? html`<span class="detail cost">${cost}</span>` : ''}</td>
 <td class="where">${where}</td>
 </tr>
 `;
+}
+
+/** `612 MiB peak · 1.20 s CPU · 12,000 / 800 tokens · $0.04`: what the row's task used, when known. */
+function costDetail(task: TaskTimeline): string {
+  const parts: string[] = [];
+  if (task.resources) {
+    parts.push(
+      `${formatBytes(task.resources.peakRssBytes)} peak`,
+      `${task.resources.cpuSeconds.toFixed(2)} s CPU`,
+    );
+  }
+  const usage = task.usage;
+  if (usage?.inputTokens !== undefined || usage?.outputTokens !== undefined) {
+    parts.push(
+      `${(usage.inputTokens ?? 0).toLocaleString('en-US')} / ${(usage.outputTokens ?? 0).toLocaleString('en-US')} tokens`,
+    );
+  }
+  if (usage?.costUsd !== undefined) parts.push(`$${usage.costUsd.toFixed(2)}`);
+  return parts.join(' · ');
 }
 
 function gridLines(scale: TimeScale): SafeHtml[] {
