@@ -35,7 +35,9 @@ export type MiyabiErrorCode =
   | 'QUEUE_PAYLOAD'
   | 'QUEUE_UNTRUSTED'
   | 'REMOTE_MISMATCH'
-  | 'COMMAND_NOT_ALLOWED';
+  | 'COMMAND_NOT_ALLOWED'
+  | 'CHECK_FAILED'
+  | 'CHECK_FAILS_ON_BASE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -242,5 +244,9 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return "Give the worker a --repo folder cloned from the batch's remote (or a new folder: it is cloned on first use).";
     case 'COMMAND_NOT_ALLOWED':
       return "Add the program to the worker's --allow list, or submit a command it allows.";
+    case 'CHECK_FAILED':
+      return 'See the check log named in the message; fix the branch in its kept worktree, then land it again (landWorktree(id)).';
+    case 'CHECK_FAILS_ON_BASE':
+      return 'The check fails on the base itself: fix the base first, or pass allowRedBase: true (every candidate still has to pass).';
   }
 }

@@ -43,6 +43,13 @@ export interface MiyabiConfig {
   readonly share: readonly ShareEntry[];
   /** Batch log folders kept under the log folder; older ones are deleted when a batch starts. @default 50 */
   readonly logRetention?: number | undefined;
+  /** The landing check (argv, no shell): every candidate must pass it before the target moves to it. Unset: no check. */
+  readonly check?:
+    | { readonly command: readonly string[]; readonly timeoutMs?: number }
+    | readonly string[]
+    | undefined;
+  /** Files whose change makes the setup run again on a landing candidate. @default the usual lockfiles (`DEFAULT_SETUP_INPUTS`) */
+  readonly setupInputs?: readonly string[] | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

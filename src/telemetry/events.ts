@@ -47,6 +47,7 @@ export const TASK_STAGES: readonly TaskStage[] = [
   'create',
   'setup',
   'execute',
+  'check',
   'merge',
   'push',
   'pr',
