@@ -70,10 +70,11 @@ export interface MergeConflict {
 export type HintStep =
   | { readonly call: 'listWorktrees' | 'listArchives' | 'cleanupAll' }
   | { readonly call: 'restoreWorktree'; readonly id: string }
+  | { readonly call: 'landWorktree'; readonly id: string }
   | { readonly call: 'dropArchive'; readonly id?: string }
   | { readonly call: 'pruneArchives'; readonly merged?: true; readonly olderThan?: string }
   /** An option of the call that failed (the CLI's `--force`). */
-  | { readonly option: 'force' };
+  | { readonly option: 'force' | 'allowRedBase' };
 
 /** A hint as text and steps: each interface names the steps in its own words. */
 export type HintPart = string | HintStep;
@@ -155,10 +156,12 @@ function renderHint(parts: readonly HintPart[], name: (step: HintStep) => string
 
 /** A step as a library call (or option) a caller of the library makes. */
 function libraryStep(step: HintStep): string {
-  if ('option' in step) return `pass ${step.option}`;
+  if ('option' in step) return step.option === 'force' ? 'pass force' : `pass ${step.option}: true`;
   switch (step.call) {
     case 'restoreWorktree':
       return `restoreWorktree('${step.id}')`;
+    case 'landWorktree':
+      return `landWorktree('${step.id}')`;
     case 'dropArchive':
       return step.id === undefined ? 'dropArchive(id)' : `dropArchive('${step.id}')`;
     case 'pruneArchives':

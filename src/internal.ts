@@ -4,6 +4,7 @@
 export { rangeText } from './core/limits.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
+export { splitCommandLine } from './process/check-command.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';

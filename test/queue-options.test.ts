@@ -41,6 +41,9 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   radarIntervalMs: () => 5_000,
   radarStatusIntervalMs: () => 5_000,
   onOverlap: () => 'warn',
+  check: () => ['npm', 'test'],
+  onCheckFail: () => 'remove',
+  allowRedBase: () => true,
 };
 
 /** Values of refused options that do what the queue does anyway: accepted. */

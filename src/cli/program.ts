@@ -229,7 +229,23 @@ export function buildProgram(): CliProgram {
       '--on-conflict <what>',
       'with --merge, a conflicted task: keep its worktree (default), agent (rerun the command to resolve it), remove',
     )
-    .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
+    .option(
+      '--resolve-attempts <n>',
+      'attempts of --on-conflict agent and --on-check-fail agent, together (default 1)',
+    )
+    .option(
+      '--check <command>',
+      'with --merge: land each task only if this command passes on what the target becomes (one command line, split into words, no shell; default: config check); with --push/--pr: run it on that candidate first',
+    )
+    .option(
+      '--check-timeout <duration>',
+      'time limit of each run of the check (default: config check.timeout, else 10m)',
+    )
+    .option(
+      '--on-check-fail <what>',
+      'a task whose check fails: keep its worktree (default), agent (rerun the command with {checkLog} and MIYABI_CHECK_LOG, then land again), remove',
+    )
+    .option('--allow-red-base', 'run the batch even when the check fails on the base itself')
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push, and the shared remote of --queue', 'origin')
     .option(

@@ -76,7 +76,11 @@ export async function checkBase(
         'CHECK_FAILS_ON_BASE',
         `the check fails on the base ${base} itself (${why})${run.lastLines ? `: ${run.lastLines}` : ''}; log: ${run.checkLog}`,
         {
-          hint: `Fix ${base} first (its check's output is in ${run.checkLog}), or pass allowRedBase: true to run the batch anyway (every candidate still has to pass).`,
+          hint: [
+            `Fix ${base} first (its check's output is in ${run.checkLog}), or `,
+            { option: 'allowRedBase' },
+            ' to run the batch anyway (every candidate still has to pass).',
+          ],
           details: { base, commit, checkLog: run.checkLog, exitCode: run.exitCode, timedOut: run.timedOut },
         },
       );

@@ -1,7 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Landing } from '../core/task-result.js';
-import type { MergeResult, MergeStrategy } from '../core/types.js';
+import type { MergeResult, MergeStrategy, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import { buildCandidate, changedPaths, swapTarget } from '../git/land-candidate.js';
 import type { MergeBranchOptions } from '../git/merge.js';
@@ -12,7 +12,7 @@ import { type CheckOption, resolveCheck } from '../process/check-command.js';
 import { type CheckRun, runCheck } from '../process/run-check.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import type { ManagerContext } from './context.js';
+import { type ManagerContext, releaseSlot } from './context.js';
 import { liveRecord } from './merge-push.js';
 import { prepareWorktreeOf } from './prepare-worktree.js';
 import { recordFailure } from './record-failure.js';
@@ -38,6 +38,11 @@ export interface LandWorktreeOptions {
   readonly logFile?: string;
   readonly batchId?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Check the candidate but move no branch (what a pull request gets: the check's verdict on what
+   * merging it would make). `merge.status` then says what the merge would do. @default false
+   */
+  readonly checkOnly?: boolean;
   /** Called as each check starts: the live view's "checking on top of main". */
   readonly onCheck?: (candidate: {
     readonly into: string;
@@ -72,6 +77,19 @@ export async function landWorktree(
 ): Promise<LandResult> {
   const record = await liveRecord(ctx, id);
   const into = options.into ?? record.baseBranch;
+  // A task waiting to land or checking gives its slot back: the next task starts meanwhile.
+  releaseSlot(ctx, id);
+  return ctx.landings.turn(into, (waitedMs) => landInTurn(ctx, record, into, waitedMs, options));
+}
+
+async function landInTurn(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  into: string,
+  waitedMs: number,
+  options: LandWorktreeOptions,
+): Promise<LandResult> {
+  const { id } = record;
   if (options.into !== undefined) await assertValidBranchName(options.into, 'into', ctx.repo.root);
   if (into === record.branchName) {
     throw new MiyabiError('INVALID_ARGUMENT', `cannot land worktree ${id} into its own branch '${into}'`, {
@@ -112,7 +130,7 @@ export async function landWorktree(
   const setup = options.prepare?.setup ?? ctx.config.config.setup ?? [];
   const checkLog = join(ctx.repo.stateDir, 'checks', `${id}.log`);
   const started = performance.now();
-  ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
+  if (!options.checkOnly) ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
 
   let checks = 0;
   let checkMs = 0;
@@ -129,7 +147,7 @@ export async function landWorktree(
     checks,
     targetBefore: targetBefore ?? targetAfter,
     targetAfter,
-    waitedMs: 0,
+    waitedMs,
     checkMs,
     ...(lastRun
       ? {
@@ -235,7 +253,11 @@ export async function landWorktree(
           'CHECK_FAILED',
           `the check failed on top of ${into} (${why})${lastRun.lastLines ? `: ${lastRun.lastLines}` : ''}; log: ${checkLog}`,
           {
-            hint: `Fix the branch in its worktree (${record.path}): the check's output is in ${checkLog}. Then land it again with landWorktree('${id}'). ${into} was not changed.`,
+            hint: [
+              `Fix the branch in its worktree (${record.path}), the check's output is in ${checkLog}; then land it again with `,
+              { call: 'landWorktree', id },
+              `. ${into} was not changed.`,
+            ],
             details: {
               id,
               into,
@@ -255,6 +277,21 @@ export async function landWorktree(
         await log(
           `landing: the check changed ${after.uncommittedPaths.length} file(s)${moved ? ' and moved HEAD' : ''}; discarded, ${candidate.commit.slice(0, 12)} (as checked) lands`,
         );
+      }
+      if (options.checkOnly) {
+        await restore();
+        const result = mergeResult(
+          id,
+          record.branchName,
+          into,
+          merge,
+          candidate.status,
+          candidate.target,
+          candidate.target,
+          null,
+          0,
+        );
+        return { merge: result, landing: landing(candidate.target, candidate.commit) };
       }
       const swapped = await swapTarget(merge, candidate.target, candidate.commit);
       if (swapped.ok) {

@@ -54,6 +54,7 @@ import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
 import { type LandResult, type LandWorktreeOptions, landWorktree } from './land-worktree.js';
+import { LandingQueue } from './landing-queue.js';
 import { withLastTasks } from './last-task.js';
 import { listWorktrees } from './list-worktrees.js';
 import { deliver, refuseUnknownNames, type WorktreeManagerEvents } from './manager-events.js';
@@ -191,6 +192,7 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
       registry: new Registry(repo.stateDir, logger, (warning) => warnings.emit(warning)),
       slots: new Slots(maxConcurrency),
       heldSlots: new Map(),
+      landings: new LandingQueue(),
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
       warnings,

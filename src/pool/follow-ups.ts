@@ -13,7 +13,23 @@ export async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Prog
   try {
     const merged = await run.manager.mergeWorktree(worktree.id, { ...options, signal, batchId: run.batchId });
     progress.merge = merged;
-    if (merged.status !== 'up-to-date') return;
+    if (merged.status === 'up-to-date') await refuseNothingCommitted(run, worktree, progress, signal);
+  } catch (error) {
+    fail(progress, 'merge', error, signal);
+  }
+}
+
+/**
+ * After a merge (or landing) that found nothing to merge: a worktree that holds changes means the
+ * task's work was never merged, `NOTHING_COMMITTED` at stage `merge`.
+ */
+export async function refuseNothingCommitted(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
     const paths = await run.manager.uncommittedPaths(worktree.id, { signal });
     if (paths.length === 0) return;
     progress.uncommitted = paths;
@@ -81,6 +97,16 @@ export async function pullRequest(
       ...(options.labels ? { labels: options.labels } : {}),
       durationMs,
       ...(lastLines !== undefined ? { lastLines } : {}),
+      ...(run.landing && progress.landing?.checkedCommit
+        ? {
+            check: {
+              command: run.landing.check.command.join(' '),
+              passed: true,
+              onTopOf: worktree.baseBranch,
+              commit: progress.landing.checkedCommit,
+            },
+          }
+        : {}),
       signal,
     });
   } catch (error) {

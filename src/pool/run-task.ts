@@ -9,6 +9,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { openLogFile } from '../state/log-file.js';
 import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
+import { type LandingSettings, landTask } from './land.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
 import {
@@ -56,6 +57,15 @@ export interface TaskRun {
   readonly logFile: string;
   /** Called once the task's log file is started, so the pool can record where it is (`logs`). */
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
+  /** With a check: the landing (`landTask`), instead of the plain merge. */
+  readonly landing?: LandingSettings | undefined;
+  /** Called as the task starts waiting to land (true) and when its landing ended (false): its slot is free meanwhile. */
+  readonly onLanding?: (landing: boolean) => void;
+  /** Called as each landing check starts, for live views. */
+  readonly onCheck?: (
+    worktree: WorktreeInfo,
+    candidate: { readonly into: string; readonly commit: string; readonly target: string },
+  ) => void;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -137,7 +147,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success') {
       outcome = await execute(run, worktree, progress, { signal, env, span });
     }
-    if (progress.status === 'success' && run.merge) {
+    if (progress.status === 'success' && run.landing) {
+      // Waiting to land and checking do not count against the task's timeout (the check has its own).
+      clearTimeout(timer);
+      await landTask(run, worktree, progress, { signal: run.batchSignal, env });
+    } else if (progress.status === 'success' && run.merge) {
       await merge(run, worktree, progress, signal);
       if (isConflict(progress) && typeof run.onConflict === 'object') {
         await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });
@@ -154,11 +168,12 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     const metConflict = isConflict(progress) || (progress.resolveAttempts?.length ?? 0) > 0;
     const keepConflict = progress.stage === 'merge' && metConflict && run.onConflict !== 'remove';
     // A merge refused by the user's dirty checkout is theirs to clean: `merge <issue>` then finishes it.
+    const keepCheck = progress.stage === 'check' && run.landing?.onCheckFail !== 'remove';
     const keepRefused = progress.stage === 'merge' && progress.error?.code === 'CHECKOUT_DIRTY';
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
-    const keep = !run.autoCleanup || keepConflict || keepRefused || abandoned;
+    const keep = !run.autoCleanup || keepConflict || keepCheck || keepRefused || abandoned;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
@@ -305,6 +320,7 @@ function finish(
       : {}),
     ...(worktree?.staleBranch ? { staleBranch: worktree.staleBranch } : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
+    ...(progress.landing ? { landing: progress.landing } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),
     ...(progress.pr ? { pr: progress.pr } : {}),

@@ -16,6 +16,7 @@ export type QueueSupport =
     };
 
 const REUSE_ONLY = 'with queue, workers make a fresh worktree for each job: there is no reuse it applies to';
+const NO_CHECK = 'with queue, there is no landing check it applies to';
 const NO_RADAR = 'with queue, the conflict radar does not run (the task branches are on the workers)';
 
 /**
@@ -85,6 +86,13 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   onOverlap: { queue: 'refused', why: `${NO_RADAR}, and it acts on the radar's findings` },
+  // For now: the queue's landing at the submitter does not run the check yet.
+  check: {
+    queue: 'refused',
+    why: 'with queue, the landing check does not run yet (the branches are merged at the submitter unchecked)',
+  },
+  onCheckFail: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === 'keep' },
+  allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
 };
 
 /**

@@ -1,3 +1,4 @@
+import type { Landing } from '../core/task-result.js';
 import type { MergeResult, PushResult } from '../core/types.js';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { PullRequestResult } from '../github/pull-request.js';
@@ -28,6 +29,7 @@ export interface Progress {
   output?: unknown;
   prepare?: PrepareResult;
   merge?: MergeResult;
+  landing?: Landing;
   push?: PushResult;
   pr?: PullRequestResult;
   uncommitted?: readonly string[];

@@ -21,6 +21,7 @@ import { parseRepoSlug } from '../github/repo-slug.js';
 import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import type { CheckSpec } from '../process/check-command.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
@@ -30,12 +31,14 @@ import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
+import { resolveLanding } from './resolve-landing.js';
 import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
 import type {
+  CheckFailPolicy,
   ConflictPolicy,
   ExecuteOptions,
   OverlapPolicy,
@@ -76,6 +79,10 @@ export interface ResolvedPoolConfig {
   readonly radarStatusIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
+  /** The landing check (from the options, else the configuration's with merge or a pull request). */
+  readonly check: CheckSpec | undefined;
+  readonly onCheckFail: CheckFailPolicy;
+  readonly allowRedBase: boolean;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -156,6 +163,16 @@ export class WorktreePool {
     }
     const continued = await this.#validate(tasks, options);
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
+    const { check } = this.config;
+    // A base that already fails its check could land nothing: refused before any task starts.
+    if (check && !this.config.allowRedBase) {
+      await this.manager.checkBase({
+        check,
+        ...(this.config.merge?.into !== undefined ? { baseBranch: this.config.merge.into } : {}),
+        ...(this.config.prepare.setup.length > 0 ? { setup: this.config.prepare.setup } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    }
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
@@ -204,6 +221,9 @@ export class WorktreePool {
                     ? { options: this.config.pullRequest, client: this.#github }
                     : undefined,
                 logFile,
+                ...(check
+                  ? { landing: { check, onCheckFail: this.config.onCheckFail }, onLanding: this.#lending }
+                  : {}),
                 onLogStart: log.started,
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
@@ -376,6 +396,11 @@ export class WorktreePool {
     };
   }
 
+  /** A task waiting to land (or checking) lends its slot to the next task until its landing ends. */
+  readonly #lending = (landing: boolean): void => {
+    this.#queue.concurrency += landing ? 1 : -1;
+  };
+
   #track(worktree: WorktreeInfo, status: WorktreeStatus | 'removed'): void {
     if (status === 'removed') this.#worktrees.delete(worktree.id);
     else this.#worktrees.set(worktree.id, status);
@@ -463,6 +488,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue,
+    ...resolveLanding(config, file, queue),
   };
 }
 
