@@ -177,13 +177,13 @@ describe('landing: the target only takes commits whose tree passed the check', (
     expect(result.stderr).toMatch(/--allow-red-base/);
     expect(existsSync(ran)).toBe(false);
     expect(git(repo.path, 'worktree', 'list').split('\n')).toHaveLength(1);
+    const red = git(repo.path, 'rev-parse', 'main');
     const allowed = await runCli(
       ['run', '--issues', '1', '--merge', '--check', 'node check.js', '--allow-red-base', '--json', '--', process.execPath, '-e', agent],
       { cwd: repo.path },
     );
     expect(existsSync(ran)).toBe(true);
     // The agent fixed nothing: its candidate is still red, and main did not move.
-    const red = git(repo.path, 'rev-parse', 'main');
     expect(allowed.code).toBe(1);
     expect(json<RunJson>(allowed).results[0]?.error?.code).toBe('CHECK_FAILED');
     expect(git(repo.path, 'rev-parse', 'main')).toBe(red);
