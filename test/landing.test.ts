@@ -204,3 +204,71 @@ describe('landing: the target only takes commits whose tree passed the check', (
     expect(git(repo.path, 'worktree', 'list').split('\n')).toHaveLength(1);
   });
 });
+
+describe('land: one kept worktree, checked', () => {
+  it('land refuses a red candidate (exit 1, main untouched, worktree on its branch), lands a fixed one; merge says it skips the check', async () => {
+    const repo = project();
+    // Issue 2's branch calls greet(); main renames it meanwhile: the candidate is red.
+    const kept = await runCli(['run', '--issues', '2', '--keep', '--json', '--', process.execPath, '-e', AGENT], {
+      cwd: repo.path,
+    });
+    expect(kept.code).toBe(0);
+    const worktree = json<RunJson>(kept).results[0];
+    repo.commit({ 'lib.js': 'exports.hello = () => "hi";\n', 'main.js': 'require("./lib").hello();\n' }, 'rename');
+    const before = git(repo.path, 'rev-parse', 'main');
+    const red = await runCli(['land', '2', '--check', 'node check.js'], { cwd: repo.path });
+    expect(red.code).toBe(1);
+    expect(red.stderr).toMatch(/\[CHECK_FAILED\] the check failed on top of main \(exit 1\)/);
+    expect(red.stderr).toMatch(/'miyabi-worktree land issue-2-/);
+    expect(git(repo.path, 'rev-parse', 'main')).toBe(before);
+    expect(git(worktree?.worktreePath ?? '', 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(worktree?.branchName);
+    // merge stays the unchecked escape hatch, and says so when the configuration has a check.
+    repo.commit({ 'miyabi-worktree.config.json': JSON.stringify({ check: ['node', 'check.js'] }) }, 'config check');
+    git(worktree?.worktreePath ?? '', 'merge', '-q', 'main');
+    require('node:fs').writeFileSync(join(worktree?.worktreePath ?? '', 'extra.js'), 'require("./lib").hello();\n');
+    git(worktree?.worktreePath ?? '', 'commit', '-qam', 'fix');
+    const green = await runCli(['land', '2', '--json'], { cwd: repo.path });
+    expect(green.code).toBe(0);
+    const landed = json<{ merge: { commit: string }; landing: { checkedCommit: string; checks: number } }>(green);
+    expect(landed.landing.checkedCommit).toBe(landed.merge.commit);
+    expect(git(repo.path, 'rev-parse', 'main')).toBe(landed.merge.commit);
+    expect(passesHere(repo)).toBe(true);
+    const merged = await runCli(['merge', '2'], { cwd: repo.path });
+    expect(merged.stderr).toMatch(/Merged without the configured check \(land 2 runs it first\)/);
+  });
+});
+
+describe('a landing gives its slot back', () => {
+  it('with concurrency 1 the next agent starts while the first is checking', async () => {
+    const repo = createTempRepo();
+    const dir = tempDir();
+    // Issue 1's check passes only once issue 2's agent has started (bounded by --check-timeout).
+    repo.commit(
+      {
+        'wait.js': `const fs = require('fs');
+if (process.env.MIYABI_ISSUE_NUMBER === '1') {
+  const until = Date.now() + 20000;
+  const look = () => fs.existsSync(${JSON.stringify(join(dir, 'started-2'))}) ? process.exit(0) : Date.now() > until ? process.exit(3) : setTimeout(look, 20);
+  look();
+}
+`,
+      },
+      'a check that waits for the second agent',
+    );
+    const agent = `const fs = require('fs'), { execFileSync } = require('child_process');
+      fs.writeFileSync(${JSON.stringify(dir)} + '/started-' + process.env.MIYABI_ISSUE_NUMBER, '');
+      fs.writeFileSync('task' + process.env.MIYABI_ISSUE_NUMBER + '.txt', 'x');
+      execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'task']);`;
+    const result = await runCli(
+      ['run', '--issues', '1,2', '--concurrency', '1', '--merge', '--check', 'node wait.js', '--check-timeout', '30s', '--json', '--', process.execPath, '-e', agent],
+      { cwd: repo.path },
+    );
+    const batch = json<RunJson>(result);
+    expect(batch.results.map((r) => [r.status, r.error?.code])).toEqual([
+      ['success', undefined],
+      ['success', undefined],
+    ]);
+    expect(result.code).toBe(0);
+    expect(existsSync(join(repo.path, 'task1.txt')) && existsSync(join(repo.path, 'task2.txt'))).toBe(true);
+  });
+});

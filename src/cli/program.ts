@@ -144,6 +144,19 @@ export function buildProgram(): CliProgram {
     .action(lazy('merge'));
 
   program
+    .command('land')
+    .description("land a worktree's branch only if the check passes on what the target becomes (merge stays unchecked)")
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option('--check <command>', 'the command that must pass (one command line, no shell; default: config check)')
+    .option('--check-timeout <duration>', 'time limit of each run of the check (default: config check.timeout, else 10m)')
+    .option('--into <branch>', "target branch (default: the worktree's base branch)")
+    .option('--squash', 'one new commit on the target')
+    .option('--ff-only', 'refuse unless the target can be fast-forwarded')
+    .option('-m, --message <text>', 'commit message of the merge or squash commit')
+    .option('--json', 'print the LandResult ({ merge, landing }) as JSON')
+    .action(lazy('land'));
+
+  program
     .command('resolve')
     .description(
       "merge the target into a conflicted task's worktree; run a command there to resolve it, then merge back",
