@@ -46,7 +46,11 @@ if (process.env.MIYABI_CHECK_LOG) {
 function project(): TempRepo {
   const repo = createTempRepo();
   repo.commit(
-    { 'lib.js': 'exports.greet = () => "hi";\n', 'main.js': 'require("./lib").greet();\n', 'check.js': CHECK },
+    {
+      'lib.js': 'exports.greet = () => "hi";\n',
+      'main.js': 'require("./lib").greet();\n',
+      'check.js': CHECK,
+    },
     'a project with a check',
   );
   return repo;
@@ -56,7 +60,10 @@ function project(): TempRepo {
 function passesHere(repo: TempRepo): boolean {
   try {
     git(repo.path, 'status'); // the checkout is readable
-    require('node:child_process').execFileSync(process.execPath, ['check.js'], { cwd: repo.path, stdio: 'ignore' });
+    require('node:child_process').execFileSync(process.execPath, ['check.js'], {
+      cwd: repo.path,
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;
@@ -67,7 +74,19 @@ describe('landing: the target only takes commits whose tree passed the check', (
   it('two agents whose branches merge cleanly but break each other: one lands, the other fails at check, kept; main passes', async () => {
     const repo = project();
     const result = await runCli(
-      ['run', '--issues', '1,2', '--merge', '--check', 'node check.js', '--json', '--', process.execPath, '-e', AGENT],
+      [
+        'run',
+        '--issues',
+        '1,2',
+        '--merge',
+        '--check',
+        'node check.js',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        AGENT,
+      ],
       { cwd: repo.path },
     );
     expect(result.code).toBe(1);
@@ -79,14 +98,18 @@ describe('landing: the target only takes commits whose tree passed the check', (
     const [failed] = refused;
     expect(failed?.stage).toBe('check');
     expect(failed?.error?.code).toBe('CHECK_FAILED');
-    expect(failed?.error?.message).toMatch(/^the check failed on top of main \(exit 1\): .*; log: \/.+\.log$/);
+    expect(failed?.error?.message).toMatch(
+      /^the check failed on top of main \(exit 1\): .*; log: \/.+\.log$/,
+    );
     expect(failed?.cleanedUp).toBe(false);
     expect(existsSync(failed?.worktreePath ?? '')).toBe(true);
     // Kept on its own branch, as the agent left it (not on the candidate).
     expect(git(failed?.worktreePath ?? '', 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(failed?.branchName);
     expect(failed?.landing?.checks).toBe(1);
     expect(failed?.landing?.lastCheck?.ok).toBe(false);
-    expect(readFileSync(failed?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(/greet is not a function/);
+    expect(readFileSync(failed?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(
+      /greet is not a function/,
+    );
     expect(landed[0]?.landing?.checkedCommit).toBe(landed[0]?.merge?.commit);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(landed[0]?.merge?.commit);
     expect(passesHere(repo)).toBe(true);
@@ -140,8 +163,23 @@ describe('landing: the target only takes commits whose tree passed the check', (
       fs.writeFileSync('task' + process.env.MIYABI_ISSUE_NUMBER + '.js', 'require("./lib").greet();\\n');
       execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'task']);`;
     const result = await runCli(
-      ['run', '--issues', '2,3', '--merge', '--check', 'node check.js', '--json', '--', process.execPath, '-e', agent],
-      { cwd: repo.path, env: { PASSED_TREES: passed, PERSON_REPO: repo.path, PERSON_MARK: join(dir, 'person') } },
+      [
+        'run',
+        '--issues',
+        '2,3',
+        '--merge',
+        '--check',
+        'node check.js',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
+      {
+        cwd: repo.path,
+        env: { PASSED_TREES: passed, PERSON_REPO: repo.path, PERSON_MARK: join(dir, 'person') },
+      },
     );
     expect(result.code).toBe(0);
     const batch = json<RunJson>(result);
@@ -172,14 +210,31 @@ describe('landing: the target only takes commits whose tree passed the check', (
       { cwd: repo.path },
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/\[CHECK_FAILS_ON_BASE\] the check fails on the base main itself \(exit 1\)/);
-    expect(readFileSync(join(repo.path, '.git/miyabi/checks/base.log'), 'utf8')).toMatch(/nothing is not a function/);
+    expect(result.stderr).toMatch(
+      /\[CHECK_FAILS_ON_BASE\] the check fails on the base main itself \(exit 1\)/,
+    );
+    expect(readFileSync(join(repo.path, '.git/miyabi/checks/base.log'), 'utf8')).toMatch(
+      /nothing is not a function/,
+    );
     expect(result.stderr).toMatch(/--allow-red-base/);
     expect(existsSync(ran)).toBe(false);
     expect(git(repo.path, 'worktree', 'list').split('\n')).toHaveLength(1);
     const red = git(repo.path, 'rev-parse', 'main');
     const allowed = await runCli(
-      ['run', '--issues', '1', '--merge', '--check', 'node check.js', '--allow-red-base', '--json', '--', process.execPath, '-e', agent],
+      [
+        'run',
+        '--issues',
+        '1',
+        '--merge',
+        '--check',
+        'node check.js',
+        '--allow-red-base',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
       { cwd: repo.path },
     );
     expect(existsSync(ran)).toBe(true);
@@ -193,9 +248,15 @@ describe('landing: the target only takes commits whose tree passed the check', (
     const repo = project();
     const results = await Promise.all([
       runCli(['run', '--issues', '1', '--check', 'npm test', '--', 'true'], { cwd: repo.path }),
-      runCli(['run', '--issues', '1', '--merge', '--check', 'npm test && npm run lint', '--', 'true'], { cwd: repo.path }),
-      runCli(['run', '--issues', '1', '--merge', '--check', 'no-such-check-program --x', '--', 'true'], { cwd: repo.path }),
-      runCli(['run', '--issues', '1', '--merge', '--on-check-fail', 'maybe', '--', 'true'], { cwd: repo.path }),
+      runCli(['run', '--issues', '1', '--merge', '--check', 'npm test && npm run lint', '--', 'true'], {
+        cwd: repo.path,
+      }),
+      runCli(['run', '--issues', '1', '--merge', '--check', 'no-such-check-program --x', '--', 'true'], {
+        cwd: repo.path,
+      }),
+      runCli(['run', '--issues', '1', '--merge', '--on-check-fail', 'maybe', '--', 'true'], {
+        cwd: repo.path,
+      }),
     ]);
     expect(results.map((r) => r.code)).toEqual([2, 2, 2, 2]);
     expect(results[0]?.stderr).toMatch(/--check only applies with --merge, --push or --pr/);
@@ -209,12 +270,18 @@ describe('land: one kept worktree, checked', () => {
   it('land refuses a red candidate (exit 1, main untouched, worktree on its branch), lands a fixed one; merge says it skips the check', async () => {
     const repo = project();
     // Issue 2's branch calls greet(); main renames it meanwhile: the candidate is red.
-    const kept = await runCli(['run', '--issues', '2', '--keep', '--json', '--', process.execPath, '-e', AGENT], {
-      cwd: repo.path,
-    });
+    const kept = await runCli(
+      ['run', '--issues', '2', '--keep', '--json', '--', process.execPath, '-e', AGENT],
+      {
+        cwd: repo.path,
+      },
+    );
     expect(kept.code).toBe(0);
     const worktree = json<RunJson>(kept).results[0];
-    repo.commit({ 'lib.js': 'exports.hello = () => "hi";\n', 'main.js': 'require("./lib").hello();\n' }, 'rename');
+    repo.commit(
+      { 'lib.js': 'exports.hello = () => "hi";\n', 'main.js': 'require("./lib").hello();\n' },
+      'rename',
+    );
     const before = git(repo.path, 'rev-parse', 'main');
     const red = await runCli(['land', '2', '--check', 'node check.js'], { cwd: repo.path });
     expect(red.code).toBe(1);
@@ -223,13 +290,21 @@ describe('land: one kept worktree, checked', () => {
     expect(git(repo.path, 'rev-parse', 'main')).toBe(before);
     expect(git(worktree?.worktreePath ?? '', 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(worktree?.branchName);
     // merge stays the unchecked escape hatch, and says so when the configuration has a check.
-    repo.commit({ 'miyabi-worktree.config.json': JSON.stringify({ check: ['node', 'check.js'] }) }, 'config check');
+    repo.commit(
+      { 'miyabi-worktree.config.json': JSON.stringify({ check: ['node', 'check.js'] }) },
+      'config check',
+    );
     git(worktree?.worktreePath ?? '', 'merge', '-q', 'main');
-    require('node:fs').writeFileSync(join(worktree?.worktreePath ?? '', 'extra.js'), 'require("./lib").hello();\n');
+    require('node:fs').writeFileSync(
+      join(worktree?.worktreePath ?? '', 'extra.js'),
+      'require("./lib").hello();\n',
+    );
     git(worktree?.worktreePath ?? '', 'commit', '-qam', 'fix');
     const green = await runCli(['land', '2', '--json'], { cwd: repo.path });
     expect(green.code).toBe(0);
-    const landed = json<{ merge: { commit: string }; landing: { checkedCommit: string; checks: number } }>(green);
+    const landed = json<{ merge: { commit: string }; landing: { checkedCommit: string; checks: number } }>(
+      green,
+    );
     expect(landed.landing.checkedCommit).toBe(landed.merge.commit);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(landed.merge.commit);
     expect(passesHere(repo)).toBe(true);
@@ -260,7 +335,23 @@ if (process.env.MIYABI_ISSUE_NUMBER === '1') {
       fs.writeFileSync('task' + process.env.MIYABI_ISSUE_NUMBER + '.txt', 'x');
       execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'task']);`;
     const result = await runCli(
-      ['run', '--issues', '1,2', '--concurrency', '1', '--merge', '--check', 'node wait.js', '--check-timeout', '30s', '--json', '--', process.execPath, '-e', agent],
+      [
+        'run',
+        '--issues',
+        '1,2',
+        '--concurrency',
+        '1',
+        '--merge',
+        '--check',
+        'node wait.js',
+        '--check-timeout',
+        '30s',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
       { cwd: repo.path },
     );
     const batch = json<RunJson>(result);

@@ -145,10 +145,18 @@ export function buildProgram(): CliProgram {
 
   program
     .command('land')
-    .description("land a worktree's branch only if the check passes on what the target becomes (merge stays unchecked)")
+    .description(
+      "land a worktree's branch only if the check passes on what the target becomes (merge stays unchecked)",
+    )
     .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
-    .option('--check <command>', 'the command that must pass (one command line, no shell; default: config check)')
-    .option('--check-timeout <duration>', 'time limit of each run of the check (default: config check.timeout, else 10m)')
+    .option(
+      '--check <command>',
+      'the command that must pass (one command line, no shell; default: config check)',
+    )
+    .option(
+      '--check-timeout <duration>',
+      'time limit of each run of the check (default: config check.timeout, else 10m)',
+    )
     .option('--into <branch>', "target branch (default: the worktree's base branch)")
     .option('--squash', 'one new commit on the target')
     .option('--ff-only', 'refuse unless the target can be fast-forwarded')

@@ -22,7 +22,9 @@ const land: CommandHandler = async ({ operands, options }, ctx) => {
     options.squash === true ? 'squash' : options.ffOnly === true ? 'ff-only' : 'merge';
   const argv = typeof options.check === 'string' ? splitCommandLine(options.check, '--check') : undefined;
   const timeoutMs =
-    typeof options.checkTimeout === 'string' ? parseDurationFlag(options.checkTimeout, '--check-timeout') : undefined;
+    typeof options.checkTimeout === 'string'
+      ? parseDurationFlag(options.checkTimeout, '--check-timeout')
+      : undefined;
   const { manager } = await openWorkspace(ctx);
   try {
     const configured = manager.config.check;
@@ -30,9 +32,13 @@ const land: CommandHandler = async ({ operands, options }, ctx) => {
       configured === undefined ? undefined : 'command' in configured ? configured : { command: configured };
     const command = argv ?? fromConfig?.command;
     if (!command) {
-      throw new MiyabiError('INVALID_ARGUMENT', 'land needs a check: --check "<command>", or check in the configuration file', {
-        hint: `e.g. land ${String(operands[0])} --check "npm test"; 'merge' lands without a check.`,
-      });
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'land needs a check: --check "<command>", or check in the configuration file',
+        {
+          hint: `e.g. land ${String(operands[0])} --check "npm test"; 'merge' lands without a check.`,
+        },
+      );
     }
     await assertCommandExists(command[0] as string);
     const worktree = await manager.resolveWorktree(String(operands[0]), { signal: ctx.signal });

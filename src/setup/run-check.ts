@@ -1,9 +1,9 @@
 import { appendFile, readFile, truncate } from 'node:fs/promises';
 import { MiyabiError } from '../errors.js';
+import type { CheckSpec } from '../process/check-command.js';
+import { lastLines } from '../process/last-lines.js';
+import { runCommand } from '../process/run-command.js';
 import { openLogFile } from '../state/log-file.js';
-import type { CheckSpec } from './check-command.js';
-import { lastLines } from './last-lines.js';
-import { runCommand } from './run-command.js';
 
 /** How one run of the check ended. */
 export interface CheckRun {
