@@ -73,6 +73,7 @@ function passesHere(repo: TempRepo): boolean {
 describe('landing: the target only takes commits whose tree passed the check', () => {
   it('two agents whose branches merge cleanly but break each other: one lands, the other fails at check, kept; main passes', async () => {
     const repo = project();
+    const page = join(tempDir(), 'batch.html');
     const result = await runCli(
       [
         'run',
@@ -81,6 +82,8 @@ describe('landing: the target only takes commits whose tree passed the check', (
         '--merge',
         '--check',
         'node check.js',
+        '--html',
+        page,
         '--json',
         '--',
         process.execPath,
@@ -113,8 +116,18 @@ describe('landing: the target only takes commits whose tree passed the check', (
     expect(landed[0]?.landing?.checkedCommit).toBe(landed[0]?.merge?.commit);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(landed[0]?.merge?.commit);
     expect(passesHere(repo)).toBe(true);
-    // The summary names the stage.
-    expect(result.stderr).toMatch(/check/);
+    // Every view says the same: the table's stage and MERGE cell, the report's extra line, the page.
+    expect(result.stderr).toMatch(/failed \(check\)\s.*check failed/);
+    expect(result.stderr).toMatch(/merged, checked|fast-forwarded, checked/);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `#${failed?.issueNumber}: worktree kept at .*; once fixed there: miyabi-worktree land ${failed?.issueNumber}`,
+      ),
+    );
+    expect(result.stderr).toMatch(/^- Checks failed: 1$/m);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('landing check');
+    expect(html).toMatch(/class="[^"]*phase-check/);
   });
 
   it('with --on-check-fail agent the agent fixes it on top of the current main with the check log, both land, main passes', async () => {

@@ -236,6 +236,19 @@ async function landInTurn(
         });
       }
       options.onCheck?.({ into, commit: candidate.commit, target: candidate.target });
+      const { stdout: aheadText } = await runGit(
+        ['rev-list', '--count', `${candidate.target}..${candidate.commit}`],
+        {
+          cwd: ctx.repo.root,
+        },
+      );
+      const checkEvent = { ...eventBase, into, candidate: candidate.commit };
+      ctx.telemetry.record({
+        type: 'check-start',
+        ...checkEvent,
+        target: candidate.target,
+        ahead: Number(aheadText.trim()) || 0,
+      });
       checks++;
       lastRun = await runCheck(check, {
         cwd: record.path,
@@ -246,6 +259,14 @@ async function landInTurn(
         signal,
       });
       checkMs += lastRun.durationMs;
+      ctx.telemetry.record({
+        type: 'check-complete',
+        ...checkEvent,
+        durationMs: lastRun.durationMs,
+        ok: lastRun.ok,
+        exitCode: lastRun.exitCode,
+        timedOut: lastRun.timedOut,
+      });
       if (!lastRun.ok) {
         await restore();
         const why = lastRun.timedOut ? `timed out after ${check.timeoutMs} ms` : `exit ${lastRun.exitCode}`;

@@ -23,10 +23,16 @@ export async function landTask(
   run: TaskRun,
   worktree: WorktreeInfo,
   progress: Progress,
-  context: { signal: AbortSignal; env: Readonly<Record<string, string>> },
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    span?: { child(step: 'check'): { end(error?: unknown): void } };
+  },
 ): Promise<void> {
   const landing = run.landing as LandingSettings;
   run.onLanding?.(true);
+  // `miyabi.task.check`: the landing, from its wait in the queue to the target's move (or the failure).
+  const span = context.span?.child('check');
   try {
     const retry = () => land(run, worktree, progress, context);
     await retry();
@@ -42,6 +48,9 @@ export async function landTask(
       });
     }
   } finally {
+    span?.end(
+      progress.status === 'success' ? undefined : new Error(progress.error?.message ?? progress.status),
+    );
     run.onLanding?.(false);
   }
 }

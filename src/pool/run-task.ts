@@ -150,7 +150,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success' && run.landing) {
       // Waiting to land and checking do not count against the task's timeout (the check has its own).
       clearTimeout(timer);
-      await landTask(run, worktree, progress, { signal: run.batchSignal, env });
+      await landTask(run, worktree, progress, { signal: run.batchSignal, env, span });
     } else if (progress.status === 'success' && run.merge) {
       await merge(run, worktree, progress, signal);
       if (isConflict(progress) && typeof run.onConflict === 'object') {

@@ -1,7 +1,7 @@
 import type { WorktreeEvent } from '../events.js';
 
 /** A stretch of a task's life drawn as one bar. */
-export type TimelinePhase = 'wait' | 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'cleanup';
+export type TimelinePhase = 'wait' | 'create' | 'setup' | 'execute' | 'check' | 'merge' | 'push' | 'cleanup';
 
 /** Every phase, in lifecycle order (the legend's order). */
 export const TIMELINE_PHASES: readonly TimelinePhase[] = [
@@ -9,6 +9,7 @@ export const TIMELINE_PHASES: readonly TimelinePhase[] = [
   'create',
   'setup',
   'execute',
+  'check',
   'merge',
   'push',
   'cleanup',
@@ -85,6 +86,7 @@ const OPENERS: Readonly<Record<string, TimelinePhase>> = {
   'create-start': 'create',
   'setup-start': 'setup',
   'execute-start': 'execute',
+  'check-start': 'check',
   'merge-start': 'merge',
   'push-start': 'push',
   'cleanup-start': 'cleanup',
@@ -93,6 +95,7 @@ const CLOSERS: Readonly<Record<string, TimelinePhase>> = {
   'create-complete': 'create',
   'setup-complete': 'setup',
   'execute-complete': 'execute',
+  'check-complete': 'check',
   'merge-complete': 'merge',
   'push-complete': 'push',
   'cleanup-complete': 'cleanup',
