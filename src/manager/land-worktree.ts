@@ -2,9 +2,10 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Landing } from '../core/task-result.js';
 import type { MergeResult, MergeStrategy, WorktreeInfo } from '../core/types.js';
-import { isMiyabiError, MiyabiError } from '../errors.js';
+import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import { buildCandidate, changedPaths, swapTarget } from '../git/land-candidate.js';
 import type { MergeBranchOptions } from '../git/merge.js';
+import { pushBranch } from '../git/push.js';
 import { assertValidBranchName } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import { readWorktreeState, snapshotWorktree, writeArchive } from '../git/work-snapshot.js';
@@ -38,6 +39,11 @@ export interface LandWorktreeOptions {
   readonly logFile?: string;
   readonly batchId?: string;
   readonly signal?: AbortSignal;
+  /**
+   * After the target moved: push it to this remote (a plain push, which the remote refuses unless
+   * it is a fast-forward there: never a force). `PUSH_REJECTED` then; the local landing stands.
+   */
+  readonly pushTarget?: { readonly remote: string };
   /**
    * Check the candidate but move no branch (what a pull request gets: the check's verdict on what
    * merging it would make). `merge.status` then says what the merge would do. @default false
@@ -333,7 +339,31 @@ async function landInTurn(
         await log(
           `landing: ${into} ${candidate.target.slice(0, 12)} -> ${candidate.commit.slice(0, 12)} (checked)`,
         );
-        return { merge: result, landing: landing(candidate.commit, candidate.commit) };
+        const landed = landing(candidate.commit, candidate.commit);
+        if (options.pushTarget) {
+          const { remote } = options.pushTarget;
+          await pushBranch({
+            cwd: ctx.repo.root,
+            branch: into,
+            remote,
+            signal,
+            withLock: ctx.lock.run,
+            setUpstream: false,
+          }).catch((error: unknown) => {
+            // The landing stands (checked, local): only the push failed, and the caller says so.
+            throw new MiyabiError(
+              isMiyabiError(error) ? error.code : 'GIT_FAILED',
+              `landed, but ${toError(error).message}`,
+              {
+                cause: error,
+                ...(isMiyabiError(error) ? { hint: error.hintParts } : {}),
+                details: { landed: { merge: result, landing: landed }, remote },
+              },
+            );
+          });
+          await log(`landing: pushed ${into} to ${remote}`);
+        }
+        return { merge: result, landing: landed };
       }
       await log(`landing: ${into} moved while the check ran; building the candidate again on its new tip`);
       if (round >= MAX_ROUNDS) {
@@ -359,6 +389,8 @@ async function landInTurn(
       });
       throw error;
     }
+    if (isMiyabiError(error) && error.details?.landed)
+      throw recordFailure(ctx, 'push', eventBase, started, error);
     throw recordFailure(ctx, 'merge', eventBase, started, error);
   }
 }

@@ -1,5 +1,5 @@
 import type { Landing } from '../core/task-result.js';
-import type { WorktreeInfo } from '../core/types.js';
+import type { MergeResult, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError } from '../errors.js';
 import type { CheckSpec } from '../process/check-command.js';
 import { isConflict, refuseNothingCommitted } from './follow-ups.js';
@@ -70,6 +70,8 @@ async function land(
       ...run.merge,
       // Without merge (push, pull request): the candidate is checked, no branch moves.
       ...(run.merge ? {} : { checkOnly: true }),
+      // With merge and push: the landed target goes to the remote too.
+      ...(run.merge && run.push ? { pushTarget: { remote: run.push.remote ?? 'origin' } } : {}),
       check: landing.check,
       env: context.env,
       logFile: run.logFile,
@@ -83,6 +85,14 @@ async function land(
     if (landed.merge.status === 'up-to-date') await refuseNothingCommitted(run, worktree, progress, signal);
   } catch (error) {
     const details = isMiyabiError(error) ? error.details : undefined;
+    const landed = details?.landed as { merge: MergeResult; landing: Landing } | undefined;
+    if (landed) {
+      // Landed here, checked; only the push of the target failed.
+      progress.landing = accumulate(previous, landed.landing);
+      progress.merge = landed.merge;
+      fail(progress, 'push', error, signal);
+      return;
+    }
     const failed = details?.landing as Landing | undefined;
     if (failed) progress.landing = accumulate(previous, failed);
     fail(progress, isMiyabiError(error, 'CHECK_FAILED') ? 'check' : 'merge', error, signal);
