@@ -84,7 +84,9 @@ describe('landing with push, pull requests and the queue', () => {
     expect(red).toMatchObject({ status: 'failed', stage: 'check', error: { code: 'CHECK_FAILED' } });
     expect(red?.pr).toBeUndefined();
     expect(server.requestsTo('POST', /\/pulls$/)).toHaveLength(1);
-    const body = String((server.requestsTo('POST', /\/pulls$/)[0]?.body as { body?: string }).body);
+    const body = String(
+      (server.requestsTo('POST', /\/pulls$/)[0]?.body as { body?: string } | undefined)?.body,
+    );
     expect(body).toMatch(/- Check `.+`: passed on this branch merged onto `main` \([0-9a-f]{12}\)/);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(main);
   });
