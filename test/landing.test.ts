@@ -376,3 +376,48 @@ if (process.env.MIYABI_ISSUE_NUMBER === '1') {
     expect(existsSync(join(repo.path, 'task1.txt')) && existsSync(join(repo.path, 'task2.txt'))).toBe(true);
   });
 });
+
+describe('a check that changes the tree', () => {
+  it('what the check changed or committed is discarded and said in the log: the checked commit lands', async () => {
+    const repo = createTempRepo();
+    // A "formatter" check: rewrites a tracked file and commits it, then passes.
+    repo.commit(
+      {
+        'fmt.js': `const fs = require('fs'), { execFileSync } = require('child_process');
+fs.writeFileSync('README.md', 'reformatted by the check\\n');
+execFileSync('git', ['commit', '-qam', 'the check commits']);
+fs.writeFileSync('README.md', 'changed again, uncommitted\\n');
+`,
+      },
+      'a check that writes',
+    );
+    const agent = `const fs = require('fs'), { execFileSync } = require('child_process');
+      fs.writeFileSync('work.txt', 'work\\n'); execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'work']);`;
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '1',
+        '--merge',
+        '--check',
+        'node fmt.js',
+        '--allow-red-base',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(0);
+    const [task] = json<RunJson>(result).results;
+    expect(task?.landing?.discarded).toEqual(['README.md']);
+    expect(git(repo.path, 'rev-parse', 'main')).toBe(task?.landing?.checkedCommit);
+    expect(git(repo.path, 'log', '--format=%s', 'main')).not.toContain('the check commits');
+    expect(readFileSync(join(repo.path, 'README.md'), 'utf8')).toBe('# test repo\n');
+    expect(readFileSync(task?.logFile ?? '', 'utf8')).toMatch(
+      /the check changed 1 file\(s\) and moved HEAD; discarded/,
+    );
+  });
+});
