@@ -421,3 +421,40 @@ fs.writeFileSync('README.md', 'changed again, uncommitted\\n');
     );
   });
 });
+
+describe('setup inputs', () => {
+  it('the setup runs again on a candidate that changes a lockfile, before the check', async () => {
+    const repo = createTempRepo();
+    const dir = tempDir();
+    const runs = join(dir, 'setup-runs.txt');
+    repo.commit(
+      {
+        'miyabi-worktree.config.json': JSON.stringify({
+          setup: [
+            [
+              process.execPath,
+              '-e',
+              `require('fs').appendFileSync(${JSON.stringify(runs)}, require('fs').readFileSync('package-lock.json', 'utf8'))`,
+            ],
+          ],
+        }),
+        'package-lock.json': 'v1\n',
+      },
+      'a setup that reads the lockfile',
+    );
+    const agent = `const fs = require('fs'), { execFileSync } = require('child_process');
+      fs.writeFileSync(process.env.MIYABI_ISSUE_NUMBER === '1' ? 'package-lock.json' : 'other.txt', 'v2\\n');
+      execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'change']);`;
+    const result = await runCli(
+      ['run', '--issues', '1', '--merge', '--check', 'true', '--json', '--', process.execPath, '-e', agent],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(0);
+    const [task] = json<RunJson>(result).results;
+    // Once for the base check, once as the worktree was made, once more on the candidate (v2).
+    expect(readFileSync(runs, 'utf8')).toBe('v1\nv1\nv2\n');
+    expect(readFileSync(task?.logFile ?? '', 'utf8')).toMatch(
+      /the candidate changes a setup input; running the setup again/,
+    );
+  });
+});

@@ -179,7 +179,8 @@ async function landInTurn(
     detached = false;
   };
   try {
-    let previous: string | undefined;
+    // The commit the worktree's setup last ran on: its base, until a candidate runs it again.
+    let setupAt: string | undefined = record.baseCommit;
     for (let round = 1; ; round++) {
       signal?.throwIfAborted();
       const candidate = await buildCandidate(merge);
@@ -204,7 +205,6 @@ async function landInTurn(
       if (!detached) {
         // The worktree must be clean to hold the candidate: what it has uncommitted is saved first.
         const state = await readWorktreeState(record.path, signal);
-        previous = state.head ?? candidate.source;
         const snapshot = await snapshotWorktree(record.path, { signal, state });
         if (snapshot) {
           const written = await writeArchive(ctx.repo.root, snapshot.tree, {
@@ -227,9 +227,9 @@ async function landInTurn(
       detached = true;
       await git(['checkout', '-q', '-f', '--detach', candidate.commit]);
       await git(['clean', '-q', '-fd']);
-      const changed = previous ? await changedPaths(record.path, previous, candidate.commit, signal) : [];
-      previous = candidate.commit;
-      if (setup.length > 0 && changed.some((path) => matchesSetupInput(path, setupInputs))) {
+      const changed =
+        setup.length > 0 && setupAt ? await changedPaths(record.path, setupAt, candidate.commit, signal) : [];
+      if (changed.some((path) => matchesSetupInput(path, setupInputs))) {
         await log(`landing: the candidate changes a setup input; running the setup again`);
         await prepareWorktreeOf(ctx, id, {
           ...options.prepare,
@@ -240,6 +240,7 @@ async function landInTurn(
           ...(options.logFile ? { logFile: options.logFile } : {}),
           ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
         });
+        setupAt = candidate.commit;
       }
       options.onCheck?.({ into, commit: candidate.commit, target: candidate.target });
       const { stdout: aheadText } = await runGit(

@@ -73,6 +73,8 @@ async function land(
       // With merge and push: the landed target goes to the remote too.
       ...(run.merge && run.push ? { pushTarget: { remote: run.push.remote ?? 'origin' } } : {}),
       check: landing.check,
+      // The batch's setup (none with --no-setup) is what runs again when a lockfile changes.
+      prepare: run.prepare,
       env: context.env,
       logFile: run.logFile,
       batchId: run.batchId,

@@ -169,7 +169,7 @@ export class WorktreePool {
       await this.manager.checkBase({
         check,
         ...(this.config.merge?.into !== undefined ? { baseBranch: this.config.merge.into } : {}),
-        ...(this.config.prepare.setup.length > 0 ? { setup: this.config.prepare.setup } : {}),
+        setup: this.config.prepare.setup,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     }
