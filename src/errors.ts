@@ -36,7 +36,9 @@ export type MiyabiErrorCode =
   | 'QUEUE_UNTRUSTED'
   | 'REMOTE_MISMATCH'
   | 'COMMAND_NOT_ALLOWED'
-  | 'MEMORY_LIMIT';
+  | 'MEMORY_LIMIT'
+  | 'CHECK_FAILED'
+  | 'CHECK_FAILS_ON_BASE';
 
 /** The failed git invocation behind a `GIT_FAILED` (or git-derived) error. */
 export interface GitFailure {
@@ -69,10 +71,11 @@ export interface MergeConflict {
 export type HintStep =
   | { readonly call: 'listWorktrees' | 'listArchives' | 'cleanupAll' }
   | { readonly call: 'restoreWorktree'; readonly id: string }
+  | { readonly call: 'landWorktree'; readonly id: string }
   | { readonly call: 'dropArchive'; readonly id?: string }
   | { readonly call: 'pruneArchives'; readonly merged?: true; readonly olderThan?: string }
   /** An option of the call that failed (the CLI's `--force`). */
-  | { readonly option: 'force' };
+  | { readonly option: 'force' | 'allowRedBase' };
 
 /** A hint as text and steps: each interface names the steps in its own words. */
 export type HintPart = string | HintStep;
@@ -154,10 +157,12 @@ function renderHint(parts: readonly HintPart[], name: (step: HintStep) => string
 
 /** A step as a library call (or option) a caller of the library makes. */
 function libraryStep(step: HintStep): string {
-  if ('option' in step) return `pass ${step.option}`;
+  if ('option' in step) return step.option === 'force' ? 'pass force' : `pass ${step.option}: true`;
   switch (step.call) {
     case 'restoreWorktree':
       return `restoreWorktree('${step.id}')`;
+    case 'landWorktree':
+      return `landWorktree('${step.id}')`;
     case 'dropArchive':
       return step.id === undefined ? 'dropArchive(id)' : `dropArchive('${step.id}')`;
     case 'pruneArchives':
@@ -245,5 +250,9 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return "Add the program to the worker's --allow list, or submit a command it allows.";
     case 'MEMORY_LIMIT':
       return 'Raise maxMemory (run --max-memory), or make the task use less: the message names the process that held the most.';
+    case 'CHECK_FAILED':
+      return 'See the check log named in the message; fix the branch in its kept worktree, then land it again (landWorktree(id)).';
+    case 'CHECK_FAILS_ON_BASE':
+      return 'The check fails on the base itself: fix the base first, or pass allowRedBase: true (every candidate still has to pass).';
   }
 }

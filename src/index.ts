@@ -35,6 +35,7 @@ export {
   type RangedOption,
 } from './core/limits.js';
 export type { IssueContext, TaskStatus, WorktreeTask } from './core/task.js';
+export type { Landing } from './core/task-result.js';
 export type * from './core/types.js';
 export { WORKTREE_STATUSES } from './core/types.js';
 export type { ManagerWarning } from './core/warning.js';
@@ -54,10 +55,13 @@ export * from './github/index.js';
 export { type Logger, silentLogger } from './log.js';
 export type { ArchiveEntry, DropArchiveResult } from './manager/archives.js';
 export type { BatchSummary } from './manager/batch-history.js';
+export type { CheckBaseOptions } from './manager/check-base.js';
+export type { LandResult, LandWorktreeOptions } from './manager/land-worktree.js';
 export type { WorktreeManagerEvents } from './manager/manager-events.js';
 export type { PrepareWorktreeOptions } from './manager/prepare-worktree.js';
 export type { PruneArchivesOptions, PruneArchivesResult } from './manager/prune-archives.js';
 export type { ConflictCheckout, ConflictOptions } from './manager/resolve-conflicts.js';
+export { DEFAULT_SETUP_INPUTS } from './manager/setup-inputs.js';
 export type { FindTaskLogOptions, FollowLogOptions } from './manager/task-logs.js';
 export type { WarmWorktreesOptions } from './manager/warm-worktrees.js';
 export type { WarningListener } from './manager/warnings.js';
@@ -65,6 +69,7 @@ export type { StorageTotals, WorktreeDetail, WorktreeInventory } from './manager
 export { WorktreeManager } from './manager/worktree-manager.js';
 export type * from './pool/types.js';
 export { type ResolvedPoolConfig, WorktreePool } from './pool/worktree-pool.js';
+export { type CheckOption, DEFAULT_CHECK_TIMEOUT_MS } from './process/check-command.js';
 export { type CommandResult, type RunCommandOptions, runCommand } from './process/run-command.js';
 export { worktreeEnvironment } from './process/task-environment.js';
 export {

@@ -5,6 +5,7 @@ export { inRange as inRangeOf, rangeText } from './core/limits.js';
 export { checkSize, formatBytes, formatSize } from './core/size.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
+export { splitCommandLine } from './process/check-command.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
 // For `npm run bench -- sampler` only: the batch without sampling replaces its `watch`.

@@ -43,6 +43,9 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   onOverlap: () => 'warn',
   maxMemory: () => '1G',
   minFreeMemory: () => '64M',
+  check: () => ['npm', 'test'],
+  onCheckFail: () => 'remove',
+  allowRedBase: () => true,
 };
 
 /** Values of refused options that do what the queue does anyway: accepted. */

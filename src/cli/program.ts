@@ -144,6 +144,27 @@ export function buildProgram(): CliProgram {
     .action(lazy('merge'));
 
   program
+    .command('land')
+    .description(
+      "land a worktree's branch only if the check passes on what the target becomes (merge stays unchecked)",
+    )
+    .argument('<issue|id>', 'issue number (its only worktree) or worktree id')
+    .option(
+      '--check <command>',
+      'the command that must pass (one command line, no shell; default: config check)',
+    )
+    .option(
+      '--check-timeout <duration>',
+      'time limit of each run of the check (default: config check.timeout, else 10m)',
+    )
+    .option('--into <branch>', "target branch (default: the worktree's base branch)")
+    .option('--squash', 'one new commit on the target')
+    .option('--ff-only', 'refuse unless the target can be fast-forwarded')
+    .option('-m, --message <text>', 'commit message of the merge or squash commit')
+    .option('--json', 'print the LandResult ({ merge, landing }) as JSON')
+    .action(lazy('land'));
+
+  program
     .command('resolve')
     .description(
       "merge the target into a conflicted task's worktree; run a command there to resolve it, then merge back",
@@ -237,7 +258,23 @@ export function buildProgram(): CliProgram {
       '--on-conflict <what>',
       'with --merge, a conflicted task: keep its worktree (default), agent (rerun the command to resolve it), remove',
     )
-    .option('--resolve-attempts <n>', 'attempts of --on-conflict agent (default 1)')
+    .option(
+      '--resolve-attempts <n>',
+      'attempts of --on-conflict agent and --on-check-fail agent, together (default 1)',
+    )
+    .option(
+      '--check <command>',
+      'with --merge: land each task only if this command passes on what the target becomes (one command line, split into words, no shell; default: config check); with --push/--pr: run it on that candidate first',
+    )
+    .option(
+      '--check-timeout <duration>',
+      'time limit of each run of the check (default: config check.timeout, else 10m)',
+    )
+    .option(
+      '--on-check-fail <what>',
+      'a task whose check fails: keep its worktree (default), agent (rerun the command with {checkLog} and MIYABI_CHECK_LOG, then land again), remove',
+    )
+    .option('--allow-red-base', 'run the batch even when the check fails on the base itself')
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push, and the shared remote of --queue', 'origin')
     .option(

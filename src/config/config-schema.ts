@@ -135,6 +135,12 @@ const portField = (what: string) =>
     .max(65535, { error: `expected ${what} of at most 65535` });
 const argvMessage = 'expected a command as a non-empty array of strings, e.g. ["npm", "ci"]';
 
+const argvField = z
+  .array(z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }), {
+    error: argvMessage,
+  })
+  .min(1, { error: argvMessage });
+
 const configSchema = z.strictObject(
   {
     $schema: z.string({ error: 'expected a string (URL of a JSON schema)' }).optional(),
@@ -200,6 +206,26 @@ const configSchema = z.strictObject(
     logRetention: rangedField(OPTION_RANGES.logRetention).optional(),
     maxMemory: sizeField(OPTION_RANGES.maxMemory).optional(),
     minFreeMemory: sizeField(OPTION_RANGES.minFreeMemory).optional(),
+    check: z
+      .union(
+        [
+          argvField,
+          z.strictObject({ command: argvField, timeout: durationField.optional() }).transform((value) => ({
+            command: value.command,
+            ...(value.timeout === undefined ? {} : { timeoutMs: value.timeout }),
+          })),
+        ],
+        {
+          error:
+            'expected a command like ["npm", "test"] or { "command": ["npm", "test"], "timeout": "10m" }',
+        },
+      )
+      .optional(),
+    setupInputs: z
+      .array(z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }), {
+        error: 'expected an array of file names or patterns, e.g. ["package-lock.json", "requirements*.txt"]',
+      })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );

@@ -47,6 +47,13 @@ export interface MiyabiConfig {
   readonly maxMemory?: number | undefined;
   /** No new task starts while less memory than this is available, in bytes (`minFreeMemory`, e.g. `"2G"`). */
   readonly minFreeMemory?: number | undefined;
+  /** The landing check (argv, no shell): every candidate must pass it before the target moves to it. Unset: no check. */
+  readonly check?:
+    | { readonly command: readonly string[]; readonly timeoutMs?: number }
+    | readonly string[]
+    | undefined;
+  /** Files whose change makes the setup run again on a landing candidate. @default the usual lockfiles (`DEFAULT_SETUP_INPUTS`) */
+  readonly setupInputs?: readonly string[] | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

@@ -63,6 +63,35 @@ export interface TaskUsage {
   readonly model?: string;
 }
 
+/** How a landing went (`TaskResult.landing`). */
+export interface Landing {
+  /** The last candidate built: the commit the target was to take. */
+  readonly candidate: string;
+  /** The candidate whose check passed and that the target took; absent when none did. */
+  readonly checkedCommit?: string;
+  /** Runs of the check (more than one when the target moved meanwhile). */
+  readonly checks: number;
+  readonly targetBefore: string;
+  /** The target's tip afterwards (unchanged when the check failed). */
+  readonly targetAfter: string;
+  /** Time waiting for the landings ahead in the queue (the pool's), in ms. */
+  readonly waitedMs: number;
+  /** Time spent in the check, all runs together, in ms. */
+  readonly checkMs: number;
+  /** The last run of the check. */
+  readonly lastCheck?: {
+    readonly ok: boolean;
+    readonly exitCode: number | null;
+    readonly timedOut: boolean;
+    readonly lastLines: string;
+    readonly checkLog: string;
+  };
+  /** Uncommitted files the worktree held before the landing: saved under this archive ref. */
+  readonly archiveRef?: string;
+  /** Files the check changed (or committed): discarded, the checked commit is what landed. */
+  readonly discarded?: readonly string[];
+}
+
 /** What every task result carries, whatever its status. */
 interface TaskResultFields<T> {
   readonly issueNumber: number;
@@ -83,6 +112,8 @@ interface TaskResultFields<T> {
   readonly prepare?: PrepareResult;
   /** With the pool's `merge`: what the merge did (absent when it failed: see `error`). */
   readonly merge?: MergeResult;
+  /** With the pool's `check` (and `merge`): how the landing went, also when its check failed. */
+  readonly landing?: Landing;
   /** With the pool's `push`: what was pushed (absent when it failed: see `error`). */
   readonly push?: PushResult;
   /** With the pool's `pullRequest`: the pull request opened or updated (also when only its reviewers or labels failed). */
@@ -149,8 +180,8 @@ export interface ArchiveLocation {
 export interface SettledLater {
   /** ISO 8601. */
   readonly at: string;
-  /** The operation: `merge` (also what the CLI's `resolve` ends with). */
-  readonly by: 'merge';
+  /** The operation: `merge` (also what the CLI's `resolve` ends with), or `land` (checked). */
+  readonly by: 'merge' | 'land';
   /** The outcome the batch had recorded. */
   readonly previous: {
     readonly status: Exclude<TaskStatus, 'success'>;

@@ -31,4 +31,4 @@ export interface WorktreeTask {
 export type TaskStatus = 'success' | 'failed' | 'timeout' | 'cancelled';
 
 /** Where a task's lifecycle was when it ended unsuccessfully (on `task-complete` and in results). */
-export type TaskStage = 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'pr' | 'cleanup';
+export type TaskStage = 'create' | 'setup' | 'execute' | 'check' | 'merge' | 'push' | 'pr' | 'cleanup';

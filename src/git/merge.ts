@@ -110,7 +110,7 @@ function base(options: MergeBranchOptions, strategy: MergeStrategy) {
   return { into: options.into, source: options.source, strategy };
 }
 
-async function readTips(options: MergeBranchOptions): Promise<{ target: string; source: string }> {
+export async function readTips(options: MergeBranchOptions): Promise<{ target: string; source: string }> {
   const refs = [`refs/heads/${options.into}`, `refs/heads/${options.source}`];
   if (options.commonDir) {
     // Both loose (the common case for branches that just moved): no git process.
@@ -142,9 +142,9 @@ async function readTips(options: MergeBranchOptions): Promise<{ target: string; 
   return { target, source };
 }
 
-type Plan = { status: 'up-to-date' } | { status: 'merged' | 'fast-forwarded'; commit: string };
+export type Plan = { status: 'up-to-date' } | { status: 'merged' | 'fast-forwarded'; commit: string };
 
-async function planMerge(
+export async function planMerge(
   options: MergeBranchOptions,
   strategy: MergeStrategy,
   target: string,
@@ -234,7 +234,7 @@ export function parseConflicts(tokens: readonly string[]): MergeConflict[] {
  * process, so that even if we are killed midway the checkout and its branch end up consistent.
  * Returns ok: false if the ref moved.
  */
-async function moveTarget(
+export async function moveTarget(
   options: MergeBranchOptions,
   old: string,
   next: string,
@@ -400,7 +400,7 @@ function pathsFromReadTree(stderr: string): string[] {
     .filter(Boolean);
 }
 
-async function countChangedFiles(root: string, from: string, to: string): Promise<number> {
+export async function countChangedFiles(root: string, from: string, to: string): Promise<number> {
   const { stdout } = await runGit(['diff-tree', '-r', '--name-only', '--no-commit-id', '-z', from, to], {
     cwd: root,
   });

@@ -11,6 +11,8 @@ export interface PushBranchOptions {
   readonly signal?: AbortSignal | undefined;
   /** Guards the upstream write to `.git/config`, which races with parallel `worktree add`. */
   readonly withLock: WithLock;
+  /** Record the remote as the branch's upstream. @default true */
+  readonly setUpstream?: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function pushBranch(options: PushBranchOptions): Promise<{ commit: 
     );
   }
   const upstream = `refs/remotes/${remote}/${options.branch}`;
+  if (options.setUpstream === false) return { commit: commit.trim(), upstream };
   await options.withLock(async () => {
     await runGit(['config', `branch.${options.branch}.remote`, remote], { cwd: options.cwd });
     await runGit(['config', `branch.${options.branch}.merge`, ref], { cwd: options.cwd });

@@ -15,6 +15,15 @@ export interface PrBodyInput {
   readonly durationMs?: number | undefined;
   /** The last lines the task's command printed. */
   readonly lastLines?: string | readonly string[] | undefined;
+  /** The landing check's verdict on the branch merged onto its base (pool `check`). */
+  readonly check?:
+    | {
+        readonly command: string;
+        readonly passed: boolean;
+        readonly onTopOf: string;
+        readonly commit: string;
+      }
+    | undefined;
 }
 
 // Long lists are cut: a body must stay readable (and under GitHub's 65,536 characters).
@@ -34,6 +43,9 @@ export function prBody(input: PrBodyInput): string {
     input.commits ? `- Commits: ${commits.length}` : undefined,
     input.filesChanged ? `- Files changed: ${files.length}` : undefined,
     input.durationMs !== undefined ? `- Duration: ${formatDuration(input.durationMs)}` : undefined,
+    input.check
+      ? `- Check ${codeSpan(input.check.command)}: ${input.check.passed ? 'passed' : 'failed'} on this branch merged onto ${codeSpan(input.check.onTopOf)} (${input.check.commit.slice(0, 12)})`
+      : undefined,
   ].filter((line) => line !== undefined);
   if (facts.length > 0) sections.push(['### Summary', ...facts].join('\n'));
   if (commits.length > 0) {

@@ -3,7 +3,7 @@ import { branchSummary } from '../git/branch-summary.js';
 import type { GitHubClient } from './client.js';
 import { issueContext } from './issue-task.js';
 import { getIssue } from './issues.js';
-import { prBody } from './pr-body.js';
+import { type PrBodyInput, prBody } from './pr-body.js';
 import { openOrUpdatePullRequest, type PullRequestResult } from './pull-request.js';
 import { parseRepoSlug } from './repo-slug.js';
 import type { GitHubRepo, IssueContext } from './types.js';
@@ -27,6 +27,8 @@ export interface WorktreePullRequestOptions {
    * queue task's, fetched into a remote-tracking ref). @default the worktree's branch
    */
   readonly summaryHead?: string;
+  /** The landing check's verdict, for the body. */
+  readonly check?: PrBodyInput['check'];
   readonly signal?: AbortSignal;
 }
 
@@ -69,6 +71,7 @@ export async function openWorktreePullRequest(
       ...(summary ?? {}),
       ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),
       ...(options.lastLines !== undefined ? { lastLines: options.lastLines } : {}),
+      ...(options.check ? { check: options.check } : {}),
     }),
     ...(options.draft !== undefined ? { draft: options.draft } : {}),
     ...(options.reviewers ? { reviewers: options.reviewers } : {}),

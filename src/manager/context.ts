@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../state/registry.js';
 import type { RepoLock } from '../state/repo-lock.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { LandingQueue } from './landing-queue.js';
 import type { ManagerWarning, WarningChannel } from './warnings.js';
 
 /** What every manager operation works with; built once by `WorktreeManager`. */
@@ -24,6 +25,8 @@ export interface ManagerContext {
   /** Slots this manager holds, by worktree id (only `active` worktrees hold one). */
   readonly heldSlots: Map<string, ReleaseSlot>;
   readonly telemetry: Telemetry;
+  /** Landings into each target, one at a time (see `landWorktree`). */
+  readonly landings: LandingQueue;
   readonly logger: Logger;
   /** Warnings for the caller (see `WorktreeManager.on('warning')`), also logged. */
   readonly warnings: WarningChannel;

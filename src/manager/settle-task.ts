@@ -6,10 +6,10 @@ import { readTaskLog } from '../state/task-log-records.js';
 
 /** What a later operation did for a batch task that had not succeeded. */
 export interface LaterOutcome {
-  /** The operation (a landing will add its own). */
-  readonly by: 'merge';
-  /** The stage it completes: only a task that ended unsuccessful at this stage is settled. */
-  readonly stage: TaskStage;
+  /** The operation: a merge, or a landing (check, then merge). */
+  readonly by: 'merge' | 'land';
+  /** The stages it completes: only a task that ended unsuccessful at one of them is settled. */
+  readonly stage: TaskStage | readonly TaskStage[];
   readonly merge: MergeResult;
 }
 
@@ -31,7 +31,12 @@ export async function settleTaskLater(
   await updateBatchRecord(stateDir, log.batchId, (current) => {
     const index = current?.results.findIndex((result) => result.worktreeId === worktreeId) ?? -1;
     const result = current?.results[index];
-    if (!current || !result || result.status === 'success' || result.stage !== outcome.stage) {
+    if (
+      !current ||
+      !result ||
+      result.status === 'success' ||
+      !([] as TaskStage[]).concat(outcome.stage).includes(result.stage)
+    ) {
       return undefined;
     }
     // A merge into another branch than the batch's target completes nothing the batch asked for.

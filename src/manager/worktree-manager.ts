@@ -49,9 +49,12 @@ import type { TelemetryScope, TelemetryStats } from '../telemetry/stats.js';
 import { Telemetry, type TelemetryReportOptions } from '../telemetry/telemetry.js';
 import { type ArchiveEntry, type DropArchiveResult, dropArchive, listArchives } from './archives.js';
 import { type BatchSummary, batchRecord, batchStats, listBatches } from './batch-history.js';
+import { type CheckBaseOptions, checkBase } from './check-base.js';
 import { cleanupAll } from './cleanup-all.js';
 import { type ManagerContext, releaseSlot } from './context.js';
 import { createWorktree } from './create-worktree.js';
+import { type LandResult, type LandWorktreeOptions, landWorktree } from './land-worktree.js';
+import { LandingQueue } from './landing-queue.js';
 import { withLastTasks } from './last-task.js';
 import { listWorktrees } from './list-worktrees.js';
 import { deliver, refuseUnknownNames, type WorktreeManagerEvents } from './manager-events.js';
@@ -189,6 +192,7 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
       registry: new Registry(repo.stateDir, logger, (warning) => warnings.emit(warning)),
       slots: new Slots(maxConcurrency),
       heldSlots: new Map(),
+      landings: new LandingQueue(),
       telemetry: new Telemetry({ dir: repo.stateDir, logger }),
       logger,
       warnings,
@@ -297,6 +301,37 @@ export class WorktreeManager extends EventEmitter<WorktreeManagerEvents> {
       );
     }
     return merged;
+  }
+
+  /**
+   * Lands the worktree's branch into `into` only if the check passes on what `into` becomes: the
+   * candidate (built as `mergeWorktree` would) is checked out detached in the worktree and checked,
+   * then the target moves to exactly that commit with compare-and-swap; rebuilt and checked again
+   * when the target moved meanwhile. A failing check is `CHECK_FAILED` and changes no branch.
+   */
+  async landWorktree(id: string, options?: LandWorktreeOptions): Promise<LandResult> {
+    const landed = await landWorktree(this.#ctx, id, options);
+    // A landing outside a batch may settle a batch task that failed at its check or merge.
+    if (options?.batchId === undefined) {
+      await settleTaskLater(this.stateDir, id, {
+        by: 'land',
+        stage: ['check', 'merge'],
+        merge: landed.merge,
+      }).catch((error: unknown) =>
+        safeLog(this.#ctx.logger, 'warn', { err: String(error), id }, 'could not rewrite the batch record'),
+      );
+    }
+    return landed;
+  }
+
+  /**
+   * Runs a check once on the base branch's tip in a temporary worktree, removed afterwards (what a
+   * batch with a check does before any task starts). Resolves when it passes.
+   *
+   * @throws MiyabiError `CHECK_FAILS_ON_BASE` with the check's last lines.
+   */
+  async checkBase(options: CheckBaseOptions): Promise<void> {
+    await checkBase(this.#ctx, options);
   }
 
   /**

@@ -2,7 +2,11 @@ import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError } from '../errors.js';
 import type { GitHubClient } from '../github/client.js';
 import type { PullRequestResult } from '../github/pull-request.js';
-import { openWorktreePullRequest, type PullRequestSource } from '../github/worktree-pull-request.js';
+import {
+  openWorktreePullRequest,
+  type PullRequestSource,
+  type WorktreePullRequestOptions,
+} from '../github/worktree-pull-request.js';
 import type { TaskRun } from './run-task.js';
 import { fail, type Progress } from './task-outcome.js';
 import type { PoolPullRequestOptions, WorktreeTask } from './types.js';
@@ -16,7 +20,23 @@ export async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Prog
   try {
     const merged = await run.manager.mergeWorktree(worktree.id, { ...options, signal, batchId: run.batchId });
     progress.merge = merged;
-    if (merged.status !== 'up-to-date') return;
+    if (merged.status === 'up-to-date') await refuseNothingCommitted(run, worktree, progress, signal);
+  } catch (error) {
+    fail(progress, 'merge', error, signal);
+  }
+}
+
+/**
+ * After a merge (or landing) that found nothing to merge: a worktree that holds changes means the
+ * task's work was never merged, `NOTHING_COMMITTED` at stage `merge`.
+ */
+export async function refuseNothingCommitted(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
     const paths = await run.manager.uncommittedPaths(worktree.id, { signal });
     if (paths.length === 0) return;
     progress.uncommitted = paths;
@@ -75,6 +95,16 @@ export async function pullRequest(
     task: run.task,
     durationMs,
     lastLines: outputLastLines(progress.output),
+    ...(run.landing && progress.landing?.checkedCommit
+      ? {
+          check: {
+            command: run.landing.check.command.join(' '),
+            passed: true,
+            onTopOf: worktree.baseBranch,
+            commit: progress.landing.checkedCommit,
+          },
+        }
+      : {}),
     signal,
   });
   if (opened.pr) progress.pr = opened.pr;
@@ -94,6 +124,8 @@ export async function openTaskPullRequest(
     readonly durationMs: number;
     readonly lastLines: string | undefined;
     readonly summaryHead?: string;
+    /** The landing check's verdict, for the body. */
+    readonly check?: WorktreePullRequestOptions['check'];
     readonly signal: AbortSignal | undefined;
   },
 ): Promise<{ pr?: PullRequestResult; error?: unknown }> {
@@ -110,6 +142,7 @@ export async function openTaskPullRequest(
       durationMs: request.durationMs,
       ...(lastLines !== undefined ? { lastLines } : {}),
       ...(request.summaryHead !== undefined ? { summaryHead: request.summaryHead } : {}),
+      ...(request.check !== undefined ? { check: request.check } : {}),
       ...(signal ? { signal } : {}),
     });
     return { pr };

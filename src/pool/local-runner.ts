@@ -18,6 +18,8 @@ export interface LocalRunnerOptions {
   readonly github: GitHubClient | undefined;
   /** The pool's sampler: measures each task's processes and stops them above `maxMemory`. */
   readonly sampler: MemorySampler;
+  /** Told as a task starts waiting to land (true) and when its landing ended (false): the pool lends its slot. */
+  readonly lending: (landing: boolean) => void;
   /** Told as a worktree changes hands (the pool's stats and radar). */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -51,6 +53,9 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
             : undefined,
         logFile,
         bounds: { sampler: options.sampler, maxMemory: config.maxMemory },
+        ...(config.check
+          ? { landing: { check: config.check, onCheckFail: config.onCheckFail }, onLanding: options.lending }
+          : {}),
         onLogStart: log.started,
         onWorktree: options.onWorktree,
       });

@@ -5,12 +5,8 @@ import { settleExecutor } from './settle-executor.js';
 import { fail, type Progress } from './task-outcome.js';
 import type { ConflictPolicy, ResolveAttempt, TaskError } from './types.js';
 
-/**
- * Hands a merge conflict back: merges the target into the task's branch in its worktree, runs the
- * resolver there with the conflicting paths, checks the resolution is committed and marker-free,
- * and merges again — up to `attempts` times. Each attempt is recorded on the result.
- */
-export async function resolveConflict(
+/** Hands a merge conflict back (see {@link handBack}), then merges again. */
+export function resolveConflict(
   run: TaskRun,
   worktree: WorktreeInfo,
   progress: Progress,
@@ -20,12 +16,39 @@ export async function resolveConflict(
     policy: Exclude<ConflictPolicy, 'keep' | 'remove'>;
   },
 ): Promise<void> {
+  return handBack(run, worktree, progress, {
+    ...context,
+    retry: () => merge(run, worktree, progress, context.signal),
+  });
+}
+
+/**
+ * The one hand-back, for conflicts and failing checks: merges the target into the task's branch in
+ * its worktree, runs the executor there (with the conflicting paths, and `MIYABI_CHECK_LOG` after a
+ * failing check; without either it has nothing to do), checks the result is committed and
+ * marker-free, then `retry` (the merge, or the landing) — up to `attempts` times, shared by both
+ * kinds. Each attempt is recorded on the result.
+ */
+export async function handBack(
+  run: TaskRun,
+  worktree: WorktreeInfo,
+  progress: Progress,
+  context: {
+    signal: AbortSignal;
+    env: Readonly<Record<string, string>>;
+    policy: Exclude<ConflictPolicy, 'keep' | 'remove'>;
+    retry: () => Promise<void>;
+    /** Set after a failing check: the file holding its output. */
+    checkLog?: string | undefined;
+  },
+): Promise<void> {
   const { signal, policy } = context;
-  const attempts: ResolveAttempt[] = [];
+  const attempts: ResolveAttempt[] = progress.resolveAttempts ?? [];
   progress.resolveAttempts = attempts;
+  let checkLog = context.checkLog;
   // Paths that conflicted so far: a resolver may have committed markers that a later merge calls clean.
   const seen = new Set<string>();
-  for (let attempt = 1; attempt <= (policy.attempts ?? 1) && !signal.aborted; attempt++) {
+  for (let attempt = attempts.length + 1; attempt <= (policy.attempts ?? 1) && !signal.aborted; attempt++) {
     const started = performance.now();
     let conflicts: readonly string[] = [];
     try {
@@ -34,12 +57,17 @@ export async function resolveConflict(
         signal,
       });
       conflicts = checkout.conflicts;
-      if (checkout.status === 'conflicted') {
+      if (checkout.status === 'conflicted' || checkLog !== undefined) {
+        const env = {
+          ...context.env,
+          MIYABI_CONFLICTS: checkout.status === 'conflicted' ? checkout.conflictsFile : '',
+          ...(checkLog !== undefined ? { MIYABI_CHECK_LOG: checkLog } : {}),
+        };
         const outcome = await settleExecutor(
           policy.resolve,
           run,
           worktree,
-          { signal, env: { ...context.env, MIYABI_CONFLICTS: checkout.conflictsFile }, conflicts },
+          { signal, env, conflicts },
           () => {},
         );
         if (outcome.kind === 'error') throw outcome.error;
@@ -56,7 +84,8 @@ export async function resolveConflict(
     progress.status = 'success';
     progress.stage = undefined;
     progress.error = undefined;
-    await merge(run, worktree, progress, signal);
+    await context.retry();
+    checkLog = progress.stage === 'check' ? progress.landing?.lastCheck?.checkLog : undefined;
     attempts.push(
       attemptOf(attempt, conflicts, started, progress.status === 'success' ? undefined : progress.error),
     );

@@ -11,6 +11,7 @@ import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js'
 import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
 import { keepsWorktree } from './keep-policy.js';
+import { type LandingSettings, landTask } from './land.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
 import { endExecution, type TaskBounds, usageEnvironment, watchExecution } from './task-bounds.js';
@@ -61,6 +62,15 @@ export interface TaskRun {
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
   /** The pool's memory sampler and `maxMemory`: what measures and bounds the command. */
   readonly bounds?: TaskBounds | undefined;
+  /** With a check: the landing (`landTask`), instead of the plain merge. */
+  readonly landing?: LandingSettings | undefined;
+  /** Called as the task starts waiting to land (true) and when its landing ended (false): its slot is free meanwhile. */
+  readonly onLanding?: (landing: boolean) => void;
+  /** Called as each landing check starts, for live views. */
+  readonly onCheck?: (
+    worktree: WorktreeInfo,
+    candidate: { readonly into: string; readonly commit: string; readonly target: string },
+  ) => void;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -148,7 +158,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       outcome = await execute(run, worktree, progress, { signal, env, span });
       await endExecution(watch, progress, run.logFile);
     }
-    if (progress.status === 'success' && run.merge) {
+    if (progress.status === 'success' && run.landing) {
+      // Waiting to land and checking do not count against the task's timeout (the check has its own).
+      clearTimeout(timer);
+      await landTask(run, worktree, progress, { signal: run.batchSignal, env, span });
+    } else if (progress.status === 'success' && run.merge) {
       await merge(run, worktree, progress, signal);
       if (isConflict(progress) && typeof run.onConflict === 'object') {
         await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });
@@ -161,11 +175,15 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     clearTimeout(timer);
 
     const finalStatus: WorktreeStatus = progress.status === 'success' ? 'completed' : 'failed';
+    // A failed landing check keeps its worktree for the fix (unless asked not to).
+    const keepCheck = progress.stage === 'check' && run.landing?.onCheckFail !== 'remove';
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
     const keep =
-      keepsWorktree({ ...progress, resolveAttempts: progress.resolveAttempts?.length }, run) || abandoned;
+      keepsWorktree({ ...progress, resolveAttempts: progress.resolveAttempts?.length }, run) ||
+      keepCheck ||
+      abandoned;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
@@ -314,6 +332,7 @@ function finish(
       : {}),
     ...(worktree?.staleBranch ? { staleBranch: worktree.staleBranch } : {}),
     ...(progress.prepare ? { prepare: progress.prepare } : {}),
+    ...(progress.landing ? { landing: progress.landing } : {}),
     ...(progress.merge ? { merge: progress.merge } : {}),
     ...(progress.push ? { push: progress.push } : {}),
     ...(progress.pr ? { pr: progress.pr } : {}),

@@ -15,6 +15,7 @@ export type QueueSupport =
       readonly accepts?: (value: unknown, options: PoolCreateOptions) => boolean;
     };
 
+const NO_CHECK = 'with queue, there is no landing check it applies to';
 const NO_RADAR = 'with queue, the conflict radar does not run (the task branches are on the workers)';
 
 /**
@@ -89,6 +90,13 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     queue: 'refused',
     why: "with queue, tasks start on the workers' machines, whose free memory the submitter cannot see",
   },
+  // For now: the queue's landing at the submitter does not run the check yet.
+  check: {
+    queue: 'refused',
+    why: 'with queue, the landing check does not run yet (the branches are merged at the submitter unchecked)',
+  },
+  onCheckFail: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === 'keep' },
+  allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { TaskResources, TaskUsage } from '../core/task-result.js';
+import type { Landing, TaskResources, TaskUsage } from '../core/task-result.js';
 import type { MergeResult, PushResult } from '../core/types.js';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { PullRequestResult } from '../github/pull-request.js';
@@ -36,6 +36,7 @@ export interface Progress {
   usage?: TaskUsage;
   prepare?: PrepareResult;
   merge?: MergeResult;
+  landing?: Landing;
   push?: PushResult;
   pr?: PullRequestResult;
   uncommitted?: readonly string[];

@@ -3,6 +3,7 @@ import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.
 import type { GitHubClient } from '../github/client.js';
 import type { GitHubRepo } from '../github/types.js';
 import type { Logger } from '../log.js';
+import type { CheckOption } from '../process/check-command.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { Overlap } from '../telemetry/events.js';
@@ -190,7 +191,35 @@ export interface PoolConfig {
    * here; the executor must be a `commandExecutor(argv)`. Off unless given. @default undefined
    */
   readonly queue?: PoolQueueOptions;
+  /**
+   * The landing check (argv, no shell; or `{ command, timeoutMs }`): with `merge`, each task lands
+   * only if the check passes on what the target becomes (`WorktreeManager.landWorktree`); with
+   * `pullRequest`, it runs on that candidate before the pull request and its verdict goes in the
+   * body. Runs once on the base first (see `allowRedBase`). Needs `merge` or `pullRequest`.
+   * @default the configuration's `check` (with `merge` or `pullRequest`), else none
+   */
+  readonly check?: CheckOption;
+  /** What to do with a task whose check fails (see {@link CheckFailPolicy}). @default 'keep' */
+  readonly onCheckFail?: CheckFailPolicy;
+  /** Run the batch even when the check fails on the base itself (every candidate still has to pass). @default false */
+  readonly allowRedBase?: boolean;
 }
+
+/**
+ * What a batch with a `check` does with a task whose landing check fails: `keep` its worktree (the
+ * default), `remove` it as usual (its work archived), or hand it back to `fix`, up to `attempts`
+ * times (shared with the conflict hand-back's): the target is merged into the task's branch in its
+ * worktree, `fix` runs there with `MIYABI_CHECK_LOG` in `ctx.env` (the check's output), then the
+ * landing is tried again.
+ */
+export type CheckFailPolicy =
+  | 'keep'
+  | 'remove'
+  | {
+      readonly fix: TaskExecutor;
+      /** @default 1 */
+      readonly attempts?: number;
+    };
 
 /** See {@link PoolConfig.onOverlap}. */
 export type OverlapPolicy = 'warn' | 'stop-later';

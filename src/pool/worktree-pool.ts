@@ -22,6 +22,7 @@ import { parseRepoSlug } from '../github/repo-slug.js';
 import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import type { CheckSpec } from '../process/check-command.js';
 import { MemorySampler } from '../process/memory-sampler.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandEnvOf, commandOf } from '../queue/command-executor.js';
@@ -34,11 +35,13 @@ import { localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
+import { resolveLanding } from './resolve-landing.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
 import type { TaskRunner } from './task-runner.js';
 import type {
+  CheckFailPolicy,
   ConflictPolicy,
   ExecuteOptions,
   OverlapPolicy,
@@ -83,6 +86,10 @@ export interface ResolvedPoolConfig {
   readonly maxMemory: number | undefined;
   /** Bytes; undefined: no hold. */
   readonly minFreeMemory: number | undefined;
+  /** The landing check (from the options, else the configuration's with merge or a pull request). */
+  readonly check: CheckSpec | undefined;
+  readonly onCheckFail: CheckFailPolicy;
+  readonly allowRedBase: boolean;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -171,6 +178,16 @@ export class WorktreePool {
       throw new MiyabiError('INVALID_ARGUMENT', `executor must be a function, got ${describe(executor)}`);
     }
     const continued = await this.#validate(tasks, options);
+    const { check } = this.config;
+    // A base that already fails its check could land nothing: refused before any task starts.
+    if (check && !this.config.allowRedBase) {
+      await this.manager.checkBase({
+        check,
+        ...(this.config.merge?.into !== undefined ? { baseBranch: this.config.merge.into } : {}),
+        setup: this.config.prepare.setup,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    }
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const batch = new AbortController();
@@ -265,6 +282,7 @@ export class WorktreePool {
         continued,
         github: this.#github,
         sampler: this.#sampler,
+        lending: this.#lending,
         onWorktree,
       });
     }
@@ -413,6 +431,11 @@ export class WorktreePool {
     };
   }
 
+  /** A task waiting to land (or checking) lends its slot to the next task until its landing ends. */
+  readonly #lending = (landing: boolean): void => {
+    this.#queue.concurrency += landing ? 1 : -1;
+  };
+
   #track(worktree: WorktreeInfo, status: WorktreeStatus | 'removed'): void {
     if (status === 'removed') this.#worktrees.delete(worktree.id);
     else this.#worktrees.set(worktree.id, status);
@@ -504,6 +527,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     queue,
     maxMemory,
     minFreeMemory,
+    ...resolveLanding(config, file, queue),
   };
 }
 

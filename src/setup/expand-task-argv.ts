@@ -2,7 +2,15 @@ import type { IssueContext } from '../core/task.js';
 import { issuePlaceholderValues } from '../github/issue-text.js';
 
 /** The placeholders a task's command gets from its worktree: raw text, to be quoted in a shell. */
-export const TASK_PLACEHOLDERS = ['{issue}', '{branch}', '{path}', '{id}', '{port}', '{conflicts}'] as const;
+export const TASK_PLACEHOLDERS = [
+  '{issue}',
+  '{branch}',
+  '{path}',
+  '{id}',
+  '{port}',
+  '{conflicts}',
+  '{checkLog}',
+] as const;
 
 /** What a task's placeholders are replaced with: its worktree (a `WorktreeInfo` fits), conflicts, issue text. */
 export interface TaskArgvValues {
@@ -14,12 +22,14 @@ export interface TaskArgvValues {
   readonly ports?: readonly number[] | undefined;
   /** The conflicting paths while resolving a conflict, for `{conflicts}`. @default [] */
   readonly conflicts?: readonly string[] | undefined;
+  /** The file of a failing landing check's output while the task fixes it, for `{checkLog}`. @default '' */
+  readonly checkLog?: string | undefined;
   /** The issue's text: `{title}` `{body}` `{url}` `{labels}` are replaced only with it. */
   readonly context?: IssueContext | undefined;
 }
 
-const WORKTREE_TOKENS = /\{(?:issue|branch|path|id|port|conflicts)\}/g;
-const ALL_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|title|body|url|labels)\}/g;
+const WORKTREE_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog)\}/g;
+const ALL_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog|title|body|url|labels)\}/g;
 
 /**
  * `argv` with `{issue}`, `{branch}`, `{path}`, `{id}`, `{port}` and `{conflicts}` (space-separated,
@@ -37,6 +47,7 @@ export function expandTaskArgv(argv: readonly string[], values: TaskArgvValues):
     '{id}': values.id,
     ...(port !== undefined ? { '{port}': String(port) } : {}),
     '{conflicts}': (values.conflicts ?? []).join(' '),
+    '{checkLog}': values.checkLog ?? '',
     ...(values.context ? issuePlaceholderValues(values.context) : {}),
   };
   const pattern = values.context ? ALL_TOKENS : WORKTREE_TOKENS;

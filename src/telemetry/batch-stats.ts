@@ -44,6 +44,9 @@ export function statsOfResults(
     mergeConflicts: count(metConflict),
     conflictsResolved: count((r) => r.status === 'success' && metConflict(r)),
     pullRequests: count((r) => r.pr !== undefined),
+    checksFailed: count(
+      (r) => r.error?.code === 'CHECK_FAILED' || r.settledLater?.previous.error?.code === 'CHECK_FAILED',
+    ),
     overlapWarnings: overlaps.filter((o) => o.files.length > 0 || o.conflict).length,
     overlapConflicts: overlaps.filter((o) => o.conflict).length,
     cleanups: count((r) => r.cleanedUp),
@@ -92,5 +95,5 @@ function usageOf(results: readonly TaskResult<unknown>[]): Pick<TelemetryStats, 
 }
 
 function isFollowUp(stage: string | undefined): boolean {
-  return stage === 'merge' || stage === 'push' || stage === 'pr' || stage === 'cleanup';
+  return stage === 'check' || stage === 'merge' || stage === 'push' || stage === 'pr' || stage === 'cleanup';
 }

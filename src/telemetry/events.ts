@@ -14,6 +14,8 @@ export type WorktreeEventType =
   | 'setup-complete'
   | 'execute-start'
   | 'execute-complete'
+  | 'check-start'
+  | 'check-complete'
   | 'merge-start'
   | 'merge-complete'
   | 'push-start'
@@ -34,6 +36,8 @@ export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'setup-complete',
   'execute-start',
   'execute-complete',
+  'check-start',
+  'check-complete',
   'merge-start',
   'merge-complete',
   'push-start',
@@ -50,6 +54,7 @@ export const TASK_STAGES: readonly TaskStage[] = [
   'create',
   'setup',
   'execute',
+  'check',
   'merge',
   'push',
   'pr',
@@ -120,6 +125,24 @@ export interface ExecuteCompleteEvent extends EventBase {
   readonly durationMs: number;
   readonly success: boolean;
   readonly status: ExecutionOutcome;
+}
+/** A landing check starts on a candidate: the task's branch on top of `into`'s tip (`target`). */
+export interface CheckStartEvent extends EventBase {
+  readonly type: 'check-start';
+  readonly into: string;
+  readonly candidate: string;
+  readonly target: string;
+  /** Commits the candidate adds to the target. */
+  readonly ahead: number;
+}
+export interface CheckCompleteEvent extends EventBase {
+  readonly type: 'check-complete';
+  readonly durationMs: number;
+  readonly into: string;
+  readonly candidate: string;
+  readonly ok: boolean;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
 }
 export interface MergeStartEvent extends EventBase {
   readonly type: 'merge-start';
@@ -201,6 +224,8 @@ export type WorktreeEvent =
   | SetupCompleteEvent
   | ExecuteStartEvent
   | ExecuteCompleteEvent
+  | CheckStartEvent
+  | CheckCompleteEvent
   | MergeStartEvent
   | MergeCompleteEvent
   | PushStartEvent

@@ -5,13 +5,14 @@ import { otelApi } from './otel-api.js';
 import { ATTRIBUTES, INSTRUMENTATION_NAME } from './otel-metrics.js';
 
 /** The steps of a task's life, each a child span of the task span. */
-export type TaskStep = 'create' | 'execute' | 'cleanup';
+export type TaskStep = 'create' | 'execute' | 'check' | 'cleanup';
 
 /** Span names, for tests and trace queries. */
 export const SPAN_NAMES = Object.freeze({
   task: 'miyabi.task',
   create: 'miyabi.task.create',
   execute: 'miyabi.task.execute',
+  check: 'miyabi.task.check',
   cleanup: 'miyabi.task.cleanup',
 });
 

@@ -72,6 +72,10 @@ export function formatTelemetryReport(
         : `- Merge conflicts: ${stats.mergeConflicts}${resolved > 0 ? ` (resolved: ${resolved})` : ''}`,
     );
   }
+  const checksFailed = stats.checksFailed ?? 0;
+  if (checksFailed > 0) {
+    lines.push(lang === 'ja' ? `- チェック失敗: ${checksFailed}件` : `- Checks failed: ${checksFailed}`);
+  }
   if (stats.pullRequests > 0) {
     lines.push(
       lang === 'ja' ? `- プルリクエスト: ${stats.pullRequests}件` : `- Pull requests: ${stats.pullRequests}`,

@@ -31,6 +31,8 @@ export interface TelemetryStats {
   readonly conflictsResolved: number;
   /** Pull requests tasks opened or updated (`pullRequest`). */
   readonly pullRequests: number;
+  /** Tasks whose landing check failed (`CHECK_FAILED`, also when a later `land` landed them); from batch records only. */
+  readonly checksFailed?: number;
   /** Overlapping pairs the conflict radar reported (shared files or a conflict). */
   readonly overlapWarnings: number;
   /** Of those, the ones whose branches would conflict. */

@@ -10,6 +10,7 @@ export type CommandName =
   | 'push'
   | 'pr'
   | 'merge'
+  | 'land'
   | 'resolve'
   | 'cleanup'
   | 'archives'
@@ -42,6 +43,7 @@ export const COMMANDS: Readonly<Record<CommandName, () => Promise<{ readonly def
   push: () => import('./push.js'),
   pr: () => import('./pr.js'),
   merge: () => import('./merge.js'),
+  land: () => import('./land.js'),
   resolve: () => import('./resolve.js'),
   cleanup: () => import('./cleanup.js'),
   archives: () => import('./archives.js'),

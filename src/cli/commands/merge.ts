@@ -27,6 +27,13 @@ const merge: CommandHandler = async ({ operands, options }, ctx) => {
       ...(typeof options.message === 'string' ? { message: options.message } : {}),
     });
     const { stdout } = ctx.io;
+    // The escape hatch: a configured check gates run --merge and land, never this.
+    if (manager.config.check !== undefined) {
+      writeLine(
+        ctx.io.stderr,
+        `Merged without the configured check (land ${String(operands[0])} runs it first)`,
+      );
+    }
     if (options.json === true) {
       stdout.write(formatJson(result));
     } else if (result.status === 'up-to-date') {

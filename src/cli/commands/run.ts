@@ -7,6 +7,7 @@ import { parseDurationFlag } from '../parse-duration-flag.js';
 import { parseIssueList } from '../parse-issues.js';
 import { parseSizeFlag } from '../parse-size-flag.js';
 import { readQueueSecret } from '../read-queue-secret.js';
+import { parseCheckFlags } from '../run/check-flags.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
 import type { CommandHandler } from './index.js';
@@ -88,6 +89,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
       },
     );
   }
+  const checkFlags = parseCheckFlags(options);
   if ((onConflict !== undefined || options.resolveAttempts !== undefined) && options.merge !== true) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
@@ -178,6 +180,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     // --pr pushes first: the pull request is opened from the pushed branch.
     push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
     onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
+    ...checkFlags,
     onOverlap,
     radarIntervalMs,
     continueBranches: options.continueBranches === true,

@@ -20,7 +20,7 @@ export function cliTaskError<E extends { readonly hint?: string; readonly hintPa
 }
 
 function cliStep(step: HintStep): string {
-  if ('option' in step) return `add --${step.option}`;
+  if ('option' in step) return `add --${step.option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   switch (step.call) {
     case 'listWorktrees':
       return `'${BIN} list'`;
@@ -30,6 +30,8 @@ function cliStep(step: HintStep): string {
       return `'${BIN} cleanup'`;
     case 'restoreWorktree':
       return `'${BIN} restore ${step.id}'`;
+    case 'landWorktree':
+      return `'${BIN} land ${step.id}'`;
     case 'dropArchive':
       return `'${BIN} archives drop ${step.id ?? '<id>'}'`;
     case 'pruneArchives':

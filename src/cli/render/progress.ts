@@ -9,6 +9,7 @@ export type TaskState =
   | 'creating'
   | 'setup'
   | 'running'
+  | 'checking'
   | 'merging'
   | 'pushing'
   | 'cleanup'

@@ -60,6 +60,15 @@ export function createProgressTracker(
       renderer.notice(`#${issue} ${memoryWaitLine(event)}`);
       return patch(issue, { lastLine: memoryWaitLine(event) });
     }
+    if (event.type === 'check-start') {
+      const ahead = `${event.ahead} ahead`;
+      return patch(issue, { lastLine: `checking on top of ${event.into} (${ahead})` });
+    }
+    if (event.type === 'check-complete' && !event.ok) {
+      return patch(issue, {
+        lastLine: event.timedOut ? 'check timed out' : `check failed (exit ${event.exitCode})`,
+      });
+    }
     if (event.type === 'merge-complete' || event.type === 'push-complete') {
       return patch(issue, {
         lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}`,
@@ -113,6 +122,7 @@ const STATE_OF_EVENT: Partial<Record<WorktreeEvent['type'], TaskState>> = {
   'create-start': 'creating',
   'setup-start': 'setup',
   'execute-start': 'running',
+  'check-start': 'checking',
   'merge-start': 'merging',
   'push-start': 'pushing',
   'cleanup-start': 'cleanup',

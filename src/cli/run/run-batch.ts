@@ -8,6 +8,7 @@ import {
   isMiyabiError,
   type MergeStrategy,
   MiyabiError,
+  type PoolConfig,
   type PoolPullRequestOptions,
   type PoolQueueOptions,
   runGit,
@@ -62,8 +63,14 @@ export interface RunBatchRequest {
   readonly onOverlap?: 'warn' | 'stop-later' | undefined;
   /** Time between two looks of the conflict radar; 0 turns it off. @default the pool's (2 s) */
   readonly radarIntervalMs?: number | undefined;
-  /** Attempts of `onConflict: 'agent'`. @default 1 */
+  /** Attempts of `onConflict: 'agent'` and `onCheckFail: 'agent'`, together. @default 1 */
   readonly resolveAttempts?: number | undefined;
+  /** The landing check's argv (`--check`); else the configuration's. */
+  readonly check?: readonly string[] | undefined;
+  readonly checkTimeoutMs?: number | undefined;
+  /** With a check: keep a worktree whose check failed (default), remove it, or hand the check log back to the command. */
+  readonly onCheckFail?: 'keep' | 'agent' | 'remove' | undefined;
+  readonly allowRedBase?: boolean | undefined;
   /** Build on task branches an earlier run left instead of archiving them and starting fresh. */
   readonly continueBranches?: boolean | undefined;
   readonly push?: { readonly remote: string } | undefined;
@@ -198,6 +205,7 @@ async function startBatch(
         ...(request.onOverlap !== undefined ? { onOverlap: request.onOverlap } : {}),
         ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
         ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
+        ...landingOptions(request, manager.config, executor as TaskExecutor),
         ...(request.onConflict === 'agent'
           ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
           : request.onConflict !== undefined
@@ -216,6 +224,8 @@ async function startBatch(
       // Queue workers run the command on their own machines: only a local run can look for it here.
       if (!request.queue) {
         await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
+        const check = pool.config.check?.command[0];
+        if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
       }
       const plans = planTasks(manager, pool, tasks, request.command);
       if (dryRun) {
@@ -292,6 +302,33 @@ async function startBatch(
   } finally {
     await manager.flush();
   }
+}
+
+/** The pool's landing options from `--check`, `--check-timeout`, `--on-check-fail`, `--allow-red-base`. */
+function landingOptions(
+  request: RunBatchRequest,
+  config: WorktreeManager['config'],
+  executor: TaskExecutor,
+): Partial<Pick<PoolConfig, 'check' | 'onCheckFail' | 'allowRedBase'>> {
+  const spec = config.check;
+  const fromConfig =
+    spec === undefined ? undefined : 'command' in spec ? spec : { command: spec, timeoutMs: undefined };
+  const command = request.check ?? fromConfig?.command;
+  const timeoutMs = request.checkTimeoutMs ?? fromConfig?.timeoutMs;
+  return {
+    // Only a flag makes the check the pool's own; else the pool takes the configuration's when it lands.
+    ...(request.check !== undefined || (request.checkTimeoutMs !== undefined && command)
+      ? {
+          check: { command: command as readonly string[], ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+        }
+      : {}),
+    ...(request.onCheckFail === 'agent'
+      ? { onCheckFail: { fix: executor, attempts: request.resolveAttempts ?? 1 } }
+      : request.onCheckFail !== undefined
+        ? { onCheckFail: request.onCheckFail }
+        : {}),
+    ...(request.allowRedBase ? { allowRedBase: true } : {}),
+  };
 }
 
 /** The pool's queue option for `--queue`: worker counts and which worker runs each task, in the live view. */
@@ -408,6 +445,9 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   radarIntervalMs: '--radar-interval',
   onOverlap: '--on-overlap',
   minFreeMemory: '--min-free-memory',
+  check: '--check',
+  onCheckFail: '--on-check-fail',
+  allowRedBase: '--allow-red-base',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */

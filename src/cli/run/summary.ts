@@ -68,6 +68,14 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
         `#${r.issueNumber}: resolve attempt ${attempt.attempt} (${attempt.conflicts.join(', ') || 'no conflict left'}): ${attempt.outcome}${attempt.error ? ` — ${attempt.error.message}` : ''}`,
       );
     }
+    if (r.stage === 'check') {
+      lines.push(`#${r.issueNumber}: not landed: ${errorText(r.error)}`);
+      if (!r.cleanedUp && r.worktreePath) {
+        lines.push(
+          `#${r.issueNumber}: worktree kept at ${r.worktreePath}; once fixed there: ${BIN} land ${r.issueNumber}`,
+        );
+      }
+    }
     if (r.stage === 'push') lines.push(`#${r.issueNumber}: not pushed: ${errorText(r.error)}`);
     if (r.stage === 'pr') lines.push(`#${r.issueNumber}: no pull request: ${errorText(r.error)}`);
     if (r.pr)
@@ -142,6 +150,10 @@ function stepText(result: TaskResult<RunTaskOutput>, step: 'merge' | 'push'): st
     if (result.error.code === 'NOTHING_COMMITTED') return 'nothing committed';
     return result.status === 'failed' ? 'error' : result.status;
   }
+  if (step === 'merge' && result.stage === 'check')
+    return result.error.code === 'CHECK_FAILED' ? 'check failed' : 'error';
+  if (step === 'merge' && result.merge && result.landing?.checkedCommit)
+    return `${result.merge.status}, checked`;
   if (step === 'merge') return result.merge?.status ?? '';
   return result.push ? 'pushed' : '';
 }

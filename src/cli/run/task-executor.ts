@@ -44,6 +44,7 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
     const argv = expandTaskArgv(options.command, {
       ...worktree,
       conflicts: ctx.conflicts,
+      checkLog: ctx.env.MIYABI_CHECK_LOG,
       context: task.context,
     });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });

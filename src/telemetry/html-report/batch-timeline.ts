@@ -2,7 +2,7 @@ import type { TaskUsage } from '../../core/task-result.js';
 import type { WorktreeEvent } from '../events.js';
 
 /** A stretch of a task's life drawn as one bar. */
-export type TimelinePhase = 'wait' | 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'cleanup';
+export type TimelinePhase = 'wait' | 'create' | 'setup' | 'execute' | 'check' | 'merge' | 'push' | 'cleanup';
 
 /** Every phase, in lifecycle order (the legend's order). */
 export const TIMELINE_PHASES: readonly TimelinePhase[] = [
@@ -10,6 +10,7 @@ export const TIMELINE_PHASES: readonly TimelinePhase[] = [
   'create',
   'setup',
   'execute',
+  'check',
   'merge',
   'push',
   'cleanup',
@@ -92,6 +93,7 @@ const OPENERS: Readonly<Record<string, TimelinePhase>> = {
   'create-start': 'create',
   'setup-start': 'setup',
   'execute-start': 'execute',
+  'check-start': 'check',
   'merge-start': 'merge',
   'push-start': 'push',
   'cleanup-start': 'cleanup',
@@ -100,6 +102,7 @@ const CLOSERS: Readonly<Record<string, TimelinePhase>> = {
   'create-complete': 'create',
   'setup-complete': 'setup',
   'execute-complete': 'execute',
+  'check-complete': 'check',
   'merge-complete': 'merge',
   'push-complete': 'push',
   'cleanup-complete': 'cleanup',

@@ -11,6 +11,7 @@ export const PHASE_LABELS: Readonly<Record<TimelinePhase, string>> = {
   create: 'create',
   setup: 'setup',
   execute: 'execute',
+  check: 'landing check',
   merge: 'merge',
   push: 'push',
   cleanup: 'cleanup',
