@@ -60,7 +60,7 @@ const honoured = options.filter((option) => QUEUE_SUPPORT[option].queue === 'hon
 describe('pool options with queue (one table: src/pool/runner-support.ts)', () => {
   it('the table says something of both kinds', () => {
     expect(honoured).toEqual(expect.arrayContaining(['timeoutMs', 'failFast', 'merge', 'queue']));
-    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'reuse', 'logDir', 'maxConcurrency']));
+    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'reuse', 'worktreeDir', 'maxConcurrency']));
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {
@@ -116,7 +116,6 @@ const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: strin
   reuse: { flag: '--reuse', args: ['--reuse'] },
   existingBranches: { flag: '--continue-branches', args: ['--continue-branches'] },
   onConflict: { flag: '--on-conflict', args: ['--merge', '--on-conflict', 'remove'] },
-  logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },
   onOverlap: { flag: '--on-overlap', args: ['--on-overlap', 'warn'] },
 };

@@ -79,8 +79,14 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     queue: 'refused',
     why: "with queue, a conflicting task's branch stays on the remote: there is no worktree here to keep, remove or hand back",
   },
-  logRetention: { queue: 'refused', why: 'with queue, no task logs are written here to prune' },
-  logDir: { queue: 'refused', why: "with queue, task output stays in the workers' logs" },
+  logRetention: {
+    queue: 'honoured',
+    how: "the remote tasks' logs here are pruned as a local batch's are",
+  },
+  logDir: {
+    queue: 'honoured',
+    how: "each task's output travels from its worker into its log here, under logDir",
+  },
   pullRequest: { queue: 'refused', why: 'with queue, pull requests are not opened' },
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },

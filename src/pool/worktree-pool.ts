@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
@@ -27,13 +26,13 @@ import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
-import { startBatchRecord } from './batch-recorder.js';
+import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
-import { taskLogHooks } from './task-log-hooks.js';
+import { taskLogFile, taskLogHooks } from './task-log-hooks.js';
 import { TaskAbort } from './task-outcome.js';
 import type {
   ConflictPolicy,
@@ -157,7 +156,7 @@ export class WorktreePool {
     const continued = await this.#validate(tasks, options);
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
-    const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const batchId = newBatchId();
     const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
@@ -175,7 +174,7 @@ export class WorktreePool {
             this.#queue.add(async () => {
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
-              const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
+              const logFile = taskLogFile(this.config.logDir, batchId, task.issueNumber);
               const log = taskLogHooks(this.manager.stateDir, {
                 issueNumber: task.issueNumber,
                 batchId,
@@ -284,6 +283,8 @@ export class WorktreePool {
     }
     const { executeOnQueue } = await import('../queue/submit-batch.js');
     const startedAt = new Date();
+    const batchId = newBatchId();
+    let recorder: BatchRecorder | undefined;
     const result = await executeOnQueue<T>(
       {
         manager: this.manager,
@@ -293,10 +294,23 @@ export class WorktreePool {
         timeoutMs: this.config.timeoutMs,
         failFast: this.config.failFast,
         merge: this.config.merge,
+        batchId,
+        logDir: this.config.logDir,
+        // Once it is enqueued, as a local batch: its record (what `logs -f` waits on) and old logs pruned.
+        onStart: async () => {
+          recorder = await startBatchRecord(this.manager, batchId, tasks, this.config, startedAt);
+          await forgetTaskLogs(
+            this.manager.stateDir,
+            await pruneBatchLogs(this.config.logDir, this.config.logRetention),
+          );
+        },
       },
       options,
-    );
-    const recorder = await startBatchRecord(this.manager, result.batchId, tasks, this.config, startedAt);
+    ).catch(async (error: unknown) => {
+      await recorder?.finish([], [], Math.round(Date.now() - startedAt.getTime()));
+      throw error;
+    });
+    recorder ??= await startBatchRecord(this.manager, batchId, tasks, this.config, startedAt);
     const record = await recorder.finish(result.results, result.overlaps, result.totalDurationMs);
     return summarise(
       result.batchId,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { expandBranchPattern } from '../config/config-types.js';
 import { formatDuration } from '../config/duration.js';
@@ -18,6 +17,7 @@ import { closeRedis, connectRedis } from './connection.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { type RemoteOutput, readRemoteOutput } from './remote-output.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -31,6 +31,12 @@ export interface QueueBatch {
   readonly timeoutMs: number;
   readonly failFast: boolean;
   readonly merge: PoolMergeOptions | undefined;
+  /** The batch's id, chosen by the pool (its record and log folder are named by it). */
+  readonly batchId: string;
+  /** The pool's `logDir`, resolved: each task's output lands in `<logDir>/<batchId>/issue-<n>.log`. */
+  readonly logDir: string;
+  /** Called once the batch is about to be enqueued (Redis answered, the base is on the remote). */
+  readonly onStart?: () => Promise<void>;
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -59,13 +65,14 @@ export async function executeOnQueue<T>(
     await closeRedis(redis);
     throw error;
   });
-  const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const batchId = batch.batchId;
   const queue = new Queue(queueName, { connection: redis });
   const events = new QueueEvents(queueName, { connection: eventsRedis });
   // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
   const cleanups: (() => void)[] = [];
+  let output: RemoteOutput | undefined;
   try {
     const bases = new Map<string, string>();
     for (const task of tasks) {
@@ -127,6 +134,18 @@ export async function executeOnQueue<T>(
     const expiresAt =
       Date.now() + (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) + attempts * batch.timeoutMs;
     const secret = queueOptions.secret;
+    await batch.onStart?.();
+    // Every line of each task's output lands in its log here; the live view takes its last lines.
+    output = await readRemoteOutput({
+      connection: queueOptions.connection,
+      redis,
+      queueName,
+      batchId,
+      stateDir: manager.stateDir,
+      logDir: batch.logDir,
+      ...(queueOptions.onProgress ? { onProgress: queueOptions.onProgress } : {}),
+    });
+    const taskLogs = output;
     const jobs = await queue.addBulk(
       payloads.map((payload) => ({
         name: `issue-${payload.issueNumber}`,
@@ -240,6 +259,7 @@ export async function executeOnQueue<T>(
         );
         let result = await Promise.race([fromQueue, fromJob]);
         settled.add(issueNumber);
+        await taskLogs.caughtUp();
         if (batch.merge && result.status === 'success') {
           const into = batch.merge.into ?? payload.baseBranch;
           const toMerge = result;
@@ -263,15 +283,18 @@ export async function executeOnQueue<T>(
         if (batch.failFast && (result.status === 'failed' || result.status === 'timeout')) {
           void cancel(`fail-fast: issue ${issueNumber} ended ${result.status}`);
         }
-        return result;
+        // Its log ends now, unless the targets' push at the end of the batch may still change its result.
+        return batch.merge ? result : await taskLogs.ended(result);
       }),
     );
     await cancelling;
-    const final = await pushTargets({ manager, remote: remoteName, targets: mergeTargets, results, signal });
+    const pushed = await pushTargets({ manager, remote: remoteName, targets: mergeTargets, results, signal });
+    const final = await Promise.all(pushed.map((result) => taskLogs.ended(result)));
     for (const result of final) recordTaskComplete(manager, batchId, result);
     return summarise(batchId, final as TaskResult<T>[], Math.round(performance.now() - started));
   } finally {
     for (const cleanup of cleanups) cleanup();
+    await output?.close();
     await events.close().catch(() => undefined);
     await queue.close().catch(() => undefined);
     await closeRedis(eventsRedis);

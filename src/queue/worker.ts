@@ -15,6 +15,7 @@ import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { archiveRemoteBranch, ensureClone, fetchBase } from './remote-git.js';
+import { type OutputSender, sendTaskOutput } from './send-output.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
 import { encodeFailure, type WireProgress, type WireResult } from './wire.js';
@@ -151,6 +152,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let onEvent: ((event: WorktreeEvent) => void) | undefined;
+    let output: OutputSender | undefined;
     try {
       const cancelled = await cancelledReason(redis, queueName, payload.batchId);
       if (cancelled !== undefined) controller.abort(new Error(cancelled));
@@ -198,9 +200,23 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         throw new Error(encodeFailure(error, name, host));
       }
       manager ??= await WorktreeManager.open({ repoPath: repo, maxConcurrency: concurrency, logger });
+      output = sendTaskOutput({
+        redis,
+        queueName,
+        batchId: payload.batchId,
+        issueNumber: payload.issueNumber,
+        // Started, not failed, attempts: a job restarted after its worker died is a new attempt too.
+        attempt: Math.max(0, job.attemptsStarted - 1),
+        worker: name,
+        host,
+        stateDir: manager.stateDir,
+        logger,
+      });
+      const taskOutput = output;
       onEvent = (event: WorktreeEvent) => {
         if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
           send({ kind: 'event', worker: name, host, event });
+          taskOutput.onEvent(event);
         }
       };
       manager.on('event', onEvent);
@@ -214,16 +230,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         maxIdle: concurrency,
         existingBranches: 'restart',
       });
-      let lastSent = 0;
-      const executor = commandExecutor(payload.argv, {
-        onLine: (line) => {
-          // At most four lines a second travel: the live view shows the last one.
-          const now = Date.now();
-          if (now - lastSent < 250 || line.trim() === '') return;
-          lastSent = now;
-          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
-        },
-      });
+      // Every line travels through the batch's output stream (the live view takes its last ones there).
+      const executor = commandExecutor(payload.argv);
       const batch = await pool.executeParallel(
         [
           {
@@ -240,6 +248,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       const result = batch.results[0];
       if (!result) throw new Error('the local pool returned no result');
+      // Before the result: the submitter writes a task's closing line once its output is all there.
+      await output.finish(result);
       options.onJob?.({
         kind: 'end',
         jobId,
@@ -250,6 +260,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       await sending;
       return { ...result, worker: name, host } as WireResult;
     } finally {
+      await output?.finish();
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager?.off('event', onEvent);
       running.delete(jobId);
