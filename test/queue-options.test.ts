@@ -60,7 +60,9 @@ const honoured = options.filter((option) => QUEUE_SUPPORT[option].queue === 'hon
 describe('pool options with queue (one table: src/pool/runner-support.ts)', () => {
   it('the table says something of both kinds', () => {
     expect(honoured).toEqual(expect.arrayContaining(['timeoutMs', 'failFast', 'merge', 'queue']));
-    expect(refused).toEqual(expect.arrayContaining(['autoCleanup', 'reuse', 'worktreeDir', 'maxConcurrency']));
+    expect(refused).toEqual(
+      expect.arrayContaining(['autoCleanup', 'reuse', 'worktreeDir', 'maxConcurrency']),
+    );
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {

@@ -80,7 +80,9 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
       tempDir(),
     );
     // The follower shows the running remote task's output before it ends.
-    expect(await eventually(() => follower.stdout().split('\n').includes('early to stderr'), 60_000)).toBe(true);
+    expect(await eventually(() => follower.stdout().split('\n').includes('early to stderr'), 60_000)).toBe(
+      true,
+    );
     expect(follower.stdout().split('\n')).not.toContain('after the pause');
     writeFileSync(gate, '');
 
