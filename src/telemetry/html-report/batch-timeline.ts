@@ -41,6 +41,10 @@ export interface TaskTimeline {
   readonly endMs: number;
   /** The task's own duration (its `task-complete`'s, else from its create to its last event), wait excluded. */
   readonly durationMs: number;
+  /** The last lines of its command's output (its result's `output.lastLines`), when the result has them. */
+  readonly lastLines: string | null;
+  /** Its log file where the batch ran (a remote task's: the submitter's copy), when the result names one. */
+  readonly logFile: string | null;
 }
 
 /**
@@ -57,6 +61,9 @@ export interface TaskOutcomeInput {
   readonly durationMs: number;
   readonly worker?: string | undefined;
   readonly host?: string | undefined;
+  readonly logFile?: string | undefined;
+  /** The executor's output: its `lastLines` (a command's) are shown. */
+  readonly output?: unknown;
 }
 
 /** One pair of tasks that changed the same files (an `overlap` event), read tolerantly. */
@@ -172,6 +179,7 @@ function withResults(
       error: result.error?.message ?? null,
     };
     const where = { worker: result.worker ?? null, host: result.host ?? null };
+    const output = { lastLines: lastLinesOf(result.output), logFile: result.logFile ?? null };
     if (!known) {
       out.push({
         issueNumber: result.issueNumber,
@@ -180,6 +188,7 @@ function withResults(
         phases: [],
         ...fromResult,
         ...where,
+        ...output,
         startMs: batchStartMs,
         endMs: batchStartMs,
         durationMs: result.durationMs,
@@ -188,12 +197,20 @@ function withResults(
       out[index] = {
         ...known,
         ...fromResult,
+        ...output,
         worker: known.worker ?? where.worker,
         host: known.host ?? where.host,
       };
     }
   }
   return out;
+}
+
+/** `output.lastLines` when it is non-empty text (a command task's output), else null. */
+function lastLinesOf(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null) return null;
+  const { lastLines } = output as { lastLines?: unknown };
+  return typeof lastLines === 'string' && lastLines !== '' ? lastLines : null;
 }
 
 function isLooseEvent(value: unknown): value is LooseEvent {
@@ -285,6 +302,8 @@ function taskTimeline(
     startMs: phases[0]?.startMs ?? items[0]?.at ?? batchStartMs,
     endMs: endMs ?? lastAt,
     durationMs: Math.max(0, durationMs ?? (endMs ?? lastAt) - workStart),
+    lastLines: null,
+    logFile: null,
   };
 }
 
