@@ -16,11 +16,7 @@ export interface OutputSender {
    * writes the task's own, after its merge) and stops; resolves once Redis has every chunk, so the
    * job's result never overtakes its output. Idempotent.
    */
-  finish(end?: {
-    readonly logFile?: string;
-    readonly worktreeId?: string;
-    readonly branchName?: string;
-  }): Promise<void>;
+  finish(): Promise<void>;
 }
 
 export interface SendOutputOptions {
@@ -113,13 +109,10 @@ export function sendTaskOutput(options: SendOutputOptions): OutputSender {
       timer = setInterval(() => void look(), options.pollMs ?? 200);
       timer.unref();
     },
-    finish(end = {}) {
+    finish() {
       finished ??= (async () => {
         clearInterval(timer);
         await looking;
-        if (worktreeId === '' && end.worktreeId) worktreeId = end.worktreeId;
-        if (branch === '' && end.branchName) branch = end.branchName;
-        logFile ??= end.logFile;
         await look();
         pending += decoder.end();
         // The rest: a last line without its newline gets one; this worker's closing line is dropped.

@@ -248,8 +248,6 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       const result = batch.results[0];
       if (!result) throw new Error('the local pool returned no result');
-      // Before the result: the submitter writes a task's closing line once its output is all there.
-      await output.finish(result);
       options.onJob?.({
         kind: 'end',
         jobId,
@@ -260,6 +258,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       await sending;
       return { ...result, worker: name, host } as WireResult;
     } finally {
+      // Before the result is returned: the submitter closes a task's log once its output is all there.
       await output?.finish();
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager?.off('event', onEvent);
