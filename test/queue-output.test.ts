@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -40,9 +40,16 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
   };
 
   it('--log-dir holds every line (stderr, and after a pause), logs -f follows it to its closing line, --html draws it', async () => {
-    const repo = createTempRepo({ withRemote: true });
+    // logRetention 1: the batch's own log folder is the only one left once it starts.
+    const repo = createTempRepo({
+      withRemote: true,
+      files: { 'miyabi-worktree.config.json': '{ "logRetention": 1 }\n' },
+    });
     const queueName = nextQueue();
     const logDir = join(tempDir(), 'logs');
+    const older = join(logDir, 'batch-old-0a0b0c');
+    mkdirSync(older, { recursive: true });
+    writeFileSync(join(older, 'issue-1.log'), 'an older batch\n');
     const gate = join(tempDir(), 'gate');
     const html = join(tempDir(), 'batch.html');
     // Issue 7 prints, waits for the test's gate, prints again; issue 8 fails on stderr.
@@ -93,6 +100,7 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     const [seven, eight] = result.results as [TaskResult, TaskResult];
     expect(seven).toMatchObject({ issueNumber: 7, status: 'success', worker: 'w-out' });
     expect(eight).toMatchObject({ issueNumber: 8, status: 'failed', stage: 'execute', worker: 'w-out' });
+    expect(readdirSync(logDir)).toEqual([result.batchId]);
     const file = join(logDir, result.batchId, 'issue-7.log');
     expect(seven.logFile).toBe(file);
     expect(eight.logFile).toBe(join(logDir, result.batchId, 'issue-8.log'));
@@ -160,45 +168,48 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
       branch: 'feature/issue-5',
       text,
     });
-    const output = await readRemoteOutput({
-      connection: redis.url,
-      redis: client,
-      queueName,
-      batchId,
-      stateDir,
-      logDir,
-    });
     try {
-      await appendChunk(
-        client,
+      const output = await readRemoteOutput({
+        connection: redis.url,
+        redis: client,
         queueName,
         batchId,
-        chunk(
-          0,
-          '# miyabi-worktree: issue 5, worktree issue-5-0123abcd, branch feature/issue-5\n# in /w\none\n',
-        ),
-      );
-      await appendChunk(client, queueName, batchId, chunk(1, 'two\n'));
-      // Chunk 2 never reached the stream (its bound dropped it): the log says so where it was.
-      await appendChunk(client, queueName, batchId, chunk(3, 'four\n'));
-      await output.caughtUp();
-      expect(await client.xlen(key)).toBeLessThanOrEqual(1);
-      const ended = await output.ended({
-        issueNumber: 5,
-        worktreeId: 'issue-5-0123abcd',
-        durationMs: 5,
-        cleanedUp: true,
-        status: 'success',
-      } as TaskResult);
-      expect(readFileSync(ended.logFile as string, 'utf8')).toBe(
-        '# miyabi-worktree: issue 5, worktree issue-5-0123abcd, branch feature/issue-5\n# in /w\n# on worker w (host h), attempt 1\none\ntwo\n' +
-          "# miyabi-worktree: 1 chunk(s) of output were dropped from the queue's stream before they were read here\nfour\n" +
-          '# miyabi-worktree: ended success in 5ms: worktree removed\n',
-      );
+        stateDir,
+        logDir,
+      });
+      try {
+        await appendChunk(
+          client,
+          queueName,
+          batchId,
+          chunk(
+            0,
+            '# miyabi-worktree: issue 5, worktree issue-5-0123abcd, branch feature/issue-5\n# in /w\none\n',
+          ),
+        );
+        await appendChunk(client, queueName, batchId, chunk(1, 'two\n'));
+        // Chunk 2 never reached the stream (its bound dropped it): the log says so where it was.
+        await appendChunk(client, queueName, batchId, chunk(3, 'four\n'));
+        await output.caughtUp();
+        expect(await client.xlen(key)).toBeLessThanOrEqual(1);
+        const ended = await output.ended({
+          issueNumber: 5,
+          worktreeId: 'issue-5-0123abcd',
+          durationMs: 5,
+          cleanedUp: true,
+          status: 'success',
+        } as TaskResult);
+        expect(readFileSync(ended.logFile as string, 'utf8')).toBe(
+          '# miyabi-worktree: issue 5, worktree issue-5-0123abcd, branch feature/issue-5\n# in /w\n# on worker w (host h), attempt 1\none\ntwo\n' +
+            "# miyabi-worktree: 1 chunk(s) of output were dropped from the queue's stream before they were read here\nfour\n" +
+            '# miyabi-worktree: ended success in 5ms: worktree removed\n',
+        );
+      } finally {
+        await output.close();
+      }
+      expect(await client.exists(key)).toBe(0);
     } finally {
-      await output.close();
+      client.disconnect();
     }
-    expect(await client.exists(key)).toBe(0);
-    client.disconnect();
   });
 });
