@@ -41,6 +41,9 @@ export interface RemoteOutputOptions {
 interface TaskOutput {
   readonly logFile: string;
   readonly hooks: TaskLogHooks;
+  /** The worker's worktree: `logs <id>` finds the task by its id. */
+  readonly worktree: { readonly id: string; readonly branchName: string };
+  recorded: boolean;
   attempt: number;
   nextSeq: number;
   closed: boolean;
@@ -71,9 +74,10 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
     }
   };
 
-  const write = async (chunk: OutputChunk) => {
+  // A chunk's text as its log takes it: after the worker's line on an attempt's first, after a
+  // note where chunks are missing.
+  const accept = async (chunk: OutputChunk): Promise<{ task: TaskOutput; text: string }> => {
     let task = tasks.get(chunk.issueNumber);
-    let text = chunk.text;
     if (!task) {
       const logFile = await openLogFile(taskLogFile(options.logDir, options.batchId, chunk.issueNumber));
       task = {
@@ -83,17 +87,16 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
           batchId: options.batchId,
           logFile,
         }),
+        worktree: { id: chunk.worktreeId, branchName: chunk.branch },
+        recorded: false,
         attempt: chunk.attempt,
-        nextSeq: 0,
+        nextSeq: chunk.seq + 1,
         closed: false,
       };
       tasks.set(chunk.issueNumber, task);
-      await appendFile(logFile, withWorker(text, chunk));
-      await task.hooks.started({ id: chunk.worktreeId, branchName: chunk.branch });
-      task.nextSeq = chunk.seq + 1;
-      progress(chunk);
-      return;
+      return { task, text: withWorker(chunk.text, chunk) };
     }
+    let text = chunk.text;
     if (chunk.attempt !== task.attempt) {
       // A retried job (its worker died or failed): its output starts again, from its own header.
       task.attempt = chunk.attempt;
@@ -104,8 +107,28 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
       text = `# miyabi-worktree: ${chunk.seq - task.nextSeq} chunk(s) of output were dropped from the queue's stream before they were read here\n${text}`;
     }
     task.nextSeq = Math.max(task.nextSeq, chunk.seq + 1);
-    await appendFile(task.logFile, text);
-    progress(chunk);
+    return { task, text };
+  };
+  // One append per task for all its chunks of one read; its record once its first text is there.
+  const write = async (entries: readonly [string, string[]][]) => {
+    const texts = new Map<TaskOutput, string>();
+    const last = new Map<TaskOutput, OutputChunk>();
+    for (const [, fields] of entries) {
+      const chunk = parseChunk(fields);
+      if (!chunk) continue;
+      const { task, text } = await accept(chunk);
+      texts.set(task, (texts.get(task) ?? '') + text);
+      last.set(task, chunk);
+    }
+    for (const [task, text] of texts) {
+      await appendFile(task.logFile, text).catch(() => {});
+      if (!task.recorded) {
+        task.recorded = true;
+        await task.hooks.started(task.worktree);
+      }
+      const chunk = last.get(task);
+      if (chunk) progress(chunk);
+    }
   };
   const progress = (chunk: OutputChunk) => {
     if (!options.onProgress) return;
@@ -134,11 +157,9 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
         safeLog(logger, 'warn', { error: String(error) }, 'cannot read task output from the queue');
         continue;
       }
-      for (const [id, fields] of reply?.[0]?.[1] ?? []) {
-        const chunk = parseChunk(fields);
-        if (chunk) await write(chunk).catch(() => {});
-        readTo = id;
-      }
+      const entries = reply?.[0]?.[1] ?? [];
+      await write(entries).catch(() => {});
+      readTo = entries.at(-1)?.[0] ?? readTo;
       // What is written here leaves Redis: the stream holds only unread output.
       if (reply) await reader.xtrim(key, 'MINID', readTo).catch(() => {});
       wake();
