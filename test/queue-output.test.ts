@@ -151,6 +151,85 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     }
   }, 180_000);
 
+  it('a job retried after its worker was killed: both attempts in one log, one closing line', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const logDir = join(tempDir(), 'logs');
+    const marks = tempDir();
+    const timings = ['--lock-duration', '2s', '--stalled-interval', '1s'];
+    const worker = (name: string) =>
+      cli(
+        [
+          'worker',
+          '--queue',
+          redis.url,
+          '--queue-name',
+          queueName,
+          '--repo',
+          join(marks, name),
+          '--name',
+          name,
+          ...timings,
+        ],
+        tempDir(),
+      );
+    const victim = worker('victim');
+    await saidOnStderr(victim, /waiting for jobs/);
+    // The first attempt says so and hangs (its process group is stopped below); the second finishes.
+    const script =
+      `if [ ! -e "${marks}/first" ]; then echo "first attempt here"; echo $$ > "${marks}/first"; exec sleep 120; fi; ` +
+      'echo "second attempt here"';
+    const submitter = cli(
+      [
+        'run',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--issues',
+        '7',
+        '--log-dir',
+        logDir,
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        script,
+      ],
+      repo.path,
+    );
+    const logOf = () => {
+      const batch = existsSync(logDir) ? readdirSync(logDir)[0] : undefined;
+      const file = batch ? join(logDir, batch, 'issue-7.log') : '';
+      return file && existsSync(file) ? readFileSync(file, 'utf8') : '';
+    };
+    // Killed once its first attempt's output is at the submitter.
+    expect(await eventually(() => logOf().split('\n').includes('first attempt here'), 60_000)).toBe(true);
+    victim.child.kill('SIGKILL');
+    await victim.done;
+    const firstPid = Number(readFileSync(join(marks, 'first'), 'utf8'));
+    try {
+      process.kill(-firstPid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    worker('rescuer');
+    const done = await submitter.done;
+    expect(json<PoolExecutionResult>(done).results[0]).toMatchObject({
+      status: 'success',
+      worker: 'rescuer',
+    });
+    const lines = logOf().trimEnd().split('\n');
+    const victimAt = lines.findIndex((line) => /^# on worker victim \(host .+\), attempt 1$/.test(line));
+    const rescuerAt = lines.findIndex((line) => /^# on worker rescuer \(host .+\), attempt 2$/.test(line));
+    expect(victimAt).toBeGreaterThan(0);
+    expect(lines.indexOf('first attempt here')).toBeGreaterThan(victimAt);
+    expect(rescuerAt).toBeGreaterThan(lines.indexOf('first attempt here'));
+    expect(lines.indexOf('second attempt here')).toBeGreaterThan(rescuerAt);
+    expect(lines.filter((line) => line.startsWith('# miyabi-worktree: ended'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^# miyabi-worktree: ended success /);
+  }, 180_000);
+
   it('the submitter trims what it wrote, says where chunks were dropped, and deletes the stream', async () => {
     const client = new Redis(redis.url);
     const stateDir = tempDir();
