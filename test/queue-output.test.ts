@@ -52,17 +52,18 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     writeFileSync(join(older, 'issue-1.log'), 'an older batch\n');
     const gate = join(tempDir(), 'gate');
     const html = join(tempDir(), 'batch.html');
-    // Issue 7 prints, waits for the test's gate, prints again; issue 8 fails on stderr.
+    // Issue 7 prints, waits for the test's gate, prints again, commits; issue 8 fails on stderr.
     const script =
       'if [ "$MIYABI_ISSUE_NUMBER" = 8 ]; then echo "eight is broken" >&2; exit 3; fi; ' +
       'echo "first line"; echo "early to stderr" >&2; ' +
       `while [ ! -e "${gate}" ]; do sleep 0.05; done; ` +
-      'echo "after the pause"; echo "late to stderr" >&2; printf "no newline at the end" >&2';
+      'echo "after the pause"; echo "late to stderr" >&2; printf "no newline at the end" >&2; ' +
+      'echo 7 > seven.txt && git add seven.txt && git commit -qm seven';
     const submitter = cli(
       [
         'run',
         ...['--queue', redis.url, '--queue-name', queueName],
-        ...['--issues', '7,8', '--log-dir', logDir, '--html', html, '--json'],
+        ...['--issues', '7,8', '--merge', '--log-dir', logDir, '--html', html, '--json'],
         ...['--', 'sh', '-c', script],
       ],
       repo.path,
@@ -121,7 +122,10 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     expect(at('late to stderr')).toBeLessThan(at('no newline at the end'));
     expect(at('early to stderr')).toBeLessThan(at('late to stderr'));
     expect(lines.filter((line) => line.startsWith('# miyabi-worktree: ended'))).toHaveLength(1);
-    expect(lines.at(-1)).toMatch(/^# miyabi-worktree: ended success in .*: exit code 0 · /);
+    // The submitter's own closing line: its merge here, which the worker never saw.
+    expect(lines.at(-1)).toMatch(
+      /^# miyabi-worktree: ended success in .*: exit code 0 · .*into main \([0-9a-f]{7}\)/,
+    );
     expect(readFileSync(eight.logFile as string, 'utf8')).toMatch(
       /\neight is broken\n# miyabi-worktree: ended failed at execute in .*: exit code 3 · COMMAND_FAILED: sh exited with code 3/,
     );
@@ -228,6 +232,59 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     expect(lines.indexOf('second attempt here')).toBeGreaterThan(rescuerAt);
     expect(lines.filter((line) => line.startsWith('# miyabi-worktree: ended'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(/^# miyabi-worktree: ended success /);
+  }, 180_000);
+
+  it("with --merge a task's log closes after the batch pushed its target: a refused push is its closing line", async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const queueName = nextQueue();
+    const logDir = join(tempDir(), 'logs');
+    cli(
+      [
+        'worker',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--repo',
+        join(tempDir(), 'clone'),
+        '--name',
+        'w',
+      ],
+      tempDir(),
+    );
+    // The task moves the remote's main behind the submitter's back, then commits its own work.
+    const script =
+      'git commit -q --allow-empty -m elsewhere && git push -q origin HEAD:refs/heads/main && git reset -q --hard HEAD~1 && ' +
+      'echo 9 > nine.txt && git add nine.txt && git commit -qm nine';
+    const done = await cli(
+      [
+        'run',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        queueName,
+        '--issues',
+        '9',
+        '--merge',
+        '--log-dir',
+        logDir,
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        script,
+      ],
+      repo.path,
+    ).done;
+    const result = json<PoolExecutionResult>(done).results[0] as TaskResult;
+    expect(result).toMatchObject({ status: 'failed', stage: 'push', error: { code: 'PUSH_REJECTED' } });
+    const lines = readFileSync(result.logFile as string, 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(lines.filter((line) => line.startsWith('# miyabi-worktree: ended'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(
+      /^# miyabi-worktree: ended failed at push in .*: exit code 0 · PUSH_REJECTED: /,
+    );
   }, 180_000);
 
   it('the submitter trims what it wrote, says where chunks were dropped, and deletes the stream', async () => {
