@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { type Logger, safeLog, silentLogger } from '../log.js';
 import { type TaskLogHooks, taskLogFile, taskLogHooks } from '../pool/task-log-hooks.js';
@@ -50,6 +51,8 @@ interface TaskOutput {
 }
 
 const HEADER = '# miyabi-worktree: issue ';
+/** Wait before reading again after a failed read (never a busy loop on an error Redis keeps giving). */
+const RETRY_MS = 500;
 
 /**
  * Reads the batch's output stream from its start (`XREAD BLOCK`) and appends each chunk to its task's
@@ -155,6 +158,7 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
         if (stopped) break;
         // ioredis resends after a reconnection; anything else is said once and reading goes on.
         safeLog(logger, 'warn', { error: String(error) }, 'cannot read task output from the queue');
+        await delay(RETRY_MS);
         continue;
       }
       const entries = reply?.[0]?.[1] ?? [];
