@@ -156,7 +156,7 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
         reply = (await reader.xread('COUNT', 500, 'BLOCK', 0, 'STREAMS', key, readTo)) as typeof reply;
       } catch (error) {
         if (stopped) break;
-        // ioredis resends after a reconnection; anything else is said once and reading goes on.
+        // ioredis resends after a reconnection; any other failure is logged and reading goes on.
         safeLog(logger, 'warn', { error: String(error) }, 'cannot read task output from the queue');
         await delay(RETRY_MS);
         continue;
