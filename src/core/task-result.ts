@@ -106,7 +106,10 @@ interface TaskResultFields<T> {
   readonly branchName?: string;
   /** The commit its worktree started from: the base branch's tip when the task started. */
   readonly baseCommit?: string;
-  /** The task's log file (setup output, and the command's if the executor writes it there). */
+  /**
+   * The task's log file (setup output, and the command's if the executor writes it there); for a
+   * queue task, the submitter's copy under its `logDir`, its output sent there by the worker.
+   */
   readonly logFile?: string;
   /** What `.worktreeinclude` copying and `setup` did, when they ran. */
   readonly prepare?: PrepareResult;

@@ -169,7 +169,7 @@ function killedRunLine(record: TaskLog): string {
 }
 
 /** The bytes of `path` from `offset` to its end; undefined when it does not exist. */
-async function readFrom(path: string, offset: number): Promise<Buffer | undefined> {
+export async function readFrom(path: string, offset: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { type BatchOptions, type BatchRecord, updateBatchRecord } from '../state/batch-records.js';
 import { currentOwner } from '../state/owner.js';
@@ -15,6 +16,11 @@ export interface BatchRecorder {
     overlaps: readonly Overlap[],
     totalDurationMs: number,
   ): Promise<BatchRecord>;
+}
+
+/** A new batch's id: `batch-<time, base 36>-<6 hex>`, for local and queue batches alike. */
+export function newBatchId(): string {
+  return `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Writes the record of a batch that starts (`endedAt` absent) and returns its recorder. */

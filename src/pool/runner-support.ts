@@ -76,8 +76,14 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     queue: 'honoured',
     how: "'keep' and 'remove' apply here; a hand-back ({ resolve }: a commandExecutor) is a job on a worker",
   },
-  logRetention: { queue: 'refused', why: 'with queue, no task logs are written here to prune' },
-  logDir: { queue: 'refused', why: "with queue, task output stays in the workers' logs" },
+  logRetention: {
+    queue: 'honoured',
+    how: "the remote tasks' logs here are pruned as a local batch's are",
+  },
+  logDir: {
+    queue: 'honoured',
+    how: "each task's output travels from its worker into its log here, under logDir",
+  },
   pullRequest: {
     queue: 'honoured',
     how: 'opened here for each successful task, from the branch its worker pushed',

@@ -1,4 +1,5 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFile, open } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { WorktreeInfo } from '../core/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import { closingLine } from './closing-line.js';
@@ -6,10 +7,15 @@ import type { TaskResult } from './types.js';
 
 /** Records where a task's log is once it starts, and how the task ended: what `logs` reads. */
 export interface TaskLogHooks {
-  /** For `runTask`'s `onLogStart`. */
-  started(worktree: WorktreeInfo): Promise<void>;
+  /** For `runTask`'s `onLogStart` (and a remote task's first output at the submitter). */
+  started(worktree: Pick<WorktreeInfo, 'id' | 'branchName'>): Promise<void>;
   /** Writes the log's closing line (see `closingLine`), then records the end. */
   ended(result: TaskResult): Promise<void>;
+}
+
+/** Where a batch task's log is: `<logDir>/<batchId>/issue-<n>.log`, for local and remote tasks alike. */
+export function taskLogFile(logDir: string, batchId: string, issueNumber: number): string {
+  return join(logDir, batchId, `issue-${issueNumber}.log`);
 }
 
 /** Best effort: a record that cannot be written never fails the task (its log only stays unknown to `logs`). */
@@ -30,10 +36,27 @@ export function taskLogHooks(
     },
     async ended(result) {
       if (!record) return;
-      // Before the end is recorded: a follower that sees the end has the closing line to read.
-      await appendFile(task.logFile, `${closingLine(result)}\n`).catch(() => {});
+      // Before the end is recorded: a follower that sees the end has the closing line to read. On a
+      // line of its own, also after output that did not end its last line.
+      const newline = (await endsInNewline(task.logFile)) ? '' : '\n';
+      await appendFile(task.logFile, `${newline}${closingLine(result)}\n`).catch(() => {});
       const end = { status: result.status, stage: result.stage, code: result.error?.code };
       await recordTaskEnd(stateDir, record, end).catch(() => {});
     },
   };
+}
+
+/** Whether the file's last byte is a newline (an empty or missing file counts as ending one). */
+async function endsInNewline(file: string): Promise<boolean> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return true;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    await handle.read(last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    await handle.close();
+  }
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
@@ -30,7 +29,7 @@ import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
-import { startBatchRecord } from './batch-recorder.js';
+import { newBatchId, startBatchRecord } from './batch-recorder.js';
 import { localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
@@ -189,7 +188,7 @@ export class WorktreePool {
       });
     }
     const started = performance.now();
-    const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const batchId = newBatchId();
     const batch = new AbortController();
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
     const stops = new Map<number, AbortController>();

@@ -2,7 +2,6 @@ import { appendFile } from 'node:fs/promises';
 import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
-import { closingLine } from '../pool/closing-line.js';
 import type { TaskResult } from '../pool/types.js';
 import { openLogFile } from '../state/log-file.js';
 import { recordTaskEnd, recordTaskStart } from '../state/task-log-records.js';
@@ -63,7 +62,8 @@ export async function recordKeptLog(
   const worker = result.worker ? ` on worker ${result.worker}` : '';
   await appendFile(
     keep.logFile,
-    `# miyabi-worktree: issue ${kept.issueNumber} ran${worker}; kept here as worktree ${kept.id}, branch ${kept.branchName}\n# in ${kept.path}\n${closingLine(result)}\n`,
+    // The closing line follows from the task's output stream, once its log ends (remote-output).
+    `# miyabi-worktree: issue ${kept.issueNumber} ran${worker}; kept here as worktree ${kept.id}, branch ${kept.branchName}\n# in ${kept.path}\n`,
   );
   const record = await recordTaskStart(stateDir, {
     worktreeId: kept.id,

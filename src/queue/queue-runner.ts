@@ -20,6 +20,7 @@ import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { refusalNote } from './refusals.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
+import { type RemoteOutput, readRemoteOutput } from './remote-output.js';
 import { remoteQueue } from './remote-queue.js';
 import { fetchSharedArchives } from './share-archives.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
@@ -91,9 +92,11 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   const cleanups: (() => void)[] = [];
   let closed: Promise<void> | undefined;
   let lease: IssueLease | undefined;
+  let output: RemoteOutput | undefined;
   const close = () => {
     closed ??= (async () => {
       for (const cleanup of cleanups) cleanup();
+      await output?.close();
       await lease?.release();
       await events.close().catch(() => undefined);
       await queue.close().catch(() => undefined);
@@ -117,6 +120,17 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: root })
     ).stdout.trim();
     await events.waitUntilReady();
+    // Every line of each task's output lands in its log here; the live view takes its last lines.
+    const taskLogs = await readRemoteOutput({
+      connection: queueOptions.connection,
+      redis,
+      queueName,
+      batchId,
+      stateDir: manager.stateDir,
+      logDir: options.followUps.logDir,
+      ...(queueOptions.onProgress ? { onProgress: queueOptions.onProgress } : {}),
+    });
+    output = taskLogs;
     const onJobProgress = (issueNumber: number, update: WireProgress) => {
       if (update.kind === 'taken') {
         takenBy.set(issueNumber, { worker: update.worker, host: update.host });
@@ -327,10 +341,11 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         });
       }
       let result = await awaitJob(payload, jobIdOf(issueNumber), elapsed);
+      await taskLogs.caughtUp();
       // Archives the worker shared are fetched here, so `restore <id>` works at this side.
       result = await fetchSharedArchives(root, remoteName, result, batchSignal);
       result = await mergeHere(result, baseBranch);
-      return afterRemoteTask(result, {
+      result = await afterRemoteTask(result, {
         ...options.followUps,
         manager,
         remote: remoteName,
@@ -345,6 +360,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           merge: (back) => mergeHere(back, baseBranch),
         },
       });
+      // Its log ends now, unless the targets' push at the end of the batch may still change its result.
+      return options.merge ? result : taskLogs.ended(result);
     };
 
     const jobPayload = (
@@ -385,13 +402,16 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
             const index = results.findIndex((result) => result.issueNumber === issueNumber);
             if (index >= 0) targets.set(into, [...(targets.get(into) ?? []), index]);
           }
-          const final = await pushTargets({
+          const pushed = await pushTargets({
             manager,
             remote: remoteName,
             targets,
             results,
             signal: undefined,
           });
+          const final = options.merge
+            ? await Promise.all(pushed.map((result) => taskLogs.ended(result)))
+            : pushed;
           for (const result of final) recordTaskComplete(manager, batchId, result);
           return final;
         } finally {

@@ -28,7 +28,7 @@ export interface PoolQueueOptions {
   readonly shareArchives?: boolean;
   /** Told how many workers are connected, at start and whenever it changes. */
   readonly onWorkers?: (connected: number) => void;
-  /** Told when a worker takes a task, and each line of its output (throttled by the worker). */
+  /** Told when a worker takes a task, and the last line of each piece of its output as it arrives here. */
   readonly onProgress?: (update: QueueTaskProgress) => void;
 }
 

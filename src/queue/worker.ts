@@ -22,6 +22,7 @@ import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclai
 import { DEFAULT_REFUSAL_TIMEOUT_MS, REFUSAL_RETRY_MS, recordRefusal } from './refusals.js';
 import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
 import { remoteQueue } from './remote-queue.js';
+import { type OutputSender, sendTaskOutput } from './send-output.js';
 import { placeArchives } from './share-archives.js';
 import { checkQueueSecret, openJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME } from './types.js';
@@ -206,6 +207,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let onEvent: ((event: WorktreeEvent) => void) | undefined;
+    let output: OutputSender | undefined;
     try {
       const cancelled = await cancelledReason(redis, queueName, payload.batchId);
       if (cancelled !== undefined) controller.abort(new Error(cancelled));
@@ -267,11 +269,6 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         // No attempt could run it: a setup outside --allow, or a configuration at the base that is invalid.
         return await refuse(error, refusalTimeout);
       }
-      onEvent = (event: WorktreeEvent) => {
-        if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
-          send({ kind: 'event', worker: name, host, event });
-        }
-      };
       // The base is the job's own ref: a clone with no branch yet (a dangling remote HEAD) opens on it.
       manager ??= await WorktreeManager.open({
         repoPath: repo,
@@ -279,18 +276,28 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         logger,
         baseBranch,
       });
-      manager.on('event', onEvent);
-      let lastSent = 0;
-      const command = commandExecutor(payload.argv, {
-        ...(payload.env ? { env: payload.env } : {}),
-        onLine: (line) => {
-          // At most four lines a second travel: the live view shows the last one.
-          const now = Date.now();
-          if (now - lastSent < 250 || line.trim() === '') return;
-          lastSent = now;
-          send({ kind: 'line', worker: name, host, line: line.slice(0, 500) });
-        },
+      output = sendTaskOutput({
+        redis,
+        queueName,
+        batchId: payload.batchId,
+        issueNumber: payload.issueNumber,
+        // Started, not failed, attempts: a job restarted after its worker died is a new attempt too.
+        attempt: Math.max(0, job.attemptsStarted - 1),
+        worker: name,
+        host,
+        stateDir: manager.stateDir,
+        logger,
       });
+      const taskOutput = output;
+      onEvent = (event: WorktreeEvent) => {
+        if (event.issueNumber === payload.issueNumber && event.branch === payload.branchName) {
+          send({ kind: 'event', worker: name, host, event });
+          taskOutput.onEvent(event);
+        }
+      };
+      manager.on('event', onEvent);
+      // Every line travels through the batch's output stream (the live view takes its last ones there).
+      const command = commandExecutor(payload.argv, payload.env ? { env: payload.env } : {});
       const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
@@ -349,6 +356,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       return { ...placed, worker: name, host } as WireResult;
     } finally {
+      // Before the result is returned: the submitter closes a task's log once its output is all there.
+      await output?.finish();
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager?.off('event', onEvent);
       running.delete(jobId);

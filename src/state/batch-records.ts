@@ -90,11 +90,10 @@ export async function readBatchRecords(stateDir: string): Promise<BatchRecord[]>
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
 }
 
-/** The records of local batches still running (not ended, their process alive), oldest first. */
+/** The records of batches still running, local or queue (not ended, their process alive), oldest first. */
 export async function readRunningBatchRecords(stateDir: string): Promise<BatchRecord[]> {
   return (await readBatchRecords(stateDir)).filter(
-    (record) =>
-      record.endedAt === undefined && record.options.queue === undefined && isOwnerAlive(record.owner),
+    (record) => record.endedAt === undefined && isOwnerAlive(record.owner),
   );
 }
 

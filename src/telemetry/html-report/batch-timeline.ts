@@ -47,6 +47,10 @@ export interface TaskTimeline {
   readonly resources?: { readonly peakRssBytes: number; readonly cpuSeconds: number } | undefined;
   /** The tokens and cost its agent reported (from its result), when it did. */
   readonly usage?: TaskUsage | undefined;
+  /** The last lines of its command's output (its result's `output.lastLines`), when the result has them. */
+  readonly lastLines: string | null;
+  /** Its log file where the batch ran (a remote task's: the submitter's copy), when the result names one. */
+  readonly logFile: string | null;
 }
 
 /**
@@ -65,6 +69,9 @@ export interface TaskOutcomeInput {
   readonly host?: string | undefined;
   readonly resources?: { readonly peakRssBytes: number; readonly cpuSeconds: number } | undefined;
   readonly usage?: TaskUsage | undefined;
+  readonly logFile?: string | undefined;
+  /** The executor's output: its `lastLines` (a command's) are shown. */
+  readonly output?: unknown;
 }
 
 /** One pair of tasks that changed the same files (an `overlap` event), read tolerantly. */
@@ -186,6 +193,7 @@ function withResults(
       ...(result.usage ? { usage: result.usage } : {}),
     };
     const where = { worker: result.worker ?? null, host: result.host ?? null };
+    const output = { lastLines: lastLinesOf(result.output), logFile: result.logFile ?? null };
     if (!known) {
       out.push({
         issueNumber: result.issueNumber,
@@ -194,6 +202,7 @@ function withResults(
         phases: [],
         ...fromResult,
         ...where,
+        ...output,
         startMs: batchStartMs,
         endMs: batchStartMs,
         durationMs: result.durationMs,
@@ -202,12 +211,20 @@ function withResults(
       out[index] = {
         ...known,
         ...fromResult,
+        ...output,
         worker: known.worker ?? where.worker,
         host: known.host ?? where.host,
       };
     }
   }
   return out;
+}
+
+/** `output.lastLines` when it is non-empty text (a command task's output), else null. */
+function lastLinesOf(output: unknown): string | null {
+  if (typeof output !== 'object' || output === null) return null;
+  const { lastLines } = output as { lastLines?: unknown };
+  return typeof lastLines === 'string' && lastLines !== '' ? lastLines : null;
 }
 
 function isLooseEvent(value: unknown): value is LooseEvent {
@@ -299,6 +316,8 @@ function taskTimeline(
     startMs: phases[0]?.startMs ?? items[0]?.at ?? batchStartMs,
     endMs: endMs ?? lastAt,
     durationMs: Math.max(0, durationMs ?? (endMs ?? lastAt) - workStart),
+    lastLines: null,
+    logFile: null,
   };
 }
 

@@ -23,6 +23,8 @@ table.timeline thead th { color: var(--muted); font-weight: 500; font-size: 12px
 table.timeline thead th:nth-child(1) { width: 190px; } table.timeline thead th:nth-child(3) { width: 310px; } table.timeline thead th:nth-child(4) { width: 110px; }
 .task-name .issue { font-weight: 600; margin-right: 8px; }
 .task-name .branch { color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; display: inline-block; max-width: 110px; vertical-align: bottom; }
+.task-name .output { font-weight: 400; font-size: 12px; } .task-name .output summary { color: var(--muted); cursor: pointer; }
+.task-name .output pre { margin: 4px 0; max-width: 100%; white-space: pre-wrap; overflow-wrap: anywhere; font-size: 11px; } .task-name .output a { font-size: 11px; word-break: break-all; }
 td.bars svg { display: block; width: 100%; height: 22px; }
 .bars-head, .chart { position: relative; }
 .axis { position: relative; height: 16px; font-size: 11px; color: var(--muted); }

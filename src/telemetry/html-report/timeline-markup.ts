@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { formatDuration } from '../../config/duration.js';
 import { formatBytes } from '../../core/size.js';
 import type { BatchTimeline, PhaseSpan, TaskTimeline, TimelinePhase } from './batch-timeline.js';
@@ -54,7 +55,7 @@ function taskRow(task: TaskTimeline, timeline: BatchTimeline, scale: TimeScale, 
     (pair) => pair.a.worktreeId === task.worktreeId || pair.b.worktreeId === task.worktreeId,
   );
   return html`<tr class="task" data-issue="${task.issueNumber ?? ''}" data-worktree="${task.worktreeId}" data-outcome="${task.outcome}">
-<th scope="row" class="task-name"><span class="issue">${name}</span><span class="branch">${task.branch ?? ''}</span></th>
+<th scope="row" class="task-name"><span class="issue">${name}</span><span class="branch">${task.branch ?? ''}</span>${taskOutput(task)}</th>
 <td class="bars"><svg viewBox="0 0 ${VIEW_WIDTH} ${ROW_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="${phaseSummary(task)}">${gridLines(scale)}${task.phases.map((span) => phaseBar(span, scale))}${markers.map(
     (pair) =>
       html`<rect class="overlap-marker${pair.conflict ? ' conflict' : ''}" x="${scale.x(pair.atMs) - 1}" y="0" width="2" height="${ROW_HEIGHT}"><title>${pair.conflict ? 'conflict' : 'overlap'}: #${pair.a.issue ?? '?'} ↔ #${pair.b.issue ?? '?'}</title></rect>`,
@@ -82,6 +83,14 @@ function costDetail(task: TaskTimeline): string {
   }
   if (usage?.costUsd !== undefined) parts.push(`$${usage.costUsd.toFixed(2)}`);
   return parts.join(' · ');
+}
+
+/** The last lines of the task's output and a link to its whole log (a remote task's copy here). */
+function taskOutput(task: TaskTimeline): SafeHtml | string {
+  if (task.lastLines === null && task.logFile === null) return '';
+  return html`<details class="output"><summary>output</summary>${
+    task.lastLines !== null ? html`<pre>${task.lastLines}</pre>` : ''
+  }${task.logFile !== null ? html`<a href="${pathToFileURL(task.logFile).href}">${task.logFile}</a>` : ''}</details>`;
 }
 
 function gridLines(scale: TimeScale): SafeHtml[] {
