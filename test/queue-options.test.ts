@@ -41,6 +41,8 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   radarIntervalMs: () => 5_000,
   radarStatusIntervalMs: () => 5_000,
   onOverlap: () => 'warn',
+  pauseOn: () => ['quota exceeded'],
+  pauseMaxMs: () => 60_000,
 };
 
 /** Values of refused options that do what the queue does anyway: accepted. */

@@ -43,6 +43,12 @@ export interface MiyabiConfig {
   readonly share: readonly ShareEntry[];
   /** Batch log folders kept under the log folder; older ones are deleted when a batch starts. @default 50 */
   readonly logRetention?: number | undefined;
+  /** Regular expressions that also mean a usage limit in a failed command's last 20 lines (a named group `reset` may capture the reset time). @default [] */
+  readonly pauseOn?: readonly string[] | undefined;
+  /** The most a batch waits out usage limits in all, in milliseconds (the file's `pauseMax`, e.g. `"6h"`); else the pool's default. */
+  readonly pauseMaxMs?: number | undefined;
+  /** The command (argv) a task paused at a usage limit runs when it resumes; else the task's own command. */
+  readonly resumeCommand?: readonly string[] | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

@@ -11,6 +11,7 @@ import { contextOfTraceparent, startTaskSpan } from '../telemetry/otel-spans.js'
 import { isConflict, merge, pullRequest, push } from './follow-ups.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
+import { TaskDeadline } from './task-deadline.js';
 import {
   abortMessage,
   classify,
@@ -29,6 +30,7 @@ import type {
   UnmergedWork,
   WorktreeTask,
 } from './types.js';
+import { type UsageLimitSettings, withUsageLimitPauses } from './usage-limit-pauses.js';
 
 export interface TaskRun {
   readonly manager: WorktreeManager;
@@ -58,6 +60,8 @@ export interface TaskRun {
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
+  /** Wait out providers' usage limits (pause, then run again in the worktree); absent: a limit fails the task. */
+  readonly usageLimits?: UsageLimitSettings | undefined;
 }
 
 /**
@@ -88,7 +92,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
   });
   const progress: Progress = { status: 'success' };
   let worktree: WorktreeInfo | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let deadline: TaskDeadline | undefined;
   try {
     const createSpan = span.child('create');
     try {
@@ -113,9 +117,9 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     // MIYABI_CONFLICTS is empty in a task's normal run; a resolver gets the file of paths.
     const env = { ...worktreeEnvironment(worktree, batchId), MIYABI_CONFLICTS: '' };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
-    timer = setTimeout(
-      () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
-      run.timeoutMs,
+    // It stands still while the task waits out a usage limit.
+    deadline = new TaskDeadline(run.timeoutMs, () =>
+      controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
     );
     await startLog(run.logFile, worktree, run.continueIn !== undefined);
     await run.onLogStart?.(worktree);
@@ -135,7 +139,22 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
 
     let outcome: ExecutorOutcome | undefined;
     if (progress.status === 'success') {
-      outcome = await execute(run, worktree, progress, { signal, env, span });
+      const executor = run.usageLimits
+        ? withUsageLimitPauses(run.executor, run.usageLimits, {
+            deadline,
+            record: (event) => manager.recordEvent(event),
+            eventBase: {
+              worktreeId: worktree.id,
+              issueNumber: task.issueNumber,
+              branch: worktree.branchName,
+              batchId,
+            },
+            onPause: (pause) => {
+              progress.pause = pause;
+            },
+          })
+        : run.executor;
+      outcome = await execute({ ...run, executor }, worktree, progress, { signal, env, span });
     }
     if (progress.status === 'success' && run.merge) {
       await merge(run, worktree, progress, signal);
@@ -147,7 +166,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success' && run.pullRequest) {
       await pullRequest(run, worktree, progress, signal, elapsed());
     }
-    clearTimeout(timer);
+    deadline.stop();
 
     const finalStatus: WorktreeStatus = progress.status === 'success' ? 'completed' : 'failed';
     // A conflicted task keeps its worktree where the conflict can be resolved (unless asked not to).
@@ -158,7 +177,9 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
-    const keep = !run.autoCleanup || keepConflict || keepRefused || abandoned;
+    // A task stopped by a usage limit past pauseMax keeps its worktree for `run --resume`.
+    const usageLimited = progress.error?.code === 'USAGE_LIMIT';
+    const keep = !run.autoCleanup || keepConflict || keepRefused || abandoned || usageLimited;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
@@ -208,7 +229,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       return finish(run, progress, worktree, elapsed());
     }
   } finally {
-    clearTimeout(timer);
+    deadline?.stop();
     run.batchSignal.removeEventListener('abort', onBatchAbort);
     span.end(progress.status, progress.error ? new Error(progress.error.message) : undefined);
   }
@@ -310,6 +331,7 @@ function finish(
     ...(progress.pr ? { pr: progress.pr } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
     ...(progress.resolveAttempts ? { resolveAttempts: progress.resolveAttempts } : {}),
+    ...(progress.pause ? { pause: progress.pause } : {}),
     cleanedUp: removal?.cleanedUp ?? false,
     ...(run.reuse && worktree ? { reusedWorktree: (worktree.reuses ?? 0) > 0 } : {}),
     ...(removal?.keptIdle ? { keptIdle: true } : {}),

@@ -85,6 +85,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   radarIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   radarStatusIntervalMs: { queue: 'refused', why: NO_RADAR, accepts: (value) => value === 0 },
   onOverlap: { queue: 'refused', why: `${NO_RADAR}, and it acts on the radar's findings` },
+  pauseOn: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
+  pauseMaxMs: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
 };
 
 /**

@@ -9,6 +9,7 @@ import {
   DEFAULT_ABORT_GRACE_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_LOG_RETENTION,
+  DEFAULT_PAUSE_MAX_MS,
   DEFAULT_RADAR_INTERVAL_MS,
   DEFAULT_RADAR_STATUS_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
@@ -21,6 +22,7 @@ import { parseRepoSlug } from '../github/repo-slug.js';
 import { assertIssueNumber } from '../manager/validate.js';
 import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
+import { compilePauseOn } from '../process/usage-limits.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
@@ -29,6 +31,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
+import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
@@ -76,6 +79,8 @@ export interface ResolvedPoolConfig {
   readonly radarStatusIntervalMs: number;
   readonly onOverlap: OverlapPolicy;
   readonly queue: PoolQueueOptions | undefined;
+  readonly pauseOn: readonly RegExp[];
+  readonly pauseMaxMs: number;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -89,6 +94,7 @@ const DEFAULTS = {
   logRetention: DEFAULT_LOG_RETENTION,
   radarIntervalMs: DEFAULT_RADAR_INTERVAL_MS,
   radarStatusIntervalMs: DEFAULT_RADAR_STATUS_INTERVAL_MS,
+  pauseMaxMs: DEFAULT_PAUSE_MAX_MS,
 };
 
 /**
@@ -103,6 +109,7 @@ export class WorktreePool {
   #queue: PQueue;
   readonly #worktrees = new Map<string, WorktreeStatus>();
   #github: GitHubClient | undefined;
+  readonly #gate: PauseGate;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -119,6 +126,30 @@ export class WorktreePool {
     const logDir = resolved.logDir === '' ? join(manager.stateDir, 'logs') : resolved.logDir;
     this.config = { ...resolved, logDir: isAbsolute(logDir) ? logDir : resolve(manager.repoPath, logDir) };
     this.#queue = new PQueue({ concurrency: this.config.maxConcurrency });
+    this.#gate = new PauseGate({
+      pauseMaxMs: this.config.pauseMaxMs,
+      record: (event) => this.manager.recordEvent(event),
+    });
+  }
+
+  /**
+   * Starts no new task until `until` (a Date or epoch ms; absent: until {@link unpause}). Running
+   * tasks go on; queued ones wait. A `pool-paused` event says so.
+   */
+  pause(until?: Date | number): void {
+    const at = until instanceof Date ? until.getTime() : until;
+    if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `pause(until) needs a Date or epoch milliseconds, got ${describe(until)}`,
+      );
+    }
+    this.#gate.pause(undefined, at ?? Number.POSITIVE_INFINITY, { worktreeId: 'pool' });
+  }
+
+  /** Ends every pause now (the pool's and usage limits'): waiting tasks start, paused ones resume. */
+  unpause(): void {
+    this.#gate.unpause();
   }
 
   /** Opens the repository (from `repoPath`, else `cwd`, else the process cwd) and makes a pool on it. */
@@ -158,6 +189,9 @@ export class WorktreePool {
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
     const started = performance.now();
     const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    this.#gate.beginBatch(batchId);
+    // Tasks of one program pause together: a function executor's tasks count as one program.
+    const program = commandOf(executor)?.[0] ?? '';
     const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
@@ -173,6 +207,8 @@ export class WorktreePool {
         tasks.map(
           (task) =>
             this.#queue.add(async () => {
+              // A paused pool starts no task of the paused program until the reset (or unpause()).
+              await this.#gate.whenOpen(program, batch.signal);
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
               const logFile = join(this.config.logDir, batchId, `issue-${task.issueNumber}.log`);
@@ -205,6 +241,7 @@ export class WorktreePool {
                     : undefined,
                 logFile,
                 onLogStart: log.started,
+                usageLimits: { gate: this.#gate, program, pauseOn: this.config.pauseOn },
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
                   if (status === 'active') radar?.add(worktree);
@@ -391,6 +428,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     maxConcurrency: file.maxConcurrency,
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
+    pauseMaxMs: file.pauseMaxMs,
   });
   // First: with queue, an option it does not honour is the one thing to say.
   const queue = checkQueue(config);
@@ -402,6 +440,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     'logRetention',
     'radarIntervalMs',
     'radarStatusIntervalMs',
+    'pauseMaxMs',
   ] as const)
     assertOptionInRange(key, merged[key]);
   for (const key of ['failFast', 'autoCleanup'] as const) {
@@ -463,6 +502,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     radarStatusIntervalMs: merged.radarStatusIntervalMs,
     onOverlap: checkOverlapPolicy(config.onOverlap, merged.radarIntervalMs),
     queue,
+    pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
+    pauseMaxMs: merged.pauseMaxMs,
   };
 }
 

@@ -90,6 +90,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     });
   }
   const radarIntervalMs = parseRadarInterval(options.radarInterval);
+  const pause = parsePauseFlags(options);
   if (onOverlap === 'stop-later' && radarIntervalMs === 0) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
@@ -164,6 +165,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
     onOverlap,
     radarIntervalMs,
+    ...pause,
     continueBranches: options.continueBranches === true,
     resolveAttempts,
     logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
@@ -192,6 +194,46 @@ function parseRadarInterval(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^\s*0+\s*$/.test(value)) return 0;
   return parseDurationFlag(value, '--radar-interval');
+}
+
+/** `--pause-on`, `--pause-max`, `--resume-command` (the pool checks the patterns, naming the flag). */
+function parsePauseFlags(options: Readonly<Record<string, unknown>>): {
+  pauseOn?: string[];
+  pauseMaxMs?: number;
+  resumeCommand?: string[];
+} {
+  if (typeof options.queue === 'string') {
+    for (const flag of ['pauseOn', 'pauseMax', 'resumeCommand'] as const) {
+      if (options[flag] === undefined) continue;
+      const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `${name}: with --queue, usage-limit pauses are not yet carried to the workers`,
+        {
+          hint: `Drop ${name}, or run without --queue.`,
+        },
+      );
+    }
+  }
+  const resumeCommand =
+    typeof options.resumeCommand === 'string' ? options.resumeCommand.trim().split(/\s+/) : undefined;
+  if (resumeCommand && resumeCommand[0] === '') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--resume-command needs a command, e.g. --resume-command "claude -c -p continue"',
+    );
+  }
+  return {
+    ...(Array.isArray(options.pauseOn) ? { pauseOn: options.pauseOn as string[] } : {}),
+    ...(typeof options.pauseMax === 'string'
+      ? {
+          pauseMaxMs: /^\s*0+\s*$/.test(options.pauseMax)
+            ? 0
+            : parseDurationFlag(options.pauseMax, '--pause-max'),
+        }
+      : {}),
+    ...(resumeCommand ? { resumeCommand } : {}),
+  };
 }
 
 /** `--queue`, `--queue-name`, `--queue-timeout`, `--secret-file`: the others only with the first. */

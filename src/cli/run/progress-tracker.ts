@@ -55,6 +55,12 @@ export function createProgressTracker(
     const state = STATE_OF_EVENT[event.type];
     if (state) return patch(issue, { state });
     if (event.type === 'task-complete') return patch(issue, { state: event.status });
+    if (event.type === 'task-paused') {
+      return patch(issue, {
+        state: 'paused',
+        lastLine: `usage limit (${event.source}): paused until ${event.until}`,
+      });
+    }
     if (event.type === 'merge-complete' || event.type === 'push-complete') {
       return patch(issue, {
         lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}`,
@@ -108,6 +114,8 @@ const STATE_OF_EVENT: Partial<Record<WorktreeEvent['type'], TaskState>> = {
   'create-start': 'creating',
   'setup-start': 'setup',
   'execute-start': 'running',
+  // After a usage limit (`task-paused`, with its reset time) the task runs again in its worktree.
+  'task-resumed': 'running',
   'merge-start': 'merging',
   'push-start': 'pushing',
   'cleanup-start': 'cleanup',

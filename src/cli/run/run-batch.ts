@@ -58,6 +58,12 @@ export interface RunBatchRequest {
   readonly onOverlap?: 'warn' | 'stop-later' | undefined;
   /** Time between two looks of the conflict radar; 0 turns it off. @default the pool's (2 s) */
   readonly radarIntervalMs?: number | undefined;
+  /** More usage-limit patterns (`--pause-on`); unset: the config's `pauseOn`. */
+  readonly pauseOn?: readonly string[] | undefined;
+  /** The most the batch waits out usage limits (`--pause-max`); unset: the config's, else 6 h. */
+  readonly pauseMaxMs?: number | undefined;
+  /** What a task paused at a usage limit runs when it resumes (`--resume-command`); unset: the config's, else `command`. */
+  readonly resumeCommand?: readonly string[] | undefined;
   /** Attempts of `onConflict: 'agent'`. @default 1 */
   readonly resolveAttempts?: number | undefined;
   /** Build on task branches an earlier run left instead of archiving them and starting fresh. */
@@ -157,7 +163,12 @@ async function startBatch(
     ctx.routeNotices?.((line) => renderer.notice(line));
     const executor = request.queue
       ? commandExecutor(request.command, request.env ? { env: request.env } : {})
-      : createTaskExecutor({ command: request.command, env: request.env, progress });
+      : createTaskExecutor({
+          command: request.command,
+          resumeCommand: request.resumeCommand ?? config.resumeCommand,
+          env: request.env,
+          progress,
+        });
     // Bad input ends the command before any task: stop following, and name the flag the user typed.
     const abandon = (error: unknown): unknown => {
       progress.dispose();
@@ -189,6 +200,8 @@ async function startBatch(
         existingBranches: request.continueBranches ? 'continue' : 'restart',
         ...(request.onOverlap !== undefined ? { onOverlap: request.onOverlap } : {}),
         ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
+        ...(request.pauseOn !== undefined ? { pauseOn: request.pauseOn } : {}),
+        ...(request.pauseMaxMs !== undefined ? { pauseMaxMs: request.pauseMaxMs } : {}),
         ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
         ...(request.onConflict === 'agent'
           ? { onConflict: { resolve: executor as TaskExecutor, attempts: request.resolveAttempts ?? 1 } }
@@ -390,6 +403,8 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   logDir: '--log-dir',
   radarIntervalMs: '--radar-interval',
   onOverlap: '--on-overlap',
+  pauseOn: '--pause-on',
+  pauseMaxMs: '--pause-max',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */

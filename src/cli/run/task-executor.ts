@@ -27,6 +27,8 @@ export interface RunTaskOutput {
 export interface TaskExecutorOptions {
   /** The command and its arguments, with placeholders. */
   readonly command: readonly string[];
+  /** What a task resumed after a usage limit runs instead (`MIYABI_RESUMED=1`); unset: `command`. */
+  readonly resumeCommand?: readonly string[] | undefined;
   /** Extra environment for every task (the demo's git identity). */
   readonly env?: Readonly<Record<string, string>> | undefined;
   readonly progress: ProgressTracker;
@@ -41,7 +43,8 @@ export interface TaskExecutorOptions {
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
   return async (worktree, task, ctx) => {
-    const argv = expandTaskArgv(options.command, {
+    const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
+    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? []) : options.command, {
       ...worktree,
       conflicts: ctx.conflicts,
       context: task.context,
