@@ -43,13 +43,16 @@ describe('a usage limit pauses the batch (run)', () => {
     expect(first?.pause?.totalMs).toBeGreaterThan(3_000);
     // The first attempt's commit and its uncommitted file landed with the resumed attempt's work.
     const landed = repo.git('ls-tree', '--name-only', 'main').split('\n');
-    expect(landed).toEqual(expect.arrayContaining(['part1.txt', 'part2.txt', 'notes.txt', 'issue-2.txt', 'issue-3.txt']));
+    expect(landed).toEqual(
+      expect.arrayContaining(['part1.txt', 'part2.txt', 'notes.txt', 'issue-2.txt', 'issue-3.txt']),
+    );
     expect(repo.git('show', 'main:part2.txt')).toBe('second half, attempt 2');
 
     const manager = await WorktreeManager.open({ repoPath: repo.path });
     const events = await manager.telemetryEvents({ batchId: batch.batchId });
     const at = (type: string, issue?: number) =>
-      events.find((e) => e.type === type && (issue === undefined || e.issueNumber === issue))?.timestamp ?? '';
+      events.find((e) => e.type === type && (issue === undefined || e.issueNumber === issue))?.timestamp ??
+      '';
     expect(at('task-paused', 1)).not.toBe('');
     expect(at('pool-paused', 1)).not.toBe('');
     // Issue 2 was running when the limit came, and went on; issue 3 waited for the reset.
