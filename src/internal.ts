@@ -10,4 +10,5 @@ export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';
 export { taskStarted } from './telemetry/batch-stats.js';
+export { type PausedTask, pausedTasks } from './telemetry/paused-tasks.js';
 export { resolveTelemetryLocale } from './telemetry/report.js';

@@ -9,7 +9,7 @@ import { createTempRepo } from './helpers/temp-repo.js';
 /** `node -e <script>` as a task's command. */
 const node = (script: string) => commandExecutor([process.execPath, '-e', script]);
 const LIMIT_IN_AN_HOUR =
-  'console.log(`Claude AI usage limit reached|${Math.floor(Date.now() / 1000) + 3600}`); process.exit(1)';
+  'console.log("Claude AI usage limit reached|" + (Math.floor(Date.now() / 1000) + 3600)); process.exit(1)';
 
 describe('usage limits in the pool', () => {
   it('ignores the text in a command that succeeded, or above its last 20 lines', async () => {

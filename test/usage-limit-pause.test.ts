@@ -1,8 +1,10 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type PoolExecutionResult, WorktreeManager } from '../src/index.js';
-import { json, runCli } from './helpers/cli-process.js';
+import { json, runCli, startCli } from './helpers/cli-process.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 const AGENT = fileURLToPath(new URL('./fixtures/usage-limit-agent.mjs', import.meta.url));
@@ -11,7 +13,8 @@ describe('a usage limit pauses the batch (run)', () => {
   it('pauses at Claude’s limit, starts nothing meanwhile, resumes the task in its worktree, and --timeout does not count the pause', async () => {
     const repo = createTempRepo();
     const logDir = tempDir();
-    const result = await runCli(
+    const page = join(tempDir(), 'batch.html');
+    const run = startCli(
       [
         'run',
         '--issues',
@@ -26,6 +29,8 @@ describe('a usage limit pauses the batch (run)', () => {
         '--log-dir',
         logDir,
         '--json',
+        '--html',
+        page,
         '--',
         process.execPath,
         AGENT,
@@ -33,6 +38,13 @@ describe('a usage limit pauses the batch (run)', () => {
       ],
       { cwd: repo.path },
     );
+    // While issue 1 waits, `status` shows it paused (a live state, from the run's events).
+    while (!pausedInLog(logDir)) await sleep(20);
+    const status = await runCli(['status', '--json'], { cwd: repo.path });
+    expect(json<{ paused: { issueNumber: number }[] }>(status).paused).toEqual([
+      expect.objectContaining({ issueNumber: 1 }),
+    ]);
+    const result = await run.done;
     expect(result.stderr).toContain('paused');
     expect(result.code).toBe(0);
     const batch = json<PoolExecutionResult>(result);
@@ -59,5 +71,15 @@ describe('a usage limit pauses the batch (run)', () => {
     expect(at('task-complete', 2) < at('pool-unpaused')).toBe(true);
     expect(at('create-start', 3) >= at('pool-unpaused')).toBe(true);
     expect(at('task-resumed', 1) >= at('pool-unpaused')).toBe(true);
+    // The HTML page draws the pause between two execute bars.
+    expect(readFileSync(page, 'utf8')).toMatch(/phase-execute[\s\S]*phase-paused[\s\S]*phase-execute/);
   });
 });
+
+/** True once issue 1's log says it paused (the pool writes that line after the pause began). */
+function pausedInLog(logDir: string): boolean {
+  return readdirSync(logDir).some((batch) => {
+    const log = join(logDir, batch, 'issue-1.log');
+    return existsSync(log) && readFileSync(log, 'utf8').includes('paused until');
+  });
+}

@@ -10,6 +10,7 @@ export const PHASE_LABELS: Readonly<Record<TimelinePhase, string>> = {
   create: 'create',
   setup: 'setup',
   execute: 'execute',
+  paused: 'paused (usage limit)',
   merge: 'merge',
   push: 'push',
   cleanup: 'cleanup',
