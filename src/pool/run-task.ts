@@ -60,6 +60,8 @@ export interface TaskRun {
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
+  /** The task runs again after its batch's runner died (`resumeBatch`): its command gets `MIYABI_RESUMED=1`. */
+  readonly resumed?: boolean;
   /** Wait out providers' usage limits (pause, then run again in the worktree); absent: a limit fails the task. */
   readonly usageLimits?: UsageLimitSettings | undefined;
 }
@@ -115,7 +117,11 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     run.onWorktree(worktree, 'active');
     span.setWorktree({ id: worktree.id, branchName: worktree.branchName });
     // MIYABI_CONFLICTS is empty in a task's normal run; a resolver gets the file of paths.
-    const env = { ...worktreeEnvironment(worktree, batchId), MIYABI_CONFLICTS: '' };
+    const env = {
+      ...worktreeEnvironment(worktree, batchId),
+      MIYABI_CONFLICTS: '',
+      ...(run.resumed ? { MIYABI_RESUMED: '1' } : {}),
+    };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
     // It stands still while the task waits out a usage limit.
     deadline = new TaskDeadline(run.timeoutMs, () =>

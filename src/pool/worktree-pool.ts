@@ -28,11 +28,13 @@ import { commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import type { BatchRecord } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
+import { planResume } from './resume-batch.js';
 import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
@@ -187,12 +189,57 @@ export class WorktreePool {
     }
     const continued = await this.#validate(tasks, options);
     if (this.config.queue) return this.#executeOnQueue(tasks, executor, options);
+    return this.#executeLocal(tasks, executor, options, continued, undefined);
+  }
+
+  /**
+   * Finishes a local batch that did not end (its runner killed, the machine rebooted): the tasks it
+   * finished keep their results and are not run again; the others run again with `MIYABI_RESUMED=1`,
+   * in the worktree they kept, else on the branch they left, else fresh. The result (and the batch
+   * record, under the same id) covers the whole batch. `batchId` absent: the newest unfinished batch
+   * of this repository. `executor` absent: the batch's recorded command.
+   *
+   * @throws MiyabiError `INVALID_ARGUMENT` for an unknown or finished batch, one whose runner still
+   * runs (naming its pid), a queue batch, or no executor and no recorded command; nothing starts.
+   */
+  async resumeBatch<T = unknown>(
+    batchId?: string,
+    executor?: TaskExecutor<T>,
+    options: ExecuteOptions = {},
+  ): Promise<PoolExecutionResult<T>> {
+    if (this.config.queue) {
+      throw new MiyabiError('INVALID_ARGUMENT', 'resumeBatch: a pool with queue cannot resume batches yet', {
+        hint: 'Resume local batches with a pool without queue.',
+      });
+    }
+    const plan = await planResume(this.manager, batchId, executor);
+    validateTasks(plan.tasks);
+    const continued = await validateBatch(
+      this.manager,
+      plan.tasks,
+      { ...this.config, existingBranches: 'continue' },
+      options.signal,
+    );
+    return this.#executeLocal(plan.tasks, plan.executor, options, continued, plan.record);
+  }
+
+  async #executeLocal<T>(
+    tasks: readonly WorktreeTask[],
+    executor: TaskExecutor<T>,
+    options: ExecuteOptions,
+    continued: ReadonlyMap<number, WorktreeInfo>,
+    resume: BatchRecord | undefined,
+  ): Promise<PoolExecutionResult<T>> {
     const started = performance.now();
-    const batchId = `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const batchId = resume?.id ?? `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     this.#gate.beginBatch(batchId);
+    const command = commandOf(executor);
     // Tasks of one program pause together: a function executor's tasks count as one program.
-    const program = commandOf(executor)?.[0] ?? '';
-    const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
+    const program = command?.[0] ?? '';
+    const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config, new Date(), {
+      ...(command ? { command } : {}),
+      ...(resume ? { resume } : {}),
+    });
     const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
     await forgetTaskLogs(this.manager.stateDir, pruned);
     const batch = new AbortController();
@@ -233,7 +280,9 @@ export class WorktreePool {
                   ? { keepPaths: this.config.keepPaths, maxIdle: this.config.maxIdle }
                   : undefined,
                 onConflict: this.config.onConflict,
-                existingBranches: this.config.existingBranches,
+                // A resumed task builds on the branch its first run left.
+                existingBranches: resume ? 'continue' : this.config.existingBranches,
+                resumed: resume !== undefined,
                 continueIn: continued.get(task.issueNumber),
                 pullRequest:
                   this.config.pullRequest && this.#github

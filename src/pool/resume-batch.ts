@@ -1,0 +1,126 @@
+import type { WorktreeTask } from '../core/task.js';
+import type { TaskResult } from '../core/task-result.js';
+import { MiyabiError } from '../errors.js';
+import type { WorktreeManager } from '../manager/worktree-manager.js';
+import { commandExecutor } from '../queue/command-executor.js';
+import { isBatchOwnerAlive } from '../state/batch-owner.js';
+import { type BatchRecord, readBatchRecord, readBatchRecords } from '../state/batch-records.js';
+import type { TaskExecutor } from './types.js';
+
+/** What `resumeBatch` runs: the batch's record, the tasks to run again, and how. */
+export interface ResumePlan<T> {
+  readonly record: BatchRecord;
+  readonly tasks: readonly WorktreeTask[];
+  readonly executor: TaskExecutor<T>;
+}
+
+/**
+ * The batch `resumeBatch` continues (`batchId`, else the newest unfinished one), checked: it exists
+ * here, it did not finish, it is local, its runner is gone. Its tasks without a result (they were
+ * running or waiting) or cancelled (Ctrl-C) run again; a cancelled task's archived worktree is
+ * restored first, so it continues where it stood.
+ *
+ * @throws MiyabiError `INVALID_ARGUMENT` for each of those, before anything is touched.
+ */
+export async function planResume<T>(
+  manager: WorktreeManager,
+  batchId: string | undefined,
+  executor: TaskExecutor<T> | undefined,
+): Promise<ResumePlan<T>> {
+  const record = batchId === undefined ? await newestUnfinished(manager) : await named(manager, batchId);
+  if (record.options.queue !== undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} ran on queue ${record.options.queue}: resuming queue batches is not supported yet`,
+    );
+  }
+  if (record.endedAt === undefined && isBatchOwnerAlive(record.owner)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} is still running (pid ${record.owner.pid} on ${record.owner.host})`,
+      {
+        hint: 'Wait for it to end, or stop that process; then resume it.',
+        details: { pid: record.owner.pid },
+      },
+    );
+  }
+  const again = unfinished(record);
+  if (again.length === 0) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} finished: every task has its result, nothing to resume`,
+    );
+  }
+  const run = executor ?? (record.command ? (commandExecutor(record.command) as TaskExecutor<T>) : undefined);
+  if (!run) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} ran a function, not a command: pass the executor to resume it`,
+      {
+        hint: `resumeBatch('${record.id}', executor)`,
+      },
+    );
+  }
+  const planned = record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
+  const tasks = planned.filter((task) => again.includes(task.issueNumber));
+  await restoreArchived(
+    manager,
+    record.results.filter((result) => again.includes(result.issueNumber)),
+  );
+  return { record, tasks, executor: run };
+}
+
+/** The issues to run again: no result yet, or cancelled. */
+function unfinished(record: BatchRecord): number[] {
+  return record.issues.filter((issue) => {
+    const result = record.results.find((r) => r.issueNumber === issue);
+    return result === undefined || result.status === 'cancelled';
+  });
+}
+
+async function named(manager: WorktreeManager, batchId: string): Promise<BatchRecord> {
+  const record = await readBatchRecord(manager.stateDir, batchId);
+  if (!record) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `no batch ${batchId} in this repository (${manager.repoPath})`,
+      {
+        hint: 'listBatches() lists the batches of this repository.',
+        details: { batchId },
+      },
+    );
+  }
+  return record;
+}
+
+async function newestUnfinished(manager: WorktreeManager): Promise<BatchRecord> {
+  const records = await readBatchRecords(manager.stateDir);
+  const candidates = records.filter(
+    (record) =>
+      record.options.queue === undefined &&
+      !isBatchOwnerAlive(record.owner) &&
+      unfinished(record).length > 0 &&
+      (record.endedAt === undefined || record.results.some((r) => r.status === 'cancelled')),
+  );
+  const newest = candidates.at(-1);
+  if (!newest) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `no unfinished batch to resume in this repository (${manager.repoPath})`,
+      {
+        hint: 'listBatches() lists the batches of this repository.',
+      },
+    );
+  }
+  return newest;
+}
+
+/** Brings back the worktrees cancelled tasks had archived, so they run again where they stood (best effort). */
+async function restoreArchived(manager: WorktreeManager, results: readonly TaskResult[]): Promise<void> {
+  const kept = new Set((await manager.listWorktrees()).map((worktree) => worktree.issueNumber));
+  for (const result of results) {
+    if (!result.archiveRef || result.worktreeId === '' || kept.has(result.issueNumber)) continue;
+    // No archive (or a clash): the task starts on its branch, or fresh.
+    await manager.restoreWorktree(result.worktreeId).catch(() => undefined);
+  }
+}
