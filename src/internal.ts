@@ -4,8 +4,10 @@
 export { rangeText } from './core/limits.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
+export { findResumableBatch, unfinishedBatches } from './pool/resume-batch.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
+export { markCommand } from './queue/command-executor.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';

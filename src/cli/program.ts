@@ -190,8 +190,12 @@ export function buildProgram(): CliProgram {
   program
     .command('run')
     .description('run a command in one worktree per issue, in parallel')
-    .argument('<command...>', 'command and arguments, after -- (no shell)')
+    .argument('[command...]', 'command and arguments, after -- (no shell; optional with --resume)')
     .option('--issues <list>', 'issue numbers and ranges, e.g. 1,2,5-8')
+    .option(
+      '--resume [batch-id]',
+      "finish a batch whose run was killed (default: this repository's newest unfinished one): finished tasks keep their results, the others run again in their kept worktrees",
+    )
     .option('--github [owner/repo]', "take the issues from GitHub (default: the origin remote's owner/repo)")
     .option('--label <name>', 'GitHub issues with this label (repeatable: all of them)', collect)
     .option('--milestone <title|number>', 'GitHub issues in this milestone')

@@ -27,6 +27,35 @@ export async function planResume<T>(
   batchId: string | undefined,
   executor: TaskExecutor<T> | undefined,
 ): Promise<ResumePlan<T>> {
+  const record = await findResumableBatch(manager, batchId);
+  const run = executor ?? (record.command ? (commandExecutor(record.command) as TaskExecutor<T>) : undefined);
+  if (!run) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} ran a function, not a command: pass the executor to resume it`,
+      { hint: `resumeBatch('${record.id}', executor)` },
+    );
+  }
+  const again = unfinished(record);
+  const planned = record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
+  const tasks = planned.filter((task) => again.includes(task.issueNumber));
+  await restoreArchived(
+    manager,
+    record.results.filter((result) => again.includes(result.issueNumber)),
+  );
+  return { record, tasks, executor: run };
+}
+
+/**
+ * The batch `batchId` names (else the newest unfinished one), if it can be resumed: here, local,
+ * unfinished, its runner gone.
+ *
+ * @throws MiyabiError `INVALID_ARGUMENT` saying why not.
+ */
+export async function findResumableBatch(
+  manager: WorktreeManager,
+  batchId: string | undefined,
+): Promise<BatchRecord> {
   const record = batchId === undefined ? await newestUnfinished(manager) : await named(manager, batchId);
   if (record.options.queue !== undefined) {
     throw new MiyabiError(
@@ -44,30 +73,30 @@ export async function planResume<T>(
       },
     );
   }
-  const again = unfinished(record);
-  if (again.length === 0) {
+  if (unfinished(record).length === 0) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
       `batch ${record.id} finished: every task has its result, nothing to resume`,
     );
   }
-  const run = executor ?? (record.command ? (commandExecutor(record.command) as TaskExecutor<T>) : undefined);
-  if (!run) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `batch ${record.id} ran a function, not a command: pass the executor to resume it`,
-      {
-        hint: `resumeBatch('${record.id}', executor)`,
-      },
-    );
-  }
-  const planned = record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
-  const tasks = planned.filter((task) => again.includes(task.issueNumber));
-  await restoreArchived(
-    manager,
-    record.results.filter((result) => again.includes(result.issueNumber)),
+  return record;
+}
+
+/** Local batches that did not finish and whose runner is gone, oldest first (`status` lists them). */
+export async function unfinishedBatches(manager: WorktreeManager): Promise<BatchRecord[]> {
+  return (await readBatchRecords(manager.stateDir)).filter(resumable);
+}
+
+function resumable(record: BatchRecord): boolean {
+  return record.options.queue === undefined && !isBatchOwnerAlive(record.owner) && unfinishedRecord(record);
+}
+
+/** Killed before it ended, or ended with tasks cancelled (Ctrl-C, fail-fast). */
+function unfinishedRecord(record: BatchRecord): boolean {
+  return (
+    unfinished(record).length > 0 &&
+    (record.endedAt === undefined || record.results.some((r) => r.status === 'cancelled'))
   );
-  return { record, tasks, executor: run };
 }
 
 /** The issues to run again: no result yet, or cancelled. */
@@ -94,13 +123,9 @@ async function named(manager: WorktreeManager, batchId: string): Promise<BatchRe
 }
 
 async function newestUnfinished(manager: WorktreeManager): Promise<BatchRecord> {
-  const records = await readBatchRecords(manager.stateDir);
-  const candidates = records.filter(
-    (record) =>
-      record.options.queue === undefined &&
-      !isBatchOwnerAlive(record.owner) &&
-      unfinished(record).length > 0 &&
-      (record.endedAt === undefined || record.results.some((r) => r.status === 'cancelled')),
+  // A running one is the newest too: refused below, naming its pid.
+  const candidates = (await readBatchRecords(manager.stateDir)).filter(
+    (record) => record.options.queue === undefined && unfinishedRecord(record),
   );
   const newest = candidates.at(-1);
   if (!newest) {

@@ -100,6 +100,15 @@ export function commandExecutor(
   return executor;
 }
 
+/**
+ * Marks an executor as running `argv` (as {@link commandExecutor}'s are): the batch record keeps the
+ * command for `run --resume`, and usage-limit pauses hold the tasks of that program.
+ */
+export function markCommand<T>(executor: TaskExecutor<T>, argv: readonly string[]): TaskExecutor<T> {
+  Object.defineProperty(executor, ARGV, { value: Object.freeze([...argv]) });
+  return executor;
+}
+
 /** The argv (placeholders unexpanded) of an executor made by {@link commandExecutor}, else undefined. */
 export function commandOf(executor: unknown): readonly string[] | undefined {
   if (typeof executor !== 'function') return undefined;

@@ -16,7 +16,9 @@ import type { CommandHandler } from './index.js';
  * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--html FILE] [--json] -- <command> [args...]`
  */
 const run: CommandHandler = async ({ operands, options }, ctx) => {
-  const command = operands[0] as string[];
+  const command = (operands[0] as string[] | undefined) ?? [];
+  // `--resume [batch-id]`: the batch's own plan; its command after -- is optional.
+  if (options.resume !== undefined) return resumeRun(command, options, ctx);
   if (command.length === 0 || command[0] === '') {
     throw new MiyabiError('INVALID_ARGUMENT', 'run needs a command after --', {
       hint: 'e.g. miyabi-worktree run --issues 1,2 -- npm test',
@@ -188,6 +190,60 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   if (options.dryRun === true) return (await planBatch(request, ctx)).exitCode;
   return (await runBatch(request, ctx)).exitCode;
 };
+
+/** `run --resume [batch-id]`: only the flags that do not change the batch's plan go with it. */
+async function resumeRun(
+  command: string[],
+  options: Readonly<Record<string, unknown>>,
+  ctx: Parameters<CommandHandler>[1],
+): Promise<number> {
+  const planFlags = [
+    'issues',
+    'github',
+    'label',
+    'milestone',
+    'query',
+    'dryRun',
+    'concurrency',
+    'timeout',
+    'failFast',
+    'keep',
+    'reuse',
+    'merge',
+    'into',
+    'push',
+    'pr',
+    'base',
+    'queue',
+    'continueBranches',
+    'onConflict',
+  ] as const;
+  for (const flag of planFlags) {
+    if (options[flag] === undefined || options[flag] === false) continue;
+    const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `${name} cannot go with --resume: the batch keeps the plan it started with`,
+      {
+        hint: `Drop ${name}; run --resume runs the batch's unfinished tasks as it was asked to.`,
+      },
+    );
+  }
+  const htmlFile =
+    typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
+  const request: RunBatchRequest = {
+    issues: [],
+    command,
+    failFast: false,
+    keep: false,
+    json: options.json === true,
+    ...parsePauseFlags(options),
+    ...(htmlFile !== undefined ? { htmlFile } : {}),
+    logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
+    resume: typeof options.resume === 'string' ? { batchId: options.resume } : {},
+  };
+  return (await runBatch(request, ctx)).exitCode;
+}
 
 /** `--radar-interval`: a duration, or 0 (the radar off); undefined leaves the default. */
 function parseRadarInterval(value: unknown): number | undefined {

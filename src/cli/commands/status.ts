@@ -1,5 +1,5 @@
 import { formatDuration, type WorktreeManager } from '../../index.js';
-import { type PausedTask, pausedTasks } from '../../internal.js';
+import { type PausedTask, pausedTasks, unfinishedBatches } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
@@ -23,10 +23,16 @@ const status: CommandHandler = async ({ options }, ctx) => {
     manager.listArchives({ signal: ctx.signal }),
   ]);
   const paused = await pausedNow(manager, worktrees);
+  const unfinished = (await unfinishedBatches(manager)).map((record) => ({
+    id: record.id,
+    startedAt: record.startedAt,
+    issues: record.issues,
+    finished: record.results.filter((result) => result.status !== 'cancelled').length,
+  }));
   await manager.flush();
   const { stdout } = ctx.io;
   if (options.json === true) {
-    stdout.write(formatJson({ stats, worktrees, archives, totals, paused }));
+    stdout.write(formatJson({ stats, worktrees, archives, totals, paused, unfinishedBatches: unfinished }));
     return 0;
   }
   const counts = Object.entries(stats.byStatus)
@@ -74,6 +80,21 @@ const status: CommandHandler = async ({ options }, ctx) => {
         ],
         stdout.isTTY && stdout.columns ? { width: stdout.columns } : {},
       ),
+    );
+  }
+  if (unfinished.length > 0) {
+    writeLine(stdout);
+    writeLine(
+      stdout,
+      `Unfinished batches (their runner is gone; finish one with '${BIN} run --resume <id>'):`,
+    );
+    writeBlock(
+      stdout,
+      renderTable(unfinished, [
+        { header: 'ID', value: (b) => b.id },
+        { header: 'STARTED', value: (b) => b.startedAt },
+        { header: 'DONE', value: (b) => `${b.finished}/${b.issues.length}`, align: 'right' },
+      ]),
     );
   }
   if (archives.length > 0) {

@@ -29,6 +29,7 @@ import { createProgressRenderer, type ProgressRenderer } from '../render/progres
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
 
@@ -93,6 +94,8 @@ export interface RunBatchRequest {
     | undefined;
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
   readonly htmlFile?: string | undefined;
+  /** `run --resume [batch-id]`: finish that batch (else the newest unfinished one) as it was planned. */
+  readonly resume?: { readonly batchId?: string } | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
@@ -139,14 +142,19 @@ async function startBatch(
   dryRun: false,
 ): Promise<RunBatchOutcome>;
 async function startBatch(
-  request: RunBatchRequest,
+  asked: RunBatchRequest,
   ctx: CommandContext,
   dryRun: boolean,
 ): Promise<RunBatchOutcome | BatchPlanOutcome> {
-  const { manager, config } = await openWorkspace(ctx, {
+  let request = asked;
+  const opened = await openWorkspace(ctx, {
     maxConcurrency: request.concurrency,
     baseBranch: request.baseBranch,
   });
+  const { manager, config } = opened;
+  // A resumed batch runs as it was planned: its issues, command and options come from its record.
+  const resumed = request.resume ? await resumedBatch(manager, request, request.resume.batchId) : undefined;
+  if (resumed) request = resumed.request;
   try {
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
     if (!config.ports && request.command.some((arg) => arg.includes('{port}'))) {
@@ -217,7 +225,8 @@ async function startBatch(
     const { stderr } = ctx.io;
     let result: RunBatchResult;
     try {
-      await pool.validate(tasks, { signal: ctx.signal });
+      // A resumed batch's kept worktrees are where its tasks continue: resumeBatch checks them.
+      if (!resumed) await pool.validate(tasks, { signal: ctx.signal });
       // Queue workers run the command on their own machines: only a local run can look for it here.
       if (!request.queue) {
         await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
@@ -240,8 +249,11 @@ async function startBatch(
         const warmed = await pool.warm(request.reuse.warm, { signal: ctx.signal });
         writeLine(stderr, `Warmed ${plural(warmed.length, 'idle worktree')}`);
       }
-      for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
-        writeLine(stderr, line);
+      if (resumed) writeLine(stderr, resumed.notice);
+      else {
+        for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
+          writeLine(stderr, line);
+        }
       }
       writeLine(
         stderr,
@@ -251,7 +263,9 @@ async function startBatch(
           : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
               `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );
-      result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
+      result = resumed
+        ? await pool.resumeBatch(resumed.batchId, executor, { signal: ctx.signal })
+        : await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
       throw abandon(error);
     }

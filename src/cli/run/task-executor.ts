@@ -7,7 +7,7 @@ import {
   runCommand,
   type TaskExecutor,
 } from '../../index.js';
-import { formatArgv, issueCommandEnvironment, lastLines, toError } from '../../internal.js';
+import { formatArgv, issueCommandEnvironment, lastLines, markCommand, toError } from '../../internal.js';
 import { errorLine } from './error-line.js';
 import type { ProgressTracker } from './progress-tracker.js';
 
@@ -42,7 +42,7 @@ export interface TaskExecutorOptions {
  */
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
-  return async (worktree, task, ctx) => {
+  const executor: TaskExecutor<RunTaskOutput> = async (worktree, task, ctx) => {
     const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
     const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? []) : options.command, {
       ...worktree,
@@ -76,6 +76,8 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
       throw error;
     }
   };
+  // The batch record keeps the command (`run --resume`); usage limits hold the tasks of its program.
+  return markCommand(executor, options.command);
 }
 
 /** Why a command that ran did not succeed, with its last lines of output. */
