@@ -112,3 +112,15 @@ describe('run --resume', () => {
     expect(again.stderr).toContain('nothing to resume');
   });
 });
+
+describe('a batch runner is recognised by pid, boot id and start time', () => {
+  it('counts a live pid as the runner only with its own boot id and start time', async () => {
+    const { currentBatchOwner, isBatchOwnerAlive } = await import('../src/state/batch-owner.js');
+    const me = currentBatchOwner();
+    expect(isBatchOwnerAlive(me)).toBe(true);
+    if (me.startTime === undefined || me.bootId === undefined) return; // no /proc: the pid alone counts
+    // The same pid after a reboot, or reused by a later process, is not the runner.
+    expect(isBatchOwnerAlive({ ...me, bootId: 'another-boot' })).toBe(false);
+    expect(isBatchOwnerAlive({ ...me, startTime: me.startTime + 1 })).toBe(false);
+  });
+});
