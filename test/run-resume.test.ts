@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -110,6 +110,43 @@ describe('run --resume', () => {
     const again = await runCli(['run', '--resume', batchId], { cwd: repo.path });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('nothing to resume');
+  });
+});
+
+describe('run --resume after a kill -9 at the merge', () => {
+  it('does not run or merge again a task whose merge moved the target before the runner died', async () => {
+    const repo = createTempRepo();
+    const dir = tempDir();
+    // main not checked out, so the merge moves it with update-ref, whose reference-transaction hook
+    // kills the run (the hook's grandparent) right after the target moved, before any result is written.
+    repo.git('checkout', '-q', '--detach');
+    const hook = join(repo.path, '.git', 'hooks', 'reference-transaction');
+    writeFileSync(
+      hook,
+      '#!/bin/sh\n[ "$1" = committed ] || exit 0\ngrep -q " refs/heads/main$" || exit 0\nkill -9 "$(cut -d" " -f4 /proc/$PPID/stat)"\n',
+    );
+    chmodSync(hook, 0o755);
+    const killed = await runCli(
+      ['run', '--issues', '1', '--merge', '--radar-interval', '0', '--', process.execPath, AGENT, dir],
+      { cwd: repo.path },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    expect(repo.git('ls-tree', '--name-only', 'main')).toContain('issue-1.txt');
+    const landedCommits = repo.git('rev-list', '--count', 'main');
+    rmSync(hook);
+
+    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path });
+    expect(resumed.code).toBe(0);
+    expect(json<PoolExecutionResult>(resumed).results).toEqual([
+      expect.objectContaining({
+        issueNumber: 1,
+        status: 'success',
+        merge: expect.objectContaining({ status: 'up-to-date' }),
+      }),
+    ]);
+    // Neither the agent nor the merge ran twice.
+    expect(readFileSync(join(dir, 'runs'), 'utf8')).toBe('1 first\n');
+    expect(repo.git('rev-list', '--count', 'main')).toBe(landedCommits);
   });
 });
 

@@ -1,6 +1,11 @@
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { currentBatchOwner } from '../state/batch-owner.js';
-import { type BatchOptions, type BatchRecord, updateBatchRecord } from '../state/batch-records.js';
+import {
+  type BatchOptions,
+  type BatchRecord,
+  type MergeIntent,
+  updateBatchRecord,
+} from '../state/batch-records.js';
 import type { Overlap } from '../telemetry/events.js';
 import type { TaskResult, WorktreeTask } from './types.js';
 import type { ResolvedPoolConfig } from './worktree-pool.js';
@@ -9,6 +14,8 @@ import type { ResolvedPoolConfig } from './worktree-pool.js';
 export interface BatchRecorder {
   /** Adds one task's result (best effort: a record that cannot be written never fails the task). */
   taskEnded(result: TaskResult): Promise<void>;
+  /** Records, on disk before it returns, that a task's merge is about to move its target. */
+  mergeIntent(intent: MergeIntent): Promise<void>;
   /** Writes the final record and returns it (in memory as well, should the write fail). */
   finish(
     results: readonly TaskResult[],
@@ -84,6 +91,18 @@ export async function startBatchRecord(
             ? current
             : { ...current, results: order([...current.results, result]) },
         ),
+      );
+      return chain;
+    },
+    mergeIntent(intent) {
+      chain = chain.then(() =>
+        save((current) => ({
+          ...current,
+          mergeIntents: [
+            ...(current.mergeIntents ?? []).filter((i) => i.issueNumber !== intent.issueNumber),
+            intent,
+          ],
+        })),
       );
       return chain;
     },

@@ -1,10 +1,14 @@
+import { appendFile } from 'node:fs/promises';
 import type { WorktreeTask } from '../core/task.js';
 import type { TaskResult } from '../core/task-result.js';
+import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
+import { runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { commandExecutor } from '../queue/command-executor.js';
 import { isBatchOwnerAlive } from '../state/batch-owner.js';
 import { type BatchRecord, readBatchRecord, readBatchRecords } from '../state/batch-records.js';
+import type { BatchRecorder } from './batch-recorder.js';
 import type { TaskExecutor } from './types.js';
 
 /** What `resumeBatch` runs: the batch's record, the tasks to run again, and how. */
@@ -12,6 +16,8 @@ export interface ResumePlan<T> {
   readonly record: BatchRecord;
   readonly tasks: readonly WorktreeTask[];
   readonly executor: TaskExecutor<T>;
+  /** Tasks whose merge the killed runner already made (their intent's commit is in the target). */
+  readonly merged: ReadonlySet<number>;
 }
 
 /**
@@ -43,7 +49,7 @@ export async function planResume<T>(
     manager,
     record.results.filter((result) => again.includes(result.issueNumber)),
   );
-  return { record, tasks, executor: run };
+  return { record, tasks, executor: run, merged: await mergedAlready(manager, record, again) };
 }
 
 /**
@@ -97,6 +103,60 @@ function unfinishedRecord(record: BatchRecord): boolean {
     unfinished(record).length > 0 &&
     (record.endedAt === undefined || record.results.some((r) => r.status === 'cancelled'))
   );
+}
+
+/** The issues whose merge intent's commit the target already contains: merged before the runner died. */
+async function mergedAlready(
+  manager: WorktreeManager,
+  record: BatchRecord,
+  issues: readonly number[],
+): Promise<Set<number>> {
+  const merged = new Set<number>();
+  for (const intent of record.mergeIntents ?? []) {
+    if (!issues.includes(intent.issueNumber)) continue;
+    const contained = await runGit(
+      ['merge-base', '--is-ancestor', intent.commit, `refs/heads/${intent.into}`],
+      { cwd: manager.repoPath, okExitCodes: [0, 1, 128] },
+    );
+    if (contained.exitCode === 0) merged.add(intent.issueNumber);
+  }
+  return merged;
+}
+
+/** Before a task's merge moves its target: the branch tip and target, on disk in the batch record. */
+export async function recordMergeIntent(
+  recorder: BatchRecorder,
+  worktree: WorktreeInfo,
+  into: string | undefined,
+): Promise<void> {
+  const tip = await runGit(['rev-parse', '--verify', '-q', `refs/heads/${worktree.branchName}^{commit}`], {
+    cwd: worktree.path,
+    okExitCodes: [0, 1, 128],
+  });
+  if (tip.exitCode !== 0) return;
+  await recorder.mergeIntent({
+    issueNumber: worktree.issueNumber,
+    branch: worktree.branchName,
+    commit: tip.stdout.trim(),
+    into: into ?? shortBranch(worktree.baseBranch),
+    at: new Date().toISOString(),
+  });
+}
+
+/** The executor of a task whose merge already landed: says so in its log, runs nothing. */
+export const alreadyMerged: TaskExecutor = async (_worktree, task, ctx) => {
+  await appendFile(
+    ctx.logFile,
+    `# miyabi-worktree: issue ${task.issueNumber}'s merge landed before its run was killed; the command is not run again\n`,
+  );
+  return undefined;
+};
+
+function shortBranch(base: string): string {
+  return base
+    .replace(/^refs\/heads\//, '')
+    .replace(/^refs\/remotes\/[^/]+\//, '')
+    .replace(/^origin\//, '');
 }
 
 /** The issues to run again: no result yet, or cancelled. */

@@ -60,6 +60,8 @@ export interface TaskRun {
   readonly onLogStart?: (worktree: WorktreeInfo) => Promise<void>;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
+  /** Called before the task's merge moves its target (the batch record keeps the intent). */
+  readonly onMergeIntent?: (worktree: WorktreeInfo) => Promise<void>;
   /** The task runs again after its batch's runner died (`resumeBatch`): its command gets `MIYABI_RESUMED=1`. */
   readonly resumed?: boolean;
   /** Wait out providers' usage limits (pause, then run again in the worktree); absent: a limit fails the task. */
@@ -163,6 +165,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       outcome = await execute({ ...run, executor }, worktree, progress, { signal, env, span });
     }
     if (progress.status === 'success' && run.merge) {
+      await run.onMergeIntent?.(worktree);
       await merge(run, worktree, progress, signal);
       if (isConflict(progress) && typeof run.onConflict === 'object') {
         await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });

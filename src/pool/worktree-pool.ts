@@ -34,7 +34,7 @@ import { startBatchRecord } from './batch-recorder.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
-import { planResume } from './resume-batch.js';
+import { alreadyMerged, planResume, recordMergeIntent } from './resume-batch.js';
 import { runTask } from './run-task.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
@@ -220,7 +220,7 @@ export class WorktreePool {
       { ...this.config, existingBranches: 'continue' },
       options.signal,
     );
-    return this.#executeLocal(plan.tasks, plan.executor, options, continued, plan.record);
+    return this.#executeLocal(plan.tasks, plan.executor, options, continued, plan.record, plan.merged);
   }
 
   async #executeLocal<T>(
@@ -229,6 +229,7 @@ export class WorktreePool {
     options: ExecuteOptions,
     continued: ReadonlyMap<number, WorktreeInfo>,
     resume: BatchRecord | undefined,
+    merged: ReadonlySet<number> = new Set(),
   ): Promise<PoolExecutionResult<T>> {
     const started = performance.now();
     const batchId = resume?.id ?? `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -267,7 +268,8 @@ export class WorktreePool {
               const result = await runTask({
                 manager: this.manager,
                 task,
-                executor: executor as TaskExecutor,
+                // Its merge landed before the runner died: the command does not run (nor merge) again.
+                executor: merged.has(task.issueNumber) ? alreadyMerged : (executor as TaskExecutor),
                 batchId,
                 batchSignal: AbortSignal.any([batch.signal, stop.signal]),
                 timeoutMs: this.config.timeoutMs,
@@ -291,6 +293,7 @@ export class WorktreePool {
                 logFile,
                 onLogStart: log.started,
                 usageLimits: { gate: this.#gate, program, pauseOn: this.config.pauseOn },
+                onMergeIntent: (worktree) => recordMergeIntent(recorder, worktree, this.config.merge?.into),
                 onWorktree: (worktree, status) => {
                   this.#track(worktree, status);
                   if (status === 'active') radar?.add(worktree);

@@ -51,6 +51,11 @@ export interface BatchRecord {
   readonly tasks?: readonly WorktreeTask[];
   /** The command (argv, placeholders unexpanded) when the executor is a command; absent for a function. */
   readonly command?: readonly string[];
+  /**
+   * Written before a task's merge moves the target ref: the branch tip about to be merged. A resumed
+   * batch whose target already contains it does not merge (nor run) that task again.
+   */
+  readonly mergeIntents?: readonly MergeIntent[];
   /** Each time `run --resume` took the batch over: when, and by which process. */
   readonly resumes?: readonly { readonly at: string; readonly pid: number }[];
   /** The results of the tasks that ended so far, in input order (all of them once `endedAt` is set). */
@@ -61,6 +66,18 @@ export interface BatchRecord {
   readonly totalDurationMs?: number;
   /** ISO 8601 of the last rewrite. */
   readonly updatedAt: string;
+}
+
+/** A merge about to move `into` (see {@link BatchRecord.mergeIntents}). */
+export interface MergeIntent {
+  readonly issueNumber: number;
+  readonly branch: string;
+  /** The branch tip being merged. */
+  readonly commit: string;
+  /** The target branch. */
+  readonly into: string;
+  /** ISO 8601. */
+  readonly at: string;
 }
 
 const FOLDER = 'batches';
