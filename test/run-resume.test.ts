@@ -113,6 +113,32 @@ describe('run --resume', () => {
   });
 });
 
+describe('run --resume after Ctrl-C', () => {
+  it('restores a cancelled task from its archive and finishes it there', async () => {
+    const repo = createTempRepo();
+    const dir = tempDir();
+    const run = startCli(
+      ['run', '--issues', '2', '--merge', '--radar-interval', '0', '--', process.execPath, AGENT, dir],
+      { cwd: repo.path },
+    );
+    await until(() => existsSync(join(dir, 'waiting-2')));
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+    // Ctrl-C archived the worktree (its commit and uncommitted notes) and removed it.
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    expect(await manager.listWorktrees()).toEqual([]);
+
+    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path });
+    expect(resumed.code).toBe(0);
+    expect(json<PoolExecutionResult>(resumed).results).toEqual([
+      expect.objectContaining({ issueNumber: 2, status: 'success' }),
+    ]);
+    expect(repo.git('ls-tree', '--name-only', 'main').split('\n')).toEqual(
+      expect.arrayContaining(['half-2.txt', 'notes-2.txt', 'rest-2.txt']),
+    );
+  });
+});
+
 describe('run --resume after a kill -9 at the merge', () => {
   it('does not run or merge again a task whose merge moved the target before the runner died', async () => {
     const repo = createTempRepo();

@@ -206,6 +206,8 @@ async function restoreArchived(manager: WorktreeManager, results: readonly TaskR
   for (const result of results) {
     if (!result.archiveRef || result.worktreeId === '' || kept.has(result.issueNumber)) continue;
     // No archive (or a clash): the task starts on its branch, or fresh.
-    await manager.restoreWorktree(result.worktreeId).catch(() => undefined);
+    const restored = await manager.restoreWorktree(result.worktreeId).catch(() => undefined);
+    // Kept, not in use: the resumed task continues in it (as in a worktree a killed run left).
+    if (restored) await manager.updateStatus(restored.id, 'failed').catch(() => undefined);
   }
 }
