@@ -21,6 +21,7 @@ export type MiyabiErrorCode =
   | 'WORKTREE_DIRTY'
   | 'COMMAND_NOT_FOUND'
   | 'COMMAND_FAILED'
+  | 'USAGE_LIMIT'
   | 'NOTHING_COMMITTED'
   | 'UNMERGED_WORK'
   | 'PORTS_EXHAUSTED'
@@ -218,6 +219,8 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return 'Check the command name and your PATH.';
     case 'COMMAND_FAILED':
       return "See the command's output.";
+    case 'USAGE_LIMIT':
+      return "The provider's usage limit resets after pauseMax: its worktree was kept; resumeBatch(batchId) continues it after the reset.";
     case 'NOTHING_COMMITTED':
       return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
     case 'CONFLICT_UNRESOLVED':

@@ -5,14 +5,17 @@ export { inRange as inRangeOf, rangeText } from './core/limits.js';
 export { checkSize, formatBytes, formatSize } from './core/size.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
+export { findResumableBatch, unfinishedBatches } from './pool/resume-batch.js';
 export { splitCommandLine } from './process/check-command.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
 // For `npm run bench -- sampler` only: the batch without sampling replaces its `watch`.
 export { MemorySampler } from './process/memory-sampler.js';
+export { markCommand } from './queue/command-executor.js';
 export { isLocalPath } from './queue/remote-git.js';
 export { issueCommandEnvironment } from './setup/issue-command-env.js';
 export { formatArgv } from './setup/run-setup.js';
 export { openLogFile } from './state/log-file.js';
 export { taskStarted } from './telemetry/batch-stats.js';
+export { type PausedTask, pausedTasks } from './telemetry/paused-tasks.js';
 export { resolveTelemetryLocale } from './telemetry/report.js';

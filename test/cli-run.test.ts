@@ -211,7 +211,7 @@ describe('miyabi-worktree run', () => {
       [['run', '--issues', '1-100000', '--', 'true'], /more than 1000/],
       [['run', '--issues', '1', '--timeout', 'soon', '--', 'true'], /--timeout: "soon" is not a duration/],
       [['run', '--issues', '1', '--concurrency', '0', '--', 'true'], /--concurrency/],
-      [['run', '--issues', '1'], /missing required argument 'command'/],
+      [['run', '--issues', '1'], /run needs a command after --/],
       [['run', '--issues', '1', '--frobnicate', '--', 'true'], /unknown option '--frobnicate'/],
       [['run', '--issues', '1', '--push', '--', 'true'], /no remote named 'origin'/],
       [['run', '--issues', '1', '--base', 'no-such-branch', '--', 'true'], /no-such-branch/],

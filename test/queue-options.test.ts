@@ -46,6 +46,8 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   check: () => ['npm', 'test'],
   onCheckFail: () => 'remove',
   allowRedBase: () => true,
+  pauseOn: () => ['quota exceeded'],
+  pauseMaxMs: () => 60_000,
 };
 
 /** Values of refused options that do what the queue does anyway: accepted. */

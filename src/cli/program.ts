@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import {
   DEFAULT_CONCURRENCY,
+  DEFAULT_PAUSE_MAX_MS,
   DEFAULT_RADAR_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
   MAX_CONCURRENCY,
@@ -210,8 +211,12 @@ export function buildProgram(): CliProgram {
   program
     .command('run')
     .description('run a command in one worktree per issue, in parallel')
-    .argument('<command...>', 'command and arguments, after -- (no shell)')
+    .argument('[command...]', 'command and arguments, after -- (no shell; optional with --resume)')
     .option('--issues <list>', 'issue numbers and ranges, e.g. 1,2,5-8')
+    .option(
+      '--resume [batch-id]',
+      "finish a batch whose run was killed (default: this repository's newest unfinished one): finished tasks keep their results, the others run again in their kept worktrees",
+    )
     .option('--github [owner/repo]', "take the issues from GitHub (default: the origin remote's owner/repo)")
     .option('--label <name>', 'GitHub issues with this label (repeatable: all of them)', collect)
     .option('--milestone <title|number>', 'GitHub issues in this milestone')
@@ -297,6 +302,19 @@ export function buildProgram(): CliProgram {
     .option(
       '--radar-interval <duration>',
       `time between two looks of the conflict radar at the task branches (default ${DEFAULT_RADAR_INTERVAL_MS / 1000}s; 0 turns it off)`,
+    )
+    .option(
+      '--pause-on <regex>',
+      "also a usage limit when a failed command's last 20 lines match it (repeatable; a named group reset may capture the reset time; default: config pauseOn)",
+      collect,
+    )
+    .option(
+      '--pause-max <duration>',
+      `the most the batch waits out usage limits in all, e.g. 6h (default: config pauseMax, else ${DEFAULT_PAUSE_MAX_MS / 3_600_000}h; 0: a limit fails the task)`,
+    )
+    .option(
+      '--resume-command <command>',
+      'what a task paused at a usage limit runs when it resumes, split at spaces, no shell (default: config resumeCommand, else the command)',
     )
     .option('--log-dir <dir>', 'folder for the per-task logs (default: <git common dir>/miyabi/logs/<batch>)')
     .option(

@@ -33,7 +33,7 @@ export function parseConfig(
       details: { file: label, problems },
     });
   }
-  const { $schema: _schema, timeout, setupTimeout, ...rest } = result.data;
+  const { $schema: _schema, timeout, setupTimeout, pauseMax, ...rest } = result.data;
   if (rest.setup && rest.setup.length > 0 && rest.share?.some((entry) => entry.mode === 'symlink')) {
     const linked = rest.share.filter((entry) => entry.mode === 'symlink').map((entry) => entry.path);
     throw new MiyabiError(
@@ -50,6 +50,7 @@ export function parseConfig(
     ...dropUndefined(rest),
     timeoutMs: timeout,
     ...(setupTimeout === undefined ? {} : { setupTimeoutMs: setupTimeout }),
+    ...(pauseMax === undefined ? {} : { pauseMaxMs: pauseMax }),
   });
 }
 
@@ -226,6 +227,26 @@ const configSchema = z.strictObject(
         error: 'expected an array of file names or patterns, e.g. ["package-lock.json", "requirements*.txt"]',
       })
       .optional(),
+    pauseOn: z
+      .array(
+        z.string({ error: 'expected a string (a regular expression)' }).superRefine((value, ctx) => {
+          const problem = regexProblem(value);
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${value}" is not a valid regular expression (${problem})`,
+            });
+        }),
+        { error: 'expected an array of regular expressions, e.g. ["quota exceeded"]' },
+      )
+      .optional(),
+    pauseMax: durationField.optional(),
+    resumeCommand: z
+      .array(z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }), {
+        error: argvMessage,
+      })
+      .min(1, { error: argvMessage })
+      .optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object' : undefined) },
 );
@@ -310,6 +331,17 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] ?? 0;
+}
+
+/** Why `pattern` is no JavaScript regular expression, else undefined. */
+function regexProblem(pattern: string): string | undefined {
+  if (pattern === '') return 'it is empty';
+  try {
+    new RegExp(pattern);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 function dropUndefined<T extends object>(value: T): T {

@@ -54,6 +54,12 @@ export interface MiyabiConfig {
     | undefined;
   /** Files whose change makes the setup run again on a landing candidate. @default the usual lockfiles (`DEFAULT_SETUP_INPUTS`) */
   readonly setupInputs?: readonly string[] | undefined;
+  /** Regular expressions that also mean a usage limit in a failed command's last 20 lines (a named group `reset` may capture the reset time). @default [] */
+  readonly pauseOn?: readonly string[] | undefined;
+  /** The most a batch waits out usage limits in all, in milliseconds (the file's `pauseMax`, e.g. `"6h"`); else the pool's default. */
+  readonly pauseMaxMs?: number | undefined;
+  /** The command (argv) a task paused at a usage limit runs when it resumes; else the task's own command. */
+  readonly resumeCommand?: readonly string[] | undefined;
 }
 
 /** Config `ports`: each live worktree holds `count` ports from `base` up that no other one holds. */

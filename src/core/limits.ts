@@ -21,6 +21,8 @@ export const DEFAULT_ABORT_GRACE_MS = 5_000;
 export const DEFAULT_RADAR_INTERVAL_MS = 2_000;
 /** How often the radar runs `git status` in each live worktree to see uncommitted work (`0`: commits only). @default 10_000 */
 export const DEFAULT_RADAR_STATUS_INTERVAL_MS = 10_000;
+/** The most a batch waits out usage limits in all when nothing says otherwise: 6 hours. @default 21_600_000 */
+export const DEFAULT_PAUSE_MAX_MS = 6 * 60 * 60 * 1000;
 /** Batch log folders kept when nothing says otherwise. @default 50 */
 export const DEFAULT_LOG_RETENTION = 50;
 /** Upper bound of `logRetention`. @default 10_000 */
@@ -57,6 +59,7 @@ export const OPTION_RANGES = {
   maxMemory: { min: MIN_MEMORY_BYTES, max: Number.MAX_SAFE_INTEGER, integer: true, size: true },
   // Above the machine's total memory the hold would never lift.
   minFreeMemory: { min: MIN_MEMORY_BYTES, max: totalmem(), integer: true, size: true },
+  pauseMaxMs: { min: 0, max: MAX_DURATION_MS, integer: false },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;

@@ -134,6 +134,8 @@ interface TaskResultFields<T> {
   readonly usage?: TaskUsage;
   /** With `onConflict: { resolve }`: each attempt to resolve a merge conflict, in order. */
   readonly resolveAttempts?: readonly ResolveAttempt[];
+  /** Set when the task's command stopped at a provider's usage limit and the task waited (see {@link TaskPause}). */
+  readonly pause?: TaskPause;
   /** True when the worktree was removed after the task (autoCleanup), or reset and kept idle (`reuse`). */
   readonly cleanedUp: boolean;
   /** With `reuse`: the task ran in an idle worktree an earlier task had used (reset for it). */
@@ -177,6 +179,19 @@ export interface ArchiveLocation {
    * `refs/miyabi/archive/…` and this side fetched them: `restoreWorktree(id)` works here too.
    */
   readonly shared: boolean;
+}
+
+/**
+ * How a task waited out provider usage limits: paused in its worktree, then run again there. Paused
+ * time does not count against the task's timeout.
+ */
+export interface TaskPause {
+  /** How many times its command met a limit. */
+  readonly count: number;
+  /** Time spent paused in all. */
+  readonly totalMs: number;
+  /** ISO 8601: the last reset time it waited for (with `USAGE_LIMIT`: the one beyond `pauseMax`). */
+  readonly until: string;
 }
 
 /** How a task's outcome changed after its batch (see {@link TaskResultFields.settledLater}). */

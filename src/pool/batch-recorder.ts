@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
-import { type BatchOptions, type BatchRecord, updateBatchRecord } from '../state/batch-records.js';
-import { currentOwner } from '../state/owner.js';
+import { currentBatchOwner } from '../state/batch-owner.js';
+import {
+  type BatchOptions,
+  type BatchRecord,
+  type MergeIntent,
+  updateBatchRecord,
+} from '../state/batch-records.js';
 import type { Overlap } from '../telemetry/events.js';
 import type { TaskResult, WorktreeTask } from './types.js';
 import type { ResolvedPoolConfig } from './worktree-pool.js';
@@ -10,6 +15,8 @@ import type { ResolvedPoolConfig } from './worktree-pool.js';
 export interface BatchRecorder {
   /** Adds one task's result (best effort: a record that cannot be written never fails the task). */
   taskEnded(result: TaskResult): Promise<void>;
+  /** Records, on disk before it returns, that a task's merge is about to move its target. */
+  mergeIntent(intent: MergeIntent): Promise<void>;
   /** Writes the final record and returns it (in memory as well, should the write fail). */
   finish(
     results: readonly TaskResult[],
@@ -23,32 +30,50 @@ export function newBatchId(): string {
   return `batch-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Writes the record of a batch that starts (`endedAt` absent) and returns its recorder. */
+/**
+ * Writes the record of a batch that starts (`endedAt` absent) and returns its recorder. With
+ * `resume`, takes over that record instead (`run --resume`): its finished results stay, this
+ * process becomes its owner, and the tasks run now replace only their own results.
+ */
 export async function startBatchRecord(
   manager: WorktreeManager,
   batchId: string,
   tasks: readonly WorktreeTask[],
   config: ResolvedPoolConfig,
   startedAt: Date = new Date(),
+  plan: { readonly command?: readonly string[]; readonly resume?: BatchRecord } = {},
 ): Promise<BatchRecorder> {
   const base = manager.baseBranch;
-  const issues = tasks.map((task) => task.issueNumber);
-  let record: BatchRecord = {
-    version: 1,
-    id: batchId,
-    startedAt: startedAt.toISOString(),
-    owner: currentOwner(),
-    base: { branch: base },
-    target: {
-      ...(config.merge ? { merge: config.merge.into ?? base } : {}),
-      ...(config.push ? { push: config.push.remote ?? 'origin' } : {}),
-    },
-    options: batchOptions(config),
-    issues,
-    results: [],
-    overlaps: [],
-    updatedAt: new Date().toISOString(),
-  };
+  const prior = plan.resume;
+  const issues = prior ? [...prior.issues] : tasks.map((task) => task.issueNumber);
+  const rerun = new Set(tasks.map((task) => task.issueNumber));
+  const { endedAt: _ended, totalDurationMs: _total, ...kept } = prior ?? ({} as Partial<BatchRecord>);
+  let record: BatchRecord = prior
+    ? {
+        ...(kept as BatchRecord),
+        owner: currentBatchOwner(),
+        results: prior.results.filter((result) => !rerun.has(result.issueNumber)),
+        resumes: [...(prior.resumes ?? []), { at: new Date().toISOString(), pid: process.pid }],
+        updatedAt: new Date().toISOString(),
+      }
+    : {
+        version: 1,
+        id: batchId,
+        startedAt: startedAt.toISOString(),
+        owner: currentBatchOwner(),
+        base: { branch: base },
+        target: {
+          ...(config.merge ? { merge: config.merge.into ?? base } : {}),
+          ...(config.push ? { push: config.push.remote ?? 'origin' } : {}),
+        },
+        options: batchOptions(config),
+        issues,
+        tasks: tasks.map(plainTask),
+        ...(plan.command ? { command: [...plan.command] } : {}),
+        results: [],
+        overlaps: [],
+        updatedAt: new Date().toISOString(),
+      };
   const save = (change: (current: BatchRecord) => BatchRecord) => {
     record = change(record);
     return updateBatchRecord(manager.stateDir, batchId, (onDisk) => change(onDisk ?? record)).then(
@@ -59,7 +84,7 @@ export async function startBatchRecord(
     );
   };
   // On disk before any task starts: `logs -f <issue>` waits on the running batch's issues.
-  await save((current) => current);
+  await save((current) => (prior ? record : current));
   // Writes in the order tasks end; one at a time.
   let chain: Promise<void> = Promise.resolve();
   const order = (results: readonly TaskResult[]) =>
@@ -75,26 +100,51 @@ export async function startBatchRecord(
       );
       return chain;
     },
+    mergeIntent(intent) {
+      chain = chain.then(() =>
+        save((current) => ({
+          ...current,
+          mergeIntents: [
+            ...(current.mergeIntents ?? []).filter((i) => i.issueNumber !== intent.issueNumber),
+            intent,
+          ],
+        })),
+      );
+      return chain;
+    },
     async finish(results, overlaps, totalDurationMs) {
       chain = chain.then(() =>
         save((current) => ({
           ...current,
           endedAt: new Date().toISOString(),
           // A later `merge` in another process may already have settled a task: keep what it wrote.
-          results: order(
-            results.map(
+          results: order([
+            // A resumed batch keeps the results of the tasks it did not run again.
+            ...current.results.filter((r) => !results.some((result) => result.issueNumber === r.issueNumber)),
+            ...results.map(
               (result) =>
                 current.results.find((r) => r.issueNumber === result.issueNumber && r.settledLater) ?? result,
             ),
-          ),
-          overlaps,
-          totalDurationMs,
+          ]),
+          overlaps: prior ? [...prior.overlaps, ...overlaps] : overlaps,
+          totalDurationMs: (prior?.totalDurationMs ?? 0) + totalDurationMs,
         })),
       );
       await chain;
       return record;
     },
   };
+}
+
+/** A task as plain JSON data (its issue text kept: a resumed task gets the same context). */
+function plainTask(task: WorktreeTask): WorktreeTask {
+  try {
+    return JSON.parse(JSON.stringify(task)) as WorktreeTask;
+  } catch {
+    // Metadata that is no JSON data (a cycle, a BigInt) is left out rather than lose the record.
+    const { metadata: _dropped, ...rest } = task;
+    return JSON.parse(JSON.stringify(rest)) as WorktreeTask;
+  }
 }
 
 function batchOptions(config: ResolvedPoolConfig): BatchOptions {

@@ -3,6 +3,8 @@ import type { WorktreeInfo } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { MemorySampler } from '../process/memory-sampler.js';
+import type { PauseGate } from './pause-gate.js';
+import { alreadyMerged } from './resume-batch.js';
 import { runTask } from './run-task.js';
 import { taskLogHooks } from './task-log-hooks.js';
 import type { TaskRunner } from './task-runner.js';
@@ -20,6 +22,16 @@ export interface LocalRunnerOptions {
   readonly sampler: MemorySampler;
   /** Told as a task starts waiting to land (true) and when its landing ended (false): the pool lends its slot. */
   readonly lending: (landing: boolean) => void;
+  /** The pool's pauses: a task that meets a usage limit waits in its worktree, its program held. */
+  readonly gate: PauseGate;
+  /** The batch's program (argv[0]; '' for a function): its tasks pause together. */
+  readonly program: string;
+  /** A resumed batch (`run --resume`): tasks build on the branches their first run left. */
+  readonly resumed: boolean;
+  /** Tasks whose merge landed before the batch's runner died: their command does not run again. */
+  readonly merged: ReadonlySet<number>;
+  /** Told before a merge moves a ref, so a resumed batch never merges twice. */
+  readonly onMergeIntent: (worktree: WorktreeInfo) => Promise<void>;
   /** Told as a worktree changes hands (the pool's stats and radar). */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -34,7 +46,8 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
       const result = await runTask({
         manager,
         task,
-        executor: options.executor,
+        // Its merge landed before the runner died: the command does not run (nor merge) again.
+        executor: options.merged.has(task.issueNumber) ? alreadyMerged : options.executor,
         batchId,
         batchSignal: signal,
         timeoutMs: config.timeoutMs,
@@ -45,7 +58,9 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
         push: config.push,
         reuse: config.reuse ? { keepPaths: config.keepPaths, maxIdle: config.maxIdle } : undefined,
         onConflict: config.onConflict,
-        existingBranches: config.existingBranches,
+        // A resumed task builds on the branch its first run left.
+        existingBranches: options.resumed ? 'continue' : config.existingBranches,
+        resumed: options.resumed,
         continueIn: options.continued.get(task.issueNumber),
         pullRequest:
           config.pullRequest && options.github
@@ -57,6 +72,8 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
           ? { landing: { check: config.check, onCheckFail: config.onCheckFail }, onLanding: options.lending }
           : {}),
         onLogStart: log.started,
+        usageLimits: { gate: options.gate, program: options.program, pauseOn: config.pauseOn },
+        onMergeIntent: options.onMergeIntent,
         onWorktree: options.onWorktree,
       });
       await log.ended(result);

@@ -15,6 +15,7 @@ import { type LandingSettings, landTask } from './land.js';
 import { resolveConflict } from './resolve-conflict.js';
 import { settleExecutor } from './settle-executor.js';
 import { endExecution, type TaskBounds, usageEnvironment, watchExecution } from './task-bounds.js';
+import { TaskDeadline } from './task-deadline.js';
 import {
   abortMessage,
   classify,
@@ -33,6 +34,7 @@ import type {
   UnmergedWork,
   WorktreeTask,
 } from './types.js';
+import { type UsageLimitSettings, withUsageLimitPauses } from './usage-limit-pauses.js';
 
 export interface TaskRun {
   readonly manager: WorktreeManager;
@@ -73,6 +75,12 @@ export interface TaskRun {
   ) => void;
   /** Called as the worktree changes hands, so the pool can report statuses. */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
+  /** Called before the task's merge moves its target (the batch record keeps the intent). */
+  readonly onMergeIntent?: (worktree: WorktreeInfo) => Promise<void>;
+  /** The task runs again after its batch's runner died (`resumeBatch`): its command gets `MIYABI_RESUMED=1`. */
+  readonly resumed?: boolean;
+  /** Wait out providers' usage limits (pause, then run again in the worktree); absent: a limit fails the task. */
+  readonly usageLimits?: UsageLimitSettings | undefined;
 }
 
 /**
@@ -103,7 +111,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
   });
   const progress: Progress = { status: 'success' };
   let worktree: WorktreeInfo | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let deadline: TaskDeadline | undefined;
   try {
     const createSpan = span.child('create');
     try {
@@ -130,11 +138,12 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       ...worktreeEnvironment(worktree, batchId),
       MIYABI_CONFLICTS: '',
       ...usageEnvironment(run.logFile),
+      ...(run.resumed ? { MIYABI_RESUMED: '1' } : {}),
     };
     // The budget covers everything the task does in its worktree: setup, command, merge and push.
-    timer = setTimeout(
-      () => controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
-      run.timeoutMs,
+    // It stands still while the task waits out a usage limit.
+    deadline = new TaskDeadline(run.timeoutMs, () =>
+      controller.abort(new TaskAbort('timeout', `timed out after ${run.timeoutMs} ms`)),
     );
     await startLog(run.logFile, worktree, run.continueIn !== undefined);
     await run.onLogStart?.(worktree);
@@ -154,15 +163,32 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
 
     let outcome: ExecutorOutcome | undefined;
     if (progress.status === 'success') {
+      const executor = run.usageLimits
+        ? withUsageLimitPauses(run.executor, run.usageLimits, {
+            deadline,
+            record: (event) => manager.recordEvent(event),
+            eventBase: {
+              worktreeId: worktree.id,
+              issueNumber: task.issueNumber,
+              branch: worktree.branchName,
+              batchId,
+            },
+            onPause: (pause) => {
+              progress.pause = pause;
+            },
+          })
+        : run.executor;
       const watch = watchExecution(run.bounds, worktree, controller);
-      outcome = await execute(run, worktree, progress, { signal, env, span });
+      outcome = await execute({ ...run, executor }, worktree, progress, { signal, env, span });
       await endExecution(watch, progress, run.logFile);
     }
     if (progress.status === 'success' && run.landing) {
       // Waiting to land and checking do not count against the task's timeout (the check has its own).
-      clearTimeout(timer);
+      deadline.stop();
+      await run.onMergeIntent?.(worktree);
       await landTask(run, worktree, progress, { signal: run.batchSignal, env, span });
     } else if (progress.status === 'success' && run.merge) {
+      await run.onMergeIntent?.(worktree);
       await merge(run, worktree, progress, signal);
       if (isConflict(progress) && typeof run.onConflict === 'object') {
         await resolveConflict(run, worktree, progress, { signal, env, policy: run.onConflict });
@@ -172,7 +198,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     if (progress.status === 'success' && run.pullRequest) {
       await pullRequest(run, worktree, progress, signal, elapsed());
     }
-    clearTimeout(timer);
+    deadline.stop();
 
     const finalStatus: WorktreeStatus = progress.status === 'success' ? 'completed' : 'failed';
     // A failed landing check keeps its worktree for the fix (unless asked not to).
@@ -180,10 +206,13 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
     // An executor that ignored its signal may still be writing there: never delete under it.
     const abandoned = outcome?.kind === 'abandoned';
     // A kept worktree's record says how its task ended; one removed next needs no write of that.
+    // A task stopped by a usage limit past pauseMax keeps its worktree for `run --resume`.
+    const usageLimited = progress.error?.code === 'USAGE_LIMIT';
     const keep =
       keepsWorktree({ ...progress, resolveAttempts: progress.resolveAttempts?.length }, run) ||
       keepCheck ||
-      abandoned;
+      abandoned ||
+      usageLimited;
     const marked = keep
       ? await manager.updateStatus(worktree.id, finalStatus).catch((error: unknown) => {
           if (progress.status === 'success') fail(progress, 'cleanup', error, undefined);
@@ -233,7 +262,7 @@ export async function runTask(run: TaskRun): Promise<TaskResult> {
       return finish(run, progress, worktree, elapsed());
     }
   } finally {
-    clearTimeout(timer);
+    deadline?.stop();
     run.batchSignal.removeEventListener('abort', onBatchAbort);
     span.end(progress.status, progress.error ? new Error(progress.error.message) : undefined);
   }
@@ -338,6 +367,7 @@ function finish(
     ...(progress.pr ? { pr: progress.pr } : {}),
     ...(unmergedWork ? { unmergedWork } : {}),
     ...(progress.resolveAttempts ? { resolveAttempts: progress.resolveAttempts } : {}),
+    ...(progress.pause ? { pause: progress.pause } : {}),
     cleanedUp: removal?.cleanedUp ?? false,
     ...(run.reuse && worktree ? { reusedWorktree: (worktree.reuses ?? 0) > 0 } : {}),
     ...(removal?.keptIdle ? { keptIdle: true } : {}),

@@ -103,6 +103,8 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   },
   onCheckFail: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === 'keep' },
   allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
+  pauseOn: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
+  pauseMaxMs: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
 };
 
 /**

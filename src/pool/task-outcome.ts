@@ -4,7 +4,7 @@ import { isMiyabiError, MiyabiError, toError } from '../errors.js';
 import type { PullRequestResult } from '../github/pull-request.js';
 import type { PrepareResult } from '../setup/prepare-worktree.js';
 import type { TaskStage } from '../telemetry/events.js';
-import type { ResolveAttempt, TaskError, TaskResult, TaskStatus } from './types.js';
+import type { ResolveAttempt, TaskError, TaskPause, TaskResult, TaskStatus } from './types.js';
 
 /** Why a task's signal was aborted: its own timeout, or the batch (fail-fast or caller abort). */
 export class TaskAbort extends Error {
@@ -41,6 +41,7 @@ export interface Progress {
   pr?: PullRequestResult;
   uncommitted?: readonly string[];
   resolveAttempts?: ResolveAttempt[];
+  pause?: TaskPause;
 }
 
 /** Marks the task ended at `stage`: timed out or cancelled if its signal says so, else failed. */

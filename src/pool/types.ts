@@ -16,6 +16,7 @@ export type {
   ResolveAttempt,
   SettledLater,
   TaskError,
+  TaskPause,
   TaskResources,
   TaskResult,
   TaskSucceeded,
@@ -184,6 +185,20 @@ export interface PoolConfig {
    * Off unless given. @default the configuration's `minFreeMemory` (none)
    */
   readonly minFreeMemory?: number | string;
+  /**
+   * More texts that mean a provider's usage limit, besides the built-in forms of Claude Code, Codex
+   * CLI and Gemini CLI: regular expressions tried on the last 20 lines of a command that exited
+   * non-zero (a named group `reset` may capture when the limit resets). On a match the task pauses
+   * in its worktree, the pool starts no new task of the same program until the reset, and the task
+   * then runs again there. @default the configuration's `pauseOn` ([])
+   */
+  readonly pauseOn?: readonly (string | RegExp)[];
+  /**
+   * The most a batch waits out usage limits, in all (ms, 0 to `MAX_DURATION_MS`): a task whose reset
+   * lies beyond it ends `failed` with `USAGE_LIMIT`, its worktree kept. `0`: a usage limit fails the
+   * task at once. @default the configuration's `pauseMax`, else `DEFAULT_PAUSE_MAX_MS` (21_600_000: 6 h)
+   */
+  readonly pauseMaxMs?: number;
   /** Folder of the per-task logs (`<logDir>/<batchId>/issue-<n>.log`). @default '<git common dir>/miyabi/logs' */
   readonly logDir?: string;
   /**

@@ -8,6 +8,7 @@ import {
   DEFAULT_ABORT_GRACE_MS,
   DEFAULT_CONCURRENCY,
   DEFAULT_LOG_RETENTION,
+  DEFAULT_PAUSE_MAX_MS,
   DEFAULT_RADAR_INTERVAL_MS,
   DEFAULT_RADAR_STATUS_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
@@ -23,18 +24,22 @@ import { countByStatus } from '../manager/worktree-id.js';
 import { WorktreeManager } from '../manager/worktree-manager.js';
 import type { CheckSpec } from '../process/check-command.js';
 import { MemorySampler } from '../process/memory-sampler.js';
+import { compilePauseOn } from '../process/usage-limits.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
 import { commandEnvOf, commandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import type { BatchRecord } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
-import { newBatchId, startBatchRecord } from './batch-recorder.js';
-import { localRunner } from './local-runner.js';
+import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
+import { type LocalRunnerOptions, localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
+import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { resolveLanding } from './resolve-landing.js';
+import { alreadyMerged, planResume, recordMergeIntent } from './resume-batch.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
@@ -89,6 +94,8 @@ export interface ResolvedPoolConfig {
   readonly check: CheckSpec | undefined;
   readonly onCheckFail: CheckFailPolicy;
   readonly allowRedBase: boolean;
+  readonly pauseOn: readonly RegExp[];
+  readonly pauseMaxMs: number;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -102,6 +109,7 @@ const DEFAULTS = {
   logRetention: DEFAULT_LOG_RETENTION,
   radarIntervalMs: DEFAULT_RADAR_INTERVAL_MS,
   radarStatusIntervalMs: DEFAULT_RADAR_STATUS_INTERVAL_MS,
+  pauseMaxMs: DEFAULT_PAUSE_MAX_MS,
 };
 
 /**
@@ -120,6 +128,7 @@ export class WorktreePool {
   readonly #prepareGiven: PrepareSettings | undefined;
   /** Measures (and with `maxMemory` bounds) every task's processes; reads /proc only while a task runs. */
   readonly #sampler = new MemorySampler();
+  readonly #gate: PauseGate;
 
   constructor(manager: WorktreeManager, config: PoolConfig = {}) {
     if (!(manager instanceof WorktreeManager)) {
@@ -141,6 +150,30 @@ export class WorktreePool {
       concurrency:
         this.config.queue && config.maxConcurrency === undefined ? Infinity : this.config.maxConcurrency,
     });
+    this.#gate = new PauseGate({
+      pauseMaxMs: this.config.pauseMaxMs,
+      record: (event) => this.manager.recordEvent(event),
+    });
+  }
+
+  /**
+   * Starts no new task until `until` (a Date or epoch ms; absent: until {@link unpause}). Running
+   * tasks go on; queued ones wait. A `pool-paused` event says so.
+   */
+  pause(until?: Date | number): void {
+    const at = until instanceof Date ? until.getTime() : until;
+    if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at))) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `pause(until) needs a Date or epoch milliseconds, got ${describe(until)}`,
+      );
+    }
+    this.#gate.pause(undefined, at ?? Number.POSITIVE_INFINITY, { worktreeId: 'pool' });
+  }
+
+  /** Ends every pause now (the pool's and usage limits'): waiting tasks start, paused ones resume. */
+  unpause(): void {
+    this.#gate.unpause();
   }
 
   /** Opens the repository (from `repoPath`, else `cwd`, else the process cwd) and makes a pool on it. */
@@ -187,8 +220,56 @@ export class WorktreePool {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     }
+    return this.#execute(tasks, executor, options, continued, undefined);
+  }
+
+  /**
+   * Finishes a local batch that did not end (its runner killed, the machine rebooted): the tasks it
+   * finished keep their results and are not run again; the others run again with `MIYABI_RESUMED=1`,
+   * in the worktree they kept, else on the branch they left, else fresh. The result (and the batch
+   * record, under the same id) covers the whole batch. `batchId` absent: the newest unfinished batch
+   * of this repository. `executor` absent: the batch's recorded command.
+   *
+   * @throws MiyabiError `INVALID_ARGUMENT` for an unknown or finished batch, one whose runner still
+   * runs (naming its pid), a queue batch, or no executor and no recorded command; nothing starts.
+   */
+  async resumeBatch<T = unknown>(
+    batchId?: string,
+    executor?: TaskExecutor<T>,
+    options: ExecuteOptions = {},
+  ): Promise<PoolExecutionResult<T>> {
+    if (this.config.queue) {
+      throw new MiyabiError('INVALID_ARGUMENT', 'resumeBatch: a pool with queue cannot resume batches yet', {
+        hint: 'Resume local batches with a pool without queue.',
+      });
+    }
+    const plan = await planResume(this.manager, batchId, executor);
+    validateTasks(plan.tasks);
+    const continued = await validateBatch(
+      this.manager,
+      plan.tasks,
+      { ...this.config, existingBranches: 'continue' },
+      options.signal,
+    );
+    return this.#execute(plan.tasks, plan.executor, options, continued, plan.record, plan.merged);
+  }
+
+  /** The one batch engine: schedules, fail-fast, cancel, pauses, the record and the summary, on either runner. */
+  async #execute<T>(
+    tasks: readonly WorktreeTask[],
+    executor: TaskExecutor<T>,
+    options: ExecuteOptions,
+    continued: ReadonlyMap<number, WorktreeInfo>,
+    resume: BatchRecord | undefined,
+    merged: ReadonlySet<number> = new Set(),
+  ): Promise<PoolExecutionResult<T>> {
     const started = performance.now();
-    const batchId = newBatchId();
+    const batchId = resume?.id ?? newBatchId();
+    this.#gate.beginBatch(batchId);
+    const command = commandOf(executor);
+    // Tasks of one program pause together: a function executor's tasks count as one program.
+    const program = command?.[0] ?? '';
+    let recorder: BatchRecorder | undefined;
     const batch = new AbortController();
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
     const stops = new Map<number, AbortController>();
@@ -205,6 +286,13 @@ export class WorktreePool {
       batchId,
       batch.signal,
       onWorktree,
+      {
+        resumed: resume !== undefined,
+        merged,
+        program,
+        onMergeIntent: (worktree) =>
+          recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
+      },
     );
     let finished = false;
     const onCallerAbort = () => batch.abort(new TaskAbort('cancelled', 'batch aborted by the caller'));
@@ -212,7 +300,11 @@ export class WorktreePool {
     options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const admission = admitByMemory(this.manager, batchId, this.config.minFreeMemory);
     try {
-      const recorder = await startBatchRecord(this.manager, batchId, tasks, this.config);
+      const record = await startBatchRecord(this.manager, batchId, tasks, this.config, new Date(), {
+        ...(command ? { command } : {}),
+        ...(resume ? { resume } : {}),
+      });
+      recorder = record;
       const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
       await forgetTaskLogs(this.manager.stateDir, pruned);
       // A queue's task branches are on its workers: nothing here for the radar to compare.
@@ -222,6 +314,8 @@ export class WorktreePool {
           (task) =>
             this.#queue.add(async () => {
               await admission.admit(task.issueNumber, batch.signal);
+              // A paused pool starts no task of the paused program until the reset (or unpause()).
+              await this.#gate.whenOpen(program, batch.signal);
               const stop = new AbortController();
               stops.set(task.issueNumber, stop);
               const result = await runner
@@ -236,7 +330,7 @@ export class WorktreePool {
                 );
               }
               // Written in the background, in order (never rejects): the slot goes to the next task now.
-              void recorder.taskEnded(result);
+              void record.taskEnded(result);
               return result;
             }) as Promise<TaskResult>,
         ),
@@ -245,17 +339,12 @@ export class WorktreePool {
       finished = true;
       const final = await runner.finish(results);
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
-      const record = await recorder.finish(
+      const ended = await record.finish(
         final,
         radar?.overlaps() ?? [],
         Math.round(performance.now() - started),
       );
-      return summarise(
-        batchId,
-        record.results as TaskResult<T>[],
-        record.totalDurationMs ?? 0,
-        record.overlaps,
-      );
+      return summarise(batchId, ended.results as TaskResult<T>[], ended.totalDurationMs ?? 0, ended.overlaps);
     } finally {
       if (!finished) await runner.close();
       await radar?.stop();
@@ -271,6 +360,7 @@ export class WorktreePool {
     batchId: string,
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
+    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent'>,
   ): Promise<TaskRunner> {
     const queue = this.config.queue;
     if (!queue) {
@@ -281,6 +371,8 @@ export class WorktreePool {
         continued,
         github: this.#github,
         sampler: this.#sampler,
+        gate: this.#gate,
+        ...local,
         lending: this.#lending,
         onWorktree,
       });
@@ -450,6 +542,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     maxConcurrency: file.maxConcurrency,
     timeoutMs: file.timeoutMs,
     logRetention: file.logRetention,
+    pauseMaxMs: file.pauseMaxMs,
   });
   const maxMemory = sizeOption('maxMemory', config.maxMemory ?? file.maxMemory);
   const minFreeMemory = sizeOption('minFreeMemory', config.minFreeMemory ?? file.minFreeMemory);
@@ -463,6 +556,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     'logRetention',
     'radarIntervalMs',
     'radarStatusIntervalMs',
+    'pauseMaxMs',
   ] as const)
     assertOptionInRange(key, merged[key]);
   for (const key of ['failFast', 'autoCleanup'] as const) {
@@ -527,6 +621,8 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     maxMemory,
     minFreeMemory,
     ...resolveLanding(config, file, queue),
+    pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
+    pauseMaxMs: merged.pauseMaxMs,
   };
 }
 

@@ -25,6 +25,8 @@ export interface CommandExecutorOptions {
   readonly onLine?: (line: string, issueNumber: number) => void;
   /** Extra environment for the command (the task's `MIYABI_*` variables are always given). */
   readonly env?: Readonly<Record<string, string>>;
+  /** What a task resumed after a usage limit runs instead (its `ctx.env` has `MIYABI_RESUMED=1`). @default argv */
+  readonly resumeCommand?: readonly string[];
 }
 
 const ARGV = Symbol.for('miyabi-worktree.command-argv');
@@ -54,7 +56,12 @@ export function commandExecutor(
   }
   const command = [...argv];
   const executor: TaskExecutor<CommandTaskOutput> = async (worktree, task, ctx) => {
-    const argv = expandTaskArgv(command, { ...worktree, conflicts: ctx.conflicts, context: task.context });
+    const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
+    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? command) : command, {
+      ...worktree,
+      conflicts: ctx.conflicts,
+      context: task.context,
+    });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });
     const issueEnv = await issueCommandEnvironment(task.context, ctx.logFile);
     await appendFile(ctx.logFile, `$ ${formatArgv(argv)}\n`);
@@ -92,6 +99,15 @@ export function commandExecutor(
   };
   Object.defineProperty(executor, ARGV, { value: Object.freeze(command) });
   if (options.env) Object.defineProperty(executor, ENV, { value: Object.freeze({ ...options.env }) });
+  return executor;
+}
+
+/**
+ * Marks an executor as running `argv` (as {@link commandExecutor}'s are): the batch record keeps the
+ * command for `run --resume`, and usage-limit pauses hold the tasks of that program.
+ */
+export function markCommand<T>(executor: TaskExecutor<T>, argv: readonly string[]): TaskExecutor<T> {
+  Object.defineProperty(executor, ARGV, { value: Object.freeze([...argv]) });
   return executor;
 }
 

@@ -1,10 +1,11 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Overlap } from '../core/overlap.js';
+import type { WorktreeTask } from '../core/task.js';
 import type { TaskResult } from '../core/task-result.js';
-import type { MergeStrategy, Owner } from '../core/types.js';
+import type { MergeStrategy } from '../core/types.js';
+import { type BatchOwner, isBatchOwnerAlive } from './batch-owner.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
-import { isOwnerAlive } from './owner.js';
 import { RepoLock } from './repo-lock.js';
 import { withStateErrors } from './state-errors.js';
 
@@ -37,8 +38,8 @@ export interface BatchRecord {
   readonly startedAt: string;
   /** ISO 8601; absent while the batch runs (or when its process died: see `owner`). */
   readonly endedAt?: string;
-  /** The process that ran the batch. */
-  readonly owner: Owner;
+  /** The process that runs (or last ran: `run --resume`) the batch: pid, host, boot id and start time. */
+  readonly owner: BatchOwner;
   /** The base branch the tasks start from (unless a task names its own; each worktree records its own base). */
   readonly base: { readonly branch: string };
   /** Where successful tasks go: the merge target branch, the push remote (absent when not asked for). */
@@ -46,6 +47,17 @@ export interface BatchRecord {
   readonly options: BatchOptions;
   /** The tasks' issue numbers, in input order. */
   readonly issues: readonly number[];
+  /** The tasks as given (plain data), for `run --resume`; absent in older records (then one per issue). */
+  readonly tasks?: readonly WorktreeTask[];
+  /** The command (argv, placeholders unexpanded) when the executor is a command; absent for a function. */
+  readonly command?: readonly string[];
+  /**
+   * Written before a task's merge moves the target ref: the branch tip about to be merged. A resumed
+   * batch whose target already contains it does not merge (nor run) that task again.
+   */
+  readonly mergeIntents?: readonly MergeIntent[];
+  /** Each time `run --resume` took the batch over: when, and by which process. */
+  readonly resumes?: readonly { readonly at: string; readonly pid: number }[];
   /** The results of the tasks that ended so far, in input order (all of them once `endedAt` is set). */
   readonly results: readonly TaskResult[];
   /** What the conflict radar saw (the latest result of each pair). */
@@ -54,6 +66,18 @@ export interface BatchRecord {
   readonly totalDurationMs?: number;
   /** ISO 8601 of the last rewrite. */
   readonly updatedAt: string;
+}
+
+/** A merge about to move `into` (see {@link BatchRecord.mergeIntents}). */
+export interface MergeIntent {
+  readonly issueNumber: number;
+  readonly branch: string;
+  /** The branch tip being merged. */
+  readonly commit: string;
+  /** The target branch. */
+  readonly into: string;
+  /** ISO 8601. */
+  readonly at: string;
 }
 
 const FOLDER = 'batches';
@@ -93,7 +117,7 @@ export async function readBatchRecords(stateDir: string): Promise<BatchRecord[]>
 /** The records of batches still running, local or queue (not ended, their process alive), oldest first. */
 export async function readRunningBatchRecords(stateDir: string): Promise<BatchRecord[]> {
   return (await readBatchRecords(stateDir)).filter(
-    (record) => record.endedAt === undefined && isOwnerAlive(record.owner),
+    (record) => record.endedAt === undefined && isBatchOwnerAlive(record.owner),
   );
 }
 

@@ -16,6 +16,10 @@ export type WorktreeEventType =
   | 'execute-complete'
   | 'check-start'
   | 'check-complete'
+  | 'task-paused'
+  | 'task-resumed'
+  | 'pool-paused'
+  | 'pool-unpaused'
   | 'merge-start'
   | 'merge-complete'
   | 'push-start'
@@ -38,6 +42,10 @@ export const WORKTREE_EVENT_TYPES: readonly WorktreeEventType[] = [
   'execute-complete',
   'check-start',
   'check-complete',
+  'task-paused',
+  'task-resumed',
+  'pool-paused',
+  'pool-unpaused',
   'merge-start',
   'merge-complete',
   'push-start',
@@ -144,6 +152,47 @@ export interface CheckCompleteEvent extends EventBase {
   readonly exitCode: number | null;
   readonly timedOut: boolean;
 }
+/**
+ * A task's command stopped at a provider's usage limit (its last lines said so): the task waits, in
+ * its worktree, until `until`, then runs again (`task-resumed`). A live state, not a result.
+ */
+export interface TaskPausedEvent extends EventBase {
+  readonly type: 'task-paused';
+  /** ISO 8601: when the task runs again. */
+  readonly until: string;
+  /** Which recogniser saw the limit: `claude`, `codex`, `gemini` or `pause-on`. */
+  readonly source: string;
+  /** The text that said so. */
+  readonly text: string;
+  /** This task's pauses so far, this one included. */
+  readonly count: number;
+}
+/** A paused task runs again in its worktree (with `MIYABI_RESUMED=1` and `MIYABI_ATTEMPT`). */
+export interface TaskResumedEvent extends EventBase {
+  readonly type: 'task-resumed';
+  /** How long it waited. */
+  readonly durationMs: number;
+  /** The attempt that starts now (2 for the first resume). */
+  readonly attempt: number;
+}
+/**
+ * The pool starts no new task (of `program`, else none at all) until `until` (absent: until
+ * `pool.unpause()`). `worktreeId` names the task that met the limit, or is `pool` for `pool.pause()`.
+ */
+export interface PoolPausedEvent extends EventBase {
+  readonly type: 'pool-paused';
+  readonly until?: string;
+  /** The program (argv[0]) whose tasks wait; absent: every task. */
+  readonly program?: string;
+  readonly reason: 'usage-limit' | 'caller';
+}
+/** The pause ended (its reset time came, or `pool.unpause()`): tasks start again. */
+export interface PoolUnpausedEvent extends EventBase {
+  readonly type: 'pool-unpaused';
+  readonly program?: string;
+  /** How long the pool was paused. */
+  readonly durationMs: number;
+}
 export interface MergeStartEvent extends EventBase {
   readonly type: 'merge-start';
   readonly into: string;
@@ -226,6 +275,10 @@ export type WorktreeEvent =
   | ExecuteCompleteEvent
   | CheckStartEvent
   | CheckCompleteEvent
+  | TaskPausedEvent
+  | TaskResumedEvent
+  | PoolPausedEvent
+  | PoolUnpausedEvent
   | MergeStartEvent
   | MergeCompleteEvent
   | PushStartEvent

@@ -18,7 +18,9 @@ import type { CommandHandler } from './index.js';
  * [--pr [--draft] [--reviewer R]] [--github-api-url URL] [--base B] [--log-dir DIR] [--html FILE] [--json] -- <command> [args...]`
  */
 const run: CommandHandler = async ({ operands, options }, ctx) => {
-  const command = operands[0] as string[];
+  const command = (operands[0] as string[] | undefined) ?? [];
+  // `--resume [batch-id]`: the batch's own plan; its command after -- is optional.
+  if (options.resume !== undefined) return resumeRun(command, options, ctx);
   if (command.length === 0 || command[0] === '') {
     throw new MiyabiError('INVALID_ARGUMENT', 'run needs a command after --', {
       hint: 'e.g. miyabi-worktree run --issues 1,2 -- npm test',
@@ -106,6 +108,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     });
   }
   const radarIntervalMs = parseRadarInterval(options.radarInterval);
+  const pause = parsePauseFlags(options);
   if (onOverlap === 'stop-later' && radarIntervalMs === 0) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
@@ -183,6 +186,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     ...checkFlags,
     onOverlap,
     radarIntervalMs,
+    ...pause,
     continueBranches: options.continueBranches === true,
     resolveAttempts,
     logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
@@ -206,11 +210,105 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
   return (await runBatch(request, ctx)).exitCode;
 };
 
+/** `run --resume [batch-id]`: only the flags that do not change the batch's plan go with it. */
+async function resumeRun(
+  command: string[],
+  options: Readonly<Record<string, unknown>>,
+  ctx: Parameters<CommandHandler>[1],
+): Promise<number> {
+  const planFlags = [
+    'issues',
+    'github',
+    'label',
+    'milestone',
+    'query',
+    'dryRun',
+    'concurrency',
+    'timeout',
+    'failFast',
+    'keep',
+    'reuse',
+    'merge',
+    'into',
+    'push',
+    'pr',
+    'base',
+    'queue',
+    'continueBranches',
+    'onConflict',
+  ] as const;
+  for (const flag of planFlags) {
+    if (options[flag] === undefined || options[flag] === false) continue;
+    const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `${name} cannot go with --resume: the batch keeps the plan it started with`,
+      {
+        hint: `Drop ${name}; run --resume runs the batch's unfinished tasks as it was asked to.`,
+      },
+    );
+  }
+  const htmlFile =
+    typeof options.html === 'string' ? await checkHtmlReportPath(options.html, '--html') : undefined;
+  const request: RunBatchRequest = {
+    issues: [],
+    command,
+    failFast: false,
+    keep: false,
+    json: options.json === true,
+    ...parsePauseFlags(options),
+    ...(htmlFile !== undefined ? { htmlFile } : {}),
+    logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
+    resume: typeof options.resume === 'string' ? { batchId: options.resume } : {},
+  };
+  return (await runBatch(request, ctx)).exitCode;
+}
+
 /** `--radar-interval`: a duration, or 0 (the radar off); undefined leaves the default. */
 function parseRadarInterval(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (/^\s*0+\s*$/.test(value)) return 0;
   return parseDurationFlag(value, '--radar-interval');
+}
+
+/** `--pause-on`, `--pause-max`, `--resume-command` (the pool checks the patterns, naming the flag). */
+function parsePauseFlags(options: Readonly<Record<string, unknown>>): {
+  pauseOn?: string[];
+  pauseMaxMs?: number;
+  resumeCommand?: string[];
+} {
+  if (typeof options.queue === 'string') {
+    for (const flag of ['pauseOn', 'pauseMax', 'resumeCommand'] as const) {
+      if (options[flag] === undefined) continue;
+      const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `${name}: with --queue, usage-limit pauses are not yet carried to the workers`,
+        {
+          hint: `Drop ${name}, or run without --queue.`,
+        },
+      );
+    }
+  }
+  const resumeCommand =
+    typeof options.resumeCommand === 'string' ? options.resumeCommand.trim().split(/\s+/) : undefined;
+  if (resumeCommand && resumeCommand[0] === '') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      '--resume-command needs a command, e.g. --resume-command "claude -c -p continue"',
+    );
+  }
+  return {
+    ...(Array.isArray(options.pauseOn) ? { pauseOn: options.pauseOn as string[] } : {}),
+    ...(typeof options.pauseMax === 'string'
+      ? {
+          pauseMaxMs: /^\s*0+\s*$/.test(options.pauseMax)
+            ? 0
+            : parseDurationFlag(options.pauseMax, '--pause-max'),
+        }
+      : {}),
+    ...(resumeCommand ? { resumeCommand } : {}),
+  };
 }
 
 /** `--queue`, `--queue-name`, `--queue-timeout`, `--secret-file`: the others only with the first. */

@@ -1,4 +1,5 @@
-import { formatDuration } from '../../index.js';
+import { formatDuration, type WorktreeManager } from '../../index.js';
+import { type PausedTask, pausedTasks, unfinishedBatches } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { openWorkspace } from '../context.js';
 import { writeBlock, writeLine } from '../io.js';
@@ -21,10 +22,17 @@ const status: CommandHandler = async ({ options }, ctx) => {
     manager.inspectWorktrees({ signal: ctx.signal }),
     manager.listArchives({ signal: ctx.signal }),
   ]);
+  const paused = await pausedNow(manager, worktrees);
+  const unfinished = (await unfinishedBatches(manager)).map((record) => ({
+    id: record.id,
+    startedAt: record.startedAt,
+    issues: record.issues,
+    finished: record.results.filter((result) => result.status !== 'cancelled').length,
+  }));
   await manager.flush();
   const { stdout } = ctx.io;
   if (options.json === true) {
-    stdout.write(formatJson({ stats, worktrees, archives, totals }));
+    stdout.write(formatJson({ stats, worktrees, archives, totals, paused, unfinishedBatches: unfinished }));
     return 0;
   }
   const counts = Object.entries(stats.byStatus)
@@ -50,7 +58,13 @@ const status: CommandHandler = async ({ options }, ctx) => {
         [
           { header: 'ID', value: (w) => w.id },
           { header: 'ISSUE', value: (w) => (w.issueNumber > 0 ? `#${w.issueNumber}` : '-') },
-          { header: 'STATUS', value: (w) => w.status },
+          {
+            header: 'STATUS',
+            value: (w) => {
+              const pause = paused.find((p) => p.worktreeId === w.id);
+              return pause ? `paused until ${pause.until}` : w.status;
+            },
+          },
           { header: 'LAST TASK', value: lastTaskText },
           { header: 'BRANCH', value: (w) => w.branchName || '(detached)' },
           { header: 'BASE', value: (w) => w.baseBranch },
@@ -66,6 +80,21 @@ const status: CommandHandler = async ({ options }, ctx) => {
         ],
         stdout.isTTY && stdout.columns ? { width: stdout.columns } : {},
       ),
+    );
+  }
+  if (unfinished.length > 0) {
+    writeLine(stdout);
+    writeLine(
+      stdout,
+      `Unfinished batches (their runner is gone; finish one with '${BIN} run --resume <id>'):`,
+    );
+    writeBlock(
+      stdout,
+      renderTable(unfinished, [
+        { header: 'ID', value: (b) => b.id },
+        { header: 'STARTED', value: (b) => b.startedAt },
+        { header: 'DONE', value: (b) => `${b.finished}/${b.issues.length}`, align: 'right' },
+      ]),
     );
   }
   if (archives.length > 0) {
@@ -84,5 +113,17 @@ const status: CommandHandler = async ({ options }, ctx) => {
   }
   return 0;
 };
+
+/** Tasks in active worktrees waiting out a usage limit, from the retained events. */
+async function pausedNow(
+  manager: WorktreeManager,
+  worktrees: readonly { id: string; status: string }[],
+): Promise<PausedTask[]> {
+  const active = worktrees.filter((w) => w.status === 'active');
+  if (active.length === 0) return [];
+  const ids = new Set(active.map((w) => w.id));
+  const events = await manager.telemetryEvents({ all: true }).catch(() => []);
+  return pausedTasks(events).filter((p) => ids.has(p.worktreeId));
+}
 
 export default status;

@@ -10,6 +10,7 @@ export type TaskState =
   | 'setup'
   | 'running'
   | 'checking'
+  | 'paused'
   | 'merging'
   | 'pushing'
   | 'cleanup'
@@ -35,6 +36,7 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 const SPINNER_FRAME_MS = 80;
 const SYMBOLS: Partial<Record<TaskState, string>> = {
   queued: '·',
+  paused: '⏸',
   success: '✔',
   failed: '✖',
   timeout: '⧗',
@@ -148,7 +150,8 @@ export function summaryLine(states: readonly TaskProgress[]): string {
     [count((state) => state === 'timeout'), 'timed out'],
     [count((state) => state === 'cancelled') - notStarted, 'cancelled'],
     [notStarted, 'cancelled before starting'],
-    [count((state) => !isFinalState(state) && state !== 'queued'), 'running'],
+    [count((state) => !isFinalState(state) && state !== 'queued' && state !== 'paused'), 'running'],
+    [count((state) => state === 'paused'), 'paused'],
     [count((state) => state === 'queued'), 'queued'],
   ] as const;
   const shown = parts.filter(([value]) => value > 0).map(([value, label]) => `${value} ${label}`);

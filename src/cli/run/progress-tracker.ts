@@ -69,6 +69,12 @@ export function createProgressTracker(
         lastLine: event.timedOut ? 'check timed out' : `check failed (exit ${event.exitCode})`,
       });
     }
+    if (event.type === 'task-paused') {
+      return patch(issue, {
+        state: 'paused',
+        lastLine: `usage limit (${event.source}): paused until ${event.until}`,
+      });
+    }
     if (event.type === 'merge-complete' || event.type === 'push-complete') {
       return patch(issue, {
         lastLine: event.type === 'merge-complete' ? mergeLine(event) : `pushed to ${event.remote}`,
@@ -123,6 +129,8 @@ const STATE_OF_EVENT: Partial<Record<WorktreeEvent['type'], TaskState>> = {
   'setup-start': 'setup',
   'execute-start': 'running',
   'check-start': 'checking',
+  // After a usage limit (`task-paused`, with its reset time) the task runs again in its worktree.
+  'task-resumed': 'running',
   'merge-start': 'merging',
   'push-start': 'pushing',
   'cleanup-start': 'cleanup',

@@ -30,6 +30,7 @@ import { createProgressRenderer, type ProgressRenderer } from '../render/progres
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
 
@@ -63,6 +64,12 @@ export interface RunBatchRequest {
   readonly onOverlap?: 'warn' | 'stop-later' | undefined;
   /** Time between two looks of the conflict radar; 0 turns it off. @default the pool's (2 s) */
   readonly radarIntervalMs?: number | undefined;
+  /** More usage-limit patterns (`--pause-on`); unset: the config's `pauseOn`. */
+  readonly pauseOn?: readonly string[] | undefined;
+  /** The most the batch waits out usage limits (`--pause-max`); unset: the config's, else 6 h. */
+  readonly pauseMaxMs?: number | undefined;
+  /** What a task paused at a usage limit runs when it resumes (`--resume-command`); unset: the config's, else `command`. */
+  readonly resumeCommand?: readonly string[] | undefined;
   /** Attempts of `onConflict: 'agent'` and `onCheckFail: 'agent'`, together. @default 1 */
   readonly resolveAttempts?: number | undefined;
   /** The landing check's argv (`--check`); else the configuration's. */
@@ -100,6 +107,8 @@ export interface RunBatchRequest {
     | undefined;
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
   readonly htmlFile?: string | undefined;
+  /** `run --resume [batch-id]`: finish that batch (else the newest unfinished one) as it was planned. */
+  readonly resume?: { readonly batchId?: string } | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
@@ -146,14 +155,19 @@ async function startBatch(
   dryRun: false,
 ): Promise<RunBatchOutcome>;
 async function startBatch(
-  request: RunBatchRequest,
+  asked: RunBatchRequest,
   ctx: CommandContext,
   dryRun: boolean,
 ): Promise<RunBatchOutcome | BatchPlanOutcome> {
-  const { manager, config } = await openWorkspace(ctx, {
+  let request = asked;
+  const opened = await openWorkspace(ctx, {
     maxConcurrency: request.concurrency,
     baseBranch: request.baseBranch,
   });
+  const { manager, config } = opened;
+  // A resumed batch runs as it was planned: its issues, command and options come from its record.
+  const resumed = request.resume ? await resumedBatch(manager, request, request.resume.batchId) : undefined;
+  if (resumed) request = resumed.request;
   try {
     if (request.logDir !== undefined) await checkLogDir(request.logDir);
     if (!config.ports && request.command.some((arg) => arg.includes('{port}'))) {
@@ -170,7 +184,12 @@ async function startBatch(
     ctx.routeNotices?.((line) => renderer.notice(line));
     const executor = request.queue
       ? commandExecutor(request.command, request.env ? { env: request.env } : {})
-      : createTaskExecutor({ command: request.command, env: request.env, progress });
+      : createTaskExecutor({
+          command: request.command,
+          resumeCommand: request.resumeCommand ?? config.resumeCommand,
+          env: request.env,
+          progress,
+        });
     // Bad input ends the command before any task: stop following, and name the flag the user typed.
     const abandon = (error: unknown): unknown => {
       progress.dispose();
@@ -204,6 +223,8 @@ async function startBatch(
         existingBranches: request.continueBranches ? 'continue' : 'restart',
         ...(request.onOverlap !== undefined ? { onOverlap: request.onOverlap } : {}),
         ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
+        ...(request.pauseOn !== undefined ? { pauseOn: request.pauseOn } : {}),
+        ...(request.pauseMaxMs !== undefined ? { pauseMaxMs: request.pauseMaxMs } : {}),
         ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
         ...landingOptions(request, manager.config, executor as TaskExecutor),
         ...(request.onConflict === 'agent'
@@ -220,7 +241,8 @@ async function startBatch(
     const { stderr } = ctx.io;
     let result: RunBatchResult;
     try {
-      await pool.validate(tasks, { signal: ctx.signal });
+      // A resumed batch's kept worktrees are where its tasks continue: resumeBatch checks them.
+      if (!resumed) await pool.validate(tasks, { signal: ctx.signal });
       // Queue workers run the command on their own machines: only a local run can look for it here.
       if (!request.queue) {
         await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
@@ -245,8 +267,11 @@ async function startBatch(
         const warmed = await pool.warm(request.reuse.warm, { signal: ctx.signal });
         writeLine(stderr, `Warmed ${plural(warmed.length, 'idle worktree')}`);
       }
-      for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
-        writeLine(stderr, line);
+      if (resumed) writeLine(stderr, resumed.notice);
+      else {
+        for (const line of await staleBranchNotices(manager, tasks, request.continueBranches === true)) {
+          writeLine(stderr, line);
+        }
       }
       writeLine(
         stderr,
@@ -256,7 +281,9 @@ async function startBatch(
           : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
               `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );
-      result = await pool.executeParallel(tasks, executor, { signal: ctx.signal });
+      result = resumed
+        ? await pool.resumeBatch(resumed.batchId, executor, { signal: ctx.signal })
+        : await pool.executeParallel(tasks, executor, { signal: ctx.signal });
     } catch (error) {
       throw abandon(error);
     }
@@ -448,6 +475,8 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   check: '--check',
   onCheckFail: '--on-check-fail',
   allowRedBase: '--allow-red-base',
+  pauseOn: '--pause-on',
+  pauseMaxMs: '--pause-max',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */

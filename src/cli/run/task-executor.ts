@@ -7,7 +7,7 @@ import {
   runCommand,
   type TaskExecutor,
 } from '../../index.js';
-import { formatArgv, issueCommandEnvironment, lastLines, toError } from '../../internal.js';
+import { formatArgv, issueCommandEnvironment, lastLines, markCommand, toError } from '../../internal.js';
 import { errorLine } from './error-line.js';
 import type { ProgressTracker } from './progress-tracker.js';
 
@@ -27,6 +27,8 @@ export interface RunTaskOutput {
 export interface TaskExecutorOptions {
   /** The command and its arguments, with placeholders. */
   readonly command: readonly string[];
+  /** What a task resumed after a usage limit runs instead (`MIYABI_RESUMED=1`); unset: `command`. */
+  readonly resumeCommand?: readonly string[] | undefined;
   /** Extra environment for every task (the demo's git identity). */
   readonly env?: Readonly<Record<string, string>> | undefined;
   readonly progress: ProgressTracker;
@@ -40,8 +42,9 @@ export interface TaskExecutorOptions {
  */
 export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<RunTaskOutput> {
   const { progress } = options;
-  return async (worktree, task, ctx) => {
-    const argv = expandTaskArgv(options.command, {
+  const executor: TaskExecutor<RunTaskOutput> = async (worktree, task, ctx) => {
+    const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
+    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? []) : options.command, {
       ...worktree,
       conflicts: ctx.conflicts,
       checkLog: ctx.env.MIYABI_CHECK_LOG,
@@ -74,6 +77,8 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
       throw error;
     }
   };
+  // The batch record keeps the command (`run --resume`); usage limits hold the tasks of its program.
+  return markCommand(executor, options.command);
 }
 
 /** Why a command that ran did not succeed, with its last lines of output. */

@@ -2,7 +2,16 @@ import type { TaskUsage } from '../../core/task-result.js';
 import type { WorktreeEvent } from '../events.js';
 
 /** A stretch of a task's life drawn as one bar. */
-export type TimelinePhase = 'wait' | 'create' | 'setup' | 'execute' | 'check' | 'merge' | 'push' | 'cleanup';
+export type TimelinePhase =
+  | 'wait'
+  | 'create'
+  | 'setup'
+  | 'execute'
+  | 'paused'
+  | 'check'
+  | 'merge'
+  | 'push'
+  | 'cleanup';
 
 /** Every phase, in lifecycle order (the legend's order). */
 export const TIMELINE_PHASES: readonly TimelinePhase[] = [
@@ -10,6 +19,7 @@ export const TIMELINE_PHASES: readonly TimelinePhase[] = [
   'create',
   'setup',
   'execute',
+  'paused',
   'check',
   'merge',
   'push',
@@ -114,6 +124,9 @@ const CLOSERS: Readonly<Record<string, TimelinePhase>> = {
   'push-complete': 'push',
   'cleanup-complete': 'cleanup',
 };
+
+const PAUSE_SWITCH: readonly [TimelinePhase, TimelinePhase] = ['execute', 'paused'];
+const RESUME_SWITCH: readonly [TimelinePhase, TimelinePhase] = ['paused', 'execute'];
 
 type LooseEvent = Readonly<Record<string, unknown>> & { readonly type: string; readonly timestamp: string };
 
@@ -261,6 +274,13 @@ function taskTimeline(
   for (const { event, at } of items) {
     if (typeof event.issueNumber === 'number') issueNumber = event.issueNumber;
     if (typeof event.branch === 'string') branch = event.branch;
+    // A usage limit splits the execute bar: execute, paused (until the reset), execute again.
+    if (event.type === 'task-paused' || event.type === 'task-resumed') {
+      const [ends, starts] = event.type === 'task-paused' ? PAUSE_SWITCH : RESUME_SWITCH;
+      close(ends, at, false);
+      open.set(starts, at);
+      continue;
+    }
     const opens = OPENERS[event.type];
     const closes = CLOSERS[event.type];
     if (opens) {

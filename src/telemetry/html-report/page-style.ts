@@ -36,6 +36,7 @@ rect.phase { rx: 2; }
 .phase-create { fill: #8250df; background: #8250df; }
 .phase-setup { fill: #bf8700; background: #bf8700; }
 .phase-execute { fill: #0969da; background: #0969da; }
+.phase-paused { fill: #eac54f; background: #eac54f; }
 .phase-check { fill: #bf8700; background: #bf8700; }
 .phase-merge { fill: #1a7f37; background: #1a7f37; }
 .phase-push { fill: #1b7c83; background: #1b7c83; }

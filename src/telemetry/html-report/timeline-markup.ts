@@ -12,6 +12,7 @@ export const PHASE_LABELS: Readonly<Record<TimelinePhase, string>> = {
   create: 'create',
   setup: 'setup',
   execute: 'execute',
+  paused: 'paused (usage limit)',
   check: 'landing check',
   merge: 'merge',
   push: 'push',

@@ -1,0 +1,72 @@
+import { MiyabiError, type WorktreeManager, type WorktreeTask } from '../../index.js';
+import { findResumableBatch, formatArgv } from '../../internal.js';
+import type { RunBatchRequest } from './run-batch.js';
+
+/** What `run --resume` runs: the batch's id, its plan as a request, and the line that says so. */
+export interface ResumedBatch {
+  readonly batchId: string;
+  readonly request: RunBatchRequest;
+  readonly notice: string;
+}
+
+/**
+ * The request of the batch `run --resume` continues: its issues, command and options from its
+ * record; the command after `--`, when given, must be the recorded one (or `--resume-command` says
+ * what the resumed tasks run instead).
+ *
+ * @throws MiyabiError `INVALID_ARGUMENT` (exit 2) when the batch cannot be resumed or the command differs.
+ */
+export async function resumedBatch(
+  manager: WorktreeManager,
+  request: RunBatchRequest,
+  batchId: string | undefined,
+): Promise<ResumedBatch> {
+  const record = await findResumableBatch(manager, batchId);
+  const recorded = record.command;
+  const given = request.command;
+  if (given.length === 0 && !recorded) {
+    throw new MiyabiError('INVALID_ARGUMENT', `batch ${record.id} recorded no command: give it after --`, {
+      hint: `e.g. miyabi-worktree run --resume ${record.id} -- <command>`,
+    });
+  }
+  const differs = recorded !== undefined && given.length > 0 && formatArgv(given) !== formatArgv(recorded);
+  if (differs && request.resumeCommand === undefined) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `the command after -- is not batch ${record.id}'s (${formatArgv(recorded ?? [])})`,
+      {
+        hint: 'Give the same command, or none; --resume-command sets what the resumed tasks run instead.',
+      },
+    );
+  }
+  if (record.options.pullRequest) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} opened pull requests (--pr): resuming it is not supported yet`,
+    );
+  }
+  const options = record.options;
+  const base = record.base.branch;
+  const planned: readonly WorktreeTask[] =
+    record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
+  const tasks = planned.map((task) => (task.baseBranch === undefined ? { ...task, baseBranch: base } : task));
+  const finished = record.results.filter((result) => result.status !== 'cancelled').length;
+  return {
+    batchId: record.id,
+    request: {
+      ...request,
+      issues: record.issues,
+      tasks,
+      command: recorded ?? given,
+      concurrency: options.maxConcurrency,
+      timeoutMs: options.timeoutMs,
+      failFast: options.failFast,
+      keep: !options.autoCleanup,
+      merge: options.merge,
+      push: options.push,
+      onConflict: options.onConflict === 'resolve' ? 'agent' : options.onConflict,
+      ...(options.reuse ? { reuse: {} } : {}),
+    },
+    notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
+  };
+}
