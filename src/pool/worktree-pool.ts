@@ -39,7 +39,7 @@ import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { resolveLanding } from './resolve-landing.js';
-import { alreadyMerged, planResume, recordMergeIntent } from './resume-batch.js';
+import { planResume, recordMergeIntent } from './resume-batch.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
