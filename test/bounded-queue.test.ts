@@ -37,7 +37,12 @@ describe.skipIf(!redisServer || process.platform !== 'linux')('maxMemory with qu
   it("travels in each job: the worker's pool stops a task above it, and resources and usage come back", async () => {
     const repo = createTempRepo({ withRemote: true });
     workers.push(
-      await startWorker({ connection: redis.url, repo: join(tempDir(), 'clone'), queueName: 'bounded' }),
+      await startWorker({
+        connection: redis.url,
+        repo: join(tempDir(), 'clone'),
+        queueName: 'bounded',
+        remote: repo.remote as string,
+      }),
     );
     const pool = await WorktreePool.create({
       repoPath: repo.path,

@@ -85,7 +85,7 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
         'onConflict',
       ]),
     );
-    expect(refused).toEqual(expect.arrayContaining(['worktreeDir', 'logDir']));
+    expect(refused).toEqual(expect.arrayContaining(['worktreeDir', 'radarIntervalMs']));
   });
 
   it.each(refused)('refuses %s with queue before anything starts, naming it', async (option) => {
@@ -140,7 +140,6 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
 
 // The run flags that set each refused option (flags the pool never sees, like --keep-path without --reuse, are left out).
 const FLAGS: Partial<Record<keyof PoolCreateOptions, { flag: string; args: string[] }>> = {
-  logDir: { flag: '--log-dir', args: ['--log-dir', 'logs'] },
   radarIntervalMs: { flag: '--radar-interval', args: ['--radar-interval', '5s'] },
   onOverlap: { flag: '--on-overlap', args: ['--on-overlap', 'warn'] },
 };

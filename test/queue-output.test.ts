@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskResult } from '../src/index.js';
 import { appendChunk, type OutputChunk, outputStreamKey } from '../src/queue/output-stream.js';
 import { readRemoteOutput } from '../src/queue/remote-output.js';
+import { remoteQueue } from '../src/queue/remote-queue.js';
 import { type CliProcess, eventually, json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
@@ -76,6 +77,8 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     cli(
       [
         'worker',
+        '--remote',
+        repo.remote as string,
         '--queue',
         redis.url,
         '--queue-name',
@@ -149,7 +152,11 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     // The stream is gone once the batch ended.
     const client = new Redis(redis.url);
     try {
-      expect(await client.exists(outputStreamKey(queueName, result.batchId))).toBe(0);
+      expect(
+        await client.exists(
+          outputStreamKey(remoteQueue(queueName, repo.remote as string).id, result.batchId),
+        ),
+      ).toBe(0);
     } finally {
       client.disconnect();
     }
@@ -165,6 +172,8 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
       cli(
         [
           'worker',
+          '--remote',
+          repo.remote as string,
           '--queue',
           redis.url,
           '--queue-name',
@@ -241,6 +250,8 @@ describe.skipIf(!redisServer)('a remote task’s output travels to the submitter
     cli(
       [
         'worker',
+        '--remote',
+        repo.remote as string,
         '--queue',
         redis.url,
         '--queue-name',

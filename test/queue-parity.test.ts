@@ -135,6 +135,8 @@ describe.skipIf(!redisServer)('one batch engine: the same batch locally and on t
       const worker = startCli(
         [
           'worker',
+          '--remote',
+          queued.remote as string,
           '--queue',
           redis.url,
           '--queue-name',
