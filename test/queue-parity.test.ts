@@ -19,7 +19,15 @@ function filesBelow(dir: string): string[] {
 
 /** What must agree between a local and a queue run of one task: its outcome, and its shape. */
 function outcome(result: TaskResult) {
-  const { worker: _w, host: _h, ...rest } = result as TaskResult & { worker?: string; host?: string };
+  // Who ran it; `push`: the worker's push of the branch to the queue's remote (the queue's transport,
+  // a real push); `resources`: present only when a sample fell within the command (every 250 ms).
+  const {
+    worker: _w,
+    host: _h,
+    push: _p,
+    resources: _r,
+    ...rest
+  } = result as TaskResult & { worker?: string; host?: string };
   return {
     issue: result.issueNumber,
     status: result.status,
@@ -64,8 +72,9 @@ describe.skipIf(!redisServer)('one batch engine: the same batch locally and on t
   }
 
   /**
-   * Four tasks: 1 succeeds, 3 fails at execute, 2 and 4 change the same line — 4 waits until 2 is
-   * merged at the submitter, so 4 (started from the same base) conflicts in both runs alike.
+   * Four tasks: 1 succeeds, 3 fails at execute, 2 and 4 change the same line — 2 waits until 1 is
+   * merged at the submitter and 4 until 2 is, so 1 fast-forwards, 2 merges and 4 (started from the
+   * same base) conflicts in both runs alike.
    */
   async function runBatch(repo: TempRepo, extra: readonly string[]) {
     const sync = tempDir();
@@ -76,7 +85,7 @@ describe.skipIf(!redisServer)('one batch engine: the same batch locally and on t
       'test -f .setup-done || exit 9',
       `case $1 in`,
       `  3) exit 3 ;;`,
-      `  2) while [ ! -f "${sync}/started-4" ]; do sleep 0.05; done; echo two > shared.txt ;;`,
+      `  2) while [ ! -f "${sync}/started-4" ] || [ ! -f "${sync}/merged-1" ]; do sleep 0.05; done; echo two > shared.txt ;;`,
       `  4) touch "${sync}/started-4"; while [ ! -f "${sync}/merged-2" ]; do sleep 0.05; done; echo four > shared.txt ;;`,
       'esac',
       'echo "issue $1 $2" > "out-$1" && git add -A && git commit -qm "t $1"',
@@ -110,6 +119,8 @@ describe.skipIf(!redisServer)('one batch engine: the same batch locally and on t
     // Observable state, not time: task 2's change on the submitter's main frees task 4.
     const watch = setInterval(() => {
       try {
+        if (repo.git('ls-tree', '--name-only', 'main').split('\n').includes('out-1'))
+          writeFileSync(join(sync, 'merged-1'), '');
         if (repo.git('show', 'main:shared.txt') === 'two') writeFileSync(join(sync, 'merged-2'), '');
       } catch {
         // not merged yet

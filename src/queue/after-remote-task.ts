@@ -52,18 +52,23 @@ export async function afterRemoteTask(done: TaskResult, context: RemoteTaskConte
   const branch = result.branchName;
   const pushed = result.push?.commit;
   const wantsPr = context.pullRequest !== undefined && result.status === 'success';
-  // Only a task whose branch the worker pushed has anything here to open or keep.
-  if (!branch || !pushed || !(wantsPr || keepsWorktree(ending(result), context))) return result;
+  const keeps = keepsWorktree(ending(result), context);
+  // A task that started but committed nothing pushed no branch: kept here at its base commit, as a local one.
+  const atBase = !pushed && keeps && result.worktreeId !== '' ? result.baseCommit : undefined;
+  // Else only a task whose branch the worker pushed has anything here to open or keep.
+  if (!branch || (!pushed && !atBase) || !(wantsPr || keeps)) return result;
   const { manager } = context;
   let commit: string;
   try {
-    commit = await fetchTaskCommit({
-      root: manager.repoPath,
-      remote: context.remote,
-      branch,
-      commit: pushed,
-      signal: context.signal,
-    });
+    commit =
+      atBase ??
+      (await fetchTaskCommit({
+        root: manager.repoPath,
+        remote: context.remote,
+        branch,
+        commit: pushed as string,
+        signal: context.signal,
+      }));
   } catch (error) {
     return failedAt(result, wantsPr ? 'pr' : 'cleanup', error, context);
   }
