@@ -88,7 +88,7 @@ describe.runIf(onLinux)('a memory limit per task (--max-memory, maxMemory)', () 
     // --keep: no removal ran to stop leftovers; the limit itself took the escapee too.
     expect(processesOf(first?.worktreeId ?? '')).toEqual([]);
     // One line in the human summary too, from the same result.
-    expect(cli.stderr).toContain('Stopped at the memory limit: 1');
+    expect(cli.stderr).toMatch(/- Peak memory: .* \(#\d+\), CPU time: .*s, stopped at the memory limit: 1/);
   });
 
   it('refuses a size without a unit, below 16M, or a free-memory floor above the machine: exit 2, one line, repository unchanged', async () => {
@@ -215,9 +215,15 @@ describe.runIf(onLinux)('what each task cost (resources, $MIYABI_USAGE_FILE)', (
       Math.max(first?.resources?.peakRssBytes ?? 0, second?.resources?.peakRssBytes ?? 0),
     );
     const en = (await runCli(['report'], { cwd: repo.path })).stdout.trimEnd().split('\n');
-    expect(en.slice(7)).toEqual(['- Tokens (in / out): 12,000 / 800, cost: $0.25 (1 task)']);
+    expect(en.slice(7)).toEqual([
+      expect.stringMatching(/^- Peak memory: \d+(\.\d+)? MiB \(#[12]\), CPU time: \d+\.\d\ds$/),
+      '- Tokens (in / out): 12,000 / 800, cost: $0.25 (1 task)',
+    ]);
     const ja = (await runCli(['report', '--locale', 'ja'], { cwd: repo.path })).stdout.trimEnd().split('\n');
-    expect(ja.slice(7)).toEqual(['- トークン（入力 / 出力）: 12,000 / 800、費用: $0.25（1タスク）']);
+    expect(ja.slice(7)).toEqual([
+      expect.stringMatching(/^- 最大メモリ: .+（#[12]）、CPU時間: \d+\.\d\d秒$/),
+      '- トークン（入力 / 出力）: 12,000 / 800、費用: $0.25（1タスク）',
+    ]);
 
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('data-count="peak memory"');

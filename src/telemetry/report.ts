@@ -94,19 +94,21 @@ export function formatTelemetryReport(
 }
 
 /**
- * Tasks stopped at the memory limit (with the batch's peak and CPU time), and the agents' tokens and
- * cost: only when non-zero, like every line after the seven (peak and CPU of every task are in `--json`).
+ * What the batch's tasks used — its peak memory (and whose), CPU time, tasks stopped at the memory
+ * limit — when any command was measured, and the agents' tokens and cost when any reported them:
+ * present only when there is something to say, like every line after the seven.
  */
 function costLines(stats: Pick<TelemetryStats, 'resources' | 'usage'>, lang: TelemetryLocale): string[] {
   const lines: string[] = [];
   const { resources, usage } = stats;
-  if (resources && resources.memoryLimited > 0) {
+  if (resources && resources.peakRssBytes > 0) {
     const peak = formatBytes(resources.peakRssBytes);
     const cpu = resources.cpuSeconds.toFixed(2);
+    const limited = resources.memoryLimited;
     lines.push(
       lang === 'ja'
-        ? `- メモリ上限で停止: ${resources.memoryLimited}件（最大メモリ: ${peak} #${resources.peakIssueNumber}、CPU時間: ${cpu}秒）`
-        : `- Stopped at the memory limit: ${resources.memoryLimited} (peak memory: ${peak} #${resources.peakIssueNumber}, CPU time: ${cpu}s)`,
+        ? `- 最大メモリ: ${peak}（#${resources.peakIssueNumber}）、CPU時間: ${cpu}秒${limited > 0 ? `、メモリ上限で停止: ${limited}件` : ''}`
+        : `- Peak memory: ${peak} (#${resources.peakIssueNumber}), CPU time: ${cpu}s${limited > 0 ? `, stopped at the memory limit: ${limited}` : ''}`,
     );
   }
   if (usage) {
