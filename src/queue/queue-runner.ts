@@ -89,6 +89,9 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   // Connection drops (a Redis restart) are retried by the clients: not the batch's failure.
   queue.on('error', () => undefined);
   events.on('error', () => undefined);
+  // Each job awaited adds a 'closing' listener to the queue until it ends (BullMQ's waitUntilFinished):
+  // a batch of more than ten jobs in flight is normal, not a leak for Node to warn about.
+  queue.setMaxListeners(0);
   const cleanups: (() => void)[] = [];
   let closed: Promise<void> | undefined;
   let lease: IssueLease | undefined;
