@@ -73,6 +73,8 @@ export type HintStep =
   | { readonly call: 'listWorktrees' | 'listArchives' | 'cleanupAll' }
   | { readonly call: 'restoreWorktree'; readonly id: string }
   | { readonly call: 'landWorktree'; readonly id: string }
+  /** `run --resume` in the CLI; without `id`, the newest unfinished batch. */
+  | { readonly call: 'resumeBatch'; readonly id?: string }
   | { readonly call: 'dropArchive'; readonly id?: string }
   | { readonly call: 'pruneArchives'; readonly merged?: true; readonly olderThan?: string }
   /** An option of the call that failed (the CLI's `--force`). */
@@ -164,6 +166,8 @@ function libraryStep(step: HintStep): string {
       return `restoreWorktree('${step.id}')`;
     case 'landWorktree':
       return `landWorktree('${step.id}')`;
+    case 'resumeBatch':
+      return step.id === undefined ? 'resumeBatch(batchId)' : `resumeBatch('${step.id}')`;
     case 'dropArchive':
       return step.id === undefined ? 'dropArchive(id)' : `dropArchive('${step.id}')`;
     case 'pruneArchives':
@@ -220,7 +224,11 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
     case 'COMMAND_FAILED':
       return "See the command's output.";
     case 'USAGE_LIMIT':
-      return "The provider's usage limit resets after pauseMax: its worktree was kept; resumeBatch(batchId) continues it after the reset.";
+      return [
+        "The provider's usage limit resets after pauseMax: its worktree was kept; ",
+        { call: 'resumeBatch' },
+        ' continues it after the reset.',
+      ];
     case 'NOTHING_COMMITTED':
       return 'The task left changes but no commit: commit them (git add -A && git commit) so they can be merged.';
     case 'CONFLICT_UNRESOLVED':

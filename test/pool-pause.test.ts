@@ -40,10 +40,31 @@ describe('usage limits in the pool', () => {
       cleanedUp: false,
     });
     expect(task?.pause?.count).toBe(1);
+    // The hint names the batch to resume, in the library's words.
+    expect(task?.error?.hint).toBe(
+      `The provider's usage limit resets after pauseMax: its worktree was kept; resumeBatch('${result.batchId}') continues it after the reset.`,
+    );
     expect(Date.parse(task?.pause?.until ?? '') - Date.now()).toBeGreaterThan(3_000_000);
     expect(existsSync(task?.worktreePath ?? '')).toBe(true);
     // Nothing waited: the pool never paused.
     expect(events.some((event) => event.type === 'pool-paused')).toBe(false);
+  });
+
+  it("says in run --json which batch 'run --resume' continues", async () => {
+    const repo = createTempRepo();
+    const run = await runCli(
+      ['run', '--issues', '1', '--pause-max', '1m', '--json', '--', process.execPath, '-e', LIMIT_IN_AN_HOUR],
+      { cwd: repo.path },
+    );
+    expect(run.code).toBe(1);
+    const batch = JSON.parse(run.stdout) as {
+      batchId: string;
+      results: { error?: { code?: string; hint?: string } }[];
+    };
+    expect(batch.results[0]?.error).toMatchObject({
+      code: 'USAGE_LIMIT',
+      hint: `The provider's usage limit resets after pauseMax: its worktree was kept; 'miyabi-worktree run --resume ${batch.batchId}' continues it after the reset.`,
+    });
   });
 
   it('pool.pause() holds every start until pool.unpause(), with events', async () => {

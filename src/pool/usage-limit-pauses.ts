@@ -62,7 +62,7 @@ export function withUsageLimitPauses(
         count++;
         const until = hit.resetAt ?? now + usageLimitBackoffMs(count);
         hooks.onPause({ count, totalMs, until: new Date(until).toISOString() });
-        if (!settings.gate.fits(until)) throw usageLimitError(hit, until, error);
+        if (!settings.gate.fits(until)) throw usageLimitError(hit, until, error, hooks.eventBase.batchId);
         const since = performance.now();
         settings.gate.pause(settings.program, until, hooks.eventBase);
         hooks.record({
@@ -100,11 +100,20 @@ function exitedNonZero(error: unknown): boolean {
   return typeof exitCode === 'number' && exitCode !== 0;
 }
 
-function usageLimitError(hit: UsageLimitHit, until: number, cause: unknown): MiyabiError {
+function usageLimitError(hit: UsageLimitHit, until: number, cause: unknown, batchId: string): MiyabiError {
   return new MiyabiError(
     'USAGE_LIMIT',
     `usage limit (${hit.source}: ${hit.text}) resets at ${new Date(until).toISOString()}, beyond the batch's pauseMax`,
-    { cause, details: { source: hit.source, until: new Date(until).toISOString() } },
+    {
+      cause,
+      details: { source: hit.source, until: new Date(until).toISOString() },
+      // Named by its batch: `run --resume <id>` in the CLI, resumeBatch('<id>') in the library.
+      hint: [
+        "The provider's usage limit resets after pauseMax: its worktree was kept; ",
+        { call: 'resumeBatch', id: batchId },
+        ' continues it after the reset.',
+      ],
+    },
   );
 }
 

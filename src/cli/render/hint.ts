@@ -32,6 +32,8 @@ function cliStep(step: HintStep): string {
       return `'${BIN} restore ${step.id}'`;
     case 'landWorktree':
       return `'${BIN} land ${step.id}'`;
+    case 'resumeBatch':
+      return `'${BIN} run --resume${step.id === undefined ? '' : ` ${step.id}`}'`;
     case 'dropArchive':
       return `'${BIN} archives drop ${step.id ?? '<id>'}'`;
     case 'pruneArchives':
