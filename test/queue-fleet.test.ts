@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   commandExecutor,
   type PoolExecutionResult,
@@ -16,7 +16,7 @@ import { recordRefusal, refusalNote } from '../src/queue/refusals.js';
 import { remoteQueue } from '../src/queue/remote-queue.js';
 import { type CliProcess, json, processAlive, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { queueTestBed } from './helpers/queue-bed.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue fleet tests');
@@ -54,16 +54,12 @@ function jsonLines(text: string): Record<string, unknown>[] {
 }
 
 describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
-  let redis: TestRedis;
-  const processes: CliProcess[] = [];
+  const { redis, processes } = queueTestBed(redisServer);
   const workers: QueueWorker[] = [];
   const strayPids: number[] = [];
   let queueCount = 0;
   const nextQueue = () => `f${++queueCount}`;
 
-  beforeAll(async () => {
-    redis = await startRedis(redisServer as string);
-  });
   afterEach(async () => {
     for (const pid of strayPids.splice(0)) {
       try {
@@ -73,15 +69,6 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
       }
     }
     await Promise.all(workers.splice(0).map((worker) => worker.close({ cancelRunning: true })));
-    await Promise.all(
-      processes.splice(0).map((proc) => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-        return proc.done;
-      }),
-    );
-  });
-  afterAll(async () => {
-    await redis?.dispose();
   });
 
   async function workerProcess(args: string[]): Promise<CliProcess> {
@@ -423,23 +410,7 @@ describe.skipIf(!redisServer)('a queue fleet that strands nothing', () => {
 });
 
 describe.skipIf(!redisServer)("a worker's archives, announced truthfully", () => {
-  let redis: TestRedis;
-  const processes: CliProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis(redisServer as string);
-  });
-  afterEach(async () => {
-    await Promise.all(
-      processes.splice(0).map((proc) => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-        return proc.done;
-      }),
-    );
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
+  const { redis, processes } = queueTestBed(redisServer);
 
   it("names the worker and its clone by default (restore works there, not here); with --share-archives 'restore <id>' works at the submitter", async () => {
     const repo = createTempRepo({ withRemote: true });

@@ -1,38 +1,22 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskResult } from '../src/index.js';
 import { appendChunk, type OutputChunk, outputStreamKey } from '../src/queue/output-stream.js';
 import { readRemoteOutput } from '../src/queue/remote-output.js';
 import { remoteQueue } from '../src/queue/remote-queue.js';
-import { type CliProcess, eventually, json, saidOnStderr, startCli } from './helpers/cli-process.js';
+import { eventually, json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { queueTestBed } from './helpers/queue-bed.js';
 import { createTempRepo, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue output tests');
 
 describe.skipIf(!redisServer)('a remote task’s output travels to the submitter', () => {
-  let redis: TestRedis;
-  const processes: CliProcess[] = [];
+  const { redis, processes } = queueTestBed(redisServer);
   let queueCount = 0;
   const nextQueue = () => `out${++queueCount}`;
-
-  beforeAll(async () => {
-    redis = await startRedis(redisServer as string);
-  });
-  afterEach(async () => {
-    await Promise.all(
-      processes.splice(0).map((proc) => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-        return proc.done;
-      }),
-    );
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
 
   const cli = (args: string[], cwd: string) => {
     const proc = startCli(args, { cwd });

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskResult } from '../src/index.js';
-import { type CliProcess, json, runCli, saidOnStderr, startCli } from './helpers/cli-process.js';
+import { json, runCli, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { queueTestBed } from './helpers/queue-bed.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue parity tests');
@@ -40,23 +40,7 @@ function outcome(result: TaskResult) {
 }
 
 describe.skipIf(!redisServer)('one batch engine: the same batch locally and on two workers', () => {
-  let redis: TestRedis;
-  const processes: CliProcess[] = [];
-
-  beforeAll(async () => {
-    redis = await startRedis(redisServer as string);
-  });
-  afterEach(async () => {
-    await Promise.all(
-      processes.splice(0).map((proc) => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-        return proc.done;
-      }),
-    );
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
+  const { redis, processes } = queueTestBed(redisServer);
 
   /** A repository with a setup in its config, a shared file two tasks both change, and a remote. */
   function batchRepo(): TempRepo {

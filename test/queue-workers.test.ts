@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { commandExecutor, type PoolExecutionResult, WorktreePool } from '../src/index.js';
-import { type CliProcess, json, saidOnStderr, startCli } from './helpers/cli-process.js';
+import { json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { queueTestBed } from './helpers/queue-bed.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue tests');
@@ -44,15 +44,11 @@ function alive(pid: number): boolean {
 }
 
 describe.skipIf(!redisServer)('queue workers as processes (worker and run --queue)', () => {
-  let redis: TestRedis;
-  const processes: CliProcess[] = [];
+  const { redis, processes } = queueTestBed(redisServer);
   const strayPids: number[] = [];
   let queueCount = 0;
   const nextQueue = () => `w${++queueCount}`;
 
-  beforeAll(async () => {
-    redis = await startRedis(redisServer as string);
-  });
   afterEach(async () => {
     for (const pid of strayPids.splice(0)) {
       try {
@@ -61,15 +57,6 @@ describe.skipIf(!redisServer)('queue workers as processes (worker and run --queu
         // already gone
       }
     }
-    await Promise.all(
-      processes.splice(0).map((proc) => {
-        if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
-        return proc.done;
-      }),
-    );
-  });
-  afterAll(async () => {
-    await redis?.dispose();
   });
 
   async function startWorkerProcess(
