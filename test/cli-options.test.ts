@@ -375,7 +375,10 @@ describe('miyabi-worktree command options', () => {
 
     const report = ok(await cli('report', '--locale', 'en'));
     const lines = report.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(7);
+    const stats = json<TelemetryStats>(ok(await cli('report', '--json')));
+    // The seven lines, then "Peak memory" only when the sampler caught a task (a loaded machine's slow ones).
+    expect(lines).toHaveLength((stats.resources?.peakRssBytes ?? 0) > 0 ? 8 : 7);
+    expect(lines.slice(7).every((line) => line.startsWith('- Peak memory: '))).toBe(true);
     expect(lines[0]).toBe('📊 Worktree execution report');
     expect(lines.slice(1, 5)).toEqual([
       '- Created: 2',
@@ -387,7 +390,6 @@ describe('miyabi-worktree command options', () => {
     expect(lines[6]).toBe('- Success rate: 50.0%');
     expect(report.stdout).not.toMatch(/[回秒]/);
 
-    const stats = json<TelemetryStats>(ok(await cli('report', '--json')));
     expect(lines[4]).toBe(`- Errors: ${stats.errors}`);
     expect(lines[5]).toBe(`- Average execution time: ${(stats.averageExecutionMs / 1000).toFixed(2)}s`);
     // English is the default.
