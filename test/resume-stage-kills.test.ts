@@ -5,25 +5,34 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type PoolExecutionResult, WorktreeManager } from '../src/index.js';
 import { type CliProcess, json, runCli, startCli } from './helpers/cli-process.js';
+import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 const AGENT = fileURLToPath(new URL('./fixtures/stage-kill-agent.mjs', import.meta.url));
 const SETUP = fileURLToPath(new URL('./fixtures/stage-kill-setup.mjs', import.meta.url));
+const TOKEN = 'ghp_resumeTOKEN0123456789abcdefSECRET';
 const ZERO = '0{40}';
 const OID = '[0-9a-f]{40}';
 
-type Stage = 'create' | 'setup' | 'execute' | 'merge' | 'push' | 'cleanup';
+/** A stage boundary; `commit`: during execute, inside the agent's `git commit` (its index locked). */
+type Stage = 'create' | 'setup' | 'execute' | 'commit' | 'merge' | 'push' | 'cleanup';
 
 /**
- * A hook that stops the first task to reach the stage: it writes `<dir>/stopped` and blocks until
+ * A hook that stops the first task to reach the stage: it writes `<dir>/stopped-<stage>` and blocks until
  * the test kills it with the run. Later calls (the other task, the resumed run) pass through.
  */
 function blockingHook(dir: string, stage: Stage, match?: string): string {
+  const filter =
+    match !== undefined
+      ? ['[ "$1" = prepared ] || exit 0', `grep -Eq '${match}' || exit 0`]
+      : stage === 'push'
+        ? ['cat >/dev/null']
+        : [];
   return [
     '#!/bin/sh',
-    ...(match ? ['[ "$1" = prepared ] || exit 0', `grep -Eq '${match}' || exit 0`] : ['cat >/dev/null']),
-    `mkdir '${dir}/fired' 2>/dev/null || exit 0`,
-    `echo ${stage} > '${dir}/stopped'`,
+    ...filter,
+    `mkdir '${dir}/fired-${stage}' 2>/dev/null || exit 0`,
+    `echo ${stage} > '${dir}/stopped-${stage}'`,
     'while :; do sleep 1; done',
     '',
   ].join('\n');
@@ -35,19 +44,21 @@ function installHook(path: string, text: string): void {
 }
 
 /** Where each stage's boundary is stopped: a git hook in the repository or the remote, or the fixtures. */
-function stopAt(stage: Stage, repo: TempRepo, dir: string): void {
-  writeFileSync(join(dir, 'stage'), stage);
+function stopAt(stage: Stage, repo: TempRepo, dir: string, issue = ''): void {
   const refHook = join(repo.path, '.git', 'hooks', 'reference-transaction');
   if (stage === 'create')
     // The task's branch is created inside `worktree add`.
     installHook(refHook, blockingHook(dir, stage, `^${ZERO} ${OID} refs/heads/feature/issue-`));
   if (stage === 'merge') installHook(refHook, blockingHook(dir, stage, `^${OID} ${OID} refs/heads/main$`));
+  if (stage === 'commit')
+    installHook(join(repo.path, '.git', 'hooks', 'pre-commit'), blockingHook(dir, stage));
   if (stage === 'push')
     installHook(join(repo.remote ?? '', 'hooks', 'pre-receive'), blockingHook(dir, stage));
   if (stage === 'cleanup')
     // The task's branch is deleted once its worktree is gone.
-    installHook(refHook, blockingHook(dir, stage, `^${OID} ${ZERO} refs/heads/feature/issue-`));
-  // setup and execute: the setup program and the agent stop themselves (see the fixtures).
+    installHook(refHook, blockingHook(dir, stage, `^${OID} ${ZERO} refs/heads/feature/issue-${issue}`));
+  // The setup program and the agent stop themselves (see the fixtures).
+  if (stage === 'setup' || stage === 'execute') writeFileSync(join(dir, `stop-${stage}`), issue);
 }
 
 /** Every process below `root` (from /proc), at this instant. */
@@ -123,7 +134,7 @@ const MANY_FILES = Object.fromEntries(
   Array.from({ length: 1000 }, (_, i) => [`files/f${i}.txt`, `${i}\n`]),
 ) as Record<string, string>;
 
-describe.each<Stage>(['create', 'setup', 'execute', 'merge', 'push', 'cleanup'])(
+describe.each<Stage>(['create', 'setup', 'execute', 'commit', 'merge', 'push', 'cleanup'])(
   'kill -9 of the run at %s, then run --resume',
   (stage) => {
     it('loses nothing, doubles nothing, and its --json covers every task', async () => {
@@ -156,8 +167,8 @@ describe.each<Stage>(['create', 'setup', 'execute', 'merge', 'push', 'cleanup'])
         { cwd: repo.path },
       );
       running.push(run);
-      await until(() => existsSync(join(dir, 'stopped')) || run.child.exitCode !== null);
-      expect(readFileSync(join(dir, 'stopped'), 'utf8')).toMatch(new RegExp(`^${stage}`));
+      await until(() => existsSync(join(dir, `stopped-${stage}`)) || run.child.exitCode !== null);
+      expect(run.child.exitCode, run.stderr()).toBeNull();
       killEverything(run);
       expect((await run.done).signal).toBe('SIGKILL');
       // The resume comes later, as after a reboot: what the killed processes left is no longer fresh.
@@ -205,3 +216,85 @@ describe.each<Stage>(['create', 'setup', 'execute', 'merge', 'push', 'cleanup'])
     });
   },
 );
+
+describe('run --resume of a --pr batch', () => {
+  let server: FakeGitHub | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('opens each pull request exactly once and reports them all', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const dir = tempDir();
+    server = await startFakeGitHub({
+      token: TOKEN,
+      issues: [
+        { number: 1, title: 'First', labels: ['ready'] },
+        { number: 2, title: 'Second', labels: ['ready'] },
+      ],
+    });
+    const env = { GITHUB_TOKEN: TOKEN, GH_TOKEN: '' };
+    // Issue 1 is killed after its pull request was opened (at its cleanup), issue 2 while its agent runs.
+    stopAt('cleanup', repo, dir, '1');
+    stopAt('execute', repo, dir, '2');
+    const run = startCli(
+      [
+        'run',
+        '--github',
+        'octo/hello',
+        '--label',
+        'ready',
+        '--github-api-url',
+        server.url,
+        '--pr',
+        '--concurrency',
+        '2',
+        '--radar-interval',
+        '0',
+        '--json',
+        '--',
+        process.execPath,
+        AGENT,
+        dir,
+      ],
+      { cwd: repo.path, env },
+    );
+    running.push(run);
+    await until(
+      () =>
+        (existsSync(join(dir, 'stopped-cleanup')) && existsSync(join(dir, 'stopped-execute'))) ||
+        run.child.exitCode !== null,
+    );
+    expect(run.child.exitCode, run.stderr()).toBeNull();
+    killEverything(run);
+    await run.done;
+    ageLockFiles(join(repo.path, '.git'));
+    const opened = () => server?.requestsTo('POST', /\/pulls$/) ?? [];
+    expect(opened().map((request) => (request.body as { head: string }).head)).toEqual([
+      'octo:feature/issue-1',
+    ]);
+    const first = server.pulls[0]?.number;
+
+    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path, env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = json<PoolExecutionResult>(resumed);
+    // Issue 1's pull request was updated, not opened again; issue 2's was opened now.
+    expect(
+      result.results.map((task) => [task.issueNumber, task.status, task.pr?.number, task.pr?.created]),
+    ).toEqual([
+      [1, 'success', first, false],
+      [2, 'success', server.pulls[1]?.number, true],
+    ]);
+    expect(opened().map((request) => (request.body as { head: string }).head)).toEqual([
+      'octo:feature/issue-1',
+      'octo:feature/issue-2',
+    ]);
+    expect(server.pulls.map((pull) => pull.head)).toEqual(['octo:feature/issue-1', 'octo:feature/issue-2']);
+    // Each pushed branch holds its agent's work.
+    for (const issue of [1, 2]) {
+      const commit = readFileSync(join(dir, `commit-${issue}`), 'utf8');
+      git(repo.remote as string, 'merge-base', '--is-ancestor', commit, `refs/heads/feature/issue-${issue}`);
+    }
+  });
+});
