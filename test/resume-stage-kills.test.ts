@@ -134,88 +134,98 @@ const MANY_FILES = Object.fromEntries(
   Array.from({ length: 1000 }, (_, i) => [`files/f${i}.txt`, `${i}\n`]),
 ) as Record<string, string>;
 
-describe.each<Stage>(['create', 'setup', 'execute', 'commit', 'merge', 'push', 'cleanup'])(
-  'kill -9 of the run at %s, then run --resume',
-  (stage) => {
-    it('loses nothing, doubles nothing, and its --json covers every task', async () => {
-      const repo = createTempRepo({ withRemote: true, files: stage === 'create' ? MANY_FILES : TASK_FILES });
-      const dir = tempDir();
-      // main not checked out: its merges move it with update-ref, whose reference-transaction hook fires.
-      repo.git('checkout', '-q', '--detach');
-      writeFileSync(
-        join(repo.path, 'miyabi-worktree.config.json'),
-        JSON.stringify({ setup: [[process.execPath, SETUP, dir]] }),
+const STAGES: readonly Stage[] = ['create', 'setup', 'execute', 'commit', 'merge', 'push', 'cleanup'];
+
+describe.each<[Stage, readonly string[]]>([
+  ...STAGES.map((stage) => [stage, []] as [Stage, readonly string[]]),
+  // The other task still waiting for its turn.
+  ['execute', ['--concurrency', '1']],
+  // Worktrees handed on idle instead of removed.
+  ...(['execute', 'merge', 'cleanup'] as const).map(
+    (stage) => [stage, ['--reuse']] as [Stage, readonly string[]],
+  ),
+])('kill -9 of the run at %s (%j), then run --resume', (stage, flags) => {
+  it('loses nothing, doubles nothing, and its --json covers every task', async () => {
+    const repo = createTempRepo({ withRemote: true, files: stage === 'create' ? MANY_FILES : TASK_FILES });
+    const dir = tempDir();
+    // main not checked out: its merges move it with update-ref, whose reference-transaction hook fires.
+    repo.git('checkout', '-q', '--detach');
+    writeFileSync(
+      join(repo.path, 'miyabi-worktree.config.json'),
+      JSON.stringify({ setup: [[process.execPath, SETUP, dir]] }),
+    );
+    stopAt(stage, repo, dir);
+    const run = startCli(
+      [
+        'run',
+        '--issues',
+        '1,2',
+        '--concurrency',
+        '2',
+        '--merge',
+        '--push',
+        ...flags,
+        '--radar-interval',
+        '0',
+        '--json',
+        '--',
+        process.execPath,
+        AGENT,
+        dir,
+      ],
+      { cwd: repo.path },
+    );
+    running.push(run);
+    await until(() => existsSync(join(dir, `stopped-${stage}`)) || run.child.exitCode !== null);
+    expect(run.child.exitCode, run.stderr()).toBeNull();
+    killEverything(run);
+    expect((await run.done).signal).toBe('SIGKILL');
+    // The resume comes later, as after a reboot: what the killed processes left is no longer fresh.
+    ageLockFiles(join(repo.path, '.git'));
+
+    // What the killed run had recorded as finished must not run again.
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const [batch] = await manager.listBatches();
+    const before = await manager.batchRecord(batch?.id);
+    const finished = before.results.map((result) => result.issueNumber);
+
+    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = json<PoolExecutionResult>(resumed);
+    expect(result.batchId).toBe(before.id);
+    expect(result.results.map((task) => [task.issueNumber, task.status])).toEqual([
+      [1, 'success'],
+      [2, 'success'],
+    ]);
+
+    const runs = readFileSync(join(dir, 'runs'), 'utf8').trim().split('\n');
+    const onRemote = (ref: string) => git(repo.remote as string, 'rev-parse', ref);
+    for (const issue of [1, 2]) {
+      // Nothing lost: the commit the agent made is on main and on the remote's task branch.
+      const commit = readFileSync(join(dir, `commit-${issue}`), 'utf8');
+      repo.git('merge-base', '--is-ancestor', commit, 'main');
+      const branch = result.results[issue - 1]?.branchName as string;
+      git(repo.remote as string, 'merge-base', '--is-ancestor', commit, onRemote(`refs/heads/${branch}`));
+      // Nothing doubled: the work landed once, merged at most once.
+      expect(repo.git('log', '--diff-filter=A', '--format=%H', 'main', '--', `work-${issue}.txt`)).toBe(
+        commit,
       );
-      stopAt(stage, repo, dir);
-      const run = startCli(
-        [
-          'run',
-          '--issues',
-          '1,2',
-          '--concurrency',
-          '2',
-          '--merge',
-          '--push',
-          '--radar-interval',
-          '0',
-          '--json',
-          '--',
-          process.execPath,
-          AGENT,
-          dir,
-        ],
-        { cwd: repo.path },
-      );
-      running.push(run);
-      await until(() => existsSync(join(dir, `stopped-${stage}`)) || run.child.exitCode !== null);
-      expect(run.child.exitCode, run.stderr()).toBeNull();
-      killEverything(run);
-      expect((await run.done).signal).toBe('SIGKILL');
-      // The resume comes later, as after a reboot: what the killed processes left is no longer fresh.
-      ageLockFiles(join(repo.path, '.git'));
-
-      // What the killed run had recorded as finished must not run again.
-      const manager = await WorktreeManager.open({ repoPath: repo.path });
-      const [batch] = await manager.listBatches();
-      const before = await manager.batchRecord(batch?.id);
-      const finished = before.results.map((result) => result.issueNumber);
-
-      const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path });
-      expect(resumed.code, resumed.stderr).toBe(0);
-      const result = json<PoolExecutionResult>(resumed);
-      expect(result.batchId).toBe(before.id);
-      expect(result.results.map((task) => [task.issueNumber, task.status])).toEqual([
-        [1, 'success'],
-        [2, 'success'],
-      ]);
-
-      const runs = readFileSync(join(dir, 'runs'), 'utf8').trim().split('\n');
-      const onRemote = (ref: string) => git(repo.remote as string, 'rev-parse', ref);
-      for (const issue of [1, 2]) {
-        // Nothing lost: the commit the agent made is on main and on the remote's task branch.
-        const commit = readFileSync(join(dir, `commit-${issue}`), 'utf8');
-        repo.git('merge-base', '--is-ancestor', commit, 'main');
-        const branch = result.results[issue - 1]?.branchName as string;
-        git(repo.remote as string, 'merge-base', '--is-ancestor', commit, onRemote(`refs/heads/${branch}`));
-        // Nothing doubled: the work landed once, merged at most once.
-        expect(repo.git('log', '--diff-filter=A', '--format=%H', 'main', '--', `work-${issue}.txt`)).toBe(
-          commit,
-        );
-        const merges = repo.git('log', '--merges', '--format=%s', 'main').split('\n');
-        expect(merges.filter((subject) => subject.includes(`'${branch}'`)).length).toBeLessThanOrEqual(1);
-        // A task that had finished is not run again; the others ran once more at most.
-        const ranFor = runs.filter((line) => line.startsWith(`${issue} `));
-        if (finished.includes(issue)) expect(ranFor).toEqual([`${issue} first`]);
-        for (const kind of ['first', 'resumed'])
-          expect(ranFor.filter((line) => line.endsWith(kind)).length).toBeLessThanOrEqual(1);
-      }
-      // Nothing left behind: no worktree, and nothing to resume.
-      expect(repo.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
-      const again = await runCli(['run', '--resume'], { cwd: repo.path });
-      expect(again.code).toBe(2);
-    });
-  },
-);
+      const merges = repo.git('log', '--merges', '--format=%s', 'main').split('\n');
+      expect(merges.filter((subject) => subject.includes(`'${branch}'`)).length).toBeLessThanOrEqual(1);
+      // A task that had finished is not run again; the others ran once more at most.
+      const ranFor = runs.filter((line) => line.startsWith(`${issue} `));
+      if (finished.includes(issue)) expect(ranFor).toEqual([`${issue} first`]);
+      for (const kind of ['first', 'resumed'])
+        expect(ranFor.filter((line) => line.endsWith(kind)).length).toBeLessThanOrEqual(1);
+    }
+    // Nothing left behind: no worktree, and nothing to resume.
+    const left = await manager.listWorktrees();
+    expect(left.filter((worktree) => worktree.status !== 'idle')).toEqual([]);
+    if (!flags.includes('--reuse')) expect(left).toEqual([]);
+    const again = await runCli(['run', '--resume'], { cwd: repo.path });
+    expect(again.code).toBe(2);
+  });
+});
 
 describe('run --resume of a --pr batch', () => {
   let server: FakeGitHub | undefined;
