@@ -14,17 +14,21 @@ const TOKEN = 'ghp_resumeTOKEN0123456789abcdefSECRET';
 const ZERO = '0{40}';
 const OID = '[0-9a-f]{40}';
 
-/** A stage boundary; `commit`: during execute, inside the agent's `git commit` (its index locked). */
-type Stage = 'create' | 'setup' | 'execute' | 'commit' | 'merge' | 'push' | 'cleanup';
+/**
+ * A stage boundary; `commit`: during execute, inside the agent's `git commit` (its index locked);
+ * `merged`: right after the merge moved main, before the task's result is written.
+ */
+type Stage = 'create' | 'setup' | 'execute' | 'commit' | 'merge' | 'merged' | 'push' | 'cleanup';
 
 /**
  * A hook that stops the first task to reach the stage: it writes `<dir>/stopped-<stage>` and blocks until
  * the test kills it with the run. Later calls (the other task, the resumed run) pass through.
  */
 function blockingHook(dir: string, stage: Stage, match?: string): string {
+  const phase = stage === 'merged' ? 'committed' : 'prepared';
   const filter =
     match !== undefined
-      ? ['[ "$1" = prepared ] || exit 0', `grep -Eq '${match}' || exit 0`]
+      ? [`[ "$1" = ${phase} ] || exit 0`, `grep -Eq '${match}' || exit 0`]
       : stage === 'push'
         ? ['cat >/dev/null']
         : [];
@@ -49,7 +53,8 @@ function stopAt(stage: Stage, repo: TempRepo, dir: string, issue = ''): void {
   if (stage === 'create')
     // The task's branch is created inside `worktree add`.
     installHook(refHook, blockingHook(dir, stage, `^${ZERO} ${OID} refs/heads/feature/issue-`));
-  if (stage === 'merge') installHook(refHook, blockingHook(dir, stage, `^${OID} ${OID} refs/heads/main$`));
+  if (stage === 'merge' || stage === 'merged')
+    installHook(refHook, blockingHook(dir, stage, `^${OID} ${OID} refs/heads/main$`));
   if (stage === 'commit')
     installHook(join(repo.path, '.git', 'hooks', 'pre-commit'), blockingHook(dir, stage));
   if (stage === 'push')
@@ -134,14 +139,23 @@ const MANY_FILES = Object.fromEntries(
   Array.from({ length: 1000 }, (_, i) => [`files/f${i}.txt`, `${i}\n`]),
 ) as Record<string, string>;
 
-const STAGES: readonly Stage[] = ['create', 'setup', 'execute', 'commit', 'merge', 'push', 'cleanup'];
+const STAGES: readonly Stage[] = [
+  'create',
+  'setup',
+  'execute',
+  'commit',
+  'merge',
+  'merged',
+  'push',
+  'cleanup',
+];
 
 describe.each<[Stage, readonly string[]]>([
   ...STAGES.map((stage) => [stage, []] as [Stage, readonly string[]]),
   // The other task still waiting for its turn.
   ['execute', ['--concurrency', '1']],
   // Worktrees handed on idle instead of removed.
-  ...(['execute', 'merge', 'cleanup'] as const).map(
+  ...(['execute', 'merged', 'cleanup'] as const).map(
     (stage) => [stage, ['--reuse']] as [Stage, readonly string[]],
   ),
 ])('kill -9 of the run at %s (%j), then run --resume', (stage, flags) => {
