@@ -327,3 +327,28 @@ describe('run --resume of a --pr batch', () => {
     }
   });
 });
+
+describe("a merge that meets the target's lock file a killed git left", () => {
+  it('deletes it when stale and merges; a fresh one (a git at work) stays, named in the error', async () => {
+    const repo = createTempRepo();
+    repo.git('branch', 'release');
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const worktree = await manager.createWorktree(1, { baseBranch: 'release' });
+    writeFileSync(join(worktree.path, 'work.txt'), 'work\n');
+    git(worktree.path, 'add', 'work.txt');
+    git(worktree.path, 'commit', '-q', '-m', 'work');
+    const lock = join(repo.path, '.git', 'refs', 'heads', 'release.lock');
+    writeFileSync(lock, '');
+
+    await expect(manager.mergeWorktree(worktree.id, { into: 'release' })).rejects.toMatchObject({
+      hint: expect.stringContaining(`git's lock file ${lock} exists`),
+    });
+    expect(existsSync(lock)).toBe(true);
+
+    ageLockFiles(join(repo.path, '.git'));
+    const merged = await manager.mergeWorktree(worktree.id, { into: 'release' });
+    expect(merged.status).toBe('fast-forwarded');
+    expect(existsSync(lock)).toBe(false);
+    expect(repo.git('rev-parse', 'release')).toBe(git(worktree.path, 'rev-parse', 'HEAD'));
+  });
+});
