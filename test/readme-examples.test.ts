@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WorktreeManager } from '../src/index.js';
 import { CLI } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
@@ -96,6 +97,7 @@ describe("the README's recipes run as written", () => {
       'GitHub issues to pull requests',
       'Warm worktrees with dependencies and ports',
       'Many machines: a queue',
+      'Agents that run overnight',
     ]);
   });
 
@@ -159,6 +161,27 @@ describe("the README's recipes run as written", () => {
     expect(repo.git('ls-tree', '--name-only', 'main').split('\n')).toEqual(
       expect.arrayContaining(['notes-1.md', 'notes-2.md', 'notes-3.md', 'notes-4.md']),
     );
+  });
+
+  it('agents that run overnight: a usage limit pauses, a killed batch resumes', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const { stdout } = await runRecipe('Agents that run overnight', repo);
+    expect(stdout).toContain('the run died');
+    // `status` named the unfinished batch; the resumed run finished all three.
+    expect(stdout).toContain('run --resume');
+    expect(stdout).toMatch(/3 tasks: 3 succeeded/);
+    expect(repo.git('ls-tree', '--name-only', 'main').split('\n')).toEqual(
+      expect.arrayContaining(['notes-1.md', 'notes-2.md', 'notes-3.md']),
+    );
+    expect(repo.git('worktree', 'list').split('\n')).toHaveLength(1);
+    // Issue 2 waited out its usage limit once; the batch's record covers all three.
+    const manager = await WorktreeManager.open({ repoPath: repo.path });
+    const record = await manager.batchRecord();
+    expect(record.results.map((result) => [result.issueNumber, result.status, result.pause?.count])).toEqual([
+      [1, 'success', undefined],
+      [2, 'success', 1],
+      [3, 'success', undefined],
+    ]);
   });
 });
 

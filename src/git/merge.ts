@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { type MergeConflict, MiyabiError } from '../errors.js';
 import type { WithLock } from '../state/repo-lock.js';
 import { readLooseRef } from './loose-ref.js';
-import { gitStderr, runGit } from './run-git.js';
+import { gitStderr, lockFileInTheWay, runGit } from './run-git.js';
 import { runGitAsUser } from './work-snapshot.js';
 import { findCheckoutOfBranch } from './worktree-admin.js';
 import { listGitWorktrees } from './worktree-list.js';
@@ -28,6 +28,11 @@ export interface MergeBranchOptions {
   readonly withLock: WithLock;
   /** The git common dir: where the checkouts' HEADs are read without a `git worktree list`. */
   readonly commonDir?: string;
+  /**
+   * Under the lock: deletes the lock files killed git processes left; true when it deleted any.
+   * Called once when one is in the way of the target's move.
+   */
+  readonly reclaimStaleLocks?: () => Promise<boolean>;
 }
 
 export interface MergeOutcome {
@@ -256,11 +261,19 @@ export async function moveTarget(
     return moved.trim() === next ? { ok: true, checkout } : { ok: false };
   }
   // Not checked out: the compare-and-swap of update-ref is the only check needed.
-  try {
-    await runGit(['update-ref', '-m', `miyabi-worktree: merge ${options.source}`, ref, next, old], {
+  const update = () =>
+    runGit(['update-ref', '-m', `miyabi-worktree: merge ${options.source}`, ref, next, old], {
       cwd: options.root,
     });
+  try {
+    await update().catch(async (error: unknown) => {
+      // A lock file a killed git left (kill -9, a reboot) is no move of the target: gone if stale, then once more.
+      if (!lockFileInTheWay(gitStderr(error)) || !(await options.reclaimStaleLocks?.())) throw error;
+      await update();
+    });
   } catch (error) {
+    // Still in the way: git's error, whose hint says how the lock file goes (not "the target moved").
+    if (lockFileInTheWay(gitStderr(error))) throw error;
     if (/cannot lock ref|but expected/i.test(gitStderr(error))) return { ok: false };
     throw error;
   }

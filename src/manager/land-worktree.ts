@@ -18,6 +18,7 @@ import { liveRecord } from './merge-push.js';
 import { prepareWorktreeOf } from './prepare-worktree.js';
 import { recordFailure } from './record-failure.js';
 import { DEFAULT_SETUP_INPUTS, matchesSetupInput } from './setup-inputs.js';
+import { reclaimedAny } from './stale-locks.js';
 
 /** Options of `WorktreeManager.landWorktree`. */
 export interface LandWorktreeOptions {
@@ -127,6 +128,7 @@ async function landInTurn(
     signal,
     withLock: ctx.lock.run,
     commonDir: ctx.repo.commonDir,
+    reclaimStaleLocks: () => reclaimedAny(ctx),
   };
   const git = (args: string[]) => runGit(args, { cwd: record.path, signal });
   const log = (line: string) =>

@@ -14,6 +14,7 @@ import { safeLog } from '../log.js';
 import type { ManagerContext } from './context.js';
 import { recordFailure } from './record-failure.js';
 import { foreignReason, readEntryLock } from './removal-refusals.js';
+import { reclaimedAny } from './stale-locks.js';
 import { assertWorktreeId } from './validate.js';
 import { noLocalBranch } from './verify-targets.js';
 
@@ -103,6 +104,7 @@ export async function recordedMerge(
       signal: options.signal,
       withLock: ctx.lock.run,
       commonDir: ctx.repo.commonDir,
+      reclaimStaleLocks: () => reclaimedAny(ctx),
     }),
   );
   const durationMs = Math.round(performance.now() - started);

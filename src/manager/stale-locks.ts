@@ -20,3 +20,8 @@ export async function reclaimStaleLocks(
   for (const lock of locks) safeLog(ctx.logger, 'warn', { ...lock }, 'stale git lock file');
   return locks;
 }
+
+/** Under the repository lock: deletes the stale lock files; true when there were any (a merge then tries again). */
+export async function reclaimedAny(ctx: ManagerContext): Promise<boolean> {
+  return (await reclaimStaleLocks(ctx, { dryRun: false })).some((lock) => lock.action === 'removed');
+}

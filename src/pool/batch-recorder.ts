@@ -8,7 +8,7 @@ import {
   updateBatchRecord,
 } from '../state/batch-records.js';
 import type { Overlap } from '../telemetry/events.js';
-import type { TaskResult, WorktreeTask } from './types.js';
+import type { PoolPullRequestOptions, TaskResult, WorktreeTask } from './types.js';
 import type { ResolvedPoolConfig } from './worktree-pool.js';
 
 /** Keeps a batch's record on disk as its tasks end: what every count of the batch derives from. */
@@ -167,6 +167,20 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
       : {}),
     ...(config.push ? { push: { remote: config.push.remote ?? 'origin' } } : {}),
     pullRequest: config.pullRequest !== undefined,
+    ...(config.pullRequest ? { pullRequestTo: pullRequestTo(config.pullRequest) } : {}),
     ...(config.queue ? { queue: config.queue.name ?? 'miyabi' } : {}),
+  };
+}
+
+/** Where the batch opens its pull requests, as plain data (no client, no token). */
+function pullRequestTo(options: PoolPullRequestOptions): NonNullable<BatchOptions['pullRequestTo']> {
+  const repo = typeof options.repo === 'string' ? options.repo : `${options.repo.owner}/${options.repo.repo}`;
+  const baseUrl = options.client?.baseUrl ?? options.baseUrl;
+  return {
+    repo,
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+    ...(options.draft !== undefined ? { draft: options.draft } : {}),
+    ...(options.reviewers?.length ? { reviewers: [...options.reviewers] } : {}),
+    ...(options.labels?.length ? { labels: [...options.labels] } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { commandExecutor } from '../queue/command-executor.js';
 import { isBatchOwnerAlive } from '../state/batch-owner.js';
 import { type BatchRecord, readBatchRecord, readBatchRecords } from '../state/batch-records.js';
+import { reclaimStaleGitLocks } from '../state/stale-git-locks.js';
 import type { BatchRecorder } from './batch-recorder.js';
 import type { TaskExecutor } from './types.js';
 
@@ -34,6 +35,7 @@ export async function planResume<T>(
   executor: TaskExecutor<T> | undefined,
 ): Promise<ResumePlan<T>> {
   const record = await findResumableBatch(manager, batchId);
+  await reclaimLeftLocks(manager);
   const run = executor ?? (record.command ? (commandExecutor(record.command) as TaskExecutor<T>) : undefined);
   if (!run) {
     throw new MiyabiError(
@@ -198,6 +200,23 @@ async function newestUnfinished(manager: WorktreeManager): Promise<BatchRecord> 
     );
   }
   return newest;
+}
+
+/**
+ * Deletes the `*.lock` files the killed runner's git processes left (kill -9, a reboot): a stale
+ * `index.lock` in a kept worktree would fail its resumed agent's first commit. Only stale ones,
+ * while no git process runs in the repository (`reclaimStaleGitLocks`).
+ */
+async function reclaimLeftLocks(manager: WorktreeManager): Promise<void> {
+  const common = await runGit(['rev-parse', '--path-format=absolute', '--git-common-dir'], {
+    cwd: manager.repoPath,
+  });
+  const commonDir = common.stdout.trim();
+  const worktrees = (await manager.listWorktrees()).map((worktree) => worktree.path);
+  await reclaimStaleGitLocks(commonDir, {
+    repoFolders: [manager.repoPath, commonDir, ...worktrees],
+    dryRun: false,
+  });
 }
 
 /** Brings back the worktrees cancelled tasks had archived, so they run again where they stood (best effort). */

@@ -251,6 +251,8 @@ export class WorktreePool {
       { ...this.config, existingBranches: 'continue' },
       options.signal,
     );
+    // Without it, a resumed batch's tasks would succeed without their pull requests.
+    await this.#connectGitHub();
     return this.#execute(plan.tasks, plan.executor, options, continued, plan.record, plan.merged);
   }
 
@@ -470,8 +472,13 @@ export class WorktreePool {
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
     const continued = await validateBatch(this.manager, tasks, config, options.signal);
+    await this.#connectGitHub();
+    return continued;
+  }
+
+  /** With `pullRequest`: the token is found (or missing: GITHUB_AUTH) before any worktree is made. */
+  async #connectGitHub(): Promise<void> {
     const pr = this.config.pullRequest;
-    // The token is found (or missing: GITHUB_AUTH) before any worktree is made.
     if (pr && !this.#github) {
       this.#github =
         pr.client ??
@@ -480,7 +487,6 @@ export class WorktreePool {
           ...(pr.baseUrl !== undefined ? { baseUrl: pr.baseUrl } : {}),
         }));
     }
-    return continued;
   }
 
   /**

@@ -22,6 +22,19 @@ export interface BatchOptions {
   readonly merge?: { readonly into?: string; readonly strategy?: MergeStrategy };
   readonly push?: { readonly remote: string };
   readonly pullRequest: boolean;
+  /**
+   * Where `pullRequest` opens them (never a token: `run --resume` finds one again); absent in
+   * older records, which cannot be resumed with pull requests.
+   */
+  readonly pullRequestTo?: {
+    /** `owner/repo`. */
+    readonly repo: string;
+    /** The GitHub API the batch used. */
+    readonly baseUrl?: string;
+    readonly draft?: boolean;
+    readonly reviewers?: readonly string[];
+    readonly labels?: readonly string[];
+  };
   /** With a queue: its name. */
   readonly queue?: string;
 }

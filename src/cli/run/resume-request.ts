@@ -1,4 +1,11 @@
-import { MiyabiError, type WorktreeManager, type WorktreeTask } from '../../index.js';
+import {
+  type BatchRecord,
+  createGitHubClient,
+  MiyabiError,
+  type PoolPullRequestOptions,
+  type WorktreeManager,
+  type WorktreeTask,
+} from '../../index.js';
 import { findResumableBatch, formatArgv } from '../../internal.js';
 import type { RunBatchRequest } from './run-batch.js';
 
@@ -39,12 +46,7 @@ export async function resumedBatch(
       },
     );
   }
-  if (record.options.pullRequest) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `batch ${record.id} opened pull requests (--pr): resuming it is not supported yet`,
-    );
-  }
+  const pullRequest = await resumedPullRequests(record);
   const options = record.options;
   const base = record.base.branch;
   const planned: readonly WorktreeTask[] =
@@ -66,7 +68,34 @@ export async function resumedBatch(
       push: options.push,
       onConflict: options.onConflict === 'resolve' ? 'agent' : options.onConflict,
       ...(options.reuse ? { reuse: {} } : {}),
+      ...(pullRequest ? { pullRequest } : {}),
     },
     notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
+  };
+}
+
+/**
+ * The pull requests of a `--pr` batch, opened where it opened them, with a client made now (the
+ * token is looked up again, never recorded): a task whose pull request exists gets it updated.
+ *
+ * @throws MiyabiError `INVALID_ARGUMENT` for a record too old to say where; `GITHUB_AUTH` without a token.
+ */
+async function resumedPullRequests(record: BatchRecord): Promise<PoolPullRequestOptions | undefined> {
+  if (!record.options.pullRequest) return undefined;
+  const to = record.options.pullRequestTo;
+  if (!to) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} opened pull requests (--pr) but its record does not say where: it cannot be resumed`,
+      { hint: 'Run its unfinished issues again with miyabi-worktree run --pr.' },
+    );
+  }
+  const client = await createGitHubClient(to.baseUrl !== undefined ? { baseUrl: to.baseUrl } : {});
+  return {
+    repo: to.repo,
+    client,
+    ...(to.draft !== undefined ? { draft: to.draft } : {}),
+    ...(to.reviewers ? { reviewers: to.reviewers } : {}),
+    ...(to.labels ? { labels: to.labels } : {}),
   };
 }
