@@ -125,6 +125,28 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
     }
   });
 
+  it('jobs already on the queue when the pause starts wait there until the reset', async () => {
+    const repo = repoWithIgnores();
+    const queueName = nextQueue();
+    const log = join(tempDir(), 'events.log');
+    const { start, resume } = agent(log, queueName, 4);
+    // All three jobs enqueued at once (no --concurrency): the worker takes 1 and 2, then 3 while 1 waits.
+    worker(repo.remote as string, queueName, 'w-two', 2);
+    const done = await cli(
+      [
+        'run',
+        ...['--queue', redis.url, '--queue-name', queueName, '--issues', '1,2,3', '--merge', '--json'],
+        ...['--resume-command', resume, '--', ...start],
+      ],
+      repo.path,
+    ).done;
+    expect(done.code, done.stderr).toBe(0);
+    const events = lines(log);
+    const reset = Number(/reset=(\d+)/.exec(events.find((l) => l.startsWith('1 paused')) ?? '')?.[1]);
+    const third = events.find((line) => line.startsWith('3 start'));
+    expect(Number(third?.split(' ')[2])).toBeGreaterThanOrEqual(reset);
+  });
+
   it('a worker that did not pause the task resumes it from the work the other pushed', async () => {
     const repo = repoWithIgnores();
     const queueName = nextQueue();
@@ -164,13 +186,14 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
     const repo = repoWithIgnores();
     const queueName = nextQueue();
     const log = join(tempDir(), 'events.log');
-    const { start, resume } = agent(log, queueName, 2);
+    const { start, resume } = agent(log, queueName, 4);
     worker(repo.remote as string, queueName, 'w-own');
+    // The queue timeout passes while the job waits on the queue: a paused job was taken, it stays.
     const done = await cli(
       [
         'run',
         ...['--queue', redis.url, '--queue-name', queueName, '--issues', '1', '--merge', '--json'],
-        ...['--resume-command', resume, '--', ...start],
+        ...['--queue-timeout', '3s', '--resume-command', resume, '--', ...start],
       ],
       repo.path,
     ).done;
