@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult, TaskResult } from '../src/index.js';
+import { remoteQueue } from '../src/queue/remote-queue.js';
 import { type CliProcess, eventually, json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { queueTestBed } from './helpers/queue-bed.js';
@@ -109,6 +111,15 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
     const third = events.find((line) => line.startsWith('3 start'));
     expect(Number(third?.split(' ')[2])).toBeGreaterThanOrEqual(reset);
     expect(events.indexOf('2 done')).toBeGreaterThan(events.indexOf(paused as string));
+    // …because the submitter released its job only then (its gate), not because a worker held it.
+    const target = remoteQueue(queueName, repo.remote as string);
+    const queue = new Queue(target.bullName, { connection: { url: redis.url }, prefix: target.prefix });
+    try {
+      const job = await queue.getJob(`${result.batchId}-3`);
+      expect(job?.timestamp).toBeGreaterThanOrEqual(reset * 1000);
+    } finally {
+      await queue.close();
+    }
     // Resumed with its committed half and its uncommitted draft, by its resume command.
     const resumed = events.find((line) => line.startsWith('1 resumed'));
     expect(resumed).toMatch(/attempt=2 resumed=1 draft=draft head=first half/);
