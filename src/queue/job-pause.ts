@@ -1,5 +1,6 @@
 import { DelayedError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULT_PAUSE_MAX_MS } from '../core/limits.js';
 import type { TaskPause } from '../core/task-result.js';
 import { MiyabiError } from '../errors.js';
 import { type Logger, safeLog } from '../log.js';
@@ -116,9 +117,13 @@ export class JobPause {
     const state = this.#state;
     if (!state) return;
     const { payload } = this.#ctx;
-    const kept = (await manager.listWorktrees()).find(
-      (w) => w.branchName === payload.branchName && (w.status === 'failed' || w.status === 'completed'),
-    );
+    // Only the very worktree this worker paused the task in: another kept one of the branch is not its work.
+    const kept =
+      state.worker === this.#ctx.worker
+        ? (await manager.listWorktrees()).find(
+            (w) => w.id === state.worktreeId && w.branchName === payload.branchName && w.status === 'failed',
+          )
+        : undefined;
     const worktree =
       kept ??
       (await restorePausedWork(
@@ -195,7 +200,8 @@ export class JobPause {
     const until = hit.resetAt ?? now + usageLimitBackoffMs(count);
     const pause: TaskPause = { count, totalMs, until: new Date(until).toISOString() };
     const worktreePath = result.worktreePath;
-    const pauseMaxMs = payload.pause?.pauseMaxMs ?? 0;
+    // A job of an older submitter says none: the local default.
+    const pauseMaxMs = payload.pause?.pauseMaxMs ?? DEFAULT_PAUSE_MAX_MS;
     const pushed = worktreePath
       ? await pushPausedWork(this.#ctx.repo, worktreePath, ref).catch((error: unknown) => {
           safeLog(this.#ctx.logger, 'warn', { jobId, error: String(error) }, 'cannot push the paused work');

@@ -85,6 +85,7 @@ export type WorkerActivity =
       readonly kind: 'end';
       readonly jobId: string;
       readonly issueNumber: number;
+      /** The task's status, or `paused`: the job waits on the queue for a usage limit's reset. */
       readonly status: string;
       readonly code?: string;
     }
@@ -334,7 +335,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: pause.timeoutMs,
-        ...pause.poolOptions,
+        // A hand-back's resolver waits out a limit in place, as before: it is no job of its own to delay.
+        ...(payload.handBack ? {} : pause.poolOptions),
         ...(payload.maxMemory !== undefined ? { maxMemory: payload.maxMemory } : {}),
         push: { remote: 'origin' },
         autoCleanup: true,
