@@ -37,7 +37,12 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
    * stops at Claude's usage limit (reset in `resetIn` s); resumed, it commits the draft as the
    * second half. Issue 2 ends once the batch's pause is set in Redis; issue 3 notes when it started.
    */
-  function agent(log: string, queueName: string, resetIn: number) {
+  function agent(
+    log: string,
+    queueName: string,
+    resetIn: number,
+    message = 'Claude AI usage limit reached|$r',
+  ) {
     const dir = tempDir();
     const start = join(dir, 'agent.sh');
     const resume = join(dir, 'resume.sh');
@@ -51,7 +56,7 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
         '  mkdir -p node_modules && echo cache > node_modules/kept',
         `  r=$(( $(date +%s) + ${resetIn} ))`,
         `  echo "1 paused $(pwd) reset=$r attempt=$MIYABI_ATTEMPT" >> "${log}"`,
-        '  echo "Claude AI usage limit reached|$r"',
+        `  echo "${message}"`,
         '  exit 1',
         'fi',
         'if [ "$n" = 2 ]; then',
@@ -136,17 +141,19 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
     }
   });
 
-  it('jobs already on the queue when the pause starts wait there until the reset', async () => {
+  it('jobs already on the queue when the pause starts wait there until the reset (a --pause-on limit)', async () => {
     const repo = repoWithIgnores();
     const queueName = nextQueue();
     const log = join(tempDir(), 'events.log');
-    const { start, resume } = agent(log, queueName, 4);
+    // A limit of the user's own wording (--pause-on) travels to the worker too.
+    const { start, resume } = agent(log, queueName, 4, 'quota spent, back at $r');
     // All three jobs enqueued at once (no --concurrency): the worker takes 1 and 2, then 3 while 1 waits.
     worker(repo.remote as string, queueName, 'w-two', 2);
     const done = await cli(
       [
         'run',
         ...['--queue', redis.url, '--queue-name', queueName, '--issues', '1,2,3', '--merge', '--json'],
+        ...['--pause-on', 'quota spent, back at (?<reset>\\d+)'],
         ...['--resume-command', resume, '--', ...start],
       ],
       repo.path,
