@@ -165,12 +165,12 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
     expect(Number(third?.split(' ')[2])).toBeGreaterThanOrEqual(reset);
   });
 
-  it('a worker that did not pause the task resumes it from the work the other pushed', async () => {
+  it('a worker that did not pause the task resumes it from the work the other pushed; the other then drops its copy', async () => {
     const repo = repoWithIgnores();
     const queueName = nextQueue();
     const log = join(tempDir(), 'events.log');
-    // Long enough for the pausing worker to stop before the reset.
-    const { start, resume } = agent(log, queueName, 8);
+    const hold = join(tempDir(), 'hold');
+    const { start, resume } = agent(log, queueName, 6);
     const first = worker(repo.remote as string, queueName, 'w-first');
     const submitter = cli(
       [
@@ -181,23 +181,61 @@ describe.skipIf(!redisServer)('a usage limit on a worker pauses the queue batch'
       repo.path,
     );
     await saidOnStderr(first, /#1 paused/);
-    first.child.kill('SIGTERM');
-    await first.done;
-    worker(repo.remote as string, queueName, 'w-second');
+    // One job at a time: another batch's job keeps it busy until the test says, so another worker resumes issue 1.
+    const busy = cli(
+      [
+        'run',
+        ...['--queue', redis.url, '--queue-name', queueName, '--issues', '2', '--merge', '--json'],
+        ...[
+          '--',
+          'sh',
+          '-c',
+          `while [ ! -e "${hold}" ]; do sleep 0.05; done; echo 2 > f2.txt && git add f2.txt && git commit -qm "task 2"`,
+        ],
+      ],
+      repo.path,
+    );
+    await saidOnStderr(first, /#2 started/);
+    const second = worker(repo.remote as string, queueName, 'w-second');
+    expect(await eventually(() => lines(log).some((l) => l.startsWith('1 resumed')), 50_000)).toBe(true);
+    writeFileSync(hold, '');
     const done = await submitter.done;
     expect(done.code, done.stderr).toBe(0);
+    expect((await busy.done).code).toBe(0);
     const [one] = json<PoolExecutionResult>(done).results as [TaskResult];
     expect(one).toMatchObject({ status: 'success', worker: 'w-second', pause: { count: 1 } });
     const events = lines(log);
+    const pausedIn = /^1 paused (\S+)/.exec(events.find((l) => l.startsWith('1 paused')) ?? '')?.[1] ?? '';
+    expect(pausedIn).toContain('w-first');
     const resumed = events.find((line) => line.startsWith('1 resumed')) ?? '';
+    // Commits and uncommitted files came over; ignored files (node_modules) stay where they were.
     expect(resumed).toMatch(/attempt=2 resumed=1 draft=draft head=first half cache=$/);
     expect(resumed).toContain('w-second');
     git(repo.path, 'fetch', '-q', 'origin');
     expect(git(repo.path, 'log', '--format=%s', 'main').split('\n')).toEqual(
-      expect.arrayContaining(['first half', 'second half']),
+      expect.arrayContaining(['first half', 'second half', 'task 2']),
     );
     // Its paused work is gone from the remote once the task's branch holds it.
     expect(git(repo.path, 'ls-remote', 'origin', 'refs/miyabi/paused/*')).toBe('');
+
+    // The issue again, on the worker that paused it: its stale copy goes (archived), the job runs.
+    second.child.kill('SIGTERM');
+    await second.done;
+    expect(existsSync(pausedIn)).toBe(true);
+    const again = await cli(
+      [
+        'run',
+        ...['--queue', redis.url, '--queue-name', queueName, '--issues', '1', '--merge', '--json'],
+        ...['--', 'sh', '-c', 'echo again > again.txt && git add again.txt && git commit -qm again'],
+      ],
+      repo.path,
+    ).done;
+    expect(again.code, again.stderr).toBe(0);
+    expect(json<PoolExecutionResult>(again).results[0]).toMatchObject({
+      status: 'success',
+      worker: 'w-first',
+    });
+    expect(existsSync(pausedIn)).toBe(false);
   });
 
   it('the worker that paused the task resumes it in its own worktree (ignored files too)', async () => {

@@ -16,6 +16,7 @@ import {
   clearPausedJob,
   type PausedJob,
   readBatchPause,
+  readPausedJob,
   savePausedJob,
   setBatchPause,
 } from './queue-pause.js';
@@ -30,8 +31,51 @@ export interface JobPauseContext {
   readonly worker: string;
   readonly repo: string;
   readonly logger: Logger;
+  /** The worktrees this worker keeps for its paused jobs. */
+  readonly kept: PausedWorktrees;
   /** Sends one of the task's events to the submitter (its live view, journal and pause gate); resolves once sent. */
   readonly send: (event: WorktreeEvent) => Promise<void>;
+}
+
+/**
+ * The worktrees a worker kept for the jobs it paused. One whose job another worker took up (or
+ * finished) is no longer the task's: it goes at this worker's next job, its work archived as any
+ * removal archives it (and already on the remote), so a later job of the issue here is not refused.
+ */
+export class PausedWorktrees {
+  /** worktree id → job id */
+  readonly #kept = new Map<string, string>();
+
+  add(worktreeId: string, jobId: string): void {
+    this.#kept.set(worktreeId, jobId);
+  }
+
+  /** The job ended here: its worktree is the pool's again (removed or kept as the task ended). */
+  forget(jobId: string): void {
+    for (const [id, job] of this.#kept) if (job === jobId) this.#kept.delete(id);
+  }
+
+  /** Removes the kept worktrees whose job no longer waits to resume in them. */
+  async sweep(
+    at: { readonly redis: Redis; readonly queueId: string; readonly worker: string; readonly logger: Logger },
+    manager: WorktreeManager,
+  ): Promise<void> {
+    for (const [id, jobId] of [...this.#kept]) {
+      const state = await readPausedJob(at.redis, at.queueId, jobId).catch(() => null);
+      // Redis did not answer: nothing is known, nothing is removed.
+      if (state === null) continue;
+      if (state && state.worker === at.worker && state.worktreeId === id) continue;
+      this.#kept.delete(id);
+      await manager.removeWorktree(id).catch((error: unknown) => {
+        safeLog(
+          at.logger,
+          'warn',
+          { worktreeId: id, error: String(error) },
+          'cannot remove a paused worktree',
+        );
+      });
+    }
+  }
 }
 
 /**
@@ -187,6 +231,7 @@ export class JobPause {
     const jobId = this.#ctx.job.id ?? '';
     const ref = pausedWorkRef(payload.batchId, payload.issueNumber);
     const hit = this.#hit;
+    this.#ctx.kept.forget(jobId);
     if (hit === undefined || result.status === 'success' || result.error.code !== 'USAGE_LIMIT') {
       await clearPausedJob(redis, queueId, jobId).catch(() => undefined);
       if (!this.#state) return result;
@@ -237,6 +282,7 @@ export class JobPause {
       worktreeId: result.worktreeId,
     };
     await savePausedJob(redis, queueId, jobId, state);
+    this.#ctx.kept.add(result.worktreeId, jobId);
     await setBatchPause(redis, queueId, payload.batchId, payload.argv[0] ?? '', {
       until,
       worktreeId: result.worktreeId,

@@ -15,7 +15,7 @@ import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
-import { JobPause } from './job-pause.js';
+import { JobPause, PausedWorktrees } from './job-pause.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { pushKeptBranch } from './push-kept-branch.js';
@@ -156,6 +156,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const peers = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
   peers.on('error', () => undefined);
   const running = new Map<string, string>();
+  const kept = new PausedWorktrees();
   let gitTurn: Promise<unknown> = Promise.resolve();
   // One clone, fetch or ref update at a time in this worker's repository.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
@@ -209,6 +210,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           worker: name,
           repo,
           logger,
+          kept,
           send: (event) => {
             send({ kind: 'event', worker: name, host, event });
             return sending.then(() => undefined);
@@ -330,6 +332,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         ...(payload.pause?.resumeCommand ? { resumeCommand: payload.pause.resumeCommand } : {}),
       });
       const jobManager = manager;
+      await kept.sweep({ redis, queueId: queueName, worker: name, logger }, jobManager);
       await serial(() => pause.prepareWorktree(jobManager, baseBranch, controller.signal));
       const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
       const pool = new WorktreePool(manager, {
