@@ -20,7 +20,8 @@ export function endedInConflict(ending: TaskEnding): boolean {
 /**
  * Whether a task's worktree stays after it ends, wherever the task ran: always without
  * `autoCleanup`; a conflicted task's unless `onConflict: 'remove'` (it is where the conflict is
- * resolved); a merge refused by the user's dirty checkout (`merge <issue>` finishes it there).
+ * resolved); a merge refused by the user's dirty checkout (`merge <issue>` finishes it there); a
+ * usage limit past `pauseMax` (its work continues after the reset).
  */
 export function keepsWorktree(
   ending: TaskEnding,
@@ -28,5 +29,6 @@ export function keepsWorktree(
 ): boolean {
   if (!policy.autoCleanup) return true;
   if (endedInConflict(ending) && policy.onConflict !== 'remove') return true;
+  if (ending.error?.code === 'USAGE_LIMIT') return true;
   return ending.stage === 'merge' && ending.error?.code === 'CHECKOUT_DIRTY';
 }

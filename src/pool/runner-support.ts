@@ -103,8 +103,14 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   },
   onCheckFail: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === 'keep' },
   allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
-  pauseOn: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
-  pauseMaxMs: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
+  pauseOn: {
+    queue: 'honoured',
+    how: 'travels in each job; a worker that meets a limit delays the job until the reset and pauses the program here',
+  },
+  pauseMaxMs: {
+    queue: 'honoured',
+    how: 'travels in each job; a task whose paused time would pass it ends USAGE_LIMIT, kept here',
+  },
 };
 
 /**

@@ -55,9 +55,9 @@ export function withUsageLimitPauses(
       try {
         return await executor(worktree, task, { ...ctx, env });
       } catch (error) {
-        if (ctx.signal.aborted || !exitedNonZero(error)) throw error;
+        if (ctx.signal.aborted) throw error;
         const now = Date.now();
-        const hit = recogniseUsageLimit(await readTail(ctx.logFile), { now }, settings.pauseOn);
+        const hit = await usageLimitOf(error, ctx.logFile, settings.pauseOn, now);
         if (!hit) throw error;
         count++;
         const until = hit.resetAt ?? now + usageLimitBackoffMs(count);
@@ -91,6 +91,20 @@ export function withUsageLimitPauses(
       }
     }
   };
+}
+
+/**
+ * The usage limit a failed executor met: only a command that ran to a non-zero exit, only in the last
+ * lines of its log. Shared by the local pause and a queue worker's (src/queue/job-pause.ts).
+ */
+export async function usageLimitOf(
+  error: unknown,
+  logFile: string,
+  pauseOn: readonly RegExp[],
+  now: number,
+): Promise<UsageLimitHit | undefined> {
+  if (!exitedNonZero(error)) return undefined;
+  return recogniseUsageLimit(await readTail(logFile), { now }, pauseOn);
 }
 
 /** A command that ran to a non-zero exit (not one killed, nor another failure). */

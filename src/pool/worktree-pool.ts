@@ -26,7 +26,7 @@ import type { CheckSpec } from '../process/check-command.js';
 import { MemorySampler } from '../process/memory-sampler.js';
 import { compilePauseOn } from '../process/usage-limits.js';
 import { checkQueueOptions } from '../queue/check-queue-options.js';
-import { commandEnvOf, commandOf } from '../queue/command-executor.js';
+import { commandEnvOf, commandOf, resumeCommandOf } from '../queue/command-executor.js';
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
@@ -426,6 +426,12 @@ export class WorktreePool {
         logDir: this.config.logDir,
       },
       signal,
+      gate: this.#gate,
+      pause: {
+        pauseOn: this.config.pauseOn,
+        pauseMaxMs: this.config.pauseMaxMs,
+        resumeCommand: resumeCommandOf(executor),
+      },
     });
   }
 

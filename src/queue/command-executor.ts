@@ -31,6 +31,7 @@ export interface CommandExecutorOptions {
 
 const ARGV = Symbol.for('miyabi-worktree.command-argv');
 const ENV = Symbol.for('miyabi-worktree.command-env');
+const RESUME = Symbol.for('miyabi-worktree.command-resume');
 
 /**
  * An executor that runs `argv` in the task's worktree (own process group, killed with it on
@@ -99,6 +100,9 @@ export function commandExecutor(
   };
   Object.defineProperty(executor, ARGV, { value: Object.freeze(command) });
   if (options.env) Object.defineProperty(executor, ENV, { value: Object.freeze({ ...options.env }) });
+  if (options.resumeCommand) {
+    Object.defineProperty(executor, RESUME, { value: Object.freeze([...options.resumeCommand]) });
+  }
   return executor;
 }
 
@@ -123,4 +127,11 @@ export function commandEnvOf(executor: unknown): Readonly<Record<string, string>
   if (typeof executor !== 'function') return undefined;
   const env = (executor as unknown as Record<symbol, unknown>)[ENV];
   return typeof env === 'object' && env !== null ? (env as Readonly<Record<string, string>>) : undefined;
+}
+
+/** The `resumeCommand` of an executor made by {@link commandExecutor}: it travels with its argv. */
+export function resumeCommandOf(executor: unknown): readonly string[] | undefined {
+  if (typeof executor !== 'function') return undefined;
+  const argv = (executor as unknown as Record<symbol, unknown>)[RESUME];
+  return Array.isArray(argv) ? (argv as readonly string[]) : undefined;
 }

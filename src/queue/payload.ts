@@ -5,12 +5,13 @@ import { MiyabiError } from '../errors.js';
 /**
  * The job payload's shape version a submitter writes. 2 added `context` and made the worker expand
  * placeholders; 3 added `reuse`, `prepare`, `env`, `keep` and `handBack`, which an older worker would ignore: it refuses
- * the job (`QUEUE_PAYLOAD`) instead.
+ * the job (`QUEUE_PAYLOAD`) instead. 4 added `pause` (a usage limit delays the job on the queue
+ * instead of holding the worker).
  */
-export const QUEUE_PAYLOAD_VERSION = 3;
+export const QUEUE_PAYLOAD_VERSION = 4;
 
 /** The versions this worker reads: a version 1 or 2 job runs as before (reusing worktrees, no env). */
-const READABLE_VERSIONS = [1, 2, QUEUE_PAYLOAD_VERSION] as const;
+const READABLE_VERSIONS = [1, 2, 3, QUEUE_PAYLOAD_VERSION] as const;
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
@@ -21,6 +22,7 @@ function buildSchema(z: typeof Zod) {
       z.literal(READABLE_VERSIONS[0]),
       z.literal(READABLE_VERSIONS[1]),
       z.literal(READABLE_VERSIONS[2]),
+      z.literal(READABLE_VERSIONS[3]),
     ]),
     batchId: z.string().min(1).max(200),
     /** The shared remote's URL as the submitter sees it; a worker's clone must have it as `origin`. */
@@ -83,6 +85,17 @@ function buildSchema(z: typeof Zod) {
       .optional(),
     /** The pool's `maxMemory` in bytes: the worker's pool stops the task above it. */
     maxMemory: z.number().int().positive().optional(),
+    /**
+     * The pool's usage-limit settings (v4): `pauseOn` patterns (as source and flags), `pauseMaxMs`,
+     * and the command a resumed task runs (`resumeCommand`, placeholders unexpanded).
+     */
+    pause: z
+      .object({
+        pauseOn: z.array(z.object({ source: z.string().min(1), flags: z.string() })),
+        pauseMaxMs: z.number().nonnegative(),
+        resumeCommand: z.array(z.string()).min(1).optional(),
+      })
+      .optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

@@ -6,6 +6,7 @@ import { resolveBaseBranch } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedEarly } from '../pool/ended-early.js';
+import type { PauseGate } from '../pool/pause-gate.js';
 import { abortMessage, describeError } from '../pool/task-outcome.js';
 import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
 import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
@@ -18,6 +19,7 @@ import { closeRedis, connectRedis } from './connection.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
+import { honourBatchPause } from './queue-pause.js';
 import { refusalNote } from './refusals.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
 import { type RemoteOutput, readRemoteOutput } from './remote-output.js';
@@ -52,6 +54,14 @@ export interface QueueRunnerOptions {
   readonly followUps: Pick<RemoteTaskContext, 'autoCleanup' | 'onConflict' | 'pullRequest' | 'logDir'>;
   /** The batch's signal (fail-fast, the caller's abort): workers are told to stop its running jobs. */
   readonly signal: AbortSignal;
+  /** The pool's pause gate: a worker's usage limit closes it here for the program (no job of it released). */
+  readonly gate: PauseGate;
+  /** The pool's usage-limit settings, carried in each job (`resumeCommand`: the executor's). */
+  readonly pause: {
+    readonly pauseOn: readonly RegExp[];
+    readonly pauseMaxMs: number;
+    readonly resumeCommand: readonly string[] | undefined;
+  };
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -115,6 +125,9 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   // A task's job, and how to settle it from here (taken off the queue) before its worker ends it.
   const live = new Map<number, { job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }>();
   const merged = new Map<number, string>();
+  // Tasks whose job waits on the queue for a usage limit's reset: taken, so no queue timeout applies.
+  const paused = new Set<number>();
+  const program = options.argv[0] ?? '';
   let mergeTurn: Promise<unknown> = Promise.resolve();
   try {
     // Before the remote is written to: another live batch on these issues refuses this one.
@@ -149,6 +162,15 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         // The worker's events join this batch's journal; the task's end is recorded here, after the merge.
         const { timestamp: _t, pid: _p, ...event } = update.event;
         manager.recordEvent({ ...event, batchId } as Parameters<WorktreeManager['recordEvent']>[0]);
+        // A task paused at a usage limit: no job of its program is released until the reset.
+        if (update.event.type === 'task-paused') {
+          paused.add(issueNumber);
+          options.gate.pause(program, Date.parse(update.event.until), {
+            worktreeId: update.event.worktreeId,
+            issueNumber,
+            ...(update.event.branch !== undefined ? { branch: update.event.branch } : {}),
+          });
+        } else if (update.event.type === 'task-resumed') paused.delete(issueNumber);
       }
     };
     events.on('progress', ({ jobId, data }) => {
@@ -220,8 +242,12 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const { issueNumber } = payload;
       issueOfJob.set(jobId, issueNumber);
       // Valid while a worker may still take the job: the wait for one, then every attempt's run.
+      // A job paused at usage limits waits up to pauseMax on the queue, and is taken again after it.
       const expiresAt =
-        Date.now() + (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) + attempts * options.timeoutMs;
+        Date.now() +
+        (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) +
+        attempts * options.timeoutMs +
+        options.pause.pauseMaxMs;
       const job = await queue.add(
         `issue-${issueNumber}`,
         secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
@@ -254,6 +280,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const queueTimeoutMs = queueOptions.queueTimeoutMs;
       if (queueTimeoutMs !== undefined) {
         timer = setTimeout(() => {
+          if (paused.has(issueNumber)) return;
           const message = `no worker took the task within ${formatDuration(queueTimeoutMs)} (--queue-timeout)`;
           void (async () => {
             // A task workers refused says who and why, not only that none took it.
@@ -331,6 +358,9 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const baseBranch = task.baseBranch ?? manager.baseBranch;
       let payload: QueueJobPayload;
       try {
+        // A pause a worker set that this side has not heard of yet holds this task as the gate does.
+        await honourBatchPause({ redis, queueId: queueName, batchId }, options.gate, program, signal);
+        if (signal.aborted) throw signal.reason;
         // The tip now, as this task is dispatched: the merges of the tasks before it are in its base.
         const baseSha = await bases.tipOnRemote(baseBranch, signal);
         payload = jobPayload(task, { baseSha, baseBranch });
@@ -392,6 +422,11 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       ...(options.existingBranches === 'continue' ? { existingBranches: 'continue' as const } : {}),
       ...(queueOptions.shareArchives === true ? { shareArchives: true } : {}),
       ...(queueOptions.queueTimeoutMs !== undefined ? { queueTimeoutMs: queueOptions.queueTimeoutMs } : {}),
+      pause: {
+        pauseOn: options.pause.pauseOn.map((pattern) => ({ source: pattern.source, flags: pattern.flags })),
+        pauseMaxMs: options.pause.pauseMaxMs,
+        ...(options.pause.resumeCommand ? { resumeCommand: [...options.pause.resumeCommand] } : {}),
+      },
       ...(traceparent !== undefined ? { traceparent } : {}),
     });
 

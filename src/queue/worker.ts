@@ -15,9 +15,11 @@ import { cancelChannel, cancelledReason, parseCancel } from './cancel-channel.js
 import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
+import { JobPause, PausedWorktrees } from './job-pause.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { pushKeptBranch } from './push-kept-branch.js';
+import { readPausedJob } from './queue-pause.js';
 import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclaim-clone.js';
 import { DEFAULT_REFUSAL_TIMEOUT_MS, REFUSAL_RETRY_MS, recordRefusal } from './refusals.js';
 import { archiveRemoteBranch, ensureClone, fetchBase, followRemoteBranch } from './remote-git.js';
@@ -83,6 +85,7 @@ export type WorkerActivity =
       readonly kind: 'end';
       readonly jobId: string;
       readonly issueNumber: number;
+      /** The task's status, or `paused`: the job waits on the queue for a usage limit's reset. */
       readonly status: string;
       readonly code?: string;
     }
@@ -153,6 +156,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const peers = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
   peers.on('error', () => undefined);
   const running = new Map<string, string>();
+  const kept = new PausedWorktrees();
   let gitTurn: Promise<unknown> = Promise.resolve();
   // One clone, fetch or ref update at a time in this worker's repository.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
@@ -193,6 +197,30 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       refuseOutsideAllow(payload.argv[0] ?? '', allow, 'the command');
     } catch (error) {
       await refuse(error, refusalTimeout);
+    }
+    let pause: JobPause;
+    try {
+      pause = await JobPause.open(
+        {
+          redis,
+          queueId: queueName,
+          job,
+          token,
+          payload,
+          worker: name,
+          repo,
+          logger,
+          kept,
+          send: (event) => {
+            send({ kind: 'event', worker: name, host, event });
+            return sending.then(() => undefined);
+          },
+        },
+        await readPausedJob(redis, queueName, job.id ?? ''),
+      );
+    } catch (error) {
+      if (error instanceof DelayedError) throw error;
+      return refuse(error, refusalTimeout);
     }
     const jobId = job.id ?? '';
     const takenAt = performance.now();
@@ -240,6 +268,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
           // the remote has it; else an earlier one is archived there.
           if (payload.handBack) {
             await prepareHandBack(repo, payload, payload.handBack, controller.signal);
+          } else if (pause.resumed) {
+            // A paused task continues its own work (see JobPause.prepareWorktree), not the remote's branch.
           } else if (payload.existingBranches === 'continue') {
             await followRemoteBranch(repo, payload.branchName, controller.signal);
           } else {
@@ -297,11 +327,19 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       };
       manager.on('event', onEvent);
       // Every line travels through the batch's output stream (the live view takes its last ones there).
-      const command = commandExecutor(payload.argv, payload.env ? { env: payload.env } : {});
+      const command = commandExecutor(payload.argv, {
+        ...(payload.env ? { env: payload.env } : {}),
+        ...(payload.pause?.resumeCommand ? { resumeCommand: payload.pause.resumeCommand } : {}),
+      });
+      const jobManager = manager;
+      await kept.sweep({ redis, queueId: queueName, worker: name, logger }, jobManager);
+      await serial(() => pause.prepareWorktree(jobManager, baseBranch, controller.signal));
       const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
-        timeoutMs: payload.timeoutMs,
+        timeoutMs: pause.timeoutMs,
+        // A hand-back's resolver waits out a limit in place, as before: it is no job of its own to delay.
+        ...(payload.handBack ? {} : pause.poolOptions),
         ...(payload.maxMemory !== undefined ? { maxMemory: payload.maxMemory } : {}),
         push: { remote: 'origin' },
         autoCleanup: true,
@@ -314,11 +352,11 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
                 : {}),
             }
           : { reuse: true, maxIdle: concurrency }),
-        existingBranches: payload.existingBranches ?? 'restart',
+        existingBranches: pause.resumed ? 'continue' : (payload.existingBranches ?? 'restart'),
         prepare,
         ...handBack?.options,
       });
-      const executor = handBack?.executor ?? command;
+      const executor = handBack?.executor ?? pause.executor(command);
       const batch = await pool.executeParallel(
         [
           {
@@ -333,11 +371,20 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         executor,
         { signal: controller.signal },
       );
-      const ran = batch.results[0];
-      if (!ran) throw new Error('the local pool returned no result');
+      const first = batch.results[0];
+      if (!first) throw new Error('the local pool returned no result');
+      // At a usage limit the job waits on the queue from here (DelayedError), its work pushed.
+      const ran = payload.handBack
+        ? first
+        : await pause.settle(first).catch((error: unknown) => {
+            if (error instanceof DelayedError) {
+              options.onJob?.({ kind: 'end', jobId, issueNumber: payload.issueNumber, status: 'paused' });
+            }
+            throw error;
+          });
       const result = payload.handBack
         ? await finishHandBack(repo, manager, payload, ran)
-        : payload.keep
+        : payload.keep || ran.error?.code === 'USAGE_LIMIT'
           ? await pushKeptBranch(repo, ran, payload.baseSha, controller.signal)
           : ran;
       options.onJob?.({

@@ -271,25 +271,12 @@ function parseRadarInterval(value: unknown): number | undefined {
   return parseDurationFlag(value, '--radar-interval');
 }
 
-/** `--pause-on`, `--pause-max`, `--resume-command` (the pool checks the patterns, naming the flag). */
+/** `--pause-on`, `--pause-max`, `--resume-command` (the pool checks the patterns, naming the flag); with `--queue` too. */
 function parsePauseFlags(options: Readonly<Record<string, unknown>>): {
   pauseOn?: string[];
   pauseMaxMs?: number;
   resumeCommand?: string[];
 } {
-  if (typeof options.queue === 'string') {
-    for (const flag of ['pauseOn', 'pauseMax', 'resumeCommand'] as const) {
-      if (options[flag] === undefined) continue;
-      const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        `${name}: with --queue, usage-limit pauses are not yet carried to the workers`,
-        {
-          hint: `Drop ${name}, or run without --queue.`,
-        },
-      );
-    }
-  }
   const resumeCommand =
     typeof options.resumeCommand === 'string' ? options.resumeCommand.trim().split(/\s+/) : undefined;
   if (resumeCommand && resumeCommand[0] === '') {

@@ -182,11 +182,15 @@ async function startBatch(
     const renderer = createProgressRenderer({ stream: ctx.io.stderr, json: request.json });
     const progress = createProgressTracker(manager, request.issues, renderer);
     ctx.routeNotices?.((line) => renderer.notice(line));
+    const resumeCommand = request.resumeCommand ?? config.resumeCommand;
     const executor = request.queue
-      ? commandExecutor(request.command, request.env ? { env: request.env } : {})
+      ? commandExecutor(request.command, {
+          ...(request.env ? { env: request.env } : {}),
+          ...(resumeCommand ? { resumeCommand } : {}),
+        })
       : createTaskExecutor({
           command: request.command,
-          resumeCommand: request.resumeCommand ?? config.resumeCommand,
+          resumeCommand,
           env: request.env,
           progress,
         });
