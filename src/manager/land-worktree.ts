@@ -366,7 +366,9 @@ export async function landInTurn(
       const swapped = await swapTarget(merge, candidate.target, candidate.commit);
       if (swapped.ok) {
         await restore();
-        const changedFiles = (await changedPaths(ctx.repo.root, candidate.target, candidate.commit)).length;
+        // In a batch, its own merge is the last link: onto the branch ahead of it, not the old tip.
+        const from = together ? (links[links.length - 1] as Candidate).target : candidate.target;
+        const changedFiles = (await changedPaths(ctx.repo.root, from, candidate.commit)).length;
         const result = mergeResult(
           id,
           record.branchName,
@@ -374,7 +376,7 @@ export async function landInTurn(
           merge,
           candidate.status,
           candidate.commit,
-          candidate.target,
+          from,
           swapped.checkout,
           changedFiles,
         );
