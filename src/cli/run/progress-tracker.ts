@@ -61,7 +61,7 @@ export function createProgressTracker(
       return patch(issue, { lastLine: memoryWaitLine(event) });
     }
     if (event.type === 'check-start') {
-      const ahead = `${event.ahead} ahead`;
+      const ahead = `${event.ahead} ahead${event.together ? `, ${event.together} together` : ''}`;
       return patch(issue, { lastLine: `checking on top of ${event.into} (${ahead})` });
     }
     if (event.type === 'check-complete' && !event.ok) {
