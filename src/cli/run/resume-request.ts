@@ -66,6 +66,16 @@ export async function resumedBatch(
       push: options.push,
       onConflict: options.onConflict === 'resolve' ? 'agent' : options.onConflict,
       ...(options.reuse ? { reuse: {} } : {}),
+      // Its landings pass the same check as before the interruption.
+      ...(options.check
+        ? {
+            check: options.check.command,
+            checkTimeoutMs: options.check.timeoutMs,
+            checkBatch: options.check.batch,
+            onCheckFail: options.onCheckFail,
+            allowRedBase: options.allowRedBase,
+          }
+        : {}),
     },
     notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
   };
