@@ -168,6 +168,29 @@ describe('--check-batch: ready landings checked together', () => {
     expect(git(repo.path, 'ls-tree', '--name-only', 'main').split('\n')).not.toContain('task4.js');
   });
 
+  it("the culprit last in its batch: the batch's failing run, on the very same tree in its worktree, is its verdict (no run of its own)", async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    const { batch, runs, passed } = await landFive(repo, 5);
+    expect(batch.results.map((r) => [r.issueNumber, r.status, r.error?.code])).toEqual([
+      [1, 'success', undefined],
+      [2, 'success', undefined],
+      [3, 'success', undefined],
+      [4, 'success', undefined],
+      [5, 'failed', 'CHECK_FAILED'],
+    ]);
+    // Base, issue 1; 2+3+4+5 (fail), 2+3 (pass, land), 4 alone (pass, land); 5 on top is that failing batch.
+    expect(runs).toHaveLength(5);
+    const bad = batch.results[4];
+    expect(bad?.stage).toBe('check');
+    expect(bad?.landing?.checks).toBe(1);
+    expect(bad?.error?.message).toMatch(/^the check failed on top of main \(exit 1\): .*; log: \/.+\.log$/);
+    expect(readFileSync(bad?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(/broken by task 5/);
+    const values = mainValues(repo, base);
+    expect(values).toHaveLength(4);
+    for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
+  });
+
   it('a branch that conflicts inside the batch is taken out and lands alone afterwards: no false failure', async () => {
     const repo = project();
     const base = git(repo.path, 'rev-parse', 'main');

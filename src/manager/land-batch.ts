@@ -2,7 +2,9 @@ import type { Landing } from '../core/task-result.js';
 import type { WorktreeInfo } from '../core/types.js';
 import { isMiyabiError } from '../errors.js';
 import { TakenOut } from '../git/land-candidate.js';
+import { runGit } from '../git/run-git.js';
 import { resolveCheck } from '../process/check-command.js';
+import type { CheckRun } from '../setup/run-check.js';
 import type { ManagerContext } from './context.js';
 import type { LandResult, LandWorktreeOptions } from './land-worktree.js';
 import { type QueuedLanding, waitedFor } from './landing-queue.js';
@@ -16,6 +18,12 @@ export interface Together {
   }[];
 }
 
+/** A run of the check that failed on a tree, in the worktree of the batch's last branch. */
+export interface KnownFailure {
+  readonly tree: string;
+  readonly run: CheckRun;
+}
+
 /** One turn of the landing queue: `record`'s branch alone, or with `together`. */
 export type LandInTurn = (
   ctx: ManagerContext,
@@ -24,7 +32,14 @@ export type LandInTurn = (
   waitedMs: number,
   options: LandWorktreeOptions,
   together?: Together,
+  known?: KnownFailure,
 ) => Promise<{ host: LandResult; ahead: readonly LandResult[] }>;
+
+/** The tree of a commit. */
+export async function treeOf(ctx: ManagerContext, commit: string): Promise<string> {
+  const { stdout } = await runGit(['rev-parse', `${commit}^{tree}`], { cwd: ctx.repo.root });
+  return stdout.trim();
+}
 
 interface Member extends QueuedLanding {
   readonly record: WorktreeInfo;
@@ -34,6 +49,8 @@ interface Member extends QueuedLanding {
   /** Runs of the check on batches it was in that failed, and their time: part of its landing. */
   checks: number;
   checkMs: number;
+  /** The last failing run of a batch it was the last of. */
+  known?: KnownFailure;
 }
 
 /**
@@ -99,9 +116,17 @@ async function landGroup(
 ): Promise<Member[]> {
   const later: Member[] = [];
 
-  const alone = async (member: Member): Promise<boolean> => {
+  const alone = async (member: Member, known?: KnownFailure): Promise<boolean> => {
     try {
-      const { host } = await landInTurn(ctx, member.record, into, waitedFor(member), member.options);
+      const { host } = await landInTurn(
+        ctx,
+        member.record,
+        into,
+        waitedFor(member),
+        member.options,
+        undefined,
+        known,
+      );
       member.resolve(withEarlierChecks(host, member));
       return true;
     } catch (error) {
@@ -139,6 +164,11 @@ async function landGroup(
           member.checks += run?.checks ?? 1;
           member.checkMs += run?.checkMs ?? 0;
         }
+        const last = run?.lastCheck;
+        host.known =
+          last && run
+            ? { tree: await treeOf(ctx, run.candidate), run: { ...last, durationMs: 0 } }
+            : undefined;
         return 'failed';
       }
       // Anything else (a dirty checkout of the target, an abort): each meets it alone, as its own.
@@ -160,7 +190,10 @@ async function landGroup(
         whole = false;
       }
     } else if (members.length === 1) {
-      return alone(members[0] as Member);
+      // On top of the half before it, it is exactly the batch that failed: that run's verdict (its
+      // tree compared first: a target moved by someone else makes it run the check again).
+      const member = members[0] as Member;
+      return alone(member, member.known);
     }
     const half = Math.ceil(members.length / 2);
     const first = await decide(members.slice(0, half), false);

@@ -20,7 +20,7 @@ import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { type CheckRun, runCheck } from '../setup/run-check.js';
 import { type ManagerContext, releaseSlot } from './context.js';
-import { joinLanding, type Together } from './land-batch.js';
+import { joinLanding, type KnownFailure, type Together, treeOf } from './land-batch.js';
 import { liveRecord } from './merge-push.js';
 import { prepareWorktreeOf } from './prepare-worktree.js';
 import { recordFailure } from './record-failure.js';
@@ -141,6 +141,7 @@ export async function landInTurn(
   waitedMs: number,
   options: LandWorktreeOptions,
   together?: Together,
+  known?: KnownFailure,
 ): Promise<{ host: LandResult; ahead: readonly LandResult[] }> {
   const { id } = record;
   const check = landingCheck(ctx, record, options);
@@ -201,6 +202,28 @@ export async function landInTurn(
     ...(discarded.size > 0 ? { discarded: [...discarded] } : {}),
     ...(ahead.length > 0 && checkedCommit ? { landedTogether: ahead.length + 1 } : {}),
   });
+  const checkFailed = (run: CheckRun, target: string) => {
+    const why = run.timedOut ? `timed out after ${check.timeoutMs} ms` : `exit ${run.exitCode}`;
+    return new MiyabiError(
+      'CHECK_FAILED',
+      `the check failed on top of ${into} (${why})${run.lastLines ? `: ${run.lastLines}` : ''}; log: ${checkLog}`,
+      {
+        hint: [
+          `Fix the branch in its worktree (${record.path}), the check's output is in ${checkLog}; then land it again with `,
+          { call: 'landWorktree', id },
+          `. ${into} was not changed.`,
+        ],
+        details: {
+          id,
+          into,
+          checkLog,
+          exitCode: run.exitCode,
+          timedOut: run.timedOut,
+          landing: landing(target),
+        },
+      },
+    );
+  };
   // Back on its branch with its uncommitted files, whatever happened (a kept worktree is worked in).
   const restore = async () => {
     if (!detached) return;
@@ -234,6 +257,12 @@ export async function landInTurn(
         );
         recordComplete(ctx, eventBase, into, result, started);
         return { host: { merge: result, landing: landing(candidate.target) }, ahead: [] };
+      }
+      // Its batch's failing run was on this very tree, in this worktree (it was that batch's last):
+      // that verdict is this candidate's, so the culprit fails without a run of its own.
+      if (round === 1 && known && (await treeOf(ctx, candidate.commit)) === known.tree) {
+        lastRun = known.run;
+        throw checkFailed(known.run, candidate.target);
       }
       if (!detached) {
         // The worktree must be clean to hold the candidate: what it has uncommitted is saved first.
@@ -318,26 +347,7 @@ export async function landInTurn(
       }
       if (!lastRun.ok) {
         await restore();
-        const why = lastRun.timedOut ? `timed out after ${check.timeoutMs} ms` : `exit ${lastRun.exitCode}`;
-        throw new MiyabiError(
-          'CHECK_FAILED',
-          `the check failed on top of ${into} (${why})${lastRun.lastLines ? `: ${lastRun.lastLines}` : ''}; log: ${checkLog}`,
-          {
-            hint: [
-              `Fix the branch in its worktree (${record.path}), the check's output is in ${checkLog}; then land it again with `,
-              { call: 'landWorktree', id },
-              `. ${into} was not changed.`,
-            ],
-            details: {
-              id,
-              into,
-              checkLog,
-              exitCode: lastRun.exitCode,
-              timedOut: lastRun.timedOut,
-              landing: landing(candidate.target),
-            },
-          },
-        );
+        throw checkFailed(lastRun, candidate.target);
       }
       // What the check changed or committed is not what was checked: the candidate commit lands.
       const after = await readWorktreeState(record.path, signal);

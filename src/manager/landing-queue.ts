@@ -33,7 +33,8 @@ export class LandingQueue {
     }
     const queue = [landing];
     this.#waiting.set(target, queue);
-    void this.#drain(target, queue);
+    // Landings that become ready in the same turn of the event loop are ready together.
+    setImmediate(() => void this.#drain(target, queue));
   }
 
   /** Runs `landing` alone once every landing into `target` queued before it has ended; how long it waited. */
