@@ -609,8 +609,9 @@ BENCHES.sampler = async () => {
 
 /**
  * Landing with a check (issue 23): 8 ready branches, a check that takes ~2 s (a node script that
- * sleeps; it fails on the branch that adds bad.txt, the 3rd in order of readiness), all landed into
- * main at once through `landWorktree`. Total landing time with `check.batch` 4 against each landing
+ * sleeps; it fails on the branch that adds bad.txt, the 3rd in order of readiness), all handed to
+ * `landWorktree` at once, in order (the first is checked alone: nothing else is ready when its turn
+ * starts; the next ones wait and form the batches). Total landing time with `check.batch` 4 against each landing
  * checked alone (batch 1), and each against the serial floor (8 runs of the check, 8 x 2 s).
  * `--rounds=1` for a quick try.
  */
@@ -648,7 +649,17 @@ setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
     const landings = [];
     const ms = await time(async () => {
       for (const id of ids) {
+        // Each joins the landing queue (its merge-start) before the next is handed in: a fixed order.
+        const joined = new Promise((resolve) => {
+          const on = (event) => {
+            if (event.worktreeId !== id) return;
+            manager.off('merge-start', on);
+            resolve();
+          };
+          manager.on('merge-start', on);
+        });
         landings.push(manager.landWorktree(id, { check: { command: ['node', 'check.js'], batch } }));
+        await joined;
       }
       await Promise.allSettled(landings);
     });
