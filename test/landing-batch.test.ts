@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import { json, runCli } from './helpers/cli-process.js';
+import { repoState } from './helpers/repo-state.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 type RunJson = PoolExecutionResult<RunTaskOutput>;
@@ -211,5 +212,32 @@ describe('--check-batch: ready landings checked together', () => {
     const values = mainValues(repo, base);
     for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
     expect(values).toHaveLength(5);
+  });
+
+  it('refuses a bad batch size with exit 2 before anything, from the flag and from the configuration file', async () => {
+    const repo = project();
+    const before = repoState(repo.path);
+    const flags = await Promise.all(
+      [
+        ['--merge', '--check', 'node check.js', '--check-batch', '0'],
+        ['--merge', '--check', 'node check.js', '--check-batch', '33'],
+        ['--check-batch', '4'],
+      ].map((args) => runCli(['run', '--issues', '1', ...args, '--', 'true'], { cwd: repo.path })),
+    );
+    expect(flags.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(flags[0]?.stderr).toMatch(
+      /^miyabi-worktree: error \[INVALID_ARGUMENT\] --check-batch: "0" is not an integer from 1 to 32/,
+    );
+    expect(flags[2]?.stderr).toMatch(/--check-batch only applies with --merge, --push or --pr/);
+    for (const r of flags) expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    writeFileSync(
+      join(repo.path, 'miyabi-worktree.config.json'),
+      JSON.stringify({ check: { command: ['node', 'check.js'], batch: 64 } }),
+    );
+    const config = await runCli(['run', '--issues', '1', '--merge', '--', 'true'], { cwd: repo.path });
+    expect(config.code).toBe(2);
+    expect(config.stderr).toMatch(/INVALID_CONFIG.*check/);
+    rmSync(join(repo.path, 'miyabi-worktree.config.json'));
+    expect(repoState(repo.path)).toEqual(before);
   });
 });
