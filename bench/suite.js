@@ -628,7 +628,8 @@ fs.appendFileSync(${JSON.stringify(runs)}, seen.sort().join('') + ' ');
 setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
 `;
   let batchNumber = 0;
-  const landAll = async (batch, bad = BAD) => {
+  // `bad`: the branch that breaks the check (0: none does).
+  const landAll = async (batch, bad) => {
     const name = `landing-${++batchNumber}`;
     const repo = await makeRepo(join(name, 'repo'), 10, { 'check.js': check });
     const manager = await WorktreeManager.open({
@@ -665,7 +666,7 @@ setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
     });
     const settled = await Promise.allSettled(landings);
     const failed = settled.filter((s) => s.status === 'rejected');
-    const expected = bad === undefined ? 0 : 1;
+    const expected = bad === 0 ? 0 : 1;
     if (failed.length !== expected || failed.some((f) => f.reason?.code !== 'CHECK_FAILED')) {
       throw new Error(
         `landing bench: expected ${expected} failed check(s), got ${failed.map((f) => f.reason?.message).join('; ')}`,
@@ -680,8 +681,8 @@ setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
   };
   const result = await pairs(
     'check.batch 4 / 1',
-    () => landAll(4),
-    () => landAll(1),
+    () => landAll(4, BAD),
+    () => landAll(1, BAD),
   );
   const floor = BRANCHES * CHECK_MS;
   row(
@@ -709,8 +710,8 @@ setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
   // The best case for comparison: nothing breaks the check.
   const green = await pairs(
     'all pass: check.batch 4 / 1',
-    () => landAll(4, undefined),
-    () => landAll(1, undefined),
+    () => landAll(4, 0),
+    () => landAll(1, 0),
   );
   row(
     'landing',
