@@ -1,7 +1,10 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { TaskProgress } from '../src/cli/render/progress.js';
+import { createProgressTracker } from '../src/cli/run/progress-tracker.js';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
+import { WorktreeManager } from '../src/index.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import { json, runCli } from './helpers/cli-process.js';
 import { repoState } from './helpers/repo-state.js';
@@ -239,5 +242,39 @@ describe('--check-batch: ready landings checked together', () => {
     expect(config.stderr).toMatch(/INVALID_CONFIG.*check/);
     rmSync(join(repo.path, 'miyabi-worktree.config.json'));
     expect(repoState(repo.path)).toEqual(before);
+  });
+});
+
+describe('the live view of a batched check', () => {
+  it('says "checking on top of main (N ahead, K together)" on every row the run checks', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, config: false });
+    let last: readonly TaskProgress[] = [];
+    const tracker = createProgressTracker(manager, [2, 3], {
+      update: (states) => {
+        last = states;
+      },
+      done: () => {},
+      notice: () => {},
+    });
+    for (const issueNumber of [2, 3]) {
+      manager.recordEvent({
+        type: 'check-start',
+        worktreeId: `issue-${issueNumber}-0000000${issueNumber}`,
+        issueNumber,
+        branch: `feature/issue-${issueNumber}`,
+        into: 'main',
+        candidate: 'c'.repeat(40),
+        target: 't'.repeat(40),
+        ahead: 4,
+        together: 2,
+      });
+    }
+    tracker.dispose();
+    await manager.flush();
+    expect(last.map((task) => [task.issueNumber, task.state, task.lastLine])).toEqual([
+      [2, 'checking', 'checking on top of main (4 ahead, 2 together)'],
+      [3, 'checking', 'checking on top of main (4 ahead, 2 together)'],
+    ]);
   });
 });
