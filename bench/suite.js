@@ -1,10 +1,10 @@
 // The benchmark table of docs/benchmarks.md: each row a ratio of interleaved pairs measured in one run
 // (median of the per-pair ratios), on tmpfs (/dev/shm) where it exists, so that disk noise does not
 // drown the overhead. `node bench/suite.js [name...] [--rounds=3] [--files=10000] [--big]`.
-// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=12 --wait=2), sampler. Not a test: no assertions. Other processes on the machine
+// Names: pool, reuse, batch, merge, cli, queue (needs redis-server; --tasks=12 --wait=2), sampler, landing. Not a test: no assertions. Other processes on the machine
 // load it too: compare ratios, not absolute times.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -605,6 +605,122 @@ BENCHES.sampler = async () => {
   } finally {
     for (const child of children) child.kill('SIGKILL');
   }
+};
+
+/**
+ * Landing with a check (issue 23): 8 ready branches, a check that takes ~2 s (a node script that
+ * sleeps; it fails on the branch that adds bad.txt, the 3rd in order of readiness), all handed to
+ * `landWorktree` at once, in order (the first is checked alone: nothing else is ready when its turn
+ * starts; the next ones wait and form the batches). Total landing time with `check.batch` 4 against each landing
+ * checked alone (batch 1), and each against the serial floor (8 runs of the check, 8 x 2 s).
+ * `--rounds=1` for a quick try.
+ */
+BENCHES.landing = async () => {
+  const BRANCHES = 8;
+  const CHECK_MS = 2_000;
+  const BAD = 3;
+  log(`landing: ${BRANCHES} ready branches, a ${CHECK_MS / 1000} s check, branch ${BAD} breaks it`);
+  const runs = join(root, 'landing-runs.txt');
+  // Each run also writes down the tasks it sees (bad.txt is task 3's): how the batches formed.
+  const check = `const fs = require('fs');
+const seen = fs.readdirSync('.').filter((f) => /^task-|^bad/.test(f)).map((f) => f.replace(/\\D/g, '') || '${BAD}');
+fs.appendFileSync(${JSON.stringify(runs)}, seen.sort().join('') + ' ');
+setTimeout(() => process.exit(fs.existsSync('bad.txt') ? 1 : 0), ${CHECK_MS});
+`;
+  let batchNumber = 0;
+  // `bad`: the branch that breaks the check (0: none does).
+  const landAll = async (batch, bad) => {
+    const name = `landing-${++batchNumber}`;
+    const repo = await makeRepo(join(name, 'repo'), 10, { 'check.js': check });
+    const manager = await WorktreeManager.open({
+      repoPath: repo,
+      config: false,
+      maxConcurrency: BRANCHES,
+      worktreeDir: join(root, name, 'worktrees'),
+    });
+    const ids = [];
+    for (let i = 1; i <= BRANCHES; i++) {
+      const worktree = await manager.createWorktree(i);
+      writeFileSync(join(worktree.path, i === bad ? 'bad.txt' : `task-${i}.txt`), `task ${i}\n`);
+      await git(worktree.path, 'add', '-A');
+      await git(worktree.path, 'commit', '-q', '-m', `task ${i}`);
+      ids.push(worktree.id);
+    }
+    writeFileSync(runs, '');
+    const landings = [];
+    const ms = await time(async () => {
+      for (const id of ids) {
+        // Each joins the landing queue (its merge-start) before the next is handed in: a fixed order.
+        const joined = new Promise((resolve) => {
+          const on = (event) => {
+            if (event.worktreeId !== id) return;
+            manager.off('merge-start', on);
+            resolve();
+          };
+          manager.on('merge-start', on);
+        });
+        landings.push(manager.landWorktree(id, { check: { command: ['node', 'check.js'], batch } }));
+        await joined;
+      }
+      await Promise.allSettled(landings);
+    });
+    const settled = await Promise.allSettled(landings);
+    const failed = settled.filter((s) => s.status === 'rejected');
+    const expected = bad === 0 ? 0 : 1;
+    if (failed.length !== expected || failed.some((f) => f.reason?.code !== 'CHECK_FAILED')) {
+      throw new Error(
+        `landing bench: expected ${expected} failed check(s), got ${failed.map((f) => f.reason?.message).join('; ')}`,
+      );
+    }
+    log(
+      `    batch ${batch}: ${Math.round(ms)} ms, ${settled.length - failed.length} landed, ${failed.length} failed at check; the runs checked: ${readFileSync(runs, 'utf8').trim()}`,
+    );
+    await manager.flush();
+    rmSync(join(root, name), { recursive: true, force: true });
+    return ms;
+  };
+  const result = await pairs(
+    'check.batch 4 / 1',
+    () => landAll(4, BAD),
+    () => landAll(1, BAD),
+  );
+  const floor = BRANCHES * CHECK_MS;
+  row(
+    'landing',
+    `land ${BRANCHES} ready branches, ${CHECK_MS / 1000} s check, one breaks it: \`check.batch\` 4 vs 1 (serial)`,
+    'batch 4',
+    'serial',
+    result,
+    '≤ 0.5',
+  );
+  for (const [label, ms] of [
+    ['serial', result.b],
+    ['batch 4', result.a],
+  ]) {
+    rows.push({
+      name: 'landing',
+      what: `the same, ${label} against the serial floor (${BRANCHES} x ${CHECK_MS / 1000} s of check)`,
+      a: label,
+      b: 'floor',
+      ms: [ms, floor],
+      ratio: ms / floor,
+      goal: label === 'serial' ? '≈ 1 (overhead)' : '≤ 0.5',
+    });
+  }
+  // The best case for comparison: nothing breaks the check.
+  const green = await pairs(
+    'all pass: check.batch 4 / 1',
+    () => landAll(4, 0),
+    () => landAll(1, 0),
+  );
+  row(
+    'landing',
+    `the same with no branch breaking the check: \`check.batch\` 4 vs 1 (serial)`,
+    'batch 4',
+    'serial',
+    green,
+    '≤ 0.5',
+  );
 };
 
 const chosen = names.length > 0 ? names : Object.keys(BENCHES);

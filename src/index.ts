@@ -19,6 +19,7 @@ export { type DurationLimits, formatDuration, parseDuration } from './config/dur
 export { loadConfig } from './config/load-config.js';
 export {
   DEFAULT_ABORT_GRACE_MS,
+  DEFAULT_CHECK_BATCH,
   DEFAULT_CONCURRENCY,
   DEFAULT_LOG_RETENTION,
   DEFAULT_PAUSE_MAX_MS,
@@ -26,6 +27,7 @@ export {
   DEFAULT_RADAR_STATUS_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
   MAX_AGE_MS,
+  MAX_CHECK_BATCH,
   MAX_CONCURRENCY,
   MAX_DURATION_MS,
   MAX_IDLE,

@@ -163,6 +163,77 @@ describe('renderHtmlReport', () => {
     expect(old).toMatch(/No event of this batch is retained/);
     expect(old).toContain('data-count="cleaned up"');
   });
+
+  it('shows each landing check as a bar and the landing order into main, a batch of landings marked as one move', () => {
+    const at = (ms: number) => new Date(Date.parse('2026-01-01T10:00:00.000Z') + ms).toISOString();
+    const task = (n: number) => ({
+      worktreeId: `issue-${n}-0000000${n}`,
+      issueNumber: n,
+      branch: `feature/issue-${n}`,
+      batchId: 'b',
+    });
+    // #1 lands alone first; #2 and #3 are checked together (one run) and land in one move, second.
+    const landing = (n: number, from: number, to: number, candidate: string) => [
+      { type: 'merge-start', ...task(n), into: 'main', timestamp: at(from) },
+      {
+        type: 'check-start',
+        ...task(n),
+        into: 'main',
+        candidate,
+        target: 'a',
+        ahead: 1,
+        timestamp: at(from + 10),
+      },
+      {
+        type: 'check-complete',
+        ...task(n),
+        into: 'main',
+        candidate,
+        ok: true,
+        exitCode: 0,
+        timedOut: false,
+        durationMs: to - from - 20,
+        timestamp: at(to - 10),
+      },
+      {
+        type: 'merge-complete',
+        ...task(n),
+        into: 'main',
+        status: 'merged',
+        commit: candidate,
+        durationMs: 1,
+        timestamp: at(to),
+      },
+    ];
+    const events = [
+      ...landing(1, 0, 1000, 'c1'),
+      ...landing(3, 1000, 2000, 'c23'),
+      ...landing(2, 1000, 2000, 'c23'),
+    ] as WorktreeEvent[];
+    const result = (n: number, commit: string, checkedCommit: string, together?: number) => ({
+      issueNumber: n,
+      worktreeId: task(n).worktreeId,
+      status: 'success',
+      durationMs: 1,
+      merge: { into: 'main', status: 'merged', commit },
+      landing: { checkedCommit, ...(together ? { landedTogether: together } : {}) },
+    });
+    const results = [result(1, 'c1', 'c1'), result(2, 'c2', 'c23', 2), result(3, 'c23', 'c23', 2)];
+    const timeline = buildBatchTimeline(events, results);
+    expect(timeline.tasks.map((t) => [t.issueNumber, t.landed, t.phases.map((p) => p.phase)])).toEqual([
+      [1, { into: 'main', order: 1, together: 1 }, ['merge', 'check']],
+      [3, { into: 'main', order: 2, together: 2 }, ['merge', 'check']],
+      [2, { into: 'main', order: 2, together: 2 }, ['merge', 'check']],
+    ]);
+    const page = renderHtmlReport({ batchId: 'b', events, stats: STATS, results });
+    expect(page).toContain('data-landing-order="1" data-landed-together="1">1st into main</span>');
+    expect(
+      page.match(
+        /class="detail landing-order batched" data-landing-order="2" data-landed-together="2">2nd into main · batch of 2</g,
+      ),
+    ).toHaveLength(2);
+    expect(page.match(/class="phase phase-check/g)).toHaveLength(3);
+  });
 });
 
 describe('--html', () => {
@@ -201,6 +272,8 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
         '--concurrency',
         '2',
         '--merge',
+        '--check',
+        'node -e 0',
         '--html',
         file,
         '--',
@@ -253,6 +326,8 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
           outcome: tr.getAttribute('data-outcome'),
           badge: tr.querySelector('.badge')?.textContent ?? '',
           bars: tr.querySelectorAll('rect.phase').length,
+          checks: tr.querySelectorAll('rect.phase-check').length,
+          landed: tr.querySelector('.landing-order')?.textContent ?? null,
         })),
       );
       expect(rows.map((row) => [row.issue, row.outcome, row.badge]).sort()).toEqual([
@@ -262,6 +337,13 @@ describe.skipIf(!chromium)('the HTML report in Chromium', () => {
       ]);
       // Each task was created, executed and cleaned up; the successful ones merged too.
       for (const row of rows) expect(row.bars, `#${row.issue}`).toBeGreaterThanOrEqual(3);
+      // The two that landed: a landing check bar each, and their order into main.
+      expect(rows.map((row) => [row.issue, row.checks > 0, row.landed !== null]).sort()).toEqual([
+        ['1', true, true],
+        ['2', true, true],
+        ['3', false, false],
+      ]);
+      expect(rows.map((row) => row.landed).sort()).toEqual(['1st into main', '2nd into main', null]);
       expect(
         await page.$eval('svg.concurrency', (svg) => svg.getBoundingClientRect().height),
       ).toBeGreaterThan(50);

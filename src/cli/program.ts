@@ -276,6 +276,10 @@ export function buildProgram(): CliProgram {
       'time limit of each run of the check (default: config check.timeout, else 10m)',
     )
     .option(
+      '--check-batch <n>',
+      'check up to n ready landings into one target together in one run, bisecting a failing batch to its culprit (1-32; default: config check.batch, else 1)',
+    )
+    .option(
       '--on-check-fail <what>',
       'a task whose check fails: keep its worktree (default), agent (rerun the command with {checkLog} and MIYABI_CHECK_LOG, then land again), remove',
     )

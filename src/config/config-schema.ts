@@ -211,14 +211,21 @@ const configSchema = z.strictObject(
       .union(
         [
           argvField,
-          z.strictObject({ command: argvField, timeout: durationField.optional() }).transform((value) => ({
-            command: value.command,
-            ...(value.timeout === undefined ? {} : { timeoutMs: value.timeout }),
-          })),
+          z
+            .strictObject({
+              command: argvField,
+              timeout: durationField.optional(),
+              batch: rangedField(OPTION_RANGES.checkBatch).optional(),
+            })
+            .transform((value) => ({
+              command: value.command,
+              ...(value.timeout === undefined ? {} : { timeoutMs: value.timeout }),
+              ...(value.batch === undefined ? {} : { batch: value.batch }),
+            })),
         ],
         {
           error:
-            'expected a command like ["npm", "test"] or { "command": ["npm", "test"], "timeout": "10m" }',
+            'expected a command like ["npm", "test"] or { "command": ["npm", "test"], "timeout": "10m", "batch": 4 }',
         },
       )
       .optional(),

@@ -49,7 +49,7 @@ export interface MiyabiConfig {
   readonly minFreeMemory?: number | undefined;
   /** The landing check (argv, no shell): every candidate must pass it before the target moves to it. Unset: no check. */
   readonly check?:
-    | { readonly command: readonly string[]; readonly timeoutMs?: number }
+    | { readonly command: readonly string[]; readonly timeoutMs?: number; readonly batch?: number }
     | readonly string[]
     | undefined;
   /** Files whose change makes the setup run again on a landing candidate. @default the usual lockfiles (`DEFAULT_SETUP_INPUTS`) */

@@ -30,6 +30,11 @@ export const MAX_LOG_RETENTION = 10_000;
 /** Upper bound of `maxIdle`: four idle worktrees per possible slot. @default 256 */
 export const MAX_IDLE = MAX_CONCURRENCY * 4;
 
+/** Landing candidates checked together in one run of the check (`check.batch`, `--check-batch`). @default 1 */
+export const DEFAULT_CHECK_BATCH = 1;
+/** Upper bound of `check.batch`: a failing batch costs about log2(N) more runs to find its culprit. @default 32 */
+export const MAX_CHECK_BATCH = 32;
+
 /** Smallest memory size `maxMemory` and `minFreeMemory` accept: 16 MiB (less is a typo or a unit mix-up). @default 16_777_216 */
 export const MIN_MEMORY_BYTES = 16 * 1024 ** 2;
 /** How often the memory sampler reads /proc (process tree and resident memory). @default 250 */
@@ -60,6 +65,7 @@ export const OPTION_RANGES = {
   // Above the machine's total memory the hold would never lift.
   minFreeMemory: { min: MIN_MEMORY_BYTES, max: totalmem(), integer: true, size: true },
   pauseMaxMs: { min: 0, max: MAX_DURATION_MS, integer: false },
+  checkBatch: { min: 1, max: MAX_CHECK_BATCH, integer: true },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;

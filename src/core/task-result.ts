@@ -90,6 +90,12 @@ export interface Landing {
   readonly archiveRef?: string;
   /** Files the check changed (or committed): discarded, the checked commit is what landed. */
   readonly discarded?: readonly string[];
+  /**
+   * With `check.batch` above 1: how many tasks' branches landed in the same move of the target
+   * (this one included), merged one on top of the other in order of readiness; `checkedCommit` is
+   * then their combined tip. Absent when this task landed alone.
+   */
+  readonly landedTogether?: number;
 }
 
 /** What every task result carries, whatever its status. */

@@ -3,17 +3,24 @@ import { join } from 'node:path';
 import type { Landing } from '../core/task-result.js';
 import type { MergeResult, MergeStrategy, WorktreeInfo } from '../core/types.js';
 import { isMiyabiError, MiyabiError, toError } from '../errors.js';
-import { buildCandidate, changedPaths, swapTarget } from '../git/land-candidate.js';
+import {
+  buildCandidate,
+  buildChain,
+  type Candidate,
+  changedPaths,
+  swapTarget,
+} from '../git/land-candidate.js';
 import type { MergeBranchOptions } from '../git/merge.js';
 import { pushBranch } from '../git/push.js';
 import { assertValidBranchName } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import { readWorktreeState, snapshotWorktree, writeArchive } from '../git/work-snapshot.js';
-import { type CheckOption, resolveCheck } from '../process/check-command.js';
+import { type CheckOption, type CheckSpec, resolveCheck } from '../process/check-command.js';
 import { worktreeEnvironment } from '../process/task-environment.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import { type CheckRun, runCheck } from '../setup/run-check.js';
 import { type ManagerContext, releaseSlot } from './context.js';
+import { joinLanding, type KnownFailure, type Together, treeOf } from './land-batch.js';
 import { liveRecord } from './merge-push.js';
 import { prepareWorktreeOf } from './prepare-worktree.js';
 import { recordFailure } from './record-failure.js';
@@ -84,41 +91,63 @@ export async function landWorktree(
 ): Promise<LandResult> {
   const record = await liveRecord(ctx, id);
   const into = options.into ?? record.baseBranch;
-  // A task waiting to land or checking gives its slot back: the next task starts meanwhile.
-  releaseSlot(ctx, id);
-  return ctx.landings.turn(into, (waitedMs) => landInTurn(ctx, record, into, waitedMs, options));
-}
-
-async function landInTurn(
-  ctx: ManagerContext,
-  record: WorktreeInfo,
-  into: string,
-  waitedMs: number,
-  options: LandWorktreeOptions,
-): Promise<LandResult> {
-  const { id } = record;
   if (options.into !== undefined) await assertValidBranchName(options.into, 'into', ctx.repo.root);
   if (into === record.branchName) {
     throw new MiyabiError('INVALID_ARGUMENT', `cannot land worktree ${id} into its own branch '${into}'`, {
       hint: 'Pass into: the branch that should receive the work, e.g. main.',
     });
   }
+  landingCheck(ctx, record, options);
+  // A task waiting to land or checking gives its slot back: the next task starts meanwhile.
+  releaseSlot(ctx, id);
+  // Its landing starts as it joins the queue (the wait is part of it; a batch forms of who waits).
+  if (!options.checkOnly)
+    ctx.telemetry.record({ type: 'merge-start', ...eventBaseOf(record, options), into });
+  return joinLanding(ctx, { record, into, options }, landInTurn);
+}
+
+/** The check a landing runs; `INVALID_ARGUMENT` when there is none. */
+function landingCheck(ctx: ManagerContext, record: WorktreeInfo, options: LandWorktreeOptions): CheckSpec {
   const check = resolveCheck(
     options.check ?? ctx.config.config.check,
     options.check ? 'check' : 'config check',
   );
   if (!check) {
-    throw new MiyabiError('INVALID_ARGUMENT', `no check to land worktree ${id} with`, {
+    throw new MiyabiError('INVALID_ARGUMENT', `no check to land worktree ${record.id} with`, {
       hint: "Pass check: ['npm', 'test'] (or set check in the configuration file), or merge it unchecked with mergeWorktree(id).",
     });
   }
-  const { signal } = options;
-  const eventBase = {
+  return check;
+}
+
+function eventBaseOf(record: WorktreeInfo, options: LandWorktreeOptions): EventBase {
+  return {
     worktreeId: record.id,
     issueNumber: record.issueNumber,
     branch: record.branchName,
     ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
   };
+}
+
+/**
+ * One landing's turn: `record`'s branch, alone or (with `together`) on top of the branches ahead of
+ * it in its batch, all checked in one run of the check in `record`'s worktree. With `together`, a
+ * failing check is the batch's (`CHECK_FAILED` unrecorded: the caller bisects) and a branch that
+ * cannot join the others is `TakenOut`.
+ */
+export async function landInTurn(
+  ctx: ManagerContext,
+  record: WorktreeInfo,
+  into: string,
+  waitedMs: number,
+  options: LandWorktreeOptions,
+  together?: Together,
+  known?: KnownFailure,
+): Promise<{ host: LandResult; ahead: readonly LandResult[] }> {
+  const { id } = record;
+  const check = landingCheck(ctx, record, options);
+  const { signal } = options;
+  const eventBase = eventBaseOf(record, options);
   const merge: MergeBranchOptions = {
     root: ctx.repo.root,
     source: record.branchName,
@@ -138,7 +167,10 @@ async function landInTurn(
   const setup = options.prepare?.setup ?? ctx.config.config.setup ?? [];
   const checkLog = join(ctx.repo.stateDir, 'checks', `${id}.log`);
   const started = performance.now();
-  if (!options.checkOnly) ctx.telemetry.record({ type: 'merge-start', ...eventBase, into });
+  const ahead = together?.ahead ?? [];
+  const aheadBases = ahead.map((member) => eventBaseOf(member.record, member.options));
+  const everyBase = [...aheadBases, eventBase];
+  let links: Candidate[] = [];
 
   let checks = 0;
   let checkMs = 0;
@@ -170,7 +202,30 @@ async function landInTurn(
       : {}),
     ...(archiveRef ? { archiveRef } : {}),
     ...(discarded.size > 0 ? { discarded: [...discarded] } : {}),
+    ...(ahead.length > 0 && checkedCommit ? { landedTogether: ahead.length + 1 } : {}),
   });
+  const checkFailed = (run: CheckRun, target: string) => {
+    const why = run.timedOut ? `timed out after ${check.timeoutMs} ms` : `exit ${run.exitCode}`;
+    return new MiyabiError(
+      'CHECK_FAILED',
+      `the check failed on top of ${into} (${why})${run.lastLines ? `: ${run.lastLines}` : ''}; log: ${checkLog}`,
+      {
+        hint: [
+          `Fix the branch in its worktree (${record.path}), the check's output is in ${checkLog}; then land it again with `,
+          { call: 'landWorktree', id },
+          `. ${into} was not changed.`,
+        ],
+        details: {
+          id,
+          into,
+          checkLog,
+          exitCode: run.exitCode,
+          timedOut: run.timedOut,
+          landing: landing(target),
+        },
+      },
+    );
+  };
   // Back on its branch with its uncommitted files, whatever happened (a kept worktree is worked in).
   const restore = async () => {
     if (!detached) return;
@@ -185,7 +240,8 @@ async function landInTurn(
     let setupAt: string | undefined = record.baseCommit;
     for (let round = 1; ; round++) {
       signal?.throwIfAborted();
-      const candidate = await buildCandidate(merge);
+      if (together) links = await buildChain([...ahead.map((m) => sourceOf(merge, m.record)), merge]);
+      const candidate = together ? groupCandidate(links) : await buildCandidate(merge);
       targetBefore ??= candidate.target;
       candidateCommit = candidate.commit;
       if (candidate.status === 'up-to-date') {
@@ -202,7 +258,13 @@ async function landInTurn(
           0,
         );
         recordComplete(ctx, eventBase, into, result, started);
-        return { merge: result, landing: landing(candidate.target) };
+        return { host: { merge: result, landing: landing(candidate.target) }, ahead: [] };
+      }
+      // Its batch's failing run was on this very tree, in this worktree (it was that batch's last):
+      // that verdict is this candidate's, so the culprit fails without a run of its own.
+      if (round === 1 && known && (await treeOf(ctx, candidate.commit)) === known.tree) {
+        lastRun = known.run;
+        throw checkFailed(known.run, candidate.target);
       }
       if (!detached) {
         // The worktree must be clean to hold the candidate: what it has uncommitted is saved first.
@@ -244,20 +306,26 @@ async function landInTurn(
         });
         setupAt = candidate.commit;
       }
-      options.onCheck?.({ into, commit: candidate.commit, target: candidate.target });
+      const checking = { into, commit: candidate.commit, target: candidate.target };
+      for (const member of ahead) member.options.onCheck?.(checking);
+      options.onCheck?.(checking);
       const { stdout: aheadText } = await runGit(
         ['rev-list', '--count', `${candidate.target}..${candidate.commit}`],
         {
           cwd: ctx.repo.root,
         },
       );
-      const checkEvent = { ...eventBase, into, candidate: candidate.commit };
-      ctx.telemetry.record({
-        type: 'check-start',
-        ...checkEvent,
-        target: candidate.target,
-        ahead: Number(aheadText.trim()) || 0,
-      });
+      const checkEvent = { into, candidate: candidate.commit };
+      for (const base of everyBase) {
+        ctx.telemetry.record({
+          type: 'check-start',
+          ...base,
+          ...checkEvent,
+          target: candidate.target,
+          ahead: Number(aheadText.trim()) || 0,
+          ...(ahead.length > 0 ? { together: ahead.length + 1 } : {}),
+        });
+      }
       checks++;
       lastRun = await runCheck(check, {
         cwd: record.path,
@@ -268,36 +336,20 @@ async function landInTurn(
         signal,
       });
       checkMs += lastRun.durationMs;
-      ctx.telemetry.record({
-        type: 'check-complete',
-        ...checkEvent,
-        durationMs: lastRun.durationMs,
-        ok: lastRun.ok,
-        exitCode: lastRun.exitCode,
-        timedOut: lastRun.timedOut,
-      });
+      for (const base of everyBase) {
+        ctx.telemetry.record({
+          type: 'check-complete',
+          ...base,
+          ...checkEvent,
+          durationMs: lastRun.durationMs,
+          ok: lastRun.ok,
+          exitCode: lastRun.exitCode,
+          timedOut: lastRun.timedOut,
+        });
+      }
       if (!lastRun.ok) {
         await restore();
-        const why = lastRun.timedOut ? `timed out after ${check.timeoutMs} ms` : `exit ${lastRun.exitCode}`;
-        throw new MiyabiError(
-          'CHECK_FAILED',
-          `the check failed on top of ${into} (${why})${lastRun.lastLines ? `: ${lastRun.lastLines}` : ''}; log: ${checkLog}`,
-          {
-            hint: [
-              `Fix the branch in its worktree (${record.path}), the check's output is in ${checkLog}; then land it again with `,
-              { call: 'landWorktree', id },
-              `. ${into} was not changed.`,
-            ],
-            details: {
-              id,
-              into,
-              checkLog,
-              exitCode: lastRun.exitCode,
-              timedOut: lastRun.timedOut,
-              landing: landing(candidate.target),
-            },
-          },
-        );
+        throw checkFailed(lastRun, candidate.target);
       }
       // What the check changed or committed is not what was checked: the candidate commit lands.
       const after = await readWorktreeState(record.path, signal);
@@ -321,12 +373,14 @@ async function landInTurn(
           null,
           0,
         );
-        return { merge: result, landing: landing(candidate.target, candidate.commit) };
+        return { host: { merge: result, landing: landing(candidate.target, candidate.commit) }, ahead: [] };
       }
       const swapped = await swapTarget(merge, candidate.target, candidate.commit);
       if (swapped.ok) {
         await restore();
-        const changedFiles = (await changedPaths(ctx.repo.root, candidate.target, candidate.commit)).length;
+        // In a batch, its own merge is the last link: onto the branch ahead of it, not the old tip.
+        const from = together ? (links[links.length - 1] as Candidate).target : candidate.target;
+        const changedFiles = (await changedPaths(ctx.repo.root, from, candidate.commit)).length;
         const result = mergeResult(
           id,
           record.branchName,
@@ -334,15 +388,34 @@ async function landInTurn(
           merge,
           candidate.status,
           candidate.commit,
-          candidate.target,
+          from,
           swapped.checkout,
           changedFiles,
         );
         recordComplete(ctx, eventBase, into, result, started);
         await log(
-          `landing: ${into} ${candidate.target.slice(0, 12)} -> ${candidate.commit.slice(0, 12)} (checked)`,
+          `landing: ${into} ${candidate.target.slice(0, 12)} -> ${candidate.commit.slice(0, 12)} (checked${ahead.length > 0 ? `, ${ahead.length + 1} branches together` : ''})`,
         );
         const landed = landing(candidate.commit, candidate.commit);
+        // The branches ahead in the batch landed in the same move: each its own link of the chain.
+        const aheadResults: LandResult[] = [];
+        for (const [index, member] of ahead.entries()) {
+          const link = links[index] as Candidate;
+          const memberResult = mergeResult(
+            member.record.id,
+            member.record.branchName,
+            into,
+            merge,
+            link.status,
+            link.commit,
+            link.target,
+            swapped.checkout,
+            (await changedPaths(ctx.repo.root, link.target, link.commit)).length,
+          );
+          recordComplete(ctx, aheadBases[index] as EventBase, into, memberResult, started);
+          const { archiveRef: _host, discarded: _hostFiles, ...shared } = landed;
+          aheadResults.push({ merge: memberResult, landing: { ...shared, waitedMs: member.waitedMs } });
+        }
         if (options.pushTarget) {
           const { remote } = options.pushTarget;
           await pushBranch({
@@ -366,7 +439,7 @@ async function landInTurn(
           });
           await log(`landing: pushed ${into} to ${remote}`);
         }
-        return { merge: result, landing: landed };
+        return { host: { merge: result, landing: landed }, ahead: aheadResults };
       }
       await log(`landing: ${into} moved while the check ran; building the candidate again on its new tip`);
       if (round >= MAX_ROUNDS) {
@@ -381,6 +454,8 @@ async function landInTurn(
     }
   } catch (error) {
     await restore().catch(() => {});
+    // A batch's failure is not yet anyone's: the caller bisects, and records whose it is.
+    if (together) throw error;
     if (isMiyabiError(error, 'CHECK_FAILED')) {
       ctx.telemetry.record({
         type: 'error',
@@ -422,9 +497,23 @@ function mergeResult(
   };
 }
 
+type EventBase = { worktreeId: string; issueNumber: number; branch: string; batchId?: string };
+
+/** `merge` with another worktree's branch as its source (a branch ahead in a batch). */
+function sourceOf(merge: MergeBranchOptions, record: WorktreeInfo): MergeBranchOptions {
+  return { ...merge, source: record.branchName };
+}
+
+/** A batch's candidate: the last link of its chain, built on the target's tip the first was built on. */
+function groupCandidate(links: readonly Candidate[]): Candidate {
+  const first = links[0] as Candidate;
+  const last = links[links.length - 1] as Candidate;
+  return { ...last, target: first.target };
+}
+
 function recordComplete(
   ctx: ManagerContext,
-  eventBase: { worktreeId: string; issueNumber: number; branch: string; batchId?: string },
+  eventBase: EventBase,
   into: string,
   result: MergeResult,
   started: number,

@@ -169,6 +169,18 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
     pullRequest: config.pullRequest !== undefined,
     ...(config.pullRequest ? { pullRequestTo: pullRequestTo(config.pullRequest) } : {}),
     ...(config.queue ? { queue: config.queue.name ?? 'miyabi' } : {}),
+    // What a resumed batch must land with: a landing resumed without its check would land unchecked.
+    ...(config.check
+      ? {
+          check: {
+            command: [...config.check.command],
+            timeoutMs: config.check.timeoutMs,
+            batch: config.check.batch,
+          },
+          onCheckFail: typeof config.onCheckFail === 'object' ? 'agent' : config.onCheckFail,
+          ...(config.allowRedBase ? { allowRedBase: true } : {}),
+        }
+      : {}),
   };
 }
 

@@ -33,8 +33,19 @@ export async function planResume<T>(
   manager: WorktreeManager,
   batchId: string | undefined,
   executor: TaskExecutor<T> | undefined,
+  check?: unknown,
 ): Promise<ResumePlan<T>> {
   const record = await findResumableBatch(manager, batchId);
+  if (record.options.check && check === undefined) {
+    // Its landings would go in unchecked: the target would take what no check passed.
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} landed with a check (${record.options.check.command.join(' ')}): resume it with one`,
+      {
+        hint: `Create the pool with check: ${JSON.stringify(record.options.check.command)}, then resumeBatch('${record.id}').`,
+      },
+    );
+  }
   await reclaimLeftLocks(manager);
   const run = executor ?? (record.command ? (commandExecutor(record.command) as TaskExecutor<T>) : undefined);
   if (!run) {

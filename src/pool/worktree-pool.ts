@@ -243,7 +243,7 @@ export class WorktreePool {
         hint: 'Resume local batches with a pool without queue.',
       });
     }
-    const plan = await planResume(this.manager, batchId, executor);
+    const plan = await planResume(this.manager, batchId, executor, this.config.check);
     validateTasks(plan.tasks);
     const continued = await validateBatch(
       this.manager,

@@ -1,5 +1,6 @@
 import { parse } from 'shell-quote';
 import { describe } from '../core/describe.js';
+import { DEFAULT_CHECK_BATCH, inRange, OPTION_RANGES, rangeText } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
 
 /** The landing check: one command (argv, no shell) and its own time limit. */
@@ -7,12 +8,17 @@ export interface CheckSpec {
   readonly command: readonly string[];
   /** Kills the check's whole process group after this many ms. @default `DEFAULT_CHECK_TIMEOUT_MS` (600_000: 10 min) */
   readonly timeoutMs: number;
+  /**
+   * Ready candidates into one target checked together in one run (merged one on top of the other);
+   * a failing batch is bisected until its culprit is alone. @default `DEFAULT_CHECK_BATCH` (1)
+   */
+  readonly batch: number;
 }
 
-/** A check as given: an argv array, or `{ command, timeoutMs }`. */
+/** A check as given: an argv array, or `{ command, timeoutMs, batch }`. */
 export type CheckOption =
   | readonly string[]
-  | { readonly command: readonly string[]; readonly timeoutMs?: number };
+  | { readonly command: readonly string[]; readonly timeoutMs?: number; readonly batch?: number };
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 600_000;
 
@@ -81,8 +87,20 @@ export function resolveCheck(value: CheckOption | undefined, option = 'check'): 
       { details: { option: `${option}.timeoutMs` } },
     );
   }
+  const batch = Array.isArray(value) ? undefined : (value as { batch?: unknown }).batch;
+  if (batch !== undefined && !inRange(batch, OPTION_RANGES.checkBatch)) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `${option}.batch must be ${rangeText(OPTION_RANGES.checkBatch)}, got ${describe(batch)}`,
+      {
+        hint: `Pass ${option}: { command, batch: 4 }, or leave batch out to check each landing alone.`,
+        details: { option: `${option}.batch` },
+      },
+    );
+  }
   return {
     command: [...(command as string[])],
     timeoutMs: (timeoutMs as number | undefined) ?? DEFAULT_CHECK_TIMEOUT_MS,
+    batch: (batch as number | undefined) ?? DEFAULT_CHECK_BATCH,
   };
 }

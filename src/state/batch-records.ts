@@ -37,6 +37,16 @@ export interface BatchOptions {
   };
   /** With a queue: its name. */
   readonly queue?: string;
+  /** The landing check every landing had to pass (absent: none); a resumed batch lands with it too. */
+  readonly check?: {
+    readonly command: readonly string[];
+    readonly timeoutMs: number;
+    readonly batch: number;
+  };
+  /** With a check: what a failing check did to its task (`agent`: handed back to a fixer). */
+  readonly onCheckFail?: 'keep' | 'remove' | 'agent';
+  /** With a check: the batch ran although the check failed on its base. */
+  readonly allowRedBase?: boolean;
 }
 
 /**

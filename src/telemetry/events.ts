@@ -142,6 +142,8 @@ export interface CheckStartEvent extends EventBase {
   readonly target: string;
   /** Commits the candidate adds to the target. */
   readonly ahead: number;
+  /** With `check.batch`: how many tasks' branches this one run checks together (this one's included). */
+  readonly together?: number;
 }
 export interface CheckCompleteEvent extends EventBase {
   readonly type: 'check-complete';

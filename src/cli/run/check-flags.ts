@@ -1,5 +1,6 @@
-import { MiyabiError } from '../../index.js';
+import { MiyabiError, OPTION_RANGES } from '../../index.js';
 import { splitCommandLine } from '../../internal.js';
+import { parseConcurrency } from '../parse-concurrency.js';
 import { parseDurationFlag } from '../parse-duration-flag.js';
 
 /** What `run`'s landing flags ask for. */
@@ -7,18 +8,20 @@ export interface CheckFlags {
   /** `--check "<command line>"`, split into argv (no shell). */
   readonly check?: readonly string[];
   readonly checkTimeoutMs?: number;
+  /** `--check-batch N`: ready candidates checked together in one run. */
+  readonly checkBatch?: number;
   readonly onCheckFail?: 'keep' | 'agent' | 'remove';
   readonly allowRedBase?: boolean;
 }
 
 /**
- * `--check`, `--check-timeout`, `--on-check-fail`, `--allow-red-base`: a check gates a landing, so
+ * `--check`, `--check-timeout`, `--check-batch`, `--on-check-fail`, `--allow-red-base`: a check gates a landing, so
  * each needs `--merge`, `--push` or `--pr` (the configuration's `check` applies with those too);
  * handing a failing check back to the agent needs `--merge`.
  */
 export function parseCheckFlags(options: Readonly<Record<string, unknown>>): CheckFlags {
   const lands = options.merge === true || options.push === true || options.pr === true;
-  const given = (['check', 'checkTimeout', 'onCheckFail', 'allowRedBase'] as const).filter(
+  const given = (['check', 'checkTimeout', 'checkBatch', 'onCheckFail', 'allowRedBase'] as const).filter(
     (flag) => options[flag] !== undefined,
   );
   const first = given[0];
@@ -51,6 +54,9 @@ export function parseCheckFlags(options: Readonly<Record<string, unknown>>): Che
     ...(typeof options.check === 'string' ? { check: splitCommandLine(options.check, '--check') } : {}),
     ...(typeof options.checkTimeout === 'string'
       ? { checkTimeoutMs: parseDurationFlag(options.checkTimeout, '--check-timeout') }
+      : {}),
+    ...(typeof options.checkBatch === 'string'
+      ? { checkBatch: parseConcurrency(options.checkBatch, '--check-batch', OPTION_RANGES.checkBatch) }
       : {}),
     ...(onCheckFail !== undefined ? { onCheckFail: onCheckFail as CheckFlags['onCheckFail'] & string } : {}),
     ...(options.allowRedBase === true ? { allowRedBase: true } : {}),

@@ -52,6 +52,11 @@ export function createProgressTracker(
     }
     const issue = event.issueNumber;
     if (issue === undefined || !tasks.has(issue)) return;
+    if (event.type === 'check-start') {
+      // Its state and where it is checked at once (the state alone would drop the line).
+      const ahead = `${event.ahead} ahead${event.together ? `, ${event.together} together` : ''}`;
+      return patch(issue, { state: 'checking', lastLine: `checking on top of ${event.into} (${ahead})` });
+    }
     const state = STATE_OF_EVENT[event.type];
     if (state) return patch(issue, { state });
     if (event.type === 'task-complete') return patch(issue, { state: event.status });
@@ -59,10 +64,6 @@ export function createProgressTracker(
       // On its row, and as a line of its own (off a terminal rows show only state changes).
       renderer.notice(`#${issue} ${memoryWaitLine(event)}`);
       return patch(issue, { lastLine: memoryWaitLine(event) });
-    }
-    if (event.type === 'check-start') {
-      const ahead = `${event.ahead} ahead`;
-      return patch(issue, { lastLine: `checking on top of ${event.into} (${ahead})` });
     }
     if (event.type === 'check-complete' && !event.ok) {
       return patch(issue, {

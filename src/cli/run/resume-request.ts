@@ -69,6 +69,16 @@ export async function resumedBatch(
       onConflict: options.onConflict === 'resolve' ? 'agent' : options.onConflict,
       ...(options.reuse ? { reuse: {} } : {}),
       ...(pullRequest ? { pullRequest } : {}),
+      // Its landings pass the same check as before the interruption.
+      ...(options.check
+        ? {
+            check: options.check.command,
+            checkTimeoutMs: options.check.timeoutMs,
+            checkBatch: options.check.batch,
+            onCheckFail: options.onCheckFail,
+            allowRedBase: options.allowRedBase,
+          }
+        : {}),
     },
     notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
   };

@@ -75,6 +75,8 @@ export interface RunBatchRequest {
   /** The landing check's argv (`--check`); else the configuration's. */
   readonly check?: readonly string[] | undefined;
   readonly checkTimeoutMs?: number | undefined;
+  /** `--check-batch`: ready landings checked together; else the configuration's `check.batch`, else 1. */
+  readonly checkBatch?: number | undefined;
   /** With a check: keep a worktree whose check failed (default), remove it, or hand the check log back to the command. */
   readonly onCheckFail?: 'keep' | 'agent' | 'remove' | undefined;
   readonly allowRedBase?: boolean | undefined;
@@ -335,7 +337,7 @@ async function startBatch(
   }
 }
 
-/** The pool's landing options from `--check`, `--check-timeout`, `--on-check-fail`, `--allow-red-base`. */
+/** The pool's landing options from `--check`, `--check-timeout`, `--check-batch`, `--on-check-fail`, `--allow-red-base`. */
 function landingOptions(
   request: RunBatchRequest,
   config: WorktreeManager['config'],
@@ -343,14 +345,26 @@ function landingOptions(
 ): Partial<Pick<PoolConfig, 'check' | 'onCheckFail' | 'allowRedBase'>> {
   const spec = config.check;
   const fromConfig =
-    spec === undefined ? undefined : 'command' in spec ? spec : { command: spec, timeoutMs: undefined };
+    spec === undefined
+      ? undefined
+      : 'command' in spec
+        ? spec
+        : { command: spec, timeoutMs: undefined, batch: undefined };
   const command = request.check ?? fromConfig?.command;
   const timeoutMs = request.checkTimeoutMs ?? fromConfig?.timeoutMs;
+  const batch = request.checkBatch ?? fromConfig?.batch;
+  const flagged =
+    request.check !== undefined ||
+    ((request.checkTimeoutMs !== undefined || request.checkBatch !== undefined) && command);
   return {
     // Only a flag makes the check the pool's own; else the pool takes the configuration's when it lands.
-    ...(request.check !== undefined || (request.checkTimeoutMs !== undefined && command)
+    ...(flagged
       ? {
-          check: { command: command as readonly string[], ...(timeoutMs !== undefined ? { timeoutMs } : {}) },
+          check: {
+            command: command as readonly string[],
+            ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+            ...(batch !== undefined ? { batch } : {}),
+          },
         }
       : {}),
     ...(request.onCheckFail === 'agent'

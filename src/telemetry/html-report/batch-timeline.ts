@@ -61,6 +61,11 @@ export interface TaskTimeline {
   readonly lastLines: string | null;
   /** Its log file where the batch ran (a remote task's: the submitter's copy), when the result names one. */
   readonly logFile: string | null;
+  /**
+   * Where its branch landed, when it did (a merge or a checked landing that moved the target): the
+   * `order`-th move of `into` in this batch (1st, 2nd, …), `together` tasks in that move (a batch).
+   */
+  readonly landed?: { readonly into: string; readonly order: number; readonly together: number } | undefined;
 }
 
 /**
@@ -82,6 +87,10 @@ export interface TaskOutcomeInput {
   readonly logFile?: string | undefined;
   /** The executor's output: its `lastLines` (a command's) are shown. */
   readonly output?: unknown;
+  /** Its merge (where and how it landed), when it had one. */
+  readonly merge?: { readonly into: string; readonly status: string; readonly commit: string } | undefined;
+  /** Its checked landing: the commit the target took with it (shared by a batch), how many together. */
+  readonly landing?: { readonly checkedCommit?: string; readonly landedTogether?: number } | undefined;
 }
 
 /** One pair of tasks that changed the same files (an `overlap` event), read tolerantly. */
@@ -163,10 +172,14 @@ export function buildBatchTimeline(
     list.push(item);
     byTask.set(id, list);
   }
-  const tasks = withResults(
-    [...byTask.values()].map((items) => taskTimeline(items, startMs, endMs)),
+  const tasks = withLandingOrder(
+    withResults(
+      [...byTask.values()].map((items) => taskTimeline(items, startMs, endMs)),
+      results,
+      startMs,
+    ),
     results,
-    startMs,
+    byTask,
   );
   const concurrency = concurrencySteps(tasks);
   return {
@@ -231,6 +244,43 @@ function withResults(
     }
   }
   return out;
+}
+
+/**
+ * Each landed task's place in the order its target moved: by the time of its `merge-complete`; the
+ * tasks of one checked batch (the same `checkedCommit`) share one move.
+ */
+function withLandingOrder(
+  tasks: readonly TaskTimeline[],
+  results: readonly TaskOutcomeInput[],
+  byTask: ReadonlyMap<string, readonly { event: LooseEvent; at: number }[]>,
+): TaskTimeline[] {
+  const moves = results
+    .filter((result) => result.merge && result.merge.status !== 'up-to-date' && result.worktreeId !== '')
+    .map((result) => {
+      const merge = result.merge as NonNullable<TaskOutcomeInput['merge']>;
+      const completed = byTask.get(result.worktreeId)?.find((item) => item.event.type === 'merge-complete');
+      return {
+        worktreeId: result.worktreeId,
+        into: merge.into,
+        move: result.landing?.checkedCommit ?? merge.commit,
+        together: result.landing?.landedTogether ?? 1,
+        at: completed?.at ?? Number.POSITIVE_INFINITY,
+      };
+    })
+    .sort((x, y) => x.at - y.at);
+  const order = new Map<string, number>();
+  const landed = new Map<string, NonNullable<TaskTimeline['landed']>>();
+  for (const move of moves) {
+    const key = `${move.into}\0${move.move}`;
+    if (!order.has(key))
+      order.set(key, [...order.keys()].filter((k) => k.startsWith(`${move.into}\0`)).length + 1);
+    landed.set(move.worktreeId, { into: move.into, order: order.get(key) ?? 0, together: move.together });
+  }
+  return tasks.map((task) => {
+    const where = landed.get(task.worktreeId);
+    return where ? { ...task, landed: where } : task;
+  });
 }
 
 /** `output.lastLines` when it is non-empty text (a command task's output), else null. */

@@ -61,10 +61,24 @@ function taskRow(task: TaskTimeline, timeline: BatchTimeline, scale: TimeScale, 
     (pair) =>
       html`<rect class="overlap-marker${pair.conflict ? ' conflict' : ''}" x="${scale.x(pair.atMs) - 1}" y="0" width="2" height="${ROW_HEIGHT}"><title>${pair.conflict ? 'conflict' : 'overlap'}: #${pair.a.issue ?? '?'} ↔ #${pair.b.issue ?? '?'}</title></rect>`,
   )}</svg></td>
-<td class="outcome"><span class="badge outcome-${task.outcome}" title="${task.error ?? ''}">${task.outcome}</span>${detail ? html`<span class="detail">${detail}</span>` : ''}<span class="detail">${formatDuration(task.durationMs)}</span>${cost ? html`<span class="detail cost">${cost}</span>` : ''}</td>
+<td class="outcome"><span class="badge outcome-${task.outcome}" title="${task.error ?? ''}">${task.outcome}</span>${detail ? html`<span class="detail">${detail}</span>` : ''}${landedDetail(task)}<span class="detail">${formatDuration(task.durationMs)}</span>${cost ? html`<span class="detail cost">${cost}</span>` : ''}</td>
 <td class="where">${where}</td>
 </tr>
 `;
+}
+
+/** `2nd into main · batch of 4`: where its branch landed, in the order its target moved. */
+function landedDetail(task: TaskTimeline): SafeHtml | string {
+  const landed = task.landed;
+  if (!landed) return '';
+  const batch = landed.together > 1 ? ` · batch of ${landed.together}` : '';
+  return html`<span class="detail landing-order${landed.together > 1 ? ' batched' : ''}" data-landing-order="${landed.order}" data-landed-together="${landed.together}">${ordinal(landed.order)} into ${landed.into}${batch}</span>`;
+}
+
+function ordinal(n: number): string {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
 }
 
 /** `612 MiB peak · 1.20 s CPU · 12,000 / 800 tokens · $0.04`: what the row's task used, when known. */

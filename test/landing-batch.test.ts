@@ -1,0 +1,280 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { TaskProgress } from '../src/cli/render/progress.js';
+import { createProgressTracker } from '../src/cli/run/progress-tracker.js';
+import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
+import { WorktreeManager } from '../src/index.js';
+import type { PoolExecutionResult } from '../src/pool/types.js';
+import { json, runCli } from './helpers/cli-process.js';
+import { repoState } from './helpers/repo-state.js';
+import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
+
+type RunJson = PoolExecutionResult<RunTaskOutput>;
+
+// The project's check loads every module; each run appends a line to $CHECK_RUNS, a passing one its
+// tree to $PASSED_TREES. The second run (the first after the base's) is issue 1's landing alone: it
+// says so ($GATE_DIR/pilot-checking) and waits until the other four landings have joined the queue
+// (five merge-start events in the journal), so they are all ready when its turn ends.
+const CHECK = `
+const fs = require('fs'), { execFileSync } = require('child_process');
+const tree = execFileSync('git', ['rev-parse', 'HEAD^{tree}'], { encoding: 'utf8' }).trim();
+fs.appendFileSync(process.env.CHECK_RUNS, tree + '\\n');
+const run = () => {
+  for (const f of fs.readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'check.js').sort()) require('./' + f);
+  fs.appendFileSync(process.env.PASSED_TREES, tree + '\\n');
+};
+if (fs.readFileSync(process.env.CHECK_RUNS, 'utf8').split('\\n').filter(Boolean).length !== 2) run();
+else {
+  fs.writeFileSync(process.env.GATE_DIR + '/pilot-checking', '');
+  const until = Date.now() + 60000;
+  const queued = () => { try { return fs.readFileSync(process.env.GATE_JOURNAL, 'utf8').split('"type":"merge-start"').length - 1; } catch { return 0; } };
+  const look = () => queued() >= 5 ? run() : Date.now() > until ? process.exit(3) : setTimeout(look, 20);
+  look();
+}
+`;
+
+// Issue 1 commits at once (it lands alone first); issue k > 1 waits for that landing's check, then
+// for issue k-1's landing to join the queue, so the four join in order 2, 3, 4, 5. $BAD breaks it.
+const AGENT = `
+const fs = require('fs'), { execFileSync } = require('child_process');
+const n = Number(process.env.MIYABI_ISSUE_NUMBER), dir = process.env.GATE_DIR;
+const joined = (k) => { try { return new RegExp('"type":"merge-start"[^\\\\n]*"issueNumber":' + k + '[,}]').test(fs.readFileSync(process.env.GATE_JOURNAL, 'utf8')); } catch { return false; } };
+const ready = () => n === 1 || (fs.existsSync(dir + '/pilot-checking') && (n === 2 || joined(n - 1)));
+const work = () => {
+  if ((process.env.CLASH || '').split(',').includes(String(n))) fs.writeFileSync('shared.txt', 'from task ' + n + '\\n');
+  fs.writeFileSync('task' + n + '.js', String(n) === process.env.BAD ? 'throw new Error("broken by task ' + n + '");\\n' : 'require("./lib").greet();\\n');
+  execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', 'task ' + n]);
+};
+const until = Date.now() + 60000;
+const look = () => ready() ? work() : Date.now() > until ? process.exit(3) : setTimeout(look, 20);
+look();
+`;
+
+function project(): TempRepo {
+  const repo = createTempRepo();
+  repo.commit({ 'lib.js': 'exports.greet = () => "hi";\n', 'check.js': CHECK }, 'a project with a check');
+  return repo;
+}
+
+async function landFive(repo: TempRepo, bad?: number, clash?: readonly number[]) {
+  const dir = tempDir();
+  const files = { runs: join(dir, 'runs.txt'), passed: join(dir, 'passed.txt') };
+  const result = await runCli(
+    [
+      'run',
+      '--issues',
+      '1,2,3,4,5',
+      '--concurrency',
+      '5',
+      '--merge',
+      '--check',
+      'node check.js',
+      '--check-batch',
+      '4',
+      '--json',
+      '--',
+      process.execPath,
+      '-e',
+      AGENT,
+    ],
+    {
+      cwd: repo.path,
+      env: {
+        CHECK_RUNS: files.runs,
+        PASSED_TREES: files.passed,
+        GATE_DIR: dir,
+        GATE_JOURNAL: join(repo.path, '.git', 'miyabi', 'telemetry.jsonl'),
+        BAD: String(bad ?? ''),
+        CLASH: (clash ?? []).join(','),
+      },
+    },
+  );
+  const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  return {
+    result,
+    batch: json<RunJson>(result),
+    runs: lines(files.runs),
+    passed: new Set(lines(files.passed)),
+  };
+}
+
+/** Every value `main` took since the base, oldest first. */
+function mainValues(repo: TempRepo, base: string): string[] {
+  const values = git(repo.path, 'reflog', 'show', '--format=%H', 'refs/heads/main').split('\n').reverse();
+  return values.slice(values.indexOf(base));
+}
+
+const tree = (repo: TempRepo, commit: string) => git(repo.path, 'rev-parse', `${commit}^{tree}`);
+
+describe('--check-batch: ready landings checked together', () => {
+  it('four ready landings, all good: one run of the check lands them together; main only took checked trees', async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    const { result, batch, runs, passed } = await landFive(repo);
+    expect(result.code).toBe(0);
+    expect(batch.results.map((r) => r.status)).toEqual(Array(5).fill('success'));
+    // The base's run, issue 1's alone, and one for the other four.
+    expect(runs).toHaveLength(3);
+    const [pilot, ...four] = batch.results;
+    expect(pilot?.landing?.landedTogether).toBeUndefined();
+    const tip = git(repo.path, 'rev-parse', 'main');
+    for (const task of four) {
+      expect(task.landing?.landedTogether).toBe(4);
+      expect(task.landing?.checkedCommit).toBe(tip);
+      expect(task.landing?.checks).toBe(1);
+    }
+    // Each merge as --merge makes it, one on top of the other in order of readiness.
+    const commits = four.map((task) => task.merge?.commit ?? '');
+    expect(new Set(commits).size).toBe(4);
+    expect(commits[3]).toBe(tip);
+    for (const [i, task] of four.entries()) {
+      expect(git(repo.path, 'log', '-1', '--format=%s', `${task.merge?.commit}^2`)).toBe(`task ${i + 2}`);
+      if (i > 0) expect(task.merge?.previousCommit).toBe(commits[i - 1]);
+    }
+    // main: the base, issue 1's landing, then straight to the four's combined tip.
+    const values = mainValues(repo, base);
+    expect(values[0]).toBe(base);
+    expect(values).toEqual([base, pilot?.merge?.commit, tip]);
+    for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
+    for (const n of [1, 2, 3, 4, 5])
+      expect(readFileSync(join(repo.path, `task${n}.js`), 'utf8')).toContain('greet');
+  });
+
+  it('one of four breaks the check: bisection leaves it alone; it fails at check, kept; the other three land; main passes', async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    const { result, batch, runs, passed } = await landFive(repo, 4);
+    expect(result.code).toBe(1);
+    expect(batch.results.map((r) => [r.issueNumber, r.status, r.stage, r.error?.code])).toEqual([
+      [1, 'success', undefined, undefined],
+      [2, 'success', undefined, undefined],
+      [3, 'success', undefined, undefined],
+      [4, 'failed', 'check', 'CHECK_FAILED'],
+      [5, 'success', undefined, undefined],
+    ]);
+    const bad = batch.results[3];
+    expect(bad?.cleanedUp).toBe(false);
+    expect(git(bad?.worktreePath ?? '', 'rev-parse', '--abbrev-ref', 'HEAD')).toBe(bad?.branchName);
+    expect(bad?.error?.message).toMatch(/^the check failed on top of main \(exit 1\): .*; log: \/.+\.log$/);
+    expect(readFileSync(bad?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(/broken by task 4/);
+    // Base, issue 1, the four (fail), 2+3 (pass, land), 4 alone (its culprit run), 5 alone.
+    expect(runs).toHaveLength(6);
+    expect(bad?.landing?.checks).toBe(2);
+    expect(batch.results[1]?.landing?.landedTogether).toBe(2);
+    expect(batch.results[2]?.landing?.landedTogether).toBe(2);
+    expect(batch.results[4]?.landing?.landedTogether).toBeUndefined();
+    expect(batch.results[4]?.landing?.checks).toBe(2);
+    const values = mainValues(repo, base);
+    expect(values[0]).toBe(base);
+    expect(values).toHaveLength(4);
+    for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
+    expect(git(repo.path, 'ls-tree', '--name-only', 'main').split('\n')).not.toContain('task4.js');
+  });
+
+  it("the culprit last in its batch: the batch's failing run, on the very same tree in its worktree, is its verdict (no run of its own)", async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    const { batch, runs, passed } = await landFive(repo, 5);
+    expect(batch.results.map((r) => [r.issueNumber, r.status, r.error?.code])).toEqual([
+      [1, 'success', undefined],
+      [2, 'success', undefined],
+      [3, 'success', undefined],
+      [4, 'success', undefined],
+      [5, 'failed', 'CHECK_FAILED'],
+    ]);
+    // Base, issue 1; 2+3+4+5 (fail), 2+3 (pass, land), 4 alone (pass, land); 5 on top is that failing batch.
+    expect(runs).toHaveLength(5);
+    const bad = batch.results[4];
+    expect(bad?.stage).toBe('check');
+    expect(bad?.landing?.checks).toBe(1);
+    expect(bad?.error?.message).toMatch(/^the check failed on top of main \(exit 1\): .*; log: \/.+\.log$/);
+    expect(readFileSync(bad?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(/broken by task 5/);
+    const values = mainValues(repo, base);
+    expect(values).toHaveLength(4);
+    for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
+  });
+
+  it('a branch that conflicts inside the batch is taken out and lands alone afterwards: no false failure', async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    // Issue 3 conflicts with issue 2 (the same new file), and issue 2 breaks the check: once 2 has
+    // failed, 3 lands cleanly alone.
+    const { result, batch, runs, passed } = await landFive(repo, 2, [2, 3]);
+    expect(result.code).toBe(1);
+    expect(batch.results.map((r) => [r.issueNumber, r.status, r.stage, r.error?.code])).toEqual([
+      [1, 'success', undefined, undefined],
+      [2, 'failed', 'check', 'CHECK_FAILED'],
+      [3, 'success', undefined, undefined],
+      [4, 'success', undefined, undefined],
+      [5, 'success', undefined, undefined],
+    ]);
+    // Base, issue 1; 2+4+5 (fail), 2+4 (fail), 2 alone (fail), 4 alone, 5 alone; then 3 alone.
+    expect(runs).toHaveLength(8);
+    expect(readFileSync(join(repo.path, 'shared.txt'), 'utf8')).toBe('from task 3\n');
+    const values = mainValues(repo, base);
+    for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
+    expect(values).toHaveLength(5);
+  });
+
+  it('refuses a bad batch size with exit 2 before anything, from the flag and from the configuration file', async () => {
+    const repo = project();
+    const before = repoState(repo.path);
+    const flags = await Promise.all(
+      [
+        ['--merge', '--check', 'node check.js', '--check-batch', '0'],
+        ['--merge', '--check', 'node check.js', '--check-batch', '33'],
+        ['--check-batch', '4'],
+      ].map((args) => runCli(['run', '--issues', '1', ...args, '--', 'true'], { cwd: repo.path })),
+    );
+    expect(flags.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(flags[0]?.stderr).toMatch(
+      /^miyabi-worktree: error \[INVALID_ARGUMENT\] --check-batch: "0" is not an integer from 1 to 32/,
+    );
+    expect(flags[2]?.stderr).toMatch(/--check-batch only applies with --merge, --push or --pr/);
+    for (const r of flags) expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    writeFileSync(
+      join(repo.path, 'miyabi-worktree.config.json'),
+      JSON.stringify({ check: { command: ['node', 'check.js'], batch: 64 } }),
+    );
+    const config = await runCli(['run', '--issues', '1', '--merge', '--', 'true'], { cwd: repo.path });
+    expect(config.code).toBe(2);
+    expect(config.stderr).toMatch(/INVALID_CONFIG.*check/);
+    rmSync(join(repo.path, 'miyabi-worktree.config.json'));
+    expect(repoState(repo.path)).toEqual(before);
+  });
+});
+
+describe('the live view of a batched check', () => {
+  it('says "checking on top of main (N ahead, K together)" on every row the run checks', async () => {
+    const repo = createTempRepo();
+    const manager = await WorktreeManager.open({ repoPath: repo.path, config: false });
+    let last: readonly TaskProgress[] = [];
+    const tracker = createProgressTracker(manager, [2, 3], {
+      update: (states) => {
+        last = states;
+      },
+      done: () => {},
+      notice: () => {},
+    });
+    for (const issueNumber of [2, 3]) {
+      manager.recordEvent({
+        type: 'check-start',
+        worktreeId: `issue-${issueNumber}-0000000${issueNumber}`,
+        issueNumber,
+        branch: `feature/issue-${issueNumber}`,
+        into: 'main',
+        candidate: 'c'.repeat(40),
+        target: 't'.repeat(40),
+        ahead: 4,
+        together: 2,
+      });
+    }
+    tracker.dispose();
+    await manager.flush();
+    expect(last.map((task) => [task.issueNumber, task.state, task.lastLine])).toEqual([
+      [2, 'checking', 'checking on top of main (4 ahead, 2 together)'],
+      [3, 'checking', 'checking on top of main (4 ahead, 2 together)'],
+    ]);
+  });
+});
