@@ -60,6 +60,8 @@ export const OPTION_RANGES = {
   // Above the machine's total memory the hold would never lift.
   minFreeMemory: { min: MIN_MEMORY_BYTES, max: totalmem(), integer: true, size: true },
   pauseMaxMs: { min: 0, max: MAX_DURATION_MS, integer: false },
+  // Well above the submitter's 1 s heartbeat, so that a live submitter never looks gone.
+  orphanTimeoutMs: { min: 5_000, max: MAX_DURATION_MS, integer: false },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;

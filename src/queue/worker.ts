@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { assertOptionInRange } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
@@ -16,6 +17,8 @@ import { commandExecutor } from './command-executor.js';
 import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
+import { keepOrphanedWork } from './keep-orphaned-work.js';
+import { batchGoneForMs, DEFAULT_ORPHAN_TIMEOUT_MS, orphanedError, watchOrphans } from './orphan-watch.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { pushKeptBranch } from './push-kept-branch.js';
 import { type ReclaimedWorktree, reclaimClone, removeBatchBases } from './reclaim-clone.js';
@@ -67,6 +70,13 @@ export interface QueueWorkerOptions {
   readonly stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) before it fails. @default 2 */
   readonly maxStalledCount?: number;
+  /**
+   * A job of a batch whose submitter has been gone longer than this (its heartbeat in Redis
+   * stopped) is cancelled: its process group killed, its work pushed to the remote's task branch,
+   * the job failed with `BATCH_ORPHANED`; such a batch's waiting jobs are not started. `run
+   * --resume` at the submitter continues the batch. @default 600_000 (10 minutes)
+   */
+  readonly orphanTimeoutMs?: number;
   readonly logger?: Logger;
   /** Told of each job this worker takes and how it ended. */
   readonly onJob?: (activity: WorkerActivity) => void;
@@ -129,6 +139,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const logger = options.logger ?? silentLogger;
   const allow = options.allow;
   const secret = checkQueueSecret(options.secret, 'secret');
+  const orphanTimeoutMs = options.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS;
+  assertOptionInRange('orphanTimeoutMs', orphanTimeoutMs);
   const redis = await connectRedis(url, { logger });
   const subscriber = await connectRedis(url, { logger }).catch(async (error: unknown) => {
     await closeRedis(redis);
@@ -153,6 +165,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const peers = new Queue(target.bullName, { connection: redis, prefix: target.prefix });
   peers.on('error', () => undefined);
   const running = new Map<string, string>();
+  // Jobs cancelled because their batch's submitter is gone: they fail BATCH_ORPHANED, their work kept.
+  const orphaned = new Map<string, MiyabiError>();
   let gitTurn: Promise<unknown> = Promise.resolve();
   // One clone, fetch or ref update at a time in this worker's repository.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
@@ -195,6 +209,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       await refuse(error, refusalTimeout);
     }
     const jobId = job.id ?? '';
+    // A batch nobody waits for any more: its job ends before it touches the repository.
+    const goneFor = await batchGoneForMs(redis, queueName, payload.batchId).catch(() => undefined);
+    if (goneFor !== undefined && goneFor > orphanTimeoutMs) {
+      const error = orphanedError(payload.batchId, goneFor, orphanTimeoutMs);
+      options.onJob?.({ kind: 'end', jobId, issueNumber: payload.issueNumber, status: 'failed', code: error.code });
+      throw new UnrecoverableError(encodeFailure(error, name, host));
+    }
     const takenAt = performance.now();
     running.set(jobId, payload.batchId);
     options.onJob?.({ kind: 'start', jobId, issueNumber: payload.issueNumber, argv: payload.argv });
@@ -335,6 +356,15 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       const ran = batch.results[0];
       if (!ran) throw new Error('the local pool returned no result');
+      const orphan = orphaned.get(jobId);
+      if (orphan) {
+        const kept = await keepOrphanedWork(repo, ran, payload);
+        options.onJob?.({ kind: 'end', jobId, issueNumber: payload.issueNumber, status: 'failed', code: orphan.code });
+        const where = kept ? `: its work is on the remote's ${kept.ref} (${kept.commit.slice(0, 12)})` : '';
+        throw new UnrecoverableError(
+          encodeFailure(new MiyabiError(orphan.code, `${orphan.message}${where}`, { hint: orphan.hintParts }), name, host),
+        );
+      }
       const result = payload.handBack
         ? await finishHandBack(repo, manager, payload, ran)
         : payload.keep
@@ -361,6 +391,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager?.off('event', onEvent);
       running.delete(jobId);
+      orphaned.delete(jobId);
       // The batch's base branches go once no job of it runs here (a later one makes them again).
       await serial(() =>
         [...running.values()].includes(payload.batchId)
@@ -390,6 +421,21 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       if (batchId === message.batchId) worker.cancelJob(jobId, message.reason);
     }
   });
+  const orphans = watchOrphans({
+    redis,
+    queueId: queueName,
+    timeoutMs: orphanTimeoutMs,
+    batches: () => running.values(),
+    onOrphaned: (batchId, goneForMs) => {
+      const error = orphanedError(batchId, goneForMs, orphanTimeoutMs);
+      safeLog(logger, 'warn', { batchId, goneForMs }, error.message);
+      for (const [jobId, runningBatch] of running) {
+        if (runningBatch !== batchId) continue;
+        orphaned.set(jobId, error);
+        worker.cancelJob(jobId, error.message);
+      }
+    },
+  });
   void worker
     .run()
     .catch((error: unknown) => safeLog(logger, 'error', { error: String(error) }, 'queue worker stopped'));
@@ -401,6 +447,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     remote,
     reclaimed,
     async close(closeOptions = {}) {
+      orphans.stop();
       if (closeOptions.cancelRunning) worker.cancelAllJobs('the worker is stopping');
       await worker.close();
       await peers.close().catch(() => undefined);
