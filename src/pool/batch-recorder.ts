@@ -167,6 +167,26 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
       : {}),
     ...(config.push ? { push: { remote: config.push.remote ?? 'origin' } } : {}),
     pullRequest: config.pullRequest !== undefined,
-    ...(config.queue ? { queue: config.queue.name ?? 'miyabi' } : {}),
+    ...(config.queue
+      ? {
+          queue: config.queue.name ?? 'miyabi',
+          queueAt: {
+            connection: withoutPassword(config.queue.connection),
+            remote: config.queue.remote ?? 'origin',
+          },
+        }
+      : {}),
   };
+}
+
+/** A Redis URL as a record may keep it: its password left out. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '';
+  }
 }

@@ -34,7 +34,10 @@ export async function keepOrphanedWork(
   if (tip.exitCode !== 0 || commit === '') return undefined;
   const own = await runGit(['rev-list', '--count', commit, '--not', at.baseSha], { cwd: repo });
   if (Number(own.stdout.trim()) === 0) return undefined;
-  for (const ref of [`refs/heads/${branch}`, `refs/miyabi/orphaned/${at.batchId}/issue-${result.issueNumber}`]) {
+  for (const ref of [
+    `refs/heads/${branch}`,
+    `refs/miyabi/orphaned/${at.batchId}/issue-${result.issueNumber}`,
+  ]) {
     const pushed = await runGit(['push', '--porcelain', 'origin', `${commit}:${ref}`], {
       cwd: repo,
       okExitCodes: [0, 1],

@@ -213,7 +213,13 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     const goneFor = await batchGoneForMs(redis, queueName, payload.batchId).catch(() => undefined);
     if (goneFor !== undefined && goneFor > orphanTimeoutMs) {
       const error = orphanedError(payload.batchId, goneFor, orphanTimeoutMs);
-      options.onJob?.({ kind: 'end', jobId, issueNumber: payload.issueNumber, status: 'failed', code: error.code });
+      options.onJob?.({
+        kind: 'end',
+        jobId,
+        issueNumber: payload.issueNumber,
+        status: 'failed',
+        code: error.code,
+      });
       throw new UnrecoverableError(encodeFailure(error, name, host));
     }
     const takenAt = performance.now();
@@ -359,10 +365,20 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const orphan = orphaned.get(jobId);
       if (orphan) {
         const kept = await keepOrphanedWork(repo, ran, payload);
-        options.onJob?.({ kind: 'end', jobId, issueNumber: payload.issueNumber, status: 'failed', code: orphan.code });
+        options.onJob?.({
+          kind: 'end',
+          jobId,
+          issueNumber: payload.issueNumber,
+          status: 'failed',
+          code: orphan.code,
+        });
         const where = kept ? `: its work is on the remote's ${kept.ref} (${kept.commit.slice(0, 12)})` : '';
         throw new UnrecoverableError(
-          encodeFailure(new MiyabiError(orphan.code, `${orphan.message}${where}`, { hint: orphan.hintParts }), name, host),
+          encodeFailure(
+            new MiyabiError(orphan.code, `${orphan.message}${where}`, { hint: orphan.hintParts }),
+            name,
+            host,
+          ),
         );
       }
       const result = payload.handBack

@@ -24,6 +24,11 @@ export interface BatchOptions {
   readonly pullRequest: boolean;
   /** With a queue: its name. */
   readonly queue?: string;
+  /**
+   * With a queue: where it is, for `run --resume`: the Redis URL without its password (never
+   * stored; a resume is given it again), and the remote the workers serve.
+   */
+  readonly queueAt?: { readonly connection: string; readonly remote: string };
 }
 
 /**
