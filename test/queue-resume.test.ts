@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, watch } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,22 +16,6 @@ import { queueTestBed } from './helpers/queue-bed.js';
 import { createTempRepo, git, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue resume tests');
-
-/** Resolves once `path` exists, watching its folder (the task's own write is the signal). */
-function fileAppears(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    const watcher = watch(join(path, '..'), () => {
-      if (existsSync(path)) {
-        watcher.close();
-        resolve();
-      }
-    });
-    if (existsSync(path)) {
-      watcher.close();
-      resolve();
-    }
-  });
-}
 
 /**
  * How many commits on `branch` of the repository at `cwd` have the subject `subject`: a task merged
