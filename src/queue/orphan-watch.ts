@@ -40,9 +40,10 @@ export function orphanedError(batchId: string, goneForMs: number, timeoutMs: num
 }
 
 /**
- * Watches the batches of a worker's running jobs: `onOrphaned` is called once for each batch whose
- * submitter has been gone longer than `timeoutMs`. Looks every quarter of the timeout (at most
- * every 5 s); a Redis error skips a look, never judges a batch orphaned.
+ * Watches the batches of a worker's running jobs: `onOrphaned` is called, at each look, for each
+ * batch whose submitter has been gone longer than `timeoutMs` (the caller cancels the jobs it has
+ * not cancelled yet). Looks every quarter of the timeout (at most every 5 s); a Redis error skips a
+ * look, never judges a batch orphaned.
  */
 export function watchOrphans(options: {
   readonly redis: Redis;
@@ -51,19 +52,14 @@ export function watchOrphans(options: {
   readonly batches: () => Iterable<string>;
   readonly onOrphaned: (batchId: string, goneForMs: number) => void;
 }): { stop(): void } {
-  const told = new Set<string>();
   let looking = false;
   const look = async () => {
     if (looking) return;
     looking = true;
     try {
       for (const batchId of new Set(options.batches())) {
-        if (told.has(batchId)) continue;
         const gone = await batchGoneForMs(options.redis, options.queueId, batchId).catch(() => undefined);
-        if (gone !== undefined && gone > options.timeoutMs) {
-          told.add(batchId);
-          options.onOrphaned(batchId, gone);
-        }
+        if (gone !== undefined && gone > options.timeoutMs) options.onOrphaned(batchId, gone);
       }
     } finally {
       looking = false;

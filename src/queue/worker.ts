@@ -444,9 +444,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     batches: () => running.values(),
     onOrphaned: (batchId, goneForMs) => {
       const error = orphanedError(batchId, goneForMs, orphanTimeoutMs);
-      safeLog(logger, 'warn', { batchId, goneForMs }, error.message);
       for (const [jobId, runningBatch] of running) {
-        if (runningBatch !== batchId) continue;
+        if (runningBatch !== batchId || orphaned.has(jobId)) continue;
+        safeLog(logger, 'warn', { batchId, jobId, goneForMs }, error.message);
         orphaned.set(jobId, error);
         worker.cancelJob(jobId, error.message);
       }
