@@ -69,7 +69,11 @@ export async function resumedBatch(
       ...(options.reuse ? { reuse: {} } : {}),
       queue,
     },
-    notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
+    notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; ${
+      queue
+        ? `the others' jobs on queue ${queue.name} are collected when they finished or awaited when they run, else they run again with MIYABI_RESUMED=1`
+        : 'the others run again with MIYABI_RESUMED=1'
+    }`,
   };
 }
 
