@@ -127,6 +127,59 @@ describe.skipIf(!redisServer)('a queue batch survives its submitter', () => {
     expect(again.stderr).toMatch(/no unfinished batch/);
   }, 180_000);
 
+  it('run --resume pushes what the killed submitter merged but never pushed, even when no task merges in the resume (the other failed)', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const remote = repo.remote as string;
+    const queueName = nextQueue();
+    const marks = tempDir();
+    const worker = await workerProcess([
+      '--queue-name',
+      queueName,
+      '--repo',
+      join(tempDir(), 'clone'),
+      '--remote',
+      remote,
+      '--concurrency',
+      '2',
+    ]);
+    // Issue 1 commits at once; issue 2 waits for the go, then fails.
+    const command = [
+      'sh',
+      '-c',
+      `if [ "$MIYABI_ISSUE_NUMBER" = 2 ]; then while [ ! -e "${marks}/go" ]; do sleep 0.05; done; exit 3; fi; ` +
+        'echo one > one.txt && git add -A && git commit -qm "task 1"',
+    ];
+    const submitter = cli(repo.path, [
+      'run',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queueName,
+      '--issues',
+      '1,2',
+      '--merge',
+      '--json',
+      '--',
+      ...command,
+    ]);
+    expect(await eventually(() => commitsOn(repo.path, 'main', 'task 1') === 1, 60_000)).toBe(true);
+    submitter.child.kill('SIGKILL');
+    await submitter.done;
+    await writeFile(join(marks, 'go'), '');
+    await saidOnStderr(worker, /#2 failed/);
+    expect(commitsOn(remote, 'main', 'task 1')).toBe(0);
+
+    const resumed = await cli(repo.path, ['run', '--resume', '--json']).done;
+    expect(resumed.code, resumed.stderr).toBe(1);
+    const result = json<PoolExecutionResult>(resumed);
+    expect(result.results.map((r) => [r.issueNumber, r.status])).toEqual([
+      [1, 'success'],
+      [2, 'failed'],
+    ]);
+    expect(commitsOn(remote, 'main', 'task 1')).toBe(1);
+    expect(git(remote, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+  }, 180_000);
+
   it('worker --orphan-timeout: the running job of a batch whose submitter is gone is cancelled (process group killed, work pushed to its task branch, BATCH_ORPHANED), its waiting job never starts; run --resume continues both', async () => {
     const repo = createTempRepo({ withRemote: true });
     const remote = repo.remote as string;
