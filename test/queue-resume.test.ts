@@ -1,8 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import type { PoolExecutionResult } from '../src/index.js';
+import type { BatchRecord, PoolExecutionResult } from '../src/index.js';
+import { remoteQueue } from '../src/queue/remote-queue.js';
 import {
   type CliProcess,
   eventually,
@@ -178,6 +181,71 @@ describe.skipIf(!redisServer)('a queue batch survives its submitter', () => {
     ]);
     expect(commitsOn(remote, 'main', 'task 1')).toBe(1);
     expect(git(remote, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+  }, 180_000);
+
+  it('run --resume of a batch killed between a merge and its record, its job gone from Redis: the merge intent says it landed, so the task is neither run nor merged again', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const remote = repo.remote as string;
+    const queueName = nextQueue();
+    const marks = tempDir();
+    const worker = await workerProcess([
+      '--queue-name',
+      queueName,
+      '--repo',
+      join(tempDir(), 'clone'),
+      '--remote',
+      remote,
+      '--concurrency',
+      '2',
+    ]);
+    const command = [
+      'sh',
+      '-c',
+      `if [ "$MIYABI_ISSUE_NUMBER" = 2 ]; then while [ ! -e "${marks}/go" ]; do sleep 0.05; done; fi; ` +
+        'echo "issue $MIYABI_ISSUE_NUMBER" > "task-$MIYABI_ISSUE_NUMBER.txt" && git add -A && git commit -qm "task $MIYABI_ISSUE_NUMBER"',
+    ];
+    const submitter = cli(repo.path, [
+      'run',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      queueName,
+      '--issues',
+      '1,2',
+      '--merge',
+      '--json',
+      '--',
+      ...command,
+    ]);
+    expect(await eventually(() => commitsOn(repo.path, 'main', 'task 1') === 1, 60_000)).toBe(true);
+    submitter.child.kill('SIGKILL');
+    await submitter.done;
+    // As a kill right after the merge leaves it (no result yet), and a day later (its job expired).
+    const batches = join(repo.path, '.git', 'miyabi', 'batches');
+    const [file] = readdirSync(batches).filter((name) => name.endsWith('.json'));
+    const record = JSON.parse(readFileSync(join(batches, file as string), 'utf8')) as BatchRecord;
+    expect(record.mergeIntents?.map((intent) => intent.issueNumber)).toEqual([1]);
+    await writeFile(
+      join(batches, file as string),
+      JSON.stringify({ ...record, results: record.results.filter((r) => r.issueNumber !== 1) }),
+    );
+    const target = remoteQueue(queueName, remote);
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(target.bullName, { connection: client, prefix: target.prefix });
+    await (await queue.getJob(`${record.id}-1`))?.remove();
+    await queue.close();
+    client.disconnect();
+    await writeFile(join(marks, 'go'), '');
+    await saidOnStderr(worker, /#2 success/);
+
+    const resumed = await cli(repo.path, ['run', '--resume', '--json']).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(json<PoolExecutionResult>(resumed).results.map((r) => [r.issueNumber, r.status])).toEqual([
+      [1, 'success'],
+      [2, 'success'],
+    ]);
+    expect(worker.stderr().match(/#1 started/g) ?? []).toHaveLength(1);
+    for (const issue of [1, 2]) expect(commitsOn(remote, 'main', `task ${issue}`)).toBe(1);
   }, 180_000);
 
   it('worker --orphan-timeout: the running job of a batch whose submitter is gone is cancelled (process group killed, work pushed to its task branch, BATCH_ORPHANED), its waiting job never starts; run --resume continues both', async () => {
