@@ -230,8 +230,13 @@ export class WorktreePool {
    * record, under the same id) covers the whole batch. `batchId` absent: the newest unfinished batch
    * of this repository. `executor` absent: the batch's recorded command.
    *
+   * A queue batch (its submitter killed) needs a pool with `queue`: the jobs it left are re-attached
+   * to (finished: collected and merged here exactly once; waiting or running: awaited; lost or
+   * cancelled as orphans: enqueued again, continuing the task's remote branch).
+   *
    * @throws MiyabiError `INVALID_ARGUMENT` for an unknown or finished batch, one whose runner still
-   * runs (naming its pid), a queue batch, or no executor and no recorded command; nothing starts.
+   * runs (naming its pid), a queue batch without `queue` (or a local one with it), or no executor and
+   * no recorded command; nothing starts.
    */
   async resumeBatch<T = unknown>(
     batchId?: string,
