@@ -26,9 +26,15 @@ export interface BatchOptions {
   readonly queue?: string;
   /**
    * With a queue: where it is, for `run --resume`: the Redis URL without its password (never
-   * stored; a resume is given it again), and the remote the workers serve.
+   * stored; a resume is given it again), the remote the workers serve, and the queue options a
+   * resume keeps.
    */
-  readonly queueAt?: { readonly connection: string; readonly remote: string };
+  readonly queueAt?: {
+    readonly connection: string;
+    readonly remote: string;
+    readonly queueTimeoutMs?: number;
+    readonly shareArchives?: true;
+  };
 }
 
 /**
