@@ -173,6 +173,10 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
           queueAt: {
             connection: withoutPassword(config.queue.connection),
             remote: config.queue.remote ?? 'origin',
+            ...(config.queue.queueTimeoutMs !== undefined
+              ? { queueTimeoutMs: config.queue.queueTimeoutMs }
+              : {}),
+            ...(config.queue.shareArchives === true ? { shareArchives: true as const } : {}),
           },
         }
       : {}),

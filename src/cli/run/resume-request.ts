@@ -112,6 +112,10 @@ function resumedQueue(
     url,
     name,
     remote: record.options.queueAt?.remote ?? 'origin',
+    ...(record.options.queueAt?.queueTimeoutMs !== undefined
+      ? { timeoutMs: record.options.queueAt.queueTimeoutMs }
+      : {}),
+    ...(record.options.queueAt?.shareArchives ? { shareArchives: true } : {}),
     ...(given?.secret !== undefined ? { secret: given.secret } : {}),
   };
 }
