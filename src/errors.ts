@@ -35,6 +35,7 @@ export type MiyabiErrorCode =
   | 'QUEUE_UNAVAILABLE'
   | 'QUEUE_PAYLOAD'
   | 'QUEUE_UNTRUSTED'
+  | 'BATCH_ORPHANED'
   | 'REMOTE_MISMATCH'
   | 'COMMAND_NOT_ALLOWED'
   | 'MEMORY_LIMIT'
@@ -255,6 +256,12 @@ function defaultHint(code: MiyabiErrorCode): string | readonly HintPart[] {
       return 'The submitter and the worker run different miyabi-worktree versions: upgrade the older one.';
     case 'QUEUE_UNTRUSTED':
       return "Sign the batch with the workers' secret (MIYABI_QUEUE_SECRET or run --secret-file; queue.secret in the library), and check who can write to this Redis.";
+    case 'BATCH_ORPHANED':
+      return [
+        "The batch's submitter stopped (its heartbeat in Redis ended): the job's work was pushed to its task branch; ",
+        { call: 'resumeBatch' },
+        ' at the submitter continues it.',
+      ];
     case 'REMOTE_MISMATCH':
       return "Give the worker a --repo folder cloned from the batch's remote (or a new folder: it is cloned on first use).";
     case 'COMMAND_NOT_ALLOWED':

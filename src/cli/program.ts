@@ -370,6 +370,10 @@ export function buildProgram(): CliProgram {
     .option('--lock-duration <duration>', "a dead worker's task is free again after this (default 30s)")
     .option('--stalled-interval <duration>', "how often to look for dead workers' tasks (default 30s)")
     .option(
+      '--orphan-timeout <duration>',
+      "cancel the jobs of a batch whose submitter has been gone this long (work pushed to the task branch; 'run --resume' continues it; default 10m, at least 5s)",
+    )
+    .option(
       '--secret-file <file>',
       'run only jobs signed with the shared secret in this file (default: $MIYABI_QUEUE_SECRET; none: any job runs)',
     )

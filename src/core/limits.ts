@@ -66,6 +66,8 @@ export const OPTION_RANGES = {
   minFreeMemory: { min: MIN_MEMORY_BYTES, max: totalmem(), integer: true, size: true },
   pauseMaxMs: { min: 0, max: MAX_DURATION_MS, integer: false },
   checkBatch: { min: 1, max: MAX_CHECK_BATCH, integer: true },
+  // Well above the submitter's 1 s heartbeat, so that a live submitter never looks gone.
+  orphanTimeoutMs: { min: 5_000, max: MAX_DURATION_MS, integer: false },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;

@@ -168,7 +168,19 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
     ...(config.push ? { push: { remote: config.push.remote ?? 'origin' } } : {}),
     pullRequest: config.pullRequest !== undefined,
     ...(config.pullRequest ? { pullRequestTo: pullRequestTo(config.pullRequest) } : {}),
-    ...(config.queue ? { queue: config.queue.name ?? 'miyabi' } : {}),
+    ...(config.queue
+      ? {
+          queue: config.queue.name ?? 'miyabi',
+          queueAt: {
+            connection: withoutPassword(config.queue.connection),
+            remote: config.queue.remote ?? 'origin',
+            ...(config.queue.queueTimeoutMs !== undefined
+              ? { queueTimeoutMs: config.queue.queueTimeoutMs }
+              : {}),
+            ...(config.queue.shareArchives === true ? { shareArchives: true as const } : {}),
+          },
+        }
+      : {}),
     // What a resumed batch must land with: a landing resumed without its check would land unchecked.
     ...(config.check
       ? {
@@ -195,4 +207,16 @@ function pullRequestTo(options: PoolPullRequestOptions): NonNullable<BatchOption
     ...(options.reviewers?.length ? { reviewers: [...options.reviewers] } : {}),
     ...(options.labels?.length ? { labels: [...options.labels] } : {}),
   };
+}
+
+/** A Redis URL as a record may keep it: its password left out. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '';
+  }
 }

@@ -21,11 +21,24 @@ export interface ResumePlan<T> {
   readonly merged: ReadonlySet<number>;
 }
 
+/** What a queue runner needs to take a killed submitter's batch over (see `QueueRunnerOptions.resumed`). */
+export interface QueueResume {
+  readonly merged: ReadonlySet<number>;
+  readonly mergedInto?: string;
+}
+
+/** A resumed queue batch: the tasks merged before the kill, and the target to push when any was. */
+export function resumedQueue(record: BatchRecord, merged: ReadonlySet<number>): QueueResume {
+  const into = record.mergeIntents?.[0]?.into ?? record.target.merge;
+  return { merged, ...((record.mergeIntents?.length ?? 0) > 0 && into ? { mergedInto: into } : {}) };
+}
+
 /**
  * The batch `resumeBatch` continues (`batchId`, else the newest unfinished one), checked: it exists
- * here, it did not finish, it is local, its runner is gone. Its tasks without a result (they were
- * running or waiting) or cancelled (Ctrl-C) run again; a cancelled task's archived worktree is
- * restored first, so it continues where it stood.
+ * here, it did not finish, it ran where this pool runs (`queue`: on a queue; else locally), its
+ * runner is gone. Its tasks without a result (they were running or waiting) or cancelled (Ctrl-C)
+ * run again; a cancelled local task's archived worktree is restored first, so it continues where it
+ * stood (a queue task continues its remote branch on a worker).
  *
  * @throws MiyabiError `INVALID_ARGUMENT` for each of those, before anything is touched.
  */
@@ -34,8 +47,23 @@ export async function planResume<T>(
   batchId: string | undefined,
   executor: TaskExecutor<T> | undefined,
   check?: unknown,
+  queue = false,
 ): Promise<ResumePlan<T>> {
   const record = await findResumableBatch(manager, batchId);
+  if ((record.options.queue !== undefined) !== queue) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      queue
+        ? `batch ${record.id} ran here, not on a queue: resume it with a pool without queue`
+        : `batch ${record.id} ran on queue ${record.options.queue}: resume it with a pool whose queue is that Redis`,
+      {
+        hint: queue
+          ? `resumeBatch('${record.id}') on a pool without the queue option`
+          : `resumeBatch('${record.id}') on a pool with queue: { connection: '${record.options.queueAt?.connection ?? 'redis://…'}' }`,
+        details: { batchId: record.id },
+      },
+    );
+  }
   if (record.options.check && check === undefined) {
     // Its landings would go in unchecked: the target would take what no check passed.
     throw new MiyabiError(
@@ -58,10 +86,12 @@ export async function planResume<T>(
   const again = unfinished(record);
   const planned = record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
   const tasks = planned.filter((task) => again.includes(task.issueNumber));
-  await restoreArchived(
-    manager,
-    record.results.filter((result) => again.includes(result.issueNumber)),
-  );
+  if (!queue) {
+    await restoreArchived(
+      manager,
+      record.results.filter((result) => again.includes(result.issueNumber)),
+    );
+  }
   return { record, tasks, executor: run, merged: await mergedAlready(manager, record, again) };
 }
 
@@ -76,12 +106,6 @@ export async function findResumableBatch(
   batchId: string | undefined,
 ): Promise<BatchRecord> {
   const record = batchId === undefined ? await newestUnfinished(manager) : await named(manager, batchId);
-  if (record.options.queue !== undefined) {
-    throw new MiyabiError(
-      'INVALID_ARGUMENT',
-      `batch ${record.id} ran on queue ${record.options.queue}: resuming queue batches is not supported yet`,
-    );
-  }
   if (record.endedAt === undefined && isBatchOwnerAlive(record.owner)) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
@@ -101,13 +125,13 @@ export async function findResumableBatch(
   return record;
 }
 
-/** Local batches that did not finish and whose runner is gone, oldest first (`status` lists them). */
+/** Batches (local or queue) that did not finish and whose runner is gone, oldest first (`status` lists them). */
 export async function unfinishedBatches(manager: WorktreeManager): Promise<BatchRecord[]> {
   return (await readBatchRecords(manager.stateDir)).filter(resumable);
 }
 
 function resumable(record: BatchRecord): boolean {
-  return record.options.queue === undefined && !isBatchOwnerAlive(record.owner) && unfinishedRecord(record);
+  return !isBatchOwnerAlive(record.owner) && unfinishedRecord(record);
 }
 
 /** Killed before it ended, or ended with tasks cancelled (Ctrl-C, fail-fast). */
@@ -197,9 +221,7 @@ async function named(manager: WorktreeManager, batchId: string): Promise<BatchRe
 
 async function newestUnfinished(manager: WorktreeManager): Promise<BatchRecord> {
   // A running one is the newest too: refused below, naming its pid.
-  const candidates = (await readBatchRecords(manager.stateDir)).filter(
-    (record) => record.options.queue === undefined && unfinishedRecord(record),
-  );
+  const candidates = (await readBatchRecords(manager.stateDir)).filter(unfinishedRecord);
   const newest = candidates.at(-1);
   if (!newest) {
     throw new MiyabiError(

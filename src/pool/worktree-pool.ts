@@ -30,7 +30,7 @@ import { commandEnvOf, commandOf, resumeCommandOf } from '../queue/command-execu
 import type { PoolQueueOptions } from '../queue/types.js';
 import { resolvePrepareSettings } from '../setup/prepare-settings.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
-import type { BatchRecord } from '../state/batch-records.js';
+import type { BatchRecord, MergeIntent } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
 import { type LocalRunnerOptions, localRunner } from './local-runner.js';
@@ -39,7 +39,7 @@ import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
 import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { resolveLanding } from './resolve-landing.js';
-import { planResume, recordMergeIntent } from './resume-batch.js';
+import { planResume, type QueueResume, recordMergeIntent, resumedQueue } from './resume-batch.js';
 import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
@@ -230,25 +230,32 @@ export class WorktreePool {
    * record, under the same id) covers the whole batch. `batchId` absent: the newest unfinished batch
    * of this repository. `executor` absent: the batch's recorded command.
    *
+   * A queue batch (its submitter killed) needs a pool with `queue`: the jobs it left are re-attached
+   * to (finished: collected and merged here exactly once; waiting or running: awaited; lost or
+   * cancelled as orphans: enqueued again, continuing the task's remote branch).
+   *
    * @throws MiyabiError `INVALID_ARGUMENT` for an unknown or finished batch, one whose runner still
-   * runs (naming its pid), a queue batch, or no executor and no recorded command; nothing starts.
+   * runs (naming its pid), a queue batch without `queue` (or a local one with it), or no executor and
+   * no recorded command; nothing starts.
    */
   async resumeBatch<T = unknown>(
     batchId?: string,
     executor?: TaskExecutor<T>,
     options: ExecuteOptions = {},
   ): Promise<PoolExecutionResult<T>> {
-    if (this.config.queue) {
-      throw new MiyabiError('INVALID_ARGUMENT', 'resumeBatch: a pool with queue cannot resume batches yet', {
-        hint: 'Resume local batches with a pool without queue.',
-      });
-    }
-    const plan = await planResume(this.manager, batchId, executor, this.config.check);
+    const plan = await planResume(
+      this.manager,
+      batchId,
+      executor,
+      this.config.check,
+      this.config.queue !== undefined,
+    );
     validateTasks(plan.tasks);
+    // A queue batch's tasks continue on the workers, from their remote branches: none is kept here.
     const continued = await validateBatch(
       this.manager,
       plan.tasks,
-      { ...this.config, existingBranches: 'continue' },
+      { ...this.config, existingBranches: this.config.queue ? 'restart' : 'continue' },
       options.signal,
     );
     // Without it, a resumed batch's tasks would succeed without their pull requests.
@@ -294,6 +301,10 @@ export class WorktreePool {
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
+      },
+      {
+        recordIntent: (intent) => recorder?.mergeIntent(intent) ?? Promise.resolve(),
+        ...(resume ? { resumed: resumedQueue(resume, merged) } : {}),
       },
     );
     let finished = false;
@@ -363,6 +374,10 @@ export class WorktreePool {
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
     local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent'>,
+    remote: {
+      readonly recordIntent: (intent: MergeIntent) => Promise<void>;
+      readonly resumed?: QueueResume;
+    },
   ): Promise<TaskRunner> {
     const queue = this.config.queue;
     if (!queue) {
@@ -432,6 +447,7 @@ export class WorktreePool {
         pauseMaxMs: this.config.pauseMaxMs,
         resumeCommand: resumeCommandOf(executor),
       },
+      ...remote,
     });
   }
 

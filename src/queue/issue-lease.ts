@@ -2,8 +2,22 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { MiyabiError } from '../errors.js';
 
-/** How long a lease outlives its submitter's last heartbeat (renewed every third of it). */
+/** How long a lease outlives its submitter's last heartbeat. */
 export const ISSUE_LEASE_TTL_MS = 30_000;
+
+/**
+ * How often the submitter's heartbeat renews its lease and stamps its batch as seen: well below
+ * the shortest `orphanTimeoutMs` a worker accepts, so a live submitter never looks gone.
+ */
+export const BATCH_HEARTBEAT_MS = 1_000;
+
+/** How long a batch's last-seen stamp outlives its submitter: workers judge orphans from it meanwhile. */
+const SEEN_TTL_MS = 7 * 86_400_000;
+
+/** The key of one batch's last heartbeat (Redis server time, ms): the submitter's liveness. */
+export function batchSeenKey(queueId: string, batchId: string): string {
+  return `miyabi:queue:${queueId}:batch:${batchId}:seen`;
+}
 
 /** The key of one issue's lease in one remote's queue. */
 export function issueLeaseKey(queueId: string, issueNumber: number): string {
@@ -17,20 +31,34 @@ export interface LeaseHolder {
   readonly pid: number;
 }
 
-// All or nothing: returns the index (1-based) of the first key another holder has, else takes every key.
+// Stamps the batch as seen now (the last key is its seen key), in the server's clock, which workers read too.
+const STAMP = `
+local now = redis.call('TIME')
+redis.call('SET', KEYS[#KEYS], tostring(now[1] * 1000 + math.floor(now[2] / 1000)), 'PX', ARGV[3])`;
+
+// All or nothing: returns the index (1-based) of the first key another batch holds, else takes every
+// key. A key the same batch holds (a resumed batch's lease, its killed submitter's) is taken over.
 const TAKE = `
-for i, key in ipairs(KEYS) do
-  local held = redis.call('GET', key)
-  if held and held ~= ARGV[1] then return {i, held} end
+local batch = cjson.decode(ARGV[1]).batchId
+for i = 1, #KEYS - 1 do
+  local held = redis.call('GET', KEYS[i])
+  if held and held ~= ARGV[1] then
+    local ok, holder = pcall(cjson.decode, held)
+    if not ok or type(holder) ~= 'table' or holder.batchId ~= batch then return {i, held} end
+  end
 end
-for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'PX', ARGV[2]) end
+for i = 1, #KEYS - 1 do redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2]) end
+${STAMP}
 return 0`;
 
 // Only the holder's own keys: a lease that expired and was taken by another batch is left to it.
 const RENEW = `
 local kept = 0
-for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2]); kept = kept + 1 end
+for i = 1, #KEYS - 1 do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('PEXPIRE', KEYS[i], ARGV[2]); kept = kept + 1 end
+end
+if kept > 0 then
+${STAMP}
 end
 return kept`;
 
@@ -47,8 +75,10 @@ export interface IssueLease {
 
 /**
  * Takes a lease on a batch's issues in its remote's queue, all or none, before anything is
- * enqueued: an issue another live batch holds is `ISSUE_BUSY` naming that batch and its host. A
- * heartbeat renews it while this process lives; a crashed submitter's lease expires after `ttlMs`.
+ * enqueued: an issue another live batch holds is `ISSUE_BUSY` naming that batch and its host (the
+ * same batch's, left by its killed submitter, is taken over: `run --resume`). A heartbeat renews it
+ * while this process lives and stamps the batch as seen (workers cancel the jobs of a batch not
+ * seen for their `orphanTimeoutMs`); a crashed submitter's lease expires after `ttlMs`.
  */
 export async function takeIssueLease(
   redis: Redis,
@@ -57,10 +87,14 @@ export async function takeIssueLease(
   batchId: string,
   ttlMs = ISSUE_LEASE_TTL_MS,
 ): Promise<IssueLease> {
-  const keys = [...new Set(issues)].sort((a, b) => a - b).map((issue) => issueLeaseKey(queueId, issue));
+  const keys = [
+    ...[...new Set(issues)].sort((a, b) => a - b).map((issue) => issueLeaseKey(queueId, issue)),
+    batchSeenKey(queueId, batchId),
+  ];
   const holder: LeaseHolder = { batchId, host: hostname(), pid: process.pid };
   const value = JSON.stringify(holder);
-  const taken = (await redis.eval(TAKE, keys.length, ...keys, value, String(ttlMs))) as
+  const seenTtl = String(SEEN_TTL_MS);
+  const taken = (await redis.eval(TAKE, keys.length, ...keys, value, String(ttlMs), seenTtl)) as
     | number
     | [number, string];
   if (Array.isArray(taken)) {
@@ -78,9 +112,11 @@ export async function takeIssueLease(
   let renewing: Promise<unknown> = Promise.resolve();
   const heartbeat = setInterval(
     () => {
-      renewing = redis.eval(RENEW, keys.length, ...keys, value, String(ttlMs)).catch(() => undefined);
+      renewing = redis
+        .eval(RENEW, keys.length, ...keys, value, String(ttlMs), seenTtl)
+        .catch(() => undefined);
     },
-    Math.max(1, Math.floor(ttlMs / 3)),
+    Math.max(1, Math.min(BATCH_HEARTBEAT_MS, Math.floor(ttlMs / 3))),
   );
   // The lease never keeps a process alive on its own.
   heartbeat.unref();
@@ -88,7 +124,9 @@ export async function takeIssueLease(
     async release() {
       clearInterval(heartbeat);
       await renewing;
-      await redis.eval(RELEASE, keys.length, ...keys, value).catch(() => undefined);
+      // The seen key stays (it expires on its own): a job of this batch left in the queue is an orphan.
+      const leased = keys.slice(0, -1);
+      await redis.eval(RELEASE, leased.length, ...leased, value).catch(() => undefined);
     },
   };
 }

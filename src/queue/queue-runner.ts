@@ -11,6 +11,7 @@ import { abortMessage, describeError } from '../pool/task-outcome.js';
 import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
 import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
 import type { PrepareSettings } from '../setup/prepare-worktree.js';
+import type { MergeIntent } from '../state/batch-records.js';
 import { activeTraceparent } from '../telemetry/otel-spans.js';
 import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { afterRemoteTask, type RemoteTaskContext } from './after-remote-task.js';
@@ -20,6 +21,7 @@ import { type IssueLease, takeIssueLease } from './issue-lease.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { honourBatchPause } from './queue-pause.js';
+import { mergedBeforeResume, reattachJob } from './reattach-batch.js';
 import { refusalNote } from './refusals.js';
 import { ensureBaseOnRemote, remoteUrl } from './remote-git.js';
 import { type RemoteOutput, readRemoteOutput } from './remote-output.js';
@@ -62,6 +64,15 @@ export interface QueueRunnerOptions {
     readonly pauseMaxMs: number;
     readonly resumeCommand: readonly string[] | undefined;
   };
+  /** Written to the batch record before a merge here moves its target (so a resume never merges twice). */
+  readonly recordIntent?: (intent: MergeIntent) => Promise<void>;
+  /**
+   * `run --resume` of this batch: each task's job the killed submitter left is re-attached to (see
+   * `reattachJob`); tasks run again continue their remote branch with `MIYABI_RESUMED=1`. `merged`:
+   * the tasks whose merge landed before the kill. `mergedInto`: a target the batch merged into
+   * before, pushed at the end even when no task merges now.
+   */
+  readonly resumed?: { readonly merged: ReadonlySet<number>; readonly mergedInto?: string };
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -228,7 +239,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
     const traceparent = activeTraceparent();
     const attempts = queueOptions.attempts ?? 2;
     const secret = queueOptions.secret;
-    const env = travellingEnv(options.env);
+    const env = travellingEnv(options.resumed ? { ...options.env, MIYABI_RESUMED: '1' } : options.env);
 
     /**
      * Enqueues one job of a task (its own, or a follow-up such as its hand-back) and waits for its
@@ -248,16 +259,20 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         (queueOptions.queueTimeoutMs ?? SIGNED_JOB_TTL_MS) +
         attempts * options.timeoutMs +
         options.pause.pauseMaxMs;
-      const job = await queue.add(
-        `issue-${issueNumber}`,
-        secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
-        {
-          jobId,
-          attempts,
-          removeOnComplete: { age: 86_400 },
-          removeOnFail: { age: 86_400 },
-        },
-      );
+      // A resumed batch awaits the job its killed submitter left, when there is one to await.
+      const left = options.resumed ? await reattachJob(queue, jobId) : undefined;
+      const job =
+        left ??
+        (await queue.add(
+          `issue-${issueNumber}`,
+          secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
+          {
+            jobId,
+            attempts,
+            removeOnComplete: { age: 86_400 },
+            removeOnFail: { age: 86_400 },
+          },
+        ));
       const fromQueue = new Promise<TaskResult>((settle) =>
         live.set(issueNumber, { job, settle, enqueuedAt: Date.now() }),
       );
@@ -322,8 +337,18 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
     const mergeHere = async (done: TaskResult, baseBranch: string): Promise<TaskResult> => {
       if (!options.merge || done.status !== 'success') return done;
       const into = options.merge.into ?? baseBranch;
-      const merging = mergeTurn.then(() =>
-        mergeAtSubmitter({
+      const merging = mergeTurn.then(async () => {
+        // On disk before the ref moves: a resume finds the commit in the target and never merges it again.
+        if (done.branchName && done.push?.commit) {
+          await options.recordIntent?.({
+            issueNumber: done.issueNumber,
+            branch: done.branchName,
+            commit: done.push.commit,
+            into,
+            at: new Date().toISOString(),
+          });
+        }
+        return mergeAtSubmitter({
           manager,
           remote: remoteName,
           batchId,
@@ -331,8 +356,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           into,
           merge: options.merge ?? {},
           signal: batchSignal,
-        }),
-      );
+        });
+      });
       mergeTurn = merging;
       const result = await merging;
       if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
@@ -372,6 +397,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           error: describeError(error, signal),
           durationMs: elapsed(),
         });
+      }
+      // Merged before its submitter was killed and its job gone from BullMQ: nothing to run or merge again.
+      if (options.resumed?.merged.has(issueNumber) && !(await queue.getJob(jobIdOf(issueNumber)))) {
+        return mergedBeforeResume(issueNumber, payload.branchName);
       }
       let result = await awaitJob(payload, jobIdOf(issueNumber), elapsed);
       await taskLogs.caughtUp();
@@ -419,7 +448,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         : {}),
       ...(options.prepare ? { prepare: plainPrepare(options.prepare) } : {}),
       ...(env ? { env } : {}),
-      ...(options.existingBranches === 'continue' ? { existingBranches: 'continue' as const } : {}),
+      // A resumed task goes on from its remote branch: the work an orphaned job pushed there.
+      ...(options.existingBranches === 'continue' || options.resumed
+        ? { existingBranches: 'continue' as const }
+        : {}),
       ...(queueOptions.shareArchives === true ? { shareArchives: true } : {}),
       ...(queueOptions.queueTimeoutMs !== undefined ? { queueTimeoutMs: queueOptions.queueTimeoutMs } : {}),
       pause: {
@@ -436,6 +468,9 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         try {
           await cancelling;
           const targets = new Map<string, number[]>();
+          // What the killed submitter merged here may not have been pushed yet.
+          const before = options.resumed?.mergedInto;
+          if (before !== undefined) targets.set(before, []);
           for (const [issueNumber, into] of merged) {
             const index = results.findIndex((result) => result.issueNumber === issueNumber);
             if (index >= 0) targets.set(into, [...(targets.get(into) ?? []), index]);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { assertOptionInRange } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
 import { runGit } from '../git/run-git.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
@@ -17,6 +18,8 @@ import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
 import { JobPause, PausedWorktrees } from './job-pause.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
+import { keepOrphanedWork } from './keep-orphaned-work.js';
+import { batchGoneForMs, DEFAULT_ORPHAN_TIMEOUT_MS, orphanedError, watchOrphans } from './orphan-watch.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
 import { pushKeptBranch } from './push-kept-branch.js';
 import { readPausedJob } from './queue-pause.js';
@@ -69,6 +72,13 @@ export interface QueueWorkerOptions {
   readonly stalledIntervalMs?: number;
   /** Times a job may stall (its worker died) before it fails. @default 2 */
   readonly maxStalledCount?: number;
+  /**
+   * A job of a batch whose submitter has been gone longer than this (its heartbeat in Redis
+   * stopped) is cancelled: its process group killed, its work pushed to the remote's task branch,
+   * the job failed with `BATCH_ORPHANED`; such a batch's waiting jobs are not started. `run
+   * --resume` at the submitter continues the batch. @default 600_000 (10 minutes)
+   */
+  readonly orphanTimeoutMs?: number;
   readonly logger?: Logger;
   /** Told of each job this worker takes and how it ended. */
   readonly onJob?: (activity: WorkerActivity) => void;
@@ -132,6 +142,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   const logger = options.logger ?? silentLogger;
   const allow = options.allow;
   const secret = checkQueueSecret(options.secret, 'secret');
+  const orphanTimeoutMs = options.orphanTimeoutMs ?? DEFAULT_ORPHAN_TIMEOUT_MS;
+  assertOptionInRange('orphanTimeoutMs', orphanTimeoutMs);
   const redis = await connectRedis(url, { logger });
   const subscriber = await connectRedis(url, { logger }).catch(async (error: unknown) => {
     await closeRedis(redis);
@@ -157,6 +169,8 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
   peers.on('error', () => undefined);
   const running = new Map<string, string>();
   const kept = new PausedWorktrees();
+  // Jobs cancelled because their batch's submitter is gone: they fail BATCH_ORPHANED, their work kept.
+  const orphaned = new Map<string, MiyabiError>();
   let gitTurn: Promise<unknown> = Promise.resolve();
   // One clone, fetch or ref update at a time in this worker's repository.
   const serial = <T>(step: () => Promise<T>): Promise<T> => {
@@ -223,6 +237,19 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       return refuse(error, refusalTimeout);
     }
     const jobId = job.id ?? '';
+    // A batch nobody waits for any more: its job ends before it touches the repository.
+    const goneFor = await batchGoneForMs(redis, queueName, payload.batchId).catch(() => undefined);
+    if (goneFor !== undefined && goneFor > orphanTimeoutMs) {
+      const error = orphanedError(payload.batchId, goneFor, orphanTimeoutMs);
+      options.onJob?.({
+        kind: 'end',
+        jobId,
+        issueNumber: payload.issueNumber,
+        status: 'failed',
+        code: error.code,
+      });
+      throw new UnrecoverableError(encodeFailure(error, name, host));
+    }
     const takenAt = performance.now();
     running.set(jobId, payload.batchId);
     options.onJob?.({ kind: 'start', jobId, issueNumber: payload.issueNumber, argv: payload.argv });
@@ -373,6 +400,27 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       );
       const first = batch.results[0];
       if (!first) throw new Error('the local pool returned no result');
+      const orphan = orphaned.get(jobId);
+      if (orphan) {
+        const pushed = await keepOrphanedWork(repo, first, payload);
+        options.onJob?.({
+          kind: 'end',
+          jobId,
+          issueNumber: payload.issueNumber,
+          status: 'failed',
+          code: orphan.code,
+        });
+        const where = pushed
+          ? `: its work is on the remote's ${pushed.ref} (${pushed.commit.slice(0, 12)})`
+          : '';
+        throw new UnrecoverableError(
+          encodeFailure(
+            new MiyabiError(orphan.code, `${orphan.message}${where}`, { hint: orphan.hintParts }),
+            name,
+            host,
+          ),
+        );
+      }
       // At a usage limit the job waits on the queue from here (DelayedError), its work pushed.
       const ran = payload.handBack
         ? first
@@ -408,6 +456,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       signal?.removeEventListener('abort', onAbort);
       if (onEvent) manager?.off('event', onEvent);
       running.delete(jobId);
+      orphaned.delete(jobId);
       // The batch's base branches go once no job of it runs here (a later one makes them again).
       await serial(() =>
         [...running.values()].includes(payload.batchId)
@@ -437,6 +486,21 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       if (batchId === message.batchId) worker.cancelJob(jobId, message.reason);
     }
   });
+  const orphans = watchOrphans({
+    redis,
+    queueId: queueName,
+    timeoutMs: orphanTimeoutMs,
+    batches: () => running.values(),
+    onOrphaned: (batchId, goneForMs) => {
+      const error = orphanedError(batchId, goneForMs, orphanTimeoutMs);
+      for (const [jobId, runningBatch] of running) {
+        if (runningBatch !== batchId || orphaned.has(jobId)) continue;
+        safeLog(logger, 'warn', { batchId, jobId, goneForMs }, error.message);
+        orphaned.set(jobId, error);
+        worker.cancelJob(jobId, error.message);
+      }
+    },
+  });
   void worker
     .run()
     .catch((error: unknown) => safeLog(logger, 'error', { error: String(error) }, 'queue worker stopped'));
@@ -448,6 +512,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     remote,
     reclaimed,
     async close(closeOptions = {}) {
+      orphans.stop();
       if (closeOptions.cancelRunning) worker.cancelAllJobs('the worker is stopping');
       await worker.close();
       await peers.close().catch(() => undefined);

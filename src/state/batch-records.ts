@@ -47,6 +47,17 @@ export interface BatchOptions {
   readonly onCheckFail?: 'keep' | 'remove' | 'agent';
   /** With a check: the batch ran although the check failed on its base. */
   readonly allowRedBase?: boolean;
+  /**
+   * With a queue: where it is, for `run --resume`: the Redis URL without its password (never
+   * stored; a resume is given it again), the remote the workers serve, and the queue options a
+   * resume keeps.
+   */
+  readonly queueAt?: {
+    readonly connection: string;
+    readonly remote: string;
+    readonly queueTimeoutMs?: number;
+    readonly shareArchives?: true;
+  };
 }
 
 /**

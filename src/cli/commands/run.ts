@@ -233,7 +233,9 @@ async function resumeRun(
     'push',
     'pr',
     'base',
-    'queue',
+    'queueName',
+    'queueTimeout',
+    'shareArchives',
     'continueBranches',
     'onConflict',
   ] as const;
@@ -259,9 +261,26 @@ async function resumeRun(
     ...parsePauseFlags(options),
     ...(htmlFile !== undefined ? { htmlFile } : {}),
     logDir: typeof options.logDir === 'string' ? resolve(options.logDir) : undefined,
-    resume: typeof options.resume === 'string' ? { batchId: options.resume } : {},
+    resume: {
+      ...(typeof options.resume === 'string' ? { batchId: options.resume } : {}),
+      ...resumeQueueFlags(options, ctx.globals.cwd),
+    },
   };
   return (await runBatch(request, ctx)).exitCode;
+}
+
+/**
+ * `run --resume --queue URL [--secret-file F]`: the Redis URL of a queue batch (its record keeps it
+ * without the password) and the workers' secret; both optional.
+ */
+function resumeQueueFlags(
+  options: Readonly<Record<string, unknown>>,
+  cwd: string,
+): { queue?: { url?: string; secret?: string } } {
+  const secret = readQueueSecret(options.secretFile, cwd);
+  const url = typeof options.queue === 'string' ? options.queue : undefined;
+  if (url === undefined && secret === undefined) return {};
+  return { queue: { ...(url !== undefined ? { url } : {}), ...(secret !== undefined ? { secret } : {}) } };
 }
 
 /** `--radar-interval`: a duration, or 0 (the radar off); undefined leaves the default. */

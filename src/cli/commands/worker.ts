@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { isMiyabiError, MiyabiError, startWorker, type WorkerActivity } from '../../index.js';
+import { isMiyabiError, MiyabiError, OPTION_RANGES, startWorker, type WorkerActivity } from '../../index.js';
 import { formatArgv, isLocalPath } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { writeLine } from '../io.js';
@@ -10,7 +10,7 @@ import type { CommandHandler } from './index.js';
 
 /**
  * `worker --queue <url> [--concurrency N] [--repo PATH] [--name N] [--allow CMD]... [--queue-name Q]
- * [--lock-duration D] [--stalled-interval D] [--secret-file F] [--json]`: takes jobs until Ctrl-C / SIGTERM, which
+ * [--lock-duration D] [--stalled-interval D] [--orphan-timeout D] [--secret-file F] [--json]`: takes jobs until Ctrl-C / SIGTERM, which
  * cancels the running ones (their process groups killed, their work archived) and exits.
  */
 const worker: CommandHandler = async ({ options }, ctx) => {
@@ -55,6 +55,9 @@ const worker: CommandHandler = async ({ options }, ctx) => {
     ...(typeof options.stalledInterval === 'string'
       ? { stalledIntervalMs: parseDurationFlag(options.stalledInterval, '--stalled-interval') }
       : {}),
+    ...(typeof options.orphanTimeout === 'string'
+      ? { orphanTimeoutMs: parseOrphanTimeout(options.orphanTimeout) }
+      : {}),
     logger: ctx.logger,
     onJob: report,
   }).catch((error: unknown) => {
@@ -92,6 +95,20 @@ const worker: CommandHandler = async ({ options }, ctx) => {
 };
 
 export default worker;
+
+/** `--orphan-timeout`: a duration within the range of `orphanTimeoutMs`, said with the flag's name. */
+function parseOrphanTimeout(text: string): number {
+  const range = OPTION_RANGES.orphanTimeoutMs;
+  const ms = parseDurationFlag(text, '--orphan-timeout', { maxMs: range.max });
+  if (ms < range.min) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `--orphan-timeout must be at least ${range.min / 1000}s, got ${text}`,
+      { hint: "The submitter's heartbeat beats every second: give it 5s or more (default 10m)." },
+    );
+  }
+  return ms;
+}
 
 /** A local path given to `--remote` is taken from where the command runs. */
 function resolveRemoteFlag(remote: string, cwd: string): string {

@@ -48,6 +48,7 @@ export async function resumedBatch(
   }
   const pullRequest = await resumedPullRequests(record);
   const options = record.options;
+  const queue = resumedQueue(record, request.resume?.queue);
   const base = record.base.branch;
   const planned: readonly WorktreeTask[] =
     record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
@@ -79,8 +80,56 @@ export async function resumedBatch(
             allowRedBase: options.allowRedBase,
           }
         : {}),
+      queue,
     },
-    notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; the others run again with MIYABI_RESUMED=1`,
+    notice: `Resuming batch ${record.id} (started ${record.startedAt}): ${finished} of ${record.issues.length} tasks keep their results; ${
+      queue
+        ? `the others' jobs on queue ${queue.name} are collected when they finished or awaited when they run, else they run again with MIYABI_RESUMED=1`
+        : 'the others run again with MIYABI_RESUMED=1'
+    }`,
+  };
+}
+
+/**
+ * Where a queue batch's tasks go again: its recorded queue, at the `--queue` URL when given (the
+ * record keeps none with a password); undefined for a local batch, which `--queue` cannot resume.
+ */
+function resumedQueue(
+  record: BatchRecord,
+  given: { readonly url?: string; readonly secret?: string } | undefined,
+): RunBatchRequest['queue'] {
+  const name = record.options.queue;
+  if (name === undefined) {
+    if (given?.url !== undefined) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `batch ${record.id} ran here, not on a queue: --queue cannot resume it`,
+        {
+          hint: `Drop --queue: miyabi-worktree run --resume ${record.id}`,
+        },
+      );
+    }
+    return undefined;
+  }
+  const url = given?.url ?? record.options.queueAt?.connection;
+  if (url === undefined || url === '') {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} ran on queue ${name}: give its Redis URL with --queue`,
+      {
+        hint: `e.g. miyabi-worktree run --resume ${record.id} --queue redis://host:6379`,
+      },
+    );
+  }
+  return {
+    url,
+    name,
+    remote: record.options.queueAt?.remote ?? 'origin',
+    ...(record.options.queueAt?.queueTimeoutMs !== undefined
+      ? { timeoutMs: record.options.queueAt.queueTimeoutMs }
+      : {}),
+    ...(record.options.queueAt?.shareArchives ? { shareArchives: true } : {}),
+    ...(given?.secret !== undefined ? { secret: given.secret } : {}),
   };
 }
 

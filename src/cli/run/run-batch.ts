@@ -110,7 +110,13 @@ export interface RunBatchRequest {
   /** Absolute path (checked) where the HTML timeline page of the batch is written after it. */
   readonly htmlFile?: string | undefined;
   /** `run --resume [batch-id]`: finish that batch (else the newest unfinished one) as it was planned. */
-  readonly resume?: { readonly batchId?: string } | undefined;
+  readonly resume?:
+    | {
+        readonly batchId?: string;
+        /** A queue batch's Redis URL (`--queue`: else the record's, which has no password) and the workers' secret. */
+        readonly queue?: { readonly url?: string; readonly secret?: string };
+      }
+    | undefined;
   /** Print the telemetry report of the batch after the summary. @default true */
   readonly report?: boolean | undefined;
 }
