@@ -55,9 +55,15 @@ export async function landTask(
   }
 }
 
+/** What one landing attempt needs of a task's run (a queue task's at its submitter too). */
+export type LandRun = Pick<
+  TaskRun,
+  'manager' | 'landing' | 'merge' | 'push' | 'prepare' | 'logFile' | 'batchId' | 'onCheck'
+>;
+
 /** One landing attempt, recorded on `progress` (`landing`, and `merge` when it landed). */
-async function land(
-  run: TaskRun,
+export async function land(
+  run: LandRun,
   worktree: WorktreeInfo,
   progress: Progress,
   context: { signal: AbortSignal; env: Readonly<Record<string, string>> },

@@ -40,7 +40,7 @@ import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { resolveLanding } from './resolve-landing.js';
 import { planResume, recordMergeIntent } from './resume-batch.js';
-import { refuseUnsupportedOnQueue } from './runner-support.js';
+import { refuseFunctionFixOnQueue, refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
 import type { TaskRunner } from './task-runner.js';
@@ -387,6 +387,7 @@ export class WorktreePool {
         },
       );
     }
+    refuseFunctionFixOnQueue(this.config.onCheckFail);
     const policy = this.config.onConflict;
     if (typeof policy === 'object' && !commandOf(policy.resolve)) {
       throw new MiyabiError(
@@ -424,6 +425,14 @@ export class WorktreePool {
         logDir: this.config.logDir,
       },
       signal,
+      ...(this.config.check
+        ? {
+            landing: {
+              landing: { check: this.config.check, onCheckFail: this.config.onCheckFail },
+              prepare: this.config.prepare,
+            },
+          }
+        : {}),
     });
   }
 
@@ -620,7 +629,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     queue,
     maxMemory,
     minFreeMemory,
-    ...resolveLanding(config, file, queue),
+    ...resolveLanding(config, file),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
   };

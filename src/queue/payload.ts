@@ -9,8 +9,15 @@ import { MiyabiError } from '../errors.js';
  */
 export const QUEUE_PAYLOAD_VERSION = 3;
 
+/**
+ * The version of a job that hands a failing landing check back (`handBack.checkLog`): a version 3
+ * worker would drop the check's output and run no fix, so it refuses the job instead. Only those
+ * jobs carry it: every other job stays readable by version 3 workers.
+ */
+export const CHECK_HAND_BACK_VERSION = 4;
+
 /** The versions this worker reads: a version 1 or 2 job runs as before (reusing worktrees, no env). */
-const READABLE_VERSIONS = [1, 2, QUEUE_PAYLOAD_VERSION] as const;
+const READABLE_VERSIONS = [1, 2, QUEUE_PAYLOAD_VERSION, CHECK_HAND_BACK_VERSION] as const;
 
 const OID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 
@@ -21,6 +28,7 @@ function buildSchema(z: typeof Zod) {
       z.literal(READABLE_VERSIONS[0]),
       z.literal(READABLE_VERSIONS[1]),
       z.literal(READABLE_VERSIONS[2]),
+      z.literal(READABLE_VERSIONS[3]),
     ]),
     batchId: z.string().min(1).max(200),
     /** The shared remote's URL as the submitter sees it; a worker's clone must have it as `origin`. */
@@ -79,6 +87,12 @@ function buildSchema(z: typeof Zod) {
         /** The target's name at the submitter (for the worktree's messages). */
         into: z.string().min(1),
         attempts: z.number().int().positive(),
+        /**
+         * A failing landing check handed back (`onCheckFail: { fix }`): the end of its output. The worker
+         * writes it under the worktree's git dir (`MIYABI_CHECK_LOG`, `{checkLog}`) and runs the fix even
+         * when the target merges in cleanly; the submitter lands the pushed branch again.
+         */
+        checkLog: z.string().optional(),
       })
       .optional(),
     /** The pool's `maxMemory` in bytes: the worker's pool stops the task above it. */

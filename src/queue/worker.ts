@@ -298,7 +298,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       manager.on('event', onEvent);
       // Every line travels through the batch's output stream (the live view takes its last ones there).
       const command = commandExecutor(payload.argv, payload.env ? { env: payload.env } : {});
-      const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
+      const handBack = payload.handBack
+        ? handBackPool(payload, payload.handBack, command, manager)
+        : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: payload.timeoutMs,
