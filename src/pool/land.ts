@@ -7,11 +7,19 @@ import { handBack } from './resolve-conflict.js';
 import type { TaskRun } from './run-task.js';
 import { fail, type Progress } from './task-outcome.js';
 import type { CheckFailPolicy } from './types.js';
+import type { ResolvedPoolConfig } from './worktree-pool.js';
 
 /** A batch's landing settings (pool options `check`, `onCheckFail`). */
 export interface LandingSettings {
   readonly check: CheckSpec;
   readonly onCheckFail: CheckFailPolicy;
+}
+
+/** A batch's landing settings from its resolved options: none without a check. Local and queue batches alike. */
+export function landingSettings(
+  config: Pick<ResolvedPoolConfig, 'check' | 'onCheckFail'>,
+): LandingSettings | undefined {
+  return config.check ? { check: config.check, onCheckFail: config.onCheckFail } : undefined;
 }
 
 /**

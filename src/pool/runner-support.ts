@@ -113,8 +113,9 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
  * With `queue`, a failing check is handed back to a worker as a command: `onCheckFail: { fix }`
  * must be a `commandExecutor` (its argv travels in the job), as `onConflict`'s `resolve` must.
  */
-export function refuseFunctionFixOnQueue(policy: CheckFailPolicy): void {
-  if (typeof policy !== 'object' || commandOf(policy.fix)) return;
+function refuseFunctionFixOnQueue(policy: CheckFailPolicy | undefined): void {
+  if (typeof policy !== 'object' || policy === null || typeof policy.fix !== 'function') return;
+  if (commandOf(policy.fix)) return;
   throw new MiyabiError(
     'INVALID_ARGUMENT',
     'onCheckFail: a pool with queue hands failing checks back to workers as commands, not functions',
@@ -142,4 +143,5 @@ export function refuseUnsupportedOnQueue(options: PoolCreateOptions): void {
       details: { option, queue: 'refused' },
     });
   }
+  refuseFunctionFixOnQueue(options.onCheckFail);
 }

@@ -33,6 +33,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { BatchRecord } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
+import { landingSettings } from './land.js';
 import { type LocalRunnerOptions, localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
@@ -40,7 +41,7 @@ import { PauseGate } from './pause-gate.js';
 import { pruneBatchLogs } from './prune-logs.js';
 import { resolveLanding } from './resolve-landing.js';
 import { planResume, recordMergeIntent } from './resume-batch.js';
-import { refuseFunctionFixOnQueue, refuseUnsupportedOnQueue } from './runner-support.js';
+import { refuseUnsupportedOnQueue } from './runner-support.js';
 import { summarise } from './summarise.js';
 import { TaskAbort } from './task-outcome.js';
 import type { TaskRunner } from './task-runner.js';
@@ -387,7 +388,6 @@ export class WorktreePool {
         },
       );
     }
-    refuseFunctionFixOnQueue(this.config.onCheckFail);
     const policy = this.config.onConflict;
     if (typeof policy === 'object' && !commandOf(policy.resolve)) {
       throw new MiyabiError(
@@ -400,6 +400,7 @@ export class WorktreePool {
       );
     }
     const { openQueueRunner } = await import('../queue/queue-runner.js');
+    const landing = landingSettings(this.config);
     return openQueueRunner({
       manager: this.manager,
       queue,
@@ -425,14 +426,7 @@ export class WorktreePool {
         logDir: this.config.logDir,
       },
       signal,
-      ...(this.config.check
-        ? {
-            landing: {
-              landing: { check: this.config.check, onCheckFail: this.config.onCheckFail },
-              prepare: this.config.prepare,
-            },
-          }
-        : {}),
+      ...(landing ? { landing: { landing, prepare: this.config.prepare } } : {}),
     });
   }
 
