@@ -248,4 +248,34 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(task?.landing?.checkedCommit).toBe(repo.git('rev-parse', 'main'));
     expect(passesHere(repo)).toBe(true);
   }, 240_000);
+
+  it('--on-check-fail remove: the failing one is removed here (its branch stays on the remote); the setup runs here first', async () => {
+    // The check needs what the setup makes: it passes here only if the landing worktree was set up here.
+    const repo = createTempRepo({
+      withRemote: true,
+      files: {
+        'lib.js': 'exports.greet = () => "hi";\n',
+        'main.js': 'require("./lib").greet();\n',
+        'check.js': `require('fs').accessSync('.setup-done');\n${CHECK}`,
+        '.gitignore': '.setup-done\n',
+        'miyabi-worktree.config.json': JSON.stringify({ setup: [['sh', '-c', 'echo ok > .setup-done']] }),
+      },
+    });
+    await workers(repo, 'land-remove');
+    const result = await runQueued(repo, 'land-remove', ['--on-check-fail', 'remove']);
+    expect(result.code).toBe(1);
+    const batch = json<PoolExecutionResult>(result);
+    const [landed] = batch.results.filter((r) => r.status === 'success');
+    const [failed] = batch.results.filter((r) => r.status !== 'success');
+    expect(landed?.landing?.checkedCommit).toBe(repo.git('rev-parse', 'main'));
+    expect(failed).toMatchObject({ stage: 'check', error: { code: 'CHECK_FAILED' } });
+    expect(readFileSync(failed?.landing?.lastCheck?.checkLog ?? '', 'utf8')).toMatch(/is not a function/);
+    // Removed here, as a local task's: no worktree, no branch; the worker's push of it is on the remote.
+    expect(failed?.worktreePath).toBeUndefined();
+    expect(repo.git('worktree', 'list', '--porcelain')).not.toContain(failed?.branchName ?? 'no branch');
+    expect(repo.git('branch', '--list', 'feature/*')).toBe('');
+    expect(git(repo.remote as string, 'rev-parse', failed?.branchName ?? '')).toBe(failed?.push?.commit);
+    writeFileSync(join(repo.path, '.setup-done'), 'ok\n');
+    expect(passesHere(repo)).toBe(true);
+  }, 240_000);
 });
