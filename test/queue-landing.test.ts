@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PoolExecutionResult } from '../src/index.js';
+import { CHECK_HAND_BACK_VERSION, parseQueueJob, QUEUE_PAYLOAD_VERSION } from '../src/queue/payload.js';
 import { json, runCli, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { queueTestBed } from './helpers/queue-bed.js';
@@ -278,4 +279,33 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     writeFileSync(join(repo.path, '.setup-done'), 'ok\n');
     expect(passesHere(repo)).toBe(true);
   }, 240_000);
+});
+
+describe('check hand-back job payloads', () => {
+  const job = {
+    batchId: 'b',
+    remote: '/nowhere',
+    baseSha: 'a'.repeat(40),
+    baseBranch: 'main',
+    issueNumber: 1,
+    branchName: 'feature/issue-1',
+    argv: ['fix'],
+    timeoutMs: 1000,
+  };
+  const handBack = {
+    branchCommit: 'b'.repeat(40),
+    targetSha: 'c'.repeat(40),
+    into: 'main',
+    attempts: 1,
+    checkLog: 'TypeError: greet is not a function\n',
+  };
+
+  it('a failing check travels with its output in a version 4 job; every other job stays version 3', () => {
+    expect(CHECK_HAND_BACK_VERSION).toBe(4);
+    expect(QUEUE_PAYLOAD_VERSION).toBe(3);
+    expect(parseQueueJob({ ...job, v: CHECK_HAND_BACK_VERSION, handBack }).handBack).toEqual(handBack);
+    expect(() => parseQueueJob({ ...job, v: 5, handBack })).toThrow(
+      expect.objectContaining({ code: 'QUEUE_PAYLOAD' }),
+    );
+  });
 });
