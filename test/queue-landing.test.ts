@@ -250,6 +250,52 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(passesHere(repo)).toBe(true);
   }, 240_000);
 
+  it('a conflict met while landing: --on-conflict agent resolves it on a worker, then it lands here through the check', async () => {
+    const repo = createTempRepo({
+      withRemote: true,
+      files: {
+        'same.txt': 'base\n',
+        'check.js': "if (!require('fs').existsSync('same.txt')) process.exit(1);\n",
+      },
+    });
+    await workers(repo, 'land-conflict');
+    // One command for both: a task run writes its issue; a hand-back (MIYABI_CONFLICTS set) resolves.
+    const agent =
+      'if [ -n "$MIYABI_CONFLICTS" ]; then echo both > same.txt; else echo "$MIYABI_ISSUE_NUMBER" > same.txt; fi; git add -A && git commit -qm "t $MIYABI_ISSUE_NUMBER"';
+    const ran = await runCli(
+      [
+        'run',
+        '--issues',
+        '1,2',
+        '--merge',
+        '--check',
+        'node check.js',
+        '--on-conflict',
+        'agent',
+        '--queue',
+        redis.url,
+        '--queue-name',
+        'land-conflict',
+        '--json',
+        '--',
+        'sh',
+        '-c',
+        agent,
+      ],
+      { cwd: repo.path },
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(repo.git('show', 'main:same.txt')).toBe('both');
+    const results = json<PoolExecutionResult>(ran).results;
+    const resolved = results.find((r) => (r.resolveAttempts?.length ?? 0) > 0);
+    expect(resolved?.resolveAttempts).toEqual([expect.objectContaining({ outcome: 'resolved' })]);
+    // Both landed through the check: main is the last checked commit, and on the remote.
+    expect(resolved?.landing?.checkedCommit).toBe(repo.git('rev-parse', 'main'));
+    expect(results.every((r) => r.landing?.checkedCommit !== undefined)).toBe(true);
+    expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
+    expect(repo.git('branch', '--list', 'feature/*')).toBe('');
+  }, 240_000);
+
   it('--on-check-fail remove: the failing one is removed here (its branch stays on the remote); the setup runs here first', async () => {
     // The check needs what the setup makes: it passes here only if the landing worktree was set up here.
     const repo = createTempRepo({
