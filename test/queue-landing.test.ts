@@ -355,3 +355,30 @@ describe('check hand-back job payloads', () => {
     );
   });
 });
+
+describe('run --queue --check: bad input', () => {
+  it('a missing check program is refused with exit 2 before anything connects, --allow-red-base too (the check runs at the submitter)', async () => {
+    const repo = createTempRepo({ withRemote: true });
+    const before = repo.git('for-each-ref');
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '1',
+        '--merge',
+        '--check',
+        'no-such-check-program --x',
+        // Else the base's check would find it too: the preflight must, before any job.
+        '--allow-red-base',
+        '--queue',
+        'redis://127.0.0.1:1',
+        '--',
+        'true',
+      ],
+      { cwd: repo.path },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/COMMAND_NOT_FOUND.*no-such-check-program/);
+    expect(repo.git('for-each-ref')).toBe(before);
+  });
+});
