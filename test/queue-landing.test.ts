@@ -259,9 +259,16 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
       },
     });
     await workers(repo, 'land-conflict');
+    const sync = tempDir();
     // One command for both: a task run writes its issue; a hand-back (MIYABI_CONFLICTS set) resolves.
-    const agent =
-      'if [ -n "$MIYABI_CONFLICTS" ]; then echo both > same.txt; else echo "$MIYABI_ISSUE_NUMBER" > same.txt; fi; git add -A && git commit -qm "t $MIYABI_ISSUE_NUMBER"';
+    // Issue 1 finishes only once issue 2 runs: both started from the same base, so they conflict.
+    const agent = [
+      'if [ -n "$MIYABI_CONFLICTS" ]; then echo both > same.txt; else',
+      `  if [ "$MIYABI_ISSUE_NUMBER" = 2 ]; then touch "${sync}/started-2"; else while [ ! -f "${sync}/started-2" ]; do sleep 0.05; done; fi`,
+      '  echo "$MIYABI_ISSUE_NUMBER" > same.txt',
+      'fi',
+      'git add -A && git commit -qm "t $MIYABI_ISSUE_NUMBER"',
+    ].join('\n');
     const ran = await runCli(
       [
         'run',

@@ -22,6 +22,22 @@ import { ensureBaseOnRemote } from './remote-git.js';
 /** The most of a failing check's output a hand-back job carries to its worker (its end). */
 export const CHECK_LOG_TRAVELS_BYTES = 256 * 1024;
 
+/**
+ * One git step of a batch's landings here at a time: a `git fetch` reads every worktree's admin
+ * folder, and fails on one another landing's `worktree remove` is deleting at that moment.
+ */
+export type GitTurn = <T>(step: () => Promise<T>) => Promise<T>;
+
+/** A batch's {@link GitTurn}: its steps run in the order they asked. */
+export function gitTurns(): GitTurn {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(step: () => Promise<T>): Promise<T> => {
+    const mine = tail.then(step, step);
+    tail = mine.catch(() => undefined);
+    return mine;
+  };
+}
+
 /** What the queue runner lends a task's landing here. */
 export interface SubmitterLanding {
   readonly manager: WorktreeManager;
@@ -45,6 +61,8 @@ export interface SubmitterLanding {
   readonly autoCleanup: boolean;
   /** The pool's: a landing that conflicts is left to it (`afterRemoteTask`). */
   readonly onConflict: ConflictPolicy;
+  /** The batch's: its landings' fetches and worktree adds and removals, one at a time. */
+  readonly gitTurn: GitTurn;
 }
 
 /**
@@ -122,7 +140,7 @@ export async function landAtSubmitter(done: TaskResult, at: SubmitterLanding): P
     return keepLandingWorktree(result, worktree, at);
   }
   // Nothing of the task's is only here: its branch is on the remote (and in the target once landed).
-  await dropLandingWorktree(manager, worktree, pushed, at.batchId);
+  await at.gitTurn(() => dropLandingWorktree(manager, worktree, pushed, at.batchId));
   return result;
 }
 
@@ -165,21 +183,23 @@ async function landingWorktree(
   at: SubmitterLanding,
 ): Promise<WorktreeInfo> {
   const { manager, signal } = at;
-  await fetchTaskCommit({ root: manager.repoPath, remote: at.remote, branch, commit, signal });
-  await pointBranchAt({
-    root: manager.repoPath,
-    branch,
-    commit,
-    issueNumber: done.issueNumber,
-    baseBranch: at.baseBranch,
-    signal,
-  });
-  const worktree = await manager.createWorktree(done.issueNumber, {
-    branchName: branch,
-    baseBranch: at.baseBranch,
-    existingBranch: 'reuse',
-    batchId: at.batchId,
-    signal,
+  const worktree = await at.gitTurn(async () => {
+    await fetchTaskCommit({ root: manager.repoPath, remote: at.remote, branch, commit, signal });
+    await pointBranchAt({
+      root: manager.repoPath,
+      branch,
+      commit,
+      issueNumber: done.issueNumber,
+      baseBranch: at.baseBranch,
+      signal,
+    });
+    return manager.createWorktree(done.issueNumber, {
+      branchName: branch,
+      baseBranch: at.baseBranch,
+      existingBranch: 'reuse',
+      batchId: at.batchId,
+      signal,
+    });
   });
   // The check needs what the setup makes (dependencies): it ran on the worker, not here.
   if (needsPreparation(manager.repoPath, at.prepare)) {
@@ -213,7 +233,7 @@ async function handCheckBack(
   });
   const targetSha = tip.stdout.trim();
   const { payload } = at.handBack;
-  await ensureBaseOnRemote(root, at.remote, targetSha, payload.batchId, at.signal);
+  await at.gitTurn(() => ensureBaseOnRemote(root, at.remote, targetSha, payload.batchId, at.signal));
   const checkLog = await tailOf(checkLogFile);
   return at.handBack.run({
     ...payload,
@@ -232,7 +252,9 @@ async function followFix(
   commit: string,
   at: SubmitterLanding,
 ): Promise<void> {
-  await fetchTaskCommit({ root: manager.repoPath, remote: at.remote, branch, commit, signal: at.signal });
+  await at.gitTurn(() =>
+    fetchTaskCommit({ root: manager.repoPath, remote: at.remote, branch, commit, signal: at.signal }),
+  );
   await runGit(['merge', '-q', '--ff-only', commit], { cwd: worktree.path, signal: at.signal });
 }
 

@@ -18,7 +18,7 @@ import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import type { QueueHandBack } from './hand-back.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
-import { landAtSubmitter, type SubmitterLanding } from './land-at-submitter.js';
+import { gitTurns, landAtSubmitter, type SubmitterLanding } from './land-at-submitter.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { refusalNote } from './refusals.js';
@@ -325,6 +325,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       }
       return result;
     };
+    const landingGit = gitTurns();
     // With a check: landed here through the manager's landing queue (one at a time per target).
     const landHere = async (
       done: TaskResult,
@@ -344,6 +345,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         handBack: back,
         autoCleanup: options.followUps.autoCleanup,
         onConflict: options.followUps.onConflict,
+        gitTurn: landingGit,
       });
       return mergedInto(result, back.into);
     };
