@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitHubClient } from '../src/github/client.js';
-import { isMiyabiError, WorktreePool } from '../src/index.js';
+import { commandExecutor, isMiyabiError, WorktreePool } from '../src/index.js';
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
 import { createTempRepo, GIT_TEST_ENV, git, type TempRepo } from './helpers/temp-repo.js';
 
@@ -91,15 +91,29 @@ describe('landing with push, pull requests and the queue', () => {
     expect(git(repo.path, 'rev-parse', 'main')).toBe(main);
   });
 
-  it('with queue, check is refused for now before anything connects (INVALID_ARGUMENT naming it)', async () => {
+  it('with queue, check is honoured; a fix that is a function (not a command) is refused before anything connects', async () => {
     const repo = createTempRepo({ withRemote: true });
+    const queue = { connection: 'redis://127.0.0.1:1', name: 'never-used' };
+    const pool = await WorktreePool.create({ repoPath: repo.path, merge: {}, check: CHECK, queue });
+    expect(pool.config.check?.command).toEqual(CHECK);
     const refused = await WorktreePool.create({
       repoPath: repo.path,
       merge: {},
       check: CHECK,
-      queue: { connection: 'redis://127.0.0.1:1', name: 'never-used' },
+      onCheckFail: { fix: async () => undefined },
+      queue,
     }).catch((error: unknown) => error);
     expect(isMiyabiError(refused, 'INVALID_ARGUMENT')).toBe(true);
-    expect((refused as Error).message).toMatch(/^check: with queue, the landing check does not run yet/);
+    expect((refused as Error).message).toBe(
+      'onCheckFail: a pool with queue hands failing checks back to workers as commands, not functions',
+    );
+    const command = await WorktreePool.create({
+      repoPath: repo.path,
+      merge: {},
+      check: CHECK,
+      onCheckFail: { fix: commandExecutor(['true']), attempts: 2 },
+      queue,
+    });
+    expect(command.config.onCheckFail).toMatchObject({ attempts: 2 });
   });
 });

@@ -63,6 +63,7 @@ const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
 const WITH: Partial<Record<keyof PoolCreateOptions, PoolCreateOptions>> = {
   pullRequest: { push: {} },
   onConflict: { merge: {} },
+  check: { merge: {} },
 };
 
 const options = Object.keys(QUEUE_SUPPORT) as (keyof PoolCreateOptions)[];
@@ -83,6 +84,9 @@ describe('pool options with queue (one table: src/pool/runner-support.ts)', () =
         'autoCleanup',
         'pullRequest',
         'onConflict',
+        'check',
+        'onCheckFail',
+        'allowRedBase',
       ]),
     );
     expect(refused).toEqual(expect.arrayContaining(['worktreeDir', 'radarIntervalMs']));

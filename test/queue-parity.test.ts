@@ -195,4 +195,133 @@ describe.skipIf(!redisServer)('one batch engine: the same batch locally and on t
       for (const issue of [1, 2, 3, 4]) expect(page).toContain(`#${issue}`);
     }
   }, 240_000);
+
+  it('a batch with a landing check: the same results, landings, report and exit code locally and on the queue', async () => {
+    // Issue 1 renames greet() to hello(); issue 2, started from the same base, adds a call to greet()
+    // and finishes once 1 has landed (observable on main): its candidate fails the check in both runs.
+    const check = `for (const f of require('fs').readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'check.js')) require('./' + f);`;
+    const checkedRepo = () =>
+      createTempRepo({
+        withRemote: true,
+        files: {
+          'lib.js': 'exports.greet = () => "hi";\n',
+          'main.js': 'require("./lib").greet();\n',
+          'check.js': check,
+        },
+      });
+    const run = async (repo: TempRepo, extra: readonly string[]) => {
+      const sync = tempDir();
+      const script = [
+        'case $1 in',
+        `  1) echo 'exports.hello = () => "hi";' > lib.js; echo 'require("./lib").hello();' > main.js ;;`,
+        `  2) while [ ! -f "${sync}/landed-1" ]; do sleep 0.05; done; echo 'require("./lib").greet();' > extra.js ;;`,
+        'esac',
+        'git add -A && git commit -qm "t $1"',
+      ].join('\n');
+      const cli = startCli(
+        [
+          'run',
+          '--issues',
+          '1,2',
+          '--merge',
+          '--check',
+          'node check.js',
+          '--json',
+          ...extra,
+          '--',
+          'sh',
+          '-c',
+          script,
+          'sh',
+          '{issue}',
+        ],
+        { cwd: repo.path },
+      );
+      processes.push(cli);
+      // Observable state, not time: issue 1's landing on the submitter's main frees issue 2.
+      const watch = setInterval(() => {
+        try {
+          if (repo.git('show', 'main:lib.js').includes('hello')) writeFileSync(join(sync, 'landed-1'), '');
+        } catch {
+          // not landed yet
+        }
+      }, 50);
+      try {
+        const done = await cli.done;
+        const report = await runCli(['report'], { cwd: repo.path });
+        return { done, result: json<PoolExecutionResult>(done), report: report.stdout };
+      } finally {
+        clearInterval(watch);
+      }
+    };
+    const local = checkedRepo();
+    const localRun = await run(local, []);
+    const queued = checkedRepo();
+    const home = tempDir();
+    mkdirSync(home, { recursive: true });
+    for (const name of ['w1', 'w2']) {
+      const worker = startCli(
+        [
+          'worker',
+          '--remote',
+          queued.remote as string,
+          '--queue',
+          redis.url,
+          '--queue-name',
+          'parity-check',
+          '--repo',
+          join(home, name),
+          '--name',
+          name,
+        ],
+        { cwd: tempDir() },
+      );
+      processes.push(worker);
+      await saidOnStderr(worker, /waiting for jobs/);
+    }
+    const queueRun = await run(queued, ['--queue', redis.url, '--queue-name', 'parity-check']);
+
+    for (const { done } of [localRun, queueRun]) expect(done.code).toBe(1);
+    expect(queued.git('rev-parse', 'main^{tree}')).toBe(local.git('rev-parse', 'main^{tree}'));
+    const landings = (result: PoolExecutionResult) =>
+      [...result.results]
+        .sort((a, b) => a.issueNumber - b.issueNumber)
+        .map((r) => ({
+          // A queue task not kept here names no worktree path (its worker's means nothing here): as without a check.
+          ...outcome({ ...r, worktreePath: undefined }),
+          kept: r.cleanedUp === false && r.worktreePath !== undefined,
+          landing: r.landing && {
+            keys: Object.keys(r.landing).sort(),
+            checks: r.landing.checks,
+            ok: r.landing.lastCheck?.ok,
+            landed: r.landing.checkedCommit === r.merge?.commit,
+          },
+        }));
+    expect(landings(queueRun.result)).toEqual(landings(localRun.result));
+    expect(
+      landings(localRun.result).map(({ status, stage, code, kept }) => [status, stage, code, kept]),
+    ).toEqual([
+      ['success', undefined, undefined, false],
+      ['failed', 'check', 'CHECK_FAILED', true],
+    ]);
+    const counts = ({
+      totalTasks,
+      successCount,
+      failedCount,
+      conflicts,
+      allSuccessful,
+    }: PoolExecutionResult) => ({
+      totalTasks,
+      successCount,
+      failedCount,
+      conflicts,
+      allSuccessful,
+    });
+    expect(counts(queueRun.result)).toEqual(counts(localRun.result));
+    // The report: the same lines but for times and sizes.
+    const plain = (text: string) =>
+      text.replace(/[0-9][0-9.,]*\s*(ms|s|m|h|KiB|MiB|GiB|B|%)\b/g, 'N').replace(/[0-9a-f]{12,}/g, 'H');
+    expect(plain(queueRun.report)).toBe(plain(localRun.report));
+    expect(localRun.report).toMatch(/^- Checks failed: 1$/m);
+  }, 240_000);
 });

@@ -31,7 +31,7 @@ export async function merge(run: TaskRun, worktree: WorktreeInfo, progress: Prog
  * task's work was never merged, `NOTHING_COMMITTED` at stage `merge`.
  */
 export async function refuseNothingCommitted(
-  run: TaskRun,
+  run: Pick<TaskRun, 'manager' | 'batchId'>,
   worktree: WorktreeInfo,
   progress: Progress,
   signal: AbortSignal,

@@ -1,4 +1,4 @@
-import type { ConflictPolicy, TaskError, TaskStage, TaskStatus } from './types.js';
+import type { CheckFailPolicy, ConflictPolicy, TaskError, TaskStage, TaskStatus } from './types.js';
 
 /** How a task ended, as far as keeping its worktree goes. */
 export interface TaskEnding {
@@ -20,15 +20,22 @@ export function endedInConflict(ending: TaskEnding): boolean {
 /**
  * Whether a task's worktree stays after it ends, wherever the task ran: always without
  * `autoCleanup`; a conflicted task's unless `onConflict: 'remove'` (it is where the conflict is
- * resolved); a merge refused by the user's dirty checkout (`merge <issue>` finishes it there); a
+ * resolved); a failed landing check's, given `onCheckFail`, unless `'remove'` (`land <issue>` once
+ * fixed); a merge refused by the user's dirty checkout (`merge <issue>` finishes it there); a
  * usage limit past `pauseMax` (its work continues after the reset).
  */
 export function keepsWorktree(
   ending: TaskEnding,
-  policy: { readonly autoCleanup: boolean; readonly onConflict: ConflictPolicy },
+  policy: {
+    readonly autoCleanup: boolean;
+    readonly onConflict: ConflictPolicy;
+    readonly onCheckFail?: CheckFailPolicy | undefined;
+  },
 ): boolean {
   if (!policy.autoCleanup) return true;
   if (endedInConflict(ending) && policy.onConflict !== 'remove') return true;
   if (ending.error?.code === 'USAGE_LIMIT') return true;
+  if (ending.stage === 'check' && policy.onCheckFail !== undefined && policy.onCheckFail !== 'remove')
+    return true;
   return ending.stage === 'merge' && ending.error?.code === 'CHECKOUT_DIRTY';
 }

@@ -7,11 +7,19 @@ import { handBack } from './resolve-conflict.js';
 import type { TaskRun } from './run-task.js';
 import { fail, type Progress } from './task-outcome.js';
 import type { CheckFailPolicy } from './types.js';
+import type { ResolvedPoolConfig } from './worktree-pool.js';
 
 /** A batch's landing settings (pool options `check`, `onCheckFail`). */
 export interface LandingSettings {
   readonly check: CheckSpec;
   readonly onCheckFail: CheckFailPolicy;
+}
+
+/** A batch's landing settings from its resolved options: none without a check. Local and queue batches alike. */
+export function landingSettings(
+  config: Pick<ResolvedPoolConfig, 'check' | 'onCheckFail'>,
+): LandingSettings | undefined {
+  return config.check ? { check: config.check, onCheckFail: config.onCheckFail } : undefined;
 }
 
 /**
@@ -55,9 +63,15 @@ export async function landTask(
   }
 }
 
+/** What one landing attempt needs of a task's run (a queue task's at its submitter too). */
+export type LandRun = Pick<
+  TaskRun,
+  'manager' | 'landing' | 'merge' | 'push' | 'prepare' | 'logFile' | 'batchId' | 'onCheck'
+>;
+
 /** One landing attempt, recorded on `progress` (`landing`, and `merge` when it landed). */
-async function land(
-  run: TaskRun,
+export async function land(
+  run: LandRun,
   worktree: WorktreeInfo,
   progress: Progress,
   context: { signal: AbortSignal; env: Readonly<Record<string, string>> },

@@ -3,6 +3,7 @@ import type { WorktreeInfo } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { MemorySampler } from '../process/memory-sampler.js';
+import { landingSettings } from './land.js';
 import type { PauseGate } from './pause-gate.js';
 import { alreadyMerged } from './resume-batch.js';
 import { runTask } from './run-task.js';
@@ -68,9 +69,7 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
             : undefined,
         logFile,
         bounds: { sampler: options.sampler, maxMemory: config.maxMemory },
-        ...(config.check
-          ? { landing: { check: config.check, onCheckFail: config.onCheckFail }, onLanding: options.lending }
-          : {}),
+        ...(config.check ? { landing: landingSettings(config), onLanding: options.lending } : {}),
         onLogStart: log.started,
         usageLimits: { gate: options.gate, program: options.program, pauseOn: config.pauseOn },
         onMergeIntent: options.onMergeIntent,

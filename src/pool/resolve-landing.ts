@@ -2,17 +2,15 @@ import type { MiyabiConfig } from '../config/config-types.js';
 import { describe } from '../core/describe.js';
 import { MiyabiError } from '../errors.js';
 import { type CheckSpec, resolveCheck } from '../process/check-command.js';
-import type { PoolQueueOptions } from '../queue/types.js';
 import type { CheckFailPolicy, PoolConfig } from './types.js';
 
 /**
  * The pool's landing settings: `check` (given, else the configuration's when the batch merges or
- * opens pull requests; none with queue for now), `onCheckFail`, `allowRedBase`.
+ * opens pull requests; with queue too: the landing runs at the submitter), `onCheckFail`, `allowRedBase`.
  */
 export function resolveLanding(
   config: PoolConfig,
   file: MiyabiConfig,
-  queue: PoolQueueOptions | undefined,
 ): { check: CheckSpec | undefined; onCheckFail: CheckFailPolicy; allowRedBase: boolean } {
   const lands = config.merge !== undefined || config.push !== undefined || config.pullRequest !== undefined;
   if (config.check !== undefined && !lands) {
@@ -22,8 +20,7 @@ export function resolveLanding(
     });
   }
   const given = resolveCheck(config.check);
-  const check =
-    given ?? (lands && queue === undefined ? resolveCheck(file.check, 'config check') : undefined);
+  const check = given ?? (lands ? resolveCheck(file.check, 'config check') : undefined);
   if (config.allowRedBase !== undefined && typeof config.allowRedBase !== 'boolean') {
     throw new MiyabiError(
       'INVALID_ARGUMENT',

@@ -1,6 +1,7 @@
 import { DEFAULT_ABORT_GRACE_MS } from '../core/limits.js';
 import { MiyabiError } from '../errors.js';
-import type { PoolCreateOptions } from './types.js';
+import { commandOf } from '../queue/command-executor.js';
+import type { CheckFailPolicy, PoolCreateOptions } from './types.js';
 
 /**
  * Whether the queue runner honours one pool option. A refused option given with `queue` fails the
@@ -15,7 +16,6 @@ export type QueueSupport =
       readonly accepts?: (value: unknown, options: PoolCreateOptions) => boolean;
     };
 
-const NO_CHECK = 'with queue, there is no landing check it applies to';
 const NO_RADAR = 'with queue, the conflict radar does not run (the task branches are on the workers)';
 
 /**
@@ -96,13 +96,15 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     queue: 'refused',
     why: "with queue, tasks start on the workers' machines, whose free memory the submitter cannot see",
   },
-  // For now: the queue's landing at the submitter does not run the check yet.
   check: {
-    queue: 'refused',
-    why: 'with queue, the landing check does not run yet (the branches are merged at the submitter unchecked)',
+    queue: 'honoured',
+    how: "each task's pushed branch is landed here: a worktree of it, the candidate checked, then compare-and-swap",
   },
-  onCheckFail: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === 'keep' },
-  allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
+  onCheckFail: {
+    queue: 'honoured',
+    how: "'keep' and 'remove' apply here; a fix ({ fix }: a commandExecutor) is a job on a worker, then the landing here again",
+  },
+  allowRedBase: { queue: 'honoured', how: 'the base is checked here before any job is sent' },
   pauseOn: {
     queue: 'honoured',
     how: 'travels in each job; a worker that meets a limit delays the job until the reset and pauses the program here',
@@ -112,6 +114,23 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     how: 'travels in each job; a task whose paused time would pass it ends USAGE_LIMIT, kept here',
   },
 };
+
+/**
+ * With `queue`, a failing check is handed back to a worker as a command: `onCheckFail: { fix }`
+ * must be a `commandExecutor` (its argv travels in the job), as `onConflict`'s `resolve` must.
+ */
+function refuseFunctionFixOnQueue(policy: CheckFailPolicy | undefined): void {
+  if (typeof policy !== 'object' || policy === null || typeof policy.fix !== 'function') return;
+  if (commandOf(policy.fix)) return;
+  throw new MiyabiError(
+    'INVALID_ARGUMENT',
+    'onCheckFail: a pool with queue hands failing checks back to workers as commands, not functions',
+    {
+      hint: "Pass onCheckFail: { fix: commandExecutor(['claude', '-p', '…']) }: its argv travels in the job.",
+      details: { option: 'onCheckFail' },
+    },
+  );
+}
 
 /**
  * With `queue`, the first given option the queue runner does not honour (see {@link QUEUE_SUPPORT})
@@ -130,4 +149,5 @@ export function refuseUnsupportedOnQueue(options: PoolCreateOptions): void {
       details: { option, queue: 'refused' },
     });
   }
+  refuseFunctionFixOnQueue(options.onCheckFail);
 }

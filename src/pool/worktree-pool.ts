@@ -33,6 +33,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { BatchRecord, MergeIntent } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
+import { landingSettings } from './land.js';
 import { type LocalRunnerOptions, localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
 import { type OverlapWatch, watchOverlaps } from './overlap-watch.js';
@@ -416,6 +417,7 @@ export class WorktreePool {
       );
     }
     const { openQueueRunner } = await import('../queue/queue-runner.js');
+    const landing = landingSettings(this.config);
     return openQueueRunner({
       manager: this.manager,
       queue,
@@ -448,6 +450,7 @@ export class WorktreePool {
         resumeCommand: resumeCommandOf(executor),
       },
       ...remote,
+      ...(landing ? { landing: { landing, prepare: this.config.prepare } } : {}),
     });
   }
 
@@ -648,7 +651,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     queue,
     maxMemory,
     minFreeMemory,
-    ...resolveLanding(config, file, queue),
+    ...resolveLanding(config, file),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
   };

@@ -4,6 +4,7 @@ import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedInConflict, keepsWorktree } from '../pool/keep-policy.js';
 import { describeError } from '../pool/task-outcome.js';
 import type { ConflictPolicy, PoolPullRequestOptions, TaskResult, WorktreeTask } from '../pool/types.js';
+import type { CheckSpec } from '../process/check-command.js';
 import { fetchTaskCommit } from './fetch-task-branch.js';
 import { handBackOnQueue, type QueueHandBack } from './hand-back.js';
 import { keepAtSubmitter, recordKeptLog } from './keep-at-submitter.js';
@@ -31,6 +32,8 @@ export interface RemoteTaskContext {
   readonly signal: AbortSignal | undefined;
   /** How a conflicted task is handed back on the queue (`onConflict: { resolve }`). */
   readonly handBack?: QueueHandBack;
+  /** With a check: its command, said in the pull request's body with the verdict. */
+  readonly check?: CheckSpec | undefined;
 }
 
 /**
@@ -52,7 +55,8 @@ export async function afterRemoteTask(done: TaskResult, context: RemoteTaskConte
   const branch = result.branchName;
   const pushed = result.push?.commit;
   const wantsPr = context.pullRequest !== undefined && result.status === 'success';
-  const keeps = keepsWorktree(ending(result), context);
+  // Kept here already: the worktree its landing (with a check) was made in.
+  const keeps = result.worktreePath === undefined && keepsWorktree(ending(result), context);
   // A task that started but committed nothing pushed no branch: kept here at its base commit, as a local one.
   const atBase = !pushed && keeps && result.worktreeId !== '' ? result.baseCommit : undefined;
   // Else only a task whose branch the worker pushed has anything here to open or keep.
@@ -73,7 +77,7 @@ export async function afterRemoteTask(done: TaskResult, context: RemoteTaskConte
     return failedAt(result, wantsPr ? 'pr' : 'cleanup', error, context);
   }
   let final = wantsPr ? await pullRequestAtSubmitter(result, context, commit) : result;
-  if (!keepsWorktree(ending(final), context)) return final;
+  if (!keeps || !keepsWorktree(ending(final), context)) return final;
   const logFile = join(context.logDir, context.batchId, `issue-${result.issueNumber}.log`);
   try {
     const kept = await keepAtSubmitter(final, {

@@ -61,6 +61,7 @@ export function commandExecutor(
     const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? command) : command, {
       ...worktree,
       conflicts: ctx.conflicts,
+      checkLog: ctx.env.MIYABI_CHECK_LOG,
       context: task.context,
     });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });

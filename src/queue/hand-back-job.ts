@@ -1,6 +1,7 @@
 import { runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { PoolConfig, TaskExecutor, TaskResult } from '../pool/types.js';
+import { checkFixExecutor } from './check-fix-job.js';
 import type { QueueJobPayload } from './payload.js';
 import { pointBranchAt } from './point-branch.js';
 import { fetchBase } from './remote-git.js';
@@ -47,6 +48,7 @@ export function handBackPool(
   payload: QueueJobPayload,
   handBack: HandBack,
   resolve: TaskExecutor,
+  manager: WorktreeManager,
 ): { options: PoolConfig; executor: TaskExecutor } {
   return {
     options: {
@@ -55,8 +57,11 @@ export function handBackPool(
       merge: { into: handBackTarget(payload) },
       onConflict: { resolve, attempts: handBack.attempts },
     },
-    // The task's own command ran in its first job: the hand-back runs only the resolver.
-    executor: async () => undefined,
+    // The task's own command ran in its first job: the hand-back runs only the resolver (or the fix).
+    executor:
+      handBack.checkLog !== undefined
+        ? checkFixExecutor(manager, handBackTarget(payload), handBack.checkLog, resolve)
+        : async () => undefined,
   };
 }
 

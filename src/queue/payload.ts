@@ -6,7 +6,7 @@ import { MiyabiError } from '../errors.js';
  * The job payload's shape version a submitter writes. 2 added `context` and made the worker expand
  * placeholders; 3 added `reuse`, `prepare`, `env`, `keep` and `handBack`, which an older worker would ignore: it refuses
  * the job (`QUEUE_PAYLOAD`) instead. 4 added `pause` (a usage limit delays the job on the queue
- * instead of holding the worker).
+ * instead of holding the worker) and `handBack.checkLog` (a failing landing check handed back).
  */
 export const QUEUE_PAYLOAD_VERSION = 4;
 
@@ -81,6 +81,12 @@ function buildSchema(z: typeof Zod) {
         /** The target's name at the submitter (for the worktree's messages). */
         into: z.string().min(1),
         attempts: z.number().int().positive(),
+        /**
+         * A failing landing check handed back (`onCheckFail: { fix }`): the end of its output. The worker
+         * writes it under the worktree's git dir (`MIYABI_CHECK_LOG`, `{checkLog}`) and runs the fix even
+         * when the target merges in cleanly; the submitter lands the pushed branch again.
+         */
+        checkLog: z.string().optional(),
       })
       .optional(),
     /** The pool's `maxMemory` in bytes: the worker's pool stops the task above it. */

@@ -27,6 +27,17 @@ export async function pullRequestAtSubmitter(
       durationMs: result.durationMs,
       lastLines: outputLastLines(result.output),
       summaryHead: commit,
+      // Landed here with a check: its verdict on the candidate goes in the body, as a local task's.
+      ...(context.check && result.landing?.checkedCommit
+        ? {
+            check: {
+              command: context.check.command.join(' '),
+              passed: true,
+              onTopOf: context.baseBranch,
+              commit: result.landing.checkedCommit,
+            },
+          }
+        : {}),
       signal: context.signal,
     },
   );

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { expandBranchPattern } from '../config/config-types.js';
 import { formatDuration } from '../config/duration.js';
@@ -17,7 +18,9 @@ import { taskCostFields } from '../telemetry/task-cost-fields.js';
 import { afterRemoteTask, type RemoteTaskContext } from './after-remote-task.js';
 import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
+import type { QueueHandBack } from './hand-back.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
+import { gitTurns, landAtSubmitter, type SubmitterLanding } from './land-at-submitter.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
 import { honourBatchPause } from './queue-pause.js';
@@ -73,6 +76,8 @@ export interface QueueRunnerOptions {
    * before, pushed at the end even when no task merges now.
    */
   readonly resumed?: { readonly merged: ReadonlySet<number>; readonly mergedInto?: string };
+  /** With a check: each task landed here (checked, then compare-and-swap) instead of merged unchecked. */
+  readonly landing?: Pick<SubmitterLanding, 'landing' | 'prepare'> | undefined;
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -334,7 +339,12 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
     };
 
     // A successful task merged here with `merge`, one at a time; its target pushed at `finish`.
-    const mergeHere = async (done: TaskResult, baseBranch: string): Promise<TaskResult> => {
+    const mergeHere = async (
+      done: TaskResult,
+      baseBranch: string,
+      back: QueueHandBack,
+    ): Promise<TaskResult> => {
+      if (options.landing) return landHere(done, baseBranch, back, options.landing);
       if (!options.merge || done.status !== 'success') return done;
       const into = options.merge.into ?? baseBranch;
       const merging = mergeTurn.then(async () => {
@@ -359,11 +369,37 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         });
       });
       mergeTurn = merging;
-      const result = await merging;
+      return mergedInto(await merging, into);
+    };
+    const mergedInto = (result: TaskResult, into: string): TaskResult => {
       if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
-        merged.set(done.issueNumber, into);
+        merged.set(result.issueNumber, into);
       }
       return result;
+    };
+    const landingGit = gitTurns();
+    // With a check: landed here through the manager's landing queue (one at a time per target).
+    const landHere = async (
+      done: TaskResult,
+      baseBranch: string,
+      back: QueueHandBack,
+      landing: NonNullable<QueueRunnerOptions['landing']>,
+    ): Promise<TaskResult> => {
+      const result = await landAtSubmitter(done, {
+        ...landing,
+        manager,
+        remote: remoteName,
+        batchId,
+        baseBranch,
+        merge: options.merge,
+        logFile: join(options.followUps.logDir, batchId, `issue-${done.issueNumber}.log`),
+        signal: batchSignal,
+        handBack: back,
+        autoCleanup: options.followUps.autoCleanup,
+        onConflict: options.followUps.onConflict,
+        gitTurn: landingGit,
+      });
+      return mergedInto(result, back.into);
     };
     let followUpJobs = 0;
 
@@ -406,7 +442,13 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       await taskLogs.caughtUp();
       // Archives the worker shared are fetched here, so `restore <id>` works at this side.
       result = await fetchSharedArchives(root, remoteName, result, batchSignal);
-      result = await mergeHere(result, baseBranch);
+      const handBack: QueueHandBack = {
+        payload,
+        into: options.merge?.into ?? baseBranch,
+        run: (back) => awaitJob(back, `${jobIdOf(issueNumber)}-${++followUpJobs}`, elapsed),
+        merge: (back) => mergeHere(back, baseBranch, handBack),
+      };
+      result = await mergeHere(result, baseBranch, handBack);
       result = await afterRemoteTask(result, {
         ...options.followUps,
         manager,
@@ -415,12 +457,8 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         task,
         baseBranch,
         signal: batchSignal,
-        handBack: {
-          payload,
-          into: options.merge?.into ?? baseBranch,
-          run: (back) => awaitJob(back, `${jobIdOf(issueNumber)}-${++followUpJobs}`, elapsed),
-          merge: (back) => mergeHere(back, baseBranch),
-        },
+        handBack,
+        ...(options.landing ? { check: options.landing.landing.check } : {}),
       });
       // Its log ends now, unless the targets' push at the end of the batch may still change its result.
       return options.merge ? result : taskLogs.ended(result);

@@ -361,7 +361,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
       const jobManager = manager;
       await kept.sweep({ redis, queueId: queueName, worker: name, logger }, jobManager);
       await serial(() => pause.prepareWorktree(jobManager, baseBranch, controller.signal));
-      const handBack = payload.handBack ? handBackPool(payload, payload.handBack, command) : undefined;
+      const handBack = payload.handBack
+        ? handBackPool(payload, payload.handBack, command, manager)
+        : undefined;
       const pool = new WorktreePool(manager, {
         maxConcurrency: concurrency,
         timeoutMs: pause.timeoutMs,

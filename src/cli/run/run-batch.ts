@@ -258,9 +258,10 @@ async function startBatch(
       // Queue workers run the command on their own machines: only a local run can look for it here.
       if (!request.queue) {
         await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
-        const check = pool.config.check?.command[0];
-        if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
       }
+      // The check runs here, with --queue too (each task lands at the submitter).
+      const check = pool.config.check?.command[0];
+      if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
       const plans = planTasks(manager, pool, tasks, request.command);
       if (dryRun) {
         progress.dispose();
