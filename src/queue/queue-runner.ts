@@ -348,16 +348,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       if (!options.merge || done.status !== 'success') return done;
       const into = options.merge.into ?? baseBranch;
       const merging = mergeTurn.then(async () => {
-        // On disk before the ref moves: a resume finds the commit in the target and never merges it again.
-        if (done.branchName && done.push?.commit) {
-          await options.recordIntent?.({
-            issueNumber: done.issueNumber,
-            branch: done.branchName,
-            commit: done.push.commit,
-            into,
-            at: new Date().toISOString(),
-          });
-        }
+        await recordIntent(done, into);
         return mergeAtSubmitter({
           manager,
           remote: remoteName,
@@ -370,6 +361,17 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       });
       mergeTurn = merging;
       return mergedInto(await merging, into);
+    };
+    // On disk before the ref moves: a resume finds the commit in the target and never merges it again.
+    const recordIntent = async (done: TaskResult, into: string): Promise<void> => {
+      if (!done.branchName || !done.push?.commit) return;
+      await options.recordIntent?.({
+        issueNumber: done.issueNumber,
+        branch: done.branchName,
+        commit: done.push.commit,
+        into,
+        at: new Date().toISOString(),
+      });
     };
     const mergedInto = (result: TaskResult, into: string): TaskResult => {
       if (result.status === 'success' && result.merge && result.merge.status !== 'up-to-date') {
@@ -385,6 +387,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       back: QueueHandBack,
       landing: NonNullable<QueueRunnerOptions['landing']>,
     ): Promise<TaskResult> => {
+      if (done.status === 'success' && options.merge) await recordIntent(done, back.into);
       const result = await landAtSubmitter(done, {
         ...landing,
         manager,
