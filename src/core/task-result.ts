@@ -95,6 +95,8 @@ export interface Landing {
 /** What every task result carries, whatever its status. */
 interface TaskResultFields<T> {
   readonly issueNumber: number;
+  /** The attempt's variant (1-based) while the issue runs as several attempts; absent otherwise. */
+  readonly variant?: number;
   /** Empty when the worktree was never created (the task failed or was cancelled before). */
   readonly worktreeId: string;
   /** Whole lifecycle: create, setup, execute, merge, push and cleanup. */

@@ -25,6 +25,11 @@ export interface WorktreeTask {
    * becomes its child. Needs an OpenTelemetry propagator registered (the SDK's default has one).
    */
   readonly traceparent?: string;
+  /**
+   * Which variant of its issue this task is (1-based), when the issue runs as several attempts (the
+   * pool sets it as it expands `variants`); absent: the issue's only attempt.
+   */
+  readonly variant?: number;
 }
 
 /** How a task ended (see `TaskResult`). */

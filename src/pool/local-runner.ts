@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { WorktreeInfo } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
@@ -6,7 +5,7 @@ import type { MemorySampler } from '../process/memory-sampler.js';
 import type { PauseGate } from './pause-gate.js';
 import { alreadyMerged } from './resume-batch.js';
 import { runTask } from './run-task.js';
-import { taskLogHooks } from './task-log-hooks.js';
+import { taskLogFile, taskLogHooks } from './task-log-hooks.js';
 import type { TaskRunner } from './task-runner.js';
 import type { TaskExecutor } from './types.js';
 import type { ResolvedPoolConfig } from './worktree-pool.js';
@@ -41,7 +40,7 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
   const { manager, config } = options;
   return {
     async run({ task, batchId, signal }) {
-      const logFile = join(config.logDir, batchId, `issue-${task.issueNumber}.log`);
+      const logFile = taskLogFile(config.logDir, batchId, task);
       const log = taskLogHooks(manager.stateDir, { issueNumber: task.issueNumber, batchId, logFile });
       const result = await runTask({
         manager,
@@ -61,7 +60,8 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
         // A resumed task builds on the branch its first run left.
         existingBranches: options.resumed ? 'continue' : config.existingBranches,
         resumed: options.resumed,
-        continueIn: options.continued.get(task.issueNumber),
+        // Kept worktrees are found by issue: a variant never continues in its issue's.
+        continueIn: task.variant === undefined ? options.continued.get(task.issueNumber) : undefined,
         pullRequest:
           config.pullRequest && options.github
             ? { options: config.pullRequest, client: options.github }

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
+import { attemptKey, attemptWords } from '../core/attempt.js';
 import { describe } from '../core/describe.js';
 import {
   assertOptionInRange,
@@ -272,7 +273,7 @@ export class WorktreePool {
     let recorder: BatchRecorder | undefined;
     const batch = new AbortController();
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
-    const stops = new Map<number, AbortController>();
+    const stops = new Map<string, AbortController>();
     let radar: OverlapWatch | undefined;
     const onWorktree = (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => {
       this.#track(worktree, status);
@@ -308,7 +309,7 @@ export class WorktreePool {
       const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
       await forgetTaskLogs(this.manager.stateDir, pruned);
       // A queue's task branches are on its workers: nothing here for the radar to compare.
-      radar = this.config.queue ? undefined : this.#startRadar(batchId, stops);
+      radar = this.config.queue ? undefined : this.#startRadar(batchId, stops, tasks);
       const results = await Promise.all(
         tasks.map(
           (task) =>
@@ -317,16 +318,16 @@ export class WorktreePool {
               // A paused pool starts no task of the paused program until the reset (or unpause()).
               await this.#gate.whenOpen(program, batch.signal);
               const stop = new AbortController();
-              stops.set(task.issueNumber, stop);
+              stops.set(attemptKey(task), stop);
               const result = await runner
                 .run({ task, batchId, signal: AbortSignal.any([batch.signal, stop.signal]) })
                 .finally(() => {
-                  stops.delete(task.issueNumber);
+                  stops.delete(attemptKey(task));
                   admission.release();
                 });
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
-                  new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
+                  new TaskAbort('cancelled', `fail-fast: ${attemptWords(task)} ended ${result.status}`),
                 );
               }
               // Written in the background, in order (never rejects): the slot goes to the next task now.
@@ -428,7 +429,11 @@ export class WorktreePool {
   }
 
   /** The batch's conflict radar (none with `radarIntervalMs: 0`). */
-  #startRadar(batchId: string, stops: ReadonlyMap<number, AbortController>): OverlapWatch | undefined {
+  #startRadar(
+    batchId: string,
+    stops: ReadonlyMap<string, AbortController>,
+    tasks: readonly WorktreeTask[],
+  ): OverlapWatch | undefined {
     if (this.config.radarIntervalMs === 0) return undefined;
     return watchOverlaps({
       manager: this.manager,
@@ -440,8 +445,12 @@ export class WorktreePool {
       onChange: (overlap) => {
         if (this.config.onOverlap !== 'stop-later' || !overlap.conflict) return;
         const paths = overlap.conflictPaths.join(', ');
+        // A variant's branch is named for it; any other task is its issue's only attempt.
+        const variant = tasks.find(
+          (task) => task.variant !== undefined && task.branchName === overlap.b.branch,
+        );
         stops
-          .get(overlap.b.issue)
+          .get(attemptKey(variant ?? { issueNumber: overlap.b.issue }))
           ?.abort(
             new TaskAbort(
               'cancelled',
@@ -802,7 +811,7 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
   if (!Array.isArray(tasks)) {
     throw new MiyabiError('INVALID_ARGUMENT', `tasks must be an array, got ${describe(tasks)}`);
   }
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   for (const [index, task] of tasks.entries()) {
     if (typeof task !== 'object' || task === null) {
       throw new MiyabiError('INVALID_ARGUMENT', `tasks[${index}] must be an object, got ${describe(task)}`);
@@ -822,12 +831,12 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
         );
       }
     }
-    if (seen.has(task.issueNumber)) {
-      throw new MiyabiError('INVALID_ARGUMENT', `issue ${task.issueNumber} appears twice in the batch`, {
+    if (seen.has(attemptKey(task))) {
+      throw new MiyabiError('INVALID_ARGUMENT', `${attemptWords(task)} appears twice in the batch`, {
         hint: 'Give each issue once: two worktrees of one issue would compete for its branch.',
         details: { issueNumber: task.issueNumber },
       });
     }
-    seen.add(task.issueNumber);
+    seen.add(attemptKey(task));
   }
 }
