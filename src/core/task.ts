@@ -1,3 +1,5 @@
+import type { VariantsOption } from './variant.js';
+
 /** What an agent is told about its issue: delivered through placeholders, environment and a file. */
 export interface IssueContext {
   readonly title: string;
@@ -30,6 +32,8 @@ export interface WorktreeTask {
    * pool sets it as it expands `variants`); absent: the issue's only attempt.
    */
   readonly variant?: number;
+  /** This issue's attempts, instead of the pool's `variants`. @default the pool's `variants` (1) */
+  readonly variants?: VariantsOption;
 }
 
 /** How a task ended (see `TaskResult`). */

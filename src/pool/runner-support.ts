@@ -105,6 +105,13 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
   allowRedBase: { queue: 'refused', why: NO_CHECK, accepts: (value) => value === false },
   pauseOn: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
   pauseMaxMs: { queue: 'refused', why: 'with queue, usage-limit pauses are not yet carried to the workers' },
+  variants: {
+    queue: 'refused',
+    why: 'with queue, each issue runs once for now: variants are not yet spread over the workers',
+    accepts: (value) => value === 1,
+  },
+  score: { queue: 'refused', why: 'with queue, there are no variants to score yet' },
+  variantsStopAt: { queue: 'refused', why: 'with queue, there are no variants to stop yet' },
 };
 
 /**

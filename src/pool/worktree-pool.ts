@@ -63,6 +63,8 @@ import type {
   WorktreeTask,
 } from './types.js';
 import { validateBatch } from './validate-batch.js';
+import { resolveVariants, type VariantSettings, variantSpecs } from './variants/resolve-variants.js';
+import { variantBatch } from './variants/variant-batch.js';
 
 /** The pool's options in force. */
 export interface ResolvedPoolConfig {
@@ -97,6 +99,10 @@ export interface ResolvedPoolConfig {
   readonly allowRedBase: boolean;
   readonly pauseOn: readonly RegExp[];
   readonly pauseMaxMs: number;
+  /** The pool's variants: one spec per attempt (one empty spec: each issue runs once). */
+  readonly variants: VariantSettings['variants'];
+  readonly score: CheckSpec | undefined;
+  readonly variantsStopAt: number | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -272,6 +278,15 @@ export class WorktreePool {
     const program = command?.[0] ?? '';
     let recorder: BatchRecorder | undefined;
     const batch = new AbortController();
+    // With variants, each issue runs as several attempts, judged and settled to one result.
+    const variants = variantBatch({
+      manager: this.manager,
+      config: this.config,
+      batchId,
+      tasks,
+      executor: executor as TaskExecutor,
+      signal: batch.signal,
+    });
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
     const stops = new Map<string, AbortController>();
     let radar: OverlapWatch | undefined;
@@ -282,7 +297,7 @@ export class WorktreePool {
     };
     const runner = await this.#runner(
       tasks,
-      executor as TaskExecutor,
+      (variants?.executor ?? executor) as TaskExecutor,
       continued,
       batchId,
       batch.signal,
@@ -290,6 +305,7 @@ export class WorktreePool {
       {
         resumed: resume !== undefined,
         merged,
+        ...(variants ? { held: variants.held } : {}),
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
@@ -311,16 +327,21 @@ export class WorktreePool {
       // A queue's task branches are on its workers: nothing here for the radar to compare.
       radar = this.config.queue ? undefined : this.#startRadar(batchId, stops, tasks);
       const results = await Promise.all(
-        tasks.map(
-          (task) =>
+        (variants?.tasks ?? tasks).map((task) =>
+          (
             this.#queue.add(async () => {
               await admission.admit(task.issueNumber, batch.signal);
               // A paused pool starts no task of the paused program until the reset (or unpause()).
               await this.#gate.whenOpen(program, batch.signal);
               const stop = new AbortController();
               stops.set(attemptKey(task), stop);
+              const variantStop = variants?.signalOf(task);
               const result = await runner
-                .run({ task, batchId, signal: AbortSignal.any([batch.signal, stop.signal]) })
+                .run({
+                  task,
+                  batchId,
+                  signal: AbortSignal.any([batch.signal, stop.signal, ...(variantStop ? [variantStop] : [])]),
+                })
                 .finally(() => {
                   stops.delete(attemptKey(task));
                   admission.release();
@@ -333,12 +354,14 @@ export class WorktreePool {
               // Written in the background, in order (never rejects): the slot goes to the next task now.
               void record.taskEnded(result);
               return result;
-            }) as Promise<TaskResult>,
+            }) as Promise<TaskResult>
+          ).then((result) => variants?.ended(result) ?? result),
         ),
       );
       await radar?.stop();
       finished = true;
-      const final = await runner.finish(results);
+      const run = await runner.finish(results);
+      const final = variants ? await variants.settle(run) : run;
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
       const ended = await record.finish(
         final,
@@ -361,7 +384,7 @@ export class WorktreePool {
     batchId: string,
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
-    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent'>,
+    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held'>,
   ): Promise<TaskRunner> {
     const queue = this.config.queue;
     if (!queue) {
@@ -476,6 +499,16 @@ export class WorktreePool {
     options: ExecuteOptions,
   ): Promise<Map<number, WorktreeInfo>> {
     validateTasks(tasks);
+    if (this.config.queue && tasks.some((task) => task.variants !== undefined)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'variants: a pool with queue runs one attempt per issue for now',
+        {
+          hint: "Leave the tasks' variants out, or run the batch without queue.",
+          details: { option: 'variants', queue: 'refused' },
+        },
+      );
+    }
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
     const continued = await validateBatch(this.manager, tasks, config, options.signal);
@@ -632,6 +665,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     ...resolveLanding(config, file, queue),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
+    ...resolveVariants(config, file),
   };
 }
 
@@ -817,6 +851,7 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
       throw new MiyabiError('INVALID_ARGUMENT', `tasks[${index}] must be an object, got ${describe(task)}`);
     }
     assertIssueNumber(task.issueNumber);
+    if (task.variants !== undefined) variantSpecs(task.variants, `tasks[${index}].variants`);
     for (const key of ['branchName', 'baseBranch'] as const) {
       const value = task[key];
       const problem = value === undefined ? undefined : branchNameProblem(value);
