@@ -99,8 +99,172 @@ describe('variants: several attempts per issue, the check gates, the score ranks
     // No worktree is left behind.
     expect(git(repo.path, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
   });
-});
 
-export function writeConfig(repo: TempRepo, config: unknown): void {
-  writeFileSync(join(repo.path, 'miyabi-worktree.config.json'), JSON.stringify(config));
+  it('variants with different commands and environments from the config; no check and no score: the first success wins, and the summary says so', async () => {
+    const repo = project();
+    const marks = tempDir();
+    const write = (text: string) =>
+      `require('fs').writeFileSync(process.env.MARKS + '/' + process.env.MIYABI_VARIANT_NAME, ${text});`;
+    writeFileSync(
+      join(repo.path, 'miyabi-worktree.config.json'),
+      JSON.stringify({
+        variants: [
+          { name: 'quick', command: [process.execPath, '-e', `${write("'quick'")} process.exit(3)`] },
+          {
+            name: 'careful',
+            command: [
+              process.execPath,
+              '-e',
+              write("process.env.MODEL + ' ' + process.argv[1]"),
+              '{variant}',
+            ],
+            env: { MODEL: 'model-b' },
+          },
+        ],
+      }),
+    );
+    const result = await runCli(['run', '--issues', '5', '--json', '--', 'false'], {
+      cwd: repo.path,
+      env: { MARKS: marks },
+    });
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(marks, 'quick'), 'utf8')).toBe('quick');
+    expect(readFileSync(join(marks, 'careful'), 'utf8')).toBe('model-b 2');
+    const [issue] = json<RunJson>(result).results;
+    expect(issue?.winner).toBe(2);
+    expect(issue?.decidedBy).toBe('first-success');
+    expect(issue?.variants?.map((v) => [v.name, v.status, v.stage ?? null])).toEqual([
+      ['quick', 'failed', 'execute'],
+      ['careful', 'success', null],
+    ]);
+    expect(result.stderr).toMatch(
+      /^#5 v2 won · v1 failed at execute \(no check and no score: the first to succeed won, that is all it knew\)$/m,
+    );
+  });
+
+  it('--variants-stop-at: a variant passing with at least that score cancels the rest of its issue (process groups killed, work archived)', async () => {
+    const repo = project();
+    const marks = tempDir();
+    // v1 scores 95 at once; v2 and v3 commit, record their pid, then never end on their own.
+    const agent = `
+const fs = require('fs'), { execFileSync } = require('child_process');
+const variant = process.env.MIYABI_VARIANT;
+fs.writeFileSync('score.txt', variant === '1' ? '95\\n' : '10\\n');
+execFileSync('git', ['add', '-A']);
+execFileSync('git', ['commit', '-q', '-m', 'variant ' + variant]);
+if (variant !== '1') {
+  fs.writeFileSync(process.env.MARKS + '/' + variant, String(process.pid));
+  setInterval(() => {}, 1000);
 }
+`;
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '9',
+        '--variants',
+        '3',
+        '--score',
+        'node score.js',
+        '--variants-stop-at',
+        '80',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
+      { cwd: repo.path, env: { MARKS: marks } },
+    );
+    expect(result.code).toBe(0);
+    const [issue] = json<RunJson>(result).results;
+    expect(issue?.status).toBe('success');
+    expect(issue?.winner).toBe(1);
+    expect(issue?.variants?.map((v) => [v.variant, v.status, v.score ?? null])).toEqual([
+      [1, 'success', 95],
+      [2, 'cancelled', null],
+      [3, 'cancelled', null],
+    ]);
+    expect(issue?.variants?.[1]?.error?.message).toMatch(/scored 95 \(variantsStopAt 80\)/);
+    for (const stopped of [2, 3]) {
+      const entry = issue?.variants?.[stopped - 1];
+      // Its process group was killed, its commit is in its archive.
+      const pid = Number(readFileSync(join(marks, String(stopped)), 'utf8'));
+      expect(() => process.kill(pid, 0)).toThrow();
+      expect(entry?.archiveRef).toMatch(/^refs\/miyabi\/archive\//);
+      expect(git(repo.path, 'log', '--format=%s', entry?.archiveRef ?? '')).toContain(`variant ${stopped}`);
+    }
+  });
+
+  it("the winner's landing check fails on the moved target: the runner-up lands", async () => {
+    const repo = project();
+    // The check fails when main's marker and v3's file meet: v3 passes its gate on its own branch.
+    writeFileSync(
+      join(repo.path, 'check.js'),
+      "const fs = require('fs'); if (fs.existsSync('marker.txt') && fs.existsSync('work-3.txt')) process.exit(1);\n",
+    );
+    git(repo.path, 'commit', '-qam', 'the check');
+    const marks = tempDir();
+    // v3 (the best score) also commits a marker to main, as a person would mid-batch.
+    const agent = `${AGENT}
+if (process.argv[1] === '3') {
+  fs.writeFileSync(process.env.REPO + '/marker.txt', 'moved\\n');
+  execFileSync('git', ['-C', process.env.REPO, 'add', 'marker.txt']);
+  execFileSync('git', ['-C', process.env.REPO, 'commit', '-q', '-m', 'main moves']);
+}
+`;
+    const result = await runCli(
+      [
+        'run',
+        '--issues',
+        '4',
+        '--variants',
+        '3',
+        '--merge',
+        '--check',
+        'node check.js',
+        '--score',
+        'node score.js',
+        '--json',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+        '{variant}',
+      ],
+      { cwd: repo.path, env: { MARKS: marks, SCORES: '50,70,90', REPO: repo.path } },
+    );
+    expect(result.code).toBe(0);
+    const [issue] = json<RunJson>(result).results;
+    expect(issue?.status).toBe('success');
+    expect(issue?.winner).toBe(2);
+    const v3 = issue?.variants?.[2];
+    expect([v3?.checkPassed, v3?.score, v3?.stage, v3?.error?.code, v3?.won]).toEqual([
+      true,
+      90,
+      'check',
+      'CHECK_FAILED',
+      false,
+    ]);
+    git(repo.path, 'merge-base', '--is-ancestor', readFileSync(join(marks, '2'), 'utf8'), 'main');
+    expect(git(repo.path, 'ls-tree', '--name-only', 'main')).not.toMatch(/work-3/);
+    expect(result.stderr).toMatch(/^#4 v2 won \(70\) · v3 landing failed at check · v1 50$/m);
+  });
+
+  it('refuses --variants 0, 11 or a non-number, and --variants-stop-at without --score (exit 2, nothing made)', async () => {
+    const repo = project();
+    const before = git(repo.path, 'for-each-ref');
+    for (const args of [
+      ['--variants', '0'],
+      ['--variants', '11'],
+      ['--variants', 'three'],
+      ['--variants', '3', '--variants-stop-at', '80'],
+    ]) {
+      const result = await runCli(['run', '--issues', '1', ...args, '--', 'true'], { cwd: repo.path });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(git(repo.path, 'for-each-ref')).toBe(before);
+    expect(git(repo.path, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+  });
+});
