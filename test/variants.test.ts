@@ -40,6 +40,7 @@ describe('variants: several attempts per issue, the check gates, the score ranks
     const repo = project();
     const marks = tempDir();
     const base = git(repo.path, 'rev-parse', 'main');
+    const page = join(tempDir(), 'batch.html');
     const result = await runCli(
       [
         'run',
@@ -52,6 +53,8 @@ describe('variants: several attempts per issue, the check gates, the score ranks
         'node check.js',
         '--score',
         'node score.js',
+        '--html',
+        page,
         '--json',
         '--',
         process.execPath,
@@ -96,6 +99,13 @@ describe('variants: several attempts per issue, the check gates, the score ranks
       const commit = readFileSync(join(marks, String(loser)), 'utf8');
       git(repo.path, 'merge-base', '--is-ancestor', commit, entry?.archiveRef ?? '');
     }
+    // The report counts the attempts; the page groups the variants and marks the winner.
+    expect(result.stderr).toMatch(/^- Variants: 3 attempts for 1 issue$/m);
+    expect(result.stderr).toMatch(/^- Created: 3$/m);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('#7 v3 won (90) · v2 70 · v1 check failed');
+    expect(html).toMatch(/<tr class="winner"><td>★ v3 v3<\/td><td class="branch">feature\/issue-7-v3<\/td>/);
+    expect(html.match(/<tr class="loser">/g)).toHaveLength(2);
     // No worktree is left behind.
     expect(git(repo.path, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
   });
