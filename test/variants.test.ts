@@ -265,6 +265,27 @@ if (process.argv[1] === '3') {
     expect(result.stderr).toMatch(/^#4 v2 won \(70\) · v3 landing failed at check · v1 50$/m);
   });
 
+  it('with --keep every variant stays: path and logs take 42/v2, a bare issue number is ambiguous', async () => {
+    const repo = project();
+    const agent = "console.log('hello from ' + process.env.MIYABI_VARIANT_NAME)";
+    const run = await runCli(
+      ['run', '--issues', '8', '--variants', '2', '--keep', '--json', '--', process.execPath, '-e', agent],
+      { cwd: repo.path },
+    );
+    expect(run.code).toBe(0);
+    const [issue] = json<RunJson>(run).results;
+    expect(issue?.variants?.every((v) => v.archiveRef === undefined)).toBe(true);
+    const path = await runCli(['path', '8/v2'], { cwd: repo.path });
+    expect(path.code).toBe(0);
+    expect(git(path.stdout.trim(), 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('feature/issue-8-v2');
+    const logs = await runCli(['logs', '8/v2'], { cwd: repo.path });
+    expect(logs.stdout).toContain('hello from v2');
+    expect(logs.stdout).not.toContain('hello from v1');
+    const ambiguous = await runCli(['path', '8'], { cwd: repo.path });
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toMatch(/issue 8 has 2 worktrees/);
+  });
+
   it('refuses --variants 0, 11 or a non-number, and --variants-stop-at without --score (exit 2, nothing made)', async () => {
     const repo = project();
     const before = git(repo.path, 'for-each-ref');
