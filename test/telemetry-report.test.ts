@@ -189,7 +189,7 @@ describe('telemetry report', () => {
     ]);
   });
 
-    it('rounds seconds to two decimals and the rate to one', () => {
+  it('rounds seconds to two decimals and the rate to one', () => {
     const events: WorktreeEventInput[] = [1, 2, 3].map((i) => ({
       type: 'execute-complete',
       worktreeId: 'w',
