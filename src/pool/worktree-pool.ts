@@ -251,6 +251,15 @@ export class WorktreePool {
       });
     }
     const plan = await planResume(this.manager, batchId, executor);
+    if (plan.record.results.some((result) => result.variant !== undefined || result.variants !== undefined)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `resumeBatch: batch ${plan.record.id} ran variants, which cannot be resumed yet`,
+        {
+          hint: 'Run its issues again as a new batch.',
+        },
+      );
+    }
     validateTasks(plan.tasks);
     const continued = await validateBatch(
       this.manager,
@@ -665,7 +674,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     ...resolveLanding(config, file, queue),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
-    ...resolveVariants(config, file),
+    ...resolveVariants(config, file, queue),
   };
 }
 

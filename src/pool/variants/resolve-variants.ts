@@ -14,10 +14,14 @@ export interface VariantSettings {
   readonly variantsStopAt: number | undefined;
 }
 
-/** `variants`, `score` and `variantsStopAt`: given, else the configuration file's; `INVALID_ARGUMENT` when malformed. */
-export function resolveVariants(config: PoolConfig, file: MiyabiConfig): VariantSettings {
-  const variants = variantSpecs(config.variants ?? file.variants, 'variants');
-  const score = resolveCheck(config.score ?? file.score, 'score');
+/**
+ * `variants`, `score` and `variantsStopAt`: given, else the configuration file's (not with queue,
+ * whose jobs are one attempt per issue for now); `INVALID_ARGUMENT` when malformed.
+ */
+export function resolveVariants(config: PoolConfig, file: MiyabiConfig, queue: unknown): VariantSettings {
+  const fromFile: Pick<MiyabiConfig, 'variants' | 'score'> = queue === undefined ? file : {};
+  const variants = variantSpecs(config.variants ?? fromFile.variants, 'variants');
+  const score = resolveCheck(config.score ?? fromFile.score, 'score');
   const stopAt = config.variantsStopAt;
   if (stopAt !== undefined) {
     assertOptionInRange('variantsStopAt', stopAt);

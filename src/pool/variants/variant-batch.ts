@@ -59,7 +59,7 @@ export function variantBatch(options: {
       const attempt = plan.byKey.get(attemptKey(result));
       if (!issueOf(result) || !attempt?.variant) return result;
       const endedAt = order++;
-      const judging = judge(result, config, batchId, attempt.variant).then((judgement) => {
+      const judging = judge(result, config, batchId, attempt.variant, options.signal).then((judgement) => {
         reachStopAt(result, judgement, config.variantsStopAt, stops.get(result.issueNumber));
         return {
           variant: attempt.variant?.variant ?? 0,
@@ -95,8 +95,9 @@ async function judge(
   config: ResolvedPoolConfig,
   batchId: string,
   variant: { readonly variant: number; readonly name: string },
+  signal: AbortSignal,
 ): Promise<Judgement> {
-  // The gate runs under no batch signal of its own: a cancelled batch's attempts ended cancelled already.
+  // A cancelled batch stops the gate and the score too (their process groups killed): no verdict then.
   return judgeAttempt(result, {
     check: config.check,
     score: config.score,
@@ -109,7 +110,7 @@ async function judge(
       ...(result.worktreePath ? { MIYABI_WORKTREE_PATH: result.worktreePath } : {}),
       ...(result.branchName ? { MIYABI_BRANCH: result.branchName } : {}),
     },
-    signal: new AbortController().signal,
+    signal,
   }).catch((error: unknown) => ({
     checkPassed: false,
     checkError: { message: `the gate could not run: ${String(error)}`, code: 'CHECK_FAILED' },
