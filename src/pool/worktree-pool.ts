@@ -335,9 +335,11 @@ export class WorktreePool {
       await forgetTaskLogs(this.manager.stateDir, pruned);
       // A queue's task branches are on its workers: nothing here for the radar to compare.
       radar = this.config.queue ? undefined : this.#startRadar(batchId, stops, tasks);
+      // A variant's attempt is judged as it ends, out of its slot (its verdict may stop its siblings).
+      const judged = (result: Promise<TaskResult>) => (variants ? result.then(variants.ended) : result);
       const results = await Promise.all(
         (variants?.tasks ?? tasks).map((task) =>
-          (
+          judged(
             this.#queue.add(async () => {
               await admission.admit(task.issueNumber, batch.signal);
               // A paused pool starts no task of the paused program until the reset (or unpause()).
@@ -363,8 +365,8 @@ export class WorktreePool {
               // Written in the background, in order (never rejects): the slot goes to the next task now.
               void record.taskEnded(result);
               return result;
-            }) as Promise<TaskResult>
-          ).then((result) => variants?.ended(result) ?? result),
+            }) as Promise<TaskResult>,
+          ),
         ),
       );
       await radar?.stop();
