@@ -3,6 +3,7 @@
 // import it. Everything public goes through index.ts.
 export { inRange as inRangeOf, rangeText } from './core/limits.js';
 export { checkSize, formatBytes, formatSize } from './core/size.js';
+export { variantsLine } from './core/variant-words.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { findResumableBatch, unfinishedBatches } from './pool/resume-batch.js';

@@ -48,6 +48,9 @@ const GIVEN: { readonly [K in keyof Required<PoolCreateOptions>]: (repo: string)
   allowRedBase: () => true,
   pauseOn: () => ['quota exceeded'],
   pauseMaxMs: () => 60_000,
+  variants: () => 3,
+  score: () => ['node', 'score.js'],
+  variantsStopAt: () => 80,
 };
 
 /** Values of refused options that do what the queue does anyway: accepted. */
@@ -55,6 +58,7 @@ const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
   autoCleanup: true,
   existingBranches: 'restart',
   radarIntervalMs: 0,
+  variants: 1,
   radarStatusIntervalMs: 0,
   push: { remote: 'origin' },
 };

@@ -177,6 +177,18 @@ describe('telemetry report', () => {
     expect(formatTelemetryReport(stats, 'ja-JP' as 'ja').split('\n')[0]).toBe('📊 Worktree実行レポート');
   });
 
+  it('adds the variants line after the seven lines only when an issue ran as variants (en, ja)', () => {
+    const stats = toTelemetryStats(foldEvents([]));
+    expect(formatTelemetryReport(stats, 'ja').split('\n')).toHaveLength(7);
+    const withVariants = { ...stats, variants: { attempts: 6, issues: 2 } };
+    expect(formatTelemetryReport(withVariants, 'ja').split('\n').slice(7)).toEqual([
+      '- バリアント: 2件の課題に6回の試行',
+    ]);
+    expect(formatTelemetryReport(withVariants, 'en').split('\n').slice(7)).toEqual([
+      '- Variants: 6 attempts for 2 issues',
+    ]);
+  });
+
   it('rounds seconds to two decimals and the rate to one', () => {
     const events: WorktreeEventInput[] = [1, 2, 3].map((i) => ({
       type: 'execute-complete',

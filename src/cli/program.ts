@@ -284,6 +284,18 @@ export function buildProgram(): CliProgram {
       'a task whose check fails: keep its worktree (default), agent (rerun the command with {checkLog} and MIYABI_CHECK_LOG, then land again), remove',
     )
     .option('--allow-red-base', 'run the batch even when the check fails on the base itself')
+    .option(
+      '--variants <n>',
+      'attempts per issue, 1-10 (default: config variants, else 1), each on its own branch (-v1, -v2, …; {variant} in the command): the check gates, --score ranks, the best one lands, the others are archived',
+    )
+    .option(
+      '--score <command>',
+      "with --variants: ranks the variants that passed the check; run in each one's worktree, its last line a number 0-100 (one command line, no shell; default: config score)",
+    )
+    .option(
+      '--variants-stop-at <score>',
+      'with --score: once a variant passes with at least this score (0-100), cancel the rest of its issue',
+    )
     .option('--push', "push each successful task's branch")
     .option('--remote <name>', 'remote for --push, and the shared remote of --queue', 'origin')
     .option(

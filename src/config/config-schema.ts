@@ -142,6 +142,20 @@ const argvField = z
   })
   .min(1, { error: argvMessage });
 
+/** A command with a time limit (`check`, `score`): an argv array, or `{ command, timeout }`. */
+const checkField = z.union(
+  [
+    argvField,
+    z.strictObject({ command: argvField, timeout: durationField.optional() }).transform((value) => ({
+      command: value.command,
+      ...(value.timeout === undefined ? {} : { timeoutMs: value.timeout }),
+    })),
+  ],
+  {
+    error: 'expected a command like ["npm", "test"] or { "command": ["npm", "test"], "timeout": "10m" }',
+  },
+);
+
 const configSchema = z.strictObject(
   {
     $schema: z.string({ error: 'expected a string (URL of a JSON schema)' }).optional(),
@@ -226,6 +240,27 @@ const configSchema = z.strictObject(
         {
           error:
             'expected a command like ["npm", "test"] or { "command": ["npm", "test"], "timeout": "10m", "batch": 4 }',
+        },
+      )
+      .optional(),
+    score: checkField.optional(),
+    variants: z
+      .union(
+        [
+          rangedField(OPTION_RANGES.variants),
+          z
+            .array(
+              z.strictObject({
+                name: z.string().min(1).optional(),
+                command: argvField.optional(),
+                env: z.record(z.string(), z.string()).optional(),
+              }),
+            )
+            .min(OPTION_RANGES.variants.min)
+            .max(OPTION_RANGES.variants.max),
+        ],
+        {
+          error: `expected ${rangeText(OPTION_RANGES.variants)}, or a list of up to ${OPTION_RANGES.variants.max} like [{ "name": "a", "command": ["claude", "-p", "{title}"], "env": {} }]`,
         },
       )
       .optional(),

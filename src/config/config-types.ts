@@ -1,3 +1,5 @@
+import type { VariantsOption } from '../core/variant.js';
+
 /** The dedicated configuration file, looked up at the repository root. */
 export const CONFIG_FILE_NAME = 'miyabi-worktree.config.json';
 /** The key holding the configuration inside the root `package.json`. */
@@ -50,6 +52,13 @@ export interface MiyabiConfig {
   /** The landing check (argv, no shell): every candidate must pass it before the target moves to it. Unset: no check. */
   readonly check?:
     | { readonly command: readonly string[]; readonly timeoutMs?: number; readonly batch?: number }
+    | readonly string[]
+    | undefined;
+  /** Attempts per issue (`run --variants`), or one `{ name, command, env }` per attempt. Unset: 1. */
+  readonly variants?: VariantsOption | undefined;
+  /** Ranks the variants that passed the check (argv, no shell): its last line a number 0–100. Unset: no score. */
+  readonly score?:
+    | { readonly command: readonly string[]; readonly timeoutMs?: number }
     | readonly string[]
     | undefined;
   /** Files whose change makes the setup run again on a landing candidate. @default the usual lockfiles (`DEFAULT_SETUP_INPUTS`) */
@@ -108,7 +117,13 @@ export const DEFAULT_CONFIG: MiyabiConfig = Object.freeze({
   share: Object.freeze([]),
 });
 
-/** The branch name `pattern` gives for `issueNumber` (`feature/issue-{issue}` → `feature/issue-7`). */
-export function expandBranchPattern(pattern: string, issueNumber: number): string {
-  return pattern.replaceAll('{issue}', String(issueNumber));
+/** The branch name `pattern` gives for `issueNumber` (`feature/issue-{issue}` → `feature/issue-7`; variant 2: `feature/issue-7-v2`). */
+export function expandBranchPattern(pattern: string, issueNumber: number, variant?: number): string {
+  const name = pattern.replaceAll('{issue}', String(issueNumber));
+  // A variant's branch: `{variant}` is its number; a pattern without it gets `-v<k>` appended.
+  if (variant !== undefined) {
+    return name.includes('{variant}') ? name.replaceAll('{variant}', String(variant)) : `${name}-v${variant}`;
+  }
+  // An issue's only attempt: `{variant}` and a separator before it drop out.
+  return name.replace(/[-_./]?\{variant\}/g, '');
 }

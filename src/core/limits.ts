@@ -53,6 +53,9 @@ export interface OptionRange {
 }
 
 /** Every range-checked numeric option of the pool, the manager and the configuration file. */
+/** Most attempts one issue may get (`variants`). */
+export const MAX_VARIANTS = 10;
+
 export const OPTION_RANGES = {
   maxConcurrency: { min: 1, max: MAX_CONCURRENCY, integer: true },
   timeoutMs: { min: 1, max: MAX_DURATION_MS, integer: false },
@@ -68,6 +71,9 @@ export const OPTION_RANGES = {
   checkBatch: { min: 1, max: MAX_CHECK_BATCH, integer: true },
   // Well above the submitter's 1 s heartbeat, so that a live submitter never looks gone.
   orphanTimeoutMs: { min: 5_000, max: MAX_DURATION_MS, integer: false },
+  // Attempts per issue: each is a whole agent run, so a handful is the useful range.
+  variants: { min: 1, max: MAX_VARIANTS, integer: true },
+  variantsStopAt: { min: 0, max: 100, integer: true },
 } as const satisfies Record<string, OptionRange>;
 
 export type RangedOption = keyof typeof OPTION_RANGES;

@@ -3,6 +3,7 @@ import type { HintPart } from '../errors.js';
 import type { PrepareResult } from './prepare-result.js';
 import type { TaskStage, TaskStatus } from './task.js';
 import type { MergeResult, PushResult, StaleBranch } from './types.js';
+import type { VariantDecision, VariantOutcome } from './variant.js';
 
 export interface PullRequestResult {
   /** The pull request's page. */
@@ -101,6 +102,14 @@ export interface Landing {
 /** What every task result carries, whatever its status. */
 interface TaskResultFields<T> {
   readonly issueNumber: number;
+  /** The attempt's variant (1-based) while the issue runs as several attempts; absent otherwise. */
+  readonly variant?: number;
+  /** With variants: every attempt at the issue, the scoreboard (this result is the winner's, or the issue's failure). */
+  readonly variants?: readonly VariantOutcome[];
+  /** With variants: the variant that won (absent when none passed). */
+  readonly winner?: number;
+  /** With variants: what the choice rested on (`first-success`: no check and no score, the first to succeed). */
+  readonly decidedBy?: VariantDecision;
   /** Empty when the worktree was never created (the task failed or was cancelled before). */
   readonly worktreeId: string;
   /** Whole lifecycle: create, setup, execute, merge, push and cleanup. */

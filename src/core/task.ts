@@ -1,3 +1,5 @@
+import type { VariantsOption } from './variant.js';
+
 /** What an agent is told about its issue: delivered through placeholders, environment and a file. */
 export interface IssueContext {
   readonly title: string;
@@ -25,6 +27,13 @@ export interface WorktreeTask {
    * becomes its child. Needs an OpenTelemetry propagator registered (the SDK's default has one).
    */
   readonly traceparent?: string;
+  /**
+   * Which variant of its issue this task is (1-based), when the issue runs as several attempts (the
+   * pool sets it as it expands `variants`); absent: the issue's only attempt.
+   */
+  readonly variant?: number;
+  /** This issue's attempts, instead of the pool's `variants`. @default the pool's `variants` (1) */
+  readonly variants?: VariantsOption;
 }
 
 /** How a task ended (see `TaskResult`). */

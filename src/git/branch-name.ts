@@ -32,13 +32,13 @@ export const GENERATED_BRANCH_CHARACTERS = /^[A-Za-z0-9._/-]+$/;
 /** Why `pattern` cannot name the branches of issues, or `undefined` when it can. */
 export function branchPatternProblem(pattern: unknown): string | undefined {
   if (typeof pattern !== 'string') return `is not a string (${pattern === null ? 'null' : typeof pattern})`;
-  const unknownPlaceholder = /\{(?!issue\})[^}]*\}/.exec(pattern);
+  const unknownPlaceholder = /\{(?!issue\}|variant\})[^}]*\}/.exec(pattern);
   if (unknownPlaceholder)
-    return `has an unknown placeholder ${unknownPlaceholder[0]} (only {issue} is supported)`;
+    return `has an unknown placeholder ${unknownPlaceholder[0]} (only {issue} and {variant} are supported)`;
   if (!pattern.includes('{issue}')) return 'must contain {issue}, e.g. "feature/issue-{issue}"';
-  const name = pattern.replaceAll('{issue}', '123');
+  const name = pattern.replaceAll('{issue}', '123').replaceAll('{variant}', '2');
   if (!GENERATED_BRANCH_CHARACTERS.test(name))
-    return 'may only use letters, digits, ".", "_", "/", "-" and {issue}';
+    return 'may only use letters, digits, ".", "_", "/", "-", {issue} and {variant}';
   const problem = branchNameProblem(name);
   return problem ? `gives "${name}", which ${problem}` : undefined;
 }

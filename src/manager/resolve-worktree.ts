@@ -1,3 +1,4 @@
+import { expandBranchPattern } from '../config/config-types.js';
 import type { WorktreeInfo } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
 import { listArchives } from './archives.js';
@@ -18,10 +19,17 @@ export async function resolveWorktree(
   issueOrId: string | number,
   signal?: AbortSignal,
 ): Promise<WorktreeInfo> {
-  const { issue, id } = parseIssueOrId(issueOrId);
+  const { issue, id, variant } = parseIssueOrId(issueOrId);
   const trimmed = id ?? String(issue);
   const worktrees = await listWorktrees(ctx, signal);
-  const matches = worktrees.filter((w) => (issue === undefined ? w.id === trimmed : w.issueNumber === issue));
+  // A variant (`42/v2`) is found by its branch: the pattern's, or any task branch with `-v<k>`.
+  const ofVariant = (w: WorktreeInfo) =>
+    variant === undefined ||
+    w.branchName === expandBranchPattern(ctx.branchPattern, w.issueNumber, variant) ||
+    w.branchName.endsWith(`-v${variant}`);
+  const matches = worktrees.filter((w) =>
+    issue === undefined ? w.id === trimmed : w.issueNumber === issue && ofVariant(w),
+  );
   const [only] = matches;
   if (only && matches.length === 1) return only;
   if (matches.length > 1) {

@@ -1,6 +1,8 @@
 import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as delay } from 'node:timers/promises';
+import { attemptName } from '../core/attempt.js';
 import { MiyabiError } from '../errors.js';
 import { readRunningBatchRecords } from '../state/batch-records.js';
 import { isOwnerAlive } from '../state/owner.js';
@@ -44,16 +46,22 @@ export async function findTaskLog(
   issueOrId: string | number,
   options: FindTaskLogOptions = {},
 ): Promise<TaskLog> {
-  const { issue, id } = parseIssueOrId(issueOrId);
+  const { issue, id, variant } = parseIssueOrId(issueOrId);
   const text = id ?? String(issue);
-  if (issue !== undefined && options.wait) {
+  // A variant's log is named for it (`issue-42-v2.log`); an issue's own, for the issue.
+  const ofAttempt = (record: TaskLog) =>
+    variant === undefined ||
+    basename(record.logFile) === `${attemptName({ issueNumber: record.issueNumber, variant })}.log`;
+  if (issue !== undefined && variant === undefined && options.wait) {
     const started = await waitForStart(stateDir, issue, options);
     if (started) return started;
   }
   const found =
     issue === undefined
       ? await readTaskLog(stateDir, text)
-      : (await readTaskLogs(stateDir)).filter((record) => record.issueNumber === issue).at(-1);
+      : (await readTaskLogs(stateDir))
+          .filter((record) => record.issueNumber === issue && ofAttempt(record))
+          .at(-1);
   if (found) return found;
   const known = await readTaskLogs(stateDir);
   const named = known

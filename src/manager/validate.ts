@@ -1,3 +1,4 @@
+import { parseAttempt } from '../core/attempt.js';
 import { describe } from '../core/describe.js';
 import { WORKTREE_STATUSES, type WorktreeStatus } from '../core/types.js';
 import { MiyabiError } from '../errors.js';
@@ -35,10 +36,10 @@ export function assertPositiveInteger(value: unknown, option: string): asserts v
   }
 }
 
-/** What an `issueOrId` argument names: an issue (`42`, `'#42'`) or a worktree id. */
+/** What an `issueOrId` argument names: an issue (`42`, `'#42'`), one variant of it (`'42/v2'`), or a worktree id. */
 export type IssueOrId =
-  | { readonly issue: number; readonly id?: never }
-  | { readonly id: string; readonly issue?: never };
+  | { readonly issue: number; readonly variant?: number; readonly id?: never }
+  | { readonly id: string; readonly issue?: never; readonly variant?: never };
 
 /**
  * Reads an `issueOrId` argument. Anything that is neither a positive issue number nor a
@@ -49,6 +50,8 @@ export function parseIssueOrId(value: unknown): IssueOrId {
   const digits = /^#?(\d+)$/.exec(text)?.[1];
   const issue = Number(digits);
   if (digits !== undefined && Number.isSafeInteger(issue) && issue > 0) return { issue };
+  const attempt = parseAttempt(text);
+  if (attempt?.variant !== undefined) return { issue: attempt.issueNumber, variant: attempt.variant };
   if (digits === undefined && isWorktreeId(text)) return { id: text };
   throw new MiyabiError(
     'INVALID_ARGUMENT',
@@ -57,7 +60,7 @@ export function parseIssueOrId(value: unknown): IssueOrId {
       : `expected an issue number or a worktree id, got ${describe(value)}`,
     {
       hint: [
-        'Pass an issue number (e.g. 42) or a worktree id (e.g. issue-42-1a2b3c4d); ',
+        'Pass an issue number (e.g. 42, or 42/v2 for a variant) or a worktree id (e.g. issue-42-1a2b3c4d); ',
         { call: 'listWorktrees' },
         ' lists them.',
       ],

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sameAttempt } from '../core/attempt.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { currentBatchOwner } from '../state/batch-owner.js';
 import {
@@ -93,7 +94,7 @@ export async function startBatchRecord(
     taskEnded(result) {
       chain = chain.then(() =>
         save((current) =>
-          current.results.some((r) => r.issueNumber === result.issueNumber)
+          current.results.some((r) => sameAttempt(r, result))
             ? current
             : { ...current, results: order([...current.results, result]) },
         ),

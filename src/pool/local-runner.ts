@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { WorktreeInfo } from '../core/types.js';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
@@ -7,9 +6,9 @@ import { landingSettings } from './land.js';
 import type { PauseGate } from './pause-gate.js';
 import { alreadyMerged } from './resume-batch.js';
 import { runTask } from './run-task.js';
-import { taskLogHooks } from './task-log-hooks.js';
+import { taskLogFile, taskLogHooks } from './task-log-hooks.js';
 import type { TaskRunner } from './task-runner.js';
-import type { TaskExecutor } from './types.js';
+import type { TaskExecutor, WorktreeTask } from './types.js';
 import type { ResolvedPoolConfig } from './worktree-pool.js';
 
 export interface LocalRunnerOptions {
@@ -33,6 +32,8 @@ export interface LocalRunnerOptions {
   readonly merged: ReadonlySet<number>;
   /** Told before a merge moves a ref, so a resumed batch never merges twice. */
   readonly onMergeIntent: (worktree: WorktreeInfo) => Promise<void>;
+  /** With variants: an attempt whose landing waits for its issue's verdict (no follow-ups; its worktree kept). */
+  readonly held?: (task: WorktreeTask) => boolean;
   /** Told as a worktree changes hands (the pool's stats and radar). */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -42,7 +43,9 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
   const { manager, config } = options;
   return {
     async run({ task, batchId, signal }) {
-      const logFile = join(config.logDir, batchId, `issue-${task.issueNumber}.log`);
+      // A variant's follow-ups wait for its issue's verdict: they are the winner's only.
+      const held = options.held?.(task) ?? false;
+      const logFile = taskLogFile(config.logDir, batchId, task);
       const log = taskLogHooks(manager.stateDir, { issueNumber: task.issueNumber, batchId, logFile });
       const result = await runTask({
         manager,
@@ -53,23 +56,24 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
         batchSignal: signal,
         timeoutMs: config.timeoutMs,
         abortGraceMs: config.abortGraceMs,
-        autoCleanup: config.autoCleanup,
+        autoCleanup: config.autoCleanup && !held,
         prepare: config.prepare,
-        merge: config.merge,
-        push: config.push,
-        reuse: config.reuse ? { keepPaths: config.keepPaths, maxIdle: config.maxIdle } : undefined,
+        merge: held ? undefined : config.merge,
+        push: held ? undefined : config.push,
+        reuse: config.reuse && !held ? { keepPaths: config.keepPaths, maxIdle: config.maxIdle } : undefined,
         onConflict: config.onConflict,
         // A resumed task builds on the branch its first run left.
         existingBranches: options.resumed ? 'continue' : config.existingBranches,
         resumed: options.resumed,
-        continueIn: options.continued.get(task.issueNumber),
+        // Kept worktrees are found by issue: a variant never continues in its issue's.
+        continueIn: task.variant === undefined ? options.continued.get(task.issueNumber) : undefined,
         pullRequest:
-          config.pullRequest && options.github
+          config.pullRequest && options.github && !held
             ? { options: config.pullRequest, client: options.github }
             : undefined,
         logFile,
         bounds: { sampler: options.sampler, maxMemory: config.maxMemory },
-        ...(config.check ? { landing: landingSettings(config), onLanding: options.lending } : {}),
+        ...(config.check && !held ? { landing: landingSettings(config), onLanding: options.lending } : {}),
         onLogStart: log.started,
         usageLimits: { gate: options.gate, program: options.program, pauseOn: config.pauseOn },
         onMergeIntent: options.onMergeIntent,

@@ -346,6 +346,7 @@ function finish(
       : undefined;
   const fields = {
     issueNumber: run.task.issueNumber,
+    ...(run.task.variant !== undefined ? { variant: run.task.variant } : {}),
     worktreeId: worktree?.id ?? '',
     durationMs,
     ...(progress.output !== undefined ? { output: progress.output } : {}),

@@ -113,6 +113,13 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     queue: 'honoured',
     how: 'travels in each job; a task whose paused time would pass it ends USAGE_LIMIT, kept here',
   },
+  variants: {
+    queue: 'refused',
+    why: 'with queue, each issue runs once for now: variants are not yet spread over the workers',
+    accepts: (value) => value === 1,
+  },
+  score: { queue: 'refused', why: 'with queue, there are no variants to score yet' },
+  variantsStopAt: { queue: 'refused', why: 'with queue, there are no variants to stop yet' },
 };
 
 /**

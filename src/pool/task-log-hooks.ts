@@ -1,5 +1,6 @@
 import { appendFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Attempt, attemptName } from '../core/attempt.js';
 import type { WorktreeInfo } from '../core/types.js';
 import { recordTaskEnd, recordTaskStart, type TaskLog } from '../state/task-log-records.js';
 import { closingLine } from './closing-line.js';
@@ -13,9 +14,13 @@ export interface TaskLogHooks {
   ended(result: TaskResult): Promise<void>;
 }
 
-/** Where a batch task's log is: `<logDir>/<batchId>/issue-<n>.log`, for local and remote tasks alike. */
-export function taskLogFile(logDir: string, batchId: string, issueNumber: number): string {
-  return join(logDir, batchId, `issue-${issueNumber}.log`);
+/** Where a batch task's log is: `<logDir>/<batchId>/issue-<n>.log` (`issue-<n>-v<k>.log` for a variant), local or remote. */
+export function taskLogFile(logDir: string, batchId: string, attempt: number | Attempt): string {
+  return join(
+    logDir,
+    batchId,
+    `${attemptName(typeof attempt === 'number' ? { issueNumber: attempt } : attempt)}.log`,
+  );
 }
 
 /** Best effort: a record that cannot be written never fails the task (its log only stays unknown to `logs`). */

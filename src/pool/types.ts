@@ -1,5 +1,6 @@
 import type { WorktreeTask } from '../core/task.js';
 import type { MergeStrategy, WorktreeInfo, WorktreeStatus } from '../core/types.js';
+import type { VariantsOption } from '../core/variant.js';
 import type { GitHubClient } from '../github/client.js';
 import type { GitHubRepo } from '../github/types.js';
 import type { Logger } from '../log.js';
@@ -24,7 +25,22 @@ export type {
   TaskUsage,
   UnmergedWork,
 } from '../core/task-result.js';
+export type {
+  VariantDecision,
+  VariantOutcome,
+  VariantSpec,
+  VariantsOption,
+} from '../core/variant.js';
 export type { TaskStage } from '../telemetry/events.js';
+
+/** See {@link TaskContext.variant}. */
+export interface VariantContext {
+  /** 1-based; `{variant}` in the command's arguments. */
+  readonly variant: number;
+  readonly name: string;
+  /** This variant's command, when it has its own. */
+  readonly command?: readonly string[];
+}
 
 import type { TaskResult } from '../core/task-result.js';
 
@@ -50,6 +66,11 @@ export interface TaskContext<T = unknown> {
   readonly env: Readonly<Record<string, string>>;
   /** The conflicting paths while a resolver runs (see the pool's `onConflict`); empty otherwise. */
   readonly conflicts: readonly string[];
+  /**
+   * With variants: which attempt this is, and its own command and environment (a command executor
+   * runs `command` instead of its own; `env` is already in {@link env}).
+   */
+  readonly variant?: VariantContext;
   /**
    * Records what the task produced so far: it becomes the result's `output` even when the executor
    * then throws or times out (the resolved value, if any, replaces it).
@@ -218,6 +239,20 @@ export interface PoolConfig {
   readonly onCheckFail?: CheckFailPolicy;
   /** Run the batch even when the check fails on the base itself (every candidate still has to pass). @default false */
   readonly allowRedBase?: boolean;
+  /**
+   * Attempts per issue (1–10), or one `{ name?, command?, env? }` per attempt: each in its own
+   * worktree and branch (`…-v<k>`); the check gates, `score` ranks, the winner lands (the runner-up
+   * when the winner's landing fails) and the others' work is archived. A task's own `variants` wins.
+   * @default the configuration's `variants`, else 1
+   */
+  readonly variants?: VariantsOption;
+  /**
+   * Ranks the variants that passed the check (argv, no shell; or `{ command, timeoutMs }`): run in
+   * each one's worktree, its last line of output a number from 0 to 100. @default the configuration's `score`, else none
+   */
+  readonly score?: CheckOption;
+  /** Once a variant passes with at least this score (0–100), the rest of its issue is cancelled. Needs `score`. @default undefined */
+  readonly variantsStopAt?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { DEFAULT_CONFIG, type MiyabiConfig } from '../config/config-types.js';
 import { normaliseRelativePath, relativePathProblem } from '../config/relative-path.js';
+import { attemptKey, attemptWords } from '../core/attempt.js';
 import { describe } from '../core/describe.js';
 import {
   assertOptionInRange,
@@ -63,6 +64,8 @@ import type {
   WorktreeTask,
 } from './types.js';
 import { validateBatch } from './validate-batch.js';
+import { resolveVariants, type VariantSettings, variantSpecs } from './variants/resolve-variants.js';
+import { variantBatch } from './variants/variant-batch.js';
 
 /** The pool's options in force. */
 export interface ResolvedPoolConfig {
@@ -97,6 +100,10 @@ export interface ResolvedPoolConfig {
   readonly allowRedBase: boolean;
   readonly pauseOn: readonly RegExp[];
   readonly pauseMaxMs: number;
+  /** The pool's variants: one spec per attempt (one empty spec: each issue runs once). */
+  readonly variants: VariantSettings['variants'];
+  readonly score: CheckSpec | undefined;
+  readonly variantsStopAt: number | undefined;
 }
 
 const MERGE_STRATEGIES: readonly MergeStrategy[] = ['merge', 'squash', 'ff-only'];
@@ -251,6 +258,15 @@ export class WorktreePool {
       this.config.check,
       this.config.queue !== undefined,
     );
+    if (plan.record.results.some((result) => result.variant !== undefined || result.variants !== undefined)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `resumeBatch: batch ${plan.record.id} ran variants, which cannot be resumed yet`,
+        {
+          hint: 'Run its issues again as a new batch.',
+        },
+      );
+    }
     validateTasks(plan.tasks);
     // A queue batch's tasks continue on the workers, from their remote branches: none is kept here.
     const continued = await validateBatch(
@@ -281,8 +297,17 @@ export class WorktreePool {
     const program = command?.[0] ?? '';
     let recorder: BatchRecorder | undefined;
     const batch = new AbortController();
+    // With variants, each issue runs as several attempts, judged and settled to one result.
+    const variants = variantBatch({
+      manager: this.manager,
+      config: this.config,
+      batchId,
+      tasks,
+      executor: executor as TaskExecutor,
+      signal: batch.signal,
+    });
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
-    const stops = new Map<number, AbortController>();
+    const stops = new Map<string, AbortController>();
     let radar: OverlapWatch | undefined;
     const onWorktree = (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => {
       this.#track(worktree, status);
@@ -291,7 +316,7 @@ export class WorktreePool {
     };
     const runner = await this.#runner(
       tasks,
-      executor as TaskExecutor,
+      (variants?.executor ?? executor) as TaskExecutor,
       continued,
       batchId,
       batch.signal,
@@ -299,6 +324,7 @@ export class WorktreePool {
       {
         resumed: resume !== undefined,
         merged,
+        ...(variants ? { held: variants.held } : {}),
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
@@ -322,36 +348,45 @@ export class WorktreePool {
       const pruned = await pruneBatchLogs(this.config.logDir, this.config.logRetention);
       await forgetTaskLogs(this.manager.stateDir, pruned);
       // A queue's task branches are on its workers: nothing here for the radar to compare.
-      radar = this.config.queue ? undefined : this.#startRadar(batchId, stops);
+      radar = this.config.queue ? undefined : this.#startRadar(batchId, stops, tasks);
+      // A variant's attempt is judged as it ends, out of its slot (its verdict may stop its siblings).
+      const judged = (result: Promise<TaskResult>) => (variants ? result.then(variants.ended) : result);
       const results = await Promise.all(
-        tasks.map(
-          (task) =>
+        (variants?.tasks ?? tasks).map((task) =>
+          judged(
             this.#queue.add(async () => {
               await admission.admit(task.issueNumber, batch.signal);
               // A paused pool starts no task of the paused program until the reset (or unpause()).
               await this.#gate.whenOpen(program, batch.signal);
               const stop = new AbortController();
-              stops.set(task.issueNumber, stop);
+              stops.set(attemptKey(task), stop);
+              const variantStop = variants?.signalOf(task);
               const result = await runner
-                .run({ task, batchId, signal: AbortSignal.any([batch.signal, stop.signal]) })
+                .run({
+                  task,
+                  batchId,
+                  signal: AbortSignal.any([batch.signal, stop.signal, ...(variantStop ? [variantStop] : [])]),
+                })
                 .finally(() => {
-                  stops.delete(task.issueNumber);
+                  stops.delete(attemptKey(task));
                   admission.release();
                 });
               if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
                 batch.abort(
-                  new TaskAbort('cancelled', `fail-fast: issue ${task.issueNumber} ended ${result.status}`),
+                  new TaskAbort('cancelled', `fail-fast: ${attemptWords(task)} ended ${result.status}`),
                 );
               }
               // Written in the background, in order (never rejects): the slot goes to the next task now.
               void record.taskEnded(result);
               return result;
             }) as Promise<TaskResult>,
+          ),
         ),
       );
       await radar?.stop();
       finished = true;
-      const final = await runner.finish(results);
+      const run = await runner.finish(results);
+      const final = variants ? await variants.settle(run) : run;
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
       const ended = await record.finish(
         final,
@@ -374,7 +409,7 @@ export class WorktreePool {
     batchId: string,
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
-    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent'>,
+    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held'>,
     remote: {
       readonly recordIntent: (intent: MergeIntent) => Promise<void>;
       readonly resumed?: QueueResume;
@@ -455,7 +490,11 @@ export class WorktreePool {
   }
 
   /** The batch's conflict radar (none with `radarIntervalMs: 0`). */
-  #startRadar(batchId: string, stops: ReadonlyMap<number, AbortController>): OverlapWatch | undefined {
+  #startRadar(
+    batchId: string,
+    stops: ReadonlyMap<string, AbortController>,
+    tasks: readonly WorktreeTask[],
+  ): OverlapWatch | undefined {
     if (this.config.radarIntervalMs === 0) return undefined;
     return watchOverlaps({
       manager: this.manager,
@@ -467,8 +506,12 @@ export class WorktreePool {
       onChange: (overlap) => {
         if (this.config.onOverlap !== 'stop-later' || !overlap.conflict) return;
         const paths = overlap.conflictPaths.join(', ');
+        // A variant's branch is named for it; any other task is its issue's only attempt.
+        const variant = tasks.find(
+          (task) => task.variant !== undefined && task.branchName === overlap.b.branch,
+        );
         stops
-          .get(overlap.b.issue)
+          .get(attemptKey(variant ?? { issueNumber: overlap.b.issue }))
           ?.abort(
             new TaskAbort(
               'cancelled',
@@ -494,6 +537,16 @@ export class WorktreePool {
     options: ExecuteOptions,
   ): Promise<Map<number, WorktreeInfo>> {
     validateTasks(tasks);
+    if (this.config.queue && tasks.some((task) => task.variants !== undefined)) {
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        'variants: a pool with queue runs one attempt per issue for now',
+        {
+          hint: "Leave the tasks' variants out, or run the batch without queue.",
+          details: { option: 'variants', queue: 'refused' },
+        },
+      );
+    }
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
     const continued = await validateBatch(this.manager, tasks, config, options.signal);
@@ -654,6 +707,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     ...resolveLanding(config, file),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
+    ...resolveVariants(config, file, queue),
   };
 }
 
@@ -833,12 +887,13 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
   if (!Array.isArray(tasks)) {
     throw new MiyabiError('INVALID_ARGUMENT', `tasks must be an array, got ${describe(tasks)}`);
   }
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   for (const [index, task] of tasks.entries()) {
     if (typeof task !== 'object' || task === null) {
       throw new MiyabiError('INVALID_ARGUMENT', `tasks[${index}] must be an object, got ${describe(task)}`);
     }
     assertIssueNumber(task.issueNumber);
+    if (task.variants !== undefined) variantSpecs(task.variants, `tasks[${index}].variants`);
     for (const key of ['branchName', 'baseBranch'] as const) {
       const value = task[key];
       const problem = value === undefined ? undefined : branchNameProblem(value);
@@ -853,12 +908,12 @@ function validateTasks(tasks: readonly WorktreeTask[]): void {
         );
       }
     }
-    if (seen.has(task.issueNumber)) {
-      throw new MiyabiError('INVALID_ARGUMENT', `issue ${task.issueNumber} appears twice in the batch`, {
+    if (seen.has(attemptKey(task))) {
+      throw new MiyabiError('INVALID_ARGUMENT', `${attemptWords(task)} appears twice in the batch`, {
         hint: 'Give each issue once: two worktrees of one issue would compete for its branch.',
         details: { issueNumber: task.issueNumber },
       });
     }
-    seen.add(task.issueNumber);
+    seen.add(attemptKey(task));
   }
 }

@@ -58,10 +58,12 @@ export function commandExecutor(
   const command = [...argv];
   const executor: TaskExecutor<CommandTaskOutput> = async (worktree, task, ctx) => {
     const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
-    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? command) : command, {
+    const own = ctx.variant?.command ?? command;
+    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? own) : own, {
       ...worktree,
       conflicts: ctx.conflicts,
       checkLog: ctx.env.MIYABI_CHECK_LOG,
+      variant: ctx.variant?.variant,
       context: task.context,
     });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });

@@ -144,6 +144,8 @@ export class ConflictRadar {
     const toMerge: { key: string; a: TaskState; b: TaskState; files: string[] }[] = [];
     for (const [i, a] of ordered.entries()) {
       for (const b of ordered.slice(i + 1)) {
+        // Sibling variants of one issue compete by design: never a pair (nor a stop) of the radar.
+        if (a.task.ref.issue === b.task.ref.issue) continue;
         const key = `${a.task.ref.worktreeId} ${b.task.ref.worktreeId}`;
         const tipsKey = `${a.tip} ${b.tip}`;
         const known = this.#pairs.get(key);

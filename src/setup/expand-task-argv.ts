@@ -10,6 +10,7 @@ export const TASK_PLACEHOLDERS = [
   '{port}',
   '{conflicts}',
   '{checkLog}',
+  '{variant}',
 ] as const;
 
 /** What a task's placeholders are replaced with: its worktree (a `WorktreeInfo` fits), conflicts, issue text. */
@@ -24,12 +25,14 @@ export interface TaskArgvValues {
   readonly conflicts?: readonly string[] | undefined;
   /** The file of a failing landing check's output while the task fixes it, for `{checkLog}`. @default '' */
   readonly checkLog?: string | undefined;
+  /** With variants: the attempt's variant (1-based), for `{variant}`; left as is otherwise. */
+  readonly variant?: number | undefined;
   /** The issue's text: `{title}` `{body}` `{url}` `{labels}` are replaced only with it. */
   readonly context?: IssueContext | undefined;
 }
 
-const WORKTREE_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog)\}/g;
-const ALL_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog|title|body|url|labels)\}/g;
+const WORKTREE_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog|variant)\}/g;
+const ALL_TOKENS = /\{(?:issue|branch|path|id|port|conflicts|checkLog|variant|title|body|url|labels)\}/g;
 
 /**
  * `argv` with `{issue}`, `{branch}`, `{path}`, `{id}`, `{port}` and `{conflicts}` (space-separated,
@@ -48,6 +51,7 @@ export function expandTaskArgv(argv: readonly string[], values: TaskArgvValues):
     ...(port !== undefined ? { '{port}': String(port) } : {}),
     '{conflicts}': (values.conflicts ?? []).join(' '),
     '{checkLog}': values.checkLog ?? '',
+    ...(values.variant !== undefined ? { '{variant}': String(values.variant) } : {}),
     ...(values.context ? issuePlaceholderValues(values.context) : {}),
   };
   const pattern = values.context ? ALL_TOKENS : WORKTREE_TOKENS;

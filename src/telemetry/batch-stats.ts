@@ -34,8 +34,15 @@ export function statsOfResults(
   const totalExecutionMs = started.reduce((sum, r) => sum + r.durationMs, 0);
   return {
     tasks: results.length,
-    // A reused worktree was made by an earlier task.
-    creates: count((r) => r.worktreeId !== '' && r.reusedWorktree !== true),
+    // A reused worktree was made by an earlier task; each variant of an issue made its own.
+    creates: results.reduce(
+      (sum, r) =>
+        sum +
+        (r.variants
+          ? r.variants.filter((v) => v.worktreeId !== '').length
+          : Number(r.worktreeId !== '' && r.reusedWorktree !== true)),
+      0,
+    ),
     executions: started.length,
     successfulExecutions: succeeded,
     failedExecutions: started.length - succeeded,
@@ -47,6 +54,7 @@ export function statsOfResults(
     checksFailed: count(
       (r) => r.error?.code === 'CHECK_FAILED' || r.settledLater?.previous.error?.code === 'CHECK_FAILED',
     ),
+    ...variantsOf(results),
     overlapWarnings: overlaps.filter((o) => o.files.length > 0 || o.conflict).length,
     overlapConflicts: overlaps.filter((o) => o.conflict).length,
     cleanups: count((r) => r.cleanedUp),
@@ -56,6 +64,18 @@ export function statsOfResults(
     successRate: results.length > 0 ? (succeeded / results.length) * 100 : 0,
     ...resourcesOf(results),
     ...usageOf(results),
+  };
+}
+
+/** How many attempts the issues with variants made, when any did. */
+function variantsOf(results: readonly TaskResult<unknown>[]): Pick<TelemetryStats, 'variants'> {
+  const issues = results.filter((r) => r.variants !== undefined);
+  if (issues.length === 0) return {};
+  return {
+    variants: {
+      attempts: issues.reduce((sum, r) => sum + (r.variants?.length ?? 0), 0),
+      issues: issues.length,
+    },
   };
 }
 

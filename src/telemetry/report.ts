@@ -76,6 +76,14 @@ export function formatTelemetryReport(
   if (checksFailed > 0) {
     lines.push(lang === 'ja' ? `- チェック失敗: ${checksFailed}件` : `- Checks failed: ${checksFailed}`);
   }
+  if (stats.variants && stats.variants.attempts > 0) {
+    const { attempts, issues } = stats.variants;
+    lines.push(
+      lang === 'ja'
+        ? `- バリアント: ${issues}件の課題に${attempts}回の試行`
+        : `- Variants: ${attempts} attempts for ${issues} issue${issues === 1 ? '' : 's'}`,
+    );
+  }
   if (stats.pullRequests > 0) {
     lines.push(
       lang === 'ja' ? `- プルリクエスト: ${stats.pullRequests}件` : `- Pull requests: ${stats.pullRequests}`,

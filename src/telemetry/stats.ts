@@ -33,6 +33,8 @@ export interface TelemetryStats {
   readonly pullRequests: number;
   /** Tasks whose landing check failed (`CHECK_FAILED`, also when a later `land` landed them); from batch records only. */
   readonly checksFailed?: number;
+  /** Attempts of the issues that ran as variants (`variants`), and those issues; from batch records only. */
+  readonly variants?: { readonly attempts: number; readonly issues: number };
   /** Overlapping pairs the conflict radar reported (shared files or a conflict). */
   readonly overlapWarnings: number;
   /** Of those, the ones whose branches would conflict. */

@@ -10,6 +10,7 @@ import { readQueueSecret } from '../read-queue-secret.js';
 import { parseCheckFlags } from '../run/check-flags.js';
 import { connectGitHub, type GitHubFlags, selectIssues, wantsGitHub } from '../run/github-source.js';
 import { planBatch, type RunBatchRequest, runBatch } from '../run/run-batch.js';
+import { parseVariantFlags } from '../run/variant-flags.js';
 import type { CommandHandler } from './index.js';
 
 /**
@@ -92,6 +93,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     );
   }
   const checkFlags = parseCheckFlags(options);
+  const variantFlags = parseVariantFlags(options);
   if ((onConflict !== undefined || options.resolveAttempts !== undefined) && options.merge !== true) {
     throw new MiyabiError(
       'INVALID_ARGUMENT',
@@ -184,6 +186,7 @@ const run: CommandHandler = async ({ operands, options }, ctx) => {
     push: options.push === true || pr ? { remote: String(options.remote ?? 'origin') } : undefined,
     onConflict: onConflict as 'keep' | 'agent' | 'remove' | undefined,
     ...checkFlags,
+    ...variantFlags,
     onOverlap,
     radarIntervalMs,
     ...pause,

@@ -68,6 +68,10 @@ export interface RunBatchRequest {
   readonly pauseOn?: readonly string[] | undefined;
   /** The most the batch waits out usage limits (`--pause-max`); unset: the config's, else 6 h. */
   readonly pauseMaxMs?: number | undefined;
+  /** `--variants`, `--score`, `--variants-stop-at`. */
+  readonly variants?: number | undefined;
+  readonly score?: readonly string[] | undefined;
+  readonly variantsStopAt?: number | undefined;
   /** What a task paused at a usage limit runs when it resumes (`--resume-command`); unset: the config's, else `command`. */
   readonly resumeCommand?: readonly string[] | undefined;
   /** Attempts of `onConflict: 'agent'` and `onCheckFail: 'agent'`, together. @default 1 */
@@ -237,6 +241,9 @@ async function startBatch(
         ...(request.radarIntervalMs !== undefined ? { radarIntervalMs: request.radarIntervalMs } : {}),
         ...(request.pauseOn !== undefined ? { pauseOn: request.pauseOn } : {}),
         ...(request.pauseMaxMs !== undefined ? { pauseMaxMs: request.pauseMaxMs } : {}),
+        ...(request.variants !== undefined ? { variants: request.variants } : {}),
+        ...(request.score !== undefined ? { score: request.score } : {}),
+        ...(request.variantsStopAt !== undefined ? { variantsStopAt: request.variantsStopAt } : {}),
         ...(request.queue ? { queue: queueOption(request.queue, progress, renderer) } : {}),
         ...landingOptions(request, manager.config, executor as TaskExecutor),
         ...(request.onConflict === 'agent'
@@ -258,6 +265,8 @@ async function startBatch(
       // Queue workers run the command on their own machines: only a local run can look for it here.
       if (!request.queue) {
         await assertCommandExists(request.command[0] as string, { ...process.env, ...request.env });
+        const score = pool.config.score?.command[0];
+        if (score !== undefined) await assertCommandExists(score, { ...process.env, ...request.env });
       }
       // The check runs here, with --queue too (each task lands at the submitter).
       const check = pool.config.check?.command[0];
@@ -502,6 +511,9 @@ const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   allowRedBase: '--allow-red-base',
   pauseOn: '--pause-on',
   pauseMaxMs: '--pause-max',
+  variants: '--variants',
+  score: '--score',
+  variantsStopAt: '--variants-stop-at',
 };
 
 /** A pool refusal of an option, reworded with the flag the user typed. */

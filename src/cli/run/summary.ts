@@ -1,4 +1,5 @@
 import { formatDuration, type PoolExecutionResult, type TaskError, type TaskResult } from '../../index.js';
+import { variantsLine } from '../../internal.js';
 import { BIN } from '../bin-name.js';
 import { overlapLine } from '../render/overlaps.js';
 import { renderTable, type TableColumn } from '../render/table.js';
@@ -52,6 +53,7 @@ export function renderSummary(result: RunBatchResult, options: SummaryOptions): 
   ];
   const lines = [renderTable(result.results, columns, options.width ? { width: options.width } : {}), ''];
   for (const r of result.results) {
+    if (r.variants) lines.push(variantsLine(r));
     if (r.stage === 'merge') lines.push(`#${r.issueNumber}: not merged: ${errorText(r.error)}`);
     if (r.stage === 'merge' && !r.cleanedUp && r.worktreePath && isConflict(r.error)) {
       lines.push(

@@ -44,10 +44,12 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
   const { progress } = options;
   const executor: TaskExecutor<RunTaskOutput> = async (worktree, task, ctx) => {
     const resumed = ctx.env.MIYABI_RESUMED === '1' && options.resumeCommand !== undefined;
-    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? []) : options.command, {
+    const command = ctx.variant?.command ?? options.command;
+    const argv = expandTaskArgv(resumed ? (options.resumeCommand ?? []) : command, {
       ...worktree,
       conflicts: ctx.conflicts,
       checkLog: ctx.env.MIYABI_CHECK_LOG,
+      variant: ctx.variant?.variant,
       context: task.context,
     });
     ctx.setOutput({ argv, exitCode: null, signal: null, durationMs: 0, lastLines: '' });

@@ -56,6 +56,7 @@ rect.overlap-marker { fill: #bc4c00; } rect.overlap-marker.conflict { fill: #a40
 .y-labels span { position: absolute; right: 0; transform: translateY(50%); }
 .peak { color: var(--muted); font-size: 12px; vertical-align: top; padding-top: 10px; }
 .overlaps { padding: 0; margin: 0; } .overlaps li { list-style: none; padding: 4px 0; }
+.variants table { border-collapse: collapse; margin: 4px 0 12px; } .variants td, .variants th { padding: 2px 8px; text-align: left; } .variants tr.winner { font-weight: 600; background: #e8f5e9; }
 .none { color: var(--muted); }
 footer { margin-top: 28px; color: var(--muted); font-size: 12px; }
 `);

@@ -8,6 +8,7 @@ import { PAGE_STYLE } from './page-style.js';
 import { html, type SafeHtml } from './safe-html.js';
 import { timeScale } from './time-scale.js';
 import { overlapList, phaseLegend, timelineTable } from './timeline-markup.js';
+import { variantGroups } from './variants-markup.js';
 
 /** One batch's record, as `WorktreeManager.batchReport()` reads it. Plain data. */
 export interface BatchReportData {
@@ -63,6 +64,7 @@ export function renderHtmlReport(data: BatchReportData, options: HtmlReportOptio
       ? html`${phaseLegend()}${timelineTable(timeline, scale, localHost)}`
       : html`<p class="none">No event of this batch is retained any more (the journal keeps the counts of older batches, not their events).</p>`
   }</section>
+${variantGroups(data.results ?? [])}
 <section aria-labelledby="overlaps"><h2 id="overlaps">Overlaps and conflicts</h2>${overlapList(timeline)}</section>
 <footer>Made by miyabi-worktree on ${localHost} at ${generatedAt.toISOString()}. This page loads nothing from the network.</footer>
 </body>
@@ -95,6 +97,12 @@ function countCards(stats: TelemetryStats): SafeHtml {
     cards.push({ label: 'conflicts resolved', value: stats.conflictsResolved, tone: 'success' });
   }
   if (stats.pullRequests > 0) cards.push({ label: 'pull requests', value: stats.pullRequests });
+  if (stats.variants) {
+    cards.push({
+      label: `variant attempts for ${stats.variants.issues} issue(s)`,
+      value: stats.variants.attempts,
+    });
+  }
   if (stats.overlapWarnings > 0) {
     cards.push({ label: 'overlapping pairs', value: stats.overlapWarnings });
     cards.push({ label: 'conflicting pairs', value: stats.overlapConflicts });

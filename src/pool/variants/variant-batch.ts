@@ -1,0 +1,189 @@
+import { attemptKey, attemptLabel } from '../../core/attempt.js';
+import type { WorktreeManager } from '../../manager/worktree-manager.js';
+import { TaskAbort } from '../task-outcome.js';
+import type { TaskExecutor, TaskResult, WorktreeTask } from '../types.js';
+import type { ResolvedPoolConfig } from '../worktree-pool.js';
+import { type Judgement, judgeAttempt } from './judge-attempt.js';
+import { type AttemptPlan, type PlannedAttempt, planAttempts } from './plan-attempts.js';
+import { type JudgedAttempt, settleIssue } from './settle-issue.js';
+import { variantExecutor } from './variant-executor.js';
+
+/** What the pool's batch engine asks of a batch with variants (one call site each). */
+export interface VariantBatch {
+  /** The attempts to run, in place of the tasks. */
+  readonly tasks: readonly WorktreeTask[];
+  readonly executor: TaskExecutor;
+  /** An attempt whose landing waits for its issue's verdict: it runs without merge, its worktree kept. */
+  held(task: WorktreeTask): boolean;
+  /** Aborted when a sibling reached `variantsStopAt`: the rest of the issue is cancelled. */
+  signalOf(task: WorktreeTask): AbortSignal | undefined;
+  /** Judges an attempt as it ends (gate, score), out of its slot; may stop its siblings. */
+  ended(result: TaskResult): Promise<TaskResult>;
+  /** One result per issue: winners landed, the others archived (or kept). */
+  settle(results: readonly TaskResult[]): Promise<TaskResult[]>;
+}
+
+/** The batch's variants, or undefined when no task has any (the batch runs as it always did). */
+export function variantBatch(options: {
+  readonly manager: WorktreeManager;
+  readonly config: ResolvedPoolConfig;
+  readonly batchId: string;
+  readonly tasks: readonly WorktreeTask[];
+  readonly executor: TaskExecutor;
+  /** The batch's signal: a cancelled batch lands nothing more. */
+  readonly signal: AbortSignal;
+}): VariantBatch | undefined {
+  const { manager, config, batchId } = options;
+  const plan = planAttempts(options.tasks, config.variants, manager.branchPattern);
+  if (!plan) return undefined;
+  const stops = new Map<number, AbortController>();
+  const judged = new Map<string, Promise<JudgedAttempt>>();
+  const settling = new Map<number, Promise<TaskResult>>();
+  let order = 0;
+  const issueOf = (task: { issueNumber: number; variant?: number | undefined }) =>
+    task.variant === undefined ? undefined : plan.issues.get(task.issueNumber);
+  return {
+    tasks: plan.attempts.map((attempt) => attempt.task),
+    executor: variantExecutor(options.executor, plan.byKey),
+    held: (task) => issueOf(task) !== undefined,
+    signalOf(task) {
+      if (!issueOf(task)) return undefined;
+      let stop = stops.get(task.issueNumber);
+      if (!stop) {
+        stop = new AbortController();
+        stops.set(task.issueNumber, stop);
+      }
+      return stop.signal;
+    },
+    async ended(result) {
+      const attempt = plan.byKey.get(attemptKey(result));
+      if (!issueOf(result) || !attempt?.variant) return result;
+      const endedAt = order++;
+      const judging = judge(result, config, batchId, attempt.variant, options.signal).then((judgement) => {
+        reachStopAt(result, judgement, config.variantsStopAt, stops.get(result.issueNumber));
+        return {
+          variant: attempt.variant?.variant ?? 0,
+          name: attempt.variant?.name ?? '',
+          result,
+          judgement,
+          endedAt,
+        };
+      });
+      judged.set(attemptKey(result), judging);
+      await judging;
+      // The issue is decided (and its winner lands) as soon as its last attempt was judged.
+      // Once: every sibling that ends after the last judgement sees all of them judged too.
+      if (settling.has(result.issueNumber)) return result;
+      const siblings = plan.issues.get(result.issueNumber) ?? [];
+      const issue = settleWhenAllEnded(siblings, judged, {
+        manager,
+        config,
+        batchId,
+        signal: options.signal,
+      });
+      if (issue) settling.set(result.issueNumber, issue);
+      return result;
+    },
+    async settle(results) {
+      return grouped(plan, results, settling);
+    },
+  };
+}
+
+async function judge(
+  result: TaskResult,
+  config: ResolvedPoolConfig,
+  batchId: string,
+  variant: { readonly variant: number; readonly name: string },
+  signal: AbortSignal,
+): Promise<Judgement> {
+  // A cancelled batch stops the gate and the score too (their process groups killed): no verdict then.
+  return judgeAttempt(result, {
+    check: config.check,
+    score: config.score,
+    logDir: config.logDir,
+    batchId,
+    env: {
+      MIYABI_ISSUE_NUMBER: String(result.issueNumber),
+      MIYABI_VARIANT: String(variant.variant),
+      MIYABI_VARIANT_NAME: variant.name,
+      ...(result.worktreePath ? { MIYABI_WORKTREE_PATH: result.worktreePath } : {}),
+      ...(result.branchName ? { MIYABI_BRANCH: result.branchName } : {}),
+    },
+    signal,
+  }).catch((error: unknown) => ({
+    checkPassed: false,
+    checkError: { message: `the gate could not run: ${String(error)}`, code: 'CHECK_FAILED' },
+  }));
+}
+
+/** With `variantsStopAt`: an attempt that passed with at least that score stops the rest of its issue. */
+function reachStopAt(
+  result: TaskResult,
+  judgement: Judgement,
+  stopAt: number | undefined,
+  stop: AbortController | undefined,
+): void {
+  if (stopAt === undefined || !stop || stop.signal.aborted) return;
+  if (judgement.checkPassed === false || judgement.score === undefined || judgement.score < stopAt) return;
+  stop.abort(
+    new TaskAbort(
+      'cancelled',
+      `stopped: ${attemptLabel(result)} scored ${judgement.score} (variantsStopAt ${stopAt})`,
+    ),
+  );
+}
+
+/** The issue's result once every attempt of it was judged (undefined while some still run). */
+function settleWhenAllEnded(
+  attempts: readonly PlannedAttempt[],
+  judged: ReadonlyMap<string, Promise<JudgedAttempt>>,
+  context: {
+    manager: WorktreeManager;
+    config: ResolvedPoolConfig;
+    batchId: string;
+    signal: AbortSignal;
+  },
+): Promise<TaskResult> | undefined {
+  const all = attempts.map((attempt) => judged.get(attemptKey(attempt.task)));
+  if (all.some((judging) => judging === undefined)) return undefined;
+  const { config } = context;
+  const started = performance.now();
+  return Promise.all(all as Promise<JudgedAttempt>[]).then((ended) =>
+    settleIssue(
+      ended,
+      {
+        manager: context.manager,
+        batchId: context.batchId,
+        merge: config.merge,
+        check: config.check,
+        score: config.score,
+        prepare: config.prepare,
+        autoCleanup: config.autoCleanup,
+        signal: context.signal,
+      },
+      started,
+    ),
+  );
+}
+
+/** The batch's results with each issue's attempts replaced by its one result, where its first attempt was. */
+async function grouped(
+  plan: AttemptPlan,
+  results: readonly TaskResult[],
+  settling: ReadonlyMap<number, Promise<TaskResult>>,
+): Promise<TaskResult[]> {
+  const final: TaskResult[] = [];
+  const done = new Set<number>();
+  for (const result of results) {
+    const issue = settling.get(result.issueNumber);
+    if (result.variant === undefined || !plan.issues.has(result.issueNumber) || !issue) {
+      final.push(result);
+      continue;
+    }
+    if (done.has(result.issueNumber)) continue;
+    done.add(result.issueNumber);
+    final.push(await issue);
+  }
+  return final;
+}
