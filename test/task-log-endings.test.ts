@@ -12,8 +12,15 @@ function lastLine(text: string): string {
 }
 
 /** A task that starts a server in a session of its own (out of its command's process group) and ends. */
+/**
+ * An agent that leaves a server running in a session of its own, and ends only once the server has
+ * left its process group (pid written after setsid, `sleep` exec'd): on a loaded machine the agent
+ * could otherwise end first, and the end of its group would take the server with it, no stray left.
+ */
 function leavesServer(pidFile: string): string[] {
-  return ['sh', '-c', `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '${pidFile}'; echo started`];
+  const server = `setsid sh -c 'echo $$ > "$1"; exec sleep 300' sh '${pidFile}' </dev/null >/dev/null 2>&1 &`;
+  const escaped = `until [ -s '${pidFile}' ] && grep -q '^sleep' "/proc/$(cat '${pidFile}')/cmdline" 2>/dev/null; do sleep 0.01; done`;
+  return ['sh', '-c', `${server} ${escaped}; echo started`];
 }
 
 describe('a task log’s closing line', () => {
