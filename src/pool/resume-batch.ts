@@ -176,6 +176,7 @@ export async function recordMergeIntent(
     branch: worktree.branchName,
     commit: tip.stdout.trim(),
     into: into ?? shortBranch(worktree.baseBranch),
+    createdBranch: !worktree.reusedBranch,
     at: new Date().toISOString(),
   });
 }
