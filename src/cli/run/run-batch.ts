@@ -467,6 +467,8 @@ function writePlans(ctx: CommandContext, plans: readonly TaskPlan[], request: Ru
 /** The library's `ISSUE_BUSY` with a hint naming the commands that continue the kept worktree. */
 function asCliError(error: unknown): unknown {
   if (!isMiyabiError(error, 'ISSUE_BUSY')) return error;
+  // An unfinished batch's: the library's hint names its resume, which the CLI renders as its command.
+  if (error.details?.resumableBatch !== undefined) return error;
   const issue = Number(error.details?.issueNumber);
   const running = error.details?.running === true;
   // Another submitter's batch holds the issue on the queue: the library's hint names no call.
