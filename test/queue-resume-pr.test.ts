@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PoolExecutionResult } from '../src/index.js';
+import { type PoolExecutionResult, WorktreeManager } from '../src/index.js';
 import { type CliProcess, eventually, json, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { type FakeGitHub, startFakeGitHub } from './helpers/fake-github.js';
@@ -89,6 +89,22 @@ describe.skipIf(!redisServer)('run --resume of a --pr queue batch', () => {
     submitter.child.kill('SIGKILL');
     await submitter.done;
     answerAgain();
+    // Within the dead submitter's lease, a new batch of its issue is told to resume that one.
+    const batchId = (await WorktreeManager.open({ repoPath: repo.path }).then((m) => m.listBatches()))[0]?.id;
+    const rerun = await cli(repo.path, [
+      'run',
+      '--queue',
+      redis.url,
+      '--queue-name',
+      'pr1',
+      '--issues',
+      '1',
+      '--',
+      'true',
+    ]).done;
+    expect(rerun.code, rerun.stderr).toBe(2);
+    expect(rerun.stderr).toContain('[ISSUE_BUSY]');
+    expect(rerun.stderr).toContain(`'miyabi-worktree run --resume ${batchId}'`);
     await writeFile(join(marks, 'go'), '');
     await saidOnStderr(worker, /#2 success/);
 
