@@ -110,6 +110,9 @@ describe.skipIf(!redisServer)('run --resume of a --pr queue batch', () => {
 
     const resumed = await cli(repo.path, ['run', '--resume', '--json'], env).done;
     expect(resumed.code, resumed.stderr).toBe(0);
+    // Both jobs finished meanwhile: collected, said apart; the start line counts nothing sent.
+    expect(resumed.stderr).toContain('Collecting #1, #2 (finished on the workers): not sent again');
+    expect(resumed.stderr).toMatch(/Sending .* for 0 issues to the workers of queue pr1/);
     const result = json<PoolExecutionResult>(resumed);
     const first = server.pulls[0]?.number;
     // Issue 1's result never reached the record: collected again, its pull request updated, not opened.

@@ -30,6 +30,7 @@ import { createProgressRenderer, type ProgressRenderer } from '../render/progres
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { resumedCounts } from './resume-census-line.js';
 import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
@@ -295,12 +296,15 @@ async function startBatch(
           writeLine(stderr, line);
         }
       }
+      // A resumed batch counts only what it runs again; what it collects is said apart.
+      const counts = resumed ? await resumedCounts(manager, request, resumed) : { send: tasks.length };
+      if (counts.collectLine !== undefined) writeLine(stderr, counts.collectLine);
       writeLine(
         stderr,
         request.queue
-          ? `Sending ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} to the workers of ` +
+          ? `Sending ${formatArgv(request.command)} for ${plural(counts.send, 'issue')} to the workers of ` +
               `queue ${request.queue.name ?? 'miyabi'} (${request.concurrency !== undefined ? `${request.concurrency} at a time, ` : ''}timeout ${formatDuration(pool.config.timeoutMs)} each), remote ${request.queue.remote}`
-          : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
+          : `Running ${formatArgv(request.command)} for ${plural(counts.send, 'issue')} ` +
               `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );
       result = resumed
