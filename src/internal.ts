@@ -6,7 +6,7 @@ export { checkSize, formatBytes, formatSize } from './core/size.js';
 export { variantsLine } from './core/variant-words.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
-export { findResumableBatch, unfinishedBatches } from './pool/resume-batch.js';
+export { findResumableBatch, unfinishedBatches, unfinishedIssues } from './pool/resume-batch.js';
 export { splitCommandLine } from './process/check-command.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';
@@ -20,3 +20,10 @@ export { openLogFile } from './state/log-file.js';
 export { taskStarted } from './telemetry/batch-stats.js';
 export { type PausedTask, pausedTasks } from './telemetry/paused-tasks.js';
 export { resolveTelemetryLocale } from './telemetry/report.js';
+
+/** `run --resume` of a queue batch: what it sends and collects (BullMQ loaded then only, as the pool loads its queue runner). */
+export async function queueResumeCensus(
+  options: Parameters<typeof import('./queue/resume-census.js').queueResumeCensus>[0],
+): Promise<import('./queue/resume-census.js').QueueResumeCensus> {
+  return (await import('./queue/resume-census.js')).queueResumeCensus(options);
+}

@@ -7,6 +7,9 @@ import type { Assessment } from './removal-assessment.js';
 /** The kept reason when there was no branch to delete: nothing is kept then. */
 export const BRANCH_GONE = 'the branch no longer exists';
 
+/** The kept reason of a branch the worktree checked out rather than created. */
+export const BRANCH_EXISTED = 'the branch existed before this worktree';
+
 /** What removal does with the branch: delete it, or keep it and say why (a dry run reports this). */
 export function branchDecision(
   record: WorktreeInfo,
@@ -61,7 +64,7 @@ async function rememberKeptBranch(ctx: ManagerContext, record: WorktreeInfo): Pr
 
 /** Why the branch must stay, whatever the caller asked: it was not ours, or holds the only ref to commits. */
 export function branchKeepReason(record: WorktreeInfo, assessment: Assessment): string | undefined {
-  if (record.reusedBranch) return 'the branch existed before this worktree';
+  if (record.reusedBranch) return BRANCH_EXISTED;
   if (assessment.branchUnmergedCommits > 0) {
     return `${assessment.branchUnmergedCommits} commit(s) are in neither ${record.baseBranch} nor any remote branch`;
   }

@@ -107,7 +107,7 @@ export async function startBatchRecord(
           ...current,
           mergeIntents: [
             ...(current.mergeIntents ?? []).filter((i) => i.issueNumber !== intent.issueNumber),
-            intent,
+            stickyCreatedBranch(current.mergeIntents, intent),
           ],
         })),
       );
@@ -220,4 +220,12 @@ function withoutPassword(url: string): string {
   } catch {
     return '';
   }
+}
+
+/** A resumed task checks its first run's branch out as an existing one: that it was the batch's stays known. */
+function stickyCreatedBranch(earlier: readonly MergeIntent[] | undefined, intent: MergeIntent): MergeIntent {
+  const created = earlier?.some(
+    (i) => i.issueNumber === intent.issueNumber && i.branch === intent.branch && i.createdBranch === true,
+  );
+  return created ? { ...intent, createdBranch: true } : intent;
 }

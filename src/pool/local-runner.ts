@@ -3,6 +3,7 @@ import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import type { MemorySampler } from '../process/memory-sampler.js';
 import { landingSettings } from './land.js';
+import { dropOwnMergedBranch } from './own-merged-branch.js';
 import type { PauseGate } from './pause-gate.js';
 import { alreadyMerged } from './resume-batch.js';
 import { runTask } from './run-task.js';
@@ -47,7 +48,7 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
       const held = options.held?.(task) ?? false;
       const logFile = taskLogFile(config.logDir, batchId, task);
       const log = taskLogHooks(manager.stateDir, { issueNumber: task.issueNumber, batchId, logFile });
-      const result = await runTask({
+      const ran = await runTask({
         manager,
         task,
         // Its merge landed before the runner died: the command does not run (nor merge) again.
@@ -79,6 +80,10 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
         onMergeIntent: options.onMergeIntent,
         onWorktree: options.onWorktree,
       });
+      // Killed at cleanup after its merge: the branch the batch created goes now.
+      const result = options.merged.has(task.issueNumber)
+        ? await dropOwnMergedBranch(manager, batchId, ran)
+        : ran;
       await log.ended(result);
       return result;
     },

@@ -176,6 +176,7 @@ export async function recordMergeIntent(
     branch: worktree.branchName,
     commit: tip.stdout.trim(),
     into: into ?? shortBranch(worktree.baseBranch),
+    createdBranch: !worktree.reusedBranch,
     at: new Date().toISOString(),
   });
 }
@@ -197,6 +198,10 @@ function shortBranch(base: string): string {
 }
 
 /** The issues to run again: no result yet, or cancelled. */
+export function unfinishedIssues(record: BatchRecord): number[] {
+  return unfinished(record);
+}
+
 function unfinished(record: BatchRecord): number[] {
   return record.issues.filter((issue) => {
     const result = record.results.find((r) => r.issueNumber === issue);

@@ -34,6 +34,7 @@ import type { PrepareSettings } from '../setup/prepare-worktree.js';
 import type { BatchRecord, MergeIntent } from '../state/batch-records.js';
 import { forgetTaskLogs } from '../state/task-log-records.js';
 import { type BatchRecorder, newBatchId, startBatchRecord } from './batch-recorder.js';
+import { resumeHintOnBusy } from './busy-issue-resume.js';
 import { landingSettings } from './land.js';
 import { type LocalRunnerOptions, localRunner } from './local-runner.js';
 import { admitByMemory } from './memory-admission.js';
@@ -228,7 +229,9 @@ export class WorktreePool {
         ...(options.signal ? { signal: options.signal } : {}),
       });
     }
-    return this.#execute(tasks, executor, options, continued, undefined);
+    return this.#execute(tasks, executor, options, continued, undefined).catch(
+      resumeHintOnBusy(this.manager),
+    );
   }
 
   /**
@@ -549,7 +552,9 @@ export class WorktreePool {
     }
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
-    const continued = await validateBatch(this.manager, tasks, config, options.signal);
+    const continued = await validateBatch(this.manager, tasks, config, options.signal).catch(
+      resumeHintOnBusy(this.manager),
+    );
     await this.#connectGitHub();
     return continued;
   }

@@ -15,22 +15,30 @@ const RUN_AGAIN = new Set(['BATCH_ORPHANED', 'CANCELLED']);
 export async function reattachJob(queue: Queue, jobId: string): Promise<Job | undefined> {
   const job = await queue.getJob(jobId);
   if (!job) return undefined;
-  const state = await job.getState();
-  if (state === 'completed') {
-    const result = job.returnvalue as WireResult | null | undefined;
-    if (result && result.status !== 'cancelled') return job;
-  } else if (state === 'failed') {
-    const failure = decodeFailure(job.failedReason);
-    if (failure.worker !== undefined && !RUN_AGAIN.has(failure.code ?? '')) return job;
-  } else if (state !== 'unknown') {
-    return job;
-  }
+  if ((await leftJobFate(job)) !== 'again') return job;
   // A job a worker holds cannot be removed: it is awaited instead.
   const removed = await job.remove().then(
     () => true,
     () => false,
   );
   return removed ? undefined : job;
+}
+
+/**
+ * What a resume does with a job a killed submitter left (see {@link reattachJob}): `collect` its
+ * result (finished meanwhile), `await` it (waiting or running), or run its task `again`.
+ */
+export async function leftJobFate(job: Job): Promise<'collect' | 'await' | 'again'> {
+  const state = await job.getState();
+  if (state === 'completed') {
+    const result = job.returnvalue as WireResult | null | undefined;
+    return result && result.status !== 'cancelled' ? 'collect' : 'again';
+  }
+  if (state === 'failed') {
+    const failure = decodeFailure(job.failedReason);
+    return failure.worker !== undefined && !RUN_AGAIN.has(failure.code ?? '') ? 'collect' : 'again';
+  }
+  return state === 'unknown' ? 'again' : 'await';
 }
 
 /**

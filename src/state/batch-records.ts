@@ -110,6 +110,11 @@ export interface MergeIntent {
   readonly commit: string;
   /** The target branch. */
   readonly into: string;
+  /**
+   * The batch created the branch (it did not exist before its first run): a resume that finds it
+   * merged deletes it. Sticky: a resumed task that checks the branch out again keeps it true.
+   */
+  readonly createdBranch?: boolean;
   /** ISO 8601. */
   readonly at: string;
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** An issue (or, with `pullRequest`, a pull request as the issues API lists it) the server holds. */
@@ -65,6 +65,11 @@ export interface FakeGitHub {
   readonly pulls: FakePull[];
   /** Answer the next matching request(s) with this instead. */
   answer(canned: CannedAnswer): void;
+  /**
+   * Does what matching requests ask (a pull request is opened) but never answers them, as to a
+   * client that dies waiting; returns what ends it (later requests are answered).
+   */
+  withhold(method: string, path: RegExp): () => void;
   /** Requests whose method and path match. */
   requestsTo(method: string, path: RegExp): RecordedRequest[];
   close(): Promise<void>;
@@ -80,6 +85,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
   const pulls: FakePull[] = [];
   const requests: RecordedRequest[] = [];
   const canned: CannedAnswer[] = [];
+  const withheld: { method: string; path: RegExp }[] = [];
   let url = '';
 
   const nextNumber = () => Math.max(0, ...issues.map((i) => i.number), ...pulls.map((p) => p.number)) + 1;
@@ -254,6 +260,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         const payload = answer.reply ? answer.reply(recorded) : answer.body;
         return send(res, answer.status, payload, answer.headers ?? {});
       }
+      if (withheld.some((w) => w.method === recorded.method && w.path.test(recorded.path))) {
+        // Done, its answer written nowhere: the client's request stays open.
+        return route(recorded, new ServerResponse(req));
+      }
       const auth = recorded.authorization ?? '';
       if (auth !== `token ${options.token}` && auth !== `Bearer ${options.token}`) {
         return send(res, 401, {
@@ -272,6 +282,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     issues,
     pulls,
     answer: (c) => canned.push({ ...c }),
+    withhold: (method, path) => {
+      const rule = { method, path };
+      withheld.push(rule);
+      return () => {
+        withheld.splice(withheld.indexOf(rule), 1);
+      };
+    },
     requestsTo: (method, path) => requests.filter((r) => r.method === method && path.test(r.path)),
     close: () =>
       new Promise<void>((resolve) => {

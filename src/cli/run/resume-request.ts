@@ -6,7 +6,7 @@ import {
   type WorktreeManager,
   type WorktreeTask,
 } from '../../index.js';
-import { findResumableBatch, formatArgv } from '../../internal.js';
+import { findResumableBatch, formatArgv, unfinishedIssues } from '../../internal.js';
 import type { RunBatchRequest } from './run-batch.js';
 
 /** What `run --resume` runs: the batch's id, its plan as a request, and the line that says so. */
@@ -14,6 +14,8 @@ export interface ResumedBatch {
   readonly batchId: string;
   readonly request: RunBatchRequest;
   readonly notice: string;
+  /** The issues the resume runs, sends or collects: those without a kept result. */
+  readonly pending: readonly number[];
 }
 
 /**
@@ -56,6 +58,7 @@ export async function resumedBatch(
   const finished = record.results.filter((result) => result.status !== 'cancelled').length;
   return {
     batchId: record.id,
+    pending: unfinishedIssues(record),
     request: {
       ...request,
       issues: record.issues,

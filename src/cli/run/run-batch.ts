@@ -30,6 +30,7 @@ import { createProgressRenderer, type ProgressRenderer } from '../render/progres
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
 import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { resumedCounts } from './resume-census-line.js';
 import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
@@ -295,12 +296,15 @@ async function startBatch(
           writeLine(stderr, line);
         }
       }
+      // A resumed batch counts only what it runs again; what it collects is said apart.
+      const counts = resumed ? await resumedCounts(manager, request, resumed) : { send: tasks.length };
+      if (counts.collectLine !== undefined) writeLine(stderr, counts.collectLine);
       writeLine(
         stderr,
         request.queue
-          ? `Sending ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} to the workers of ` +
+          ? `Sending ${formatArgv(request.command)} for ${plural(counts.send, 'issue')} to the workers of ` +
               `queue ${request.queue.name ?? 'miyabi'} (${request.concurrency !== undefined ? `${request.concurrency} at a time, ` : ''}timeout ${formatDuration(pool.config.timeoutMs)} each), remote ${request.queue.remote}`
-          : `Running ${formatArgv(request.command)} for ${plural(tasks.length, 'issue')} ` +
+          : `Running ${formatArgv(request.command)} for ${plural(counts.send, 'issue')} ` +
               `(${pool.config.maxConcurrency} at a time, timeout ${formatDuration(pool.config.timeoutMs)}) in ${manager.repoPath}`,
       );
       result = resumed
@@ -467,6 +471,8 @@ function writePlans(ctx: CommandContext, plans: readonly TaskPlan[], request: Ru
 /** The library's `ISSUE_BUSY` with a hint naming the commands that continue the kept worktree. */
 function asCliError(error: unknown): unknown {
   if (!isMiyabiError(error, 'ISSUE_BUSY')) return error;
+  // An unfinished batch's: the library's hint names its resume, which the CLI renders as its command.
+  if (error.details?.resumableBatch !== undefined) return error;
   const issue = Number(error.details?.issueNumber);
   const running = error.details?.running === true;
   // Another submitter's batch holds the issue on the queue: the library's hint names no call.
