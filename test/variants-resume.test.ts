@@ -106,11 +106,13 @@ describe('run --resume of a batch that ran variants', () => {
     expect(batch.results).toHaveLength(1);
     const issue = batch.results[0];
     expect(issue?.winner).toBe(3);
-    expect(issue?.variants?.map((v) => [v.variant, v.status, v.checkPassed, v.score ?? null, v.won])).toEqual([
-      [1, 'success', false, null, false],
-      [2, 'success', true, 70, false],
-      [3, 'success', true, 90, true],
-    ]);
+    expect(issue?.variants?.map((v) => [v.variant, v.status, v.checkPassed, v.score ?? null, v.won])).toEqual(
+      [
+        [1, 'success', false, null, false],
+        [2, 'success', true, 70, false],
+        [3, 'success', true, 90, true],
+      ],
+    );
     // v3 continued in the worktree the killed run left; v1 and v2 neither ran nor were scored again.
     expect(issue?.variants?.[2]?.worktreeId).toBe(kept);
     expect(readFileSync(join(marks, 'runs'), 'utf8').trim().split('\n').sort()).toEqual([
