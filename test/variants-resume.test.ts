@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +132,67 @@ describe('run --resume of a batch that ran variants', () => {
     const again = await runCli(['run', '--resume', batchId], { cwd: repo.path });
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('nothing to resume');
+  });
+});
+
+describe('run --resume of a batch with variants killed at its winner’s merge', () => {
+  it('does not land the winner again (nor run or score any attempt again) when its merge moved the target before the kill', async () => {
+    const repo = project();
+    const marks = tempDir();
+    // main not checked out, so the merge moves it with update-ref, whose reference-transaction hook
+    // kills the run (the hook's grandparent) right after main moved, before the issue's result is written.
+    repo.git('checkout', '-q', '--detach');
+    const hook = join(repo.path, '.git', 'hooks', 'reference-transaction');
+    writeFileSync(
+      hook,
+      '#!/bin/sh\n[ "$1" = committed ] || exit 0\ngrep -q " refs/heads/main$" || exit 0\nkill -9 "$(cut -d" " -f4 /proc/$PPID/stat)"\n',
+    );
+    chmodSync(hook, 0o755);
+    const agent = `const fs = require('fs'), { execFileSync } = require('child_process');
+const v = process.env.MIYABI_VARIANT;
+fs.appendFileSync(process.env.MARKS + '/runs', 'v' + v + '\\n');
+fs.writeFileSync('score.txt', v === '2' ? '80\\n' : '40\\n');
+fs.writeFileSync('work-' + v + '.txt', v + '\\n');
+execFileSync('git', ['add', '-A']);
+execFileSync('git', ['commit', '-q', '-m', 'v' + v]);`;
+    const killed = await runCli(
+      [
+        'run',
+        '--issues',
+        '7',
+        '--variants',
+        '2',
+        '--merge',
+        '--score',
+        'node score.js',
+        '--radar-interval',
+        '0',
+        '--',
+        process.execPath,
+        '-e',
+        agent,
+      ],
+      { cwd: repo.path, env: { MARKS: marks } },
+    );
+    expect(killed.signal).toBe('SIGKILL');
+    expect(git(repo.path, 'ls-tree', '--name-only', 'main')).toContain('work-2.txt');
+    const landedCommits = git(repo.path, 'rev-list', '--count', 'main');
+    rmSync(hook);
+
+    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path, env: { MARKS: marks } });
+    expect(resumed.stderr).toMatch(/^#7 v2 won \(80\) · v1 40$/m);
+    expect(resumed.code).toBe(0);
+    const issue = json<RunJson>(resumed).results[0];
+    expect(issue?.winner).toBe(2);
+    expect(issue?.variants?.map((v) => [v.variant, v.score ?? null, v.won])).toEqual([
+      [1, 40, false],
+      [2, 80, true],
+    ]);
+    // Neither an agent, nor a score, nor the merge ran twice; the loser's work was archived.
+    expect(readFileSync(join(marks, 'runs'), 'utf8').trim().split('\n').sort()).toEqual(['v1', 'v2']);
+    expect(readFileSync(join(marks, 'scored'), 'utf8').trim().split('\n').sort()).toEqual(['1', '2']);
+    expect(git(repo.path, 'rev-list', '--count', 'main')).toBe(landedCommits);
+    expect(git(repo.path, 'ls-tree', '--name-only', 'main')).not.toContain('work-1.txt');
+    expect(issue?.variants?.[0]?.archiveRef).toMatch(/^refs\//);
   });
 });
