@@ -136,8 +136,13 @@ describe('run --resume of a batch that ran variants', () => {
 });
 
 describe('run --resume of a batch with variants killed at its winner’s merge', () => {
-  it('does not land the winner again (nor run or score any attempt again) when its merge moved the target before the kill', async () => {
+  it('does not land the winner again (nor run, check or score any attempt again) when its merge moved the target before the kill', async () => {
     const repo = project();
+    // A check that passes and counts its runs.
+    repo.commit(
+      { 'count.js': "require('fs').appendFileSync(process.env.MARKS + '/checked', 'x\\n');\n" },
+      'a counted check',
+    );
     const marks = tempDir();
     // main not checked out, so the merge moves it with update-ref, whose reference-transaction hook
     // kills the run (the hook's grandparent) right after main moved, before the issue's result is written.
@@ -163,6 +168,8 @@ execFileSync('git', ['commit', '-q', '-m', 'v' + v]);`;
         '--variants',
         '2',
         '--merge',
+        '--check',
+        'node count.js',
         '--score',
         'node score.js',
         '--radar-interval',
@@ -177,6 +184,9 @@ execFileSync('git', ['commit', '-q', '-m', 'v' + v]);`;
     expect(killed.signal).toBe('SIGKILL');
     expect(git(repo.path, 'ls-tree', '--name-only', 'main')).toContain('work-2.txt');
     const landedCommits = git(repo.path, 'rev-list', '--count', 'main');
+    const checks = readFileSync(join(marks, 'checked'), 'utf8');
+    // The base's, each attempt's gate, the winner's landing.
+    expect(checks).toBe('x\n'.repeat(4));
     rmSync(hook);
 
     const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path, env: { MARKS: marks } });
@@ -192,6 +202,8 @@ execFileSync('git', ['commit', '-q', '-m', 'v' + v]);`;
     expect(readFileSync(join(marks, 'runs'), 'utf8').trim().split('\n').sort()).toEqual(['v1', 'v2']);
     expect(readFileSync(join(marks, 'scored'), 'utf8').trim().split('\n').sort()).toEqual(['1', '2']);
     expect(git(repo.path, 'rev-list', '--count', 'main')).toBe(landedCommits);
+    // Its landing (and so its check on the moved target) did not run again either.
+    expect(readFileSync(join(marks, 'checked'), 'utf8')).toBe(checks);
     expect(git(repo.path, 'ls-tree', '--name-only', 'main')).not.toContain('work-1.txt');
     expect(issue?.variants?.[0]?.archiveRef).toMatch(/^refs\//);
   });
