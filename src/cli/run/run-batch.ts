@@ -29,7 +29,7 @@ import { formatJson } from '../render/json.js';
 import { createProgressRenderer, type ProgressRenderer } from '../render/progress.js';
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
-import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { attemptRows, createProgressTracker, type ProgressTracker } from './progress-tracker.js';
 import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
 import { createTaskExecutor } from './task-executor.js';
@@ -271,6 +271,8 @@ async function startBatch(
       // The check runs here, with --queue too (each task lands at the submitter).
       const check = pool.config.check?.command[0];
       if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
+      // One live row per attempt of an issue with variants (a resumed batch's rows stay per issue).
+      if (!resumed) progress.attempts(attemptRows(tasks, pool.config.variants, manager.branchPattern));
       const plans = planTasks(manager, pool, tasks, request.command);
       if (dryRun) {
         progress.dispose();
