@@ -463,7 +463,10 @@ function writePlans(ctx: CommandContext, plans: readonly TaskPlan[], request: Ru
   writeLine(ctx.io.stdout, whereLine(plans));
   for (const line of renderPlans(plans)) writeLine(ctx.io.stdout, line);
   for (const skip of skipped) writeLine(ctx.io.stdout, `skipped #${skip.issueNumber}: ${skip.reason}`);
-  writeLine(ctx.io.stderr, `Dry run: ${plural(plans.length, 'issue')} would run; nothing was started.`);
+  const issues = new Set(plans.map((plan) => plan.issueNumber)).size;
+  // With variants an issue plans several attempts: counted apart.
+  const attempts = issues === plans.length ? '' : ` (${plural(plans.length, 'attempt')})`;
+  writeLine(ctx.io.stderr, `Dry run: ${plural(issues, 'issue')} would run${attempts}; nothing was started.`);
 }
 
 /** The library's `ISSUE_BUSY` with a hint naming the commands that continue the kept worktree. */
