@@ -53,12 +53,9 @@ describe('run --dry-run with variants plans each attempt', () => {
         ['node', 'agent.js', '2'],
       ],
     ]);
-    const text = await runCli(
-      ['run', '--issues', '5', '--dry-run', '--', 'node', 'agent.js'],
-      {
-        cwd: repo.path,
-      },
-    );
+    const text = await runCli(['run', '--issues', '5', '--dry-run', '--', 'node', 'agent.js'], {
+      cwd: repo.path,
+    });
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^#5 v1 \(quick\)$/m);
     expect(text.stdout).toMatch(/^ {2}branch {3}feature\/issue-5-v2 from main/m);
