@@ -41,7 +41,10 @@ describe('the live view of a batch with variants', () => {
       'feature/issue-43-v3',
     ]);
     // 43 runs once here: only 42's attempts get rows.
-    tracker.attempts(rows.filter((row) => row.issueNumber === 42));
+    tracker.attempts(
+      rows.filter((row) => row.issueNumber === 42),
+      'scoring …',
+    );
     const event = (variant: number) => ({
       worktreeId: `issue-42-v${variant}`,
       issueNumber: 42,
@@ -57,19 +60,22 @@ describe('the live view of a batch with variants', () => {
       stage: 'execute',
     });
     await manager.flush();
-    tracker.output(42, 'scoring …', 3);
+    tracker.output(42, 'half way', 2);
+    // v3's command succeeded: it is scored now.
+    manager.recordEvent({ type: 'task-complete', ...event(3), durationMs: 5, status: 'success' });
+    await manager.flush();
     expect(
       last.map((task) => [task.issueNumber, task.variant ?? null, task.state, task.lastLine ?? null]),
     ).toEqual([
       [42, 1, 'failed', null],
-      [42, 2, 'running', null],
-      [42, 3, 'running', 'scoring …'],
+      [42, 2, 'running', 'half way'],
+      [42, 3, 'success', 'scoring …'],
       [43, null, 'queued', null],
     ]);
     const frame = renderFrame(last, NOW, 80).split('\n');
     expect(frame[0]).toMatch(/^✖ #42 v1 failed/);
-    expect(frame[1]).toMatch(/^. #42 v2 running/);
-    expect(frame[2]).toMatch(/^. #42 v3 running .*scoring …$/);
+    expect(frame[1]).toMatch(/^. #42 v2 running .*half way$/);
+    expect(frame[2]).toMatch(/^✔ #42 v3 success .*scoring …$/);
     expect(frame[3]).toMatch(/^· #43 {4}queued/);
 
     const board = (variant: number, won: boolean, score?: number) => ({

@@ -13,7 +13,7 @@ export interface ProgressTracker {
    * The issues that run as several attempts: each gets one row per attempt (`#42 v2`), found by
    * its branch in the events, until its result replaces them with the issue's outcome.
    */
-  attempts(attempts: readonly PlannedRow[]): void;
+  attempts(attempts: readonly PlannedRow[], judging?: string): void;
   /** Final states from the pool's results; draws them and stops listening. */
   finish(results: readonly TaskResult[]): void;
   /** Stops listening without a final draw (the batch never started). */
@@ -60,6 +60,7 @@ export function createProgressTracker(
   const known = new Set(issues);
   // An issue with variants: its attempts' rows by branch (its own row is gone until its result).
   const byBranch = new Map<number, Map<string, string>>();
+  let judgingLine: string | undefined;
   const snapshot = () => [...tasks.values()];
   const keyOf = (issueNumber: number, variant?: number) =>
     variant === undefined ? String(issueNumber) : `${issueNumber}/v${variant}`;
@@ -92,7 +93,11 @@ export function createProgressTracker(
     }
     const state = STATE_OF_EVENT[event.type];
     if (state) return patch(issue, { state });
-    if (event.type === 'task-complete') return patch(issue, { state: event.status });
+    if (event.type === 'task-complete') {
+      // An attempt that succeeded is judged now (its gate, its score): said on its row.
+      const said = rows && event.status === 'success' && judgingLine ? { lastLine: judgingLine } : {};
+      return patch(issue, { state: event.status, ...said });
+    }
     if (event.type === 'memory-wait') {
       // On its row, and as a line of its own (off a terminal rows show only state changes).
       renderer.notice(`#${event.issueNumber} ${memoryWaitLine(event)}`);
@@ -136,7 +141,8 @@ export function createProgressTracker(
     output: (issueNumber, line, variant) => {
       if (line.trim() !== '') patch(keyOf(issueNumber, variant), { lastLine: line });
     },
-    attempts(planned) {
+    attempts(planned, judging) {
+      judgingLine = judging;
       const of = new Map<number, PlannedRow[]>();
       for (const row of planned) of.set(row.issueNumber, [...(of.get(row.issueNumber) ?? []), row]);
       tasks = new Map(

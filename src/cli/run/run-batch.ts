@@ -272,7 +272,11 @@ async function startBatch(
       const check = pool.config.check?.command[0];
       if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
       // One live row per attempt of an issue with variants (a resumed batch's rows stay per issue).
-      if (!resumed) progress.attempts(attemptRows(tasks, pool.config.variants, manager.branchPattern));
+      if (!resumed) {
+        const { score, check } = pool.config;
+        const judging = score ? 'scoring …' : check ? 'checking …' : undefined;
+        progress.attempts(attemptRows(tasks, pool.config.variants, manager.branchPattern), judging);
+      }
       const plans = planTasks(manager, pool, tasks, request.command);
       if (dryRun) {
         progress.dispose();
