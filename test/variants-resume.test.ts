@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
 import { WorktreeManager } from '../src/index.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
+import type { BatchRecord } from '../src/state/batch-records.js';
 import { json, runCli, startCli } from './helpers/cli-process.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
@@ -41,6 +42,8 @@ if (!resumed) {
   setInterval(() => {}, 1000);
 } else {
   if (!fs.existsSync('half-3.txt')) { console.log('the first run’s work is gone'); process.exit(3); }
+  // The batch record as the resumed run keeps it while v3 runs again.
+  fs.copyFileSync(process.env.RECORD, process.env.MARKS + '/record-while-resumed.json');
   fs.writeFileSync('score.txt', '90\\n');
   commit('rest-3.txt', 'second half\\n');
 }
@@ -98,8 +101,18 @@ describe('run --resume of a batch that ran variants', () => {
     await run.done;
     expect(git(repo.path, 'rev-parse', 'main')).toBe(before);
 
-    const resumed = await runCli(['run', '--resume', '--json'], { cwd: repo.path, env: { MARKS: marks } });
+    const record = join(manager.stateDir, 'batches', `${batchId}.json`);
+    const resumed = await runCli(['run', '--resume', '--json'], {
+      cwd: repo.path,
+      env: { MARKS: marks, RECORD: record },
+    });
     expect(resumed.stderr).toMatch(/^#7 v3 won \(90\) · v2 70 · v1 check failed$/m);
+    // While v3 ran again, the record still held v1's and v2's results (a second kill keeps them).
+    const during = JSON.parse(readFileSync(join(marks, 'record-while-resumed.json'), 'utf8')) as BatchRecord;
+    expect(during.results.map((r) => [r.issueNumber, r.variant])).toEqual([
+      [7, 1],
+      [7, 2],
+    ]);
     expect(resumed.code).toBe(0);
     const batch = json<RunJson>(resumed);
     expect(batch.batchId).toBe(batchId);
