@@ -7,6 +7,7 @@ export { variantsLine } from './core/variant-words.js';
 export { toError } from './errors.js';
 export { apiUrlForHost } from './github/repo-slug.js';
 export { findResumableBatch, unfinishedBatches, unfinishedIssues } from './pool/resume-batch.js';
+export { planAttempts } from './pool/variants/plan-attempts.js';
 export { splitCommandLine } from './process/check-command.js';
 export { forceStopProcessGroups } from './process/forced-stop.js';
 export { lastLines } from './process/last-lines.js';

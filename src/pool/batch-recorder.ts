@@ -3,6 +3,7 @@ import { sameAttempt } from '../core/attempt.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { currentBatchOwner } from '../state/batch-owner.js';
 import {
+  type AttemptJudgement,
   type BatchOptions,
   type BatchRecord,
   type MergeIntent,
@@ -16,6 +17,8 @@ import type { ResolvedPoolConfig } from './worktree-pool.js';
 export interface BatchRecorder {
   /** Adds one task's result (best effort: a record that cannot be written never fails the task). */
   taskEnded(result: TaskResult): Promise<void>;
+  /** Records what the gate and the score said of a variant's attempt (`run --resume` keeps it). */
+  attemptJudged(key: string, judgement: AttemptJudgement): Promise<void>;
   /** Records, on disk before it returns, that a task's merge is about to move its target. */
   mergeIntent(intent: MergeIntent): Promise<void>;
   /** Writes the final record and returns it (in memory as well, should the write fail). */
@@ -53,7 +56,11 @@ export async function startBatchRecord(
     ? {
         ...(kept as BatchRecord),
         owner: currentBatchOwner(),
-        results: prior.results.filter((result) => !rerun.has(result.issueNumber)),
+        // A variant's attempt that ended keeps its result: only its unfinished siblings run again.
+        results: prior.results.filter(
+          (result) =>
+            !rerun.has(result.issueNumber) || (result.variant !== undefined && result.status !== 'cancelled'),
+        ),
         resumes: [...(prior.resumes ?? []), { at: new Date().toISOString(), pid: process.pid }],
         updatedAt: new Date().toISOString(),
       }
@@ -98,6 +105,12 @@ export async function startBatchRecord(
             ? current
             : { ...current, results: order([...current.results, result]) },
         ),
+      );
+      return chain;
+    },
+    attemptJudged(key, judgement) {
+      chain = chain.then(() =>
+        save((current) => ({ ...current, judgements: { ...current.judgements, [key]: judgement } })),
       );
       return chain;
     },
@@ -182,6 +195,7 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
           },
         }
       : {}),
+    ...variantOptions(config),
     // What a resumed batch must land with: a landing resumed without its check would land unchecked.
     ...(config.check
       ? {
@@ -194,6 +208,21 @@ function batchOptions(config: ResolvedPoolConfig): BatchOptions {
           ...(config.allowRedBase ? { allowRedBase: true } : {}),
         }
       : {}),
+  };
+}
+
+/** The variants a batch ran with, as plain data: none when each issue ran once. */
+function variantOptions(
+  config: ResolvedPoolConfig,
+): Pick<BatchOptions, 'variants' | 'score' | 'variantsStopAt'> {
+  const only = config.variants.length === 1 ? config.variants[0] : undefined;
+  const plain = config.variants.length === 1 && only?.command === undefined && only?.env === undefined;
+  return {
+    ...(plain ? {} : { variants: JSON.parse(JSON.stringify(config.variants)) as BatchOptions['variants'] }),
+    ...(config.score
+      ? { score: { command: [...config.score.command], timeoutMs: config.score.timeoutMs } }
+      : {}),
+    ...(config.variantsStopAt !== undefined ? { variantsStopAt: config.variantsStopAt } : {}),
   };
 }
 

@@ -35,6 +35,8 @@ export interface LocalRunnerOptions {
   readonly onMergeIntent: (worktree: WorktreeInfo) => Promise<void>;
   /** With variants: an attempt whose landing waits for its issue's verdict (no follow-ups; its worktree kept). */
   readonly held?: (task: WorktreeTask) => boolean;
+  /** A resumed variant's attempt: the worktree its killed run left (found by its branch). */
+  readonly continueAttempt?: (task: WorktreeTask) => Promise<WorktreeInfo | undefined>;
   /** Told as a worktree changes hands (the pool's stats and radar). */
   readonly onWorktree: (worktree: WorktreeInfo, status: WorktreeInfo['status'] | 'removed') => void;
 }
@@ -66,8 +68,11 @@ export function localRunner(options: LocalRunnerOptions): TaskRunner {
         // A resumed task builds on the branch its first run left.
         existingBranches: options.resumed ? 'continue' : config.existingBranches,
         resumed: options.resumed,
-        // Kept worktrees are found by issue: a variant never continues in its issue's.
-        continueIn: task.variant === undefined ? options.continued.get(task.issueNumber) : undefined,
+        // Kept worktrees are found by issue; a resumed variant continues in its own (by its branch).
+        continueIn:
+          task.variant === undefined
+            ? options.continued.get(task.issueNumber)
+            : await options.continueAttempt?.(task),
         pullRequest:
           config.pullRequest && options.github && !held
             ? { options: config.pullRequest, client: options.github }

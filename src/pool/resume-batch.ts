@@ -202,9 +202,10 @@ export function unfinishedIssues(record: BatchRecord): number[] {
   return unfinished(record);
 }
 
+/** The issues to run again: no result yet, or cancelled (a variant's attempt's result is not its issue's). */
 function unfinished(record: BatchRecord): number[] {
   return record.issues.filter((issue) => {
-    const result = record.results.find((r) => r.issueNumber === issue);
+    const result = record.results.find((r) => r.issueNumber === issue && r.variant === undefined);
     return result === undefined || result.status === 'cancelled';
   });
 }

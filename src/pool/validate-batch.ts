@@ -19,8 +19,13 @@ export async function validateBatch(
   tasks: readonly WorktreeTask[],
   config: Pick<ResolvedPoolConfig, 'merge' | 'push' | 'reuse' | 'keepPaths' | 'prepare' | 'existingBranches'>,
   signal: AbortSignal | undefined,
+  variantIssues: ReadonlySet<number> = new Set(),
 ): Promise<Map<number, WorktreeInfo>> {
-  const continued = await keptWorktrees(manager, tasks, config.existingBranches === 'continue');
+  const continued = await keptWorktrees(
+    manager,
+    tasks.filter((task) => !variantIssues.has(task.issueNumber)),
+    config.existingBranches === 'continue',
+  );
   if (config.reuse) await refuseTrackedKeepPaths(manager.repoPath, config.keepPaths, signal);
   const shared = config.prepare.share.map((entry) => entry.path);
   if (shared.length > 0) await refuseTrackedKeepPaths(manager.repoPath, shared, signal, 'share');

@@ -66,6 +66,7 @@ import type {
 } from './types.js';
 import { validateBatch } from './validate-batch.js';
 import { resolveVariants, type VariantSettings, variantSpecs } from './variants/resolve-variants.js';
+import { resumedVariantIssues } from './variants/resume-attempts.js';
 import { variantBatch } from './variants/variant-batch.js';
 
 /** The pool's options in force. */
@@ -261,15 +262,6 @@ export class WorktreePool {
       this.config.check,
       this.config.queue !== undefined,
     );
-    if (plan.record.results.some((result) => result.variant !== undefined || result.variants !== undefined)) {
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        `resumeBatch: batch ${plan.record.id} ran variants, which cannot be resumed yet`,
-        {
-          hint: 'Run its issues again as a new batch.',
-        },
-      );
-    }
     validateTasks(plan.tasks);
     // A queue batch's tasks continue on the workers, from their remote branches: none is kept here.
     const continued = await validateBatch(
@@ -277,6 +269,8 @@ export class WorktreePool {
       plan.tasks,
       { ...this.config, existingBranches: this.config.queue ? 'restart' : 'continue' },
       options.signal,
+      // An issue's variants continue each in its own kept worktree, found by its branch.
+      resumedVariantIssues(plan.record, plan.tasks, this.manager.branchPattern),
     );
     // Without it, a resumed batch's tasks would succeed without their pull requests.
     await this.#connectGitHub();
@@ -308,7 +302,23 @@ export class WorktreePool {
       tasks,
       executor: executor as TaskExecutor,
       signal: batch.signal,
+      hooks: {
+        judged: (key, judgement) => recorder?.attemptJudged(key, judgement) ?? Promise.resolve(),
+        landing: (worktree) =>
+          recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
+        settled: (result) => {
+          failFast(result, attemptWords(result));
+          void recorder?.taskEnded(result);
+        },
+      },
+      ...(resume ? { resume: { record: resume, merged } } : {}),
     });
+    // With variants, an issue fails (all its attempts did, or its winner's landing), not an attempt.
+    const failFast = (result: TaskResult, what: string) => {
+      if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
+        batch.abort(new TaskAbort('cancelled', `fail-fast: ${what} ended ${result.status}`));
+      }
+    };
     // Each running task's own stop, for the radar's `onOverlap: 'stop-later'`.
     const stops = new Map<string, AbortController>();
     let radar: OverlapWatch | undefined;
@@ -327,7 +337,7 @@ export class WorktreePool {
       {
         resumed: resume !== undefined,
         merged,
-        ...(variants ? { held: variants.held } : {}),
+        ...(variants ? { held: variants.held, continueAttempt: variants.continueIn } : {}),
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
@@ -374,11 +384,7 @@ export class WorktreePool {
                   stops.delete(attemptKey(task));
                   admission.release();
                 });
-              if (this.config.failFast && (result.status === 'failed' || result.status === 'timeout')) {
-                batch.abort(
-                  new TaskAbort('cancelled', `fail-fast: ${attemptWords(task)} ended ${result.status}`),
-                );
-              }
+              if (!variants?.held(task)) failFast(result, attemptWords(task));
               // Written in the background, in order (never rejects): the slot goes to the next task now.
               void record.taskEnded(result);
               return result;
@@ -412,7 +418,10 @@ export class WorktreePool {
     batchId: string,
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
-    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held'>,
+    local: Pick<
+      LocalRunnerOptions,
+      'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held' | 'continueAttempt'
+    >,
     remote: {
       readonly recordIntent: (intent: MergeIntent) => Promise<void>;
       readonly resumed?: QueueResume;

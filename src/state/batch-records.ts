@@ -4,6 +4,7 @@ import type { Overlap } from '../core/overlap.js';
 import type { WorktreeTask } from '../core/task.js';
 import type { TaskResult } from '../core/task-result.js';
 import type { MergeStrategy } from '../core/types.js';
+import type { VariantSpec } from '../core/variant.js';
 import { type BatchOwner, isBatchOwnerAlive } from './batch-owner.js';
 import { loadWriteFileAtomic } from './lazy-modules.js';
 import { RepoLock } from './repo-lock.js';
@@ -58,6 +59,11 @@ export interface BatchOptions {
     readonly queueTimeoutMs?: number;
     readonly shareArchives?: true;
   };
+  /** The pool's variants when an issue ran more than once (a resumed batch runs the same attempts). */
+  readonly variants?: readonly VariantSpec[];
+  /** The score command that ranked the variants (a resumed batch ranks with it too). */
+  readonly score?: { readonly command: readonly string[]; readonly timeoutMs: number };
+  readonly variantsStopAt?: number;
 }
 
 /**
@@ -92,6 +98,11 @@ export interface BatchRecord {
   readonly mergeIntents?: readonly MergeIntent[];
   /** Each time `run --resume` took the batch over: when, and by which process. */
   readonly resumes?: readonly { readonly at: string; readonly pid: number }[];
+  /**
+   * What the gate and the score said of each variant's attempt that ended, by attempt key (`42/v2`):
+   * a resumed batch keeps them rather than judge (or run) those attempts again.
+   */
+  readonly judgements?: Readonly<Record<string, AttemptJudgement>>;
   /** The results of the tasks that ended so far, in input order (all of them once `endedAt` is set). */
   readonly results: readonly TaskResult[];
   /** What the conflict radar saw (the latest result of each pair). */
@@ -100,6 +111,17 @@ export interface BatchRecord {
   readonly totalDurationMs?: number;
   /** ISO 8601 of the last rewrite. */
   readonly updatedAt: string;
+}
+
+/** A variant's attempt as its issue's verdict weighs it (see {@link BatchRecord.judgements}). */
+export interface AttemptJudgement {
+  /** Absent when no check ran. */
+  readonly checkPassed?: boolean;
+  readonly checkError?: { readonly message: string; readonly code: string };
+  readonly score?: number;
+  readonly changedLines?: number;
+  /** In which order the issue's attempts ended (the last tie-break: earlier wins). */
+  readonly endedAt: number;
 }
 
 /** A merge about to move `into` (see {@link BatchRecord.mergeIntents}). */

@@ -22,6 +22,8 @@ export type TaskState =
 /** One line of the progress view. Times are epoch milliseconds. */
 export interface TaskProgress {
   readonly issueNumber: number;
+  /** One of the issue's variants (its row is the attempt's: `#42 v2`); absent for the issue itself. */
+  readonly variant?: number | undefined;
   readonly state: TaskState;
   readonly startedAt?: number | undefined;
   readonly endedAt?: number | undefined;
@@ -69,13 +71,13 @@ export function renderFrame(
 ): string {
   const columns = Math.max(MIN_WIDTH, Math.floor(width) || 80);
   const shown = selectShown(states, options.maxLines);
-  const issueWidth = Math.max(0, ...states.map((task) => String(task.issueNumber).length)) + 1;
+  const issueWidth = Math.max(0, ...states.map((task) => stringWidth(rowLabel(task))));
   const elapsedTexts = shown.map((task) => elapsedText(task, now));
   const elapsedWidth = Math.max(0, ...elapsedTexts.map((text) => stringWidth(text)));
   const lines = shown.map((task, index) => {
     const head = [
       symbolFor(task.state, now),
-      padToWidth(`#${task.issueNumber}`, issueWidth),
+      padToWidth(rowLabel(task), issueWidth),
       padToWidth(task.state, STATE_WIDTH),
       padToWidth(elapsedTexts[index] ?? '', elapsedWidth, 'right'),
     ].join(' ');
@@ -86,6 +88,11 @@ export function renderFrame(
   if (hidden.length > 0) lines.push(truncateToWidth(`  … ${hiddenLine(hidden)}`, columns));
   lines.push(truncateToWidth(summaryLine(states), columns));
   return lines.join('\n');
+}
+
+/** A row's name: `#42`, or `#42 v2` for one of its variants. */
+export function rowLabel(task: Pick<TaskProgress, 'issueNumber' | 'variant'>): string {
+  return task.variant === undefined ? `#${task.issueNumber}` : `#${task.issueNumber} v${task.variant}`;
 }
 
 /**
@@ -273,14 +280,14 @@ function sizedStream(stream: ProgressStream): ProgressStream {
 }
 
 function createLineRenderer(stream: ProgressStream, now: () => number): ProgressRenderer {
-  const printed = new Map<number, TaskState>();
+  const printed = new Map<string, TaskState>();
   let finished = false;
   const report = (states: readonly TaskProgress[]) => {
     for (const task of states) {
-      const previous = printed.get(task.issueNumber);
+      const previous = printed.get(rowLabel(task));
       // A task's first `queued` is the starting point, not news.
       if (previous === task.state || (previous === undefined && task.state === 'queued')) continue;
-      printed.set(task.issueNumber, task.state);
+      printed.set(rowLabel(task), task.state);
       stream.write(`${changeLine(task, now())}\n`);
     }
   };
@@ -302,7 +309,7 @@ function createLineRenderer(stream: ProgressStream, now: () => number): Progress
 /** `2026-11-25T06:40:01Z #3 failed (12.3s): npm ERR! missing script` */
 export function changeLine(task: TaskProgress, now: number): string {
   const stamp = new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  let line = `${stamp} #${task.issueNumber} ${task.state}`;
+  let line = `${stamp} ${rowLabel(task)} ${task.state}`;
   if (isFinalState(task.state) && task.startedAt !== undefined) {
     line += ` (${formatDuration((task.endedAt ?? now) - task.startedAt)})`;
   }

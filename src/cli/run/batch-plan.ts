@@ -6,11 +6,13 @@ import {
   type WorktreePool,
   type WorktreeTask,
 } from '../../index.js';
-import { formatArgv } from '../../internal.js';
+import { formatArgv, planAttempts } from '../../internal.js';
 
 /** What a task of `run` would do: `--dry-run` prints it (and `--json` gives it as is). */
 export interface TaskPlan {
   readonly issueNumber: number;
+  /** With variants: which attempt of its issue this is (1-based), its name and its own environment's names. */
+  readonly variant?: { readonly variant: number; readonly name: string; readonly env: readonly string[] };
   readonly title?: string;
   readonly branch: string;
   /** The branch its worktree starts from, where that came from (`task`: the task names it), and why in words. */
@@ -23,7 +25,7 @@ export interface TaskPlan {
   readonly pullRequestInto: string | null;
   /** Setup commands run in the worktree first (config `setup`). */
   readonly setup: readonly (readonly string[])[];
-  /** The command, `{issue}` and `{branch}` replaced (the other placeholders need the worktree). */
+  /** The command (a variant's own, else the batch's), `{issue}`, `{branch}` and `{variant}` replaced (the other placeholders need the worktree). */
   readonly command: readonly string[];
 }
 
@@ -53,13 +55,31 @@ export function planTasks(
   command: readonly string[],
 ): TaskPlan[] {
   const { merge, push, pullRequest, prepare } = pool.config;
-  return tasks.map((task) => {
+  // One plan per attempt: an issue with variants plans each of them, as the pool runs them.
+  const attempts =
+    planAttempts(tasks, pool.config.variants, manager.branchPattern)?.attempts ??
+    tasks.map((task) => ({ task, variant: undefined }));
+  return attempts.map(({ task, variant }) => {
     const base = task.baseBranch ?? manager.baseBranch;
     const branch = task.branchName ?? expandBranchPattern(manager.branchPattern, task.issueNumber);
-    const values: Record<string, string> = { '{issue}': String(task.issueNumber), '{branch}': branch };
+    const values: Record<string, string> = {
+      '{issue}': String(task.issueNumber),
+      '{branch}': branch,
+      ...(task.variant !== undefined ? { '{variant}': String(task.variant) } : {}),
+    };
     const title = task.context?.title;
+    const argv = variant?.command ?? command;
     return {
       issueNumber: task.issueNumber,
+      ...(variant && task.variant !== undefined
+        ? {
+            variant: {
+              variant: task.variant,
+              name: variant.name,
+              env: ['MIYABI_VARIANT', 'MIYABI_VARIANT_NAME', ...Object.keys(variant.env ?? {})],
+            },
+          }
+        : {}),
       ...(title !== undefined ? { title } : {}),
       branch,
       base: {
@@ -71,7 +91,9 @@ export function planTasks(
       pushTo: push ? (push.remote ?? 'origin') : null,
       pullRequestInto: pullRequest ? base : null,
       setup: prepare.setup,
-      command: command.map((arg) => arg.replace(/\{(?:issue|branch)\}/g, (token) => values[token] ?? token)),
+      command: argv.map((arg) =>
+        arg.replace(/\{(?:issue|branch|variant)\}/g, (token) => values[token] ?? token),
+      ),
     };
   });
 }
@@ -105,11 +127,13 @@ function targetText(plan: TaskPlan, same: boolean): string {
 export function renderPlans(plans: readonly TaskPlan[]): string[] {
   const lines: string[] = [];
   for (const plan of plans) {
-    lines.push(`#${plan.issueNumber}${plan.title !== undefined ? `  ${plan.title}` : ''}`);
+    const variant = plan.variant ? ` v${plan.variant.variant} (${plan.variant.name})` : '';
+    lines.push(`#${plan.issueNumber}${variant}${plan.title !== undefined ? `  ${plan.title}` : ''}`);
     lines.push(`  branch   ${plan.branch} from ${plan.base.branch} (${plan.base.why})`);
     lines.push(`  target   ${targetText(plan, true)}`);
     lines.push(`  setup    ${plan.setup.length > 0 ? plan.setup.map(formatArgv).join(' && ') : 'none'}`);
     lines.push(`  command  ${formatArgv(plan.command)}`);
+    if (plan.variant) lines.push(`  env      ${plan.variant.env.join(' ')}`);
   }
   return lines;
 }

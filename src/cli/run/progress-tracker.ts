@@ -1,18 +1,43 @@
-import type { TaskResult, WorktreeEvent, WorktreeManager } from '../../index.js';
-import { formatBytes, taskStarted } from '../../internal.js';
+import type { TaskResult, VariantSpec, WorktreeEvent, WorktreeManager, WorktreeTask } from '../../index.js';
+import { formatBytes, planAttempts, taskStarted, variantsLine } from '../../internal.js';
 import { overlapLine } from '../render/overlaps.js';
 import type { ProgressRenderer, TaskProgress, TaskState } from '../render/progress.js';
 
 /** Keeps one {@link TaskProgress} per task from the manager's events and the executor's reports. */
 export interface ProgressTracker {
-  /** Moves a task to a state (the executor reports `setup` and `running`). */
-  set(issueNumber: number, state: TaskState): void;
-  /** A line of a task's output, shown as its last line. */
-  output(issueNumber: number, line: string): void;
+  /** Moves a task to a state (the executor reports `setup` and `running`); `variant`: its attempt's row. */
+  set(issueNumber: number, state: TaskState, variant?: number): void;
+  /** A line of a task's output, shown as its last line (`variant`: on its attempt's row). */
+  output(issueNumber: number, line: string, variant?: number): void;
+  /**
+   * The issues that run as several attempts: each gets one row per attempt (`#42 v2`), found by
+   * its branch in the events, until its result replaces them with the issue's outcome.
+   */
+  attempts(attempts: readonly PlannedRow[], judging?: string): void;
   /** Final states from the pool's results; draws them and stops listening. */
   finish(results: readonly TaskResult[]): void;
   /** Stops listening without a final draw (the batch never started). */
   dispose(): void;
+}
+
+/** One attempt of an issue with variants: its row and the branch its events name. */
+export interface PlannedRow {
+  readonly issueNumber: number;
+  readonly variant: number;
+  readonly branchName: string;
+}
+
+/** The rows of a batch's attempts (none when each issue runs once), as the pool plans them. */
+export function attemptRows(
+  tasks: readonly WorktreeTask[],
+  variants: readonly VariantSpec[],
+  branchPattern: string,
+): PlannedRow[] {
+  return (planAttempts(tasks, variants, branchPattern)?.attempts ?? []).flatMap(({ task, variant }) =>
+    variant && task.variant !== undefined && task.branchName !== undefined
+      ? [{ issueNumber: task.issueNumber, variant: task.variant, branchName: task.branchName }]
+      : [],
+  );
 }
 
 /**
@@ -28,15 +53,22 @@ export function createProgressTracker(
   options: { readonly now?: () => number } = {},
 ): ProgressTracker {
   const now = options.now ?? Date.now;
-  const tasks = new Map<number, TaskProgress>(
-    issues.map((issueNumber) => [issueNumber, { issueNumber, state: 'queued' }]),
+  // Rows by key: `42` for an issue, `42/v2` for one of its attempts (in the order they are shown).
+  let tasks = new Map<string, TaskProgress>(
+    issues.map((issueNumber) => [String(issueNumber), { issueNumber, state: 'queued' }]),
   );
+  const known = new Set(issues);
+  // An issue with variants: its attempts' rows by branch (its own row is gone until its result).
+  const byBranch = new Map<number, Map<string, string>>();
+  let judgingLine: string | undefined;
   const snapshot = () => [...tasks.values()];
-  const patch = (issueNumber: number, change: Partial<TaskProgress>) => {
-    const current = tasks.get(issueNumber);
-    if (!current) return;
+  const keyOf = (issueNumber: number, variant?: number) =>
+    variant === undefined ? String(issueNumber) : `${issueNumber}/v${variant}`;
+  const patch = (key: string | undefined, change: Partial<TaskProgress>) => {
+    const current = key === undefined ? undefined : tasks.get(key);
+    if (!current || key === undefined) return;
     const state = change.state ?? current.state;
-    tasks.set(issueNumber, {
+    tasks.set(key, {
       ...current,
       ...change,
       ...(current.startedAt === undefined && state !== 'queued' ? { startedAt: now() } : {}),
@@ -47,11 +79,13 @@ export function createProgressTracker(
   const onEvent = (event: WorktreeEvent) => {
     // The radar's news goes above the live view (or as a line of its own off a terminal).
     if (event.type === 'overlap') {
-      if (tasks.has(event.a.issue) && tasks.has(event.b.issue)) renderer.notice(overlapLine(event));
+      if (known.has(event.a.issue) && known.has(event.b.issue)) renderer.notice(overlapLine(event));
       return;
     }
-    const issue = event.issueNumber;
-    if (issue === undefined || !tasks.has(issue)) return;
+    if (event.issueNumber === undefined || !known.has(event.issueNumber)) return;
+    const rows = byBranch.get(event.issueNumber);
+    // An attempt's events go to its row; an issue with variants has no row of its own meanwhile.
+    const issue = rows ? rows.get(event.branch ?? '') : String(event.issueNumber);
     if (event.type === 'check-start') {
       // Its state and where it is checked at once (the state alone would drop the line).
       const ahead = `${event.ahead} ahead${event.together ? `, ${event.together} together` : ''}`;
@@ -59,10 +93,14 @@ export function createProgressTracker(
     }
     const state = STATE_OF_EVENT[event.type];
     if (state) return patch(issue, { state });
-    if (event.type === 'task-complete') return patch(issue, { state: event.status });
+    if (event.type === 'task-complete') {
+      // An attempt that succeeded is judged now (its gate, its score): said on its row.
+      const said = rows && event.status === 'success' && judgingLine ? { lastLine: judgingLine } : {};
+      return patch(issue, { state: event.status, ...said });
+    }
     if (event.type === 'memory-wait') {
       // On its row, and as a line of its own (off a terminal rows show only state changes).
-      renderer.notice(`#${issue} ${memoryWaitLine(event)}`);
+      renderer.notice(`#${event.issueNumber} ${memoryWaitLine(event)}`);
       return patch(issue, { lastLine: memoryWaitLine(event) });
     }
     if (event.type === 'check-complete' && !event.ok) {
@@ -99,17 +137,38 @@ export function createProgressTracker(
     listening = false;
   };
   return {
-    set: (issueNumber, state) => patch(issueNumber, { state }),
-    output: (issueNumber, line) => {
-      if (line.trim() !== '') patch(issueNumber, { lastLine: line });
+    set: (issueNumber, state, variant) => patch(keyOf(issueNumber, variant), { state }),
+    output: (issueNumber, line, variant) => {
+      if (line.trim() !== '') patch(keyOf(issueNumber, variant), { lastLine: line });
+    },
+    attempts(planned, judging) {
+      judgingLine = judging;
+      const of = new Map<number, PlannedRow[]>();
+      for (const row of planned) of.set(row.issueNumber, [...(of.get(row.issueNumber) ?? []), row]);
+      tasks = new Map(
+        [...tasks].flatMap(([key, row]): [string, TaskProgress][] => {
+          const own = row.variant === undefined ? of.get(row.issueNumber) : undefined;
+          if (!own) return [[key, row]];
+          byBranch.set(
+            row.issueNumber,
+            new Map(own.map((a) => [a.branchName, keyOf(a.issueNumber, a.variant)])),
+          );
+          return own.map((a) => [
+            keyOf(a.issueNumber, a.variant),
+            { issueNumber: a.issueNumber, variant: a.variant, state: 'queued' },
+          ]);
+        }),
+      );
+      renderer.update(snapshot());
     },
     finish(results) {
       dispose();
       for (const result of results) {
-        const current = tasks.get(result.issueNumber);
+        if (result.variants) collapse(result);
+        const current = tasks.get(String(result.issueNumber));
         if (!current) continue;
         const lastLine = result.error?.message ?? current.lastLine;
-        tasks.set(result.issueNumber, {
+        tasks.set(String(result.issueNumber), {
           ...current,
           state: result.status,
           startedAt: current.startedAt ?? now() - result.durationMs,
@@ -122,6 +181,33 @@ export function createProgressTracker(
     },
     dispose,
   };
+
+  /** An issue's attempt rows become its one row, where its first attempt's was: the issue's outcome. */
+  function collapse(result: TaskResult): void {
+    const rows = byBranch.get(result.issueNumber);
+    if (!rows) return;
+    const own = [...rows.values()].map((key) => tasks.get(key)).filter((row) => row !== undefined);
+    const started = own.map((row) => row.startedAt).filter((at) => at !== undefined);
+    const board = variantsLine(result).replace(/^#\d+ /, '');
+    const row: TaskProgress = {
+      issueNumber: result.issueNumber,
+      state: result.status,
+      ...(started.length > 0 ? { startedAt: Math.min(...started) } : {}),
+      // Its scoreboard, as the summary says it (`v3 won (90) · v2 70 · v1 check failed`).
+      lastLine: result.status === 'success' ? board : (result.error?.message ?? board),
+    };
+    const first = [...rows.values()][0];
+    tasks = new Map(
+      [...tasks].flatMap(([key, current]): [string, TaskProgress][] =>
+        key === first
+          ? [[String(result.issueNumber), row]]
+          : [...rows.values()].includes(key)
+            ? []
+            : [[key, current]],
+      ),
+    );
+    byBranch.delete(result.issueNumber);
+  }
 }
 
 // The stage each event starts; `task-complete` gives the final state.

@@ -55,7 +55,8 @@ export async function resumedBatch(
   const planned: readonly WorktreeTask[] =
     record.tasks ?? record.issues.map((issueNumber) => ({ issueNumber }));
   const tasks = planned.map((task) => (task.baseBranch === undefined ? { ...task, baseBranch: base } : task));
-  const finished = record.results.filter((result) => result.status !== 'cancelled').length;
+  // A variant's attempt is not a task: its issue's one result is.
+  const finished = record.results.filter((r) => r.status !== 'cancelled' && r.variant === undefined).length;
   return {
     batchId: record.id,
     pending: unfinishedIssues(record),

@@ -29,7 +29,7 @@ import { formatJson } from '../render/json.js';
 import { createProgressRenderer, type ProgressRenderer } from '../render/progress.js';
 import { planTasks, renderPlans, type TaskPlan, whereLine } from './batch-plan.js';
 import { assertCommandExists } from './find-command.js';
-import { createProgressTracker, type ProgressTracker } from './progress-tracker.js';
+import { attemptRows, createProgressTracker, type ProgressTracker } from './progress-tracker.js';
 import { resumedCounts } from './resume-census-line.js';
 import { resumedBatch } from './resume-request.js';
 import { type RunBatchResult, renderSummary } from './summary.js';
@@ -272,6 +272,12 @@ async function startBatch(
       // The check runs here, with --queue too (each task lands at the submitter).
       const check = pool.config.check?.command[0];
       if (check !== undefined) await assertCommandExists(check, { ...process.env, ...request.env });
+      // One live row per attempt of an issue with variants (a resumed batch's rows stay per issue).
+      if (!resumed) {
+        const { score, check } = pool.config;
+        const judging = score ? 'scoring …' : check ? 'checking …' : undefined;
+        progress.attempts(attemptRows(tasks, pool.config.variants, manager.branchPattern), judging);
+      }
       const plans = planTasks(manager, pool, tasks, request.command);
       if (dryRun) {
         progress.dispose();
@@ -465,7 +471,10 @@ function writePlans(ctx: CommandContext, plans: readonly TaskPlan[], request: Ru
   writeLine(ctx.io.stdout, whereLine(plans));
   for (const line of renderPlans(plans)) writeLine(ctx.io.stdout, line);
   for (const skip of skipped) writeLine(ctx.io.stdout, `skipped #${skip.issueNumber}: ${skip.reason}`);
-  writeLine(ctx.io.stderr, `Dry run: ${plural(plans.length, 'issue')} would run; nothing was started.`);
+  const issues = new Set(plans.map((plan) => plan.issueNumber)).size;
+  // With variants an issue plans several attempts: counted apart.
+  const attempts = issues === plans.length ? '' : ` (${plural(plans.length, 'attempt')})`;
+  writeLine(ctx.io.stderr, `Dry run: ${plural(issues, 'issue')} would run${attempts}; nothing was started.`);
 }
 
 /** The library's `ISSUE_BUSY` with a hint naming the commands that continue the kept worktree. */

@@ -61,7 +61,7 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
         env: { ...options.env, ...issueEnv, ...ctx.env },
         signal: ctx.signal,
         output: { file: ctx.logFile },
-        onLine: (line) => progress.output(task.issueNumber, line),
+        onLine: (line) => progress.output(task.issueNumber, line, task.variant),
       });
       const output: RunTaskOutput = {
         argv,
@@ -75,7 +75,7 @@ export function createTaskExecutor(options: TaskExecutorOptions): TaskExecutor<R
       return output;
     } catch (error) {
       // The reason, as the task's last line in the live view (the timeout or Ctrl-C says it otherwise).
-      if (!ctx.signal.aborted) progress.output(task.issueNumber, toError(error).message);
+      if (!ctx.signal.aborted) progress.output(task.issueNumber, toError(error).message, task.variant);
       throw error;
     }
   };

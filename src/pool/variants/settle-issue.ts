@@ -30,6 +30,10 @@ export interface IssueSettings {
   readonly prepare: Required<PrepareSettings>;
   readonly autoCleanup: boolean;
   readonly signal: AbortSignal;
+  /** Resumed: the branch whose merge already landed before a kill (it wins, and is not landed again). */
+  readonly landed?: string;
+  /** Before a candidate's merge moves its target (its worktree id): the batch record's merge intent. */
+  readonly onLanding?: (worktreeId: string) => Promise<void>;
 }
 
 /** Whether an attempt may win: its command succeeded and the gate (if any) passed. */
@@ -68,8 +72,12 @@ export async function settleIssue(
   const landingErrors = new Map<number, Progress>();
   let winner: JudgedAttempt | undefined;
   let landed: Progress | undefined;
-  for (const candidate of rank(attempts, decidedBy)) {
-    const progress = await landAttempt(candidate, settings);
+  const already = attempts.find(
+    (attempt) => settings.landed !== undefined && attempt.result.branchName === settings.landed,
+  );
+  for (const candidate of already ? [already] : rank(attempts, decidedBy)) {
+    const progress: Progress =
+      candidate === already ? { status: 'success' } : await landAttempt(candidate, settings);
     if (progress.status === 'success') {
       winner = candidate;
       landed = progress;
@@ -96,6 +104,7 @@ async function landAttempt(attempt: JudgedAttempt, settings: IssueSettings): Pro
   const { signal } = settings;
   const options = { ...settings.merge, batchId: settings.batchId, signal };
   try {
+    await settings.onLanding?.(result.worktreeId);
     if (settings.check) {
       const done = await settings.manager.landWorktree(result.worktreeId, {
         ...options,
