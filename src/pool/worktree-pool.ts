@@ -65,7 +65,7 @@ import type {
 } from './types.js';
 import { validateBatch } from './validate-batch.js';
 import { resolveVariants, type VariantSettings, variantSpecs } from './variants/resolve-variants.js';
-import { variantBatch } from './variants/variant-batch.js';
+import { type VariantBatch, variantBatch } from './variants/variant-batch.js';
 
 /** The pool's options in force. */
 export interface ResolvedPoolConfig {
@@ -324,7 +324,7 @@ export class WorktreePool {
       {
         resumed: resume !== undefined,
         merged,
-        ...(variants ? { held: variants.held } : {}),
+        ...(variants ? { held: variants.held, variantOf: variants.variantOf } : {}),
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
@@ -385,8 +385,8 @@ export class WorktreePool {
       );
       await radar?.stop();
       finished = true;
-      const run = await runner.finish(results);
-      const final = variants ? await variants.settle(run) : run;
+      // Issues settled first: a queue's finish pushes the targets their winners landed in here.
+      const final = await runner.finish(variants ? await variants.settle(results) : results);
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
       const ended = await record.finish(
         final,
@@ -409,7 +409,9 @@ export class WorktreePool {
     batchId: string,
     signal: AbortSignal,
     onWorktree: (worktree: WorktreeInfo, status: WorktreeStatus | 'removed') => void,
-    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held'>,
+    local: Pick<LocalRunnerOptions, 'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held'> & {
+      readonly variantOf?: VariantBatch['variantOf'];
+    },
     remote: {
       readonly recordIntent: (intent: MergeIntent) => Promise<void>;
       readonly resumed?: QueueResume;
@@ -459,6 +461,8 @@ export class WorktreePool {
       batchId,
       issueNumbers: tasks.map((task) => task.issueNumber),
       argv,
+      ...(local.held ? { held: local.held } : {}),
+      ...(local.variantOf ? { variantOf: local.variantOf } : {}),
       env: commandEnvOf(executor),
       timeoutMs: this.config.timeoutMs,
       maxMemory: this.config.maxMemory,
@@ -537,16 +541,6 @@ export class WorktreePool {
     options: ExecuteOptions,
   ): Promise<Map<number, WorktreeInfo>> {
     validateTasks(tasks);
-    if (this.config.queue && tasks.some((task) => task.variants !== undefined)) {
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        'variants: a pool with queue runs one attempt per issue for now',
-        {
-          hint: "Leave the tasks' variants out, or run the batch without queue.",
-          details: { option: 'variants', queue: 'refused' },
-        },
-      );
-    }
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
     const continued = await validateBatch(this.manager, tasks, config, options.signal);
@@ -707,7 +701,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     ...resolveLanding(config, file),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
-    ...resolveVariants(config, file, queue),
+    ...resolveVariants(config, file),
   };
 }
 
