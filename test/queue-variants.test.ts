@@ -166,7 +166,8 @@ describe.skipIf(!redisServer)(
       for (const variant of [1, 2, 3]) {
         const entry = issue?.variants?.find((v) => v.variant === variant);
         expect(entry?.logFile).toMatch(new RegExp(`issue-7-v${variant}\\.log$`));
-        expect(readFileSync(entry?.logFile ?? '', 'utf8')).toContain(`on worker ${entry?.worker}`);
+        // The worker's own output (streamed to this log), not only the line saying where it is kept.
+      expect(readFileSync(entry?.logFile ?? '', 'utf8')).toContain(`# on worker ${entry?.worker} (host `);
       }
       expect(queued.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     }, 240_000);
