@@ -167,9 +167,95 @@ describe.skipIf(!redisServer)(
         const entry = issue?.variants?.find((v) => v.variant === variant);
         expect(entry?.logFile).toMatch(new RegExp(`issue-7-v${variant}\\.log$`));
         // The worker's own output (streamed to this log), not only the line saying where it is kept.
-      expect(readFileSync(entry?.logFile ?? '', 'utf8')).toContain(`# on worker ${entry?.worker} (host `);
+        expect(readFileSync(entry?.logFile ?? '', 'utf8')).toContain(`# on worker ${entry?.worker} (host `);
       }
       expect(queued.git('worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    }, 240_000);
+
+    it('--variants-stop-at on the queue: a variant passing with at least that score stops its issue’s other jobs (running or waiting), not the batch', async () => {
+      const repo = project();
+      const marks = tempDir();
+      const queueName = 'variants-stop';
+      // v1 scores 95 once v2 runs (on the other worker); v2 and v3 commit, record their pid, then never end.
+      const agent = `
+const fs = require('fs'), { execFileSync } = require('child_process');
+const variant = process.env.MIYABI_VARIANT, marks = process.env.MARKS;
+fs.writeFileSync(marks + '/started-' + variant, '');
+if (variant === '1') while (!fs.existsSync(marks + '/started-2')) execFileSync('sleep', ['0.05']);
+fs.writeFileSync('score.txt', variant === '1' ? '95\\n' : '10\\n');
+execFileSync('git', ['add', '-A']);
+execFileSync('git', ['commit', '-q', '-m', 'variant ' + variant]);
+if (variant !== '1') {
+  fs.writeFileSync(marks + '/' + variant, String(process.pid));
+  setInterval(() => {}, 1000);
+}
+`;
+      const home = tempDir();
+      for (const name of ['w1', 'w2']) {
+        const worker = startCli(
+          [
+            'worker',
+            '--remote',
+            repo.remote as string,
+            '--queue',
+            redis.url,
+            '--queue-name',
+            queueName,
+            '--repo',
+            join(home, name),
+            '--name',
+            name,
+            '--concurrency',
+            '1',
+          ],
+          { cwd: tempDir(), env: { MARKS: marks } },
+        );
+        processes.push(worker);
+        await saidOnStderr(worker, /waiting for jobs/);
+      }
+      const run = startCli(
+        [
+          'run',
+          '--issues',
+          '9',
+          '--variants',
+          '3',
+          '--score',
+          'node score.js',
+          '--variants-stop-at',
+          '80',
+          // Bounds the test should the stop fail: the others would time out instead.
+          '--timeout',
+          '60s',
+          '--json',
+          '--queue',
+          redis.url,
+          '--queue-name',
+          queueName,
+          '--',
+          process.execPath,
+          '-e',
+          agent,
+        ],
+        { cwd: repo.path, env: { MARKS: marks } },
+      );
+      processes.push(run);
+      const done = await run.done;
+      const results = json<RunJson>(done).results;
+      const issue = results.find((result) => result.issueNumber === 9);
+      expect(issue?.status, done.stderr).toBe('success');
+      expect(issue?.winner).toBe(1);
+      expect(issue?.variants?.map((v) => [v.variant, v.status, v.score ?? null])).toEqual([
+        [1, 'success', 95],
+        [2, 'cancelled', null],
+        [3, 'cancelled', null],
+      ]);
+      for (const stopped of [2, 3]) {
+        expect(issue?.variants?.[stopped - 1]?.error?.message).toMatch(/scored 95 \(variantsStopAt 80\)/);
+      }
+      // v2 ran on a worker: its process group was killed there.
+      const pid = Number(readFileSync(join(marks, '2'), 'utf8'));
+      expect(() => process.kill(pid, 0)).toThrow();
     }, 240_000);
   },
 );

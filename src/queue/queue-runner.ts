@@ -34,7 +34,7 @@ import { remoteQueue } from './remote-queue.js';
 import { fetchSharedArchives } from './share-archives.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
-import { attemptJobId, attemptOf, type PlannedVariant, variantJob } from './variant-jobs.js';
+import { attemptJobId, attemptOf, type PlannedVariant, stoppedBy, variantJob } from './variant-jobs.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
 
 /** What the pool hands over to run its batch's tasks on the queue. */
@@ -367,11 +367,13 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           });
         },
       );
-      return Promise.race([fromQueue, fromJob]).finally(() => {
-        stop?.removeEventListener('abort', onStop);
-        clearTimeout(timer);
-        live.delete(key);
-      });
+      return Promise.race([fromQueue, fromJob])
+        .then(stoppedBy(stop, batchSignal))
+        .finally(() => {
+          stop?.removeEventListener('abort', onStop);
+          clearTimeout(timer);
+          live.delete(key);
+        });
     };
 
     // A successful task merged here with `merge`, one at a time; its target pushed at `finish`.

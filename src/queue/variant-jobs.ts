@@ -1,6 +1,7 @@
 // Variants on the queue (issue 26): each attempt of an issue is one job, judged and settled here.
 import { type Attempt, attemptKey } from '../core/attempt.js';
-import type { VariantContext } from '../pool/types.js';
+import { abortMessage } from '../pool/task-outcome.js';
+import type { TaskResult, VariantContext } from '../pool/types.js';
 import type { QueueJobPayload } from './payload.js';
 
 /** One attempt's variant as the pool planned it: its number, name, own command and environment. */
@@ -36,5 +37,16 @@ export function variantJob(
       MIYABI_VARIANT_NAME: variant.name,
     },
     variant: { variant: variant.variant, name: variant.name },
+  };
+}
+
+/**
+ * A job stopped by its own stop (a sibling reached `variantsStopAt`), not the batch's: its result
+ * says why, as a local attempt's does (its worker knows only that it was cancelled).
+ */
+export function stoppedBy(stop: AbortSignal | undefined, batch: AbortSignal) {
+  return (result: TaskResult): TaskResult => {
+    if (!stop?.aborted || batch.aborted || result.status !== 'cancelled') return result;
+    return { ...result, error: { ...result.error, message: abortMessage(stop.reason) } };
   };
 }
