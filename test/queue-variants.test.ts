@@ -253,7 +253,7 @@ if (variant !== '1') {
       for (const stopped of [2, 3]) {
         expect(issue?.variants?.[stopped - 1]?.error?.message).toMatch(/scored 95 \(variantsStopAt 80\)/);
       }
-      // v2 ran on a worker: its process group was killed there.
+      // v2 ran on a worker: its process group was killed there (its work archived there, as any cancelled job's).
       const pid = Number(readFileSync(join(marks, '2'), 'utf8'));
       expect(() => process.kill(pid, 0)).toThrow();
     }, 240_000);

@@ -12,7 +12,8 @@ export async function keepHeldAttempt(
   result: TaskResult,
   context: Omit<RemoteTaskContext, 'autoCleanup' | 'onConflict' | 'pullRequest' | 'handBack' | 'check'>,
 ): Promise<TaskResult> {
-  if (result.status !== 'success') return result;
+  // One that failed is kept here when its worker pushed its work (`--keep`); else its worker archived it.
+  if (result.status !== 'success' && !result.push?.commit) return result;
   return afterRemoteTask(result, {
     ...context,
     autoCleanup: false,
