@@ -1,7 +1,7 @@
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { expandBranchPattern } from '../config/config-types.js';
 import { formatDuration } from '../config/duration.js';
-import { type Attempt, attemptName, parseAttempt } from '../core/attempt.js';
+import { type Attempt, attemptName } from '../core/attempt.js';
 import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import { resolveBaseBranch } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
@@ -150,7 +150,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
   const attemptOfJob = new Map<string, Attempt>();
   const takenBy = new Map<string, { worker: string; host: string }>();
   // A task's job, and how to settle it from here (taken off the queue) before its worker ends it.
-  const live = new Map<string, { job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }>();
+  const live = new Map<
+    string,
+    { attempt: Attempt; job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }
+  >();
   const merged = new Map<number, string>();
   // Tasks whose job waits on the queue for a usage limit's reset: taken, so no queue timeout applies.
   const paused = new Set<string>();
@@ -224,8 +227,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const reason = abortMessage(batchSignal.reason);
       cancelling ??= (async () => {
         await publishCancel(redis, queueName, { batchId, reason }).catch(() => undefined);
-        for (const key of [...live.keys()]) {
-          const attempt = parseAttempt(key) ?? { issueNumber: 0 };
+        for (const { attempt } of [...live.values()]) {
           await takeOff(attempt, (durationMs) =>
             endedEarly({
               ...attempt,
@@ -295,7 +297,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           },
         ));
       const fromQueue = new Promise<TaskResult>((settle) =>
-        live.set(key, { job, settle, enqueuedAt: Date.now() }),
+        live.set(key, { attempt, job, settle, enqueuedAt: Date.now() }),
       );
       // Aborted while this job was being enqueued: the batch's cancel may have missed it.
       if (batchSignal.aborted) {
