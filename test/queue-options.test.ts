@@ -58,7 +58,6 @@ const ACCEPTED: Partial<Record<keyof PoolCreateOptions, unknown>> = {
   autoCleanup: true,
   existingBranches: 'restart',
   radarIntervalMs: 0,
-  variants: 1,
   radarStatusIntervalMs: 0,
   push: { remote: 'origin' },
 };
@@ -68,6 +67,7 @@ const WITH: Partial<Record<keyof PoolCreateOptions, PoolCreateOptions>> = {
   pullRequest: { push: {} },
   onConflict: { merge: {} },
   check: { merge: {} },
+  variantsStopAt: { score: ['node', 'score.js'] },
 };
 
 const options = Object.keys(QUEUE_SUPPORT) as (keyof PoolCreateOptions)[];

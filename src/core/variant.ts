@@ -36,6 +36,8 @@ export interface VariantOutcome {
   /** Lines added and deleted since its base commit (the first tie-break: fewer wins). */
   readonly changedLines?: number;
   readonly durationMs: number;
+  /** With `queue`: the worker that ran it (absent for a local attempt). */
+  readonly worker?: string;
   /** Why it did not succeed (its command, its gate, or its landing when it was tried as a winner). */
   readonly error?: { readonly message: string; readonly code?: string };
   readonly logFile?: string;

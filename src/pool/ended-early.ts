@@ -6,6 +6,8 @@ import type { TaskError, TaskResult, TaskStage, TaskStatus, TaskUnsuccessful } f
  */
 export function endedEarly(fields: {
   readonly issueNumber: number;
+  /** The issue's variant, for an attempt of one. */
+  readonly variant?: number | undefined;
   readonly status: Exclude<TaskStatus, 'success'>;
   readonly stage?: TaskStage;
   readonly error: TaskError;
@@ -16,6 +18,7 @@ export function endedEarly(fields: {
 }): TaskUnsuccessful {
   return {
     issueNumber: fields.issueNumber,
+    ...(fields.variant !== undefined ? { variant: fields.variant } : {}),
     worktreeId: fields.worktreeId ?? '',
     durationMs: fields.durationMs,
     cleanedUp: false,

@@ -114,12 +114,14 @@ export const QUEUE_SUPPORT: { readonly [K in keyof Required<PoolCreateOptions>]:
     how: 'travels in each job; a task whose paused time would pass it ends USAGE_LIMIT, kept here',
   },
   variants: {
-    queue: 'refused',
-    why: 'with queue, each issue runs once for now: variants are not yet spread over the workers',
-    accepts: (value) => value === 1,
+    queue: 'honoured',
+    how: "each attempt is one job (any worker takes it); the gate, the score and the winner's landing happen here, on the fetched attempt branches",
   },
-  score: { queue: 'refused', why: 'with queue, there are no variants to score yet' },
-  variantsStopAt: { queue: 'refused', why: 'with queue, there are no variants to stop yet' },
+  score: { queue: 'honoured', how: "runs here, in each passing attempt's worktree of its fetched branch" },
+  variantsStopAt: {
+    queue: 'honoured',
+    how: "the issue's other jobs are taken off the queue, or stopped on their workers",
+  },
 };
 
 /**

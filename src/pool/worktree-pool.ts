@@ -67,7 +67,7 @@ import type {
 import { validateBatch } from './validate-batch.js';
 import { resolveVariants, type VariantSettings, variantSpecs } from './variants/resolve-variants.js';
 import { resumedVariantIssues } from './variants/resume-attempts.js';
-import { variantBatch } from './variants/variant-batch.js';
+import { type VariantBatch, variantBatch } from './variants/variant-batch.js';
 
 /** The pool's options in force. */
 export interface ResolvedPoolConfig {
@@ -263,6 +263,14 @@ export class WorktreePool {
       this.config.queue !== undefined,
     );
     validateTasks(plan.tasks);
+    if (this.config.queue && (plan.record.options.variants?.length ?? 1) > 1) {
+      // Its attempts would continue in worktrees at the submitter, which ran none of them: not built yet.
+      throw new MiyabiError(
+        'INVALID_ARGUMENT',
+        `resumeBatch: batch ${plan.record.id} ran variants on a queue, which cannot be resumed yet`,
+        { hint: 'Run its unfinished issues again as a new batch with executeParallel().' },
+      );
+    }
     // A queue batch's tasks continue on the workers, from their remote branches: none is kept here.
     const continued = await validateBatch(
       this.manager,
@@ -337,7 +345,9 @@ export class WorktreePool {
       {
         resumed: resume !== undefined,
         merged,
-        ...(variants ? { held: variants.held, continueAttempt: variants.continueIn } : {}),
+        ...(variants
+          ? { held: variants.held, continueAttempt: variants.continueIn, variantOf: variants.variantOf }
+          : {}),
         program,
         onMergeIntent: (worktree) =>
           recorder ? recordMergeIntent(recorder, worktree, this.config.merge?.into) : Promise.resolve(),
@@ -394,8 +404,8 @@ export class WorktreePool {
       );
       await radar?.stop();
       finished = true;
-      const run = await runner.finish(results);
-      const final = variants ? await variants.settle(run) : run;
+      // Issues settled first: a queue's finish pushes the targets their winners landed in here.
+      const final = await runner.finish(variants ? await variants.settle(results) : results);
       // Every count of the batch derives from its record, which a later `merge` may rewrite.
       const ended = await record.finish(
         final,
@@ -421,7 +431,9 @@ export class WorktreePool {
     local: Pick<
       LocalRunnerOptions,
       'resumed' | 'merged' | 'program' | 'onMergeIntent' | 'held' | 'continueAttempt'
-    >,
+    > & {
+      readonly variantOf?: VariantBatch['variantOf'];
+    },
     remote: {
       readonly recordIntent: (intent: MergeIntent) => Promise<void>;
       readonly resumed?: QueueResume;
@@ -471,6 +483,8 @@ export class WorktreePool {
       batchId,
       issueNumbers: tasks.map((task) => task.issueNumber),
       argv,
+      ...(local.held ? { held: local.held } : {}),
+      ...(local.variantOf ? { variantOf: local.variantOf } : {}),
       env: commandEnvOf(executor),
       timeoutMs: this.config.timeoutMs,
       maxMemory: this.config.maxMemory,
@@ -549,16 +563,6 @@ export class WorktreePool {
     options: ExecuteOptions,
   ): Promise<Map<number, WorktreeInfo>> {
     validateTasks(tasks);
-    if (this.config.queue && tasks.some((task) => task.variants !== undefined)) {
-      throw new MiyabiError(
-        'INVALID_ARGUMENT',
-        'variants: a pool with queue runs one attempt per issue for now',
-        {
-          hint: "Leave the tasks' variants out, or run the batch without queue.",
-          details: { option: 'variants', queue: 'refused' },
-        },
-      );
-    }
     // A queue's workers make their own worktrees: a kept one here is never theirs to continue in.
     const config = this.config.queue ? { ...this.config, existingBranches: 'restart' as const } : this.config;
     const continued = await validateBatch(this.manager, tasks, config, options.signal).catch(
@@ -721,7 +725,7 @@ function validateConfig(config: PoolConfig, file: MiyabiConfig): ResolvedPoolCon
     ...resolveLanding(config, file),
     pauseOn: compilePauseOn(config.pauseOn ?? file.pauseOn),
     pauseMaxMs: merged.pauseMaxMs,
-    ...resolveVariants(config, file, queue),
+    ...resolveVariants(config, file),
   };
 }
 

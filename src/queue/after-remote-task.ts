@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import type { GitHubClient } from '../github/client.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedInConflict, keepsWorktree } from '../pool/keep-policy.js';
+import { taskLogFile } from '../pool/task-log-hooks.js';
 import { describeError } from '../pool/task-outcome.js';
 import type { ConflictPolicy, PoolPullRequestOptions, TaskResult, WorktreeTask } from '../pool/types.js';
 import type { CheckSpec } from '../process/check-command.js';
@@ -78,7 +78,7 @@ export async function afterRemoteTask(done: TaskResult, context: RemoteTaskConte
   }
   let final = wantsPr ? await pullRequestAtSubmitter(result, context, commit) : result;
   if (!keeps || !keepsWorktree(ending(final), context)) return final;
-  const logFile = join(context.logDir, context.batchId, `issue-${result.issueNumber}.log`);
+  const logFile = taskLogFile(context.logDir, context.batchId, result);
   try {
     const kept = await keepAtSubmitter(final, {
       manager,

@@ -13,11 +13,14 @@ export function cancelledKey(queueName: string, batchId: string): string {
 export interface CancelMessage {
   readonly batchId: string;
   readonly reason: string;
+  /** Only these jobs of the batch (a variant's siblings stopped at `variantsStopAt`); absent: all of them. */
+  readonly jobIds?: readonly string[];
 }
 
-/** Marks the batch cancelled, then tells every worker listening. */
+/** Marks the batch cancelled (not when only some of its jobs are), then tells every worker listening. */
 export async function publishCancel(redis: Redis, queueName: string, message: CancelMessage): Promise<void> {
-  await redis.set(cancelledKey(queueName, message.batchId), message.reason, 'EX', 86_400);
+  if (message.jobIds === undefined)
+    await redis.set(cancelledKey(queueName, message.batchId), message.reason, 'EX', 86_400);
   await redis.publish(cancelChannel(queueName), JSON.stringify(message));
 }
 
@@ -34,9 +37,11 @@ export async function cancelledReason(
 export function parseCancel(text: string): CancelMessage | undefined {
   try {
     const value = JSON.parse(text) as Partial<CancelMessage>;
-    return typeof value.batchId === 'string' && typeof value.reason === 'string'
-      ? { batchId: value.batchId, reason: value.reason }
+    if (typeof value.batchId !== 'string' || typeof value.reason !== 'string') return undefined;
+    const jobIds = Array.isArray(value.jobIds)
+      ? value.jobIds.filter((id): id is string => typeof id === 'string')
       : undefined;
+    return { batchId: value.batchId, reason: value.reason, ...(jobIds ? { jobIds } : {}) };
   } catch {
     return undefined;
   }

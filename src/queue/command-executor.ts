@@ -118,6 +118,15 @@ export function markCommand<T>(executor: TaskExecutor<T>, argv: readonly string[
   return executor;
 }
 
+/** `wrapped` marked as `executor` is (its argv, `env` and `resumeCommand` travel with it on a queue). */
+export function keepCommandMarks<T>(wrapped: TaskExecutor<T>, executor: TaskExecutor<T>): TaskExecutor<T> {
+  for (const mark of [ARGV, ENV, RESUME]) {
+    const value = (executor as unknown as Record<symbol, unknown>)[mark];
+    if (value !== undefined) Object.defineProperty(wrapped, mark, { value });
+  }
+  return wrapped;
+}
+
 /** The argv (placeholders unexpanded) of an executor made by {@link commandExecutor}, else undefined. */
 export function commandOf(executor: unknown): readonly string[] | undefined {
   if (typeof executor !== 'function') return undefined;

@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
  */
 export interface OutputChunk {
   readonly issueNumber: number;
+  /** The issue's variant the job runs (absent: the issue's only attempt). */
+  readonly variant?: number | undefined;
   /** The job's attempt (0 for the first): a retried job's output starts again from its header. */
   readonly attempt: number;
   /** 0, 1, 2, … per attempt: a gap says the stream's bound dropped chunks the submitter had not read. */
@@ -54,6 +56,8 @@ export async function appendChunk(
       '*',
       'i',
       String(chunk.issueNumber),
+      // A variant's output goes to its own log: `v` only when there is one (older readers skip it).
+      ...(chunk.variant !== undefined ? ['v', String(chunk.variant)] : []),
       'a',
       String(chunk.attempt),
       's',
@@ -84,8 +88,11 @@ export function parseChunk(fields: readonly string[]): OutputChunk | undefined {
   if (!Number.isSafeInteger(issueNumber) || !Number.isSafeInteger(attempt) || !Number.isSafeInteger(seq))
     return undefined;
   if (text === undefined) return undefined;
+  const variant = map.has('v') ? Number(map.get('v')) : undefined;
+  if (variant !== undefined && !(Number.isSafeInteger(variant) && variant > 0)) return undefined;
   return {
     issueNumber,
+    ...(variant !== undefined ? { variant } : {}),
     attempt,
     seq,
     worker: map.get('w') ?? '',

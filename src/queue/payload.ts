@@ -102,6 +102,12 @@ function buildSchema(z: typeof Zod) {
         resumeCommand: z.array(z.string()).min(1).optional(),
       })
       .optional(),
+    /**
+     * The issue's variant this job runs (issue 26): its number (`{variant}` in `argv`, the task's
+     * log `issue-<n>-v<k>.log`) and name. Its own command is `argv`, its environment (with
+     * `MIYABI_VARIANT` and `MIYABI_VARIANT_NAME`) in `env`. Absent: the issue's only attempt.
+     */
+    variant: z.object({ variant: z.number().int().positive(), name: z.string().min(1) }).optional(),
     /** W3C trace context of the submitter's span, when OpenTelemetry is active. */
     traceparent: z.string().optional(),
   });

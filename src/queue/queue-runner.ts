@@ -1,13 +1,14 @@
-import { join } from 'node:path';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { expandBranchPattern } from '../config/config-types.js';
 import { formatDuration } from '../config/duration.js';
+import { type Attempt, attemptName } from '../core/attempt.js';
 import { type BaseBranchRef, baseAtTip } from '../git/base-tip.js';
 import { resolveBaseBranch } from '../git/repository.js';
 import { runGit } from '../git/run-git.js';
 import type { WorktreeManager } from '../manager/worktree-manager.js';
 import { endedEarly } from '../pool/ended-early.js';
 import type { PauseGate } from '../pool/pause-gate.js';
+import { taskLogFile } from '../pool/task-log-hooks.js';
 import { abortMessage, describeError } from '../pool/task-outcome.js';
 import type { RunnerTask, TaskRunner } from '../pool/task-runner.js';
 import type { PoolMergeOptions, TaskResult, WorktreeTask } from '../pool/types.js';
@@ -20,6 +21,7 @@ import { publishCancel } from './cancel-channel.js';
 import { closeRedis, connectRedis } from './connection.js';
 import type { QueueHandBack } from './hand-back.js';
 import { type IssueLease, takeIssueLease } from './issue-lease.js';
+import { keepHeldAttempt, landedVariants } from './keep-held-attempt.js';
 import { gitTurns, landAtSubmitter, type SubmitterLanding } from './land-at-submitter.js';
 import { mergeAtSubmitter, pushTargets } from './merge-at-submitter.js';
 import { QUEUE_PAYLOAD_VERSION, type QueueJobPayload } from './payload.js';
@@ -32,6 +34,7 @@ import { remoteQueue } from './remote-queue.js';
 import { fetchSharedArchives } from './share-archives.js';
 import { SIGNED_JOB_TTL_MS, signJob } from './sign-job.js';
 import { DEFAULT_QUEUE_NAME, type PoolQueueOptions } from './types.js';
+import { attemptJobId, attemptOf, type PlannedVariant, stoppedBy, variantJob } from './variant-jobs.js';
 import { decodeFailure, type WireProgress, type WireResult } from './wire.js';
 
 /** What the pool hands over to run its batch's tasks on the queue. */
@@ -78,6 +81,13 @@ export interface QueueRunnerOptions {
   readonly resumed?: { readonly merged: ReadonlySet<number>; readonly mergedInto?: string };
   /** With a check: each task landed here (checked, then compare-and-swap) instead of merged unchecked. */
   readonly landing?: Pick<SubmitterLanding, 'landing' | 'prepare'> | undefined;
+  /**
+   * With variants: an attempt whose landing waits for its issue's verdict. Its job runs as any, then
+   * its pushed branch is kept here (a worktree of it) for the gate, the score and the landing here.
+   */
+  readonly held?: (task: WorktreeTask) => boolean;
+  /** With variants: the attempt's variant (its own command and environment travel in its job). */
+  readonly variantOf?: (task: WorktreeTask) => PlannedVariant | undefined;
 }
 
 /** How often the submitter counts connected workers (for "waiting for workers"). */
@@ -135,14 +145,18 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
     return closed;
   };
 
-  const jobIdOf = (issueNumber: number) => `${batchId}-${issueNumber}`;
-  const issueOfJob = new Map<string, number>();
-  const takenBy = new Map<number, { worker: string; host: string }>();
+  const jobIdOf = (attempt: Attempt) => attemptJobId(batchId, attempt);
+  // Keyed by attempt (`42`, `42/v2`): an issue's variants are jobs of their own.
+  const attemptOfJob = new Map<string, Attempt>();
+  const takenBy = new Map<string, { worker: string; host: string }>();
   // A task's job, and how to settle it from here (taken off the queue) before its worker ends it.
-  const live = new Map<number, { job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }>();
+  const live = new Map<
+    string,
+    { attempt: Attempt; job: Job; settle: (result: TaskResult) => void; enqueuedAt: number }
+  >();
   const merged = new Map<number, string>();
   // Tasks whose job waits on the queue for a usage limit's reset: taken, so no queue timeout applies.
-  const paused = new Set<number>();
+  const paused = new Set<string>();
   const program = options.argv[0] ?? '';
   let mergeTurn: Promise<unknown> = Promise.resolve();
   try {
@@ -163,13 +177,14 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       ...(queueOptions.onProgress ? { onProgress: queueOptions.onProgress } : {}),
     });
     output = taskLogs;
-    const onJobProgress = (issueNumber: number, update: WireProgress) => {
+    const onJobProgress = (attempt: Attempt, update: WireProgress) => {
+      const { issueNumber } = attempt;
       if (update.kind === 'taken') {
-        takenBy.set(issueNumber, { worker: update.worker, host: update.host });
-        queueOptions.onProgress?.({ issueNumber, worker: update.worker, host: update.host });
+        takenBy.set(attemptOf(attempt), { worker: update.worker, host: update.host });
+        queueOptions.onProgress?.({ ...attempt, worker: update.worker, host: update.host });
       } else if (update.kind === 'line') {
         queueOptions.onProgress?.({
-          issueNumber,
+          ...attempt,
           worker: update.worker,
           host: update.host,
           line: update.line,
@@ -180,24 +195,24 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         manager.recordEvent({ ...event, batchId } as Parameters<WorktreeManager['recordEvent']>[0]);
         // A task paused at a usage limit: no job of its program is released until the reset.
         if (update.event.type === 'task-paused') {
-          paused.add(issueNumber);
+          paused.add(attemptOf(attempt));
           options.gate.pause(program, Date.parse(update.event.until), {
             worktreeId: update.event.worktreeId,
             issueNumber,
             ...(update.event.branch !== undefined ? { branch: update.event.branch } : {}),
           });
-        } else if (update.event.type === 'task-resumed') paused.delete(issueNumber);
+        } else if (update.event.type === 'task-resumed') paused.delete(attemptOf(attempt));
       }
     };
     events.on('progress', ({ jobId, data }) => {
-      const issueNumber = issueOfJob.get(jobId);
-      if (issueNumber === undefined || typeof data !== 'object' || data === null) return;
-      onJobProgress(issueNumber, data as WireProgress);
+      const attempt = attemptOfJob.get(jobId);
+      if (attempt === undefined || typeof data !== 'object' || data === null) return;
+      onJobProgress(attempt, data as WireProgress);
     });
 
     /** Takes a job no worker has taken off the queue and settles its task; false when a worker has it. */
-    const takeOff = async (issueNumber: number, make: (waitedMs: number) => TaskResult): Promise<boolean> => {
-      const entry = live.get(issueNumber);
+    const takeOff = async (attempt: Attempt, make: (waitedMs: number) => TaskResult): Promise<boolean> => {
+      const entry = live.get(attemptOf(attempt));
       if (!entry || !WAITING.includes(await entry.job.getState())) return false;
       // An active job is locked by its worker: removing it fails, and the worker is told instead.
       const removed = await entry.job.remove().then(
@@ -212,10 +227,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const reason = abortMessage(batchSignal.reason);
       cancelling ??= (async () => {
         await publishCancel(redis, queueName, { batchId, reason }).catch(() => undefined);
-        for (const issueNumber of [...live.keys()]) {
-          await takeOff(issueNumber, (durationMs) =>
+        for (const { attempt } of [...live.values()]) {
+          await takeOff(attempt, (durationMs) =>
             endedEarly({
-              issueNumber,
+              ...attempt,
               status: 'cancelled',
               error: { message: reason, code: 'CANCELLED' },
               durationMs,
@@ -254,9 +269,12 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       payload: QueueJobPayload,
       jobId: string,
       elapsed: () => number,
+      /** The task's own stop (a sibling variant reached `variantsStopAt`): this job only is stopped. */
+      stop?: AbortSignal,
     ): Promise<TaskResult> => {
-      const { issueNumber } = payload;
-      issueOfJob.set(jobId, issueNumber);
+      const attempt: Attempt = { issueNumber: payload.issueNumber, variant: payload.variant?.variant };
+      const key = attemptOf(attempt);
+      attemptOfJob.set(jobId, attempt);
       // Valid while a worker may still take the job: the wait for one, then every attempt's run.
       // A job paused at usage limits waits up to pauseMax on the queue, and is taken again after it.
       const expiresAt =
@@ -269,7 +287,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       const job =
         left ??
         (await queue.add(
-          `issue-${issueNumber}`,
+          attemptName(attempt),
           secret !== undefined ? signJob(payload, secret, expiresAt) : payload,
           {
             jobId,
@@ -279,16 +297,16 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           },
         ));
       const fromQueue = new Promise<TaskResult>((settle) =>
-        live.set(issueNumber, { job, settle, enqueuedAt: Date.now() }),
+        live.set(key, { attempt, job, settle, enqueuedAt: Date.now() }),
       );
       // Aborted while this job was being enqueued: the batch's cancel may have missed it.
       if (batchSignal.aborted) {
         const reason = abortMessage(batchSignal.reason);
         onBatchAbort();
         void cancelling?.then(() =>
-          takeOff(issueNumber, (durationMs) =>
+          takeOff(attempt, (durationMs) =>
             endedEarly({
-              issueNumber,
+              ...attempt,
               status: 'cancelled',
               error: { message: reason, code: 'CANCELLED' },
               durationMs,
@@ -296,18 +314,37 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           ),
         );
       }
+      const onStop = () => {
+        if (batchSignal.aborted || !stop) return;
+        const reason = abortMessage(stop.reason);
+        void (async () => {
+          const taken = await takeOff(attempt, (durationMs) =>
+            endedEarly({
+              ...attempt,
+              status: 'cancelled',
+              error: { message: reason, code: 'CANCELLED' },
+              durationMs,
+            }),
+          );
+          // A worker has it: that worker alone is told to stop it (the batch goes on).
+          if (!taken)
+            await publishCancel(redis, queueName, { batchId, reason, jobIds: [jobId] }).catch(() => {});
+        })();
+      };
+      if (stop?.aborted) onStop();
+      else stop?.addEventListener('abort', onStop, { once: true });
       let timer: NodeJS.Timeout | undefined;
       const queueTimeoutMs = queueOptions.queueTimeoutMs;
       if (queueTimeoutMs !== undefined) {
         timer = setTimeout(() => {
-          if (paused.has(issueNumber)) return;
+          if (paused.has(key)) return;
           const message = `no worker took the task within ${formatDuration(queueTimeoutMs)} (--queue-timeout)`;
           void (async () => {
             // A task workers refused says who and why, not only that none took it.
             const refused = await refusalNote(redis, queueName, jobId);
-            await takeOff(issueNumber, (durationMs) =>
+            await takeOff(attempt, (durationMs) =>
               endedEarly({
-                issueNumber,
+                ...attempt,
                 status: 'timeout',
                 error: { message: `${message}${refused}`, code: 'TIMEOUT' },
                 durationMs,
@@ -320,10 +357,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         (value: WireResult) => fromWire(value),
         (error: unknown) => {
           const failure = decodeFailure(error instanceof Error ? error.message : String(error));
-          const who = takenBy.get(issueNumber);
+          const who = takenBy.get(key);
           const { worker, host, ...taskError } = failure;
           return endedEarly({
-            issueNumber,
+            ...attempt,
             status: taskError.code === 'CANCELLED' ? 'cancelled' : 'failed',
             error: taskError,
             durationMs: elapsed(),
@@ -332,10 +369,13 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           });
         },
       );
-      return Promise.race([fromQueue, fromJob]).finally(() => {
-        clearTimeout(timer);
-        live.delete(issueNumber);
-      });
+      return Promise.race([fromQueue, fromJob])
+        .then(stoppedBy(stop, batchSignal))
+        .finally(() => {
+          stop?.removeEventListener('abort', onStop);
+          clearTimeout(timer);
+          live.delete(key);
+        });
     };
 
     // A successful task merged here with `merge`, one at a time; its target pushed at `finish`.
@@ -395,7 +435,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         batchId,
         baseBranch,
         merge: options.merge,
-        logFile: join(options.followUps.logDir, batchId, `issue-${done.issueNumber}.log`),
+        logFile: taskLogFile(options.followUps.logDir, batchId, done),
         signal: batchSignal,
         handBack: back,
         autoCleanup: options.followUps.autoCleanup,
@@ -408,12 +448,13 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
 
     const run = async ({ task, signal }: RunnerTask): Promise<TaskResult> => {
       const { issueNumber } = task;
+      const attempt: Attempt = { issueNumber, variant: task.variant };
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       if (signal.aborted) {
         const message = `not started: ${abortMessage(signal.reason)}`;
         return endedEarly({
-          issueNumber,
+          ...attempt,
           status: 'cancelled',
           error: { message, code: 'CANCELLED' },
           durationMs: 0,
@@ -431,26 +472,31 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       } catch (error) {
         const status = signal.aborted ? 'cancelled' : 'failed';
         return endedEarly({
-          issueNumber,
+          ...attempt,
           status,
           error: describeError(error, signal),
           durationMs: elapsed(),
         });
       }
       // Merged before its submitter was killed and its job gone from BullMQ: nothing to run or merge again.
-      if (options.resumed?.merged.has(issueNumber) && !(await queue.getJob(jobIdOf(issueNumber)))) {
+      if (options.resumed?.merged.has(issueNumber) && !(await queue.getJob(jobIdOf(attempt)))) {
         return mergedBeforeResume(issueNumber, payload.branchName);
       }
-      let result = await awaitJob(payload, jobIdOf(issueNumber), elapsed);
+      let result = await awaitJob(payload, jobIdOf(attempt), elapsed, signal);
       await taskLogs.caughtUp();
       // Archives the worker shared are fetched here, so `restore <id>` works at this side.
       result = await fetchSharedArchives(root, remoteName, result, batchSignal);
       const handBack: QueueHandBack = {
         payload,
         into: options.merge?.into ?? baseBranch,
-        run: (back) => awaitJob(back, `${jobIdOf(issueNumber)}-${++followUpJobs}`, elapsed),
+        run: (back) => awaitJob(back, `${jobIdOf(attempt)}-${++followUpJobs}`, elapsed),
         merge: (back) => mergeHere(back, baseBranch, handBack),
       };
+      // A variant waits for its issue's verdict: its branch kept here for the gate, the score and the landing.
+      if (options.held?.(task)) {
+        const context = { ...options.followUps, manager, remote: remoteName, batchId, task, baseBranch };
+        return taskLogs.ended(await keepHeldAttempt(result, { ...context, signal: batchSignal }));
+      }
       result = await mergeHere(result, baseBranch, handBack);
       result = await afterRemoteTask(result, {
         ...options.followUps,
@@ -479,7 +525,7 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
       issueNumber: task.issueNumber,
       branchName: task.branchName ?? expandBranchPattern(manager.branchPattern, task.issueNumber),
       ...(task.description !== undefined ? { description: task.description } : {}),
-      argv: [...options.argv],
+      ...variantJob(options.variantOf?.(task), options.argv, env),
       ...(task.context ? { context: { ...task.context, labels: [...task.context.labels] } } : {}),
       timeoutMs: options.timeoutMs,
       ...(options.maxMemory !== undefined ? { maxMemory: options.maxMemory } : {}),
@@ -488,7 +534,6 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
         ? { reuse: { keepPaths: [...options.reuse.keepPaths], maxIdle: options.reuse.maxIdle } }
         : {}),
       ...(options.prepare ? { prepare: plainPrepare(options.prepare) } : {}),
-      ...(env ? { env } : {}),
       // A resumed task goes on from its remote branch: the work an orphaned job pushed there.
       ...(options.existingBranches === 'continue' || options.resumed
         ? { existingBranches: 'continue' as const }
@@ -515,6 +560,10 @@ export async function openQueueRunner(options: QueueRunnerOptions): Promise<Task
           for (const [issueNumber, into] of merged) {
             const index = results.findIndex((result) => result.issueNumber === issueNumber);
             if (index >= 0) targets.set(into, [...(targets.get(into) ?? []), index]);
+          }
+          // A variant that won landed here as its issue was settled: its target is pushed as any.
+          for (const [index, into] of landedVariants(results)) {
+            targets.set(into, [...(targets.get(into) ?? []), index]);
           }
           const pushed = await pushTargets({
             manager,

@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { attemptKey } from '../core/attempt.js';
 import { type Logger, safeLog, silentLogger } from '../log.js';
 import { type TaskLogHooks, taskLogFile, taskLogHooks } from '../pool/task-log-hooks.js';
 import type { TaskResult } from '../pool/types.js';
@@ -63,7 +64,8 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
   const logger = options.logger ?? silentLogger;
   const key = outputStreamKey(options.queueName, options.batchId);
   const reader = await connectRedis(options.connection, { logger });
-  const tasks = new Map<number, TaskOutput>();
+  // Keyed by attempt (`42`, `42/v2`): each variant's output has its own log.
+  const tasks = new Map<string, TaskOutput>();
   let readTo = '0-0';
   let stopped = false;
   const waiters: { readonly id: string; readonly resolve: () => void }[] = [];
@@ -80,9 +82,10 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
   // A chunk's text as its log takes it: after the worker's line on an attempt's first, after a
   // note where chunks are missing.
   const accept = async (chunk: OutputChunk): Promise<{ task: TaskOutput; text: string }> => {
-    let task = tasks.get(chunk.issueNumber);
+    const attempt = { issueNumber: chunk.issueNumber, variant: chunk.variant };
+    let task = tasks.get(attemptKey(attempt));
     if (!task) {
-      const logFile = await openLogFile(taskLogFile(options.logDir, options.batchId, chunk.issueNumber));
+      const logFile = await openLogFile(taskLogFile(options.logDir, options.batchId, attempt));
       task = {
         logFile,
         hooks: taskLogHooks(options.stateDir, {
@@ -96,7 +99,7 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
         nextSeq: chunk.seq + 1,
         closed: false,
       };
-      tasks.set(chunk.issueNumber, task);
+      tasks.set(attemptKey(attempt), task);
       return { task, text: withWorker(chunk.text, chunk) };
     }
     let text = chunk.text;
@@ -142,6 +145,7 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
     if (line !== undefined) {
       options.onProgress({
         issueNumber: chunk.issueNumber,
+        ...(chunk.variant !== undefined ? { variant: chunk.variant } : {}),
         worker: chunk.worker,
         host: chunk.host,
         line: line.slice(0, 500),
@@ -181,7 +185,7 @@ export async function readRemoteOutput(options: RemoteOutputOptions): Promise<Re
       });
     },
     async ended(result) {
-      const task = tasks.get(result.issueNumber);
+      const task = tasks.get(attemptKey(result));
       if (!task) return result;
       const local = { ...result, logFile: task.logFile } as TaskResult;
       if (!task.closed) {

@@ -24,6 +24,8 @@ export interface SendOutputOptions {
   readonly queueName: string;
   readonly batchId: string;
   readonly issueNumber: number;
+  /** The issue's variant the job runs (absent: the issue's only attempt). */
+  readonly variant?: number | undefined;
   readonly attempt: number;
   readonly worker: string;
   readonly host: string;
@@ -55,6 +57,7 @@ export function sendTaskOutput(options: SendOutputOptions): OutputSender {
     for (const piece of pieces(text)) {
       const chunk = {
         issueNumber: options.issueNumber,
+        ...(options.variant !== undefined ? { variant: options.variant } : {}),
         attempt: options.attempt,
         seq: seq++,
         worker: options.worker,

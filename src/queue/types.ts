@@ -34,6 +34,8 @@ export interface PoolQueueOptions {
 
 export interface QueueTaskProgress {
   readonly issueNumber: number;
+  /** The issue's variant the job runs (absent: the issue's only attempt). */
+  readonly variant?: number | undefined;
   readonly worker: string;
   readonly host: string;
   /** Absent when the update only says the worker took the task. */

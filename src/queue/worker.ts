@@ -18,6 +18,7 @@ import { checkRedisUrl, closeRedis, connectRedis } from './connection.js';
 import { finishHandBack, handBackPool, prepareHandBack } from './hand-back-job.js';
 import { JobPause, PausedWorktrees } from './job-pause.js';
 import { jobPrepareSettings, refuseOutsideAllow } from './job-prepare.js';
+import { withJobVariant } from './job-variant.js';
 import { keepOrphanedWork } from './keep-orphaned-work.js';
 import { batchGoneForMs, DEFAULT_ORPHAN_TIMEOUT_MS, orphanedError, watchOrphans } from './orphan-watch.js';
 import { parseQueueJob, type QueueJobPayload } from './payload.js';
@@ -338,6 +339,7 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         queueName,
         batchId: payload.batchId,
         issueNumber: payload.issueNumber,
+        variant: payload.variant?.variant,
         // Started, not failed, attempts: a job restarted after its worker died is a new attempt too.
         attempt: Math.max(0, job.attemptsStarted - 1),
         worker: name,
@@ -385,11 +387,12 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
         prepare,
         ...handBack?.options,
       });
-      const executor = handBack?.executor ?? pause.executor(command);
+      const executor = withJobVariant(handBack?.executor ?? pause.executor(command), payload.variant);
       const batch = await pool.executeParallel(
         [
           {
             issueNumber: payload.issueNumber,
+            ...(payload.variant ? { variant: payload.variant.variant } : {}),
             branchName: payload.branchName,
             baseBranch,
             ...(payload.description !== undefined ? { description: payload.description } : {}),
@@ -485,7 +488,9 @@ export async function startWorker(options: QueueWorkerOptions): Promise<QueueWor
     const message = parseCancel(text);
     if (!message) return;
     for (const [jobId, batchId] of running) {
-      if (batchId === message.batchId) worker.cancelJob(jobId, message.reason);
+      if (batchId !== message.batchId) continue;
+      if (message.jobIds === undefined || message.jobIds.includes(jobId))
+        worker.cancelJob(jobId, message.reason);
     }
   });
   const orphans = watchOrphans({

@@ -115,6 +115,15 @@ function resumedQueue(
     }
     return undefined;
   }
+  if ((record.options.variants?.length ?? 1) > 1) {
+    throw new MiyabiError(
+      'INVALID_ARGUMENT',
+      `batch ${record.id} ran variants on a queue: it cannot be resumed yet`,
+      {
+        hint: 'Run its unfinished issues again: miyabi-worktree run --queue <url> --variants <n> --issues <n,…> -- <command>',
+      },
+    );
+  }
   const url = given?.url ?? record.options.queueAt?.connection;
   if (url === undefined || url === '') {
     throw new MiyabiError(

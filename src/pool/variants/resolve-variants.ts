@@ -15,11 +15,11 @@ export interface VariantSettings {
 }
 
 /**
- * `variants`, `score` and `variantsStopAt`: given, else the configuration file's (not with queue,
- * whose jobs are one attempt per issue for now); `INVALID_ARGUMENT` when malformed.
+ * `variants`, `score` and `variantsStopAt`: given, else the configuration file's (with queue too:
+ * each attempt is a job); `INVALID_ARGUMENT` when malformed.
  */
-export function resolveVariants(config: PoolConfig, file: MiyabiConfig, queue: unknown): VariantSettings {
-  const fromFile: Pick<MiyabiConfig, 'variants' | 'score'> = queue === undefined ? file : {};
+export function resolveVariants(config: PoolConfig, file: MiyabiConfig): VariantSettings {
+  const fromFile: Pick<MiyabiConfig, 'variants' | 'score'> = file;
   const variants = variantSpecs(config.variants ?? fromFile.variants, 'variants');
   const score = resolveCheck(config.score ?? fromFile.score, 'score');
   const stopAt = config.variantsStopAt;

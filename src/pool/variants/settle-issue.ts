@@ -172,6 +172,7 @@ function outcome(
     ...(judgement.score !== undefined ? { score: judgement.score } : {}),
     ...(judgement.changedLines !== undefined ? { changedLines: judgement.changedLines } : {}),
     durationMs: result.durationMs,
+    ...(result.worker ? { worker: result.worker } : {}),
     ...(error ? { error: { message: error.message, ...(error.code ? { code: error.code } : {}) } } : {}),
     ...(result.logFile ? { logFile: result.logFile } : {}),
     ...(removal?.archiveRef ? { archiveRef: removal.archiveRef } : {}),

@@ -18,6 +18,8 @@ export interface VariantBatch {
   readonly executor: TaskExecutor;
   /** An attempt whose landing waits for its issue's verdict: it runs without merge, its worktree kept. */
   held(task: WorktreeTask): boolean;
+  /** The attempt's variant (its number, name, own command and environment): a queue's job carries it. */
+  variantOf(task: WorktreeTask): PlannedAttempt['variant'];
   /** Aborted when a sibling reached `variantsStopAt`: the rest of the issue is cancelled. */
   signalOf(task: WorktreeTask): AbortSignal | undefined;
   /** Judges an attempt as it ends (gate, score), out of its slot; may stop its siblings. */
@@ -72,6 +74,7 @@ export function variantBatch(options: {
       .filter((task) => !prior?.judged.has(attemptKey(task)) && !prior?.unjudged.has(attemptKey(task))),
     executor: variantExecutor(options.executor, plan.byKey),
     held: (task) => issueOf(task) !== undefined,
+    variantOf: (task) => plan.byKey.get(attemptKey(task))?.variant,
     signalOf(task) {
       if (!issueOf(task)) return undefined;
       let stop = stops.get(task.issueNumber);

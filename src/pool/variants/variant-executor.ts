@@ -1,5 +1,5 @@
 import { attemptKey } from '../../core/attempt.js';
-import { commandOf, markCommand } from '../../queue/command-executor.js';
+import { keepCommandMarks } from '../../queue/command-executor.js';
 import type { TaskExecutor } from '../types.js';
 import type { PlannedAttempt } from './plan-attempts.js';
 
@@ -27,7 +27,6 @@ export function variantExecutor(
       },
     });
   };
-  const argv = commandOf(executor);
-  // The batch's command still describes the batch (its record, usage-limit pauses).
-  return argv ? markCommand(wrapped, argv) : wrapped;
+  // The batch's command still describes the batch (its record, usage-limit pauses, a queue's jobs).
+  return keepCommandMarks(wrapped, executor);
 }
