@@ -264,6 +264,8 @@ describe('--check-batch: ready landings checked together', () => {
       expect(task?.landing?.landedTogether).toBe(2);
       expect(task?.landing?.checkedCommit).toBe(tip);
     }
+    // Each counts the one run it landed on (the speculative run is the second two's).
+    for (const task of [two, three, four, five]) expect(task?.landing?.checks).toBe(1);
     expect(two?.landing?.checkedCommit).toBe(three?.merge?.commit);
     expect(four?.merge?.previousCommit).toBe(three?.merge?.commit);
     const values = mainValues(repo, base);
@@ -287,8 +289,10 @@ describe('--check-batch: ready landings checked together', () => {
     // on 2+3's run); 4+5 on top of 2.
     expect(runs).toHaveLength(6);
     expect(overlapped).toEqual(['3', '4']);
-    expect(batch.results[2]?.landing?.checks).toBe(2);
+    // 3: the run of 2+3 only; 4 and 5: the discarded speculative run and their own.
+    expect(batch.results[2]?.landing?.checks).toBe(1);
     expect(batch.results[4]?.landing?.landedTogether).toBe(2);
+    expect(batch.results[4]?.landing?.checks).toBe(2);
     const values = mainValues(repo, base);
     expect(values).toEqual([
       base,

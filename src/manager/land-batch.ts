@@ -254,7 +254,9 @@ async function landGroup(
   const batch = group[0]?.batch ?? 1;
   const first = group.slice(0, batch);
   const next = group.slice(batch);
-  const speculation = next.length > 0 ? checkChain(ctx, into, [...first, ...next], landInTurn) : undefined;
+  // Counted on the next batch only: the first's landing never waits for it.
+  const speculation =
+    next.length > 0 ? checkChain(ctx, into, [...first, ...next], landInTurn, next) : undefined;
   const landedWhole = await decide(first, false, true);
   const verdict = await speculation;
   const host = next[next.length - 1];
@@ -269,7 +271,7 @@ async function landGroup(
 /**
  * Checks the chain of `members` (each merged onto the one before, the first onto the target's tip) in
  * its last branch's worktree without moving anything: the run is remembered on that branch (`known`)
- * and counted on every branch it held. Undefined when it could not be built or checked (a conflict,
+ * and counted on every branch it held (or on `counted`). Undefined when it could not be built or checked (a conflict,
  * an abort).
  */
 async function checkChain(
@@ -277,10 +279,11 @@ async function checkChain(
   into: string,
   members: Member[],
   landInTurn: LandInTurn,
+  counted: readonly Member[] = members,
 ): Promise<boolean | undefined> {
   const host = members[members.length - 1] as Member;
   const remember = async (run: Landing | undefined) => {
-    for (const member of members) {
+    for (const member of counted) {
       member.checks += run?.checks ?? 1;
       member.checkMs += run?.checkMs ?? 0;
     }
