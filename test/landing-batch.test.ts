@@ -35,6 +35,12 @@ const wait = (ready, then) => {
   look();
 };
 const queued = () => { try { return fs.readFileSync(process.env.GATE_JOURNAL, 'utf8').split('"type":"merge-start"').length - 1; } catch { return 0; } };
+// Run $PERSON_AT: a person commits to main in the repository meanwhile.
+if (String(n) === process.env.PERSON_AT) {
+  fs.writeFileSync(process.env.PERSON_REPO + '/person.js', 'require("./lib").greet();\\n');
+  execFileSync('git', ['add', 'person.js'], { cwd: process.env.PERSON_REPO });
+  execFileSync('git', ['commit', '-q', '-m', 'a person'], { cwd: process.env.PERSON_REPO });
+}
 if (n === 2) {
   fs.writeFileSync(dir + '/pilot-checking', '');
   wait(() => queued() >= 5, run);
@@ -72,6 +78,7 @@ async function landFive(
   clash?: readonly number[],
   overlap: readonly number[] = [],
   batchSize = 4,
+  env: Readonly<Record<string, string>> = {},
 ) {
   const dir = tempDir();
   const files = {
@@ -108,6 +115,7 @@ async function landFive(
         CLASH: (clash ?? []).join(','),
         OVERLAP: overlap.join(','),
         OVERLAPPED: files.overlapped,
+        ...env,
       },
     },
   );
@@ -247,6 +255,35 @@ describe('--check-batch: ready landings checked together', () => {
     const values = mainValues(repo, base);
     for (const commit of values.slice(1)) expect(passed.has(tree(repo, commit))).toBe(true);
     expect(values).toHaveLength(4);
+  });
+
+  it('a person commits to main while the prefixes run: no run is reused on the moved main; main only took checked trees or theirs', async () => {
+    const repo = project();
+    const base = git(repo.path, 'rev-parse', 'main');
+    const { result, batch, runs, passed, overlapped } = await landFive(repo, 4, [], [4, 5, 6], 4, {
+      PERSON_AT: '6',
+      PERSON_REPO: repo.path,
+    });
+    expect(result.code).toBe(1);
+    expect(batch.results.map((r) => [r.issueNumber, r.status, r.error?.code])).toEqual([
+      [1, 'success', undefined],
+      [2, 'success', undefined],
+      [3, 'success', undefined],
+      [4, 'failed', 'CHECK_FAILED'],
+      [5, 'success', undefined],
+    ]);
+    expect(overlapped).toEqual(['4', '5', '6']);
+    // Base, issue 1, the four, the three prefixes; then 2+3 again on the person's commit (its
+    // prefix run was on the old main), 4 again (fails), 5 alone.
+    expect(runs).toHaveLength(9);
+    const person = git(repo.path, 'log', '--format=%H', '--grep=^a person$', 'main');
+    const values = mainValues(repo, base);
+    expect(values).toContain(person);
+    for (const commit of values.slice(1))
+      if (commit !== person) expect(passed.has(tree(repo, commit))).toBe(true);
+    expect(git(repo.path, 'ls-tree', '--name-only', 'main').split('\n')).toEqual(
+      expect.arrayContaining(['person.js', 'task2.js', 'task3.js', 'task5.js']),
+    );
   });
 
   it('--check-batch 2, four ready: the second two are checked on top of the first two at the same time and land on that run', async () => {
