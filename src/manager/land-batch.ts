@@ -271,8 +271,8 @@ async function landGroup(
 /**
  * Checks the chain of `members` (each merged onto the one before, the first onto the target's tip) in
  * its last branch's worktree without moving anything: the run is remembered on that branch (`known`)
- * and counted on every branch it held (or on `counted`). Undefined when it could not be built or checked (a conflict,
- * an abort).
+ * and counted on every branch it held (or on `counted`). Undefined when it could not be built or
+ * checked (a conflict, an abort).
  */
 async function checkChain(
   ctx: ManagerContext,
