@@ -610,9 +610,10 @@ BENCHES.sampler = async () => {
 /**
  * Landing with a check (issue 23): 8 ready branches, a check that takes ~2 s (a node script that
  * sleeps; it fails on the branch that adds bad.txt, the 3rd in order of readiness), all handed to
- * `landWorktree` at once, in order (the first is checked alone: nothing else is ready when its turn
- * starts; the next ones wait and form the batches). Total landing time with `check.batch` 4 against each landing
- * checked alone (batch 1), and each against the serial floor (8 runs of the check, 8 x 2 s).
+ * `landWorktree` at once, in order (a batched turn waits while landings keep joining, so the batches
+ * form of all eight: 1-4, and 5-8 checked speculatively on top). Total landing time with
+ * `check.batch` 4 against each landing checked alone (batch 1), and each against the serial floor
+ * (8 runs of the check, 8 x 2 s).
  * `--rounds=1` for a quick try.
  */
 BENCHES.landing = async () => {

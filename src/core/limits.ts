@@ -32,7 +32,7 @@ export const MAX_IDLE = MAX_CONCURRENCY * 4;
 
 /** Landing candidates checked together in one run of the check (`check.batch`, `--check-batch`). @default 1 */
 export const DEFAULT_CHECK_BATCH = 1;
-/** Upper bound of `check.batch`: a failing batch costs about log2(N) more runs to find its culprit. @default 32 */
+/** Upper bound of `check.batch`: a failing batch finds its culprit in about log4(N) more rounds (three prefixes checked at once). @default 32 */
 export const MAX_CHECK_BATCH = 32;
 
 /** Smallest memory size `maxMemory` and `minFreeMemory` accept: 16 MiB (less is a typo or a unit mix-up). @default 16_777_216 */

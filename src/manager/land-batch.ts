@@ -7,7 +7,13 @@ import { resolveCheck } from '../process/check-command.js';
 import type { CheckRun } from '../setup/run-check.js';
 import type { ManagerContext } from './context.js';
 import type { LandResult, LandWorktreeOptions } from './land-worktree.js';
-import { type QueuedLanding, waitedFor } from './landing-queue.js';
+import { type LeftOver, type QueuedLanding, waitedFor } from './landing-queue.js';
+
+/**
+ * Prefixes of a failing batch checked at the same time, each in its last branch's worktree: a batch
+ * of up to this many + 1 finds its culprit in one more round (more: a few rounds, k-ary).
+ */
+export const PARALLEL_PREFIX_CHECKS = 3;
 
 /** The branches that land in the same move as a turn's own, before it, in order of readiness. */
 export interface Together {
@@ -18,7 +24,10 @@ export interface Together {
   }[];
 }
 
-/** A run of the check that failed on a tree, in the worktree of the batch's last branch. */
+/**
+ * A run of the check on a tree, in the worktree of the batch's (or prefix's) last branch: a failing
+ * one is the culprit's verdict, a passing one lets that tree land without a run of its own.
+ */
 export interface KnownFailure {
   readonly tree: string;
   readonly run: CheckRun;
@@ -104,17 +113,19 @@ function batchOf(ctx: ManagerContext, options: LandWorktreeOptions): number {
 
 /**
  * Lands a group as merge queues do: all of it checked in one run on top of the target; when that
- * fails, the first half is landed the same way, then the second (known to fail as a whole when the
- * first half landed whole, so split without a run), until the culprit is alone and fails exactly as
- * a landing alone does. A branch that cannot join the others is taken out: it lands alone next.
+ * fails, prefixes of it are checked at the same time (see {@link splitAtCulprit}): the longest
+ * passing one lands without another run, the branch after it fails with its prefix's run as its
+ * verdict (exactly what it is alone on top of the target then), and the rest is left for the next
+ * turn. A branch that cannot join the others is taken out: it lands alone next.
  */
 async function landGroup(
   ctx: ManagerContext,
   into: string,
   group: Member[],
   landInTurn: LandInTurn,
-): Promise<Member[]> {
+): Promise<LeftOver> {
   const later: Member[] = [];
+  const again: Member[] = [];
 
   const alone = async (member: Member, known?: KnownFailure): Promise<boolean> => {
     try {
@@ -136,17 +147,28 @@ async function landGroup(
   };
 
   // All of `members` in one move: 'landed', 'failed' (the check), or 'apart' (each lands alone).
-  const together = async (members: Member[]): Promise<'landed' | 'failed' | 'apart'> => {
+  const together = async (
+    members: Member[],
+    known?: KnownFailure,
+  ): Promise<'landed' | 'failed' | 'apart'> => {
     const host = members[members.length - 1] as Member;
     const ahead = members.slice(0, -1);
     try {
-      const landed = await landInTurn(ctx, host.record, into, waitedFor(host), host.options, {
-        ahead: ahead.map((member) => ({
-          record: member.record,
-          options: member.options,
-          waitedMs: waitedFor(member),
-        })),
-      });
+      const landed = await landInTurn(
+        ctx,
+        host.record,
+        into,
+        waitedFor(host),
+        host.options,
+        {
+          ahead: ahead.map((member) => ({
+            record: member.record,
+            options: member.options,
+            waitedMs: waitedFor(member),
+          })),
+        },
+        known,
+      );
       host.resolve(withEarlierChecks(landed.host, host));
       for (const [index, result] of landed.ahead.entries()) {
         const member = ahead[index] as Member;
@@ -178,7 +200,8 @@ async function landGroup(
   };
 
   // True when every one of `members` landed (so a later half on top is exactly what failed).
-  const decide = async (members: Member[], knownFailing: boolean): Promise<boolean> => {
+  // `split`: find the culprit by checking prefixes at the same time (the group's first failure only).
+  const decide = async (members: Member[], knownFailing: boolean, split = false): Promise<boolean> => {
     let whole = true;
     if (!knownFailing) {
       for (;;) {
@@ -189,6 +212,7 @@ async function landGroup(
         if (outcome === 'failed') break;
         whole = false;
       }
+      if (split) return settleFailed(members);
     } else if (members.length === 1) {
       // On top of the half before it, it is exactly the batch that failed: that run's verdict (its
       // tree compared first: a target moved by someone else makes it run the check again).
@@ -201,8 +225,132 @@ async function landGroup(
     return whole && first && second;
   };
 
-  await decide([...group], false);
-  return later;
+  // A group whose whole chain failed on top of the target: its culprit found by prefixes checked at
+  // the same time; what follows the culprit is left for the next turn.
+  const settleFailed = async (members: Member[]): Promise<boolean> => {
+    const found = await splitAtCulprit(ctx, into, members, landInTurn);
+    if (!found) {
+      const half = Math.ceil(members.length / 2);
+      const first = await decide(members.slice(0, half), false);
+      return (await decide(members.slice(half), first)) && first;
+    }
+    const { passing, culprit, rest } = found;
+    // The passing prefix's run was on this very chain: it lands without another (its tree is
+    // compared first: a target moved by someone else makes it run the check again).
+    const host = passing[passing.length - 1];
+    if (host && (await together(passing, host.known)) !== 'landed') {
+      // Not landed after all (the target moved, a conflict): what is left goes to the next turn.
+      again.push(...passing, culprit, ...rest);
+      return false;
+    }
+    await alone(culprit, culprit.known);
+    again.push(...rest);
+    return false;
+  };
+
+  // The queue hands up to TURN_BATCHES batches: the first is decided; the next is checked at the same
+  // time on top of the first's chain (speculative, as merge queues do) and lands on that run when the
+  // first landed whole (its tree compared: on anything else it is checked again, or waits its turn).
+  const batch = group[0]?.batch ?? 1;
+  const first = group.slice(0, batch);
+  const next = group.slice(batch);
+  // Counted on the next batch only: the first's landing never waits for it.
+  const speculation =
+    next.length > 0 ? checkChain(ctx, into, [...first, ...next], landInTurn, next) : undefined;
+  const landedWhole = await decide(first, false, true);
+  const verdict = await speculation;
+  const host = next[next.length - 1];
+  if (!host) return { alone: later, again };
+  if (!landedWhole || verdict === undefined) again.push(...next);
+  else if (verdict) {
+    if ((await together(next, host.known)) !== 'landed') again.push(...next);
+  } else await settleFailed(next);
+  return { alone: later, again };
+}
+
+/**
+ * Checks the chain of `members` (each merged onto the one before, the first onto the target's tip) in
+ * its last branch's worktree without moving anything: the run is remembered on that branch (`known`)
+ * and counted on every branch it held (or on `counted`). Undefined when it could not be built or
+ * checked (a conflict, an abort).
+ */
+async function checkChain(
+  ctx: ManagerContext,
+  into: string,
+  members: Member[],
+  landInTurn: LandInTurn,
+  counted: readonly Member[] = members,
+): Promise<boolean | undefined> {
+  const host = members[members.length - 1] as Member;
+  const remember = async (run: Landing | undefined) => {
+    for (const member of counted) {
+      member.checks += run?.checks ?? 1;
+      member.checkMs += run?.checkMs ?? 0;
+    }
+    const last = run?.lastCheck;
+    host.known =
+      last && run ? { tree: await treeOf(ctx, run.candidate), run: { ...last, durationMs: 0 } } : undefined;
+  };
+  try {
+    const { host: result } = await landInTurn(
+      ctx,
+      host.record,
+      into,
+      waitedFor(host),
+      { ...host.options, checkOnly: true },
+      {
+        ahead: members.slice(0, -1).map((member) => ({
+          record: member.record,
+          options: member.options,
+          waitedMs: waitedFor(member),
+        })),
+      },
+    );
+    await remember(result.landing);
+    return true;
+  } catch (error) {
+    if (!isMiyabiError(error, 'CHECK_FAILED')) return undefined;
+    await remember(error.details?.landing as Landing | undefined);
+    return false;
+  }
+}
+
+/**
+ * The culprit of a batch whose whole chain failed: prefixes of the chain checked at the same time
+ * (up to {@link PARALLEL_PREFIX_CHECKS} a round), each in its last branch's worktree, until a passing
+ * prefix (or none) is followed by a branch whose prefix failed. Each run is remembered on its last
+ * branch (`known`) and counted on every branch it held. Undefined when a prefix could not be built
+ * or checked (a conflict, an abort): the caller bisects one run at a time.
+ */
+async function splitAtCulprit(
+  ctx: ManagerContext,
+  into: string,
+  members: Member[],
+  landInTurn: LandInTurn,
+): Promise<{ passing: Member[]; culprit: Member; rest: Member[] } | undefined> {
+  // Prefix lengths: `low` passed (0: the target itself), `high` failed (the whole batch at first).
+  let low = 0;
+  let high = members.length;
+  while (high - low > 1) {
+    const gap = high - low;
+    const count = Math.min(PARALLEL_PREFIX_CHECKS, gap - 1);
+    const lengths = Array.from({ length: count }, (_, i) => low + Math.round(((i + 1) * gap) / (count + 1)));
+    const verdicts = await Promise.all(
+      lengths.map((length) => checkChain(ctx, into, members.slice(0, length), landInTurn)),
+    );
+    if (verdicts.some((verdict) => verdict === undefined)) return undefined;
+    const failing = verdicts.indexOf(false);
+    if (failing === -1) low = lengths[count - 1] as number;
+    else {
+      high = lengths[failing] as number;
+      if (failing > 0) low = lengths[failing - 1] as number;
+    }
+  }
+  return {
+    passing: members.slice(0, low),
+    culprit: members[low] as Member,
+    rest: members.slice(high),
+  };
 }
 
 /** Its result with the runs of failed batches it was in counted (`checks`, `checkMs`). */

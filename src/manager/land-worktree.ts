@@ -260,105 +260,109 @@ export async function landInTurn(
         recordComplete(ctx, eventBase, into, result, started);
         return { host: { merge: result, landing: landing(candidate.target) }, ahead: [] };
       }
-      // Its batch's failing run was on this very tree, in this worktree (it was that batch's last):
-      // that verdict is this candidate's, so the culprit fails without a run of its own.
-      if (round === 1 && known && (await treeOf(ctx, candidate.commit)) === known.tree) {
-        lastRun = known.run;
-        throw checkFailed(known.run, candidate.target);
-      }
-      if (!detached) {
-        // The worktree must be clean to hold the candidate: what it has uncommitted is saved first.
-        const state = await readWorktreeState(record.path, signal);
-        const snapshot = await snapshotWorktree(record.path, { signal, state });
-        if (snapshot) {
-          const written = await writeArchive(ctx.repo.root, snapshot.tree, {
-            id: record.id,
-            issueNumber: record.issueNumber,
-            branchName: record.branchName,
-            baseBranch: record.baseBranch,
-            head: snapshot.head,
-            uncommittedPaths: snapshot.uncommittedPaths,
-            unmergedCommits: 0,
-            archivedAt: new Date().toISOString(),
+      // A run of its batch (or a prefix of it) was on this very tree, in this worktree (it was that
+      // run's last branch): that verdict is this candidate's, so it needs no run of its own.
+      const reused =
+        round === 1 && known && (await treeOf(ctx, candidate.commit)) === known.tree ? known.run : undefined;
+      if (reused) lastRun = reused;
+      if (reused && !reused.ok) throw checkFailed(reused, candidate.target);
+      if (!reused) {
+        if (!detached) {
+          // The worktree must be clean to hold the candidate: what it has uncommitted is saved first.
+          const state = await readWorktreeState(record.path, signal);
+          const snapshot = await snapshotWorktree(record.path, { signal, state });
+          if (snapshot) {
+            const written = await writeArchive(ctx.repo.root, snapshot.tree, {
+              id: record.id,
+              issueNumber: record.issueNumber,
+              branchName: record.branchName,
+              baseBranch: record.baseBranch,
+              head: snapshot.head,
+              uncommittedPaths: snapshot.uncommittedPaths,
+              unmergedCommits: 0,
+              archivedAt: new Date().toISOString(),
+            });
+            archiveRef = written.ref;
+            archived = written.commit;
+            await log(
+              `landing: ${snapshot.uncommittedPaths.length} uncommitted file(s) saved under ${written.ref} first`,
+            );
+          }
+        }
+        detached = true;
+        await git(['checkout', '-q', '-f', '--detach', candidate.commit]);
+        await git(['clean', '-q', '-fd']);
+        const changed =
+          setup.length > 0 && setupAt
+            ? await changedPaths(record.path, setupAt, candidate.commit, signal)
+            : [];
+        if (changed.some((path) => matchesSetupInput(path, setupInputs))) {
+          await log(`landing: the candidate changes a setup input; running the setup again`);
+          await prepareWorktreeOf(ctx, id, {
+            ...options.prepare,
+            include: false,
+            share: [],
+            env,
+            ...(signal ? { signal } : {}),
+            ...(options.logFile ? { logFile: options.logFile } : {}),
+            ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
           });
-          archiveRef = written.ref;
-          archived = written.commit;
+          setupAt = candidate.commit;
+        }
+        const checking = { into, commit: candidate.commit, target: candidate.target };
+        for (const member of ahead) member.options.onCheck?.(checking);
+        options.onCheck?.(checking);
+        const { stdout: aheadText } = await runGit(
+          ['rev-list', '--count', `${candidate.target}..${candidate.commit}`],
+          {
+            cwd: ctx.repo.root,
+          },
+        );
+        const checkEvent = { into, candidate: candidate.commit };
+        for (const base of everyBase) {
+          ctx.telemetry.record({
+            type: 'check-start',
+            ...base,
+            ...checkEvent,
+            target: candidate.target,
+            ahead: Number(aheadText.trim()) || 0,
+            ...(ahead.length > 0 ? { together: ahead.length + 1 } : {}),
+          });
+        }
+        checks++;
+        lastRun = await runCheck(check, {
+          cwd: record.path,
+          env,
+          checkLog,
+          logFile: options.logFile,
+          title: `of ${candidate.commit.slice(0, 12)} on top of ${into} (${candidate.target.slice(0, 12)})`,
+          signal,
+        });
+        checkMs += lastRun.durationMs;
+        for (const base of everyBase) {
+          ctx.telemetry.record({
+            type: 'check-complete',
+            ...base,
+            ...checkEvent,
+            durationMs: lastRun.durationMs,
+            ok: lastRun.ok,
+            exitCode: lastRun.exitCode,
+            timedOut: lastRun.timedOut,
+          });
+        }
+        if (!lastRun.ok) {
+          await restore();
+          throw checkFailed(lastRun, candidate.target);
+        }
+        // What the check changed or committed is not what was checked: the candidate commit lands.
+        const after = await readWorktreeState(record.path, signal);
+        const moved = after.head !== candidate.commit;
+        for (const path of after.uncommittedPaths) discarded.add(path);
+        if (after.uncommittedPaths.length > 0 || moved) {
           await log(
-            `landing: ${snapshot.uncommittedPaths.length} uncommitted file(s) saved under ${written.ref} first`,
+            `landing: the check changed ${after.uncommittedPaths.length} file(s)${moved ? ' and moved HEAD' : ''}; discarded, ${candidate.commit.slice(0, 12)} (as checked) lands`,
           );
         }
-      }
-      detached = true;
-      await git(['checkout', '-q', '-f', '--detach', candidate.commit]);
-      await git(['clean', '-q', '-fd']);
-      const changed =
-        setup.length > 0 && setupAt ? await changedPaths(record.path, setupAt, candidate.commit, signal) : [];
-      if (changed.some((path) => matchesSetupInput(path, setupInputs))) {
-        await log(`landing: the candidate changes a setup input; running the setup again`);
-        await prepareWorktreeOf(ctx, id, {
-          ...options.prepare,
-          include: false,
-          share: [],
-          env,
-          ...(signal ? { signal } : {}),
-          ...(options.logFile ? { logFile: options.logFile } : {}),
-          ...(options.batchId !== undefined ? { batchId: options.batchId } : {}),
-        });
-        setupAt = candidate.commit;
-      }
-      const checking = { into, commit: candidate.commit, target: candidate.target };
-      for (const member of ahead) member.options.onCheck?.(checking);
-      options.onCheck?.(checking);
-      const { stdout: aheadText } = await runGit(
-        ['rev-list', '--count', `${candidate.target}..${candidate.commit}`],
-        {
-          cwd: ctx.repo.root,
-        },
-      );
-      const checkEvent = { into, candidate: candidate.commit };
-      for (const base of everyBase) {
-        ctx.telemetry.record({
-          type: 'check-start',
-          ...base,
-          ...checkEvent,
-          target: candidate.target,
-          ahead: Number(aheadText.trim()) || 0,
-          ...(ahead.length > 0 ? { together: ahead.length + 1 } : {}),
-        });
-      }
-      checks++;
-      lastRun = await runCheck(check, {
-        cwd: record.path,
-        env,
-        checkLog,
-        logFile: options.logFile,
-        title: `of ${candidate.commit.slice(0, 12)} on top of ${into} (${candidate.target.slice(0, 12)})`,
-        signal,
-      });
-      checkMs += lastRun.durationMs;
-      for (const base of everyBase) {
-        ctx.telemetry.record({
-          type: 'check-complete',
-          ...base,
-          ...checkEvent,
-          durationMs: lastRun.durationMs,
-          ok: lastRun.ok,
-          exitCode: lastRun.exitCode,
-          timedOut: lastRun.timedOut,
-        });
-      }
-      if (!lastRun.ok) {
-        await restore();
-        throw checkFailed(lastRun, candidate.target);
-      }
-      // What the check changed or committed is not what was checked: the candidate commit lands.
-      const after = await readWorktreeState(record.path, signal);
-      const moved = after.head !== candidate.commit;
-      for (const path of after.uncommittedPaths) discarded.add(path);
-      if (after.uncommittedPaths.length > 0 || moved) {
-        await log(
-          `landing: the check changed ${after.uncommittedPaths.length} file(s)${moved ? ' and moved HEAD' : ''}; discarded, ${candidate.commit.slice(0, 12)} (as checked) lands`,
-        );
       }
       if (options.checkOnly) {
         await restore();
