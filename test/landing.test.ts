@@ -4,70 +4,15 @@ import { describe, expect, it } from 'vitest';
 import type { RunTaskOutput } from '../src/cli/run/task-executor.js';
 import type { PoolExecutionResult } from '../src/pool/types.js';
 import { json, runCli } from './helpers/cli-process.js';
+import { AGENT, PROJECT_FILES, passesHere } from './helpers/semantic-conflict.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 type RunJson = PoolExecutionResult<RunTaskOutput>;
 
-// The project's "tests": load every module (each calls what it uses as it loads). A passing run
-// records its tree in $PASSED_TREES, so a test can tell which commits passed.
-const CHECK = `
-const fs = require('fs'), { execFileSync } = require('child_process');
-for (const f of fs.readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'check.js').sort()) require('./' + f);
-if (process.env.PASSED_TREES) fs.appendFileSync(process.env.PASSED_TREES, execFileSync('git', ['rev-parse', 'HEAD^{tree}'], { encoding: 'utf8' }));
-if (process.env.PERSON_REPO && (fs.appendFileSync(process.env.PERSON_MARK, 'x'), fs.readFileSync(process.env.PERSON_MARK, 'utf8').length === 2)) {
-  // A person commits to main while the first candidate's check runs (the base's is the first run).
-  fs.writeFileSync(process.env.PERSON_REPO + '/notes.txt', 'a note\\n');
-  execFileSync('git', ['-C', process.env.PERSON_REPO, 'add', 'notes.txt']);
-  execFileSync('git', ['-C', process.env.PERSON_REPO, 'commit', '-q', '-m', 'a person commits']);
-}
-console.log('check passed');
-`;
-
-// Issue 1 renames greet() to hello() and updates every caller it sees; issue 2 adds a new call to
-// greet(). Handed a failing check (MIYABI_CHECK_LOG), an agent moves every caller to hello().
-const AGENT = `
-const fs = require('fs'), { execFileSync } = require('child_process');
-const commit = (m) => { execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', m]); };
-if (process.env.MIYABI_CHECK_LOG) {
-  fs.appendFileSync(process.env.SEEN_LOGS, fs.readFileSync(process.env.MIYABI_CHECK_LOG, 'utf8') + '\\n--- ' + process.argv[1] + '\\n');
-  for (const f of fs.readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'lib.js' && f !== 'check.js'))
-    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replaceAll('greet(', 'hello('));
-  commit('fix: call hello()');
-} else if (process.env.MIYABI_ISSUE_NUMBER === '1') {
-  fs.writeFileSync('lib.js', 'exports.hello = () => "hi";\\n');
-  fs.writeFileSync('main.js', 'require("./lib").hello();\\n');
-  commit('rename greet to hello');
-} else {
-  fs.writeFileSync('extra.js', 'require("./lib").greet();\\n');
-  commit('add a call to greet');
-}
-`;
-
 function project(): TempRepo {
   const repo = createTempRepo();
-  repo.commit(
-    {
-      'lib.js': 'exports.greet = () => "hi";\n',
-      'main.js': 'require("./lib").greet();\n',
-      'check.js': CHECK,
-    },
-    'a project with a check',
-  );
+  repo.commit(PROJECT_FILES, 'a project with a check');
   return repo;
-}
-
-/** Whether the check passes on what the main checkout holds now. */
-function passesHere(repo: TempRepo): boolean {
-  try {
-    git(repo.path, 'status'); // the checkout is readable
-    require('node:child_process').execFileSync(process.execPath, ['check.js'], {
-      cwd: repo.path,
-      stdio: 'ignore',
-    });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('landing: the target only takes commits whose tree passed the check', () => {
@@ -115,7 +60,7 @@ describe('landing: the target only takes commits whose tree passed the check', (
     );
     expect(landed[0]?.landing?.checkedCommit).toBe(landed[0]?.merge?.commit);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(landed[0]?.merge?.commit);
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
     // Every view says the same: the table's stage and MERGE cell, the report's extra line, the page.
     expect(result.stderr).toMatch(/failed \(check\)\s.*check failed/);
     expect(result.stderr).toMatch(/merged, checked|fast-forwarded, checked/);
@@ -161,7 +106,7 @@ describe('landing: the target only takes commits whose tree passed the check', (
     expect(seenText).toMatch(/--- \/.+checks\/.+\.log/);
     const fixed = batch.results.find((r) => (r.resolveAttempts?.length ?? 0) > 0);
     expect(fixed?.landing?.checks).toBe(2);
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
     expect(readFileSync(join(repo.path, 'extra.js'), 'utf8')).toContain('hello(');
   });
 
@@ -208,7 +153,7 @@ describe('landing: the target only takes commits whose tree passed the check', (
       if (commit === person) continue;
       expect(passedTrees.has(git(repo.path, 'rev-parse', `${commit}^{tree}`))).toBe(true);
     }
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
   });
 
   it('a red base is refused before any agent runs: exit 1, CHECK_FAILS_ON_BASE, no worktree; --allow-red-base runs it', async () => {
@@ -320,7 +265,7 @@ describe('land: one kept worktree, checked', () => {
     );
     expect(landed.landing.checkedCommit).toBe(landed.merge.commit);
     expect(git(repo.path, 'rev-parse', 'main')).toBe(landed.merge.commit);
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
     const merged = await runCli(['merge', '2'], { cwd: repo.path });
     expect(merged.stderr).toMatch(/Merged without the configured check \(land 2 runs it first\)/);
   });

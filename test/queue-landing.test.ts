@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,46 +6,10 @@ import { parseQueueJob, QUEUE_PAYLOAD_VERSION } from '../src/queue/payload.js';
 import { json, runCli, saidOnStderr, startCli } from './helpers/cli-process.js';
 import { requireBinary } from './helpers/external-binary.js';
 import { queueTestBed } from './helpers/queue-bed.js';
+import { AGENT, CHECK, PROJECT_FILES, passesHere } from './helpers/semantic-conflict.js';
 import { createTempRepo, git, type TempRepo, tempDir } from './helpers/temp-repo.js';
 
 const redisServer = requireBinary('redis-server', 'the queue landing tests');
-
-// The project's "tests": load every module (each calls what it uses as it loads).
-const CHECK = `
-const fs = require('fs');
-for (const f of fs.readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'check.js').sort()) require('./' + f);
-console.log('check passed');
-`;
-
-// Issue 1 renames greet() to hello() and updates every caller it sees; issue 2 adds a new call to
-// greet(). Handed a failing check (MIYABI_CHECK_LOG), an agent moves every caller to hello().
-const AGENT = `
-const fs = require('fs'), { execFileSync } = require('child_process');
-const commit = (m) => { execFileSync('git', ['add', '-A']); execFileSync('git', ['commit', '-q', '-m', m]); };
-if (process.env.MIYABI_CHECK_LOG) {
-  fs.appendFileSync(process.env.SEEN_LOGS, fs.readFileSync(process.env.MIYABI_CHECK_LOG, 'utf8') + '\\n--- ' + process.argv[1] + '\\n');
-  for (const f of fs.readdirSync('.').filter((f) => f.endsWith('.js') && f !== 'lib.js' && f !== 'check.js'))
-    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replaceAll('greet(', 'hello('));
-  commit('fix: call hello()');
-} else if (process.env.MIYABI_ISSUE_NUMBER === '1') {
-  fs.writeFileSync('lib.js', 'exports.hello = () => "hi";\\n');
-  fs.writeFileSync('main.js', 'require("./lib").hello();\\n');
-  commit('rename greet to hello');
-} else {
-  fs.writeFileSync('extra.js', 'require("./lib").greet();\\n');
-  commit('add a call to greet');
-}
-`;
-
-/** Whether the check passes on what the main checkout holds now. */
-function passesHere(repo: TempRepo): boolean {
-  try {
-    execFileSync(process.execPath, ['check.js'], { cwd: repo.path, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(!redisServer)('run --queue --check: each task lands at the submitter, checked', () => {
   const { redis, processes } = queueTestBed(redisServer);
@@ -54,11 +17,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
   function project(): TempRepo {
     return createTempRepo({
       withRemote: true,
-      files: {
-        'lib.js': 'exports.greet = () => "hi";\n',
-        'main.js': 'require("./lib").greet();\n',
-        'check.js': CHECK,
-      },
+      files: PROJECT_FILES,
     });
   }
 
@@ -142,7 +101,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(landed[0]?.landing?.checkedCommit).toBe(landed[0]?.merge?.commit);
     expect(repo.git('rev-parse', 'main')).toBe(landed[0]?.merge?.commit);
     expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(landed[0]?.merge?.commit);
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
     // The landed task's worktree and branch here are gone, as a plain queue merge leaves none.
     expect(repo.git('branch', '--list', landed[0]?.branchName ?? '')).toBe('');
     expect(result.stderr).toMatch(/failed \(check\)\s.*check failed/);
@@ -159,7 +118,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
       cwd: repo.path,
     });
     expect(land.code).toBe(0);
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
   }, 240_000);
 
   it('--on-check-fail agent: the failing one is handed back to a worker with the check log, both land, main passes', async () => {
@@ -180,7 +139,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(fixed?.landing?.checks).toBe(2);
     expect(repo.git('rev-parse', 'main')).toBe(fixed?.merge?.commit);
     expect(git(repo.remote as string, 'rev-parse', 'main')).toBe(repo.git('rev-parse', 'main'));
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
     expect(readFileSync(join(repo.path, 'extra.js'), 'utf8')).toContain('hello(');
     // Nothing kept here: both landed.
     expect(batch.results.every((r) => r.cleanedUp !== false || r.worktreePath === undefined)).toBe(true);
@@ -247,7 +206,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(readFileSync(ran, 'utf8')).toBe('x');
     const [task] = json<PoolExecutionResult>(allowed).results;
     expect(task?.landing?.checkedCommit).toBe(repo.git('rev-parse', 'main'));
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
   }, 240_000);
 
   it('a conflict met while landing: --on-conflict agent resolves it on a worker, then it lands here through the check', async () => {
@@ -330,7 +289,7 @@ describe.skipIf(!redisServer)('run --queue --check: each task lands at the submi
     expect(repo.git('branch', '--list', 'feature/*')).toBe('');
     expect(git(repo.remote as string, 'rev-parse', failed?.branchName ?? '')).toBe(failed?.push?.commit);
     writeFileSync(join(repo.path, '.setup-done'), 'ok\n');
-    expect(passesHere(repo)).toBe(true);
+    expect(passesHere(repo.path)).toBe(true);
   }, 240_000);
 });
 
